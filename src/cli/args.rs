@@ -1,0 +1,112 @@
+//! The command line as clap sees it. `config.rs` turns it into a checked [`super::Config`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ordo",
+    version,
+    about = "Bring YAML manifests to their desired state, with handlers written in Rhai.",
+    long_about = None,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring every selected manifest to its desired state
+    Apply(RunArgs),
+    /// Tear the selected manifests down, in reverse dependency order
+    Delete(RunArgs),
+    /// Load, resolve and order everything; run no handler
+    Validate(CommonArgs),
+    /// List kinds, version ranges, source files and permissions
+    Handlers(CommonArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+    Jsonl,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// A manifest file, a directory of them, or `-` for standard input [default: .]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH")]
+    pub manifests: Vec<PathBuf>,
+
+    /// A directory of handler scripts [default: the directories of the manifest files]
+    #[arg(short = 's', long = "src", value_name = "DIR")]
+    pub src: Vec<PathBuf>,
+
+    /// Target environment
+    #[arg(short = 'e', long = "env", value_name = "NAME", default_value = "default")]
+    pub env: String,
+
+    /// Output format [default: human]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+
+    /// More output (-v: debug logs from handlers; -vv: ordo's own debug logs)
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Less output: no log lines from handlers below `warn`
+    #[arg(short = 'q', long = "quiet", global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// When to use colours (`NO_COLOR` is honoured)
+    #[arg(long = "color", value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+
+    /// Deny a capability to every handler in this run: shell, file:read, file:write, http, env
+    #[arg(long = "deny", value_name = "CAP", value_delimiter = ',')]
+    pub deny: Vec<String>,
+
+    /// Confine every file path handlers use to this directory (repeatable)
+    #[arg(long = "fs-root", value_name = "DIR")]
+    pub fs_roots: Vec<PathBuf>,
+
+    /// Allow HTTP only to this host (repeatable); other hosts are refused
+    #[arg(long = "net-allow", value_name = "HOST")]
+    pub net_allow: Vec<String>,
+
+    /// Wall-clock limit for one handler call, in seconds (`metadata.timeout` overrides it)
+    #[arg(long = "timeout", value_name = "SECS", default_value_t = 3600.0)]
+    pub timeout: f64,
+
+    /// Limit on script operations in one handler call
+    #[arg(long = "max-operations", value_name = "N", default_value_t = 100_000_000)]
+    pub max_operations: u64,
+}
+
+/// Options of the commands that run handlers.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Manifests run at once when the graph allows it
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
+    pub jobs: usize,
+
+    /// After a failure, keep running what does not depend on it
+    #[arg(long = "keep-going")]
+    pub keep_going: bool,
+}

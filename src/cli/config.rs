@@ -1,0 +1,140 @@
+//! [`Config`]: the command line, checked and with defaults filled in.
+//!
+//! Everything the command line alone can get wrong is caught here and reported with exit
+//! code 2, before any file is read.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::args::{Cli, ColorChoice, Command, CommonArgs, OutputFormat};
+use crate::diagnostic::did_you_mean;
+use crate::exec::LogLevel;
+use crate::script::ScriptLimits;
+use crate::stdlib::{Capability, Permissions, Policy};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandKind {
+    Apply,
+    Delete,
+    Validate,
+    Handlers,
+}
+
+impl CommandKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CommandKind::Apply => "apply",
+            CommandKind::Delete => "delete",
+            CommandKind::Validate => "validate",
+            CommandKind::Handlers => "handlers",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub command: CommandKind,
+    pub manifests: Vec<PathBuf>,
+    /// `None`: the directories of the manifest files.
+    pub src: Option<Vec<PathBuf>>,
+    pub env: String,
+    pub output: OutputFormat,
+    /// Colours on stdout and on stderr.
+    pub color_out: bool,
+    pub color_err: bool,
+    /// Handler log lines shown in human output.
+    pub log_level: LogLevel,
+    /// ordo's own tracing output (`-vv`).
+    pub trace: bool,
+    pub policy: Policy,
+    pub limits: ScriptLimits,
+    pub jobs: usize,
+    pub keep_going: bool,
+}
+
+/// A command-line problem (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    pub message: String,
+}
+
+/// The options only commands that run handlers have.
+struct RunOptions {
+    jobs: usize,
+    keep_going: bool,
+}
+
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError { message: message.into() }
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli) -> Result<Config, UsageError> {
+        let (command, common, run): (CommandKind, CommonArgs, Option<RunOptions>) = match cli.command {
+            Command::Apply(r) => (CommandKind::Apply, r.common, Some(RunOptions { jobs: r.jobs, keep_going: r.keep_going })),
+            Command::Delete(r) => (CommandKind::Delete, r.common, Some(RunOptions { jobs: r.jobs, keep_going: r.keep_going })),
+            Command::Validate(c) => (CommandKind::Validate, c, None),
+            Command::Handlers(c) => (CommandKind::Handlers, c, None),
+        };
+        let mut deny = Permissions::default();
+        for name in common.deny.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            let cap = Capability::parse(name).ok_or_else(|| {
+                let names = Capability::ALL.map(Capability::as_str);
+                let hint = did_you_mean(name, names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+                usage(format!("--deny: unknown capability `{name}`{hint} (capabilities: {})", names.join(", ")))
+            })?;
+            deny.insert(cap);
+        }
+        let mut fs_roots = Vec::new();
+        for root in &common.fs_roots {
+            let real = root
+                .canonicalize()
+                .map_err(|e| usage(format!("--fs-root {}: {e}", root.display())))?;
+            if !real.is_dir() {
+                return Err(usage(format!("--fs-root {}: not a directory", root.display())));
+            }
+            fs_roots.push(real);
+        }
+        if !(common.timeout.is_finite() && common.timeout > 0.0) {
+            return Err(usage(format!("--timeout: `{}` is not a positive number of seconds", common.timeout)));
+        }
+        let jobs = run.as_ref().map_or(1, |r| r.jobs);
+        if jobs == 0 {
+            return Err(usage("--jobs must be at least 1"));
+        }
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = |terminal: bool| match common.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && !no_color,
+        };
+        Ok(Config {
+            command,
+            manifests: if common.manifests.is_empty() { vec![PathBuf::from(".")] } else { common.manifests },
+            src: if common.src.is_empty() { None } else { Some(common.src) },
+            env: common.env,
+            output: common.output.unwrap_or(OutputFormat::Human),
+            color_out: color(std::io::stdout().is_terminal()),
+            color_err: color(std::io::stderr().is_terminal()),
+            log_level: if common.quiet {
+                LogLevel::Warn
+            } else if common.verbose > 0 {
+                LogLevel::Debug
+            } else {
+                LogLevel::Info
+            },
+            trace: common.verbose > 1,
+            policy: Policy { deny, fs_roots, net_allow: common.net_allow, read_only: false },
+            limits: ScriptLimits {
+                max_operations: common.max_operations,
+                timeout: Duration::from_secs_f64(common.timeout),
+                ..ScriptLimits::default()
+            },
+            jobs,
+            keep_going: run.as_ref().is_some_and(|r| r.keep_going),
+        })
+    }
+}
+

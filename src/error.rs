@@ -1,0 +1,43 @@
+//! The top-level error and the one place that maps outcomes to exit codes.
+
+use crate::diagnostic::Diagnostic;
+
+/// Exit codes, as documented in the README (DESIGN.md §1).
+pub mod exit {
+    pub const SUCCESS: i32 = 0;
+    /// A handler failed during the run.
+    pub const FAILED: i32 = 1;
+    /// The command line is wrong.
+    pub const USAGE: i32 = 2;
+    /// The input is invalid; nothing was executed.
+    pub const INPUT: i32 = 3;
+    /// `plan --detailed-exitcode`: changes are pending.
+    pub const PENDING: i32 = 4;
+    /// Interrupted (Ctrl-C).
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{} input error{}; nothing was run", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    Input(Vec<Diagnostic>),
+    #[error("{failed} manifest{} failed", if *failed == 1 { "" } else { "s" })]
+    RunFailed { failed: usize },
+    #[error("interrupted")]
+    Interrupted,
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::Input(_) => exit::INPUT,
+            Error::RunFailed { .. } | Error::Internal(_) => exit::FAILED,
+            Error::Interrupted => exit::INTERRUPTED,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Events: what a run tells the outside world, as it happens.
+//!
+//! Deep code never prints. The runner and the stdlib emit [`Event`]s into an [`EventSink`];
+//! `report/` turns them into human lines, a JSON report or JSON lines.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use super::status::{Status, Summary};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// What a manifest is, for events: enough to print a line without looking anything up.
+#[derive(Clone, Debug)]
+pub struct StepInfo {
+    /// Position in the plan (the order of `manifest_started` events under `-j 1`).
+    pub step: usize,
+    pub name: String,
+    pub kind: String,
+    pub version: String,
+    pub handler: String,
+    /// The function that runs: `apply` or `delete` (after `actionOverrides`).
+    pub function: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    RunStarted {
+        command: &'static str,
+        environment: String,
+        total: usize,
+        jobs: usize,
+    },
+    ManifestStarted {
+        info: Arc<StepInfo>,
+    },
+    ManifestFinished {
+        info: Arc<StepInfo>,
+        status: Status,
+        duration: Duration,
+        /// For `failed`: what went wrong, rendered on one line with its location.
+        error: Option<String>,
+        /// For `failed`: the full diagnostic, for human output.
+        detail: Option<crate::diagnostic::Diagnostic>,
+        /// For `skipped`: why.
+        reason: Option<String>,
+    },
+    Log {
+        manifest: Option<String>,
+        level: LogLevel,
+        message: String,
+    },
+    RunFinished {
+        command: &'static str,
+        ok: bool,
+        interrupted: bool,
+        summary: Summary,
+        duration: Duration,
+    },
+}
+
+/// Receives events. Implementations render them; they must not block for long.
+pub trait Reporter: Send {
+    fn event(&mut self, event: &Event);
+    /// Called once after `RunFinished`, to flush buffers or print a final report.
+    fn finish(&mut self) {}
+}
+
+/// A cheap, cloneable handle to the run's reporter, shared by worker threads.
+#[derive(Clone)]
+pub struct EventSink {
+    reporter: Arc<Mutex<Box<dyn Reporter>>>,
+}
+
+impl EventSink {
+    pub fn new(reporter: Box<dyn Reporter>) -> Self {
+        EventSink { reporter: Arc::new(Mutex::new(reporter)) }
+    }
+
+    pub fn emit(&self, event: &Event) {
+        self.reporter.lock().unwrap_or_else(PoisonError::into_inner).event(event);
+    }
+
+    pub fn finish(&self) {
+        self.reporter.lock().unwrap_or_else(PoisonError::into_inner).finish();
+    }
+}
+
+impl std::fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventSink")
+    }
+}

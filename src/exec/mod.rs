@@ -1,0 +1,11 @@
+//! Execution: the runner, statuses, events, shared variables.
+
+mod event;
+mod runner;
+mod status;
+mod variables;
+
+pub use event::{Event, EventSink, LogLevel, Reporter, StepInfo};
+pub use runner::{Failure, Outcome, RunReport, RunSettings, Runner};
+pub use status::{Status, Summary};
+pub use variables::{Variable, Variables, is_plain, split_name};

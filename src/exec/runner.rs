@@ -1,0 +1,400 @@
+//! [`Runner`]: executes a [`Plan`], emitting events, on up to `-j` worker threads.
+//!
+//! The coordinator keeps the ready set (steps whose predecessors are done) in a min-heap on
+//! plan order and hands steps to workers as slots free up, so a step starts as soon as its
+//! dependencies finish and, with `-j 1`, steps run exactly in plan order. A failure marks
+//! everything downstream `skipped`; without `--keep-going` nothing new starts after it.
+//! Workers share one engine and the compiled handlers; each call gets its own
+//! [`CallContext`] on the worker thread.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rhai::{CallFnOptions, Dynamic, Engine, Map, Scope};
+
+use super::event::{Event, EventSink, LogLevel, StepInfo};
+use super::status::{Status, Summary};
+use super::variables::{Variables, is_plain};
+use crate::diagnostic::Diagnostic;
+use crate::handler::{Handler, HandlerRegistry};
+use crate::manifest::{Action, Manifest};
+use crate::planner::{Plan, Step};
+use crate::script::convert::node_to_dynamic;
+use crate::script::{CallContext, LimitKind, ScriptError, ScriptLimits, context};
+use crate::stdlib::Policy;
+
+/// How a run behaves, beyond what the plan says.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    pub command: &'static str,
+    pub environment: String,
+    pub jobs: usize,
+    pub keep_going: bool,
+    /// `plan`: only `check` runs; `m.dry_run` is true.
+    pub dry_run: bool,
+}
+
+/// The result of one step.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub status: Status,
+    pub duration: Duration,
+    pub error: Option<Failure>,
+}
+
+/// Why a step failed.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub line: String,
+    pub diagnostic: Diagnostic,
+}
+
+#[derive(Debug)]
+pub struct RunReport {
+    /// Per plan step; `None` never happens after a complete run.
+    pub outcomes: Vec<Option<Outcome>>,
+    pub summary: Summary,
+    pub duration: Duration,
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    pub fn ok(&self) -> bool {
+        self.summary.failed == 0 && !self.interrupted
+    }
+}
+
+pub struct Runner<'a> {
+    pub engine: &'a Engine,
+    pub registry: &'a HandlerRegistry,
+    pub manifests: &'a [Manifest],
+    pub limits: &'a ScriptLimits,
+    pub policy: Arc<Policy>,
+    pub vars: Arc<Variables>,
+    pub events: EventSink,
+    pub cancel: Arc<AtomicBool>,
+    pub settings: RunSettings,
+}
+
+enum Message {
+    Started(usize),
+    Finished(usize, Outcome),
+}
+
+impl Runner<'_> {
+    pub fn run(&self, plan: &Plan) -> RunReport {
+        let started = Instant::now();
+        let infos: Vec<Arc<StepInfo>> = plan.steps.iter().enumerate().map(|(i, s)| Arc::new(self.info(i, s))).collect();
+        self.events.emit(&Event::RunStarted {
+            command: self.settings.command,
+            environment: self.settings.environment.clone(),
+            total: plan.steps.len(),
+            jobs: self.settings.jobs,
+        });
+
+        let n = plan.steps.len();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
+        let mut waiting: Vec<usize> = plan.before.iter().map(Vec::len).collect();
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&s| waiting[s] == 0).map(Reverse).collect();
+        let mut summary = Summary::default();
+        let mut stopped = false;
+        let jobs = self.settings.jobs.max(1);
+
+        let (task_tx, task_rx) = crossbeam_channel::unbounded::<usize>();
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Message>();
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.min(n.max(1)) {
+                let (rx, tx) = (task_rx.clone(), done_tx.clone());
+                std::thread::Builder::new()
+                    .stack_size(16 << 20)
+                    .spawn_scoped(scope, move || {
+                        for step in rx {
+                            if tx.send(Message::Started(step)).is_err() {
+                                break;
+                            }
+                            let outcome = self.execute(&plan.steps[step]);
+                            if tx.send(Message::Finished(step, outcome)).is_err() {
+                                break;
+                            }
+                        }
+                    })
+                    .ok();
+            }
+            drop(done_tx);
+
+            let mut in_flight = 0;
+            loop {
+                let cancelled = self.cancel.load(Ordering::Relaxed);
+                while in_flight < jobs && !stopped && !cancelled {
+                    let Some(Reverse(step)) = ready.pop() else { break };
+                    if task_tx.send(step).is_err() {
+                        break;
+                    }
+                    in_flight += 1;
+                }
+                if in_flight == 0 {
+                    break;
+                }
+                let Ok(message) = done_rx.recv() else { break };
+                match message {
+                    Message::Started(step) => {
+                        self.events.emit(&Event::ManifestStarted { info: Arc::clone(&infos[step]) });
+                    }
+                    Message::Finished(step, outcome) => {
+                        in_flight -= 1;
+                        let failed = outcome.status == Status::Failed;
+                        self.finish(&infos[step], &outcome, &mut summary);
+                        outcomes[step] = Some(outcome);
+                        if failed {
+                            if !self.settings.keep_going {
+                                stopped = true;
+                            }
+                            self.skip_downstream(plan, step, &infos, &mut outcomes, &mut summary);
+                        } else {
+                            for &next in &plan.after[step] {
+                                waiting[next] -= 1;
+                                if waiting[next] == 0 && outcomes[next].is_none() {
+                                    ready.push(Reverse(next));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            drop(task_tx);
+        });
+
+        let interrupted = self.cancel.load(Ordering::Relaxed);
+        let reason = if interrupted { "the run was interrupted" } else { "the run stopped after a failure" };
+        for step in 0..n {
+            if outcomes[step].is_none() {
+                let outcome = Outcome { status: Status::Skipped, duration: Duration::ZERO, error: None };
+                self.emit_skip(&infos[step], reason, &mut summary);
+                outcomes[step] = Some(outcome);
+            }
+        }
+        let duration = started.elapsed();
+        let ok = summary.failed == 0 && !interrupted;
+        self.events.emit(&Event::RunFinished { command: self.settings.command, ok, interrupted, summary, duration });
+        RunReport { outcomes, summary, duration, interrupted }
+    }
+
+    fn info(&self, index: usize, step: &Step) -> StepInfo {
+        let m = &self.manifests[step.manifest];
+        StepInfo {
+            step: index,
+            name: m.name.clone(),
+            kind: m.kind.clone(),
+            version: m.version.clone(),
+            handler: self.registry.get(step.handler).name().to_string(),
+            function: step.function.as_str(),
+        }
+    }
+
+    fn finish(&self, info: &Arc<StepInfo>, outcome: &Outcome, summary: &mut Summary) {
+        summary.add(outcome.status);
+        self.events.emit(&Event::ManifestFinished {
+            info: Arc::clone(info),
+            status: outcome.status,
+            duration: outcome.duration,
+            error: outcome.error.as_ref().map(|f| f.line.clone()),
+            detail: outcome.error.as_ref().map(|f| f.diagnostic.clone()),
+            reason: None,
+        });
+    }
+
+    fn emit_skip(&self, info: &Arc<StepInfo>, reason: &str, summary: &mut Summary) {
+        summary.add(Status::Skipped);
+        self.events.emit(&Event::ManifestFinished {
+            info: Arc::clone(info),
+            status: Status::Skipped,
+            duration: Duration::ZERO,
+            error: None,
+            detail: None,
+            reason: Some(reason.to_string()),
+        });
+    }
+
+    /// Marks everything that waits (transitively) on `failed` as skipped.
+    fn skip_downstream(
+        &self,
+        plan: &Plan,
+        failed: usize,
+        infos: &[Arc<StepInfo>],
+        outcomes: &mut [Option<Outcome>],
+        summary: &mut Summary,
+    ) {
+        let reason = format!("`{}` failed", infos[failed].name);
+        let mut stack = plan.after[failed].clone();
+        while let Some(s) = stack.pop() {
+            if outcomes[s].is_some() {
+                continue;
+            }
+            outcomes[s] = Some(Outcome { status: Status::Skipped, duration: Duration::ZERO, error: None });
+            self.emit_skip(&infos[s], &reason, summary);
+            stack.extend(plan.after[s].iter().copied());
+        }
+    }
+
+    /// Runs one step on this thread: `check`, then the function, with retries.
+    fn execute(&self, step: &Step) -> Outcome {
+        let started = Instant::now();
+        let m = &self.manifests[step.manifest];
+        let handler = self.registry.get(step.handler);
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| self.attempts(m, handler, step.function)));
+        let (status, error) = match result {
+            Ok(Ok(status)) => (status, None),
+            Ok(Err(failure)) => (Status::Failed, Some(failure)),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(ToString::to_string)
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let text = format!("internal error in ordo while running `{}`: {what}", m.name);
+                let diagnostic = Diagnostic::error(text.clone())
+                    .help("this is a bug in ordo; please report it with the manifest and handler that caused it");
+                (Status::Failed, Some(Failure { line: text, diagnostic }))
+            }
+        };
+        Outcome { status, duration: started.elapsed(), error }
+    }
+
+    fn attempts(&self, m: &Manifest, handler: &Handler, function: Action) -> Result<Status, Failure> {
+        let mut delay = m.metadata.retry_delay;
+        let mut attempt = 0;
+        loop {
+            match self.attempt(m, handler, function) {
+                Ok(status) => return Ok(status),
+                Err((failure, limit)) => {
+                    let final_try = attempt >= m.metadata.retries
+                        || self.cancel.load(Ordering::Relaxed)
+                        || limit == Some(LimitKind::Interrupted);
+                    if final_try {
+                        return Err(failure);
+                    }
+                    attempt += 1;
+                    self.events.emit(&Event::Log {
+                        manifest: Some(m.name.clone()),
+                        level: LogLevel::Warn,
+                        message: format!(
+                            "attempt {attempt} of {} failed: {}; retrying in {:.1} s",
+                            m.metadata.retries + 1,
+                            failure.line,
+                            delay.as_secs_f64()
+                        ),
+                    });
+                    let until = Instant::now() + delay;
+                    while Instant::now() < until && !self.cancel.load(Ordering::Relaxed) {
+                        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+                    }
+                    delay = delay.saturating_mul(2);
+                }
+            }
+        }
+    }
+
+    fn attempt(&self, m: &Manifest, handler: &Handler, function: Action) -> Result<Status, (Failure, Option<LimitKind>)> {
+        let timeout = m.metadata.timeout.unwrap_or(self.limits.timeout);
+        let ctx = Arc::new(CallContext {
+            manifest: m.name.clone(),
+            handler: Arc::clone(&handler.info),
+            vars: Arc::clone(&self.vars),
+            events: self.events.clone(),
+            policy: Arc::clone(&self.policy),
+            dry_run: self.settings.dry_run,
+            deadline: Instant::now().checked_add(timeout),
+            cancel: Arc::clone(&self.cancel),
+        });
+        let _guard = context::enter_call(ctx);
+        let has_function = match function {
+            Action::Apply => handler.functions.apply,
+            Action::Delete => handler.functions.delete,
+        };
+        if !has_function {
+            // A handler without `delete` has nothing to tear down.
+            return Ok(Status::Unchanged);
+        }
+        let arg = self.manifest_value(m, function);
+        if handler.functions.check {
+            let r = self.call(handler, "check", arg.clone(), timeout)?;
+            match r.as_bool() {
+                Ok(false) => return Ok(Status::Unchanged),
+                Ok(true) => {}
+                Err(found) => {
+                    let text = format!("`check` must return `true` or `false`, not {found}");
+                    return Err((self.failure_text(handler, text), None));
+                }
+            }
+            if self.settings.dry_run {
+                return Ok(Status::Pending);
+            }
+        } else if self.settings.dry_run {
+            return Ok(Status::Pending);
+        }
+        let result = self.call(handler, function.as_str(), arg, timeout)?;
+        self.store_outputs(m, handler, function, result).map_err(|f| (f, None))?;
+        Ok(Status::Changed)
+    }
+
+    fn call(&self, handler: &Handler, name: &str, arg: Dynamic, timeout: Duration) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
+        let options = CallFnOptions::new().eval_ast(handler.replay_top_level).rewind_scope(true);
+        let mut scope = Scope::new();
+        self.engine.call_fn_with_options::<Dynamic>(options, &mut scope, &handler.ast, name, (arg,)).map_err(|e| {
+            let err = ScriptError::from_eval(handler.name(), &e, self.limits, Some(timeout.as_secs_f64()));
+            let limit = err.limit;
+            let source = self.registry.source(&err.file);
+            (Failure { line: err.located(), diagnostic: err.to_diagnostic(source) }, limit)
+        })
+    }
+
+    fn failure_text(&self, handler: &Handler, text: String) -> Failure {
+        Failure { line: format!("{}: {text}", handler.name()), diagnostic: Diagnostic::error(text).note(format!("in {}", handler.name())) }
+    }
+
+    /// An `apply` (or `delete`) that returns a map stores each entry as a variable.
+    fn store_outputs(&self, m: &Manifest, handler: &Handler, function: Action, result: Dynamic) -> Result<(), Failure> {
+        let result = result.flatten();
+        if result.is_unit() {
+            return Ok(());
+        }
+        let Some(map) = result.read_lock::<Map>() else {
+            self.events.emit(&Event::Log {
+                manifest: Some(m.name.clone()),
+                level: LogLevel::Debug,
+                message: format!("`{}` returned {}, not a map; nothing stored", function.as_str(), result.type_name()),
+            });
+            return Ok(());
+        };
+        for (key, value) in map.iter() {
+            if key.is_empty() || key.contains('.') {
+                return Err(self.failure_text(handler, format!("`{}` returned the output key `{key}`; keys must be non-empty and without dots", function.as_str())));
+            }
+            if !is_plain(value) {
+                return Err(self.failure_text(handler, format!("`{}` returned a {} under `{key}`; outputs must be plain data", function.as_str(), value.type_name())));
+            }
+            self.vars.set(&m.name, key, value.clone(), false);
+        }
+        Ok(())
+    }
+
+    /// The read-only map `m` handed to handler functions.
+    fn manifest_value(&self, m: &Manifest, function: Action) -> Dynamic {
+        let mut map = Map::new();
+        map.insert("kind".into(), m.kind.clone().into());
+        map.insert("version".into(), m.version.clone().into());
+        map.insert("name".into(), m.name.clone().into());
+        map.insert("metadata".into(), node_to_dynamic(&m.metadata_node));
+        map.insert("spec".into(), node_to_dynamic(&m.spec));
+        map.insert("env".into(), self.settings.environment.clone().into());
+        map.insert("action".into(), function.as_str().into());
+        let dir = std::path::absolute(m.file.dir()).unwrap_or_else(|_| m.file.dir().to_path_buf());
+        map.insert("dir".into(), dir.display().to_string().into());
+        map.insert("dry_run".into(), self.settings.dry_run.into());
+        Dynamic::from_map(map)
+    }
+}

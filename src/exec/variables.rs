@@ -1,0 +1,110 @@
+//! Variables shared between manifests: `<manifest>.<key>` → a plain value.
+//!
+//! Handlers set them with `vars::set` or by returning a map from `apply`; other manifests read
+//! them with `vars::get` or `!Variable name.key`. A key never contains a dot, so a full name
+//! splits at its last dot even though manifest names may contain dots.
+
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
+use rhai::Dynamic;
+
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub value: Dynamic,
+    pub secret: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Variables {
+    inner: RwLock<HashMap<String, Variable>>,
+}
+
+/// Splits `name.key` at its last dot.
+pub fn split_name(full: &str) -> Option<(&str, &str)> {
+    full.rsplit_once('.').filter(|(m, k)| !m.is_empty() && !k.is_empty())
+}
+
+/// Whether `value` is plain data (no functions, no host objects), recursively.
+pub fn is_plain(value: &Dynamic) -> bool {
+    if value.is_unit() || value.is_bool() || value.is_int() || value.is_float() || value.is_string() || value.is_char() {
+        return true;
+    }
+    if let Some(array) = value.read_lock::<rhai::Array>() {
+        return array.iter().all(is_plain);
+    }
+    if let Some(map) = value.read_lock::<rhai::Map>() {
+        return map.values().all(is_plain);
+    }
+    false
+}
+
+impl Variables {
+    pub fn new() -> Self {
+        Variables::default()
+    }
+
+    pub fn get(&self, full: &str) -> Option<Variable> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner).get(full).cloned()
+    }
+
+    pub fn contains(&self, full: &str) -> bool {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner).contains_key(full)
+    }
+
+    pub fn set(&self, manifest: &str, key: &str, value: Dynamic, secret: bool) {
+        self.set_full(format!("{manifest}.{key}"), value, secret);
+    }
+
+    pub fn set_full(&self, full: String, value: Dynamic, secret: bool) {
+        let value = value.flatten();
+        self.inner.write().unwrap_or_else(PoisonError::into_inner).insert(full, Variable { value, secret });
+    }
+
+    pub fn remove(&self, full: &str) -> Option<Variable> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner).remove(full)
+    }
+
+    /// Every variable of one manifest, sorted by key.
+    pub fn of_manifest(&self, manifest: &str) -> Vec<(String, Variable)> {
+        let guard = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<(String, Variable)> = guard
+            .iter()
+            .filter_map(|(full, v)| {
+                let (m, k) = split_name(full)?;
+                (m == manifest).then(|| (k.to_string(), v.clone()))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Every secret value, for masking output.
+    pub fn secrets(&self) -> Vec<String> {
+        let guard = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        guard.values().filter(|v| v.secret).filter_map(|v| v.value.clone().into_string().ok()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_at_the_last_dot() {
+        assert_eq!(split_name("db.v2.id"), Some(("db.v2", "id")));
+        assert_eq!(split_name("db"), None);
+        assert_eq!(split_name(".id"), None);
+        assert_eq!(split_name("db."), None);
+    }
+
+    #[test]
+    fn variables_are_namespaced_by_manifest() {
+        let v = Variables::new();
+        v.set("a", "x", Dynamic::from(1_i64), false);
+        v.set("a.b", "x", Dynamic::from(2_i64), false);
+        assert_eq!(v.get("a.x").unwrap().value.as_int().unwrap(), 1);
+        assert_eq!(v.of_manifest("a").len(), 1);
+        assert_eq!(v.of_manifest("a.b")[0].1.value.as_int().unwrap(), 2);
+    }
+}

@@ -1,0 +1,63 @@
+//! Finding handler scripts: every `*.rhai` below each source directory, sorted.
+//!
+//! Files inside a directory named `lib` are helper modules for `import`, not handlers.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::error::{HandlerError, HandlerErrorKind};
+use crate::manifest::{Location, Mark, SourceFile};
+
+/// A handler file found on disk, with the source directory it was found in.
+#[derive(Debug)]
+pub struct Found {
+    pub source: Arc<SourceFile>,
+    /// The canonical source directory: imports must stay inside it.
+    pub root: PathBuf,
+}
+
+pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> {
+    let mut seen = HashSet::new();
+    let mut found = Vec::new();
+    for dir in dirs {
+        let Ok(root) = dir.canonicalize() else {
+            let placeholder = SourceFile::new(dir.display().to_string(), ".", "");
+            errors.push(HandlerError {
+                location: Location::new(&placeholder, Mark::default()),
+                kind: HandlerErrorKind::Read { path: dir.display().to_string(), reason: "no such directory".into() },
+            });
+            continue;
+        };
+        let walker = walkdir::WalkDir::new(dir)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "lib" && e.depth() > 0));
+        for entry in walker.filter_map(Result::ok) {
+            let path = entry.path();
+            if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "rhai") {
+                continue;
+            }
+            let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+            if !seen.insert(key) {
+                continue;
+            }
+            let shown = path.strip_prefix(".").unwrap_or(path).display().to_string();
+            match std::fs::read_to_string(path) {
+                Ok(text) => found.push(Found {
+                    source: SourceFile::new(shown, path.parent().unwrap_or(Path::new(".")), text),
+                    root: root.clone(),
+                }),
+                Err(e) => {
+                    let placeholder = SourceFile::new(shown.clone(), ".", "");
+                    errors.push(HandlerError {
+                        location: Location::new(&placeholder, Mark::default()),
+                        kind: HandlerErrorKind::Read { path: shown, reason: e.to_string() },
+                    });
+                }
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,99 @@
+//! Errors of the handler stage: loading scripts and resolving manifests to handlers.
+
+use super::version::VersionErrorKind;
+use crate::diagnostic::Diagnostic;
+use crate::manifest::Location;
+use crate::script::ScriptError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerErrorKind {
+    #[error("cannot read handler `{path}`: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{}", .0.message)]
+    Script(ScriptError),
+    #[error("this handler registers no kind")]
+    RegistersNothing,
+    #[error("this handler registers `{kind}` but defines no `fn apply(m)`")]
+    NoApply { kind: String },
+    #[error("`fn {name}` must take exactly one parameter, the manifest `m`")]
+    WrongArity { name: String },
+    #[error("`register`: invalid kind `{kind}`")]
+    BadKind { kind: String },
+    #[error("`register(\"{kind}\", ...)`: {error}")]
+    BadRange { kind: String, error: VersionErrorKind },
+    #[error("`{kind}` is registered twice with overlapping ranges `{first}` and `{second}`")]
+    Overlap { kind: String, first: String, second: String },
+    #[error("unknown permission `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    BadPermission { name: String, suggestion: Option<String> },
+}
+
+#[derive(Debug)]
+pub struct HandlerError {
+    pub location: Location,
+    pub kind: HandlerErrorKind,
+}
+
+impl HandlerError {
+    pub fn into_diagnostic(self) -> Diagnostic {
+        use HandlerErrorKind as K;
+        match self.kind {
+            K::Script(e) => e.to_diagnostic(Some(&self.location.file)),
+            kind => {
+                let help = match &kind {
+                    K::RegistersNothing => Some(
+                        "add `register(\"Kind\", \"^1\");` at the top level; a helper module imported by handlers belongs in a `lib/` directory".to_string(),
+                    ),
+                    K::NoApply { .. } => Some("add `fn apply(m) { ... }`".to_string()),
+                    K::BadPermission { .. } => Some("permissions are: shell, file:read, file:write, http, env".to_string()),
+                    K::Overlap { .. } => Some("each version of a kind must have one handler; narrow one of the ranges".to_string()),
+                    _ => None,
+                };
+                Diagnostic::error(kind.to_string()).at(self.location).help_opt(help)
+            }
+        }
+    }
+}
+
+/// Why a manifest found no single handler.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveErrorKind {
+    #[error("{0}")]
+    BadVersion(VersionErrorKind),
+    #[error("no handler serves kind `{kind}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownKind { kind: String, suggestion: Option<String>, known: Vec<String> },
+    #[error("no handler serves `{kind}` version `{version}`")]
+    UnservedVersion { kind: String, version: String, served: Vec<String> },
+    #[error("several handlers serve `{kind}` version `{version}`")]
+    Ambiguous { kind: String, version: String, files: Vec<String> },
+    #[error("the kind's group `{kind_group}` and the version's group `{version_group}` differ")]
+    GroupMismatch { kind_group: String, version_group: String },
+}
+
+impl ResolveErrorKind {
+    pub fn into_diagnostic(self, location: Location) -> Diagnostic {
+        use ResolveErrorKind as K;
+        let mut d = Diagnostic::error(self.to_string()).at(location);
+        match self {
+            K::UnknownKind { known, .. } => {
+                d = if known.is_empty() {
+                    d.note("no handlers are loaded besides the bundled ones").help("put a `.rhai` handler next to the manifests, or pass `-s DIR`")
+                } else {
+                    d.note(format!("kinds served: {}", known.join(", "))).help("put a `.rhai` handler next to the manifests, or pass `-s DIR`")
+                };
+            }
+            K::UnservedVersion { served, .. } => {
+                for s in served {
+                    d = d.note(format!("served: {s}"));
+                }
+            }
+            K::Ambiguous { files, .. } => {
+                for f in files {
+                    d = d.note(format!("candidate: {f}"));
+                }
+                d = d.help("narrow the version ranges so exactly one handler matches");
+            }
+            _ => {}
+        }
+        d
+    }
+}

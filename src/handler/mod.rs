@@ -1,0 +1,13 @@
+//! Handlers: discovery, registration, version resolution, bundled handlers.
+
+mod bundled;
+mod discover;
+mod error;
+mod registry;
+mod version;
+
+pub use bundled::{BUNDLED, shown_name};
+pub use discover::{Found, discover};
+pub use error::{HandlerError, HandlerErrorKind, ResolveErrorKind};
+pub use registry::{Functions, Handler, HandlerRegistry, Registration, bundled_sources};
+pub use version::{ManifestVersion, Range, VersionErrorKind};

@@ -1,0 +1,303 @@
+//! [`HandlerRegistry`]: every loaded handler, and which one serves a manifest.
+//!
+//! Each script is compiled once and its top level run once, in the load phase, where
+//! `register` and `permissions` record what it serves and may do. Resolution matches a
+//! manifest's `(group, kind)` exactly and its version by range; exactly one handler must
+//! match, a user handler beating a bundled one. The result never depends on file order:
+//! candidates are collected completely before deciding.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use rhai::{AST, Engine, Scope};
+
+use super::bundled::{BUNDLED, shown_name};
+use super::discover::Found;
+use super::error::{HandlerError, HandlerErrorKind as K, ResolveErrorKind};
+use super::version::{ManifestVersion, Range};
+use crate::diagnostic::did_you_mean;
+use crate::manifest::{Location, Mark, SourceFile};
+use crate::script::{HandlerInfo, ScriptError, ScriptLimits, context};
+use crate::stdlib::{Capability, Permissions};
+
+/// One `register(kind, range)` call.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    pub group: Option<String>,
+    pub kind: String,
+    pub range: Range,
+    pub mark: Mark,
+}
+
+impl Registration {
+    /// `group/Kind` or `Kind`.
+    pub fn full_kind(&self) -> String {
+        match &self.group {
+            Some(g) => format!("{g}/{}", self.kind),
+            None => self.kind.clone(),
+        }
+    }
+}
+
+/// Which of the handler functions a script defines (with one parameter).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Functions {
+    pub check: bool,
+    pub apply: bool,
+    pub delete: bool,
+}
+
+#[derive(Debug)]
+pub struct Handler {
+    pub file: Arc<SourceFile>,
+    pub bundled: bool,
+    pub ast: AST,
+    pub registrations: Vec<Registration>,
+    pub info: Arc<HandlerInfo>,
+    pub functions: Functions,
+    /// Whether the top level must run before each call (it imports modules or defines
+    /// constants, which functions can only see when it has run).
+    pub replay_top_level: bool,
+    /// sha256 of the script text.
+    pub hash: String,
+}
+
+impl Handler {
+    pub fn name(&self) -> &str {
+        self.file.name()
+    }
+
+    pub fn permissions(&self) -> Permissions {
+        self.info.permissions
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct HandlerRegistry {
+    handlers: Vec<Handler>,
+    /// `(group, kind)` → `(handler, registration)` indices.
+    by_kind: HashMap<(Option<String>, String), Vec<(usize, usize)>>,
+}
+
+/// The sources of every bundled handler.
+pub fn bundled_sources() -> Vec<Arc<SourceFile>> {
+    BUNDLED.iter().map(|(file, text)| SourceFile::new(shown_name(file), ".", *text)).collect()
+}
+
+impl HandlerRegistry {
+    /// Compiles and registers every handler: the bundled ones, then those found on disk.
+    pub fn load(engine: &Engine, found: &[Found], limits: &ScriptLimits, errors: &mut Vec<HandlerError>) -> Self {
+        let mut registry = HandlerRegistry::default();
+        let bundled = bundled_sources().into_iter().map(|s| (s, true));
+        let user = found.iter().map(|f| (Arc::clone(&f.source), false));
+        for (source, is_bundled) in bundled.chain(user) {
+            if let Some(handler) = load_one(engine, &source, is_bundled, limits, errors) {
+                registry.add(handler);
+            }
+        }
+        registry
+    }
+
+    fn add(&mut self, handler: Handler) {
+        let index = self.handlers.len();
+        for (r, reg) in handler.registrations.iter().enumerate() {
+            self.by_kind.entry((reg.group.clone(), reg.kind.clone())).or_default().push((index, r));
+        }
+        self.handlers.push(handler);
+    }
+
+    pub fn handlers(&self) -> &[Handler] {
+        &self.handlers
+    }
+
+    pub fn get(&self, index: usize) -> &Handler {
+        &self.handlers[index]
+    }
+
+    /// The source file of a handler or module by its shown name, for error excerpts.
+    pub fn source(&self, name: &str) -> Option<&Arc<SourceFile>> {
+        self.handlers.iter().map(|h| &h.file).find(|f| f.name() == name)
+    }
+
+    /// The handler serving `kind` at `version` (as written in a manifest).
+    pub fn resolve(&self, kind: &str, version: &str) -> Result<usize, ResolveErrorKind> {
+        let parsed = ManifestVersion::parse(version).map_err(ResolveErrorKind::BadVersion)?;
+        let (kind_group, bare_kind) = split_kind(kind);
+        let group = match (kind_group, parsed.group.as_deref()) {
+            (Some(k), Some(v)) if k != v => {
+                return Err(ResolveErrorKind::GroupMismatch { kind_group: k.into(), version_group: v.into() });
+            }
+            (Some(g), _) | (None, Some(g)) => Some(g.to_string()),
+            (None, None) => None,
+        };
+        let shown_kind = match &group {
+            Some(g) => format!("{g}/{bare_kind}"),
+            None => bare_kind.to_string(),
+        };
+        let Some(candidates) = self.by_kind.get(&(group.clone(), bare_kind.to_string())) else {
+            let known: BTreeSet<String> = self.by_kind.keys().map(|(g, k)| join_kind(g.as_deref(), k)).collect();
+            let suggestion = did_you_mean(&shown_kind, known.iter().map(String::as_str)).map(str::to_string);
+            return Err(ResolveErrorKind::UnknownKind { kind: shown_kind, suggestion, known: known.into_iter().collect() });
+        };
+        let matching: Vec<usize> = candidates
+            .iter()
+            .filter(|&&(h, r)| self.handlers[h].registrations[r].range.matches(&parsed.version))
+            .map(|&(h, _)| h)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let user: Vec<usize> = matching.iter().copied().filter(|&h| !self.handlers[h].bundled).collect();
+        let chosen = if user.is_empty() { matching } else { user };
+        match chosen.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(ResolveErrorKind::UnservedVersion {
+                kind: shown_kind,
+                version: version.to_string(),
+                served: candidates
+                    .iter()
+                    .map(|&(h, r)| format!("`{}` by {}", self.handlers[h].registrations[r].range, self.handlers[h].name()))
+                    .collect(),
+            }),
+            several => {
+                let mut files: Vec<String> = several.iter().map(|&h| self.handlers[h].name().to_string()).collect();
+                files.sort();
+                Err(ResolveErrorKind::Ambiguous { kind: shown_kind, version: version.to_string(), files })
+            }
+        }
+    }
+}
+
+fn split_kind(kind: &str) -> (Option<&str>, &str) {
+    match kind.rsplit_once('/') {
+        Some((g, k)) => (Some(g), k),
+        None => (None, kind),
+    }
+}
+
+fn join_kind(group: Option<&str>, kind: &str) -> String {
+    match group {
+        Some(g) => format!("{g}/{kind}"),
+        None => kind.to_string(),
+    }
+}
+
+fn mark_of(pos: rhai::Position) -> Mark {
+    Mark::new(
+        pos.line().and_then(|l| u32::try_from(l).ok()).unwrap_or(0),
+        pos.position().and_then(|c| u32::try_from(c).ok()).unwrap_or(1),
+    )
+}
+
+/// Compiles one script and runs its top level in the load phase.
+fn load_one(
+    engine: &Engine,
+    source: &Arc<SourceFile>,
+    bundled: bool,
+    limits: &ScriptLimits,
+    errors: &mut Vec<HandlerError>,
+) -> Option<Handler> {
+    let at = |mark: Mark| Location::new(source, mark);
+    let mut ast = match engine.compile(source.text()) {
+        Ok(ast) => ast,
+        Err(e) => {
+            let err = ScriptError::from_parse(source.name(), &e);
+            errors.push(HandlerError { location: at(err.mark.unwrap_or_default()), kind: K::Script(err) });
+            return None;
+        }
+    };
+    ast.set_source(source.name());
+
+    let guard = context::enter_load();
+    let mut scope = Scope::new();
+    let ran = engine.run_ast_with_scope(&mut scope, &ast);
+    let state = context::take_load_state();
+    drop(guard);
+    if let Err(e) = ran {
+        let err = ScriptError::from_eval(source.name(), &e, limits, None);
+        errors.push(HandlerError { location: at(err.mark.unwrap_or_default()), kind: K::Script(err) });
+        return None;
+    }
+
+    let before = errors.len();
+    let mut functions = Functions::default();
+    for f in ast.iter_functions() {
+        let slot = match f.name {
+            "check" => &mut functions.check,
+            "apply" => &mut functions.apply,
+            "delete" => &mut functions.delete,
+            _ => continue,
+        };
+        if f.params.len() == 1 {
+            *slot = true;
+        } else if !ast.iter_functions().any(|g| g.name == f.name && g.params.len() == 1) {
+            errors.push(HandlerError { location: at(Mark::new(0, 0)), kind: K::WrongArity { name: f.name.to_string() } });
+        }
+    }
+
+    let mut registrations: Vec<Registration> = Vec::new();
+    for (kind, range, pos) in &state.registrations {
+        let mark = mark_of(*pos);
+        let (group, bare) = split_kind(kind);
+        let valid_kind = !bare.is_empty()
+            && bare.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && group.is_none_or(|g| !g.is_empty() && !g.contains(char::is_whitespace));
+        if !valid_kind {
+            errors.push(HandlerError { location: at(mark), kind: K::BadKind { kind: kind.clone() } });
+            continue;
+        }
+        let range = match Range::parse(range) {
+            Ok(r) => r,
+            Err(error) => {
+                errors.push(HandlerError { location: at(mark), kind: K::BadRange { kind: kind.clone(), error } });
+                continue;
+            }
+        };
+        let reg = Registration { group: group.map(str::to_string), kind: bare.to_string(), range, mark };
+        if let Some(first) = registrations.iter().find(|r| r.full_kind() == reg.full_kind() && r.range.overlaps(&reg.range)) {
+            errors.push(HandlerError {
+                location: at(mark),
+                kind: K::Overlap { kind: reg.full_kind(), first: first.range.text.clone(), second: reg.range.text.clone() },
+            });
+            continue;
+        }
+        registrations.push(reg);
+    }
+
+    let mut permissions = Permissions::default();
+    for (name, pos) in &state.permissions {
+        match Capability::parse(name) {
+            Some(c) => permissions.insert(c),
+            None => {
+                let names = Capability::ALL.map(Capability::as_str);
+                let suggestion = did_you_mean(name, names).map(str::to_string);
+                errors.push(HandlerError { location: at(mark_of(*pos)), kind: K::BadPermission { name: name.clone(), suggestion } });
+            }
+        }
+    }
+
+    if state.registrations.is_empty() {
+        errors.push(HandlerError { location: at(Mark::new(1, 1)), kind: K::RegistersNothing });
+    } else if !functions.apply {
+        let kind = state.registrations.first().map(|r| r.0.clone()).unwrap_or_default();
+        errors.push(HandlerError { location: at(Mark::new(1, 1)), kind: K::NoApply { kind } });
+    }
+    if errors.len() > before {
+        return None;
+    }
+
+    let replay_top_level = state.imports > 0 || !scope.is_empty();
+    Some(Handler {
+        file: Arc::clone(source),
+        bundled,
+        ast,
+        registrations,
+        info: Arc::new(HandlerInfo {
+            name: source.name().to_string(),
+            permissions,
+            permissions_line: state.permission_calls.first().and_then(|p| p.line()),
+        }),
+        functions,
+        replay_top_level,
+        hash: crate::stdlib::sha256_hex(source.text().as_bytes()),
+    })
+}

@@ -1,0 +1,28 @@
+//! ordo brings YAML manifests to their desired state, with handlers written in Rhai.
+//!
+//! The crate is a pipeline, one module per stage:
+//!
+//! - [`cli`]: arguments → checked configuration
+//! - [`manifest`]: YAML files → documents with source locations → manifests
+//! - [`handler`]: handler discovery, registration, version resolution, bundled handlers
+//! - [`script`] and [`stdlib`]: the sandboxed Rhai engine and what handlers may call
+//! - [`planner`]: the dependency graph, cycle reports, the ordered plan
+//! - [`exec`]: the runner, statuses, events, variables
+//! - [`report`]: diagnostics and events rendered for humans and machines
+//!
+//! [`run`] drives them and turns the outcome into an exit code.
+
+pub mod cli;
+pub mod diagnostic;
+pub mod error;
+pub mod exec;
+pub mod handler;
+pub mod manifest;
+pub mod planner;
+pub mod report;
+mod run;
+pub mod script;
+pub mod stdlib;
+
+pub use error::Error;
+pub use run::run;

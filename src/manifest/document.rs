@@ -1,0 +1,488 @@
+//! A YAML document checked against the manifest format (DESIGN.md §2): [`Manifest`].
+//!
+//! Checks here are local to one document: required fields, types, unknown keys, the name's
+//! characters. Checks that need the whole run (duplicate names, unknown dependencies, cycles,
+//! handlers) happen in later stages. Every problem found is kept, so a run reports them all.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use super::error::{ManifestError, ManifestErrorKind as K};
+use super::node::{Node, Value};
+use super::source::{Location, Mark, SourceFile};
+use crate::diagnostic::did_you_mean;
+
+/// Which handler function runs for a manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    Apply,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Apply => "apply",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// A reference to another manifest by name, where it is written.
+#[derive(Clone, Debug)]
+pub struct NameRef {
+    pub name: String,
+    pub mark: Mark,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Dependencies {
+    pub apply: Vec<NameRef>,
+    pub delete: Vec<NameRef>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Metadata {
+    pub labels: IndexMap<String, String>,
+    pub environments: Option<Vec<String>>,
+    pub dependencies: Dependencies,
+    pub skip_apply_all: bool,
+    pub skip_delete_all: bool,
+    /// The function run for each action: `{delete: apply}` runs `apply` during `delete`.
+    pub apply_runs: Action,
+    pub delete_runs: Action,
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+    pub retry_delay: Duration,
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata {
+            labels: IndexMap::new(),
+            environments: None,
+            dependencies: Dependencies::default(),
+            skip_apply_all: false,
+            skip_delete_all: false,
+            apply_runs: Action::Apply,
+            delete_runs: Action::Delete,
+            timeout: None,
+            retries: 0,
+            retry_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Metadata {
+    /// The handler function to run when the command is `action`.
+    pub fn runs(&self, action: Action) -> Action {
+        match action {
+            Action::Apply => self.apply_runs,
+            Action::Delete => self.delete_runs,
+        }
+    }
+
+    pub fn in_environment(&self, env: &str) -> bool {
+        self.environments.as_ref().is_none_or(|envs| envs.iter().any(|e| e == env))
+    }
+}
+
+/// A validated manifest.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// Position in the run: files in the order given (directories sorted), documents in file
+    /// order. Ties in the execution order are broken by it.
+    pub index: usize,
+    pub file: Arc<SourceFile>,
+    /// Where the document starts.
+    pub mark: Mark,
+    pub kind: String,
+    pub kind_mark: Mark,
+    pub version: String,
+    pub version_mark: Mark,
+    pub name: String,
+    pub name_mark: Mark,
+    pub metadata: Metadata,
+    /// `metadata` as written, for the handler's `m.metadata`.
+    pub metadata_node: Node,
+    pub spec: Node,
+}
+
+impl Manifest {
+    pub fn location(&self) -> Location {
+        Location::new(&self.file, self.mark)
+    }
+
+    pub fn at(&self, mark: Mark) -> Location {
+        Location::new(&self.file, mark)
+    }
+
+    /// `Kind/name`, as shown in output.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+}
+
+const TOP_LEVEL: &[&str] = &["kind", "version", "apiVersion", "metadata", "spec"];
+const METADATA: &[&str] = &[
+    "name",
+    "labels",
+    "annotations",
+    "description",
+    "environments",
+    "dependencies",
+    "skipApplyAll",
+    "skipDeleteAll",
+    "actionOverrides",
+    "timeout",
+    "retries",
+    "retryDelay",
+];
+
+/// Whether `name` is a valid manifest name: `[A-Za-z0-9._-]+`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+struct Checker<'a> {
+    file: &'a Arc<SourceFile>,
+    errors: Vec<ManifestError>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, mark: Mark, kind: K) {
+        self.errors.push(ManifestError { location: Location::new(self.file, mark), kind });
+    }
+
+    fn unknown_keys(&mut self, node: &Node, allowed: &[&str], section: &'static str) {
+        let Value::Map(entries) = &node.value else { return };
+        for e in entries {
+            if !allowed.contains(&e.key.as_str()) {
+                let suggestion = did_you_mean(&e.key, allowed.iter().copied()).map(str::to_string);
+                self.errors.push(ManifestError {
+                    location: Location::new(self.file, e.key_mark).with_width(e.key.chars().count()),
+                    kind: K::UnknownKey { key: e.key.clone(), section, suggestion, allowed: allowed.join(", ") },
+                });
+            }
+        }
+    }
+
+    fn string(&mut self, node: &Node, field: &'static str) -> Option<String> {
+        match &node.value {
+            Value::String(s) => Some(s.clone()),
+            Value::Int(i) if field == "version" => Some(i.to_string()),
+            _ => {
+                self.wrong_type(node, field, "a string");
+                None
+            }
+        }
+    }
+
+    fn wrong_type(&mut self, node: &Node, field: &'static str, expected: &'static str) {
+        self.error(node.mark, K::WrongType { field, expected, found: node.type_name() });
+    }
+
+    fn bool(&mut self, node: Option<&Node>, field: &'static str) -> bool {
+        match node.map(|n| &n.value) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                if let Some(n) = node {
+                    self.wrong_type(n, field, "a boolean (`true` or `false`)");
+                }
+                false
+            }
+        }
+    }
+
+    fn strings(&mut self, node: &Node, field: &'static str) -> Vec<NameRef> {
+        match &node.value {
+            Value::Null => Vec::new(),
+            Value::Seq(items) => items
+                .iter()
+                .filter_map(|item| {
+                    let name = self.string(item, field)?;
+                    Some(NameRef { name, mark: item.mark })
+                })
+                .collect(),
+            _ => {
+                self.wrong_type(node, field, "a list of names");
+                Vec::new()
+            }
+        }
+    }
+
+    fn seconds(&mut self, node: Option<&Node>, field: &'static str) -> Option<Duration> {
+        let node = node?;
+        let secs = match node.value {
+            Value::Null => return None,
+            Value::Int(i) => i as f64,
+            Value::Float(f) => f,
+            _ => {
+                self.wrong_type(node, field, "a number of seconds");
+                return None;
+            }
+        };
+        match Duration::try_from_secs_f64(secs) {
+            Ok(d) if secs.is_finite() => Some(d),
+            _ => {
+                self.error(node.mark, K::OutOfRange { field, value: secs.to_string() });
+                None
+            }
+        }
+    }
+}
+
+/// Checks one document. Returns the manifest when the document is usable (its identity and
+/// graph fields are valid), plus every problem found either way.
+pub fn check_document(
+    file: &Arc<SourceFile>,
+    mark: Mark,
+    root: Node,
+    index: usize,
+) -> (Option<Manifest>, Vec<ManifestError>) {
+    let mut c = Checker { file, errors: Vec::new() };
+    let Value::Map(_) = &root.value else {
+        c.error(root.mark, K::NotAMapping { found: root.type_name() });
+        return (None, c.errors);
+    };
+    c.unknown_keys(&root, TOP_LEVEL, "a manifest");
+
+    let kind = root.get("kind").and_then(|n| c.string(n, "kind").map(|s| (s, n.mark)));
+    if root.get("kind").is_none() {
+        c.error(mark, K::MissingField { field: "kind" });
+    }
+    if let Some((k, m)) = &kind {
+        if k.is_empty() || k.chars().any(char::is_whitespace) {
+            c.error(*m, K::InvalidKind { kind: k.clone() });
+        }
+    }
+
+    let version = match (root.entry("version"), root.entry("apiVersion")) {
+        (Some(_), Some(api)) => {
+            c.error(api.key_mark, K::BothVersions);
+            None
+        }
+        (Some(e), None) | (None, Some(e)) => c.string(&e.value, "version").map(|s| (s, e.value.mark)),
+        (None, None) => {
+            c.error(mark, K::MissingField { field: "version" });
+            None
+        }
+    };
+
+    let metadata_node = root.get("metadata").cloned();
+    let (name, metadata) = match &metadata_node {
+        None => {
+            c.error(mark, K::MissingField { field: "metadata.name" });
+            (None, Metadata::default())
+        }
+        Some(m) if !matches!(m.value, Value::Map(_)) => {
+            c.wrong_type(m, "metadata", "a mapping");
+            (None, Metadata::default())
+        }
+        Some(m) => check_metadata(&mut c, m),
+    };
+
+    let spec = match root.get("spec") {
+        None => Node::new(mark, Value::Map(Vec::new())),
+        Some(n) if n.is_null() => Node::new(n.mark, Value::Map(Vec::new())),
+        Some(n) => n.clone(),
+    };
+
+    let manifest = match (kind, version, name) {
+        (Some((kind, kind_mark)), Some((version, version_mark)), Some((name, name_mark))) => Some(Manifest {
+            index,
+            file: Arc::clone(file),
+            mark,
+            kind,
+            kind_mark,
+            version,
+            version_mark,
+            name,
+            name_mark,
+            metadata,
+            metadata_node: metadata_node.unwrap_or_else(|| Node::null(mark)),
+            spec,
+        }),
+        _ => None,
+    };
+    (manifest, c.errors)
+}
+
+fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Metadata) {
+    c.unknown_keys(m, METADATA, "`metadata`");
+    let mut meta = Metadata::default();
+
+    let name = match m.get("name") {
+        None => {
+            c.error(m.mark, K::MissingField { field: "metadata.name" });
+            None
+        }
+        Some(n) => c.string(n, "metadata.name").and_then(|name| {
+            if valid_name(&name) {
+                Some((name, n.mark))
+            } else {
+                c.error(n.mark, K::InvalidName { name });
+                None
+            }
+        }),
+    };
+
+    if let Some(labels) = m.get("labels") {
+        match &labels.value {
+            Value::Null => {}
+            Value::Map(entries) => {
+                for e in entries {
+                    let value = match &e.value.value {
+                        Value::String(s) => s.clone(),
+                        Value::Int(i) => i.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Float(f) => f.to_string(),
+                        _ => {
+                            c.wrong_type(&e.value, "metadata.labels", "a plain value");
+                            continue;
+                        }
+                    };
+                    meta.labels.insert(e.key.clone(), value);
+                }
+            }
+            _ => c.wrong_type(labels, "metadata.labels", "a mapping"),
+        }
+    }
+    if let Some(a) = m.get("annotations") {
+        if !matches!(a.value, Value::Map(_) | Value::Null) {
+            c.wrong_type(a, "metadata.annotations", "a mapping");
+        }
+    }
+    if let Some(d) = m.get("description") {
+        if !matches!(d.value, Value::String(_) | Value::Null) {
+            c.wrong_type(d, "metadata.description", "a string");
+        }
+    }
+
+    if let Some(envs) = m.get("environments") {
+        let list = c.strings(envs, "metadata.environments");
+        if matches!(envs.value, Value::Seq(_)) {
+            meta.environments = Some(list.into_iter().map(|r| r.name).collect());
+        }
+    }
+
+    if let Some(deps) = m.get("dependencies") {
+        match &deps.value {
+            Value::Null => {}
+            Value::Map(_) => {
+                c.unknown_keys(deps, &["apply", "delete"], "`metadata.dependencies`");
+                if let Some(a) = deps.get("apply") {
+                    meta.dependencies.apply = c.strings(a, "metadata.dependencies.apply");
+                }
+                if let Some(d) = deps.get("delete") {
+                    meta.dependencies.delete = c.strings(d, "metadata.dependencies.delete");
+                }
+            }
+            _ => c.wrong_type(deps, "metadata.dependencies", "a mapping with `apply` and `delete` lists"),
+        }
+    }
+
+    meta.skip_apply_all = c.bool(m.get("skipApplyAll"), "metadata.skipApplyAll");
+    meta.skip_delete_all = c.bool(m.get("skipDeleteAll"), "metadata.skipDeleteAll");
+
+    if let Some(o) = m.get("actionOverrides") {
+        match &o.value {
+            Value::Null => {}
+            Value::Map(entries) => {
+                c.unknown_keys(o, &["apply", "delete"], "`metadata.actionOverrides`");
+                for e in entries {
+                    let action = match e.value.as_str() {
+                        Some("apply") => Action::Apply,
+                        Some("delete") => Action::Delete,
+                        _ => {
+                            c.error(e.value.mark, K::BadOverride);
+                            continue;
+                        }
+                    };
+                    match e.key.as_str() {
+                        "apply" => meta.apply_runs = action,
+                        "delete" => meta.delete_runs = action,
+                        _ => {}
+                    }
+                }
+            }
+            _ => c.wrong_type(o, "metadata.actionOverrides", "a mapping such as `{delete: apply}`"),
+        }
+    }
+
+    meta.timeout = c.seconds(m.get("timeout"), "metadata.timeout");
+    if meta.timeout == Some(Duration::ZERO) {
+        if let Some(n) = m.get("timeout") {
+            c.error(n.mark, K::OutOfRange { field: "metadata.timeout", value: "0".into() });
+        }
+    }
+    if let Some(r) = m.get("retries") {
+        match r.value {
+            Value::Null => {}
+            Value::Int(i) => match u32::try_from(i) {
+                Ok(n) if n <= 100 => meta.retries = n,
+                _ => c.error(r.mark, K::OutOfRange { field: "metadata.retries", value: i.to_string() }),
+            },
+            _ => c.wrong_type(r, "metadata.retries", "a whole number"),
+        }
+    }
+    if let Some(d) = c.seconds(m.get("retryDelay"), "metadata.retryDelay") {
+        meta.retry_delay = d;
+    }
+    (name, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::parse::{Limits, parse_one};
+
+    fn check(text: &str) -> (Option<Manifest>, Vec<String>) {
+        let file = SourceFile::new("t.yaml", ".", text);
+        let root = parse_one(text, &Limits::default()).unwrap();
+        let (m, errors) = check_document(&file, Mark::new(1, 1), root, 0);
+        (m, errors.iter().map(|e| format!("{}: {}", e.location.mark.line, e.kind)).collect())
+    }
+
+    #[test]
+    fn a_complete_manifest_is_accepted() {
+        let (m, errors) = check(
+            "kind: WriteFile\nversion: v1\nmetadata:\n  name: a\n  dependencies: {apply: [b], delete: [c]}\n  \
+             skipApplyAll: true\n  actionOverrides: {delete: apply}\n  timeout: 2.5\nspec: {x: 1}\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let m = m.unwrap();
+        assert_eq!(m.name, "a");
+        assert_eq!(m.metadata.dependencies.apply[0].name, "b");
+        assert_eq!(m.metadata.dependencies.delete[0].name, "c");
+        assert!(m.metadata.skip_apply_all);
+        assert_eq!(m.metadata.runs(Action::Delete), Action::Apply);
+        assert_eq!(m.metadata.timeout, Some(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn api_version_is_an_alias_and_spec_defaults_to_empty() {
+        let (m, errors) = check("kind: K\napiVersion: v1\nmetadata: {name: a}\n");
+        assert!(errors.is_empty(), "{errors:?}");
+        let m = m.unwrap();
+        assert_eq!(m.version, "v1");
+        assert_eq!(m.spec.value, Value::Map(Vec::new()));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line() {
+        let (m, errors) = check(
+            "kind: K\nversoin: v1\nmetadata:\n  name: bad name\n  skipApplyAll: 'yes'\n  dependecies: {}\n",
+        );
+        assert!(m.is_none());
+        let all = errors.join("\n");
+        assert!(all.contains("2: unknown key `versoin` in a manifest; did you mean `version`?"), "{all}");
+        assert!(all.contains("1: missing required field `version`"), "{all}");
+        assert!(all.contains("4: invalid manifest name `bad name`"), "{all}");
+        assert!(all.contains("5: `metadata.skipApplyAll` must be a boolean"), "{all}");
+        assert!(all.contains("6: unknown key `dependecies` in `metadata`; did you mean `dependencies`?"), "{all}");
+    }
+}

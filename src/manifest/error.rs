@@ -1,0 +1,66 @@
+//! Errors of the manifest stage: reading files, YAML, and the manifest format.
+
+use super::parse::YamlErrorKind;
+use super::source::Location;
+use crate::diagnostic::Diagnostic;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestErrorKind {
+    #[error("cannot read `{path}`: {reason}")]
+    Read { path: String, reason: String },
+    #[error("no manifest files (`*.yaml`, `*.yml`) found in `{0}`")]
+    NoFiles(String),
+    #[error("this file holds no manifests")]
+    Empty,
+    #[error("this file is not valid UTF-8 (byte {offset:#04x} at column {column})")]
+    NotUtf8 { offset: u8, column: usize },
+    #[error("file is larger than the limit of {limit} MiB")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    Yaml(YamlErrorKind),
+    #[error("a manifest must be a mapping with `kind`, `version`, `metadata` and `spec`, not {found}")]
+    NotAMapping { found: &'static str },
+    #[error("unknown key `{key}` in {section}{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownKey { key: String, section: &'static str, suggestion: Option<String>, allowed: String },
+    #[error("missing required field `{field}`")]
+    MissingField { field: &'static str },
+    #[error("`{field}` must be {expected}, not {found}")]
+    WrongType { field: &'static str, expected: &'static str, found: &'static str },
+    #[error("`{field}` is out of range: {value}")]
+    OutOfRange { field: &'static str, value: String },
+    #[error("invalid manifest name `{name}`")]
+    InvalidName { name: String },
+    #[error("invalid kind `{kind}`")]
+    InvalidKind { kind: String },
+    #[error("both `version` and `apiVersion` are given")]
+    BothVersions,
+    #[error("`metadata.actionOverrides` values must be `apply` or `delete`")]
+    BadOverride,
+    #[error("duplicate manifest name `{name}`")]
+    DuplicateName { name: String, first: Location },
+}
+
+#[derive(Debug)]
+pub struct ManifestError {
+    pub location: Location,
+    pub kind: ManifestErrorKind,
+}
+
+impl From<ManifestError> for Diagnostic {
+    fn from(e: ManifestError) -> Self {
+        use ManifestErrorKind as K;
+        let help = match &e.kind {
+            K::UnknownKey { allowed, .. } => Some(format!("allowed here: {allowed}")),
+            K::InvalidName { .. } => Some("names use only letters, digits, `.`, `_` and `-`".into()),
+            K::BothVersions => Some("keep one of them; `apiVersion` is an alias of `version`".into()),
+            K::Empty => Some("remove the file, or add a manifest (`kind`, `version`, `metadata.name`)".into()),
+            K::Yaml(YamlErrorKind::DuplicateKey { .. }) => Some("each key may appear once per mapping".into()),
+            _ => None,
+        };
+        let mut d = Diagnostic::error(e.kind.to_string()).at(e.location).help_opt(help);
+        if let K::DuplicateName { first, .. } = e.kind {
+            d = d.related(first, "first defined here");
+        }
+        d
+    }
+}

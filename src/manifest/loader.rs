@@ -1,0 +1,182 @@
+//! `-m` paths → manifest files → checked [`Manifest`]s, in a stable order.
+//!
+//! A path is a file, a directory (every `*.yaml` / `*.yml` below it, sorted by path), or `-`
+//! for standard input. Files are read once; each becomes a [`SourceFile`] that later stages
+//! point into. Problems are collected, not returned early, so a run reports all of them.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::document::{Manifest, check_document};
+use super::error::{ManifestError, ManifestErrorKind as K};
+use super::parse::{Limits, parse_stream};
+use super::source::{Location, Mark, SourceFile};
+
+/// Largest manifest file ordo reads.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// Everything read from the `-m` paths.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub manifests: Vec<Manifest>,
+    /// Every file read, in order (for `-s` defaults and messages).
+    pub files: Vec<Arc<SourceFile>>,
+    pub errors: Vec<ManifestError>,
+}
+
+/// Reads and checks every manifest under `paths`.
+pub fn load(paths: &[PathBuf], limits: &Limits) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut seen = HashSet::new();
+    for path in paths {
+        for file in expand(path, &mut loaded.errors) {
+            let key = file.canonicalize().unwrap_or_else(|_| file.clone());
+            if !seen.insert(key) {
+                continue;
+            }
+            if let Some(source) = read(&file, &mut loaded.errors) {
+                load_source(&source, limits, &mut loaded);
+                loaded.files.push(source);
+            }
+        }
+    }
+    check_duplicates(&mut loaded);
+    loaded
+}
+
+/// Parses and checks one file's text, appending to `loaded`.
+pub fn load_source(source: &Arc<SourceFile>, limits: &Limits, loaded: &mut Loaded) {
+    let stream = parse_stream(source.text(), limits);
+    if stream.documents.is_empty() && stream.error.is_none() {
+        loaded.errors.push(ManifestError { location: Location::new(source, Mark::new(1, 1)), kind: K::Empty });
+    }
+    for doc in stream.documents {
+        let index = loaded.manifests.len();
+        let (manifest, errors) = check_document(source, doc.mark, doc.root, index);
+        loaded.errors.extend(errors);
+        if let Some(m) = manifest {
+            loaded.manifests.push(m);
+        }
+    }
+    if let Some(e) = stream.error {
+        loaded.errors.push(ManifestError { location: Location::new(source, e.mark), kind: K::Yaml(e.kind) });
+    }
+}
+
+/// A `-m` argument → the files it names.
+fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
+    if path.as_os_str() == "-" {
+        return vec![path.to_path_buf()];
+    }
+    let shown = path.display().to_string();
+    let placeholder = SourceFile::new(shown.clone(), ".", "");
+    let fail = |errors: &mut Vec<ManifestError>, kind| {
+        errors.push(ManifestError { location: Location::new(&placeholder, Mark::default()), kind });
+    };
+    match std::fs::metadata(path) {
+        Err(e) => {
+            fail(errors, K::Read { path: shown, reason: e.to_string() });
+            Vec::new()
+        }
+        Ok(meta) if meta.is_dir() => {
+            let mut files = Vec::new();
+            for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+                match entry {
+                    Ok(e) if e.file_type().is_file() && is_yaml(e.path()) => files.push(clean(e.path())),
+                    Ok(_) => {}
+                    Err(e) => fail(errors, K::Read { path: shown.clone(), reason: e.to_string() }),
+                }
+            }
+            if files.is_empty() {
+                fail(errors, K::NoFiles(shown));
+            }
+            files
+        }
+        Ok(_) => vec![path.to_path_buf()],
+    }
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+/// `./a/b.yaml` → `a/b.yaml`, so messages show paths the way users type them.
+fn clean(path: &Path) -> PathBuf {
+    path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn read(path: &Path, errors: &mut Vec<ManifestError>) -> Option<Arc<SourceFile>> {
+    let stdin = path.as_os_str() == "-";
+    let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
+    let dir = if stdin {
+        PathBuf::from(".")
+    } else {
+        path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    let placeholder = SourceFile::new(name.clone(), dir.clone(), "");
+    let fail = |errors: &mut Vec<ManifestError>, kind| {
+        errors.push(ManifestError { location: Location::new(&placeholder, Mark::default()), kind });
+        None
+    };
+    let mut bytes = Vec::new();
+    let result = if stdin {
+        std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+    };
+    if let Err(e) = result {
+        return fail(errors, K::Read { path: name, reason: e.to_string() });
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return fail(errors, K::TooLarge { limit: MAX_FILE_BYTES >> 20 });
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let at = e.utf8_error().valid_up_to();
+            let before = bytes.get(..at).unwrap_or_default();
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+            let column = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default()).chars().count() + 1;
+            let shown = SourceFile::new(name, dir, String::from_utf8_lossy(bytes).into_owned());
+            errors.push(ManifestError {
+                location: Location::new(&shown, Mark::new(u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(column).unwrap_or(u32::MAX))),
+                kind: K::NotUtf8 { offset: bytes.get(at).copied().unwrap_or(0), column },
+            });
+            return None;
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    Some(SourceFile::new(name, dir, text))
+}
+
+/// Two manifests may share a name only if no environment can hold both.
+fn check_duplicates(loaded: &mut Loaded) {
+    let mut by_name: HashMap<&str, Vec<&Manifest>> = HashMap::new();
+    for m in &loaded.manifests {
+        by_name.entry(m.name.as_str()).or_default().push(m);
+    }
+    let mut found = Vec::new();
+    for group in by_name.values().filter(|g| g.len() > 1) {
+        for (i, later) in group.iter().enumerate().skip(1) {
+            if let Some(first) = group[..i].iter().find(|f| share_an_environment(f, later)) {
+                found.push(ManifestError {
+                    location: later.at(later.name_mark).with_width(later.name.chars().count()),
+                    kind: K::DuplicateName { name: later.name.clone(), first: first.at(first.name_mark) },
+                });
+            }
+        }
+    }
+    found.sort_by_key(|e| (e.location.file.name().to_string(), e.location.mark));
+    loaded.errors.extend(found);
+}
+
+fn share_an_environment(a: &Manifest, b: &Manifest) -> bool {
+    match (&a.metadata.environments, &b.metadata.environments) {
+        (Some(x), Some(y)) => x.iter().any(|e| y.contains(e)),
+        _ => true,
+    }
+}

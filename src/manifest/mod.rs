@@ -1,0 +1,15 @@
+//! Loading YAML manifest files: sources, the YAML tree, the manifest format.
+
+mod document;
+mod error;
+mod loader;
+mod node;
+mod parse;
+mod source;
+
+pub use document::{Action, Dependencies, Manifest, Metadata, NameRef, valid_name};
+pub use error::{ManifestError, ManifestErrorKind};
+pub use loader::{Loaded, load, load_source};
+pub use node::{Entry, Node, Tagged, Value};
+pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream};
+pub use source::{Location, Mark, SourceFile};

@@ -1,0 +1,105 @@
+//! The YAML tree ordo works on: plain data, plus the position of every node and the tags.
+//!
+//! This is what manifests, values files and `yaml::parse` produce. It keeps what a generic
+//! value type loses: the line and column of each node (for error messages) and unknown tags
+//! (`!Ref`, `!Value`, ...), which later stages resolve or hand to handlers as data.
+
+use super::source::Mark;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub mark: Mark,
+    pub value: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+    /// A node with a tag ordo does not interpret while parsing, such as `!Ref` or `!Sub`.
+    /// The tag is kept as written (`!Ref`, `!!python/object`).
+    Tagged(Box<Tagged>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tagged {
+    pub tag: String,
+    pub node: Node,
+}
+
+/// One `key: value` pair of a mapping. Keys are scalars, kept as text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_mark: Mark,
+    pub value: Node,
+}
+
+impl Node {
+    pub fn new(mark: Mark, value: Value) -> Self {
+        Node { mark, value }
+    }
+
+    pub fn null(mark: Mark) -> Self {
+        Node::new(mark, Value::Null)
+    }
+
+    /// The entry of a mapping node with this key, if this is a mapping and has it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value)
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// What the node is, for "expected a string, found a sequence" messages.
+    pub fn type_name(&self) -> &'static str {
+        self.value.type_name()
+    }
+
+    /// Calls `f` on this node and every node below it, depth first, stopping at the first error.
+    pub fn try_walk<E>(&self, f: &mut impl FnMut(&Node) -> Result<(), E>) -> Result<(), E> {
+        f(self)?;
+        match &self.value {
+            Value::Seq(items) => items.iter().try_for_each(|n| n.try_walk(f)),
+            Value::Map(entries) => entries.iter().try_for_each(|e| e.value.try_walk(f)),
+            Value::Tagged(t) => t.node.try_walk(f),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Value {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Seq(_) => "a sequence",
+            Value::Map(_) => "a mapping",
+            Value::Tagged(_) => "a tagged value",
+        }
+    }
+}

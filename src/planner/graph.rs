@@ -1,0 +1,181 @@
+//! [`Graph`]: the manifests of one environment and the dependencies between them.
+//!
+//! Built once per run. It checks every reference (unknown names with a "did you mean",
+//! names outside the environment, self-dependencies) and both orders for cycles: apply
+//! (`dependencies.apply`) and delete (the reverse of apply plus `dependencies.delete`).
+//! A cycle is reported as its whole path, with the file and line of every edge.
+
+use std::collections::{HashMap, HashSet};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::error::{PlanError, PlanErrorKind as K};
+use crate::diagnostic::did_you_mean;
+use crate::manifest::{Manifest, Mark};
+
+/// An edge: the node depended on, and where the dependency is written.
+#[derive(Clone, Copy, Debug)]
+pub struct Edge {
+    pub node: usize,
+    pub mark: Mark,
+}
+
+#[derive(Debug)]
+pub struct Graph {
+    /// Node → index into the run's manifests, in document order.
+    pub nodes: Vec<usize>,
+    pub by_name: HashMap<String, usize>,
+    /// Node → the nodes it lists under `dependencies.apply`.
+    pub apply: Vec<Vec<Edge>>,
+    /// Node → the nodes it lists under `dependencies.delete`.
+    pub delete: Vec<Vec<Edge>>,
+}
+
+impl Graph {
+    /// The manifests of `env` and their edges; every reference and cycle problem as errors.
+    pub fn build(manifests: &[Manifest], env: &str) -> (Graph, Vec<PlanError>) {
+        let nodes: Vec<usize> = (0..manifests.len()).filter(|&i| manifests[i].metadata.in_environment(env)).collect();
+        let by_name: HashMap<String, usize> =
+            nodes.iter().enumerate().map(|(n, &i)| (manifests[i].name.clone(), n)).collect();
+        let all_names: HashMap<&str, &Manifest> = manifests.iter().map(|m| (m.name.as_str(), m)).collect();
+
+        let mut errors = Vec::new();
+        let mut resolve = |from: &Manifest, refs: &[crate::manifest::NameRef]| -> Vec<Edge> {
+            let mut edges = Vec::new();
+            let mut seen = HashSet::new();
+            for r in refs {
+                let location = from.at(r.mark).with_width(r.name.chars().count());
+                if r.name == from.name {
+                    errors.push(PlanError { location, kind: K::SelfDependency { name: r.name.clone() } });
+                    continue;
+                }
+                if let Some(&node) = by_name.get(&r.name) {
+                    if seen.insert(node) {
+                        edges.push(Edge { node, mark: r.mark });
+                    }
+                    continue;
+                }
+                let kind = match all_names.get(r.name.as_str()) {
+                    Some(other) => K::OutsideEnvironment {
+                        from: from.name.clone(),
+                        name: r.name.clone(),
+                        env: env.to_string(),
+                        environments: other.metadata.environments.clone().unwrap_or_default(),
+                    },
+                    None => K::UnknownDependency {
+                        from: from.name.clone(),
+                        name: r.name.clone(),
+                        suggestion: did_you_mean(&r.name, by_name.keys().map(String::as_str)).map(str::to_string),
+                    },
+                };
+                errors.push(PlanError { location, kind });
+            }
+            edges
+        };
+        let mut apply = Vec::with_capacity(nodes.len());
+        let mut delete = Vec::with_capacity(nodes.len());
+        for &i in &nodes {
+            let m = &manifests[i];
+            apply.push(resolve(m, &m.metadata.dependencies.apply));
+            delete.push(resolve(m, &m.metadata.dependencies.delete));
+        }
+        let graph = Graph { nodes, by_name, apply, delete };
+        graph.find_cycles(manifests, false, &mut errors);
+        graph.find_cycles(manifests, true, &mut errors);
+        (graph, errors)
+    }
+
+    /// The edges "must run before me" for `delete` (or apply) order: node → predecessors.
+    pub fn predecessors(&self, delete: bool) -> Vec<Vec<Edge>> {
+        if !delete {
+            return self.apply.clone();
+        }
+        // During delete, a manifest goes before what it depends on (so what depends on me
+        // goes before me), and after what it lists under `dependencies.delete`.
+        let mut pred: Vec<Vec<Edge>> = self.delete.clone();
+        for (node, deps) in self.apply.iter().enumerate() {
+            for d in deps {
+                pred[d.node].push(Edge { node, mark: d.mark });
+            }
+        }
+        pred
+    }
+
+    fn find_cycles(&self, manifests: &[Manifest], delete: bool, errors: &mut Vec<PlanError>) {
+        let pred = self.predecessors(delete);
+        let mut g: DiGraph<(), ()> = DiGraph::with_capacity(self.nodes.len(), 0);
+        for _ in &self.nodes {
+            g.add_node(());
+        }
+        for (node, deps) in pred.iter().enumerate() {
+            for d in deps {
+                g.add_edge(NodeIndex::new(node), NodeIndex::new(d.node), ());
+            }
+        }
+        let mut found: Vec<Vec<usize>> = petgraph::algo::tarjan_scc(&g)
+            .into_iter()
+            .filter(|scc| scc.len() > 1)
+            .map(|scc| scc.into_iter().map(NodeIndex::index).collect())
+            .collect();
+        found.sort_by_key(|scc: &Vec<usize>| scc.iter().min().copied());
+        for scc in found {
+            let path = cycle_in(&scc, &pred);
+            let name = |n: usize| manifests[self.nodes[n]].name.clone();
+            // The edge `a -> b` is written in the manifest that holds it: `a` for apply edges
+            // and delete-list edges, `b` for reversed apply edges.
+            let edges: Vec<_> = path
+                .windows(2)
+                .map(|w| {
+                    let (a, b) = (w[0], w[1]);
+                    let edge = pred[a].iter().find(|e| e.node == b).map(|e| e.mark).unwrap_or_default();
+                    let holder = if self.apply[a].iter().any(|e| e.node == b && e.mark == edge)
+                        || self.delete[a].iter().any(|e| e.node == b && e.mark == edge)
+                    {
+                        a
+                    } else {
+                        b
+                    };
+                    manifests[self.nodes[holder]].at(edge)
+                })
+                .collect();
+            let Some(location) = edges.first().cloned() else { continue };
+            errors.push(PlanError {
+                location,
+                kind: K::Cycle { path: path.iter().map(|&n| name(n)).collect(), edges, delete },
+            });
+        }
+    }
+}
+
+/// A cycle through the strongly connected component `scc`, starting at its first node in
+/// document order: `[a, b, c, a]`, where each node has the next as a predecessor.
+fn cycle_in(scc: &[usize], pred: &[Vec<Edge>]) -> Vec<usize> {
+    let members: HashSet<usize> = scc.iter().copied().collect();
+    let start = scc.iter().copied().min().unwrap_or_default();
+    // Breadth-first search from `start` back to `start`, inside the component, so the
+    // reported cycle is a shortest one through `start`.
+    let mut parent: HashMap<usize, usize> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(n) = queue.pop_front() {
+        let mut next: Vec<usize> = pred[n].iter().map(|e| e.node).filter(|m| members.contains(m)).collect();
+        next.sort_unstable();
+        for m in next {
+            if m == start {
+                let mut path = vec![n];
+                let mut cur = n;
+                while let Some(&p) = parent.get(&cur) {
+                    path.push(p);
+                    cur = p;
+                }
+                path.reverse();
+                path.push(start);
+                return path;
+            }
+            if !parent.contains_key(&m) {
+                parent.insert(m, n);
+                queue.push_back(m);
+            }
+        }
+    }
+    vec![start, start]
+}

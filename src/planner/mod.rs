@@ -1,0 +1,9 @@
+//! Planning: the dependency graph, cycle reports, the ordered plan.
+
+mod error;
+mod graph;
+mod plan;
+
+pub use error::{PlanError, PlanErrorKind};
+pub use graph::{Edge, Graph};
+pub use plan::{Plan, Step};

@@ -1,0 +1,113 @@
+//! [`Plan`]: which manifests run for a command, which handler function each runs, and the
+//! order constraints between them.
+//!
+//! Apply runs every selected manifest except the `skipApplyAll` ones, plus everything they
+//! depend on (transitively). Delete runs every selected manifest except the `skipDeleteAll`
+//! ones, plus what they list under `dependencies.delete`. The steps come out in a
+//! topological order with ties broken by document order, which is the exact order a run
+//! with `-j 1` starts them in.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::graph::Graph;
+use crate::manifest::{Action, Manifest};
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Index into the run's manifests.
+    pub manifest: usize,
+    pub handler: usize,
+    /// The handler function to call (after `actionOverrides`).
+    pub function: Action,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub action: Action,
+    pub steps: Vec<Step>,
+    /// Step → the steps that must finish first.
+    pub before: Vec<Vec<usize>>,
+    /// Step → the steps waiting for it.
+    pub after: Vec<Vec<usize>>,
+}
+
+impl Plan {
+    /// Builds the plan for `action`. `handlers[i]` is the handler of manifest `i`;
+    /// `selected(node)` says whether the user selected that node (all, without `--only`).
+    pub fn build(
+        graph: &Graph,
+        manifests: &[Manifest],
+        handlers: &[usize],
+        action: Action,
+        selected: &dyn Fn(usize) -> bool,
+    ) -> Plan {
+        let delete = action == Action::Delete;
+        let n = graph.nodes.len();
+        let skip = |node: usize| {
+            let meta = &manifests[graph.nodes[node]].metadata;
+            if delete { meta.skip_delete_all } else { meta.skip_apply_all }
+        };
+        // What is needed: the roots, then what they pull in.
+        let pulls = if delete { &graph.delete } else { &graph.apply };
+        let mut included = vec![false; n];
+        let mut stack: Vec<usize> = (0..n).filter(|&node| selected(node) && !skip(node)).collect();
+        while let Some(node) = stack.pop() {
+            if std::mem::replace(&mut included[node], true) {
+                continue;
+            }
+            stack.extend(pulls[node].iter().map(|e| e.node).filter(|&d| !included[d]));
+        }
+
+        let pred = graph.predecessors(delete);
+        // Kahn's algorithm over the included nodes, smallest document index first.
+        let mut waiting: Vec<usize> = (0..n)
+            .map(|node| if included[node] { pred[node].iter().filter(|e| included[e.node]).count() } else { 0 })
+            .collect();
+        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for node in (0..n).filter(|&x| included[x]) {
+            for e in pred[node].iter().filter(|e| included[e.node]) {
+                succ[e.node].push(node);
+            }
+        }
+        let mut ready: BinaryHeap<Reverse<usize>> =
+            (0..n).filter(|&x| included[x] && waiting[x] == 0).map(Reverse).collect();
+        let mut step_of = vec![usize::MAX; n];
+        let mut order = Vec::new();
+        while let Some(Reverse(node)) = ready.pop() {
+            step_of[node] = order.len();
+            order.push(node);
+            for &s in &succ[node] {
+                waiting[s] -= 1;
+                if waiting[s] == 0 {
+                    ready.push(Reverse(s));
+                }
+            }
+        }
+
+        let steps: Vec<Step> = order
+            .iter()
+            .map(|&node| {
+                let m = graph.nodes[node];
+                Step { manifest: m, handler: handlers[m], function: manifests[m].metadata.runs(action) }
+            })
+            .collect();
+        let before: Vec<Vec<usize>> = order
+            .iter()
+            .map(|&node| {
+                let mut b: Vec<usize> =
+                    pred[node].iter().filter(|e| included[e.node]).map(|e| step_of[e.node]).filter(|&s| s != usize::MAX).collect();
+                b.sort_unstable();
+                b.dedup();
+                b
+            })
+            .collect();
+        let mut after = vec![Vec::new(); steps.len()];
+        for (s, b) in before.iter().enumerate() {
+            for &p in b {
+                after[p].push(s);
+            }
+        }
+        Plan { action, steps, before, after }
+    }
+}

@@ -1,0 +1,192 @@
+//! Who is calling: the per-thread context native functions consult.
+//!
+//! One Rhai engine serves every handler on every worker thread, so a native function cannot
+//! hold per-manifest state. Instead the runner installs a [`CallContext`] on the worker thread
+//! around each handler call (and the loader a [`LoadState`] around each handler's top level);
+//! `vars::set`, `shell::run` and the rest read it to learn the manifest, the handler's grant,
+//! the deadline and where to send log events.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rhai::{Dynamic, EvalAltResult, Position};
+
+use crate::exec::{Event, EventSink, LogLevel, Variables};
+use crate::stdlib::{Capability, Permissions, Policy, Refusal};
+
+/// What the stdlib needs to know about the handler that is running.
+#[derive(Debug)]
+pub struct HandlerInfo {
+    /// The handler file as shown to users.
+    pub name: String,
+    pub permissions: Permissions,
+    /// Line of the `permissions([...])` call, if there is one, for "add it here" hints.
+    pub permissions_line: Option<usize>,
+}
+
+/// Everything a native function may consult while a handler function runs.
+#[derive(Debug)]
+pub struct CallContext {
+    pub manifest: String,
+    pub handler: Arc<HandlerInfo>,
+    pub vars: Arc<Variables>,
+    pub events: EventSink,
+    pub policy: Arc<Policy>,
+    pub dry_run: bool,
+    pub deadline: Option<Instant>,
+    /// Set when the run is interrupted: running scripts and commands stop.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// What a handler's top level declared while it ran at load.
+#[derive(Debug, Default)]
+pub struct LoadState {
+    pub registrations: Vec<(String, String, Position)>,
+    pub permissions: Vec<(String, Position)>,
+    pub permission_calls: Vec<Position>,
+    pub imports: usize,
+}
+
+enum Phase {
+    Idle,
+    Load(LoadState),
+    Call(Arc<CallContext>),
+}
+
+thread_local! {
+    static PHASE: RefCell<Phase> = const { RefCell::new(Phase::Idle) };
+}
+
+/// Restores the idle phase when dropped.
+pub struct PhaseGuard(());
+
+impl Drop for PhaseGuard {
+    fn drop(&mut self) {
+        PHASE.with(|p| *p.borrow_mut() = Phase::Idle);
+    }
+}
+
+pub fn enter_call(ctx: Arc<CallContext>) -> PhaseGuard {
+    PHASE.with(|p| *p.borrow_mut() = Phase::Call(ctx));
+    PhaseGuard(())
+}
+
+pub fn enter_load() -> PhaseGuard {
+    PHASE.with(|p| *p.borrow_mut() = Phase::Load(LoadState::default()));
+    PhaseGuard(())
+}
+
+/// Takes what the top level declared (call before the guard drops).
+pub fn take_load_state() -> LoadState {
+    PHASE.with(|p| match &mut *p.borrow_mut() {
+        Phase::Load(state) => std::mem::take(state),
+        _ => LoadState::default(),
+    })
+}
+
+/// Runs `f` on the load state, if a handler is loading on this thread.
+pub fn with_load<T>(f: impl FnOnce(&mut LoadState) -> T) -> Option<T> {
+    PHASE.with(|p| match &mut *p.borrow_mut() {
+        Phase::Load(state) => Some(f(state)),
+        _ => None,
+    })
+}
+
+pub fn current() -> Option<Arc<CallContext>> {
+    PHASE.with(|p| match &*p.borrow() {
+        Phase::Call(ctx) => Some(Arc::clone(ctx)),
+        _ => None,
+    })
+}
+
+/// The call context, or the error for a stdlib function used at load time.
+pub fn require(call: &str) -> Result<Arc<CallContext>, Box<EvalAltResult>> {
+    current().ok_or_else(|| {
+        script_error(
+            format!("`{call}` is not available while a handler loads"),
+            Some("only `register`, `permissions` and pure functions run at the top level; call it from `check`, `apply` or `delete`".into()),
+        )
+    })
+}
+
+/// A runtime error carrying a message and a hint, as a map scripts can also inspect in
+/// `catch (e)`: `e.message`, `e.help`.
+pub fn script_error(message: String, help: Option<String>) -> Box<EvalAltResult> {
+    let mut map = rhai::Map::new();
+    map.insert("message".into(), message.into());
+    if let Some(h) = help {
+        map.insert("help".into(), h.into());
+    }
+    Box::new(EvalAltResult::ErrorRuntime(Dynamic::from_map(map), Position::NONE))
+}
+
+/// Like [`script_error`], with extra fields (`code`, `stderr`, `status`).
+pub fn script_error_with(message: String, fields: rhai::Map) -> Box<EvalAltResult> {
+    let mut map = fields;
+    map.insert("message".into(), message.into());
+    Box::new(EvalAltResult::ErrorRuntime(Dynamic::from_map(map), Position::NONE))
+}
+
+pub fn io_error(call: &str, path: &Path, e: &std::io::Error) -> Box<EvalAltResult> {
+    script_error(format!("`{call}`: {}: {e}", path.display()), None)
+}
+
+impl CallContext {
+    /// Checks that this handler may use `cap` for `call`, under the run's policy.
+    pub fn require(&self, cap: Capability, call: &str) -> Result<(), Box<EvalAltResult>> {
+        if self.policy.deny.contains(cap) {
+            let r = Refusal::Denied { call: call.to_string(), cap };
+            return Err(script_error(r.to_string(), Some(format!("the run was started with `--deny {cap}`"))));
+        }
+        if !self.handler.permissions.contains(cap) {
+            let r = Refusal::Undeclared { call: call.to_string(), cap, handler: self.handler.name.clone() };
+            let help = match self.handler.permissions_line {
+                Some(line) => format!(
+                    "add \"{cap}\" to the `permissions([...])` call on line {line} of {}",
+                    self.handler.name
+                ),
+                None => format!("add `permissions([\"{cap}\"]);` at the top of {}", self.handler.name),
+            };
+            return Err(script_error(r.to_string(), Some(help)));
+        }
+        Ok(())
+    }
+
+    /// Checks that `call` may change things (it may not under `plan`).
+    pub fn require_mutation(&self, call: &str) -> Result<(), Box<EvalAltResult>> {
+        if self.policy.read_only {
+            let r = Refusal::ReadOnly { call: call.to_string() };
+            return Err(script_error(
+                r.to_string(),
+                Some("`check` must only look; test `m.dry_run` to skip the change under `plan`".into()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks a path against `--fs-root` and returns it made absolute.
+    pub fn path(&self, call: &str, path: &str) -> Result<PathBuf, Box<EvalAltResult>> {
+        if path.is_empty() {
+            return Err(script_error(format!("`{call}`: the path is empty"), None));
+        }
+        self.policy
+            .check_path(call, Path::new(path))
+            .map_err(|r| script_error(r.to_string(), Some("the run was started with `--fs-root`".into())))
+    }
+
+    pub fn log(&self, level: LogLevel, message: String) {
+        self.events.emit(&Event::Log { manifest: Some(self.manifest.clone()), level, message });
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Time left before the handler call's deadline.
+    pub fn remaining(&self) -> Option<std::time::Duration> {
+        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+    }
+}

@@ -1,0 +1,105 @@
+//! Conversions between ordo's data and Rhai values.
+//!
+//! YAML nodes become Rhai values with their types kept (`true` a bool, `8080` an integer,
+//! `"0644"` a string); a tag ordo does not resolve becomes the map `#{ tag, value }`. Values
+//! coming back from scripts (outputs, variables) must be plain data: no functions, no
+//! closures, no host objects.
+
+use rhai::{Array, Dynamic, Map};
+
+use crate::manifest::{Node, Value};
+
+pub fn node_to_dynamic(node: &Node) -> Dynamic {
+    match &node.value {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(*b),
+        Value::Int(i) => Dynamic::from_int(*i),
+        Value::Float(f) => Dynamic::from_float(*f),
+        Value::String(s) => Dynamic::from(s.clone()),
+        Value::Seq(items) => Dynamic::from_array(items.iter().map(node_to_dynamic).collect::<Array>()),
+        Value::Map(entries) => {
+            let map: Map = entries.iter().map(|e| (e.key.as_str().into(), node_to_dynamic(&e.value))).collect();
+            Dynamic::from_map(map)
+        }
+        Value::Tagged(t) => {
+            let mut map = Map::new();
+            map.insert("tag".into(), Dynamic::from(t.tag.clone()));
+            map.insert("value".into(), node_to_dynamic(&t.node));
+            Dynamic::from_map(map)
+        }
+    }
+}
+
+/// A Rhai value as JSON, for reports and the state file. Non-data values (functions, host
+/// objects) become their type name as a string.
+pub fn dynamic_to_json(value: &Dynamic) -> serde_json::Value {
+    use serde_json::Value as J;
+    if value.is_unit() {
+        return J::Null;
+    }
+    if let Ok(b) = value.as_bool() {
+        return J::Bool(b);
+    }
+    if let Ok(i) = value.as_int() {
+        return J::from(i);
+    }
+    if let Ok(f) = value.as_float() {
+        return serde_json::Number::from_f64(f).map_or(J::Null, J::Number);
+    }
+    if let Ok(c) = value.as_char() {
+        return J::String(c.to_string());
+    }
+    if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+        return J::String(s.to_string());
+    }
+    if let Some(a) = value.read_lock::<Array>() {
+        return J::Array(a.iter().map(dynamic_to_json).collect());
+    }
+    if let Some(m) = value.read_lock::<Map>() {
+        return J::Object(m.iter().map(|(k, v)| (k.to_string(), dynamic_to_json(v))).collect());
+    }
+    J::String(value.type_name().to_string())
+}
+
+/// JSON back to a Rhai value (state file → variables).
+pub fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {
+    use serde_json::Value as J;
+    match value {
+        J::Null => Dynamic::UNIT,
+        J::Bool(b) => Dynamic::from_bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from_int(i),
+            None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(s) => Dynamic::from(s.clone()),
+        J::Array(a) => Dynamic::from_array(a.iter().map(json_to_dynamic).collect()),
+        J::Object(o) => Dynamic::from_map(o.iter().map(|(k, v)| (k.as_str().into(), json_to_dynamic(v))).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Limits, parse_one};
+
+    #[test]
+    fn yaml_types_survive_into_rhai() {
+        let node = parse_one("a: true\nb: 8080\nc: \"0644\"\nd: 0644\ne: [1, x]\nf: !Ref bucket\n", &Limits::default()).unwrap();
+        let d = node_to_dynamic(&node);
+        let m = d.read_lock::<Map>().unwrap();
+        assert!(m["a"].as_bool().unwrap());
+        assert_eq!(m["b"].as_int().unwrap(), 8080);
+        assert_eq!(m["c"].clone().into_string().unwrap(), "0644");
+        assert_eq!(m["d"].clone().into_string().unwrap(), "0644");
+        assert_eq!(m["e"].read_lock::<Array>().unwrap().len(), 2);
+        let f = m["f"].read_lock::<Map>().unwrap();
+        assert_eq!(f["tag"].clone().into_string().unwrap(), "!Ref");
+        assert_eq!(f["value"].clone().into_string().unwrap(), "bucket");
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let j = serde_json::json!({"a": [1, 2.5, "x", null, true], "b": {"c": "d"}});
+        assert_eq!(dynamic_to_json(&json_to_dynamic(&j)), j);
+    }
+}

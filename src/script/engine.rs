@@ -1,0 +1,128 @@
+//! The one Rhai engine of a run: built raw, with exactly what handlers may use.
+//!
+//! `Engine::new_raw()` has no I/O at all. We add the standard package (pure functions), the
+//! stdlib modules of `stdlib/`, `register` and `permissions` for the load phase, and an import
+//! resolver that only serves `ordo/<name>` and files inside a handler's own source directory.
+//! `eval` is disabled. Every limit is set explicitly, because Rhai's defaults differ between
+//! debug and release builds and tests run in debug.
+
+use std::time::Duration;
+
+use rhai::packages::{Package, StandardPackage};
+use rhai::{Engine, NativeCallContext, OptimizationLevel};
+
+use super::context;
+use super::resolver::ImportResolver;
+use crate::exec::LogLevel;
+
+/// The sandbox's limits. Each has a flag or a manifest field; the defaults are documented in
+/// `stdlib/README.md`.
+#[derive(Clone, Copy, Debug)]
+pub struct ScriptLimits {
+    /// Rhai operations (roughly: expressions, loop iterations, calls) per handler call.
+    pub max_operations: u64,
+    pub max_call_levels: usize,
+    pub max_expr_depth: usize,
+    pub max_fn_expr_depth: usize,
+    pub max_string_size: usize,
+    pub max_array_size: usize,
+    pub max_map_size: usize,
+    /// Wall-clock time of one handler call unless `metadata.timeout` says otherwise.
+    pub timeout: Duration,
+}
+
+impl Default for ScriptLimits {
+    fn default() -> Self {
+        ScriptLimits {
+            max_operations: 100_000_000,
+            max_call_levels: 64,
+            max_expr_depth: 64,
+            max_fn_expr_depth: 64,
+            max_string_size: 64 << 20,
+            max_array_size: 1_000_000,
+            max_map_size: 100_000,
+            timeout: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Tokens `on_progress` stops a script with.
+pub const STOP_TIMEOUT: &str = "timeout";
+pub const STOP_INTERRUPTED: &str = "interrupted";
+
+pub fn build(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
+    let mut engine = Engine::new_raw();
+    engine.register_global_module(StandardPackage::new().as_shared_module());
+    engine.set_optimization_level(OptimizationLevel::Simple);
+
+    engine.disable_symbol("eval");
+    engine.set_module_resolver(resolver);
+
+    engine.set_max_operations(limits.max_operations);
+    engine.set_max_call_levels(limits.max_call_levels);
+    engine.set_max_expr_depths(limits.max_expr_depth, limits.max_fn_expr_depth);
+    engine.set_max_string_size(limits.max_string_size);
+    engine.set_max_array_size(limits.max_array_size);
+    engine.set_max_map_size(limits.max_map_size);
+    engine.set_max_variables(10_000);
+    engine.set_max_functions(10_000);
+    engine.set_max_modules(256);
+    engine.set_strict_variables(true);
+    engine.set_fail_on_invalid_map_property(false);
+
+    engine.on_progress(|ops| {
+        if ops % 512 != 0 {
+            return None;
+        }
+        let ctx = context::current()?;
+        if ctx.cancelled() {
+            return Some(STOP_INTERRUPTED.into());
+        }
+        match ctx.deadline {
+            Some(d) if std::time::Instant::now() >= d => Some(STOP_TIMEOUT.into()),
+            _ => None,
+        }
+    });
+    engine.on_print(|text| log_from_script(LogLevel::Info, text));
+    engine.on_debug(|text, _source, _pos| log_from_script(LogLevel::Debug, text));
+
+    engine.register_fn("register", register);
+    engine.register_fn("permissions", permissions);
+
+    crate::stdlib::register_all(&mut engine);
+    engine
+}
+
+fn log_from_script(level: LogLevel, text: &str) {
+    if let Some(ctx) = context::current() {
+        ctx.log(level, text.to_string());
+    }
+}
+
+/// `register(kind, range)`: at load, records what the handler serves. Later it does nothing,
+/// so a top level that is replayed before calls (to bind its imports) is harmless.
+fn register(ctx: NativeCallContext, kind: &str, range: &str) {
+    let pos = ctx.call_position();
+    context::with_load(|s| s.registrations.push((kind.to_string(), range.to_string(), pos)));
+}
+
+/// `permissions([...])`: at load, records the handler's grant.
+fn permissions(ctx: NativeCallContext, list: rhai::Array) -> Result<(), Box<rhai::EvalAltResult>> {
+    let pos = ctx.call_position();
+    let mut names = Vec::new();
+    for item in list {
+        let Some(name) = item.clone().into_immutable_string().ok() else {
+            return Err(context::script_error(
+                format!("`permissions` takes a list of strings, found {}", item.type_name()),
+                None,
+            ));
+        };
+        names.push((name.to_string(), pos));
+    }
+    context::with_load(|s| {
+        s.permission_calls.push(pos);
+        s.permissions.extend(names);
+    });
+    Ok(())
+}
+

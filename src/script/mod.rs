@@ -1,0 +1,12 @@
+//! The Rhai engine: construction, limits, the per-call context, conversions, script errors.
+
+pub mod context;
+pub mod convert;
+mod engine;
+mod error;
+mod resolver;
+
+pub use context::{CallContext, HandlerInfo};
+pub use engine::{STOP_INTERRUPTED, STOP_TIMEOUT, ScriptLimits, build};
+pub use error::{LimitKind, ScriptError};
+pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES};

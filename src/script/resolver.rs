@@ -1,0 +1,140 @@
+//! `import` for handlers: `ordo/<name>` from the embedded `stdlib/`, or a `.rhai` file inside
+//! the importing handler's own source directory. Nothing else.
+//!
+//! Rhai's stock file resolver accepts absolute paths and `..`, so it is not used. Here a
+//! relative path may only have normal components, is resolved against the importing file's
+//! directory, canonicalized (following symlinks), and must still be inside the source
+//! directory the handler was found in. Compiled modules are cached per file.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{PoisonError, RwLock};
+
+use rhai::module_resolvers::ModuleResolver;
+use rhai::{Engine, EvalAltResult, Module, Position, Scope, Shared};
+
+use super::context;
+
+/// The Rhai modules embedded from the top-level `stdlib/` directory.
+pub const STDLIB_MODULES: &[(&str, &str)] = &[
+    ("retry", include_str!("../../stdlib/retry.rhai")),
+];
+
+/// Where a handler file may import from.
+#[derive(Clone, Debug)]
+pub struct ImportRoot {
+    /// The canonical source directory (`-s DIR`) the handler was found in.
+    pub root: PathBuf,
+    /// The directory of the handler file itself.
+    pub dir: PathBuf,
+}
+
+#[derive(Default)]
+pub struct ImportResolver {
+    /// Keyed by the source name set on each handler's (and imported module's) AST.
+    roots: RwLock<HashMap<String, ImportRoot>>,
+    cache: RwLock<HashMap<String, Shared<Module>>>,
+}
+
+impl ImportResolver {
+    pub fn new(roots: HashMap<String, ImportRoot>) -> Self {
+        ImportResolver { roots: RwLock::new(roots), cache: RwLock::default() }
+    }
+
+    fn cached(&self, key: &str) -> Option<Shared<Module>> {
+        self.cache.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+    }
+
+    fn compile(
+        &self,
+        engine: &Engine,
+        key: String,
+        name: &str,
+        text: &str,
+        import_root: Option<ImportRoot>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        let wrap = |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(path.to_string(), e, pos));
+        let mut ast = engine.compile(text).map_err(|e| wrap(e.into()))?;
+        ast.set_source(name);
+        if let Some(r) = import_root {
+            // A module may import further files, relative to itself, inside the same root.
+            self.roots.write().unwrap_or_else(PoisonError::into_inner).insert(name.to_string(), r);
+        }
+        let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(wrap)?.into();
+        self.cache.write().unwrap_or_else(PoisonError::into_inner).insert(key, module.clone());
+        Ok(module)
+    }
+}
+
+fn not_found(path: &str, pos: Position, why: &str) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorModuleNotFound(format!("{path} ({why})"), pos))
+}
+
+impl ModuleResolver for ImportResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        context::with_load(|s| s.imports += 1);
+
+        if let Some(name) = path.strip_prefix("ordo/") {
+            let key = format!("ordo/{name}");
+            if let Some(m) = self.cached(&key) {
+                return Ok(m);
+            }
+            let Some((_, text)) = STDLIB_MODULES.iter().find(|(n, _)| *n == name) else {
+                let known: Vec<String> = STDLIB_MODULES.iter().map(|(n, _)| format!("ordo/{n}")).collect();
+                return Err(not_found(path, pos, &format!("the stdlib modules are {}", known.join(", "))));
+            };
+            return self.compile(engine, key.clone(), &format!("bundled:stdlib/{name}.rhai"), text, None, path, pos);
+        }
+
+        let importer =
+            source.and_then(|s| self.roots.read().unwrap_or_else(PoisonError::into_inner).get(s).cloned().map(|r| (s, r)));
+        let Some((importer_name, root)) = importer else {
+            return Err(not_found(path, pos, "bundled handlers and stdlib modules may only import `ordo/...`"));
+        };
+        let relative = Path::new(path);
+        if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err(not_found(
+                path,
+                pos,
+                "imports are relative to the handler's directory; `..` and absolute paths are not allowed",
+            ));
+        }
+        let mut file = root.dir.join(relative);
+        if file.extension().is_none_or(|e| e != "rhai") {
+            file.as_mut_os_string().push(".rhai");
+        }
+        let Ok(real) = file.canonicalize() else {
+            return Err(not_found(path, pos, &format!("no file {}", file.display())));
+        };
+        if !real.starts_with(&root.root) {
+            return Err(not_found(path, pos, "it resolves outside the handler's source directory"));
+        }
+        let key = real.display().to_string();
+        if let Some(m) = self.cached(&key) {
+            return Ok(m);
+        }
+        let text = std::fs::read_to_string(&real)
+            .map_err(|e| not_found(path, pos, &format!("cannot read {}: {e}", real.display())))?;
+        let shown = importer_dir_relative(importer_name, relative);
+        let module_root = ImportRoot { root: root.root.clone(), dir: real.parent().unwrap_or(&root.root).to_path_buf() };
+        self.compile(engine, key, &shown, &text, Some(module_root), path, pos)
+    }
+}
+
+/// `handlers/a.rhai` importing `lib/util` → `handlers/lib/util.rhai`, for messages.
+fn importer_dir_relative(importer: &str, relative: &Path) -> String {
+    let dir = Path::new(importer).parent().unwrap_or(Path::new(""));
+    let mut p = dir.join(relative);
+    if p.extension().is_none_or(|e| e != "rhai") {
+        p.as_mut_os_string().push(".rhai");
+    }
+    p.display().to_string()
+}

@@ -1,0 +1,28 @@
+//! `env::get(name)` / `env::get(name, default)`: the ordo process's environment variables.
+//! Needs the `env` permission.
+
+use rhai::{Dynamic, EvalAltResult, Module};
+
+use super::Capability;
+use crate::script::context::{self, script_error};
+
+fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
+    let ctx = context::require("env::get")?;
+    ctx.require(Capability::Env, "env::get")?;
+    match std::env::var(name) {
+        Ok(v) => Ok(v.into()),
+        Err(_) => default.ok_or_else(|| {
+            script_error(
+                format!("`env::get`: environment variable `{name}` is not set"),
+                Some(format!("pass a default: `env::get(\"{name}\", \"...\")`")),
+            )
+        }),
+    }
+}
+
+pub(super) fn module() -> Module {
+    let mut m = Module::new();
+    fallible!(&mut m, "get", |name: &str| get(name, None));
+    fallible!(&mut m, "get", |name: &str, default: Dynamic| get(name, Some(default)));
+    m
+}

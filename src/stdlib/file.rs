@@ -1,0 +1,175 @@
+//! `file::`: reading and writing files, atomically where it matters.
+//!
+//! Reads need `file:read`, changes need `file:write`. Every path goes through the run's
+//! policy (`--fs-root`, symlinks resolved). Writes and copies go to a temporary file in the
+//! target's directory that is then renamed over the target, so a reader never sees half a
+//! file and a crash never leaves one. Relative paths are relative to ordo's working
+//! directory; use `path::join(m.dir, ...)` for paths relative to the manifest.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use rhai::{Array, Dynamic, EvalAltResult, Module};
+use sha2::{Digest, Sha256};
+
+use super::Capability;
+use crate::script::context::{self, io_error, script_error};
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+/// Checks permission and policy for `call` on `path`; returns the absolute path.
+fn open(call: &str, cap: Capability, path: &str) -> R<std::path::PathBuf> {
+    let ctx = context::require(call)?;
+    ctx.require(cap, call)?;
+    if cap == Capability::FileWrite {
+        ctx.require_mutation(call)?;
+    }
+    ctx.path(call, path)
+}
+
+/// Writes `bytes` to `target` through a temporary file in the same directory.
+pub fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option<u32>) -> R<()> {
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(dir).map_err(|e| io_error(call, dir, &e))?;
+    let mode = mode.unwrap_or_else(|| {
+        std::fs::metadata(target).map_or(0o644, |m| m.permissions().mode() & 0o7777)
+    });
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ordo-")
+        .tempfile_in(dir)
+        .map_err(|e| io_error(call, dir, &e))?;
+    tmp.write_all(bytes).map_err(|e| io_error(call, target, &e))?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| io_error(call, target, &e))?;
+    tmp.as_file().sync_all().map_err(|e| io_error(call, target, &e))?;
+    tmp.persist(target).map_err(|e| io_error(call, target, &e.error))?;
+    Ok(())
+}
+
+fn read(path: &str) -> R<String> {
+    let p = open("file::read", Capability::FileRead, path)?;
+    let bytes = std::fs::read(&p).map_err(|e| io_error("file::read", &p, &e))?;
+    String::from_utf8(bytes)
+        .map_err(|_| script_error(format!("`file::read`: {} is not UTF-8 text", p.display()), None))
+}
+
+fn write(path: &str, content: &str) -> R<()> {
+    let p = open("file::write", Capability::FileWrite, path)?;
+    write_atomic("file::write", &p, content.as_bytes(), None)
+}
+
+fn append(path: &str, content: &str) -> R<()> {
+    let p = open("file::append", Capability::FileWrite, path)?;
+    if let Some(dir) = p.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io_error("file::append", dir, &e))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&p)
+        .map_err(|e| io_error("file::append", &p, &e))?;
+    f.write_all(content.as_bytes()).map_err(|e| io_error("file::append", &p, &e))
+}
+
+fn exists(path: &str) -> R<bool> {
+    let p = open("file::exists", Capability::FileRead, path)?;
+    Ok(p.symlink_metadata().is_ok())
+}
+
+fn is_dir(path: &str) -> R<bool> {
+    let p = open("file::is_dir", Capability::FileRead, path)?;
+    Ok(p.is_dir())
+}
+
+fn remove(path: &str) -> R<bool> {
+    let p = open("file::remove", Capability::FileWrite, path)?;
+    match std::fs::remove_file(&p) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_error("file::remove", &p, &e)),
+    }
+}
+
+fn remove_dir(path: &str) -> R<bool> {
+    let p = open("file::remove_dir", Capability::FileWrite, path)?;
+    match std::fs::remove_dir_all(&p) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_error("file::remove_dir", &p, &e)),
+    }
+}
+
+fn mkdir(path: &str) -> R<()> {
+    let p = open("file::mkdir", Capability::FileWrite, path)?;
+    std::fs::create_dir_all(&p).map_err(|e| io_error("file::mkdir", &p, &e))
+}
+
+fn list(path: &str) -> R<Array> {
+    let p = open("file::list", Capability::FileRead, path)?;
+    let mut names: Vec<String> = std::fs::read_dir(&p)
+        .map_err(|e| io_error("file::list", &p, &e))?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    Ok(names.into_iter().map(Dynamic::from).collect())
+}
+
+fn copy(from: &str, to: &str) -> R<()> {
+    let src = open("file::copy", Capability::FileRead, from)?;
+    let dst = open("file::copy", Capability::FileWrite, to)?;
+    let bytes = std::fs::read(&src).map_err(|e| io_error("file::copy", &src, &e))?;
+    let mode = std::fs::metadata(&src).map(|m| m.permissions().mode() & 0o7777).ok();
+    write_atomic("file::copy", &dst, &bytes, mode)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha256(path: &str) -> R<String> {
+    let p = open("file::sha256", Capability::FileRead, path)?;
+    let bytes = std::fs::read(&p).map_err(|e| io_error("file::sha256", &p, &e))?;
+    Ok(sha256_hex(&bytes))
+}
+
+fn size(path: &str) -> R<i64> {
+    let p = open("file::size", Capability::FileRead, path)?;
+    let meta = std::fs::metadata(&p).map_err(|e| io_error("file::size", &p, &e))?;
+    Ok(i64::try_from(meta.len()).unwrap_or(i64::MAX))
+}
+
+fn chmod(path: &str, mode: &Dynamic) -> R<()> {
+    let p = open("file::chmod", Capability::FileWrite, path)?;
+    let bits = if let Ok(i) = mode.as_int() {
+        u32::try_from(i).ok()
+    } else if let Ok(s) = mode.clone().into_immutable_string() {
+        u32::from_str_radix(s.trim_start_matches("0o"), 8).ok()
+    } else {
+        None
+    };
+    let Some(bits) = bits.filter(|b| *b <= 0o7777) else {
+        return Err(script_error(
+            format!("`file::chmod`: `{mode}` is not a file mode"),
+            Some("use an octal string such as \"0644\" or \"755\", or an integer like 0o644".into()),
+        ));
+    };
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits)).map_err(|e| io_error("file::chmod", &p, &e))
+}
+
+pub(super) fn module() -> Module {
+    let mut m = Module::new();
+    fallible!(&mut m, "read", |path: &str| read(path));
+    fallible!(&mut m, "write", |path: &str, content: &str| write(path, content));
+    fallible!(&mut m, "append", |path: &str, content: &str| append(path, content));
+    fallible!(&mut m, "exists", |path: &str| exists(path));
+    fallible!(&mut m, "is_dir", |path: &str| is_dir(path));
+    fallible!(&mut m, "remove", |path: &str| remove(path));
+    fallible!(&mut m, "remove_dir", |path: &str| remove_dir(path));
+    fallible!(&mut m, "mkdir", |path: &str| mkdir(path));
+    fallible!(&mut m, "list", |path: &str| list(path));
+    fallible!(&mut m, "copy", |from: &str, to: &str| copy(from, to));
+    fallible!(&mut m, "sha256", |path: &str| sha256(path));
+    fallible!(&mut m, "size", |path: &str| size(path));
+    fallible!(&mut m, "chmod", |path: &str, mode: Dynamic| chmod(path, &mode));
+    m
+}

@@ -1,0 +1,211 @@
+//! Capabilities a handler declares, and the run-wide policy that can narrow them.
+//!
+//! A handler's `permissions([...])` is its grant. The user can tighten it for a whole run
+//! (`--deny`, `--fs-root`, `--net-allow`); `plan` makes every grant read-only. Each stdlib
+//! function asks here before it acts, and a refusal names the handler, the call and the fix.
+
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Capability {
+    Shell,
+    FileRead,
+    FileWrite,
+    Http,
+    Env,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 5] =
+        [Capability::Shell, Capability::FileRead, Capability::FileWrite, Capability::Http, Capability::Env];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Shell => "shell",
+            Capability::FileRead => "file:read",
+            Capability::FileWrite => "file:write",
+            Capability::Http => "http",
+            Capability::Env => "env",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Capability::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of capabilities.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Permissions(u8);
+
+impl Permissions {
+    pub fn insert(&mut self, c: Capability) {
+        self.0 |= c.bit();
+    }
+
+    pub fn contains(self, c: Capability) -> bool {
+        self.0 & c.bit() != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Capability> {
+        Capability::ALL.into_iter().filter(move |c| self.contains(*c))
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(Capability::as_str).collect()
+    }
+}
+
+impl FromIterator<Capability> for Permissions {
+    fn from_iter<I: IntoIterator<Item = Capability>>(iter: I) -> Self {
+        let mut p = Permissions::default();
+        for c in iter {
+            p.insert(c);
+        }
+        p
+    }
+}
+
+/// The run-wide policy: what the user allows every handler, whatever it declares.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub deny: Permissions,
+    /// When non-empty, every file path must resolve inside one of these (canonical) roots.
+    pub fs_roots: Vec<PathBuf>,
+    /// When non-empty, HTTP may only reach these hosts.
+    pub net_allow: Vec<String>,
+    /// `plan`: no mutation through the stdlib.
+    pub read_only: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Refusal {
+    #[error("`{call}` needs the `{cap}` permission, which handler `{handler}` does not declare")]
+    Undeclared { call: String, cap: Capability, handler: String },
+    #[error("`{call}` needs the `{cap}` permission, which this run denies (--deny {cap})")]
+    Denied { call: String, cap: Capability },
+    #[error("`{call}`: path `{path}` is outside the allowed roots ({roots})")]
+    OutsideRoots { call: String, path: String, roots: String },
+    #[error("`{call}`: host `{host}` is not allowed (--net-allow {allowed})")]
+    HostNotAllowed { call: String, host: String, allowed: String },
+    #[error("`{call}` changes things, and `plan` is read-only")]
+    ReadOnly { call: String },
+}
+
+impl Policy {
+    pub fn check_host(&self, call: &str, host: &str) -> Result<(), Refusal> {
+        if self.net_allow.is_empty() || self.net_allow.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+            return Ok(());
+        }
+        Err(Refusal::HostNotAllowed {
+            call: call.to_string(),
+            host: host.to_string(),
+            allowed: self.net_allow.join(", "),
+        })
+    }
+
+    /// Resolves `path` (symlinks included, as far as it exists) and checks it against the
+    /// roots. Returns the absolute path to use.
+    pub fn check_path(&self, call: &str, path: &Path) -> Result<PathBuf, Refusal> {
+        let absolute = absolute(path);
+        if self.fs_roots.is_empty() {
+            return Ok(absolute);
+        }
+        let resolved = resolve(&absolute);
+        if self.fs_roots.iter().any(|root| resolved.starts_with(root)) {
+            return Ok(absolute);
+        }
+        Err(Refusal::OutsideRoots {
+            call: call.to_string(),
+            path: path.display().to_string(),
+            roots: self.fs_roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "),
+        })
+    }
+}
+
+/// `path` made absolute against the current directory. Nothing is folded: `a/link/..` means
+/// what the operating system makes of it, and [`resolve`] checks exactly that.
+pub fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(path)
+    }
+}
+
+/// The real location of `path`: the longest existing prefix canonicalized (following every
+/// symlink in it), with the rest appended. `..` after a symlink is resolved physically by
+/// canonicalizing step by step.
+pub fn resolve(path: &Path) -> PathBuf {
+    let mut resolved = PathBuf::from("/");
+    let mut components = path.components().peekable();
+    while let Some(c) = components.next() {
+        match c {
+            Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            Component::Normal(name) => {
+                let next = resolved.join(name);
+                match next.canonicalize() {
+                    Ok(real) => resolved = real,
+                    Err(_) => {
+                        // Does not exist (yet): the rest is taken literally, `..` folded.
+                        resolved = next;
+                        for rest in components.by_ref() {
+                            match rest {
+                                Component::ParentDir => {
+                                    resolved.pop();
+                                }
+                                Component::Normal(n) => resolved.push(n),
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    resolved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_round_trip_and_sets_work() {
+        for c in Capability::ALL {
+            assert_eq!(Capability::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Capability::parse("network"), None);
+        let p: Permissions = [Capability::Shell, Capability::Env].into_iter().collect();
+        assert!(p.contains(Capability::Shell) && !p.contains(Capability::Http));
+        assert_eq!(p.names(), vec!["shell", "env"]);
+    }
+
+    #[test]
+    fn paths_outside_the_roots_are_refused_symlinks_included() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root_path = root.path().canonicalize().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root_path.join("link")).unwrap();
+        let policy = Policy { fs_roots: vec![root_path.clone()], ..Policy::default() };
+        assert!(policy.check_path("t", &root_path.join("a/b.txt")).is_ok());
+        assert!(policy.check_path("t", &root_path.join("../x")).is_err());
+        assert!(policy.check_path("t", Path::new("/etc/passwd")).is_err());
+        assert!(policy.check_path("t", &root_path.join("link/secret")).is_err());
+        assert!(policy.check_path("t", &root_path.join("link/../inside")).is_err());
+    }
+}

@@ -1,0 +1,365 @@
+//! `shell::run(cmd)` / `shell::run(cmd, opts)`: run a command and capture its output.
+//!
+//! A string runs through `sh -c`; an array is an argv run without a shell. Each command gets
+//! its own process group, so a timeout or an interrupt can stop the whole tree it started
+//! (`sleep 30 & sleep 30` included), not just the direct child. Output is captured up to a
+//! cap; the run waits for the command's own timeout, the handler call's deadline, or Ctrl-C,
+//! whichever comes first.
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rhai::{Dynamic, EvalAltResult, Map, Module};
+
+use super::Capability;
+use crate::script::context::{self, CallContext, script_error, script_error_with};
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+/// Default cap on captured stdout and on captured stderr, each.
+const MAX_OUTPUT: usize = 16 << 20;
+/// How long a stopped command gets between SIGTERM and SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+/// How much of stderr an error message quotes.
+const STDERR_TAIL: usize = 2000;
+
+/// The process groups of running commands, so an interrupt can reach all of them.
+#[derive(Debug, Default)]
+pub struct ProcessGroups {
+    running: Mutex<HashSet<i32>>,
+}
+
+static GROUPS: std::sync::LazyLock<ProcessGroups> = std::sync::LazyLock::new(ProcessGroups::default);
+
+impl ProcessGroups {
+    fn add(&self, pgid: i32) {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner).insert(pgid);
+    }
+
+    fn remove(&self, pgid: i32) {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&pgid);
+    }
+
+    fn signal_all(&self, signal: i32) {
+        for pgid in self.running.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            kill_group(*pgid, signal);
+        }
+    }
+}
+
+/// Sends `signal` to every running command's process group (for Ctrl-C: the groups do not
+/// get the terminal's signal themselves).
+pub fn interrupt_children(signal: i32) {
+    GROUPS.signal_all(signal);
+}
+
+#[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std")]
+fn kill_group(pgid: i32, signal: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; it has no memory effects.
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+}
+
+struct Options {
+    cwd: Option<String>,
+    env: Vec<(String, String)>,
+    clear_env: bool,
+    stdin: Option<String>,
+    timeout: Option<Duration>,
+    check: bool,
+    max_output: usize,
+    read_only: bool,
+}
+
+fn options(opts: &Map) -> R<Options> {
+    let mut o = Options {
+        cwd: None,
+        env: Vec::new(),
+        clear_env: false,
+        stdin: None,
+        timeout: None,
+        check: true,
+        max_output: MAX_OUTPUT,
+        read_only: false,
+    };
+    let bad = |key: &str, want: &str| script_error(format!("`shell::run`: option `{key}` must be {want}"), None);
+    for (key, value) in opts {
+        match key.as_str() {
+            "cwd" => o.cwd = Some(value.clone().into_string().map_err(|_| bad("cwd", "a string"))?),
+            "env" => {
+                let map = value.read_lock::<Map>().ok_or_else(|| bad("env", "a map"))?;
+                for (k, v) in map.iter() {
+                    let text = match v.clone().into_string() {
+                        Ok(s) => s,
+                        Err(_) => v.to_string(),
+                    };
+                    o.env.push((k.to_string(), text));
+                }
+            }
+            "clear_env" => o.clear_env = value.as_bool().map_err(|_| bad("clear_env", "a boolean"))?,
+            "stdin" => o.stdin = Some(value.clone().into_string().map_err(|_| bad("stdin", "a string"))?),
+            "timeout" => {
+                let secs = value.as_float().or_else(|_| value.as_int().map(|i| i as f64));
+                let secs = secs.ok().filter(|s| s.is_finite() && *s > 0.0).ok_or_else(|| bad("timeout", "a positive number of seconds"))?;
+                o.timeout = Some(Duration::from_secs_f64(secs));
+            }
+            "check" => o.check = value.as_bool().map_err(|_| bad("check", "a boolean"))?,
+            "max_output" => {
+                let n = value.as_int().ok().and_then(|i| usize::try_from(i).ok()).ok_or_else(|| bad("max_output", "a number of bytes"))?;
+                o.max_output = n;
+            }
+            "read_only" => o.read_only = value.as_bool().map_err(|_| bad("read_only", "a boolean"))?,
+            other => {
+                return Err(script_error(
+                    format!("`shell::run`: unknown option `{other}`"),
+                    Some("options: cwd, env, clear_env, stdin, timeout, check, max_output, read_only".into()),
+                ));
+            }
+        }
+    }
+    Ok(o)
+}
+
+fn argv(cmd: &Dynamic) -> R<Vec<String>> {
+    if let Ok(s) = cmd.clone().into_string() {
+        return Ok(vec!["sh".into(), "-c".into(), s]);
+    }
+    if let Some(array) = cmd.read_lock::<rhai::Array>() {
+        let args: Option<Vec<String>> = array.iter().map(|a| a.clone().into_string().ok()).collect();
+        return match args {
+            Some(a) if !a.is_empty() => Ok(a),
+            _ => Err(script_error("`shell::run`: an argv must be a non-empty array of strings".into(), None)),
+        };
+    }
+    Err(script_error(format!("`shell::run` takes a string or an array, not {}", cmd.type_name()), None))
+}
+
+/// How the command is described in messages.
+fn shown(argv: &[String]) -> String {
+    let text = if argv.len() == 3 && argv[0] == "sh" && argv[1] == "-c" { argv[2].clone() } else { argv.join(" ") };
+    let first_line = text.lines().next().unwrap_or_default();
+    let mut s: String = first_line.chars().take(80).collect();
+    if s.len() < text.len() {
+        s.push_str(" …");
+    }
+    s
+}
+
+/// Reads a pipe to the end, keeping at most `cap` bytes.
+fn read_capped(mut pipe: impl Read, cap: usize) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let mut buf = [0_u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                truncated |= n > room;
+            }
+        }
+    }
+    (kept, truncated)
+}
+
+enum Stop {
+    Timeout(Duration),
+    Deadline,
+    Interrupted,
+}
+
+fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
+    let ctx = context::require("shell::run")?;
+    ctx.require(Capability::Shell, "shell::run")?;
+    let o = options(opts)?;
+    if !o.read_only {
+        ctx.require_mutation("shell::run").map_err(|_| {
+            script_error(
+                "`shell::run` may change things, and `plan` is read-only".into(),
+                Some("mark commands that only look with `#{ read_only: true }`".into()),
+            )
+        })?;
+    }
+    let argv = argv(cmd)?;
+    let what = shown(&argv);
+
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
+    if let Some(cwd) = &o.cwd {
+        command.current_dir(ctx.path("shell::run", cwd)?);
+    }
+    if o.clear_env {
+        command.env_clear();
+    }
+    command.envs(o.env.iter().map(|(k, v)| (k, v)));
+    command.stdin(if o.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.process_group(0);
+
+    let mut child = command
+        .spawn()
+        .map_err(|e| script_error(format!("`shell::run`: cannot start `{}`: {e}", argv[0]), None))?;
+    let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+    GROUPS.add(pgid);
+    let result = supervise(&ctx, &mut child, pgid, &o);
+    GROUPS.remove(pgid);
+    let (status, stdout, stderr, stop) = result?;
+
+    let code = status.code().map_or_else(|| 128 + i64::from(status.signal().unwrap_or(0)), i64::from);
+    let (stdout, out_cut) = stdout;
+    let (stderr, err_cut) = stderr;
+    let stdout = String::from_utf8_lossy(&stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+
+    if let Some(stop) = stop {
+        let mut fields = Map::new();
+        fields.insert("stderr".into(), tail(&stderr).into());
+        let message = match stop {
+            Stop::Timeout(d) => format!("command `{what}` timed out after {} s and was killed", d.as_secs_f64()),
+            Stop::Deadline => format!("command `{what}` was killed: the handler call reached its timeout"),
+            Stop::Interrupted => format!("command `{what}` was stopped: the run was interrupted"),
+        };
+        return Err(script_error_with(message, fields));
+    }
+
+    let mut out = Map::new();
+    out.insert("code".into(), code.into());
+    out.insert("ok".into(), (code == 0).into());
+    out.insert("stdout".into(), stdout.into());
+    out.insert("stderr".into(), stderr.clone().into());
+    out.insert("truncated".into(), (out_cut || err_cut).into());
+    if o.check && code != 0 {
+        let mut fields = out.clone();
+        fields.insert("stderr".into(), tail(&stderr).into());
+        let detail = tail(&stderr);
+        let message = if detail.trim().is_empty() {
+            format!("command `{what}` exited with code {code}")
+        } else {
+            format!("command `{what}` exited with code {code}: {}", detail.trim_end())
+        };
+        let mut err = script_error_with(message, fields);
+        if let EvalAltResult::ErrorRuntime(v, _) = err.as_mut() {
+            if let Some(mut m) = v.write_lock::<Map>() {
+                m.insert("help".into(), "pass `#{ check: false }` to handle the exit code yourself".into());
+            }
+        }
+        return Err(err);
+    }
+    Ok(out)
+}
+
+fn tail(text: &str) -> String {
+    let start = text.len().saturating_sub(STDERR_TAIL);
+    let start = (start..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+    text[start..].to_string()
+}
+
+type Output = (Vec<u8>, bool);
+
+/// Feeds stdin, drains the pipes, and waits for the end or a reason to stop.
+fn supervise(
+    ctx: &CallContext,
+    child: &mut std::process::Child,
+    pgid: i32,
+    o: &Options,
+) -> R<(std::process::ExitStatus, Output, Output, Option<Stop>)> {
+    let started = Instant::now();
+    if let (Some(mut pipe), Some(input)) = (child.stdin.take(), o.stdin.clone()) {
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(input.as_bytes());
+        });
+    }
+    let cap = o.max_output;
+    let (out_tx, out_rx) = mpsc::channel();
+    let (err_tx, err_rx) = mpsc::channel();
+    if let Some(pipe) = child.stdout.take() {
+        std::thread::spawn(move || out_tx.send(read_capped(pipe, cap)));
+    }
+    if let Some(pipe) = child.stderr.take() {
+        std::thread::spawn(move || err_tx.send(read_capped(pipe, cap)));
+    }
+
+    let own_deadline = o.timeout.map(|t| started + t);
+    let mut stop = None;
+    let mut killed_at: Option<Instant> = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => return Err(script_error(format!("`shell::run`: waiting for the command failed: {e}"), None)),
+        }
+        let now = Instant::now();
+        if stop.is_none() {
+            stop = if ctx.cancelled() {
+                Some(Stop::Interrupted)
+            } else if own_deadline.is_some_and(|d| now >= d) {
+                o.timeout.map(Stop::Timeout)
+            } else if ctx.deadline.is_some_and(|d| now >= d) {
+                Some(Stop::Deadline)
+            } else {
+                None
+            };
+            if stop.is_some() {
+                kill_group(pgid, libc::SIGTERM);
+                killed_at = Some(now);
+            }
+        }
+        if killed_at.is_some_and(|k| now.duration_since(k) >= GRACE) {
+            kill_group(pgid, libc::SIGKILL);
+        }
+        // Poll quickly at first (most commands are short), then back off.
+        let waited = now.duration_since(started);
+        std::thread::sleep(if waited < Duration::from_millis(20) {
+            Duration::from_millis(1)
+        } else {
+            Duration::from_millis(10)
+        });
+    };
+    // The direct child is gone; stragglers in its group (`cmd &`) may still hold the pipes.
+    // They are waited for like a shell would, but not past a timeout.
+    let collect = |rx: mpsc::Receiver<Output>, stop: &mut Option<Stop>| -> Output {
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(out) => return out,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return (Vec::new(), false),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let now = Instant::now();
+                    let late = ctx.cancelled()
+                        || own_deadline.is_some_and(|d| now >= d)
+                        || ctx.deadline.is_some_and(|d| now >= d);
+                    if late {
+                        if stop.is_none() {
+                            *stop = if ctx.cancelled() {
+                                Some(Stop::Interrupted)
+                            } else {
+                                o.timeout.filter(|_| own_deadline.is_some_and(|d| now >= d)).map_or(Some(Stop::Deadline), |t| Some(Stop::Timeout(t)))
+                            };
+                        }
+                        kill_group(pgid, libc::SIGKILL);
+                        return rx.recv_timeout(GRACE).unwrap_or_default();
+                    }
+                }
+            }
+        }
+    };
+    let stdout = collect(out_rx, &mut stop);
+    let stderr = collect(err_rx, &mut stop);
+    if stop.is_some() {
+        kill_group(pgid, libc::SIGKILL);
+    }
+    Ok((status, stdout, stderr, stop))
+}
+
+pub(super) fn module() -> Module {
+    let mut m = Module::new();
+    fallible!(&mut m, "run", |cmd: Dynamic| run(&cmd, &Map::new()));
+    fallible!(&mut m, "run", |cmd: Dynamic, opts: Map| run(&cmd, &opts));
+    m
+}

@@ -1,0 +1,88 @@
+//! `vars::`: variables shared between manifests, namespaced by manifest name.
+//!
+//! `vars::set("id", x)` in manifest `db` stores `db.id`. Reads take a full name
+//! (`vars::get("db.id")`) or, for the running manifest's own variables, a bare key
+//! (`vars::get("id")`). A handler can only set and remove its own manifest's variables.
+
+use rhai::{Dynamic, EvalAltResult, Module};
+
+use crate::exec::{is_plain, split_name};
+use crate::script::context::{self, CallContext, script_error};
+
+/// A bare key means the running manifest's own variable.
+fn full_name(ctx: &CallContext, name: &str) -> String {
+    if name.contains('.') { name.to_string() } else { format!("{}.{name}", ctx.manifest) }
+}
+
+fn check_key(call: &str, key: &str) -> Result<(), Box<EvalAltResult>> {
+    if key.is_empty() || key.contains('.') {
+        return Err(script_error(
+            format!("`{call}`: invalid key `{key}`"),
+            Some("a key is a non-empty name without dots; it is stored as `<manifest>.<key>`".into()),
+        ));
+    }
+    Ok(())
+}
+
+fn set(key: &str, value: Dynamic, secret: bool) -> Result<(), Box<EvalAltResult>> {
+    let call = if secret { "vars::set_secret" } else { "vars::set" };
+    let ctx = context::require(call)?;
+    check_key(call, key)?;
+    let value = value.flatten();
+    if !is_plain(&value) {
+        return Err(script_error(
+            format!("`{call}`: a {} cannot be stored; variables hold plain data", value.type_name()),
+            None,
+        ));
+    }
+    ctx.vars.set(&ctx.manifest, key, value, secret);
+    Ok(())
+}
+
+fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
+    let ctx = context::require("vars::get")?;
+    let full = full_name(&ctx, name);
+    if let Some(v) = ctx.vars.get(&full) {
+        return Ok(v.value);
+    }
+    if let Some(d) = default {
+        return Ok(d);
+    }
+    let known = split_name(&full)
+        .map(|(m, _)| ctx.vars.of_manifest(m).into_iter().map(|(k, _)| format!("`{m}.{k}`")).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let help = if known.is_empty() {
+        "the manifest that sets it must run first: list it under `metadata.dependencies.apply`".to_string()
+    } else {
+        format!("set so far: {}", known.join(", "))
+    };
+    Err(script_error(format!("`vars::get`: no variable `{full}`"), Some(help)))
+}
+
+fn remove(name: &str) -> Result<bool, Box<EvalAltResult>> {
+    let ctx = context::require("vars::remove")?;
+    let full = full_name(&ctx, name);
+    match split_name(&full) {
+        Some((m, _)) if m == ctx.manifest => Ok(ctx.vars.remove(&full).is_some()),
+        _ => Err(script_error(
+            format!("`vars::remove`: `{full}` belongs to another manifest"),
+            Some(format!("a handler may only remove variables of its own manifest (`{}.*`)", ctx.manifest)),
+        )),
+    }
+}
+
+fn has(name: &str) -> Result<bool, Box<EvalAltResult>> {
+    let ctx = context::require("vars::has")?;
+    Ok(ctx.vars.contains(&full_name(&ctx, name)))
+}
+
+pub(super) fn module() -> Module {
+    let mut m = Module::new();
+    fallible!(&mut m, "set", |key: &str, value: Dynamic| set(key, value, false));
+    fallible!(&mut m, "set_secret", |key: &str, value: Dynamic| set(key, value, true));
+    fallible!(&mut m, "get", |name: &str| get(name, None));
+    fallible!(&mut m, "get", |name: &str, default: Dynamic| get(name, Some(default)));
+    fallible!(&mut m, "has", |name: &str| has(name));
+    fallible!(&mut m, "remove", |name: &str| remove(name));
+    m
+}
