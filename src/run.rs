@@ -32,7 +32,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Err(exit::USAGE) } else { Ok(()) };
+            return if e.use_stderr() {
+                Err(exit::USAGE)
+            } else {
+                Ok(())
+            };
         }
     };
     let config = match Config::from_cli(cli) {
@@ -55,7 +59,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
 /// A panic is a bug: say so, ask for a report, and exit non-zero without a backtrace.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let what = info
             .payload()
             .downcast_ref::<&str>()
@@ -63,14 +70,21 @@ fn install_panic_hook() {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
         eprintln!("error: internal error in ordo{location}: {what}");
-        eprintln!("  this is a bug; please report it, with the command and the input that caused it");
+        eprintln!(
+            "  this is a bug; please report it, with the command and the input that caused it"
+        );
     }));
 }
 
 fn init_tracing(trace: bool) {
     let filter = if trace { "ordo=debug" } else { "ordo=warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ORDO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORDO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn report_error(config: &Config, e: &Error) {
@@ -111,14 +125,27 @@ fn load(config: &Config) -> Result<World, Error> {
     let loaded = crate::manifest::load(&config.manifests, &Limits::default());
     diagnostics.extend(loaded.errors.into_iter().map(Diagnostic::from));
 
-    let src_dirs = config.src.clone().unwrap_or_else(|| default_src(&loaded.files));
+    let src_dirs = config
+        .src
+        .clone()
+        .unwrap_or_else(|| default_src(&loaded.files));
     let mut handler_errors = Vec::new();
     let found = discover(&src_dirs, &mut handler_errors);
     let roots: HashMap<String, ImportRoot> = found
         .iter()
         .map(|f| {
-            let dir = f.source.dir().canonicalize().unwrap_or_else(|_| f.root.clone());
-            (f.source.name().to_string(), ImportRoot { root: f.root.clone(), dir })
+            let dir = f
+                .source
+                .dir()
+                .canonicalize()
+                .unwrap_or_else(|_| f.root.clone());
+            (
+                f.source.name().to_string(),
+                ImportRoot {
+                    root: f.root.clone(),
+                    dir,
+                },
+            )
         })
         .collect();
     let engine = build(&config.limits, ImportResolver::new(roots));
@@ -131,7 +158,11 @@ fn load(config: &Config) -> Result<World, Error> {
         match registry.resolve(&m.kind, &m.version) {
             Ok(h) => handlers[i] = h,
             Err(e) => {
-                let mark = if matches!(e, crate::handler::ResolveErrorKind::BadVersion(_)) { m.version_mark } else { m.kind_mark };
+                let mark = if matches!(e, crate::handler::ResolveErrorKind::BadVersion(_)) {
+                    m.version_mark
+                } else {
+                    m.kind_mark
+                };
                 diagnostics.push(e.into_diagnostic(m.at(mark)));
             }
         }
@@ -142,14 +173,24 @@ fn load(config: &Config) -> Result<World, Error> {
     if !diagnostics.is_empty() {
         return Err(Error::Input(diagnostics));
     }
-    Ok(World { manifests, engine, registry, handlers, graph })
+    Ok(World {
+        manifests,
+        engine,
+        registry,
+        handlers,
+        graph,
+    })
 }
 
 /// The directories holding the manifest files (standard input counts as `.`), in order.
 fn default_src(files: &[Arc<crate::manifest::SourceFile>]) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     for f in files {
-        let dir = if f.name() == "<stdin>" { PathBuf::from(".") } else { f.dir().to_path_buf() };
+        let dir = if f.name() == "<stdin>" {
+            PathBuf::from(".")
+        } else {
+            f.dir().to_path_buf()
+        };
         let covered = dirs.iter().any(|d| dir.starts_with(d) || same_dir(d, &dir));
         if !covered {
             dirs.push(dir);
@@ -184,7 +225,13 @@ fn execute(config: &Config) -> Result<(), Error> {
 }
 
 fn run_action(config: &Config, world: &World, action: Action) -> Result<(), Error> {
-    let plan = Plan::build(&world.graph, &world.manifests, &world.handlers, action, &|_| true);
+    let plan = Plan::build(
+        &world.graph,
+        &world.manifests,
+        &world.handlers,
+        action,
+        &|_| true,
+    );
     let events = EventSink::new(reporter(config));
     let runner = Runner {
         engine: &world.engine,
@@ -209,15 +256,34 @@ fn run_action(config: &Config, world: &World, action: Action) -> Result<(), Erro
         return Err(Error::Interrupted);
     }
     if report.summary.failed > 0 {
-        return Err(Error::RunFailed { failed: report.summary.failed });
+        return Err(Error::RunFailed {
+            failed: report.summary.failed,
+        });
     }
     Ok(())
 }
 
 fn validate(config: &Config, world: &World) -> Result<(), Error> {
-    let apply = Plan::build(&world.graph, &world.manifests, &world.handlers, Action::Apply, &|_| true);
-    let delete = Plan::build(&world.graph, &world.manifests, &world.handlers, Action::Delete, &|_| true);
-    let names = |plan: &Plan| plan.steps.iter().map(|s| world.manifests[s.manifest].name.clone()).collect::<Vec<_>>();
+    let apply = Plan::build(
+        &world.graph,
+        &world.manifests,
+        &world.handlers,
+        Action::Apply,
+        &|_| true,
+    );
+    let delete = Plan::build(
+        &world.graph,
+        &world.manifests,
+        &world.handlers,
+        Action::Delete,
+        &|_| true,
+    );
+    let names = |plan: &Plan| {
+        plan.steps
+            .iter()
+            .map(|s| world.manifests[s.manifest].name.clone())
+            .collect::<Vec<_>>()
+    };
     let mut out = std::io::stdout().lock();
     if config.output == OutputFormat::Human {
         let _ = writeln!(
@@ -243,7 +309,12 @@ fn list_handlers(config: &Config, registry: &HandlerRegistry) {
     let mut rows = Vec::new();
     for h in registry.handlers() {
         for r in &h.registrations {
-            rows.push((r.full_kind(), r.range.text.clone(), h.name().to_string(), h.permissions().names().join(", ")));
+            rows.push((
+                r.full_kind(),
+                r.range.text.clone(),
+                h.name().to_string(),
+                h.permissions().names().join(", "),
+            ));
         }
     }
     rows.sort();
@@ -256,10 +327,30 @@ fn list_handlers(config: &Config, registry: &HandlerRegistry) {
         let _ = writeln!(out, "{}", json!({"handlers": list}));
         return;
     }
-    let header = ("KIND".to_string(), "VERSIONS".to_string(), "FILE".to_string(), "PERMISSIONS".to_string());
-    let w0 = rows.iter().map(|r| r.0.len()).chain([header.0.len()]).max().unwrap_or(0);
-    let w1 = rows.iter().map(|r| r.1.len()).chain([header.1.len()]).max().unwrap_or(0);
-    let w2 = rows.iter().map(|r| r.2.len()).chain([header.2.len()]).max().unwrap_or(0);
+    let header = (
+        "KIND".to_string(),
+        "VERSIONS".to_string(),
+        "FILE".to_string(),
+        "PERMISSIONS".to_string(),
+    );
+    let w0 = rows
+        .iter()
+        .map(|r| r.0.len())
+        .chain([header.0.len()])
+        .max()
+        .unwrap_or(0);
+    let w1 = rows
+        .iter()
+        .map(|r| r.1.len())
+        .chain([header.1.len()])
+        .max()
+        .unwrap_or(0);
+    let w2 = rows
+        .iter()
+        .map(|r| r.2.len())
+        .chain([header.2.len()])
+        .max()
+        .unwrap_or(0);
     for (k, r, f, p) in std::iter::once(&header).chain(rows.iter()) {
         let p = if p.is_empty() { "-" } else { p.as_str() };
         let _ = writeln!(out, "{k:<w0$}  {r:<w1$}  {f:<w2$}  {p}");

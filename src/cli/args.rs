@@ -56,7 +56,12 @@ pub struct CommonArgs {
     pub src: Vec<PathBuf>,
 
     /// Target environment
-    #[arg(short = 'e', long = "env", value_name = "NAME", default_value = "default")]
+    #[arg(
+        short = 'e',
+        long = "env",
+        value_name = "NAME",
+        default_value = "default"
+    )]
     pub env: String,
 
     /// Output format [default: human]
@@ -92,7 +97,11 @@ pub struct CommonArgs {
     pub timeout: f64,
 
     /// Limit on script operations in one handler call
-    #[arg(long = "max-operations", value_name = "N", default_value_t = 100_000_000)]
+    #[arg(
+        long = "max-operations",
+        value_name = "N",
+        default_value_t = 100_000_000
+    )]
     pub max_operations: u64,
 }
 

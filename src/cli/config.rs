@@ -67,23 +67,50 @@ struct RunOptions {
 }
 
 fn usage(message: impl Into<String>) -> UsageError {
-    UsageError { message: message.into() }
+    UsageError {
+        message: message.into(),
+    }
 }
 
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, UsageError> {
-        let (command, common, run): (CommandKind, CommonArgs, Option<RunOptions>) = match cli.command {
-            Command::Apply(r) => (CommandKind::Apply, r.common, Some(RunOptions { jobs: r.jobs, keep_going: r.keep_going })),
-            Command::Delete(r) => (CommandKind::Delete, r.common, Some(RunOptions { jobs: r.jobs, keep_going: r.keep_going })),
-            Command::Validate(c) => (CommandKind::Validate, c, None),
-            Command::Handlers(c) => (CommandKind::Handlers, c, None),
-        };
+        let (command, common, run): (CommandKind, CommonArgs, Option<RunOptions>) =
+            match cli.command {
+                Command::Apply(r) => (
+                    CommandKind::Apply,
+                    r.common,
+                    Some(RunOptions {
+                        jobs: r.jobs,
+                        keep_going: r.keep_going,
+                    }),
+                ),
+                Command::Delete(r) => (
+                    CommandKind::Delete,
+                    r.common,
+                    Some(RunOptions {
+                        jobs: r.jobs,
+                        keep_going: r.keep_going,
+                    }),
+                ),
+                Command::Validate(c) => (CommandKind::Validate, c, None),
+                Command::Handlers(c) => (CommandKind::Handlers, c, None),
+            };
         let mut deny = Permissions::default();
-        for name in common.deny.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        for name in common
+            .deny
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
             let cap = Capability::parse(name).ok_or_else(|| {
                 let names = Capability::ALL.map(Capability::as_str);
-                let hint = did_you_mean(name, names).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-                usage(format!("--deny: unknown capability `{name}`{hint} (capabilities: {})", names.join(", ")))
+                let hint = did_you_mean(name, names)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                usage(format!(
+                    "--deny: unknown capability `{name}`{hint} (capabilities: {})",
+                    names.join(", ")
+                ))
             })?;
             deny.insert(cap);
         }
@@ -93,12 +120,18 @@ impl Config {
                 .canonicalize()
                 .map_err(|e| usage(format!("--fs-root {}: {e}", root.display())))?;
             if !real.is_dir() {
-                return Err(usage(format!("--fs-root {}: not a directory", root.display())));
+                return Err(usage(format!(
+                    "--fs-root {}: not a directory",
+                    root.display()
+                )));
             }
             fs_roots.push(real);
         }
         if !(common.timeout.is_finite() && common.timeout > 0.0) {
-            return Err(usage(format!("--timeout: `{}` is not a positive number of seconds", common.timeout)));
+            return Err(usage(format!(
+                "--timeout: `{}` is not a positive number of seconds",
+                common.timeout
+            )));
         }
         let jobs = run.as_ref().map_or(1, |r| r.jobs);
         if jobs == 0 {
@@ -112,8 +145,16 @@ impl Config {
         };
         Ok(Config {
             command,
-            manifests: if common.manifests.is_empty() { vec![PathBuf::from(".")] } else { common.manifests },
-            src: if common.src.is_empty() { None } else { Some(common.src) },
+            manifests: if common.manifests.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                common.manifests
+            },
+            src: if common.src.is_empty() {
+                None
+            } else {
+                Some(common.src)
+            },
             env: common.env,
             output: common.output.unwrap_or(OutputFormat::Human),
             color_out: color(std::io::stdout().is_terminal()),
@@ -126,7 +167,12 @@ impl Config {
                 LogLevel::Info
             },
             trace: common.verbose > 1,
-            policy: Policy { deny, fs_roots, net_allow: common.net_allow, read_only: false },
+            policy: Policy {
+                deny,
+                fs_roots,
+                net_allow: common.net_allow,
+                read_only: false,
+            },
             limits: ScriptLimits {
                 max_operations: common.max_operations,
                 timeout: Duration::from_secs_f64(common.timeout),
@@ -137,4 +183,3 @@ impl Config {
         })
     }
 }
-

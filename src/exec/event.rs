@@ -91,15 +91,23 @@ pub struct EventSink {
 
 impl EventSink {
     pub fn new(reporter: Box<dyn Reporter>) -> Self {
-        EventSink { reporter: Arc::new(Mutex::new(reporter)) }
+        EventSink {
+            reporter: Arc::new(Mutex::new(reporter)),
+        }
     }
 
     pub fn emit(&self, event: &Event) {
-        self.reporter.lock().unwrap_or_else(PoisonError::into_inner).event(event);
+        self.reporter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .event(event);
     }
 
     pub fn finish(&self) {
-        self.reporter.lock().unwrap_or_else(PoisonError::into_inner).finish();
+        self.reporter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .finish();
     }
 }
 

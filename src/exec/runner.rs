@@ -50,7 +50,7 @@ pub struct Outcome {
 #[derive(Clone, Debug)]
 pub struct Failure {
     pub line: String,
-    pub diagnostic: Diagnostic,
+    pub diagnostic: Box<Diagnostic>,
 }
 
 #[derive(Debug)]
@@ -88,7 +88,12 @@ enum Message {
 impl Runner<'_> {
     pub fn run(&self, plan: &Plan) -> RunReport {
         let started = Instant::now();
-        let infos: Vec<Arc<StepInfo>> = plan.steps.iter().enumerate().map(|(i, s)| Arc::new(self.info(i, s))).collect();
+        let infos: Vec<Arc<StepInfo>> = plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Arc::new(self.info(i, s)))
+            .collect();
         self.events.emit(&Event::RunStarted {
             command: self.settings.command,
             environment: self.settings.environment.clone(),
@@ -99,7 +104,8 @@ impl Runner<'_> {
         let n = plan.steps.len();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
         let mut waiting: Vec<usize> = plan.before.iter().map(Vec::len).collect();
-        let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&s| waiting[s] == 0).map(Reverse).collect();
+        let mut ready: BinaryHeap<Reverse<usize>> =
+            (0..n).filter(|&s| waiting[s] == 0).map(Reverse).collect();
         let mut summary = Summary::default();
         let mut stopped = false;
         let jobs = self.settings.jobs.max(1);
@@ -130,7 +136,9 @@ impl Runner<'_> {
             loop {
                 let cancelled = self.cancel.load(Ordering::Relaxed);
                 while in_flight < jobs && !stopped && !cancelled {
-                    let Some(Reverse(step)) = ready.pop() else { break };
+                    let Some(Reverse(step)) = ready.pop() else {
+                        break;
+                    };
                     if task_tx.send(step).is_err() {
                         break;
                     }
@@ -142,7 +150,9 @@ impl Runner<'_> {
                 let Ok(message) = done_rx.recv() else { break };
                 match message {
                     Message::Started(step) => {
-                        self.events.emit(&Event::ManifestStarted { info: Arc::clone(&infos[step]) });
+                        self.events.emit(&Event::ManifestStarted {
+                            info: Arc::clone(&infos[step]),
+                        });
                     }
                     Message::Finished(step, outcome) => {
                         in_flight -= 1;
@@ -169,18 +179,37 @@ impl Runner<'_> {
         });
 
         let interrupted = self.cancel.load(Ordering::Relaxed);
-        let reason = if interrupted { "the run was interrupted" } else { "the run stopped after a failure" };
+        let reason = if interrupted {
+            "the run was interrupted"
+        } else {
+            "the run stopped after a failure"
+        };
         for step in 0..n {
             if outcomes[step].is_none() {
-                let outcome = Outcome { status: Status::Skipped, duration: Duration::ZERO, error: None };
+                let outcome = Outcome {
+                    status: Status::Skipped,
+                    duration: Duration::ZERO,
+                    error: None,
+                };
                 self.emit_skip(&infos[step], reason, &mut summary);
                 outcomes[step] = Some(outcome);
             }
         }
         let duration = started.elapsed();
         let ok = summary.failed == 0 && !interrupted;
-        self.events.emit(&Event::RunFinished { command: self.settings.command, ok, interrupted, summary, duration });
-        RunReport { outcomes, summary, duration, interrupted }
+        self.events.emit(&Event::RunFinished {
+            command: self.settings.command,
+            ok,
+            interrupted,
+            summary,
+            duration,
+        });
+        RunReport {
+            outcomes,
+            summary,
+            duration,
+            interrupted,
+        }
     }
 
     fn info(&self, index: usize, step: &Step) -> StepInfo {
@@ -202,7 +231,7 @@ impl Runner<'_> {
             status: outcome.status,
             duration: outcome.duration,
             error: outcome.error.as_ref().map(|f| f.line.clone()),
-            detail: outcome.error.as_ref().map(|f| f.diagnostic.clone()),
+            detail: outcome.error.as_ref().map(|f| (*f.diagnostic).clone()),
             reason: None,
         });
     }
@@ -234,7 +263,11 @@ impl Runner<'_> {
             if outcomes[s].is_some() {
                 continue;
             }
-            outcomes[s] = Some(Outcome { status: Status::Skipped, duration: Duration::ZERO, error: None });
+            outcomes[s] = Some(Outcome {
+                status: Status::Skipped,
+                duration: Duration::ZERO,
+                error: None,
+            });
             self.emit_skip(&infos[s], &reason, summary);
             stack.extend(plan.after[s].iter().copied());
         }
@@ -245,7 +278,9 @@ impl Runner<'_> {
         let started = Instant::now();
         let m = &self.manifests[step.manifest];
         let handler = self.registry.get(step.handler);
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| self.attempts(m, handler, step.function)));
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.attempts(m, handler, step.function)
+        }));
         let (status, error) = match result {
             Ok(Ok(status)) => (status, None),
             Ok(Err(failure)) => (Status::Failed, Some(failure)),
@@ -258,13 +293,28 @@ impl Runner<'_> {
                 let text = format!("internal error in ordo while running `{}`: {what}", m.name);
                 let diagnostic = Diagnostic::error(text.clone())
                     .help("this is a bug in ordo; please report it with the manifest and handler that caused it");
-                (Status::Failed, Some(Failure { line: text, diagnostic }))
+                (
+                    Status::Failed,
+                    Some(Failure {
+                        line: text,
+                        diagnostic: Box::new(diagnostic),
+                    }),
+                )
             }
         };
-        Outcome { status, duration: started.elapsed(), error }
+        Outcome {
+            status,
+            duration: started.elapsed(),
+            error,
+        }
     }
 
-    fn attempts(&self, m: &Manifest, handler: &Handler, function: Action) -> Result<Status, Failure> {
+    fn attempts(
+        &self,
+        m: &Manifest,
+        handler: &Handler,
+        function: Action,
+    ) -> Result<Status, Failure> {
         let mut delay = m.metadata.retry_delay;
         let mut attempt = 0;
         loop {
@@ -298,7 +348,12 @@ impl Runner<'_> {
         }
     }
 
-    fn attempt(&self, m: &Manifest, handler: &Handler, function: Action) -> Result<Status, (Failure, Option<LimitKind>)> {
+    fn attempt(
+        &self,
+        m: &Manifest,
+        handler: &Handler,
+        function: Action,
+    ) -> Result<Status, (Failure, Option<LimitKind>)> {
         let timeout = m.metadata.timeout.unwrap_or(self.limits.timeout);
         let ctx = Arc::new(CallContext {
             manifest: m.name.clone(),
@@ -337,27 +392,58 @@ impl Runner<'_> {
             return Ok(Status::Pending);
         }
         let result = self.call(handler, function.as_str(), arg, timeout)?;
-        self.store_outputs(m, handler, function, result).map_err(|f| (f, None))?;
+        self.store_outputs(m, handler, function, result)
+            .map_err(|f| (f, None))?;
         Ok(Status::Changed)
     }
 
-    fn call(&self, handler: &Handler, name: &str, arg: Dynamic, timeout: Duration) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
-        let options = CallFnOptions::new().eval_ast(handler.replay_top_level).rewind_scope(true);
+    fn call(
+        &self,
+        handler: &Handler,
+        name: &str,
+        arg: Dynamic,
+        timeout: Duration,
+    ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
+        let options = CallFnOptions::new()
+            .eval_ast(handler.replay_top_level)
+            .rewind_scope(true);
         let mut scope = Scope::new();
-        self.engine.call_fn_with_options::<Dynamic>(options, &mut scope, &handler.ast, name, (arg,)).map_err(|e| {
-            let err = ScriptError::from_eval(handler.name(), &e, self.limits, Some(timeout.as_secs_f64()));
-            let limit = err.limit;
-            let source = self.registry.source(&err.file);
-            (Failure { line: err.located(), diagnostic: err.to_diagnostic(source) }, limit)
-        })
+        self.engine
+            .call_fn_with_options::<Dynamic>(options, &mut scope, &handler.ast, name, (arg,))
+            .map_err(|e| {
+                let err = ScriptError::from_eval(
+                    handler.name(),
+                    &e,
+                    self.limits,
+                    Some(timeout.as_secs_f64()),
+                );
+                let limit = err.limit;
+                let source = self.registry.source(&err.file);
+                (
+                    Failure {
+                        line: err.located(),
+                        diagnostic: Box::new(err.to_diagnostic(source)),
+                    },
+                    limit,
+                )
+            })
     }
 
     fn failure_text(&self, handler: &Handler, text: String) -> Failure {
-        Failure { line: format!("{}: {text}", handler.name()), diagnostic: Diagnostic::error(text).note(format!("in {}", handler.name())) }
+        Failure {
+            line: format!("{}: {text}", handler.name()),
+            diagnostic: Box::new(Diagnostic::error(text).note(format!("in {}", handler.name()))),
+        }
     }
 
     /// An `apply` (or `delete`) that returns a map stores each entry as a variable.
-    fn store_outputs(&self, m: &Manifest, handler: &Handler, function: Action, result: Dynamic) -> Result<(), Failure> {
+    fn store_outputs(
+        &self,
+        m: &Manifest,
+        handler: &Handler,
+        function: Action,
+        result: Dynamic,
+    ) -> Result<(), Failure> {
         let result = result.flatten();
         if result.is_unit() {
             return Ok(());
@@ -366,7 +452,11 @@ impl Runner<'_> {
             self.events.emit(&Event::Log {
                 manifest: Some(m.name.clone()),
                 level: LogLevel::Debug,
-                message: format!("`{}` returned {}, not a map; nothing stored", function.as_str(), result.type_name()),
+                message: format!(
+                    "`{}` returned {}, not a map; nothing stored",
+                    function.as_str(),
+                    result.type_name()
+                ),
             });
             return Ok(());
         };
@@ -375,7 +465,14 @@ impl Runner<'_> {
                 return Err(self.failure_text(handler, format!("`{}` returned the output key `{key}`; keys must be non-empty and without dots", function.as_str())));
             }
             if !is_plain(value) {
-                return Err(self.failure_text(handler, format!("`{}` returned a {} under `{key}`; outputs must be plain data", function.as_str(), value.type_name())));
+                return Err(self.failure_text(
+                    handler,
+                    format!(
+                        "`{}` returned a {} under `{key}`; outputs must be plain data",
+                        function.as_str(),
+                        value.type_name()
+                    ),
+                ));
             }
             self.vars.set(&m.name, key, value.clone(), false);
         }

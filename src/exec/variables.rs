@@ -22,12 +22,19 @@ pub struct Variables {
 
 /// Splits `name.key` at its last dot.
 pub fn split_name(full: &str) -> Option<(&str, &str)> {
-    full.rsplit_once('.').filter(|(m, k)| !m.is_empty() && !k.is_empty())
+    full.rsplit_once('.')
+        .filter(|(m, k)| !m.is_empty() && !k.is_empty())
 }
 
 /// Whether `value` is plain data (no functions, no host objects), recursively.
 pub fn is_plain(value: &Dynamic) -> bool {
-    if value.is_unit() || value.is_bool() || value.is_int() || value.is_float() || value.is_string() || value.is_char() {
+    if value.is_unit()
+        || value.is_bool()
+        || value.is_int()
+        || value.is_float()
+        || value.is_string()
+        || value.is_char()
+    {
         return true;
     }
     if let Some(array) = value.read_lock::<rhai::Array>() {
@@ -45,11 +52,18 @@ impl Variables {
     }
 
     pub fn get(&self, full: &str) -> Option<Variable> {
-        self.inner.read().unwrap_or_else(PoisonError::into_inner).get(full).cloned()
+        self.inner
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(full)
+            .cloned()
     }
 
     pub fn contains(&self, full: &str) -> bool {
-        self.inner.read().unwrap_or_else(PoisonError::into_inner).contains_key(full)
+        self.inner
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(full)
     }
 
     pub fn set(&self, manifest: &str, key: &str, value: Dynamic, secret: bool) {
@@ -58,11 +72,17 @@ impl Variables {
 
     pub fn set_full(&self, full: String, value: Dynamic, secret: bool) {
         let value = value.flatten();
-        self.inner.write().unwrap_or_else(PoisonError::into_inner).insert(full, Variable { value, secret });
+        self.inner
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(full, Variable { value, secret });
     }
 
     pub fn remove(&self, full: &str) -> Option<Variable> {
-        self.inner.write().unwrap_or_else(PoisonError::into_inner).remove(full)
+        self.inner
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(full)
     }
 
     /// Every variable of one manifest, sorted by key.
@@ -82,7 +102,11 @@ impl Variables {
     /// Every secret value, for masking output.
     pub fn secrets(&self) -> Vec<String> {
         let guard = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-        guard.values().filter(|v| v.secret).filter_map(|v| v.value.clone().into_string().ok()).collect()
+        guard
+            .values()
+            .filter(|v| v.secret)
+            .filter_map(|v| v.value.clone().into_string().ok())
+            .collect()
     }
 }
 

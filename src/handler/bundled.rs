@@ -5,8 +5,14 @@
 
 /// `(file name, source)` of every bundled handler.
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("shell_script.rhai", include_str!("../../handlers/shell_script.rhai")),
-    ("write_file.rhai", include_str!("../../handlers/write_file.rhai")),
+    (
+        "shell_script.rhai",
+        include_str!("../../handlers/shell_script.rhai"),
+    ),
+    (
+        "write_file.rhai",
+        include_str!("../../handlers/write_file.rhai"),
+    ),
 ];
 
 /// The name bundled handlers are shown under.

@@ -25,7 +25,10 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
             let placeholder = SourceFile::new(dir.display().to_string(), ".", "");
             errors.push(HandlerError {
                 location: Location::new(&placeholder, Mark::default()),
-                kind: HandlerErrorKind::Read { path: dir.display().to_string(), reason: "no such directory".into() },
+                kind: HandlerErrorKind::Read {
+                    path: dir.display().to_string(),
+                    reason: "no such directory".into(),
+                },
             });
             continue;
         };
@@ -53,7 +56,10 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
                     let placeholder = SourceFile::new(shown.clone(), ".", "");
                     errors.push(HandlerError {
                         location: Location::new(&placeholder, Mark::default()),
-                        kind: HandlerErrorKind::Read { path: shown, reason: e.to_string() },
+                        kind: HandlerErrorKind::Read {
+                            path: shown,
+                            reason: e.to_string(),
+                        },
                     });
                 }
             }

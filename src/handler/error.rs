@@ -20,11 +20,21 @@ pub enum HandlerErrorKind {
     #[error("`register`: invalid kind `{kind}`")]
     BadKind { kind: String },
     #[error("`register(\"{kind}\", ...)`: {error}")]
-    BadRange { kind: String, error: VersionErrorKind },
+    BadRange {
+        kind: String,
+        error: VersionErrorKind,
+    },
     #[error("`{kind}` is registered twice with overlapping ranges `{first}` and `{second}`")]
-    Overlap { kind: String, first: String, second: String },
+    Overlap {
+        kind: String,
+        first: String,
+        second: String,
+    },
     #[error("unknown permission `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
-    BadPermission { name: String, suggestion: Option<String> },
+    BadPermission {
+        name: String,
+        suggestion: Option<String>,
+    },
 }
 
 #[derive(Debug)]
@@ -48,7 +58,9 @@ impl HandlerError {
                     K::Overlap { .. } => Some("each version of a kind must have one handler; narrow one of the ranges".to_string()),
                     _ => None,
                 };
-                Diagnostic::error(kind.to_string()).at(self.location).help_opt(help)
+                Diagnostic::error(kind.to_string())
+                    .at(self.location)
+                    .help_opt(help)
             }
         }
     }
@@ -60,13 +72,28 @@ pub enum ResolveErrorKind {
     #[error("{0}")]
     BadVersion(VersionErrorKind),
     #[error("no handler serves kind `{kind}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
-    UnknownKind { kind: String, suggestion: Option<String>, known: Vec<String> },
+    UnknownKind {
+        kind: String,
+        suggestion: Option<String>,
+        known: Vec<String>,
+    },
     #[error("no handler serves `{kind}` version `{version}`")]
-    UnservedVersion { kind: String, version: String, served: Vec<String> },
+    UnservedVersion {
+        kind: String,
+        version: String,
+        served: Vec<String>,
+    },
     #[error("several handlers serve `{kind}` version `{version}`")]
-    Ambiguous { kind: String, version: String, files: Vec<String> },
+    Ambiguous {
+        kind: String,
+        version: String,
+        files: Vec<String>,
+    },
     #[error("the kind's group `{kind_group}` and the version's group `{version_group}` differ")]
-    GroupMismatch { kind_group: String, version_group: String },
+    GroupMismatch {
+        kind_group: String,
+        version_group: String,
+    },
 }
 
 impl ResolveErrorKind {
@@ -76,9 +103,11 @@ impl ResolveErrorKind {
         match self {
             K::UnknownKind { known, .. } => {
                 d = if known.is_empty() {
-                    d.note("no handlers are loaded besides the bundled ones").help("put a `.rhai` handler next to the manifests, or pass `-s DIR`")
+                    d.note("no handlers are loaded besides the bundled ones")
+                        .help("put a `.rhai` handler next to the manifests, or pass `-s DIR`")
                 } else {
-                    d.note(format!("kinds served: {}", known.join(", "))).help("put a `.rhai` handler next to the manifests, or pass `-s DIR`")
+                    d.note(format!("kinds served: {}", known.join(", ")))
+                        .help("put a `.rhai` handler next to the manifests, or pass `-s DIR`")
                 };
             }
             K::UnservedVersion { served, .. } => {

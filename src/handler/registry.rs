@@ -72,21 +72,32 @@ impl Handler {
     }
 }
 
+/// `(group, kind)`.
+type KindKey = (Option<String>, String);
+
 #[derive(Debug, Default)]
 pub struct HandlerRegistry {
     handlers: Vec<Handler>,
     /// `(group, kind)` → `(handler, registration)` indices.
-    by_kind: HashMap<(Option<String>, String), Vec<(usize, usize)>>,
+    by_kind: HashMap<KindKey, Vec<(usize, usize)>>,
 }
 
 /// The sources of every bundled handler.
 pub fn bundled_sources() -> Vec<Arc<SourceFile>> {
-    BUNDLED.iter().map(|(file, text)| SourceFile::new(shown_name(file), ".", *text)).collect()
+    BUNDLED
+        .iter()
+        .map(|(file, text)| SourceFile::new(shown_name(file), ".", *text))
+        .collect()
 }
 
 impl HandlerRegistry {
     /// Compiles and registers every handler: the bundled ones, then those found on disk.
-    pub fn load(engine: &Engine, found: &[Found], limits: &ScriptLimits, errors: &mut Vec<HandlerError>) -> Self {
+    pub fn load(
+        engine: &Engine,
+        found: &[Found],
+        limits: &ScriptLimits,
+        errors: &mut Vec<HandlerError>,
+    ) -> Self {
         let mut registry = HandlerRegistry::default();
         let bundled = bundled_sources().into_iter().map(|s| (s, true));
         let user = found.iter().map(|f| (Arc::clone(&f.source), false));
@@ -101,7 +112,10 @@ impl HandlerRegistry {
     fn add(&mut self, handler: Handler) {
         let index = self.handlers.len();
         for (r, reg) in handler.registrations.iter().enumerate() {
-            self.by_kind.entry((reg.group.clone(), reg.kind.clone())).or_default().push((index, r));
+            self.by_kind
+                .entry((reg.group.clone(), reg.kind.clone()))
+                .or_default()
+                .push((index, r));
         }
         self.handlers.push(handler);
     }
@@ -116,7 +130,10 @@ impl HandlerRegistry {
 
     /// The source file of a handler or module by its shown name, for error excerpts.
     pub fn source(&self, name: &str) -> Option<&Arc<SourceFile>> {
-        self.handlers.iter().map(|h| &h.file).find(|f| f.name() == name)
+        self.handlers
+            .iter()
+            .map(|h| &h.file)
+            .find(|f| f.name() == name)
     }
 
     /// The handler serving `kind` at `version` (as written in a manifest).
@@ -125,7 +142,10 @@ impl HandlerRegistry {
         let (kind_group, bare_kind) = split_kind(kind);
         let group = match (kind_group, parsed.group.as_deref()) {
             (Some(k), Some(v)) if k != v => {
-                return Err(ResolveErrorKind::GroupMismatch { kind_group: k.into(), version_group: v.into() });
+                return Err(ResolveErrorKind::GroupMismatch {
+                    kind_group: k.into(),
+                    version_group: v.into(),
+                });
             }
             (Some(g), _) | (None, Some(g)) => Some(g.to_string()),
             (None, None) => None,
@@ -135,18 +155,35 @@ impl HandlerRegistry {
             None => bare_kind.to_string(),
         };
         let Some(candidates) = self.by_kind.get(&(group.clone(), bare_kind.to_string())) else {
-            let known: BTreeSet<String> = self.by_kind.keys().map(|(g, k)| join_kind(g.as_deref(), k)).collect();
-            let suggestion = did_you_mean(&shown_kind, known.iter().map(String::as_str)).map(str::to_string);
-            return Err(ResolveErrorKind::UnknownKind { kind: shown_kind, suggestion, known: known.into_iter().collect() });
+            let known: BTreeSet<String> = self
+                .by_kind
+                .keys()
+                .map(|(g, k)| join_kind(g.as_deref(), k))
+                .collect();
+            let suggestion =
+                did_you_mean(&shown_kind, known.iter().map(String::as_str)).map(str::to_string);
+            return Err(ResolveErrorKind::UnknownKind {
+                kind: shown_kind,
+                suggestion,
+                known: known.into_iter().collect(),
+            });
         };
         let matching: Vec<usize> = candidates
             .iter()
-            .filter(|&&(h, r)| self.handlers[h].registrations[r].range.matches(&parsed.version))
+            .filter(|&&(h, r)| {
+                self.handlers[h].registrations[r]
+                    .range
+                    .matches(&parsed.version)
+            })
             .map(|&(h, _)| h)
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let user: Vec<usize> = matching.iter().copied().filter(|&h| !self.handlers[h].bundled).collect();
+        let user: Vec<usize> = matching
+            .iter()
+            .copied()
+            .filter(|&h| !self.handlers[h].bundled)
+            .collect();
         let chosen = if user.is_empty() { matching } else { user };
         match chosen.as_slice() {
             [one] => Ok(*one),
@@ -155,13 +192,26 @@ impl HandlerRegistry {
                 version: version.to_string(),
                 served: candidates
                     .iter()
-                    .map(|&(h, r)| format!("`{}` by {}", self.handlers[h].registrations[r].range, self.handlers[h].name()))
+                    .map(|&(h, r)| {
+                        format!(
+                            "`{}` by {}",
+                            self.handlers[h].registrations[r].range,
+                            self.handlers[h].name()
+                        )
+                    })
                     .collect(),
             }),
             several => {
-                let mut files: Vec<String> = several.iter().map(|&h| self.handlers[h].name().to_string()).collect();
+                let mut files: Vec<String> = several
+                    .iter()
+                    .map(|&h| self.handlers[h].name().to_string())
+                    .collect();
                 files.sort();
-                Err(ResolveErrorKind::Ambiguous { kind: shown_kind, version: version.to_string(), files })
+                Err(ResolveErrorKind::Ambiguous {
+                    kind: shown_kind,
+                    version: version.to_string(),
+                    files,
+                })
             }
         }
     }
@@ -184,7 +234,9 @@ fn join_kind(group: Option<&str>, kind: &str) -> String {
 fn mark_of(pos: rhai::Position) -> Mark {
     Mark::new(
         pos.line().and_then(|l| u32::try_from(l).ok()).unwrap_or(0),
-        pos.position().and_then(|c| u32::try_from(c).ok()).unwrap_or(1),
+        pos.position()
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(1),
     )
 }
 
@@ -201,7 +253,10 @@ fn load_one(
         Ok(ast) => ast,
         Err(e) => {
             let err = ScriptError::from_parse(source.name(), &e);
-            errors.push(HandlerError { location: at(err.mark.unwrap_or_default()), kind: K::Script(err) });
+            errors.push(HandlerError {
+                location: at(err.mark.unwrap_or_default()),
+                kind: K::Script(err),
+            });
             return None;
         }
     };
@@ -214,7 +269,10 @@ fn load_one(
     drop(guard);
     if let Err(e) = ran {
         let err = ScriptError::from_eval(source.name(), &e, limits, None);
-        errors.push(HandlerError { location: at(err.mark.unwrap_or_default()), kind: K::Script(err) });
+        errors.push(HandlerError {
+            location: at(err.mark.unwrap_or_default()),
+            kind: K::Script(err),
+        });
         return None;
     }
 
@@ -229,8 +287,16 @@ fn load_one(
         };
         if f.params.len() == 1 {
             *slot = true;
-        } else if !ast.iter_functions().any(|g| g.name == f.name && g.params.len() == 1) {
-            errors.push(HandlerError { location: at(Mark::new(0, 0)), kind: K::WrongArity { name: f.name.to_string() } });
+        } else if !ast
+            .iter_functions()
+            .any(|g| g.name == f.name && g.params.len() == 1)
+        {
+            errors.push(HandlerError {
+                location: at(Mark::new(0, 0)),
+                kind: K::WrongArity {
+                    name: f.name.to_string(),
+                },
+            });
         }
     }
 
@@ -239,24 +305,47 @@ fn load_one(
         let mark = mark_of(*pos);
         let (group, bare) = split_kind(kind);
         let valid_kind = !bare.is_empty()
-            && bare.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && bare
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
             && group.is_none_or(|g| !g.is_empty() && !g.contains(char::is_whitespace));
         if !valid_kind {
-            errors.push(HandlerError { location: at(mark), kind: K::BadKind { kind: kind.clone() } });
+            errors.push(HandlerError {
+                location: at(mark),
+                kind: K::BadKind { kind: kind.clone() },
+            });
             continue;
         }
         let range = match Range::parse(range) {
             Ok(r) => r,
             Err(error) => {
-                errors.push(HandlerError { location: at(mark), kind: K::BadRange { kind: kind.clone(), error } });
+                errors.push(HandlerError {
+                    location: at(mark),
+                    kind: K::BadRange {
+                        kind: kind.clone(),
+                        error,
+                    },
+                });
                 continue;
             }
         };
-        let reg = Registration { group: group.map(str::to_string), kind: bare.to_string(), range, mark };
-        if let Some(first) = registrations.iter().find(|r| r.full_kind() == reg.full_kind() && r.range.overlaps(&reg.range)) {
+        let reg = Registration {
+            group: group.map(str::to_string),
+            kind: bare.to_string(),
+            range,
+            mark,
+        };
+        if let Some(first) = registrations
+            .iter()
+            .find(|r| r.full_kind() == reg.full_kind() && r.range.overlaps(&reg.range))
+        {
             errors.push(HandlerError {
                 location: at(mark),
-                kind: K::Overlap { kind: reg.full_kind(), first: first.range.text.clone(), second: reg.range.text.clone() },
+                kind: K::Overlap {
+                    kind: reg.full_kind(),
+                    first: first.range.text.clone(),
+                    second: reg.range.text.clone(),
+                },
             });
             continue;
         }
@@ -270,16 +359,32 @@ fn load_one(
             None => {
                 let names = Capability::ALL.map(Capability::as_str);
                 let suggestion = did_you_mean(name, names).map(str::to_string);
-                errors.push(HandlerError { location: at(mark_of(*pos)), kind: K::BadPermission { name: name.clone(), suggestion } });
+                errors.push(HandlerError {
+                    location: at(mark_of(*pos)),
+                    kind: K::BadPermission {
+                        name: name.clone(),
+                        suggestion,
+                    },
+                });
             }
         }
     }
 
     if state.registrations.is_empty() {
-        errors.push(HandlerError { location: at(Mark::new(1, 1)), kind: K::RegistersNothing });
+        errors.push(HandlerError {
+            location: at(Mark::new(1, 1)),
+            kind: K::RegistersNothing,
+        });
     } else if !functions.apply {
-        let kind = state.registrations.first().map(|r| r.0.clone()).unwrap_or_default();
-        errors.push(HandlerError { location: at(Mark::new(1, 1)), kind: K::NoApply { kind } });
+        let kind = state
+            .registrations
+            .first()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        errors.push(HandlerError {
+            location: at(Mark::new(1, 1)),
+            kind: K::NoApply { kind },
+        });
     }
     if errors.len() > before {
         return None;

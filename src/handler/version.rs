@@ -64,7 +64,12 @@ impl ManifestVersion {
                 }
                 Version::parse(body).map_err(|_| bad())?
             } else {
-                let n = |i: usize| parts.get(i).map_or(Ok(0), |p| p.parse::<u64>()).map_err(|_| bad());
+                let n = |i: usize| {
+                    parts
+                        .get(i)
+                        .map_or(Ok(0), |p| p.parse::<u64>())
+                        .map_err(|_| bad())
+                };
                 // A bare number (`1`) is only a version with the `v` (`v1`) or with dots.
                 if parts.len() == 1 && !rest.starts_with('v') {
                     return Err(bad());
@@ -92,12 +97,21 @@ fn split_kubernetes(body: &str) -> Option<(&str, String)> {
     if numbers.is_empty() {
         return None;
     }
-    let letters = tail.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(tail.len());
+    let letters = tail
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(tail.len());
     let (word, number) = tail.split_at(letters);
     if !matches!(word, "alpha" | "beta" | "rc") || !(number.is_empty() || is_number(number)) {
         return None;
     }
-    Some((numbers, if number.is_empty() { word.to_string() } else { format!("{word}.{number}") }))
+    Some((
+        numbers,
+        if number.is_empty() {
+            word.to_string()
+        } else {
+            format!("{word}.{number}")
+        },
+    ))
 }
 
 fn is_number(s: &str) -> bool {
@@ -132,7 +146,10 @@ impl Range {
             text: text.to_string(),
             reason: e.to_string(),
         })?;
-        Ok(Range { text: text.to_string(), req })
+        Ok(Range {
+            text: text.to_string(),
+            req,
+        })
     }
 
     pub fn matches(&self, v: &Version) -> bool {
@@ -143,29 +160,35 @@ impl Range {
     /// Whether some version is matched by both ranges (checked on the versions either names,
     /// which is enough for the comparator shapes semver has).
     pub fn overlaps(&self, other: &Range) -> bool {
-        probes(self).chain(probes(other)).any(|v| self.matches(&v) && other.matches(&v))
+        probes(self)
+            .chain(probes(other))
+            .any(|v| self.matches(&v) && other.matches(&v))
     }
 }
 
 /// Versions at and around every bound a range names.
 fn probes(range: &Range) -> impl Iterator<Item = Version> + '_ {
-    range.req.comparators.iter().flat_map(|c| {
-        let (major, minor, patch) = (c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0));
-        let base = Version::new(major, minor, patch);
-        let mut out = vec![base.clone(), Version::new(major, minor, patch + 1)];
-        out.push(Version::new(major, minor + 1, 0));
-        out.push(Version::new(major + 1, 0, 0));
-        if patch > 0 {
-            out.push(Version::new(major, minor, patch - 1));
-        } else if minor > 0 {
-            out.push(Version::new(major, minor - 1, u64::from(u32::MAX)));
-        } else if major > 0 {
-            out.push(Version::new(major - 1, u64::from(u32::MAX), 0));
-        }
-        out
-    })
-    .chain(std::iter::once(Version::new(0, 0, 0)))
-    .chain(std::iter::once(Version::new(1, 0, 0)))
+    range
+        .req
+        .comparators
+        .iter()
+        .flat_map(|c| {
+            let (major, minor, patch) = (c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0));
+            let base = Version::new(major, minor, patch);
+            let mut out = vec![base.clone(), Version::new(major, minor, patch + 1)];
+            out.push(Version::new(major, minor + 1, 0));
+            out.push(Version::new(major + 1, 0, 0));
+            if patch > 0 {
+                out.push(Version::new(major, minor, patch - 1));
+            } else if minor > 0 {
+                out.push(Version::new(major, minor - 1, u64::from(u32::MAX)));
+            } else if major > 0 {
+                out.push(Version::new(major - 1, u64::from(u32::MAX), 0));
+            }
+            out
+        })
+        .chain(std::iter::once(Version::new(0, 0, 0)))
+        .chain(std::iter::once(Version::new(1, 0, 0)))
 }
 
 impl fmt::Display for Range {
@@ -205,8 +228,13 @@ mod tests {
 
     #[test]
     fn malformed_versions_are_rejected() {
-        for bad in ["", "v", "1", "vx", "v1gamma1", "v01", "/v1", "a b/v1", "v1.2.3.4", "latest", "v1.x"] {
-            assert!(ManifestVersion::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "", "v", "1", "vx", "v1gamma1", "v01", "/v1", "a b/v1", "v1.2.3.4", "latest", "v1.x",
+        ] {
+            assert!(
+                ManifestVersion::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 
@@ -224,9 +252,17 @@ mod tests {
     #[test]
     fn ranges_accept_a_leading_v() {
         assert!(Range::parse("^v1").unwrap().matches(&Version::new(1, 3, 0)));
-        assert!(Range::parse(">=v1.2, <v3").unwrap().matches(&Version::new(2, 0, 0)));
+        assert!(
+            Range::parse(">=v1.2, <v3")
+                .unwrap()
+                .matches(&Version::new(2, 0, 0))
+        );
         assert!(Range::parse("*").unwrap().matches(&Version::new(9, 0, 0)));
-        assert!(Range::parse("=2.1.0").unwrap().matches(&Version::new(2, 1, 0)));
+        assert!(
+            Range::parse("=2.1.0")
+                .unwrap()
+                .matches(&Version::new(2, 1, 0))
+        );
         assert!(Range::parse("one").is_err());
         assert!(Range::parse(">=1.0 <2.0").is_err());
     }

@@ -85,7 +85,9 @@ impl Metadata {
     }
 
     pub fn in_environment(&self, env: &str) -> bool {
-        self.environments.as_ref().is_none_or(|envs| envs.iter().any(|e| e == env))
+        self.environments
+            .as_ref()
+            .is_none_or(|envs| envs.iter().any(|e| e == env))
     }
 }
 
@@ -143,7 +145,10 @@ const METADATA: &[&str] = &[
 
 /// Whether `name` is a valid manifest name: `[A-Za-z0-9._-]+`.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 struct Checker<'a> {
@@ -153,17 +158,28 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn error(&mut self, mark: Mark, kind: K) {
-        self.errors.push(ManifestError { location: Location::new(self.file, mark), kind });
+        self.errors.push(ManifestError {
+            location: Location::new(self.file, mark),
+            kind,
+        });
     }
 
     fn unknown_keys(&mut self, node: &Node, allowed: &[&str], section: &'static str) {
-        let Value::Map(entries) = &node.value else { return };
+        let Value::Map(entries) = &node.value else {
+            return;
+        };
         for e in entries {
             if !allowed.contains(&e.key.as_str()) {
                 let suggestion = did_you_mean(&e.key, allowed.iter().copied()).map(str::to_string);
                 self.errors.push(ManifestError {
-                    location: Location::new(self.file, e.key_mark).with_width(e.key.chars().count()),
-                    kind: K::UnknownKey { key: e.key.clone(), section, suggestion, allowed: allowed.join(", ") },
+                    location: Location::new(self.file, e.key_mark)
+                        .with_width(e.key.chars().count()),
+                    kind: K::UnknownKey {
+                        key: e.key.clone(),
+                        section,
+                        suggestion,
+                        allowed: allowed.join(", "),
+                    },
                 });
             }
         }
@@ -181,7 +197,14 @@ impl Checker<'_> {
     }
 
     fn wrong_type(&mut self, node: &Node, field: &'static str, expected: &'static str) {
-        self.error(node.mark, K::WrongType { field, expected, found: node.type_name() });
+        self.error(
+            node.mark,
+            K::WrongType {
+                field,
+                expected,
+                found: node.type_name(),
+            },
+        );
     }
 
     fn bool(&mut self, node: Option<&Node>, field: &'static str) -> bool {
@@ -204,7 +227,10 @@ impl Checker<'_> {
                 .iter()
                 .filter_map(|item| {
                     let name = self.string(item, field)?;
-                    Some(NameRef { name, mark: item.mark })
+                    Some(NameRef {
+                        name,
+                        mark: item.mark,
+                    })
                 })
                 .collect(),
             _ => {
@@ -228,7 +254,13 @@ impl Checker<'_> {
         match Duration::try_from_secs_f64(secs) {
             Ok(d) if secs.is_finite() => Some(d),
             _ => {
-                self.error(node.mark, K::OutOfRange { field, value: secs.to_string() });
+                self.error(
+                    node.mark,
+                    K::OutOfRange {
+                        field,
+                        value: secs.to_string(),
+                    },
+                );
                 None
             }
         }
@@ -237,27 +269,37 @@ impl Checker<'_> {
 
 /// Checks one document. Returns the manifest when the document is usable (its identity and
 /// graph fields are valid), plus every problem found either way.
-pub fn check_document(
+pub(super) fn check_document(
     file: &Arc<SourceFile>,
     mark: Mark,
     root: Node,
     index: usize,
 ) -> (Option<Manifest>, Vec<ManifestError>) {
-    let mut c = Checker { file, errors: Vec::new() };
+    let mut c = Checker {
+        file,
+        errors: Vec::new(),
+    };
     let Value::Map(_) = &root.value else {
-        c.error(root.mark, K::NotAMapping { found: root.type_name() });
+        c.error(
+            root.mark,
+            K::NotAMapping {
+                found: root.type_name(),
+            },
+        );
         return (None, c.errors);
     };
     c.unknown_keys(&root, TOP_LEVEL, "a manifest");
 
-    let kind = root.get("kind").and_then(|n| c.string(n, "kind").map(|s| (s, n.mark)));
+    let kind = root
+        .get("kind")
+        .and_then(|n| c.string(n, "kind").map(|s| (s, n.mark)));
     if root.get("kind").is_none() {
         c.error(mark, K::MissingField { field: "kind" });
     }
-    if let Some((k, m)) = &kind {
-        if k.is_empty() || k.chars().any(char::is_whitespace) {
-            c.error(*m, K::InvalidKind { kind: k.clone() });
-        }
+    if let Some((k, m)) = &kind
+        && (k.is_empty() || k.chars().any(char::is_whitespace))
+    {
+        c.error(*m, K::InvalidKind { kind: k.clone() });
     }
 
     let version = match (root.entry("version"), root.entry("apiVersion")) {
@@ -265,7 +307,9 @@ pub fn check_document(
             c.error(api.key_mark, K::BothVersions);
             None
         }
-        (Some(e), None) | (None, Some(e)) => c.string(&e.value, "version").map(|s| (s, e.value.mark)),
+        (Some(e), None) | (None, Some(e)) => {
+            c.string(&e.value, "version").map(|s| (s, e.value.mark))
+        }
         (None, None) => {
             c.error(mark, K::MissingField { field: "version" });
             None
@@ -275,7 +319,12 @@ pub fn check_document(
     let metadata_node = root.get("metadata").cloned();
     let (name, metadata) = match &metadata_node {
         None => {
-            c.error(mark, K::MissingField { field: "metadata.name" });
+            c.error(
+                mark,
+                K::MissingField {
+                    field: "metadata.name",
+                },
+            );
             (None, Metadata::default())
         }
         Some(m) if !matches!(m.value, Value::Map(_)) => {
@@ -292,20 +341,22 @@ pub fn check_document(
     };
 
     let manifest = match (kind, version, name) {
-        (Some((kind, kind_mark)), Some((version, version_mark)), Some((name, name_mark))) => Some(Manifest {
-            index,
-            file: Arc::clone(file),
-            mark,
-            kind,
-            kind_mark,
-            version,
-            version_mark,
-            name,
-            name_mark,
-            metadata,
-            metadata_node: metadata_node.unwrap_or_else(|| Node::null(mark)),
-            spec,
-        }),
+        (Some((kind, kind_mark)), Some((version, version_mark)), Some((name, name_mark))) => {
+            Some(Manifest {
+                index,
+                file: Arc::clone(file),
+                mark,
+                kind,
+                kind_mark,
+                version,
+                version_mark,
+                name,
+                name_mark,
+                metadata,
+                metadata_node: metadata_node.unwrap_or_else(|| Node::null(mark)),
+                spec,
+            })
+        }
         _ => None,
     };
     (manifest, c.errors)
@@ -317,7 +368,12 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
 
     let name = match m.get("name") {
         None => {
-            c.error(m.mark, K::MissingField { field: "metadata.name" });
+            c.error(
+                m.mark,
+                K::MissingField {
+                    field: "metadata.name",
+                },
+            );
             None
         }
         Some(n) => c.string(n, "metadata.name").and_then(|name| {
@@ -351,15 +407,15 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
             _ => c.wrong_type(labels, "metadata.labels", "a mapping"),
         }
     }
-    if let Some(a) = m.get("annotations") {
-        if !matches!(a.value, Value::Map(_) | Value::Null) {
-            c.wrong_type(a, "metadata.annotations", "a mapping");
-        }
+    if let Some(a) = m.get("annotations")
+        && !matches!(a.value, Value::Map(_) | Value::Null)
+    {
+        c.wrong_type(a, "metadata.annotations", "a mapping");
     }
-    if let Some(d) = m.get("description") {
-        if !matches!(d.value, Value::String(_) | Value::Null) {
-            c.wrong_type(d, "metadata.description", "a string");
-        }
+    if let Some(d) = m.get("description")
+        && !matches!(d.value, Value::String(_) | Value::Null)
+    {
+        c.wrong_type(d, "metadata.description", "a string");
     }
 
     if let Some(envs) = m.get("environments") {
@@ -381,7 +437,11 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
                     meta.dependencies.delete = c.strings(d, "metadata.dependencies.delete");
                 }
             }
-            _ => c.wrong_type(deps, "metadata.dependencies", "a mapping with `apply` and `delete` lists"),
+            _ => c.wrong_type(
+                deps,
+                "metadata.dependencies",
+                "a mapping with `apply` and `delete` lists",
+            ),
         }
     }
 
@@ -409,22 +469,38 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
                     }
                 }
             }
-            _ => c.wrong_type(o, "metadata.actionOverrides", "a mapping such as `{delete: apply}`"),
+            _ => c.wrong_type(
+                o,
+                "metadata.actionOverrides",
+                "a mapping such as `{delete: apply}`",
+            ),
         }
     }
 
     meta.timeout = c.seconds(m.get("timeout"), "metadata.timeout");
-    if meta.timeout == Some(Duration::ZERO) {
-        if let Some(n) = m.get("timeout") {
-            c.error(n.mark, K::OutOfRange { field: "metadata.timeout", value: "0".into() });
-        }
+    if meta.timeout == Some(Duration::ZERO)
+        && let Some(n) = m.get("timeout")
+    {
+        c.error(
+            n.mark,
+            K::OutOfRange {
+                field: "metadata.timeout",
+                value: "0".into(),
+            },
+        );
     }
     if let Some(r) = m.get("retries") {
         match r.value {
             Value::Null => {}
             Value::Int(i) => match u32::try_from(i) {
                 Ok(n) if n <= 100 => meta.retries = n,
-                _ => c.error(r.mark, K::OutOfRange { field: "metadata.retries", value: i.to_string() }),
+                _ => c.error(
+                    r.mark,
+                    K::OutOfRange {
+                        field: "metadata.retries",
+                        value: i.to_string(),
+                    },
+                ),
             },
             _ => c.wrong_type(r, "metadata.retries", "a whole number"),
         }
@@ -444,7 +520,13 @@ mod tests {
         let file = SourceFile::new("t.yaml", ".", text);
         let root = parse_one(text, &Limits::default()).unwrap();
         let (m, errors) = check_document(&file, Mark::new(1, 1), root, 0);
-        (m, errors.iter().map(|e| format!("{}: {}", e.location.mark.line, e.kind)).collect())
+        (
+            m,
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.location.mark.line, e.kind))
+                .collect(),
+        )
     }
 
     #[test]
@@ -479,10 +561,21 @@ mod tests {
         );
         assert!(m.is_none());
         let all = errors.join("\n");
-        assert!(all.contains("2: unknown key `versoin` in a manifest; did you mean `version`?"), "{all}");
+        assert!(
+            all.contains("2: unknown key `versoin` in a manifest; did you mean `version`?"),
+            "{all}"
+        );
         assert!(all.contains("1: missing required field `version`"), "{all}");
         assert!(all.contains("4: invalid manifest name `bad name`"), "{all}");
-        assert!(all.contains("5: `metadata.skipApplyAll` must be a boolean"), "{all}");
-        assert!(all.contains("6: unknown key `dependecies` in `metadata`; did you mean `dependencies`?"), "{all}");
+        assert!(
+            all.contains("5: `metadata.skipApplyAll` must be a boolean"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "6: unknown key `dependecies` in `metadata`; did you mean `dependencies`?"
+            ),
+            "{all}"
+        );
     }
 }

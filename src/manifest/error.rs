@@ -18,14 +18,25 @@ pub enum ManifestErrorKind {
     TooLarge { limit: u64 },
     #[error("{0}")]
     Yaml(YamlErrorKind),
-    #[error("a manifest must be a mapping with `kind`, `version`, `metadata` and `spec`, not {found}")]
+    #[error(
+        "a manifest must be a mapping with `kind`, `version`, `metadata` and `spec`, not {found}"
+    )]
     NotAMapping { found: &'static str },
     #[error("unknown key `{key}` in {section}{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
-    UnknownKey { key: String, section: &'static str, suggestion: Option<String>, allowed: String },
+    UnknownKey {
+        key: String,
+        section: &'static str,
+        suggestion: Option<String>,
+        allowed: String,
+    },
     #[error("missing required field `{field}`")]
     MissingField { field: &'static str },
     #[error("`{field}` must be {expected}, not {found}")]
-    WrongType { field: &'static str, expected: &'static str, found: &'static str },
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+        found: &'static str,
+    },
     #[error("`{field}` is out of range: {value}")]
     OutOfRange { field: &'static str, value: String },
     #[error("invalid manifest name `{name}`")]
@@ -51,13 +62,23 @@ impl From<ManifestError> for Diagnostic {
         use ManifestErrorKind as K;
         let help = match &e.kind {
             K::UnknownKey { allowed, .. } => Some(format!("allowed here: {allowed}")),
-            K::InvalidName { .. } => Some("names use only letters, digits, `.`, `_` and `-`".into()),
-            K::BothVersions => Some("keep one of them; `apiVersion` is an alias of `version`".into()),
-            K::Empty => Some("remove the file, or add a manifest (`kind`, `version`, `metadata.name`)".into()),
-            K::Yaml(YamlErrorKind::DuplicateKey { .. }) => Some("each key may appear once per mapping".into()),
+            K::InvalidName { .. } => {
+                Some("names use only letters, digits, `.`, `_` and `-`".into())
+            }
+            K::BothVersions => {
+                Some("keep one of them; `apiVersion` is an alias of `version`".into())
+            }
+            K::Empty => Some(
+                "remove the file, or add a manifest (`kind`, `version`, `metadata.name`)".into(),
+            ),
+            K::Yaml(YamlErrorKind::DuplicateKey { .. }) => {
+                Some("each key may appear once per mapping".into())
+            }
             _ => None,
         };
-        let mut d = Diagnostic::error(e.kind.to_string()).at(e.location).help_opt(help);
+        let mut d = Diagnostic::error(e.kind.to_string())
+            .at(e.location)
+            .help_opt(help);
         if let K::DuplicateName { first, .. } = e.kind {
             d = d.related(first, "first defined here");
         }

@@ -15,7 +15,7 @@ use super::parse::{Limits, parse_stream};
 use super::source::{Location, Mark, SourceFile};
 
 /// Largest manifest file ordo reads.
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
+pub(super) const MAX_FILE_BYTES: u64 = 256 << 20;
 
 /// Everything read from the `-m` paths.
 #[derive(Debug, Default)]
@@ -50,7 +50,10 @@ pub fn load(paths: &[PathBuf], limits: &Limits) -> Loaded {
 pub fn load_source(source: &Arc<SourceFile>, limits: &Limits, loaded: &mut Loaded) {
     let stream = parse_stream(source.text(), limits);
     if stream.documents.is_empty() && stream.error.is_none() {
-        loaded.errors.push(ManifestError { location: Location::new(source, Mark::new(1, 1)), kind: K::Empty });
+        loaded.errors.push(ManifestError {
+            location: Location::new(source, Mark::new(1, 1)),
+            kind: K::Empty,
+        });
     }
     for doc in stream.documents {
         let index = loaded.manifests.len();
@@ -61,7 +64,10 @@ pub fn load_source(source: &Arc<SourceFile>, limits: &Limits, loaded: &mut Loade
         }
     }
     if let Some(e) = stream.error {
-        loaded.errors.push(ManifestError { location: Location::new(source, e.mark), kind: K::Yaml(e.kind) });
+        loaded.errors.push(ManifestError {
+            location: Location::new(source, e.mark),
+            kind: K::Yaml(e.kind),
+        });
     }
 }
 
@@ -73,20 +79,40 @@ fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
     let shown = path.display().to_string();
     let placeholder = SourceFile::new(shown.clone(), ".", "");
     let fail = |errors: &mut Vec<ManifestError>, kind| {
-        errors.push(ManifestError { location: Location::new(&placeholder, Mark::default()), kind });
+        errors.push(ManifestError {
+            location: Location::new(&placeholder, Mark::default()),
+            kind,
+        });
     };
     match std::fs::metadata(path) {
         Err(e) => {
-            fail(errors, K::Read { path: shown, reason: e.to_string() });
+            fail(
+                errors,
+                K::Read {
+                    path: shown,
+                    reason: e.to_string(),
+                },
+            );
             Vec::new()
         }
         Ok(meta) if meta.is_dir() => {
             let mut files = Vec::new();
-            for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+            for entry in walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .sort_by_file_name()
+            {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && is_yaml(e.path()) => files.push(clean(e.path())),
+                    Ok(e) if e.file_type().is_file() && is_yaml(e.path()) => {
+                        files.push(clean(e.path()))
+                    }
                     Ok(_) => {}
-                    Err(e) => fail(errors, K::Read { path: shown.clone(), reason: e.to_string() }),
+                    Err(e) => fail(
+                        errors,
+                        K::Read {
+                            path: shown.clone(),
+                            reason: e.to_string(),
+                        },
+                    ),
                 }
             }
             if files.is_empty() {
@@ -99,38 +125,66 @@ fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
 }
 
 fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 /// `./a/b.yaml` → `a/b.yaml`, so messages show paths the way users type them.
 fn clean(path: &Path) -> PathBuf {
-    path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    path.strip_prefix(".")
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn read(path: &Path, errors: &mut Vec<ManifestError>) -> Option<Arc<SourceFile>> {
     let stdin = path.as_os_str() == "-";
-    let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
+    let name = if stdin {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
     let dir = if stdin {
         PathBuf::from(".")
     } else {
-        path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
     let placeholder = SourceFile::new(name.clone(), dir.clone(), "");
     let fail = |errors: &mut Vec<ManifestError>, kind| {
-        errors.push(ManifestError { location: Location::new(&placeholder, Mark::default()), kind });
+        errors.push(ManifestError {
+            location: Location::new(&placeholder, Mark::default()),
+            kind,
+        });
         None
     };
     let mut bytes = Vec::new();
     let result = if stdin {
-        std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
+        std::io::stdin()
+            .lock()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
     } else {
         std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
     };
     if let Err(e) = result {
-        return fail(errors, K::Read { path: name, reason: e.to_string() });
+        return fail(
+            errors,
+            K::Read {
+                path: name,
+                reason: e.to_string(),
+            },
+        );
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return fail(errors, K::TooLarge { limit: MAX_FILE_BYTES >> 20 });
+        return fail(
+            errors,
+            K::TooLarge {
+                limit: MAX_FILE_BYTES >> 20,
+            },
+        );
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -139,17 +193,35 @@ fn read(path: &Path, errors: &mut Vec<ManifestError>) -> Option<Arc<SourceFile>>
             let at = e.utf8_error().valid_up_to();
             let before = bytes.get(..at).unwrap_or_default();
             let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-            let column = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default()).chars().count() + 1;
+            let line_start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let column = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default())
+                .chars()
+                .count()
+                + 1;
             let shown = SourceFile::new(name, dir, String::from_utf8_lossy(bytes).into_owned());
             errors.push(ManifestError {
-                location: Location::new(&shown, Mark::new(u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(column).unwrap_or(u32::MAX))),
-                kind: K::NotUtf8 { offset: bytes.get(at).copied().unwrap_or(0), column },
+                location: Location::new(
+                    &shown,
+                    Mark::new(
+                        u32::try_from(line).unwrap_or(u32::MAX),
+                        u32::try_from(column).unwrap_or(u32::MAX),
+                    ),
+                ),
+                kind: K::NotUtf8 {
+                    offset: bytes.get(at).copied().unwrap_or(0),
+                    column,
+                },
             });
             return None;
         }
     };
-    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
     Some(SourceFile::new(name, dir, text))
 }
 
@@ -164,8 +236,13 @@ fn check_duplicates(loaded: &mut Loaded) {
         for (i, later) in group.iter().enumerate().skip(1) {
             if let Some(first) = group[..i].iter().find(|f| share_an_environment(f, later)) {
                 found.push(ManifestError {
-                    location: later.at(later.name_mark).with_width(later.name.chars().count()),
-                    kind: K::DuplicateName { name: later.name.clone(), first: first.at(first.name_mark) },
+                    location: later
+                        .at(later.name_mark)
+                        .with_width(later.name.chars().count()),
+                    kind: K::DuplicateName {
+                        name: later.name.clone(),
+                        first: first.at(first.name_mark),
+                    },
                 });
             }
         }

@@ -101,7 +101,12 @@ pub fn parse_stream(text: &str, limits: &Limits) -> ParsedStream {
                     u32::try_from(e.marker().line()).unwrap_or(u32::MAX),
                     u32::try_from(e.marker().col() + 1).unwrap_or(u32::MAX),
                 ),
-                kind: YamlErrorKind::Syntax(e.info().to_string()),
+                // The parser has its own, looser nesting guard; report it as ours.
+                kind: if e.info().contains("recursion limit") {
+                    YamlErrorKind::TooDeep(limits.max_depth)
+                } else {
+                    YamlErrorKind::Syntax(e.info().to_string())
+                },
             }),
         };
         match step {
@@ -134,7 +139,9 @@ pub fn parse_one(text: &str, limits: &Limits) -> Result<Node, YamlError> {
         return Err(e);
     }
     let mut docs = stream.documents.into_iter();
-    let first = docs.next().map_or_else(|| Node::null(Mark::new(1, 1)), |d| d.root);
+    let first = docs
+        .next()
+        .map_or_else(|| Node::null(Mark::new(1, 1)), |d| d.root);
     if let Some(second) = docs.next() {
         return Err(YamlError {
             mark: second.mark,
@@ -204,7 +211,10 @@ impl Builder {
                 self.root = None;
             }
             Event::DocumentEnd => {
-                let root = self.root.take().unwrap_or_else(|| Node::null(self.doc_mark));
+                let root = self
+                    .root
+                    .take()
+                    .unwrap_or_else(|| Node::null(self.doc_mark));
                 return Ok(Some(ParsedDocument {
                     mark: self.doc_mark,
                     root,
@@ -216,11 +226,10 @@ impl Builder {
                 self.finish(node, anchor, 1)?;
             }
             Event::Alias(id) => {
-                let (node, size) = self
-                    .anchors
-                    .get(&id)
-                    .cloned()
-                    .ok_or(YamlError { mark, kind: YamlErrorKind::UnknownAnchor })?;
+                let (node, size) = self.anchors.get(&id).cloned().ok_or(YamlError {
+                    mark,
+                    kind: YamlErrorKind::UnknownAnchor,
+                })?;
                 self.alias_nodes += size;
                 if self.alias_nodes > self.limits.max_alias_nodes {
                     return Err(YamlError {
@@ -269,7 +278,10 @@ impl Builder {
     fn open(&mut self, mark: Mark) -> Result<(), YamlError> {
         self.count(mark, 1)?;
         if self.stack.len() >= self.limits.max_depth {
-            return Err(YamlError { mark, kind: YamlErrorKind::TooDeep(self.limits.max_depth) });
+            return Err(YamlError {
+                mark,
+                kind: YamlErrorKind::TooDeep(self.limits.max_depth),
+            });
         }
         Ok(())
     }
@@ -277,7 +289,10 @@ impl Builder {
     fn count(&mut self, mark: Mark, n: usize) -> Result<(), YamlError> {
         self.nodes += n;
         if self.nodes > self.limits.max_nodes {
-            return Err(YamlError { mark, kind: YamlErrorKind::TooManyNodes(self.limits.max_nodes) });
+            return Err(YamlError {
+                mark,
+                kind: YamlErrorKind::TooManyNodes(self.limits.max_nodes),
+            });
         }
         Ok(())
     }
@@ -290,7 +305,13 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, seen, key, merges, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries,
+                seen,
+                key,
+                merges,
+                ..
+            }) => match key.take() {
                 None => {
                     let (text, is_merge) = key_text(&node)?;
                     *key = Some((text, node.mark, is_merge));
@@ -300,10 +321,17 @@ impl Builder {
                     if let Some(first) = find_key(entries, seen, &text) {
                         return Err(YamlError {
                             mark: key_mark,
-                            kind: YamlErrorKind::DuplicateKey { key: text, first_line: first.line },
+                            kind: YamlErrorKind::DuplicateKey {
+                                key: text,
+                                first_line: first.line,
+                            },
                         });
                     }
-                    entries.push(Entry { key: text, key_mark, value: node });
+                    entries.push(Entry {
+                        key: text,
+                        key_mark,
+                        value: node,
+                    });
                 }
             },
         }
@@ -327,8 +355,20 @@ fn find_key(entries: &[Entry], seen: &mut Option<HashSet<String>>, key: &str) ->
 
 fn close(frame: Frame) -> Result<(Node, usize), YamlError> {
     let (node, anchor, tag) = match frame {
-        Frame::Seq { mark, anchor, tag, items } => (Node::new(mark, Value::Seq(items)), anchor, tag),
-        Frame::Map { mark, anchor, tag, mut entries, merges, .. } => {
+        Frame::Seq {
+            mark,
+            anchor,
+            tag,
+            items,
+        } => (Node::new(mark, Value::Seq(items)), anchor, tag),
+        Frame::Map {
+            mark,
+            anchor,
+            tag,
+            mut entries,
+            merges,
+            ..
+        } => {
             apply_merges(&mut entries, merges)?;
             (Node::new(mark, Value::Map(entries)), anchor, tag)
         }
@@ -337,7 +377,13 @@ fn close(frame: Frame) -> Result<(Node, usize), YamlError> {
         None | Some("!!map" | "!!seq") => node,
         Some(_) => {
             let mark = node.mark;
-            Node::new(mark, Value::Tagged(Box::new(Tagged { tag: tag.unwrap_or_default(), node })))
+            Node::new(
+                mark,
+                Value::Tagged(Box::new(Tagged {
+                    tag: tag.unwrap_or_default(),
+                    node,
+                })),
+            )
         }
     };
     Ok((node, anchor))
@@ -363,7 +409,10 @@ fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) -> Result<(), YamlE
                 }
             }
             other => {
-                return Err(YamlError { mark: merge.mark, kind: YamlErrorKind::BadMerge(other.type_name()) });
+                return Err(YamlError {
+                    mark: merge.mark,
+                    kind: YamlErrorKind::BadMerge(other.type_name()),
+                });
             }
         }
     }
@@ -384,7 +433,12 @@ fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) -> Result<(), YamlE
 fn count_nodes(node: &Node) -> usize {
     match &node.value {
         Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        Value::Map(entries) => 1 + entries.iter().map(|e| 1 + count_nodes(&e.value)).sum::<usize>(),
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|e| 1 + count_nodes(&e.value))
+                .sum::<usize>()
+        }
         Value::Tagged(t) => count_nodes(&t.node),
         _ => 1,
     }
@@ -402,9 +456,19 @@ fn key_text(node: &Node) -> Result<(String, bool), YamlError> {
             Value::String(_) | Value::Int(_) | Value::Bool(_) | Value::Float(_) | Value::Null => {
                 return key_text(&t.node);
             }
-            _ => return Err(YamlError { mark: node.mark, kind: YamlErrorKind::ComplexKey("a tagged collection") }),
+            _ => {
+                return Err(YamlError {
+                    mark: node.mark,
+                    kind: YamlErrorKind::ComplexKey("a tagged collection"),
+                });
+            }
         },
-        other => return Err(YamlError { mark: node.mark, kind: YamlErrorKind::ComplexKey(other.type_name()) }),
+        other => {
+            return Err(YamlError {
+                mark: node.mark,
+                kind: YamlErrorKind::ComplexKey(other.type_name()),
+            });
+        }
     };
     let is_merge = text == "<<" && matches!(node.value, Value::String(_));
     Ok((text, is_merge))
@@ -420,13 +484,25 @@ fn tag_name(tag: &Tag) -> String {
     }
 }
 
-fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, mark: Mark) -> Result<Value, YamlError> {
+fn scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    mark: Mark,
+) -> Result<Value, YamlError> {
     let Some(tag) = tag else {
-        return Ok(if style == ScalarStyle::Plain { plain(text) } else { Value::String(text.to_string()) });
+        return Ok(if style == ScalarStyle::Plain {
+            plain(text)
+        } else {
+            Value::String(text.to_string())
+        });
     };
     let bad = || YamlError {
         mark,
-        kind: YamlErrorKind::BadCoreTag { tag: tag_name(tag), value: text.to_string() },
+        kind: YamlErrorKind::BadCoreTag {
+            tag: tag_name(tag),
+            value: text.to_string(),
+        },
     };
     if tag.handle == CORE {
         match tag.suffix.as_str() {
@@ -454,8 +530,15 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, mark: Mark) -> Resu
             _ => {}
         }
     }
-    let inner = if style == ScalarStyle::Plain { plain(text) } else { Value::String(text.to_string()) };
-    Ok(Value::Tagged(Box::new(Tagged { tag: tag_name(tag), node: Node::new(mark, inner) })))
+    let inner = if style == ScalarStyle::Plain {
+        plain(text)
+    } else {
+        Value::String(text.to_string())
+    };
+    Ok(Value::Tagged(Box::new(Tagged {
+        tag: tag_name(tag),
+        node: Node::new(mark, inner),
+    })))
 }
 
 /// Types a plain (unquoted) scalar by the YAML 1.2 core schema.
@@ -464,7 +547,9 @@ fn plain(text: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
@@ -472,10 +557,10 @@ fn plain(text: &str) -> Value {
     if let Some(i) = int(text) {
         return Value::Int(i);
     }
-    if is_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::String(text.to_string())
 }
@@ -585,9 +670,13 @@ mod tests {
     #[test]
     fn unknown_tags_are_kept_and_never_executed() {
         let n = one("x: !!python/object/apply:os.system [\"touch /tmp/pwned\"]\ny: !Ref bucket");
-        let Value::Tagged(t) = &n.get("x").unwrap().value else { panic!("not tagged") };
+        let Value::Tagged(t) = &n.get("x").unwrap().value else {
+            panic!("not tagged")
+        };
         assert_eq!(t.tag, "!!python/object/apply:os.system");
-        let Value::Tagged(t) = &n.get("y").unwrap().value else { panic!("not tagged") };
+        let Value::Tagged(t) = &n.get("y").unwrap().value else {
+            panic!("not tagged")
+        };
         assert_eq!(t.tag, "!Ref");
         assert_eq!(t.node.value, Value::String("bucket".into()));
     }
@@ -604,7 +693,13 @@ mod tests {
     #[test]
     fn duplicate_keys_are_errors_with_both_lines() {
         let e = parse_one("a: 1\nb: 2\na: 3\n", &Limits::default()).unwrap_err();
-        assert_eq!(e.kind, YamlErrorKind::DuplicateKey { key: "a".into(), first_line: 1 });
+        assert_eq!(
+            e.kind,
+            YamlErrorKind::DuplicateKey {
+                key: "a".into(),
+                first_line: 1
+            }
+        );
         assert_eq!(e.mark, Mark::new(3, 1));
     }
 

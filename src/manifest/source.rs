@@ -20,7 +20,11 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    pub fn new(name: impl Into<String>, dir: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
+    pub fn new(
+        name: impl Into<String>,
+        dir: impl Into<PathBuf>,
+        text: impl Into<String>,
+    ) -> Arc<Self> {
         Arc::new(SourceFile {
             name: name.into(),
             dir: dir.into(),
@@ -92,7 +96,13 @@ impl fmt::Display for Location {
         if self.mark.line == 0 {
             return write!(f, "{}", self.file.name());
         }
-        write!(f, "{}:{}:{}", self.file.name(), self.mark.line, self.mark.col)
+        write!(
+            f,
+            "{}:{}:{}",
+            self.file.name(),
+            self.mark.line,
+            self.mark.col
+        )
     }
 }
 
@@ -113,6 +123,9 @@ mod tests {
     #[test]
     fn location_renders_like_a_compiler() {
         let f = SourceFile::new("dir/a.yaml", "dir", "x");
-        assert_eq!(Location::new(&f, Mark::new(3, 7)).to_string(), "dir/a.yaml:3:7");
+        assert_eq!(
+            Location::new(&f, Mark::new(3, 7)).to_string(),
+            "dir/a.yaml:3:7"
+        );
     }
 }

@@ -6,13 +6,26 @@ use crate::manifest::Location;
 #[derive(Debug, thiserror::Error)]
 pub enum PlanErrorKind {
     #[error("manifest `{from}` depends on unknown manifest `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
-    UnknownDependency { from: String, name: String, suggestion: Option<String> },
+    UnknownDependency {
+        from: String,
+        name: String,
+        suggestion: Option<String>,
+    },
     #[error("manifest `{from}` depends on `{name}`, which is not in environment `{env}`")]
-    OutsideEnvironment { from: String, name: String, env: String, environments: Vec<String> },
+    OutsideEnvironment {
+        from: String,
+        name: String,
+        env: String,
+        environments: Vec<String>,
+    },
     #[error("manifest `{name}` depends on itself")]
     SelfDependency { name: String },
     #[error("dependency cycle{}: {}", if *delete { " in the delete order" } else { "" }, path.join(" -> "))]
-    Cycle { path: Vec<String>, edges: Vec<Location>, delete: bool },
+    Cycle {
+        path: Vec<String>,
+        edges: Vec<Location>,
+        delete: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -26,12 +39,20 @@ impl From<PlanError> for Diagnostic {
         use PlanErrorKind as K;
         let mut d = Diagnostic::error(e.kind.to_string()).at(e.location);
         match e.kind {
-            K::OutsideEnvironment { environments, env, .. } => {
+            K::OutsideEnvironment {
+                environments, env, ..
+            } => {
                 d = d
                     .note(format!("it is limited to: {}", environments.join(", ")))
-                    .help(format!("add `{env}` to its `metadata.environments`, or limit this manifest too"));
+                    .help(format!(
+                        "add `{env}` to its `metadata.environments`, or limit this manifest too"
+                    ));
             }
-            K::Cycle { path, edges, delete } => {
+            K::Cycle {
+                path,
+                edges,
+                delete,
+            } => {
                 for (i, edge) in edges.into_iter().enumerate().skip(1) {
                     let (a, b) = (&path[i], &path[i + 1]);
                     d = d.related(edge, format!("`{a}` depends on `{b}`"));

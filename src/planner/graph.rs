@@ -34,10 +34,16 @@ pub struct Graph {
 impl Graph {
     /// The manifests of `env` and their edges; every reference and cycle problem as errors.
     pub fn build(manifests: &[Manifest], env: &str) -> (Graph, Vec<PlanError>) {
-        let nodes: Vec<usize> = (0..manifests.len()).filter(|&i| manifests[i].metadata.in_environment(env)).collect();
-        let by_name: HashMap<String, usize> =
-            nodes.iter().enumerate().map(|(n, &i)| (manifests[i].name.clone(), n)).collect();
-        let all_names: HashMap<&str, &Manifest> = manifests.iter().map(|m| (m.name.as_str(), m)).collect();
+        let nodes: Vec<usize> = (0..manifests.len())
+            .filter(|&i| manifests[i].metadata.in_environment(env))
+            .collect();
+        let by_name: HashMap<String, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| (manifests[i].name.clone(), n))
+            .collect();
+        let all_names: HashMap<&str, &Manifest> =
+            manifests.iter().map(|m| (m.name.as_str(), m)).collect();
 
         let mut errors = Vec::new();
         let mut resolve = |from: &Manifest, refs: &[crate::manifest::NameRef]| -> Vec<Edge> {
@@ -46,7 +52,12 @@ impl Graph {
             for r in refs {
                 let location = from.at(r.mark).with_width(r.name.chars().count());
                 if r.name == from.name {
-                    errors.push(PlanError { location, kind: K::SelfDependency { name: r.name.clone() } });
+                    errors.push(PlanError {
+                        location,
+                        kind: K::SelfDependency {
+                            name: r.name.clone(),
+                        },
+                    });
                     continue;
                 }
                 if let Some(&node) = by_name.get(&r.name) {
@@ -65,7 +76,8 @@ impl Graph {
                     None => K::UnknownDependency {
                         from: from.name.clone(),
                         name: r.name.clone(),
-                        suggestion: did_you_mean(&r.name, by_name.keys().map(String::as_str)).map(str::to_string),
+                        suggestion: did_you_mean(&r.name, by_name.keys().map(String::as_str))
+                            .map(str::to_string),
                     },
                 };
                 errors.push(PlanError { location, kind });
@@ -79,7 +91,12 @@ impl Graph {
             apply.push(resolve(m, &m.metadata.dependencies.apply));
             delete.push(resolve(m, &m.metadata.dependencies.delete));
         }
-        let graph = Graph { nodes, by_name, apply, delete };
+        let graph = Graph {
+            nodes,
+            by_name,
+            apply,
+            delete,
+        };
         graph.find_cycles(manifests, false, &mut errors);
         graph.find_cycles(manifests, true, &mut errors);
         (graph, errors)
@@ -127,7 +144,11 @@ impl Graph {
                 .windows(2)
                 .map(|w| {
                     let (a, b) = (w[0], w[1]);
-                    let edge = pred[a].iter().find(|e| e.node == b).map(|e| e.mark).unwrap_or_default();
+                    let edge = pred[a]
+                        .iter()
+                        .find(|e| e.node == b)
+                        .map(|e| e.mark)
+                        .unwrap_or_default();
                     let holder = if self.apply[a].iter().any(|e| e.node == b && e.mark == edge)
                         || self.delete[a].iter().any(|e| e.node == b && e.mark == edge)
                     {
@@ -138,10 +159,16 @@ impl Graph {
                     manifests[self.nodes[holder]].at(edge)
                 })
                 .collect();
-            let Some(location) = edges.first().cloned() else { continue };
+            let Some(location) = edges.first().cloned() else {
+                continue;
+            };
             errors.push(PlanError {
                 location,
-                kind: K::Cycle { path: path.iter().map(|&n| name(n)).collect(), edges, delete },
+                kind: K::Cycle {
+                    path: path.iter().map(|&n| name(n)).collect(),
+                    edges,
+                    delete,
+                },
             });
         }
     }
@@ -157,7 +184,11 @@ fn cycle_in(scc: &[usize], pred: &[Vec<Edge>]) -> Vec<usize> {
     let mut parent: HashMap<usize, usize> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(n) = queue.pop_front() {
-        let mut next: Vec<usize> = pred[n].iter().map(|e| e.node).filter(|m| members.contains(m)).collect();
+        let mut next: Vec<usize> = pred[n]
+            .iter()
+            .map(|e| e.node)
+            .filter(|m| members.contains(m))
+            .collect();
         next.sort_unstable();
         for m in next {
             if m == start {
@@ -171,8 +202,8 @@ fn cycle_in(scc: &[usize], pred: &[Vec<Edge>]) -> Vec<usize> {
                 path.push(start);
                 return path;
             }
-            if !parent.contains_key(&m) {
-                parent.insert(m, n);
+            if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(m) {
+                e.insert(n);
                 queue.push_back(m);
             }
         }

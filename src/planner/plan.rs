@@ -46,12 +46,18 @@ impl Plan {
         let n = graph.nodes.len();
         let skip = |node: usize| {
             let meta = &manifests[graph.nodes[node]].metadata;
-            if delete { meta.skip_delete_all } else { meta.skip_apply_all }
+            if delete {
+                meta.skip_delete_all
+            } else {
+                meta.skip_apply_all
+            }
         };
         // What is needed: the roots, then what they pull in.
         let pulls = if delete { &graph.delete } else { &graph.apply };
         let mut included = vec![false; n];
-        let mut stack: Vec<usize> = (0..n).filter(|&node| selected(node) && !skip(node)).collect();
+        let mut stack: Vec<usize> = (0..n)
+            .filter(|&node| selected(node) && !skip(node))
+            .collect();
         while let Some(node) = stack.pop() {
             if std::mem::replace(&mut included[node], true) {
                 continue;
@@ -62,7 +68,13 @@ impl Plan {
         let pred = graph.predecessors(delete);
         // Kahn's algorithm over the included nodes, smallest document index first.
         let mut waiting: Vec<usize> = (0..n)
-            .map(|node| if included[node] { pred[node].iter().filter(|e| included[e.node]).count() } else { 0 })
+            .map(|node| {
+                if included[node] {
+                    pred[node].iter().filter(|e| included[e.node]).count()
+                } else {
+                    0
+                }
+            })
             .collect();
         let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
         for node in (0..n).filter(|&x| included[x]) {
@@ -70,8 +82,10 @@ impl Plan {
                 succ[e.node].push(node);
             }
         }
-        let mut ready: BinaryHeap<Reverse<usize>> =
-            (0..n).filter(|&x| included[x] && waiting[x] == 0).map(Reverse).collect();
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..n)
+            .filter(|&x| included[x] && waiting[x] == 0)
+            .map(Reverse)
+            .collect();
         let mut step_of = vec![usize::MAX; n];
         let mut order = Vec::new();
         while let Some(Reverse(node)) = ready.pop() {
@@ -89,14 +103,22 @@ impl Plan {
             .iter()
             .map(|&node| {
                 let m = graph.nodes[node];
-                Step { manifest: m, handler: handlers[m], function: manifests[m].metadata.runs(action) }
+                Step {
+                    manifest: m,
+                    handler: handlers[m],
+                    function: manifests[m].metadata.runs(action),
+                }
             })
             .collect();
         let before: Vec<Vec<usize>> = order
             .iter()
             .map(|&node| {
-                let mut b: Vec<usize> =
-                    pred[node].iter().filter(|e| included[e.node]).map(|e| step_of[e.node]).filter(|&s| s != usize::MAX).collect();
+                let mut b: Vec<usize> = pred[node]
+                    .iter()
+                    .filter(|e| included[e.node])
+                    .map(|e| step_of[e.node])
+                    .filter(|&s| s != usize::MAX)
+                    .collect();
                 b.sort_unstable();
                 b.dedup();
                 b
@@ -108,6 +130,11 @@ impl Plan {
                 after[p].push(s);
             }
         }
-        Plan { action, steps, before, after }
+        Plan {
+            action,
+            steps,
+            before,
+            after,
+        }
     }
 }

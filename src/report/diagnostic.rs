@@ -8,7 +8,11 @@ use crate::manifest::Location;
 
 /// Renders one diagnostic; `color` adds ANSI styles.
 pub fn render(d: &Diagnostic, color: bool) -> String {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     let level = match d.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
@@ -39,13 +43,19 @@ pub fn render(d: &Diagnostic, color: bool) -> String {
 fn origin(location: &Location) -> Origin<'_> {
     let mut o = Origin::path(location.file.name());
     if location.mark.line > 0 {
-        o = o.line(location.mark.line as usize).char_column(location.mark.col.max(1) as usize);
+        o = o
+            .line(location.mark.line as usize)
+            .char_column(location.mark.col.max(1) as usize);
     }
     o
 }
 
 /// The line of `location` with an annotation under its column, if the text is at hand.
-fn excerpt<'a>(location: &'a Location, label: Option<&'a str>, primary: bool) -> Option<Snippet<'a, annotate_snippets::Annotation<'a>>> {
+fn excerpt<'a>(
+    location: &'a Location,
+    label: Option<&'a str>,
+    primary: bool,
+) -> Option<Snippet<'a, annotate_snippets::Annotation<'a>>> {
     if location.mark.line == 0 {
         return None;
     }
@@ -56,8 +66,16 @@ fn excerpt<'a>(location: &'a Location, label: Option<&'a str>, primary: bool) ->
         .char_indices()
         .nth(location.width as usize)
         .map_or(line.len(), |(b, _)| start + b);
-    let end = if end == start { (start + 1).min(line.len().max(start)) } else { end };
-    let kind = if primary { AnnotationKind::Primary } else { AnnotationKind::Context };
+    let end = if end == start {
+        (start + 1).min(line.len().max(start))
+    } else {
+        end
+    };
+    let kind = if primary {
+        AnnotationKind::Primary
+    } else {
+        AnnotationKind::Context
+    };
     Some(
         Snippet::source(line)
             .line_start(location.mark.line as usize)
@@ -73,12 +91,21 @@ mod tests {
 
     #[test]
     fn an_error_shows_the_file_line_and_a_caret() {
-        let f = SourceFile::new("m.yaml", ".", "kind: A\nmetadata:\n  name: x\n  dependencies: {apply: [netwrk]}\n");
-        let d = Diagnostic::error("manifest `x` depends on unknown manifest `netwrk`; did you mean `network`?")
-            .at(Location::new(&f, Mark::new(4, 26)).with_width(6))
-            .help("check the name");
+        let f = SourceFile::new(
+            "m.yaml",
+            ".",
+            "kind: A\nmetadata:\n  name: x\n  dependencies: {apply: [netwrk]}\n",
+        );
+        let d = Diagnostic::error(
+            "manifest `x` depends on unknown manifest `netwrk`; did you mean `network`?",
+        )
+        .at(Location::new(&f, Mark::new(4, 26)).with_width(6))
+        .help("check the name");
         let text = render(&d, false);
-        assert!(text.contains("error: manifest `x` depends on unknown manifest `netwrk`"), "{text}");
+        assert!(
+            text.contains("error: manifest `x` depends on unknown manifest `netwrk`"),
+            "{text}"
+        );
         assert!(text.contains("m.yaml:4:26"), "{text}");
         assert!(text.contains("^^^^^^"), "{text}");
         assert!(text.contains("help: check the name"), "{text}");
@@ -87,7 +114,10 @@ mod tests {
     #[test]
     fn a_location_without_text_still_names_the_place() {
         let f = SourceFile::new("gone.yaml", ".", "");
-        let text = render(&Diagnostic::error("cannot read").at(Location::new(&f, Mark::new(3, 1))), false);
+        let text = render(
+            &Diagnostic::error("cannot read").at(Location::new(&f, Mark::new(3, 1))),
+            false,
+        );
         assert!(text.contains("gone.yaml:3:1"), "{text}");
     }
 }

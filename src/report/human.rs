@@ -28,7 +28,11 @@ impl HumanReporter {
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
-        if self.color { format!("{style}{text}{style:#}") } else { text.to_string() }
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
     }
 }
 
@@ -58,7 +62,14 @@ fn status_style(status: Status) -> Style {
 impl Reporter for HumanReporter {
     fn event(&mut self, event: &Event) {
         match event {
-            Event::ManifestFinished { info, status, duration: d, detail, reason, .. } => {
+            Event::ManifestFinished {
+                info,
+                status,
+                duration: d,
+                detail,
+                reason,
+                ..
+            } => {
                 let word = self.paint(status_style(*status), &format!("{:<9}", status.as_str()));
                 let id = format!("{}/{}", info.kind, info.name);
                 let tail = match (status, reason) {
@@ -72,7 +83,11 @@ impl Reporter for HumanReporter {
                     let _ = writeln!(err, "{}", diagnostic::render(diag, self.color));
                 }
             }
-            Event::Log { manifest, level, message } if *level >= self.level => {
+            Event::Log {
+                manifest,
+                level,
+                message,
+            } if *level >= self.level => {
                 let _ = self.out.flush();
                 let style = match level {
                     LogLevel::Debug => Style::new().fg_color(Some(AnsiColor::BrightBlack.into())),
@@ -93,7 +108,13 @@ impl Reporter for HumanReporter {
                     }
                 }
             }
-            Event::RunFinished { command, summary, duration: d, interrupted, .. } => {
+            Event::RunFinished {
+                command,
+                summary,
+                duration: d,
+                interrupted,
+                ..
+            } => {
                 let mut parts = Vec::new();
                 if *command == "plan" {
                     parts.push(format!("{} pending", summary.pending));
@@ -108,7 +129,12 @@ impl Reporter for HumanReporter {
                 parts.push(format!("{} failed", summary.failed));
                 parts.push(format!("{} skipped", summary.skipped));
                 let note = if *interrupted { " (interrupted)" } else { "" };
-                let _ = writeln!(self.out, "{command}: {} in {}{note}", parts.join(", "), duration(*d));
+                let _ = writeln!(
+                    self.out,
+                    "{command}: {} in {}{note}",
+                    parts.join(", "),
+                    duration(*d)
+                );
             }
             _ => {}
         }

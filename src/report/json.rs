@@ -27,9 +27,20 @@ pub struct JsonReporter {
     result: Option<Value>,
 }
 
+impl Default for JsonReporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl JsonReporter {
     pub fn new() -> Self {
-        JsonReporter { environment: String::new(), entries: Vec::new(), started: Vec::new(), result: None }
+        JsonReporter {
+            environment: String::new(),
+            entries: Vec::new(),
+            started: Vec::new(),
+            result: None,
+        }
     }
 }
 
@@ -38,7 +49,13 @@ impl Reporter for JsonReporter {
         match event {
             Event::RunStarted { environment, .. } => self.environment.clone_from(environment),
             Event::ManifestStarted { info } => self.started.push(info.step),
-            Event::ManifestFinished { info, status, duration, error, .. } => {
+            Event::ManifestFinished {
+                info,
+                status,
+                duration,
+                error,
+                ..
+            } => {
                 self.entries.push((
                     info.step,
                     json!({
@@ -48,8 +65,19 @@ impl Reporter for JsonReporter {
                     }),
                 ));
             }
-            Event::RunFinished { command, ok, summary, duration, .. } => {
-                let position = |step: usize| self.started.iter().position(|&s| s == step).unwrap_or(usize::MAX);
+            Event::RunFinished {
+                command,
+                ok,
+                summary,
+                duration,
+                ..
+            } => {
+                let position = |step: usize| {
+                    self.started
+                        .iter()
+                        .position(|&s| s == step)
+                        .unwrap_or(usize::MAX)
+                };
                 let mut entries = std::mem::take(&mut self.entries);
                 entries.sort_by_key(|(step, _)| (position(*step), *step));
                 self.result = Some(json!({
@@ -78,32 +106,62 @@ pub struct JsonLinesReporter {
     out: std::io::BufWriter<std::io::Stdout>,
 }
 
+impl Default for JsonLinesReporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl JsonLinesReporter {
     pub fn new() -> Self {
-        JsonLinesReporter { out: std::io::BufWriter::new(std::io::stdout()) }
+        JsonLinesReporter {
+            out: std::io::BufWriter::new(std::io::stdout()),
+        }
     }
 }
 
 /// The JSON form of an event (`-o jsonl`).
 pub fn event_json(event: &Event) -> Value {
     match event {
-        Event::RunStarted { command, environment, total, jobs } => {
+        Event::RunStarted {
+            command,
+            environment,
+            total,
+            jobs,
+        } => {
             json!({"event": "run_started", "command": command, "environment": environment, "total": total, "jobs": jobs})
         }
         Event::ManifestStarted { info } => json!({
             "event": "manifest_started", "step": info.step, "name": info.name, "kind": info.kind,
             "version": info.version, "handler": info.handler, "function": info.function,
         }),
-        Event::ManifestFinished { info, status, duration, error, reason, .. } => json!({
+        Event::ManifestFinished {
+            info,
+            status,
+            duration,
+            error,
+            reason,
+            ..
+        } => json!({
             "event": "manifest_finished", "step": info.step, "name": info.name, "kind": info.kind,
             "version": info.version, "handler": info.handler, "status": status.as_str(),
             "duration_ms": ms(*duration), "error": error,
             "reason": if *status == Status::Skipped { reason.clone() } else { None },
         }),
-        Event::Log { manifest, level, message } => {
+        Event::Log {
+            manifest,
+            level,
+            message,
+        } => {
             json!({"event": "log", "manifest": manifest, "level": level.as_str(), "message": message})
         }
-        Event::RunFinished { command, ok, interrupted, summary, duration } => json!({
+        Event::RunFinished {
+            command,
+            ok,
+            interrupted,
+            summary,
+            duration,
+        } => json!({
             "event": "run_finished", "command": command, "ok": ok, "interrupted": interrupted,
             "duration_ms": ms(*duration), "summary": summary_json(command, summary),
         }),

@@ -120,14 +120,20 @@ pub fn script_error(message: String, help: Option<String>) -> Box<EvalAltResult>
     if let Some(h) = help {
         map.insert("help".into(), h.into());
     }
-    Box::new(EvalAltResult::ErrorRuntime(Dynamic::from_map(map), Position::NONE))
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from_map(map),
+        Position::NONE,
+    ))
 }
 
 /// Like [`script_error`], with extra fields (`code`, `stderr`, `status`).
 pub fn script_error_with(message: String, fields: rhai::Map) -> Box<EvalAltResult> {
     let mut map = fields;
     map.insert("message".into(), message.into());
-    Box::new(EvalAltResult::ErrorRuntime(Dynamic::from_map(map), Position::NONE))
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from_map(map),
+        Position::NONE,
+    ))
 }
 
 pub fn io_error(call: &str, path: &Path, e: &std::io::Error) -> Box<EvalAltResult> {
@@ -138,17 +144,30 @@ impl CallContext {
     /// Checks that this handler may use `cap` for `call`, under the run's policy.
     pub fn require(&self, cap: Capability, call: &str) -> Result<(), Box<EvalAltResult>> {
         if self.policy.deny.contains(cap) {
-            let r = Refusal::Denied { call: call.to_string(), cap };
-            return Err(script_error(r.to_string(), Some(format!("the run was started with `--deny {cap}`"))));
+            let r = Refusal::Denied {
+                call: call.to_string(),
+                cap,
+            };
+            return Err(script_error(
+                r.to_string(),
+                Some(format!("the run was started with `--deny {cap}`")),
+            ));
         }
         if !self.handler.permissions.contains(cap) {
-            let r = Refusal::Undeclared { call: call.to_string(), cap, handler: self.handler.name.clone() };
+            let r = Refusal::Undeclared {
+                call: call.to_string(),
+                cap,
+                handler: self.handler.name.clone(),
+            };
             let help = match self.handler.permissions_line {
                 Some(line) => format!(
                     "add \"{cap}\" to the `permissions([...])` call on line {line} of {}",
                     self.handler.name
                 ),
-                None => format!("add `permissions([\"{cap}\"]);` at the top of {}", self.handler.name),
+                None => format!(
+                    "add `permissions([\"{cap}\"]);` at the top of {}",
+                    self.handler.name
+                ),
             };
             return Err(script_error(r.to_string(), Some(help)));
         }
@@ -158,10 +177,15 @@ impl CallContext {
     /// Checks that `call` may change things (it may not under `plan`).
     pub fn require_mutation(&self, call: &str) -> Result<(), Box<EvalAltResult>> {
         if self.policy.read_only {
-            let r = Refusal::ReadOnly { call: call.to_string() };
+            let r = Refusal::ReadOnly {
+                call: call.to_string(),
+            };
             return Err(script_error(
                 r.to_string(),
-                Some("`check` must only look; test `m.dry_run` to skip the change under `plan`".into()),
+                Some(
+                    "`check` must only look; test `m.dry_run` to skip the change under `plan`"
+                        .into(),
+                ),
             ));
         }
         Ok(())
@@ -172,13 +196,20 @@ impl CallContext {
         if path.is_empty() {
             return Err(script_error(format!("`{call}`: the path is empty"), None));
         }
-        self.policy
-            .check_path(call, Path::new(path))
-            .map_err(|r| script_error(r.to_string(), Some("the run was started with `--fs-root`".into())))
+        self.policy.check_path(call, Path::new(path)).map_err(|r| {
+            script_error(
+                r.to_string(),
+                Some("the run was started with `--fs-root`".into()),
+            )
+        })
     }
 
     pub fn log(&self, level: LogLevel, message: String) {
-        self.events.emit(&Event::Log { manifest: Some(self.manifest.clone()), level, message });
+        self.events.emit(&Event::Log {
+            manifest: Some(self.manifest.clone()),
+            level,
+            message,
+        });
     }
 
     pub fn cancelled(&self) -> bool {
@@ -187,6 +218,7 @@ impl CallContext {
 
     /// Time left before the handler call's deadline.
     pub fn remaining(&self) -> Option<std::time::Duration> {
-        self.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
     }
 }

@@ -16,9 +16,14 @@ pub fn node_to_dynamic(node: &Node) -> Dynamic {
         Value::Int(i) => Dynamic::from_int(*i),
         Value::Float(f) => Dynamic::from_float(*f),
         Value::String(s) => Dynamic::from(s.clone()),
-        Value::Seq(items) => Dynamic::from_array(items.iter().map(node_to_dynamic).collect::<Array>()),
+        Value::Seq(items) => {
+            Dynamic::from_array(items.iter().map(node_to_dynamic).collect::<Array>())
+        }
         Value::Map(entries) => {
-            let map: Map = entries.iter().map(|e| (e.key.as_str().into(), node_to_dynamic(&e.value))).collect();
+            let map: Map = entries
+                .iter()
+                .map(|e| (e.key.as_str().into(), node_to_dynamic(&e.value)))
+                .collect();
             Dynamic::from_map(map)
         }
         Value::Tagged(t) => {
@@ -56,7 +61,11 @@ pub fn dynamic_to_json(value: &Dynamic) -> serde_json::Value {
         return J::Array(a.iter().map(dynamic_to_json).collect());
     }
     if let Some(m) = value.read_lock::<Map>() {
-        return J::Object(m.iter().map(|(k, v)| (k.to_string(), dynamic_to_json(v))).collect());
+        return J::Object(
+            m.iter()
+                .map(|(k, v)| (k.to_string(), dynamic_to_json(v)))
+                .collect(),
+        );
     }
     J::String(value.type_name().to_string())
 }
@@ -73,7 +82,11 @@ pub fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {
         },
         J::String(s) => Dynamic::from(s.clone()),
         J::Array(a) => Dynamic::from_array(a.iter().map(json_to_dynamic).collect()),
-        J::Object(o) => Dynamic::from_map(o.iter().map(|(k, v)| (k.as_str().into(), json_to_dynamic(v))).collect()),
+        J::Object(o) => Dynamic::from_map(
+            o.iter()
+                .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -84,7 +97,11 @@ mod tests {
 
     #[test]
     fn yaml_types_survive_into_rhai() {
-        let node = parse_one("a: true\nb: 8080\nc: \"0644\"\nd: 0644\ne: [1, x]\nf: !Ref bucket\n", &Limits::default()).unwrap();
+        let node = parse_one(
+            "a: true\nb: 8080\nc: \"0644\"\nd: 0644\ne: [1, x]\nf: !Ref bucket\n",
+            &Limits::default(),
+        )
+        .unwrap();
         let d = node_to_dynamic(&node);
         let m = d.read_lock::<Map>().unwrap();
         assert!(m["a"].as_bool().unwrap());

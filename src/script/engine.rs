@@ -103,7 +103,10 @@ fn log_from_script(level: LogLevel, text: &str) {
 /// so a top level that is replayed before calls (to bind its imports) is harmless.
 fn register(ctx: NativeCallContext, kind: &str, range: &str) {
     let pos = ctx.call_position();
-    context::with_load(|s| s.registrations.push((kind.to_string(), range.to_string(), pos)));
+    context::with_load(|s| {
+        s.registrations
+            .push((kind.to_string(), range.to_string(), pos))
+    });
 }
 
 /// `permissions([...])`: at load, records the handler's grant.
@@ -113,7 +116,10 @@ fn permissions(ctx: NativeCallContext, list: rhai::Array) -> Result<(), Box<rhai
     for item in list {
         let Some(name) = item.clone().into_immutable_string().ok() else {
             return Err(context::script_error(
-                format!("`permissions` takes a list of strings, found {}", item.type_name()),
+                format!(
+                    "`permissions` takes a list of strings, found {}",
+                    item.type_name()
+                ),
                 None,
             ));
         };
@@ -125,4 +131,3 @@ fn permissions(ctx: NativeCallContext, list: rhai::Array) -> Result<(), Box<rhai
     });
     Ok(())
 }
-

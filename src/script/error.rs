@@ -37,7 +37,10 @@ pub struct ScriptError {
 
 fn mark_of(pos: Position) -> Option<Mark> {
     let line = u32::try_from(pos.line()?).ok()?;
-    let col = pos.position().and_then(|c| u32::try_from(c).ok()).unwrap_or(1);
+    let col = pos
+        .position()
+        .and_then(|c| u32::try_from(c).ok())
+        .unwrap_or(1);
     Some(Mark::new(line, col))
 }
 
@@ -54,7 +57,12 @@ impl ScriptError {
     }
 
     /// Flattens a Rhai runtime error raised while running code from `file`.
-    pub fn from_eval(file: &str, e: &EvalAltResult, limits: &ScriptLimits, timeout_secs: Option<f64>) -> Self {
+    pub fn from_eval(
+        file: &str,
+        e: &EvalAltResult,
+        limits: &ScriptLimits,
+        timeout_secs: Option<f64>,
+    ) -> Self {
         let mut file = file.to_string();
         let mut trace = Vec::new();
         let mut current = e;
@@ -62,7 +70,10 @@ impl ScriptError {
             match current {
                 EvalAltResult::ErrorInFunctionCall(name, src, inner, pos) => {
                     if let Some(m) = mark_of(*pos) {
-                        trace.push(format!("in call to `{name}` at {file}:{}:{}", m.line, m.col));
+                        trace.push(format!(
+                            "in call to `{name}` at {file}:{}:{}",
+                            m.line, m.col
+                        ));
                     }
                     if !src.is_empty() {
                         file = src.clone();
@@ -71,7 +82,10 @@ impl ScriptError {
                 }
                 EvalAltResult::ErrorInModule(path, inner, pos) => {
                     if let Some(m) = mark_of(*pos) {
-                        trace.push(format!("in module `{path}` imported at {file}:{}:{}", m.line, m.col));
+                        trace.push(format!(
+                            "in module `{path}` imported at {file}:{}:{}",
+                            m.line, m.col
+                        ));
                     }
                     current = inner;
                 }
@@ -79,7 +93,14 @@ impl ScriptError {
             }
         }
         let (message, help, limit) = describe(current, limits, timeout_secs);
-        ScriptError { file, mark: mark_of(current.position()), message, help, trace, limit }
+        ScriptError {
+            file,
+            mark: mark_of(current.position()),
+            message,
+            help,
+            trace,
+            limit,
+        }
     }
 
     /// The one-line form: `file:line:col: message`.
@@ -95,8 +116,18 @@ impl ScriptError {
         let mut d = Diagnostic::error(self.message.clone()).help_opt(self.help.clone());
         match (source, self.mark) {
             (Some(src), Some(mark)) => d = d.at(Location::new(src, mark)),
-            (_, Some(mark)) => d = d.at(Location::new(&SourceFile::new(self.file.clone(), ".", ""), mark)),
-            (_, None) => d = d.at(Location::new(&SourceFile::new(self.file.clone(), ".", ""), Mark::default())),
+            (_, Some(mark)) => {
+                d = d.at(Location::new(
+                    &SourceFile::new(self.file.clone(), ".", ""),
+                    mark,
+                ))
+            }
+            (_, None) => {
+                d = d.at(Location::new(
+                    &SourceFile::new(self.file.clone(), ".", ""),
+                    Mark::default(),
+                ))
+            }
         }
         for t in self.trace.iter().rev() {
             d = d.note(t.clone());
@@ -121,25 +152,43 @@ fn parse_help(message: &str) -> Option<String> {
     None
 }
 
-fn describe(e: &EvalAltResult, limits: &ScriptLimits, timeout: Option<f64>) -> (String, Option<String>, Option<LimitKind>) {
+fn describe(
+    e: &EvalAltResult,
+    limits: &ScriptLimits,
+    timeout: Option<f64>,
+) -> (String, Option<String>, Option<LimitKind>) {
     match e {
         EvalAltResult::ErrorRuntime(value, _) => {
-            if let Some(map) = value.read_lock::<rhai::Map>() {
-                if let Some(message) = map.get("message") {
-                    let help = map.get("help").map(ToString::to_string);
-                    return (message.to_string(), help, None);
-                }
+            if let Some(map) = value.read_lock::<rhai::Map>()
+                && let Some(message) = map.get("message")
+            {
+                let help = map.get("help").map(ToString::to_string);
+                return (message.to_string(), help, None);
             }
             let text = value.to_string();
-            (if text.is_empty() { "error thrown".to_string() } else { text }, None, None)
+            (
+                if text.is_empty() {
+                    "error thrown".to_string()
+                } else {
+                    text
+                },
+                None,
+                None,
+            )
         }
         EvalAltResult::ErrorTooManyOperations(_) => (
-            format!("stopped: the handler call exceeded the limit of {} operations", limits.max_operations),
+            format!(
+                "stopped: the handler call exceeded the limit of {} operations",
+                limits.max_operations
+            ),
             Some("an endless loop? the limit is set with `--max-operations`".into()),
             Some(LimitKind::Operations),
         ),
         EvalAltResult::ErrorStackOverflow(_) => (
-            format!("stopped: calls nested deeper than the limit of {} levels", limits.max_call_levels),
+            format!(
+                "stopped: calls nested deeper than the limit of {} levels",
+                limits.max_call_levels
+            ),
             Some("runaway recursion?".into()),
             Some(LimitKind::CallDepth),
         ),
@@ -158,13 +207,22 @@ fn describe(e: &EvalAltResult, limits: &ScriptLimits, timeout: Option<f64>) -> (
                 "stopped: the handler call ran longer than its timeout of {} s",
                 timeout.map_or_else(|| "?".into(), |t| t.to_string())
             ),
-            Some("set `metadata.timeout` (seconds) on the manifest, or `--timeout` for the run".into()),
+            Some(
+                "set `metadata.timeout` (seconds) on the manifest, or `--timeout` for the run"
+                    .into(),
+            ),
             Some(LimitKind::Timeout),
         ),
-        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == STOP_INTERRUPTED => {
-            ("stopped: the run was interrupted".into(), None, Some(LimitKind::Interrupted))
-        }
-        EvalAltResult::ErrorParsing(p, _) => (format!("syntax error: {p}"), parse_help(&p.to_string()), None),
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == STOP_INTERRUPTED => (
+            "stopped: the run was interrupted".into(),
+            None,
+            Some(LimitKind::Interrupted),
+        ),
+        EvalAltResult::ErrorParsing(p, _) => (
+            format!("syntax error: {p}"),
+            parse_help(&p.to_string()),
+            None,
+        ),
         other => {
             let text = other.to_string();
             let suffix = format!(" ({})", other.position());

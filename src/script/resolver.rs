@@ -16,9 +16,7 @@ use rhai::{Engine, EvalAltResult, Module, Position, Scope, Shared};
 use super::context;
 
 /// The Rhai modules embedded from the top-level `stdlib/` directory.
-pub const STDLIB_MODULES: &[(&str, &str)] = &[
-    ("retry", include_str!("../../stdlib/retry.rhai")),
-];
+pub const STDLIB_MODULES: &[(&str, &str)] = &[("retry", include_str!("../../stdlib/retry.rhai"))];
 
 /// Where a handler file may import from.
 #[derive(Clone, Debug)]
@@ -38,38 +36,64 @@ pub struct ImportResolver {
 
 impl ImportResolver {
     pub fn new(roots: HashMap<String, ImportRoot>) -> Self {
-        ImportResolver { roots: RwLock::new(roots), cache: RwLock::default() }
+        ImportResolver {
+            roots: RwLock::new(roots),
+            cache: RwLock::default(),
+        }
     }
 
     fn cached(&self, key: &str) -> Option<Shared<Module>> {
-        self.cache.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+        self.cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
     }
 
+    /// Compiles and evaluates a module, caching it under `src.key`.
     fn compile(
         &self,
         engine: &Engine,
-        key: String,
-        name: &str,
-        text: &str,
-        import_root: Option<ImportRoot>,
+        src: ModuleSource<'_>,
         path: &str,
         pos: Position,
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
-        let wrap = |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(path.to_string(), e, pos));
-        let mut ast = engine.compile(text).map_err(|e| wrap(e.into()))?;
-        ast.set_source(name);
-        if let Some(r) = import_root {
+        let wrap = |e: Box<EvalAltResult>| {
+            Box::new(EvalAltResult::ErrorInModule(path.to_string(), e, pos))
+        };
+        let mut ast = engine.compile(src.text).map_err(|e| wrap(e.into()))?;
+        ast.set_source(src.name);
+        if let Some(r) = src.root {
             // A module may import further files, relative to itself, inside the same root.
-            self.roots.write().unwrap_or_else(PoisonError::into_inner).insert(name.to_string(), r);
+            self.roots
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(src.name.to_string(), r);
         }
-        let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(wrap)?.into();
-        self.cache.write().unwrap_or_else(PoisonError::into_inner).insert(key, module.clone());
+        let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
+            .map_err(wrap)?
+            .into();
+        self.cache
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(src.key, module.clone());
         Ok(module)
     }
 }
 
+/// A module's text and where it comes from.
+struct ModuleSource<'a> {
+    key: String,
+    name: &'a str,
+    text: &'a str,
+    root: Option<ImportRoot>,
+}
+
 fn not_found(path: &str, pos: Position, why: &str) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorModuleNotFound(format!("{path} ({why})"), pos))
+    Box::new(EvalAltResult::ErrorModuleNotFound(
+        format!("{path} ({why})"),
+        pos,
+    ))
 }
 
 impl ModuleResolver for ImportResolver {
@@ -88,19 +112,50 @@ impl ModuleResolver for ImportResolver {
                 return Ok(m);
             }
             let Some((_, text)) = STDLIB_MODULES.iter().find(|(n, _)| *n == name) else {
-                let known: Vec<String> = STDLIB_MODULES.iter().map(|(n, _)| format!("ordo/{n}")).collect();
-                return Err(not_found(path, pos, &format!("the stdlib modules are {}", known.join(", "))));
+                let known: Vec<String> = STDLIB_MODULES
+                    .iter()
+                    .map(|(n, _)| format!("ordo/{n}"))
+                    .collect();
+                return Err(not_found(
+                    path,
+                    pos,
+                    &format!("the stdlib modules are {}", known.join(", ")),
+                ));
             };
-            return self.compile(engine, key.clone(), &format!("bundled:stdlib/{name}.rhai"), text, None, path, pos);
+            let name = format!("bundled:stdlib/{name}.rhai");
+            return self.compile(
+                engine,
+                ModuleSource {
+                    key,
+                    name: &name,
+                    text,
+                    root: None,
+                },
+                path,
+                pos,
+            );
         }
 
-        let importer =
-            source.and_then(|s| self.roots.read().unwrap_or_else(PoisonError::into_inner).get(s).cloned().map(|r| (s, r)));
+        let importer = source.and_then(|s| {
+            self.roots
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(s)
+                .cloned()
+                .map(|r| (s, r))
+        });
         let Some((importer_name, root)) = importer else {
-            return Err(not_found(path, pos, "bundled handlers and stdlib modules may only import `ordo/...`"));
+            return Err(not_found(
+                path,
+                pos,
+                "bundled handlers and stdlib modules may only import `ordo/...`",
+            ));
         };
         let relative = Path::new(path);
-        if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+        if relative
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        {
             return Err(not_found(
                 path,
                 pos,
@@ -115,7 +170,11 @@ impl ModuleResolver for ImportResolver {
             return Err(not_found(path, pos, &format!("no file {}", file.display())));
         };
         if !real.starts_with(&root.root) {
-            return Err(not_found(path, pos, "it resolves outside the handler's source directory"));
+            return Err(not_found(
+                path,
+                pos,
+                "it resolves outside the handler's source directory",
+            ));
         }
         let key = real.display().to_string();
         if let Some(m) = self.cached(&key) {
@@ -124,8 +183,21 @@ impl ModuleResolver for ImportResolver {
         let text = std::fs::read_to_string(&real)
             .map_err(|e| not_found(path, pos, &format!("cannot read {}: {e}", real.display())))?;
         let shown = importer_dir_relative(importer_name, relative);
-        let module_root = ImportRoot { root: root.root.clone(), dir: real.parent().unwrap_or(&root.root).to_path_buf() };
-        self.compile(engine, key, &shown, &text, Some(module_root), path, pos)
+        let module_root = ImportRoot {
+            root: root.root.clone(),
+            dir: real.parent().unwrap_or(&root.root).to_path_buf(),
+        };
+        self.compile(
+            engine,
+            ModuleSource {
+                key,
+                name: &shown,
+                text: &text,
+                root: Some(module_root),
+            },
+            path,
+            pos,
+        )
     }
 }
 

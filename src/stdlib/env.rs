@@ -23,6 +23,9 @@ fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResul
 pub(super) fn module() -> Module {
     let mut m = Module::new();
     fallible!(&mut m, "get", |name: &str| get(name, None));
-    fallible!(&mut m, "get", |name: &str, default: Dynamic| get(name, Some(default)));
+    fallible!(&mut m, "get", |name: &str, default: Dynamic| get(
+        name,
+        Some(default)
+    ));
     m
 }

@@ -29,7 +29,7 @@ fn open(call: &str, cap: Capability, path: &str) -> R<std::path::PathBuf> {
 }
 
 /// Writes `bytes` to `target` through a temporary file in the same directory.
-pub fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option<u32>) -> R<()> {
+pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option<u32>) -> R<()> {
     let dir = target.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir).map_err(|e| io_error(call, dir, &e))?;
     let mode = mode.unwrap_or_else(|| {
@@ -39,18 +39,28 @@ pub fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option<u32>) 
         .prefix(".ordo-")
         .tempfile_in(dir)
         .map_err(|e| io_error(call, dir, &e))?;
-    tmp.write_all(bytes).map_err(|e| io_error(call, target, &e))?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| io_error(call, target, &e))?;
-    tmp.as_file().sync_all().map_err(|e| io_error(call, target, &e))?;
-    tmp.persist(target).map_err(|e| io_error(call, target, &e.error))?;
+    tmp.write_all(bytes)
+        .map_err(|e| io_error(call, target, &e))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| io_error(call, target, &e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| io_error(call, target, &e))?;
+    tmp.persist(target)
+        .map_err(|e| io_error(call, target, &e.error))?;
     Ok(())
 }
 
 fn read(path: &str) -> R<String> {
     let p = open("file::read", Capability::FileRead, path)?;
     let bytes = std::fs::read(&p).map_err(|e| io_error("file::read", &p, &e))?;
-    String::from_utf8(bytes)
-        .map_err(|_| script_error(format!("`file::read`: {} is not UTF-8 text", p.display()), None))
+    String::from_utf8(bytes).map_err(|_| {
+        script_error(
+            format!("`file::read`: {} is not UTF-8 text", p.display()),
+            None,
+        )
+    })
 }
 
 fn write(path: &str, content: &str) -> R<()> {
@@ -68,7 +78,8 @@ fn append(path: &str, content: &str) -> R<()> {
         .append(true)
         .open(&p)
         .map_err(|e| io_error("file::append", &p, &e))?;
-    f.write_all(content.as_bytes()).map_err(|e| io_error("file::append", &p, &e))
+    f.write_all(content.as_bytes())
+        .map_err(|e| io_error("file::append", &p, &e))
 }
 
 fn exists(path: &str) -> R<bool> {
@@ -118,12 +129,17 @@ fn copy(from: &str, to: &str) -> R<()> {
     let src = open("file::copy", Capability::FileRead, from)?;
     let dst = open("file::copy", Capability::FileWrite, to)?;
     let bytes = std::fs::read(&src).map_err(|e| io_error("file::copy", &src, &e))?;
-    let mode = std::fs::metadata(&src).map(|m| m.permissions().mode() & 0o7777).ok();
+    let mode = std::fs::metadata(&src)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .ok();
     write_atomic("file::copy", &dst, &bytes, mode)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn sha256(path: &str) -> R<String> {
@@ -150,17 +166,24 @@ fn chmod(path: &str, mode: &Dynamic) -> R<()> {
     let Some(bits) = bits.filter(|b| *b <= 0o7777) else {
         return Err(script_error(
             format!("`file::chmod`: `{mode}` is not a file mode"),
-            Some("use an octal string such as \"0644\" or \"755\", or an integer like 0o644".into()),
+            Some(
+                "use an octal string such as \"0644\" or \"755\", or an integer like 0o644".into(),
+            ),
         ));
     };
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits)).map_err(|e| io_error("file::chmod", &p, &e))
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits))
+        .map_err(|e| io_error("file::chmod", &p, &e))
 }
 
 pub(super) fn module() -> Module {
     let mut m = Module::new();
     fallible!(&mut m, "read", |path: &str| read(path));
-    fallible!(&mut m, "write", |path: &str, content: &str| write(path, content));
-    fallible!(&mut m, "append", |path: &str, content: &str| append(path, content));
+    fallible!(&mut m, "write", |path: &str, content: &str| write(
+        path, content
+    ));
+    fallible!(&mut m, "append", |path: &str, content: &str| append(
+        path, content
+    ));
     fallible!(&mut m, "exists", |path: &str| exists(path));
     fallible!(&mut m, "is_dir", |path: &str| is_dir(path));
     fallible!(&mut m, "remove", |path: &str| remove(path));
@@ -170,6 +193,8 @@ pub(super) fn module() -> Module {
     fallible!(&mut m, "copy", |from: &str, to: &str| copy(from, to));
     fallible!(&mut m, "sha256", |path: &str| sha256(path));
     fallible!(&mut m, "size", |path: &str| size(path));
-    fallible!(&mut m, "chmod", |path: &str, mode: Dynamic| chmod(path, &mode));
+    fallible!(&mut m, "chmod", |path: &str, mode: Dynamic| chmod(
+        path, &mode
+    ));
     m
 }

@@ -14,7 +14,10 @@ fn parse(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
 pub(super) fn module() -> Module {
     let mut m = Module::new();
     fallible!(&mut m, "parse", |text: &str| parse(text));
-    add!(&mut m, "to_string", |value: Dynamic| dynamic_to_json(&value).to_string());
+    add!(&mut m, "to_string", |value: Dynamic| dynamic_to_json(
+        &value
+    )
+    .to_string());
     add!(&mut m, "to_string_pretty", |value: Dynamic| {
         serde_json::to_string_pretty(&dynamic_to_json(&value)).unwrap_or_default()
     });

@@ -7,7 +7,9 @@
 /// function reads or changes the world, even with constant arguments.
 macro_rules! add {
     ($module:expr, $name:expr, $func:expr) => {
-        rhai::FuncRegistration::new($name).with_volatility(true).set_into_module($module, $func)
+        rhai::FuncRegistration::new($name)
+            .with_volatility(true)
+            .set_into_module($module, $func)
     };
 }
 
@@ -35,8 +37,8 @@ mod yaml;
 
 use rhai::{Engine, Module};
 
-pub use permission::{Capability, Permissions, Policy, Refusal, absolute, resolve};
 pub use file::sha256_hex;
+pub use permission::{Capability, Permissions, Policy, Refusal, absolute, resolve};
 pub use shell::{ProcessGroups, interrupt_children};
 
 /// Adds every native module to the engine, as `shell::`, `file::`, ...
@@ -56,7 +58,6 @@ pub fn register_all(engine: &mut Engine) {
         engine.register_static_module(name, module.into());
     }
 }
-
 
 /// Gives an error without a position the position of the native call that raised it.
 fn at(ctx: &rhai::NativeCallContext, mut e: Box<rhai::EvalAltResult>) -> Box<rhai::EvalAltResult> {

@@ -5,21 +5,33 @@ use std::path::Path;
 
 use rhai::Module;
 
-
 fn text(p: &Path) -> String {
     p.display().to_string()
 }
 
 pub(super) fn module() -> Module {
     let mut m = Module::new();
-    add!(&mut m, "join", |a: &str, b: &str| text(&Path::new(a).join(b)));
-    add!(&mut m, "join", |a: &str, b: &str, c: &str| text(&Path::new(a).join(b).join(c)));
-    add!(&mut m, "parent", |p: &str| Path::new(p).parent().map(text).unwrap_or_default());
+    add!(&mut m, "join", |a: &str, b: &str| text(
+        &Path::new(a).join(b)
+    ));
+    add!(&mut m, "join", |a: &str, b: &str, c: &str| text(
+        &Path::new(a).join(b).join(c)
+    ));
+    add!(&mut m, "parent", |p: &str| Path::new(p)
+        .parent()
+        .map(text)
+        .unwrap_or_default());
     add!(&mut m, "file_name", |p: &str| {
-        Path::new(p).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        Path::new(p)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     });
     add!(&mut m, "extension", |p: &str| {
-        Path::new(p).extension().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        Path::new(p)
+            .extension()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     });
     add!(&mut m, "is_absolute", |p: &str| Path::new(p).is_absolute());
     m

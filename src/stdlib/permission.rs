@@ -17,8 +17,13 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 5] =
-        [Capability::Shell, Capability::FileRead, Capability::FileWrite, Capability::Http, Capability::Env];
+    pub const ALL: [Capability; 5] = [
+        Capability::Shell,
+        Capability::FileRead,
+        Capability::FileWrite,
+        Capability::Http,
+        Capability::Env,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -59,7 +64,9 @@ impl Permissions {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Capability> {
-        Capability::ALL.into_iter().filter(move |c| self.contains(*c))
+        Capability::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
     }
 
     pub fn names(self) -> Vec<&'static str> {
@@ -92,20 +99,33 @@ pub struct Policy {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Refusal {
     #[error("`{call}` needs the `{cap}` permission, which handler `{handler}` does not declare")]
-    Undeclared { call: String, cap: Capability, handler: String },
+    Undeclared {
+        call: String,
+        cap: Capability,
+        handler: String,
+    },
     #[error("`{call}` needs the `{cap}` permission, which this run denies (--deny {cap})")]
     Denied { call: String, cap: Capability },
     #[error("`{call}`: path `{path}` is outside the allowed roots ({roots})")]
-    OutsideRoots { call: String, path: String, roots: String },
+    OutsideRoots {
+        call: String,
+        path: String,
+        roots: String,
+    },
     #[error("`{call}`: host `{host}` is not allowed (--net-allow {allowed})")]
-    HostNotAllowed { call: String, host: String, allowed: String },
+    HostNotAllowed {
+        call: String,
+        host: String,
+        allowed: String,
+    },
     #[error("`{call}` changes things, and `plan` is read-only")]
     ReadOnly { call: String },
 }
 
 impl Policy {
     pub fn check_host(&self, call: &str, host: &str) -> Result<(), Refusal> {
-        if self.net_allow.is_empty() || self.net_allow.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        if self.net_allow.is_empty() || self.net_allow.iter().any(|h| h.eq_ignore_ascii_case(host))
+        {
             return Ok(());
         }
         Err(Refusal::HostNotAllowed {
@@ -129,7 +149,12 @@ impl Policy {
         Err(Refusal::OutsideRoots {
             call: call.to_string(),
             path: path.display().to_string(),
-            roots: self.fs_roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "),
+            roots: self
+                .fs_roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 }
@@ -140,7 +165,9 @@ pub fn absolute(path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(path)
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(path)
     }
 }
 
@@ -201,11 +228,22 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         let root_path = root.path().canonicalize().unwrap();
         std::os::unix::fs::symlink(outside.path(), root_path.join("link")).unwrap();
-        let policy = Policy { fs_roots: vec![root_path.clone()], ..Policy::default() };
+        let policy = Policy {
+            fs_roots: vec![root_path.clone()],
+            ..Policy::default()
+        };
         assert!(policy.check_path("t", &root_path.join("a/b.txt")).is_ok());
         assert!(policy.check_path("t", &root_path.join("../x")).is_err());
         assert!(policy.check_path("t", Path::new("/etc/passwd")).is_err());
-        assert!(policy.check_path("t", &root_path.join("link/secret")).is_err());
-        assert!(policy.check_path("t", &root_path.join("link/../inside")).is_err());
+        assert!(
+            policy
+                .check_path("t", &root_path.join("link/secret"))
+                .is_err()
+        );
+        assert!(
+            policy
+                .check_path("t", &root_path.join("link/../inside"))
+                .is_err()
+        );
     }
 }

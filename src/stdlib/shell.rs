@@ -34,19 +34,31 @@ pub struct ProcessGroups {
     running: Mutex<HashSet<i32>>,
 }
 
-static GROUPS: std::sync::LazyLock<ProcessGroups> = std::sync::LazyLock::new(ProcessGroups::default);
+static GROUPS: std::sync::LazyLock<ProcessGroups> =
+    std::sync::LazyLock::new(ProcessGroups::default);
 
 impl ProcessGroups {
     fn add(&self, pgid: i32) {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner).insert(pgid);
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(pgid);
     }
 
     fn remove(&self, pgid: i32) {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&pgid);
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&pgid);
     }
 
     fn signal_all(&self, signal: i32) {
-        for pgid in self.running.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+        for pgid in self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             kill_group(*pgid, signal);
         }
     }
@@ -88,12 +100,23 @@ fn options(opts: &Map) -> R<Options> {
         max_output: MAX_OUTPUT,
         read_only: false,
     };
-    let bad = |key: &str, want: &str| script_error(format!("`shell::run`: option `{key}` must be {want}"), None);
+    let bad = |key: &str, want: &str| {
+        script_error(format!("`shell::run`: option `{key}` must be {want}"), None)
+    };
     for (key, value) in opts {
         match key.as_str() {
-            "cwd" => o.cwd = Some(value.clone().into_string().map_err(|_| bad("cwd", "a string"))?),
+            "cwd" => {
+                o.cwd = Some(
+                    value
+                        .clone()
+                        .into_string()
+                        .map_err(|_| bad("cwd", "a string"))?,
+                )
+            }
             "env" => {
-                let map = value.read_lock::<Map>().ok_or_else(|| bad("env", "a map"))?;
+                let map = value
+                    .read_lock::<Map>()
+                    .ok_or_else(|| bad("env", "a map"))?;
                 for (k, v) in map.iter() {
                     let text = match v.clone().into_string() {
                         Ok(s) => s,
@@ -102,19 +125,39 @@ fn options(opts: &Map) -> R<Options> {
                     o.env.push((k.to_string(), text));
                 }
             }
-            "clear_env" => o.clear_env = value.as_bool().map_err(|_| bad("clear_env", "a boolean"))?,
-            "stdin" => o.stdin = Some(value.clone().into_string().map_err(|_| bad("stdin", "a string"))?),
+            "clear_env" => {
+                o.clear_env = value.as_bool().map_err(|_| bad("clear_env", "a boolean"))?
+            }
+            "stdin" => {
+                o.stdin = Some(
+                    value
+                        .clone()
+                        .into_string()
+                        .map_err(|_| bad("stdin", "a string"))?,
+                )
+            }
             "timeout" => {
-                let secs = value.as_float().or_else(|_| value.as_int().map(|i| i as f64));
-                let secs = secs.ok().filter(|s| s.is_finite() && *s > 0.0).ok_or_else(|| bad("timeout", "a positive number of seconds"))?;
+                let secs = value
+                    .as_float()
+                    .or_else(|_| value.as_int().map(|i| i as f64));
+                let secs = secs
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| bad("timeout", "a positive number of seconds"))?;
                 o.timeout = Some(Duration::from_secs_f64(secs));
             }
             "check" => o.check = value.as_bool().map_err(|_| bad("check", "a boolean"))?,
             "max_output" => {
-                let n = value.as_int().ok().and_then(|i| usize::try_from(i).ok()).ok_or_else(|| bad("max_output", "a number of bytes"))?;
+                let n = value
+                    .as_int()
+                    .ok()
+                    .and_then(|i| usize::try_from(i).ok())
+                    .ok_or_else(|| bad("max_output", "a number of bytes"))?;
                 o.max_output = n;
             }
-            "read_only" => o.read_only = value.as_bool().map_err(|_| bad("read_only", "a boolean"))?,
+            "read_only" => {
+                o.read_only = value.as_bool().map_err(|_| bad("read_only", "a boolean"))?
+            }
             other => {
                 return Err(script_error(
                     format!("`shell::run`: unknown option `{other}`"),
@@ -131,18 +174,32 @@ fn argv(cmd: &Dynamic) -> R<Vec<String>> {
         return Ok(vec!["sh".into(), "-c".into(), s]);
     }
     if let Some(array) = cmd.read_lock::<rhai::Array>() {
-        let args: Option<Vec<String>> = array.iter().map(|a| a.clone().into_string().ok()).collect();
+        let args: Option<Vec<String>> =
+            array.iter().map(|a| a.clone().into_string().ok()).collect();
         return match args {
             Some(a) if !a.is_empty() => Ok(a),
-            _ => Err(script_error("`shell::run`: an argv must be a non-empty array of strings".into(), None)),
+            _ => Err(script_error(
+                "`shell::run`: an argv must be a non-empty array of strings".into(),
+                None,
+            )),
         };
     }
-    Err(script_error(format!("`shell::run` takes a string or an array, not {}", cmd.type_name()), None))
+    Err(script_error(
+        format!(
+            "`shell::run` takes a string or an array, not {}",
+            cmd.type_name()
+        ),
+        None,
+    ))
 }
 
 /// How the command is described in messages.
 fn shown(argv: &[String]) -> String {
-    let text = if argv.len() == 3 && argv[0] == "sh" && argv[1] == "-c" { argv[2].clone() } else { argv.join(" ") };
+    let text = if argv.len() == 3 && argv[0] == "sh" && argv[1] == "-c" {
+        argv[2].clone()
+    } else {
+        argv.join(" ")
+    };
     let first_line = text.lines().next().unwrap_or_default();
     let mut s: String = first_line.chars().take(80).collect();
     if s.len() < text.len() {
@@ -199,20 +256,29 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
         command.env_clear();
     }
     command.envs(o.env.iter().map(|(k, v)| (k, v)));
-    command.stdin(if o.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    command.stdin(if o.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     command.process_group(0);
 
-    let mut child = command
-        .spawn()
-        .map_err(|e| script_error(format!("`shell::run`: cannot start `{}`: {e}", argv[0]), None))?;
+    let mut child = command.spawn().map_err(|e| {
+        script_error(
+            format!("`shell::run`: cannot start `{}`: {e}", argv[0]),
+            None,
+        )
+    })?;
     let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     GROUPS.add(pgid);
     let result = supervise(&ctx, &mut child, pgid, &o);
     GROUPS.remove(pgid);
     let (status, stdout, stderr, stop) = result?;
 
-    let code = status.code().map_or_else(|| 128 + i64::from(status.signal().unwrap_or(0)), i64::from);
+    let code = status
+        .code()
+        .map_or_else(|| 128 + i64::from(status.signal().unwrap_or(0)), i64::from);
     let (stdout, out_cut) = stdout;
     let (stderr, err_cut) = stderr;
     let stdout = String::from_utf8_lossy(&stdout).into_owned();
@@ -222,8 +288,13 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
         let mut fields = Map::new();
         fields.insert("stderr".into(), tail(&stderr).into());
         let message = match stop {
-            Stop::Timeout(d) => format!("command `{what}` timed out after {} s and was killed", d.as_secs_f64()),
-            Stop::Deadline => format!("command `{what}` was killed: the handler call reached its timeout"),
+            Stop::Timeout(d) => format!(
+                "command `{what}` timed out after {} s and was killed",
+                d.as_secs_f64()
+            ),
+            Stop::Deadline => {
+                format!("command `{what}` was killed: the handler call reached its timeout")
+            }
             Stop::Interrupted => format!("command `{what}` was stopped: the run was interrupted"),
         };
         return Err(script_error_with(message, fields));
@@ -242,13 +313,19 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
         let message = if detail.trim().is_empty() {
             format!("command `{what}` exited with code {code}")
         } else {
-            format!("command `{what}` exited with code {code}: {}", detail.trim_end())
+            format!(
+                "command `{what}` exited with code {code}: {}",
+                detail.trim_end()
+            )
         };
         let mut err = script_error_with(message, fields);
-        if let EvalAltResult::ErrorRuntime(v, _) = err.as_mut() {
-            if let Some(mut m) = v.write_lock::<Map>() {
-                m.insert("help".into(), "pass `#{ check: false }` to handle the exit code yourself".into());
-            }
+        if let EvalAltResult::ErrorRuntime(v, _) = err.as_mut()
+            && let Some(mut m) = v.write_lock::<Map>()
+        {
+            m.insert(
+                "help".into(),
+                "pass `#{ check: false }` to handle the exit code yourself".into(),
+            );
         }
         return Err(err);
     }
@@ -257,7 +334,9 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
 
 fn tail(text: &str) -> String {
     let start = text.len().saturating_sub(STDERR_TAIL);
-    let start = (start..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+    let start = (start..=text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
     text[start..].to_string()
 }
 
@@ -293,7 +372,12 @@ fn supervise(
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => {}
-            Err(e) => return Err(script_error(format!("`shell::run`: waiting for the command failed: {e}"), None)),
+            Err(e) => {
+                return Err(script_error(
+                    format!("`shell::run`: waiting for the command failed: {e}"),
+                    None,
+                ));
+            }
         }
         let now = Instant::now();
         if stop.is_none() {
@@ -339,7 +423,9 @@ fn supervise(
                             *stop = if ctx.cancelled() {
                                 Some(Stop::Interrupted)
                             } else {
-                                o.timeout.filter(|_| own_deadline.is_some_and(|d| now >= d)).map_or(Some(Stop::Deadline), |t| Some(Stop::Timeout(t)))
+                                o.timeout
+                                    .filter(|_| own_deadline.is_some_and(|d| now >= d))
+                                    .map_or(Some(Stop::Deadline), |t| Some(Stop::Timeout(t)))
                             };
                         }
                         kill_group(pgid, libc::SIGKILL);

@@ -24,12 +24,18 @@ fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
             return Ok(());
         }
         if ctx.cancelled() {
-            return Err(script_error("stopped: the run was interrupted".into(), None));
+            return Err(script_error(
+                "stopped: the run was interrupted".into(),
+                None,
+            ));
         }
         if ctx.deadline.is_some_and(|d| now >= d) {
             return Err(script_error(
                 "stopped: the handler call ran longer than its timeout while sleeping".into(),
-                Some("set `metadata.timeout` (seconds) on the manifest, or `--timeout` for the run".into()),
+                Some(
+                    "set `metadata.timeout` (seconds) on the manifest, or `--timeout` for the run"
+                        .into(),
+                ),
             ));
         }
         std::thread::sleep((end - now).min(Duration::from_millis(50)));
@@ -39,6 +45,8 @@ fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
 pub(super) fn module() -> Module {
     let mut m = Module::new();
     fallible!(&mut m, "sleep", |s: Dynamic| sleep(&s));
-    add!(&mut m, "now", || SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()));
+    add!(&mut m, "now", || SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64()));
     m
 }

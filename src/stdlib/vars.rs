@@ -11,27 +11,40 @@ use crate::script::context::{self, CallContext, script_error};
 
 /// A bare key means the running manifest's own variable.
 fn full_name(ctx: &CallContext, name: &str) -> String {
-    if name.contains('.') { name.to_string() } else { format!("{}.{name}", ctx.manifest) }
+    if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("{}.{name}", ctx.manifest)
+    }
 }
 
 fn check_key(call: &str, key: &str) -> Result<(), Box<EvalAltResult>> {
     if key.is_empty() || key.contains('.') {
         return Err(script_error(
             format!("`{call}`: invalid key `{key}`"),
-            Some("a key is a non-empty name without dots; it is stored as `<manifest>.<key>`".into()),
+            Some(
+                "a key is a non-empty name without dots; it is stored as `<manifest>.<key>`".into(),
+            ),
         ));
     }
     Ok(())
 }
 
 fn set(key: &str, value: Dynamic, secret: bool) -> Result<(), Box<EvalAltResult>> {
-    let call = if secret { "vars::set_secret" } else { "vars::set" };
+    let call = if secret {
+        "vars::set_secret"
+    } else {
+        "vars::set"
+    };
     let ctx = context::require(call)?;
     check_key(call, key)?;
     let value = value.flatten();
     if !is_plain(&value) {
         return Err(script_error(
-            format!("`{call}`: a {} cannot be stored; variables hold plain data", value.type_name()),
+            format!(
+                "`{call}`: a {} cannot be stored; variables hold plain data",
+                value.type_name()
+            ),
             None,
         ));
     }
@@ -49,14 +62,24 @@ fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResul
         return Ok(d);
     }
     let known = split_name(&full)
-        .map(|(m, _)| ctx.vars.of_manifest(m).into_iter().map(|(k, _)| format!("`{m}.{k}`")).collect::<Vec<_>>())
+        .map(|(m, _)| {
+            ctx.vars
+                .of_manifest(m)
+                .into_iter()
+                .map(|(k, _)| format!("`{m}.{k}`"))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     let help = if known.is_empty() {
-        "the manifest that sets it must run first: list it under `metadata.dependencies.apply`".to_string()
+        "the manifest that sets it must run first: list it under `metadata.dependencies.apply`"
+            .to_string()
     } else {
         format!("set so far: {}", known.join(", "))
     };
-    Err(script_error(format!("`vars::get`: no variable `{full}`"), Some(help)))
+    Err(script_error(
+        format!("`vars::get`: no variable `{full}`"),
+        Some(help),
+    ))
 }
 
 fn remove(name: &str) -> Result<bool, Box<EvalAltResult>> {
@@ -66,7 +89,10 @@ fn remove(name: &str) -> Result<bool, Box<EvalAltResult>> {
         Some((m, _)) if m == ctx.manifest => Ok(ctx.vars.remove(&full).is_some()),
         _ => Err(script_error(
             format!("`vars::remove`: `{full}` belongs to another manifest"),
-            Some(format!("a handler may only remove variables of its own manifest (`{}.*`)", ctx.manifest)),
+            Some(format!(
+                "a handler may only remove variables of its own manifest (`{}.*`)",
+                ctx.manifest
+            )),
         )),
     }
 }
@@ -78,10 +104,17 @@ fn has(name: &str) -> Result<bool, Box<EvalAltResult>> {
 
 pub(super) fn module() -> Module {
     let mut m = Module::new();
-    fallible!(&mut m, "set", |key: &str, value: Dynamic| set(key, value, false));
-    fallible!(&mut m, "set_secret", |key: &str, value: Dynamic| set(key, value, true));
+    fallible!(&mut m, "set", |key: &str, value: Dynamic| set(
+        key, value, false
+    ));
+    fallible!(&mut m, "set_secret", |key: &str, value: Dynamic| set(
+        key, value, true
+    ));
     fallible!(&mut m, "get", |name: &str| get(name, None));
-    fallible!(&mut m, "get", |name: &str, default: Dynamic| get(name, Some(default)));
+    fallible!(&mut m, "get", |name: &str, default: Dynamic| get(
+        name,
+        Some(default)
+    ));
     fallible!(&mut m, "has", |name: &str| has(name));
     fallible!(&mut m, "remove", |name: &str| remove(name));
     m

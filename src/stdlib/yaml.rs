@@ -12,7 +12,12 @@ use crate::script::convert::{dynamic_to_json, node_to_dynamic};
 fn parse(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
     parse_one(text, &Limits::default())
         .map(|node| node_to_dynamic(&node))
-        .map_err(|e| script_error(format!("`yaml::parse`: line {}: {}", e.mark.line, e.kind), None))
+        .map_err(|e| {
+            script_error(
+                format!("`yaml::parse`: line {}: {}", e.mark.line, e.kind),
+                None,
+            )
+        })
 }
 
 fn to_string(value: &Dynamic) -> Result<String, Box<EvalAltResult>> {

@@ -1,0 +1,246 @@
+//! The test harness: a temporary project, the real `ordo` binary, and its whole output.
+//!
+//! ```ignore
+//! let out = Test::new().manifest("m.yaml", "...").handler("h.rhai", "...").run(&["apply"]);
+//! out.code(0).stdout_has("changed");
+//! ```
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub struct Test {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    stdin: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub dir: PathBuf,
+}
+
+/// A handler for tests: `Trace` appends `APPLY name` / `DELETE name` lines to `trace.txt` in
+/// the project directory (`TRACE_FILE`), fails on `spec.fail: true`, and sleeps `spec.sleep`
+/// seconds. `spec.check` is `always` (default: work to do), `never`, or `file` (work to do
+/// while `spec.file` is missing).
+pub const TRACE: &str = r#"
+register("Trace", "^1");
+permissions(["file:read", "file:write", "env"]);
+
+fn trace(m, what) {
+    file::append(env::get("TRACE_FILE"), what + " " + m.name + "\n");
+}
+
+fn check(m) {
+    let mode = m.spec.check ?? "always";
+    if mode == "never" { return false; }
+    if mode == "file" { return !file::exists(path::join(m.dir, m.spec.file)); }
+    true
+}
+
+fn apply(m) {
+    trace(m, "APPLY");
+    if m.spec.sleep != () { time::sleep(m.spec.sleep); }
+    if m.spec.fail == true { throw "failure requested by " + m.name; }
+    if m.spec.file != () { file::write(path::join(m.dir, m.spec.file), m.name); }
+    #{ applied: m.name }
+}
+
+fn delete(m) {
+    trace(m, "DELETE");
+    if m.spec.fail_delete == true { throw "delete failure requested by " + m.name; }
+    if m.spec.file != () { file::remove(path::join(m.dir, m.spec.file)); }
+}
+"#;
+
+/// One `Trace` manifest document with the given name and extra metadata/spec YAML.
+pub fn trace_doc(name: &str, metadata: &str, spec: &str) -> String {
+    let mut doc = format!("---\nkind: Trace\nversion: v1\nmetadata:\n  name: {name}\n");
+    for line in metadata.lines().filter(|l| !l.trim().is_empty()) {
+        doc.push_str("  ");
+        doc.push_str(line);
+        doc.push('\n');
+    }
+    if !spec.trim().is_empty() {
+        doc.push_str("spec:\n");
+        for line in spec.lines().filter(|l| !l.trim().is_empty()) {
+            doc.push_str("  ");
+            doc.push_str(line);
+            doc.push('\n');
+        }
+    }
+    doc
+}
+
+impl Default for Test {
+    fn default() -> Self {
+        Test::new()
+    }
+}
+
+impl Test {
+    pub fn new() -> Self {
+        Test {
+            dir: tempfile::tempdir().expect("tempdir"),
+            env: Vec::new(),
+            stdin: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file (parents created) relative to the project directory.
+    pub fn file(self, path: &str, contents: &str) -> Self {
+        let full = self.dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&full, contents).expect("write");
+        self
+    }
+
+    pub fn manifest(self, path: &str, yaml: &str) -> Self {
+        self.file(path, yaml)
+    }
+
+    pub fn handler(self, path: &str, rhai: &str) -> Self {
+        self.file(path, rhai)
+    }
+
+    /// Adds the `Trace` handler as `trace.rhai`.
+    pub fn trace(self) -> Self {
+        self.file("trace.rhai", TRACE)
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.to_string());
+        self
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(path)).unwrap_or_default()
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.dir.path().join(path).exists()
+    }
+
+    /// The lines of `trace.txt`, then empties it.
+    pub fn take_trace(&self) -> Vec<String> {
+        let path = self.dir.path().join("trace.txt");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        text.lines().map(str::to_string).collect()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("NO_COLOR")
+            .env_remove("ORDO_LOG")
+            .env("TRACE_FILE", self.dir.path().join("trace.txt"))
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start ordo");
+        if let Some(input) = &self.stdin {
+            let mut pipe = child.stdin.take().expect("stdin");
+            pipe.write_all(input.as_bytes()).expect("write stdin");
+        }
+        let out = child.wait_with_output().expect("wait for ordo");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: self.dir.path().to_path_buf(),
+        }
+    }
+}
+
+impl Output {
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(&self, text: &str) -> &Self {
+        assert!(
+            !self.stderr.contains(text),
+            "stderr has {text:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// No panic message and no Rust backtrace, whatever happened.
+    #[track_caller]
+    pub fn no_panic(&self) -> &Self {
+        for bad in [
+            "panicked",
+            "RUST_BACKTRACE",
+            "stack backtrace",
+            "internal error",
+        ] {
+            assert!(
+                !self.stderr.contains(bad),
+                "stderr has {bad:?}\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
