@@ -150,8 +150,11 @@ fn load(config: &Config) -> Result<World, Error> {
         .collect();
     let engine = build(&config.limits, ImportResolver::new(roots));
     let registry = HandlerRegistry::load(&engine, &found, &config.limits, &mut handler_errors);
+    let broken_handlers = !handler_errors.is_empty();
     diagnostics.extend(handler_errors.into_iter().map(|e| e.into_diagnostic()));
 
+    // A handler that failed to load may be the one a manifest needs: say so rather than
+    // leave "no handler serves kind" looking like a separate problem.
     let manifests = loaded.manifests;
     let mut handlers = vec![usize::MAX; manifests.len()];
     for (i, m) in manifests.iter().enumerate() {
@@ -163,7 +166,15 @@ fn load(config: &Config) -> Result<World, Error> {
                 } else {
                     m.kind_mark
                 };
-                diagnostics.push(e.into_diagnostic(m.at(mark)));
+                let unknown_kind =
+                    matches!(e, crate::handler::ResolveErrorKind::UnknownKind { .. });
+                let mut d = e.into_diagnostic(m.at(mark));
+                if unknown_kind && broken_handlers {
+                    d = d.note(
+                        "a handler failed to load (see above); it may be the one for this kind",
+                    );
+                }
+                diagnostics.push(d);
             }
         }
     }

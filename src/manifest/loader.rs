@@ -57,7 +57,8 @@ pub fn load_source(source: &Arc<SourceFile>, limits: &Limits, loaded: &mut Loade
     }
     for doc in stream.documents {
         let index = loaded.manifests.len();
-        let (manifest, errors) = check_document(source, doc.mark, doc.root, index);
+        let mark = doc.root.mark;
+        let (manifest, errors) = check_document(source, mark, doc.root, index);
         loaded.errors.extend(errors);
         if let Some(m) = manifest {
             loaded.manifests.push(m);

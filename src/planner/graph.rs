@@ -97,8 +97,10 @@ impl Graph {
             apply,
             delete,
         };
-        graph.find_cycles(manifests, false, &mut errors);
-        graph.find_cycles(manifests, true, &mut errors);
+        // A cycle in apply order shows up reversed in delete order too; report it once.
+        if !graph.find_cycles(manifests, false, &mut errors) {
+            graph.find_cycles(manifests, true, &mut errors);
+        }
         (graph, errors)
     }
 
@@ -118,7 +120,13 @@ impl Graph {
         pred
     }
 
-    fn find_cycles(&self, manifests: &[Manifest], delete: bool, errors: &mut Vec<PlanError>) {
+    /// Reports every cycle of the order; returns whether there was one.
+    fn find_cycles(
+        &self,
+        manifests: &[Manifest],
+        delete: bool,
+        errors: &mut Vec<PlanError>,
+    ) -> bool {
         let pred = self.predecessors(delete);
         let mut g: DiGraph<(), ()> = DiGraph::with_capacity(self.nodes.len(), 0);
         for _ in &self.nodes {
@@ -135,6 +143,7 @@ impl Graph {
             .map(|scc| scc.into_iter().map(NodeIndex::index).collect())
             .collect();
         found.sort_by_key(|scc: &Vec<usize>| scc.iter().min().copied());
+        let any = !found.is_empty();
         for scc in found {
             let path = cycle_in(&scc, &pred);
             let name = |n: usize| manifests[self.nodes[n]].name.clone();
@@ -171,6 +180,7 @@ impl Graph {
                 },
             });
         }
+        any
     }
 }
 

@@ -22,7 +22,10 @@ fn emit(level: LogLevel, message: &Dynamic) -> Result<(), Box<EvalAltResult>> {
 
 pub(super) fn module() -> Module {
     let mut m = Module::new();
-    fallible!(&mut m, "debug", |msg: Dynamic| emit(LogLevel::Debug, &msg));
+    fallible!(&mut m, "verbose", |msg: Dynamic| emit(
+        LogLevel::Debug,
+        &msg
+    ));
     fallible!(&mut m, "info", |msg: Dynamic| emit(LogLevel::Info, &msg));
     fallible!(&mut m, "warn", |msg: Dynamic| emit(LogLevel::Warn, &msg));
     fallible!(&mut m, "error", |msg: Dynamic| emit(LogLevel::Error, &msg));
