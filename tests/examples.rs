@@ -1,0 +1,156 @@
+//! Every example's README is executable: each `cargo run -q -- ...` command in a `sh` block
+//! is run (in a copy of the example, with the real binary), and the block that follows it
+//! is its expected output. Timings are ignored; log lines (`info  ...`) are looked for on
+//! stderr, every other line must be on stdout, in order.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Step {
+    args: Vec<String>,
+    expected: Vec<String>,
+}
+
+/// Extracts the commands and their expected output from a README.
+fn steps(readme: &str) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        let fence = line.trim_start();
+        if !fence.starts_with("```") {
+            continue;
+        }
+        let lang = fence.trim_start_matches('`').trim();
+        let block: Vec<String> = lines.by_ref().take_while(|l| !l.trim_start().starts_with("```")).map(str::to_string).collect();
+        if lang == "sh" {
+            for cmd in &block {
+                if let Some(rest) = cmd.trim().strip_prefix("cargo run -q -- ") {
+                    steps.push(Step { args: shell_words(rest), expected: Vec::new() });
+                }
+            }
+        } else if lang.is_empty() {
+            if let Some(last) = steps.last_mut() {
+                if last.expected.is_empty() {
+                    last.expected = block;
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// Splits a command line on spaces, honouring double quotes.
+fn shell_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in s.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Replaces timings (`3 ms`, `1.20 s`) so output compares across machines.
+fn normalize(line: &str) -> String {
+    let words: Vec<&str> = line.split(' ').collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let unit = words.get(i + 1).copied().unwrap_or_default();
+        let unit = unit.trim_end_matches(|c: char| !c.is_alphabetic());
+        if words[i].parse::<f64>().is_ok() && (unit == "ms" || unit == "s") {
+            out.push("<time>".to_string());
+            i += 2;
+        } else {
+            out.push(words[i].to_string());
+            i += 1;
+        }
+    }
+    out.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn is_log(line: &str) -> bool {
+    ["info ", "warn ", "debug ", "error "].iter().any(|p| line.starts_with(p)) || line.starts_with("error:")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "out" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Runs the README of `examples/<name>` in a fresh copy; returns the copy's root.
+fn run_example(name: &str) -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(&root.join("examples").join(name), &work.path().join("examples").join(name));
+    let readme = std::fs::read_to_string(root.join("examples").join(name).join("README.md")).unwrap();
+    let steps = steps(&readme);
+    assert!(!steps.is_empty(), "examples/{name}/README.md shows no `cargo run -q -- ...` command");
+    for step in steps {
+        let out = Command::new(env!("CARGO_BIN_EXE_ordo")).args(&step.args).current_dir(work.path()).env_remove("NO_COLOR").output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let context = format!("examples/{name}: ordo {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}", step.args.join(" "));
+        let expected_out: Vec<String> = step.expected.iter().filter(|l| !is_log(l)).map(|l| normalize(l)).collect();
+        let actual_out: Vec<String> = stdout.lines().map(normalize).collect();
+        assert_eq!(actual_out, expected_out, "{context}");
+        for log in step.expected.iter().filter(|l| is_log(l)) {
+            assert!(stderr.lines().any(|l| normalize(l) == normalize(log)), "missing on stderr: {log}\n{context}");
+        }
+    }
+    work
+}
+
+fn example_names() -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("README.md").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn hello_world_runs_as_its_readme_says() {
+    let work = run_example("hello-world");
+    // The README's last command deleted what the first created.
+    assert!(!work.path().join("examples/hello-world/out/hello.txt").exists());
+}
+
+#[test]
+fn every_example_has_a_test() {
+    let tested = ["hello-world"];
+    for name in example_names() {
+        assert!(tested.contains(&name.as_str()), "examples/{name} has no test in tests/examples.rs");
+    }
+}
+
+#[test]
+fn normalize_ignores_timings() {
+    assert_eq!(normalize("changed   A/b  3 ms"), "changed A/b <time>");
+    assert_eq!(normalize("apply: 2 changed in 1.20 s"), "apply: 2 changed in <time>");
+}
