@@ -3,6 +3,13 @@
 //! is its expected output. Timings are ignored; log lines (`info  ...`) are looked for on
 //! stderr, every other line must be on stdout, in order.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -21,19 +28,25 @@ fn steps(readme: &str) -> Vec<Step> {
             continue;
         }
         let lang = fence.trim_start_matches('`').trim();
-        let block: Vec<String> = lines.by_ref().take_while(|l| !l.trim_start().starts_with("```")).map(str::to_string).collect();
+        let block: Vec<String> = lines
+            .by_ref()
+            .take_while(|l| !l.trim_start().starts_with("```"))
+            .map(str::to_string)
+            .collect();
         if lang == "sh" {
             for cmd in &block {
                 if let Some(rest) = cmd.trim().strip_prefix("cargo run -q -- ") {
-                    steps.push(Step { args: shell_words(rest), expected: Vec::new() });
+                    steps.push(Step {
+                        args: shell_words(rest),
+                        expected: Vec::new(),
+                    });
                 }
             }
-        } else if lang.is_empty() {
-            if let Some(last) = steps.last_mut() {
-                if last.expected.is_empty() {
-                    last.expected = block;
-                }
-            }
+        } else if lang.is_empty()
+            && let Some(last) = steps.last_mut()
+            && last.expected.is_empty()
+        {
+            last.expected = block;
         }
     }
     steps
@@ -77,11 +90,17 @@ fn normalize(line: &str) -> String {
             i += 1;
         }
     }
-    out.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+    out.join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn is_log(line: &str) -> bool {
-    ["info ", "warn ", "debug ", "error "].iter().any(|p| line.starts_with(p)) || line.starts_with("error:")
+    ["info ", "warn ", "debug ", "error "]
+        .iter()
+        .any(|p| line.starts_with(p))
+        || line.starts_with("error:")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -103,20 +122,43 @@ fn copy_dir(from: &Path, to: &Path) {
 fn run_example(name: &str) -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir().unwrap();
-    copy_dir(&root.join("examples").join(name), &work.path().join("examples").join(name));
-    let readme = std::fs::read_to_string(root.join("examples").join(name).join("README.md")).unwrap();
+    copy_dir(
+        &root.join("examples").join(name),
+        &work.path().join("examples").join(name),
+    );
+    let readme =
+        std::fs::read_to_string(root.join("examples").join(name).join("README.md")).unwrap();
     let steps = steps(&readme);
-    assert!(!steps.is_empty(), "examples/{name}/README.md shows no `cargo run -q -- ...` command");
+    assert!(
+        !steps.is_empty(),
+        "examples/{name}/README.md shows no `cargo run -q -- ...` command"
+    );
     for step in steps {
-        let out = Command::new(env!("CARGO_BIN_EXE_ordo")).args(&step.args).current_dir(work.path()).env_remove("NO_COLOR").output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_ordo"))
+            .args(&step.args)
+            .current_dir(work.path())
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let context = format!("examples/{name}: ordo {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}", step.args.join(" "));
-        let expected_out: Vec<String> = step.expected.iter().filter(|l| !is_log(l)).map(|l| normalize(l)).collect();
+        let context = format!(
+            "examples/{name}: ordo {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            step.args.join(" ")
+        );
+        let expected_out: Vec<String> = step
+            .expected
+            .iter()
+            .filter(|l| !is_log(l))
+            .map(|l| normalize(l))
+            .collect();
         let actual_out: Vec<String> = stdout.lines().map(normalize).collect();
         assert_eq!(actual_out, expected_out, "{context}");
         for log in step.expected.iter().filter(|l| is_log(l)) {
-            assert!(stderr.lines().any(|l| normalize(l) == normalize(log)), "missing on stderr: {log}\n{context}");
+            assert!(
+                stderr.lines().any(|l| normalize(l) == normalize(log)),
+                "missing on stderr: {log}\n{context}"
+            );
         }
     }
     work
@@ -138,19 +180,30 @@ fn example_names() -> Vec<String> {
 fn hello_world_runs_as_its_readme_says() {
     let work = run_example("hello-world");
     // The README's last command deleted what the first created.
-    assert!(!work.path().join("examples/hello-world/out/hello.txt").exists());
+    assert!(
+        !work
+            .path()
+            .join("examples/hello-world/out/hello.txt")
+            .exists()
+    );
 }
 
 #[test]
 fn every_example_has_a_test() {
     let tested = ["hello-world"];
     for name in example_names() {
-        assert!(tested.contains(&name.as_str()), "examples/{name} has no test in tests/examples.rs");
+        assert!(
+            tested.contains(&name.as_str()),
+            "examples/{name} has no test in tests/examples.rs"
+        );
     }
 }
 
 #[test]
 fn normalize_ignores_timings() {
     assert_eq!(normalize("changed   A/b  3 ms"), "changed A/b <time>");
-    assert_eq!(normalize("apply: 2 changed in 1.20 s"), "apply: 2 changed in <time>");
+    assert_eq!(
+        normalize("apply: 2 changed in 1.20 s"),
+        "apply: 2 changed in <time>"
+    );
 }

@@ -1,6 +1,13 @@
 //! Invalid input (DESIGN.md §2–§4): exit code 3, every error with its file and line, reported
 //! together, and nothing executed.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
 mod common;
 
 use common::{Output, Test, trace_doc};

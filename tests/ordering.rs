@@ -1,5 +1,12 @@
 //! The order of execution (DESIGN.md §3), through the real binary, with the `Trace` handler.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
 mod common;
 
 use common::{Test, trace_doc};

@@ -1,5 +1,12 @@
 //! Output (DESIGN.md §7): human lines, the JSON report's exact shape, JSON lines.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
 mod common;
 
 use common::{Test, trace_doc};
@@ -46,14 +53,29 @@ fn the_json_report_has_exactly_the_documented_shape() {
 
 #[test]
 fn a_successful_json_report_is_ok() {
-    let t = Test::new().trace().manifest("m.yaml", &trace_doc("only", "", ""));
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("only", "", ""));
     let json = t.run(&["apply", "-o", "json"]).json();
     assert_eq!(json["ok"], true);
     assert_eq!(json["command"], "apply");
     assert_eq!(json["environment"], "default");
-    assert_eq!(json["summary"], serde_json::json!({"changed": 1, "unchanged": 0, "failed": 0, "skipped": 0}));
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({"changed": 1, "unchanged": 0, "failed": 0, "skipped": 0})
+    );
     let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["command", "environment", "ok", "duration_ms", "manifests", "summary"]);
+    assert_eq!(
+        keys,
+        [
+            "command",
+            "environment",
+            "ok",
+            "duration_ms",
+            "manifests",
+            "summary"
+        ]
+    );
 }
 
 #[test]
@@ -61,14 +83,31 @@ fn human_output_is_a_line_per_manifest_and_a_summary() {
     let t = project();
     let out = t.run(&["apply", "-j", "1"]);
     out.code(1);
-    let words: Vec<Vec<&str>> = out.stdout.lines().map(|l| l.split_whitespace().take(2).collect()).collect();
+    let words: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().take(2).collect())
+        .collect();
     assert_eq!(
         words,
-        [["changed", "Trace/base"], ["unchanged", "Trace/same"], ["failed", "Trace/broken"], ["skipped", "Trace/after"], ["apply:", "1"]]
+        [
+            ["changed", "Trace/base"],
+            ["unchanged", "Trace/same"],
+            ["failed", "Trace/broken"],
+            ["skipped", "Trace/after"],
+            ["apply:", "1"]
+        ]
     );
-    assert!(out.stdout.lines().last().unwrap().starts_with("apply: 1 changed, 1 unchanged, 1 failed, 1 skipped in "));
+    assert!(
+        out.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("apply: 1 changed, 1 unchanged, 1 failed, 1 skipped in ")
+    );
     // Diagnostics go to stderr, with the handler location.
-    out.stderr_has("error: failure requested by broken").stderr_has("trace.rhai:");
+    out.stderr_has("error: failure requested by broken")
+        .stderr_has("trace.rhai:");
     assert!(!out.stdout.contains("failure requested"));
 }
 
@@ -76,27 +115,50 @@ fn human_output_is_a_line_per_manifest_and_a_summary() {
 fn jsonl_emits_one_event_per_line() {
     let t = project();
     let out = t.run(&["apply", "-o", "jsonl", "-j", "1"]);
-    let events: Vec<serde_json::Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let events: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(names.first(), Some(&"run_started"));
     assert_eq!(names.last(), Some(&"run_finished"));
-    assert_eq!(names.iter().filter(|n| **n == "manifest_started").count(), 3);
-    assert_eq!(names.iter().filter(|n| **n == "manifest_finished").count(), 4);
+    assert_eq!(
+        names.iter().filter(|n| **n == "manifest_started").count(),
+        3
+    );
+    assert_eq!(
+        names.iter().filter(|n| **n == "manifest_finished").count(),
+        4
+    );
 }
 
 #[test]
 fn manifests_can_come_from_standard_input() {
     let t = Test::new().trace().stdin(&trace_doc("piped", "", ""));
-    t.run(&["apply", "-m", "-"]).code(0).stdout_has("changed   Trace/piped");
+    t.run(&["apply", "-m", "-"])
+        .code(0)
+        .stdout_has("changed   Trace/piped");
     assert_eq!(t.take_trace(), ["APPLY piped"]);
 }
 
 #[test]
 fn validate_checks_everything_and_runs_nothing() {
     let t = project();
-    t.run(&["validate"]).code(0).stdout_has("valid: 4 manifests in environment `default`");
+    t.run(&["validate"])
+        .code(0)
+        .stdout_has("valid: 4 manifests in environment `default`");
     assert!(t.take_trace().is_empty());
     let json = t.run(&["validate", "-o", "json"]).json();
-    assert_eq!(json["apply"], serde_json::json!(["base", "same", "broken", "after"]));
-    assert_eq!(json["delete"], serde_json::json!(["same", "after", "broken", "base"]));
+    assert_eq!(
+        json["apply"],
+        serde_json::json!(["base", "same", "broken", "after"])
+    );
+    assert_eq!(
+        json["delete"],
+        serde_json::json!(["same", "after", "broken", "base"])
+    );
 }

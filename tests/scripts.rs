@@ -1,5 +1,12 @@
 //! Handlers as users write them: `m`, script errors, and the first stdlib modules.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
 mod common;
 
 use common::Test;

@@ -1,6 +1,13 @@
 //! Version resolution (DESIGN.md §4): ranges, pre-releases, groups, overrides, and results
 //! that never depend on file order.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
 mod common;
 
 use common::Test;
@@ -37,24 +44,36 @@ fn versions_map_to_the_handler_whose_range_holds_them() {
     let t = Test::new()
         .handler("one.rhai", &handler("one", &[("Thing", "^1")]))
         .handler("two.rhai", &handler("two", &[("Thing", ">=2.0.0-0, <3")]))
-        .handler("group.rhai", &handler("group", &[("example.com/Thing", "*")]))
+        .handler(
+            "group.rhai",
+            &handler("group", &[("example.com/Thing", "*")]),
+        )
         .manifest("m.yaml", &yaml);
     t.run(&["apply", "-j", "1"]).code(0);
-    assert_eq!(t.read("who.txt"), "a=one\nb=one\nc=one\nd=one\ne=two\nf=two\ng=group\n");
+    assert_eq!(
+        t.read("who.txt"),
+        "a=one\nb=one\nc=one\nd=one\ne=two\nf=two\ng=group\n"
+    );
 }
 
 #[test]
 fn a_group_may_be_written_on_the_kind_or_the_version() {
-    let yaml = manifest("a", "example.com/Bucket", "v2") + &manifest("b", "Bucket", "example.com/v2");
+    let yaml =
+        manifest("a", "example.com/Bucket", "v2") + &manifest("b", "Bucket", "example.com/v2");
     let t = Test::new()
-        .handler("b.rhai", &handler("grouped", &[("example.com/Bucket", "^2")]))
+        .handler(
+            "b.rhai",
+            &handler("grouped", &[("example.com/Bucket", "^2")]),
+        )
         .manifest("m.yaml", &yaml);
     t.run(&["apply", "-j", "1"]).code(0);
     assert_eq!(t.read("who.txt"), "a=grouped\nb=grouped\n");
     let t = Test::new()
         .handler("b.rhai", &handler("plain", &[("Bucket", "^2")]))
         .manifest("m.yaml", &manifest("a", "Bucket", "example.com/v2"));
-    t.run(&["apply"]).code(3).stderr_has("no handler serves kind `example.com/Bucket`");
+    t.run(&["apply"])
+        .code(3)
+        .stderr_has("no handler serves kind `example.com/Bucket`");
 }
 
 #[test]
@@ -62,7 +81,9 @@ fn a_user_handler_overrides_a_bundled_one() {
     let t = Test::new()
         .handler("mine.rhai", &handler("mine", &[("WriteFile", "^1")]))
         .manifest("m.yaml", &manifest("w", "WriteFile", "v1"));
-    t.run(&["apply"]).code(0).stdout_has("changed   WriteFile/w");
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("changed   WriteFile/w");
     assert_eq!(t.read("who.txt"), "w=mine\n");
     let json = t.run(&["apply", "-o", "json"]).json();
     assert_eq!(json["manifests"][0]["handler"], "mine.rhai");
@@ -76,7 +97,10 @@ fn resolution_does_not_depend_on_file_order() {
         let t = Test::new()
             .handler(first, &handler("old", &[("Thing", "^1")]))
             .handler(second, &handler("new", &[("Thing", "^2")]))
-            .manifest("m.yaml", &(manifest("x", "Thing", "v2") + &manifest("y", "Thing", "v1")));
+            .manifest(
+                "m.yaml",
+                &(manifest("x", "Thing", "v2") + &manifest("y", "Thing", "v1")),
+            );
         t.run(&["apply", "-j", "1"]).code(0);
         assert_eq!(t.read("who.txt"), "x=new\ny=old\n");
 
@@ -85,24 +109,50 @@ fn resolution_does_not_depend_on_file_order() {
             .handler(second, &handler("q", &[("Thing", ">=1.2")]))
             .manifest("m.yaml", &manifest("x", "Thing", "v1.5"));
         let out = t.run(&["apply"]);
-        out.code(3).stderr_has("several handlers serve `Thing` version `v1.5`");
-        assert!(out.stderr.find("candidate: a.rhai").unwrap() < out.stderr.find("candidate: z.rhai").unwrap());
+        out.code(3)
+            .stderr_has("several handlers serve `Thing` version `v1.5`");
+        assert!(
+            out.stderr.find("candidate: a.rhai").unwrap()
+                < out.stderr.find("candidate: z.rhai").unwrap()
+        );
     }
 }
 
 #[test]
 fn the_handlers_command_lists_kinds_ranges_files_and_permissions() {
     let t = Test::new()
-        .handler("one.rhai", &handler("one", &[("Thing", "^1"), ("Other", "=2.1.0")]))
+        .handler(
+            "one.rhai",
+            &handler("one", &[("Thing", "^1"), ("Other", "=2.1.0")]),
+        )
         .manifest("m.yaml", &manifest("a", "Thing", "v1"));
     let out = t.run(&["handlers"]);
     out.code(0);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert!(lines[0].starts_with("KIND") && lines[0].contains("PERMISSIONS"), "{}", out.stdout);
-    assert!(out.stdout.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Thing", "^1", "one.rhai", "file:write"]));
-    assert!(out.stdout.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Other", "=2.1.0", "one.rhai", "file:write"]));
+    assert!(
+        lines[0].starts_with("KIND") && lines[0].contains("PERMISSIONS"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["Thing", "^1", "one.rhai", "file:write"])
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["Other", "=2.1.0", "one.rhai", "file:write"])
+    );
     assert!(out.stdout.contains("bundled:handlers/write_file.rhai"));
     let json = t.run(&["handlers", "-o", "json"]).json();
-    let thing = json["handlers"].as_array().unwrap().iter().find(|h| h["kind"] == "Thing").unwrap();
+    let thing = json["handlers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "Thing")
+        .unwrap();
     assert_eq!(thing["permissions"], serde_json::json!(["file:write"]));
 }

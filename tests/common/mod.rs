@@ -5,7 +5,14 @@
 //! out.code(0).stdout_has("changed");
 //! ```
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail by panicking"
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
