@@ -232,3 +232,14 @@ fn manifests_from_several_files_and_directories_load_in_sorted_order() {
     t.run(&["apply", "-j", "1", "-s", "."]).code(0);
     assert_eq!(applies(&t.take_trace()), ["one", "two"]);
 }
+
+#[test]
+fn hidden_directories_are_not_searched_for_manifests_or_handlers() {
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("one", "", ""))
+        .manifest(".github/workflows/ci.yml", "on: push\njobs: {}\n")
+        .handler(".hidden/broken.rhai", "this is not rhai");
+    t.run(&["apply"]).code(0);
+    assert_eq!(applies(&t.take_trace()), ["one"]);
+}

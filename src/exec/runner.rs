@@ -283,7 +283,16 @@ impl Runner<'_> {
         }));
         let (status, error) = match result {
             Ok(Ok(status)) => (status, None),
-            Ok(Err(failure)) => (Status::Failed, Some(failure)),
+            Ok(Err(mut failure)) => {
+                let note = format!(
+                    "while running `{}` for {} ({})",
+                    step.function.as_str(),
+                    m.id(),
+                    m.at(m.name_mark)
+                );
+                failure.diagnostic.notes.push(note);
+                (Status::Failed, Some(failure))
+            }
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()

@@ -36,7 +36,11 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == "lib" && e.depth() > 0));
+            .filter_entry(|e| {
+                let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
+                let lib = e.depth() > 0 && e.file_type().is_dir() && e.file_name() == "lib";
+                !hidden && !lib
+            });
         for entry in walker.filter_map(Result::ok) {
             let path = entry.path();
             if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "rhai") {

@@ -98,10 +98,15 @@ fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
         }
         Ok(meta) if meta.is_dir() => {
             let mut files = Vec::new();
-            for entry in walkdir::WalkDir::new(path)
+            // Hidden directories (`.git`, `.github`, `.ordo`) hold YAML that is not ours.
+            let walker = walkdir::WalkDir::new(path)
                 .follow_links(true)
                 .sort_by_file_name()
-            {
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                });
+            for entry in walker {
                 match entry {
                     Ok(e) if e.file_type().is_file() && is_yaml(e.path()) => {
                         files.push(clean(e.path()))
