@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use rhai::Engine;
@@ -235,6 +235,25 @@ fn execute(config: &Config) -> Result<(), Error> {
     }
 }
 
+/// Ctrl-C (and SIGTERM): the first stops new work, interrupts running handlers and their
+/// commands, and lets the run finish its report; the second ends ordo at once.
+fn install_interrupt(cancel: &Arc<AtomicBool>) {
+    static PRESSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let cancel = Arc::clone(cancel);
+    let _ = ctrlc::set_handler(move || {
+        if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
+            cancel.store(true, Ordering::SeqCst);
+            crate::stdlib::interrupt_children(libc::SIGINT);
+            eprintln!(
+                "interrupted: stopping running handlers (press Ctrl-C again to quit at once)"
+            );
+        } else {
+            crate::stdlib::interrupt_children(libc::SIGKILL);
+            std::process::exit(exit::INTERRUPTED);
+        }
+    });
+}
+
 fn run_action(config: &Config, world: &World, action: Action) -> Result<(), Error> {
     let plan = Plan::build(
         &world.graph,
@@ -244,6 +263,8 @@ fn run_action(config: &Config, world: &World, action: Action) -> Result<(), Erro
         &|_| true,
     );
     let events = EventSink::new(reporter(config));
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_interrupt(&cancel);
     let runner = Runner {
         engine: &world.engine,
         registry: &world.registry,
@@ -252,7 +273,7 @@ fn run_action(config: &Config, world: &World, action: Action) -> Result<(), Erro
         policy: Arc::new(config.policy.clone()),
         vars: Arc::new(Variables::new()),
         events: events.clone(),
-        cancel: Arc::new(AtomicBool::new(false)),
+        cancel: Arc::clone(&cancel),
         settings: RunSettings {
             command: config.command.name(),
             environment: config.env.clone(),

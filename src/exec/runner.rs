@@ -420,12 +420,16 @@ impl Runner<'_> {
         self.engine
             .call_fn_with_options::<Dynamic>(options, &mut scope, &handler.ast, name, (arg,))
             .map_err(|e| {
-                let err = ScriptError::from_eval(
+                let mut err = ScriptError::from_eval(
                     handler.name(),
                     &e,
                     self.limits,
                     Some(timeout.as_secs_f64()),
                 );
+                if err.mark.is_none() && err.file == handler.name() {
+                    // Rhai gives limit errors no position; point at the function instead.
+                    err.mark = function_line(handler.file.text(), name);
+                }
                 let limit = err.limit;
                 let source = self.registry.source(&err.file);
                 (
@@ -503,4 +507,16 @@ impl Runner<'_> {
         map.insert("dry_run".into(), self.settings.dry_run.into());
         Dynamic::from_map(map)
     }
+}
+
+/// The position of `fn name(` in a script, for errors Rhai gives no position.
+fn function_line(text: &str, name: &str) -> Option<crate::manifest::Mark> {
+    let needle = format!("fn {name}(");
+    text.lines().enumerate().find_map(|(i, line)| {
+        let col = line.find(&needle)?;
+        Some(crate::manifest::Mark::new(
+            u32::try_from(i + 1).ok()?,
+            u32::try_from(col + 1).ok()?,
+        ))
+    })
 }

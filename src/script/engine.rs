@@ -19,7 +19,8 @@ use crate::exec::LogLevel;
 /// `stdlib/README.md`.
 #[derive(Clone, Copy, Debug)]
 pub struct ScriptLimits {
-    /// Rhai operations (roughly: expressions, loop iterations, calls) per handler call.
+    /// Rhai operations (roughly: expressions, loop iterations, calls) per handler call;
+    /// 0 means no limit.
     pub max_operations: u64,
     pub max_call_levels: usize,
     pub max_expr_depth: usize,

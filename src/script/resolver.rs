@@ -89,11 +89,12 @@ struct ModuleSource<'a> {
     root: Option<ImportRoot>,
 }
 
+/// Rhai replaces a resolver's `ErrorModuleNotFound` with its own, dropping the reason, so
+/// refusals are runtime errors that keep it.
 fn not_found(path: &str, pos: Position, why: &str) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorModuleNotFound(
-        format!("{path} ({why})"),
-        pos,
-    ))
+    let mut e = super::context::script_error(format!("module not found: `{path}`: {why}"), None);
+    e.set_position(pos);
+    e
 }
 
 impl ModuleResolver for ImportResolver {

@@ -26,11 +26,13 @@ macro_rules! fallible {
 
 mod env;
 mod file;
+mod http;
 mod json;
 mod log;
 mod path;
 mod permission;
 mod shell;
+mod template;
 mod time;
 mod vars;
 mod yaml;
@@ -43,7 +45,7 @@ pub use shell::{ProcessGroups, interrupt_children};
 
 /// Adds every native module to the engine, as `shell::`, `file::`, ...
 pub fn register_all(engine: &mut Engine) {
-    let modules: [(&str, Module); 9] = [
+    let modules: [(&str, Module); 11] = [
         ("vars", vars::module()),
         ("log", log::module()),
         ("env", env::module()),
@@ -51,6 +53,8 @@ pub fn register_all(engine: &mut Engine) {
         ("yaml", yaml::module()),
         ("file", file::module()),
         ("shell", shell::module()),
+        ("http", http::module()),
+        ("template", template::module()),
         ("path", path::module()),
         ("time", time::module()),
     ];

@@ -251,3 +251,84 @@ impl Output {
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
+
+/// A small HTTP/1.1 server on 127.0.0.1 for tests, one thread per connection.
+///
+/// Routes: `/ok` → 200 `hello`; `/missing` → 404; `/redirect` → 302 to `/ok`;
+/// `/slow` → 200 after 3 s; `/echo` → 200 with `METHOD body` and the request headers as
+/// `name: value` lines; `/file.bin` → 200 with 100 000 bytes. Anything else → 404.
+pub struct HttpServer {
+    pub addr: std::net::SocketAddr,
+}
+
+impl HttpServer {
+    pub fn start() -> HttpServer {
+        use std::io::{BufRead, BufReader, Read};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let mut first = String::new();
+                    if reader.read_line(&mut first).is_err() {
+                        return;
+                    }
+                    let mut headers = Vec::new();
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = line.trim().split_once(':') {
+                            if k.eq_ignore_ascii_case("content-length") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                            headers.push(format!("{}: {}", k.to_ascii_lowercase(), v.trim()));
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    let _ = reader.read_exact(&mut body);
+                    let mut parts = first.split_whitespace();
+                    let method = parts.next().unwrap_or_default().to_string();
+                    let path = parts.next().unwrap_or_default().to_string();
+                    let (status, extra, content): (&str, String, Vec<u8>) = match path.as_str() {
+                        "/ok" => ("200 OK", String::new(), b"hello".to_vec()),
+                        "/redirect" => ("302 Found", "Location: /ok\r\n".into(), Vec::new()),
+                        "/slow" => {
+                            std::thread::sleep(std::time::Duration::from_secs(3));
+                            ("200 OK", String::new(), b"late".to_vec())
+                        }
+                        "/echo" => {
+                            let text = format!(
+                                "{method} {}\n{}",
+                                String::from_utf8_lossy(&body),
+                                headers.join("\n")
+                            );
+                            ("200 OK", String::new(), text.into_bytes())
+                        }
+                        "/file.bin" => (
+                            "200 OK",
+                            String::new(),
+                            (0..100_000u32).map(|i| (i % 251) as u8).collect(),
+                        ),
+                        _ => ("404 Not Found", String::new(), b"no such page".to_vec()),
+                    };
+                    let mut stream = stream;
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+                        content.len()
+                    );
+                    let _ = std::io::Write::write_all(&mut stream, head.as_bytes());
+                    let _ = std::io::Write::write_all(&mut stream, &content);
+                });
+            }
+        });
+        HttpServer { addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}

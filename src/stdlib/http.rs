@@ -1,0 +1,449 @@
+//! `http::get`, `http::request`, `http::download`: HTTP(S) with ureq (rustls, webpki roots).
+//!
+//! A 4xx or 5xx answer is a status, not an error: scripts decide. Connection failures and
+//! timeouts are errors with a clear cause. Redirects are followed here, hop by hop (at most
+//! ten), so every host on the way is checked against `--net-allow`. `download` streams to a
+//! temporary file next to the target and renames it into place only after a 2xx answer
+//! and a complete body. Needs the `http` permission (`download` also `file:write`).
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use rhai::{Dynamic, EvalAltResult, Map, Module};
+use ureq::http::{Method, Request, Uri};
+
+use super::Capability;
+use crate::script::context::{self, CallContext, script_error, script_error_with};
+
+type R<T> = Result<T, Box<EvalAltResult>>;
+
+/// Default wall-clock limit of one request, redirects and body included.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on a response body read into a string.
+const MAX_BODY: u64 = 32 << 20;
+const MAX_REDIRECTS: usize = 10;
+
+struct Options {
+    method: Method,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    timeout: Duration,
+    insecure: bool,
+    proxy: Option<String>,
+    max_body: u64,
+}
+
+fn text(value: &Dynamic, what: &str) -> R<String> {
+    value.clone().into_string().map_err(|_| {
+        script_error(
+            format!(
+                "`http`: `{what}` must be a string, not {}",
+                value.type_name()
+            ),
+            None,
+        )
+    })
+}
+
+fn options(call: &str, method: &str, url: &str, opts: &Map) -> R<Options> {
+    let mut o = Options {
+        method: Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+            script_error(format!("`{call}`: `{method}` is not an HTTP method"), None)
+        })?,
+        url: url.to_string(),
+        headers: Vec::new(),
+        body: Vec::new(),
+        timeout: DEFAULT_TIMEOUT,
+        insecure: false,
+        proxy: None,
+        max_body: MAX_BODY,
+    };
+    for (key, value) in opts {
+        match key.as_str() {
+            "method" | "url" => {}
+            "headers" => {
+                let map = value.read_lock::<Map>().ok_or_else(|| {
+                    script_error(format!("`{call}`: `headers` must be a map"), None)
+                })?;
+                for (k, v) in map.iter() {
+                    let v = v.clone().into_string().unwrap_or_else(|v| v.to_string());
+                    o.headers.push((k.to_string(), v));
+                }
+            }
+            "body" => o.body = text(value, "body")?.into_bytes(),
+            "json" => {
+                o.body = crate::script::convert::dynamic_to_json(value)
+                    .to_string()
+                    .into_bytes();
+                o.headers
+                    .push(("content-type".into(), "application/json".into()));
+            }
+            "timeout" => {
+                let secs = value
+                    .as_float()
+                    .or_else(|_| value.as_int().map(|i| i as f64))
+                    .ok();
+                o.timeout = secs
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| {
+                        script_error(
+                            format!("`{call}`: `timeout` must be a positive number of seconds"),
+                            None,
+                        )
+                    })?;
+            }
+            "insecure" => {
+                o.insecure = value.as_bool().map_err(|_| {
+                    script_error(format!("`{call}`: `insecure` must be a boolean"), None)
+                })?;
+            }
+            "proxy" => o.proxy = Some(text(value, "proxy")?),
+            "auth" => {
+                let map = value.read_lock::<Map>().ok_or_else(|| {
+                    script_error(
+                        format!("`{call}`: `auth` must be #{{ user, password }}"),
+                        None,
+                    )
+                })?;
+                let user = map
+                    .get("user")
+                    .map(|u| text(u, "auth.user"))
+                    .transpose()?
+                    .unwrap_or_default();
+                let password = map
+                    .get("password")
+                    .map(|p| text(p, "auth.password"))
+                    .transpose()?
+                    .unwrap_or_default();
+                o.headers
+                    .push(("authorization".into(), basic_auth(&user, &password)));
+            }
+            "max_body" => {
+                o.max_body = value
+                    .as_int()
+                    .ok()
+                    .and_then(|i| u64::try_from(i).ok())
+                    .ok_or_else(|| {
+                        script_error(
+                            format!("`{call}`: `max_body` must be a number of bytes"),
+                            None,
+                        )
+                    })?;
+            }
+            other => {
+                return Err(script_error(
+                    format!("`{call}`: unknown option `{other}`"),
+                    Some("options: method, url, headers, body, json, timeout, insecure, proxy, auth, max_body".into()),
+                ));
+            }
+        }
+    }
+    Ok(o)
+}
+
+fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+fn host_of(call: &str, url: &str) -> R<(Uri, String)> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| script_error(format!("`{call}`: `{url}` is not a URL: {e}"), None))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) => {
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            Ok((uri, host))
+        }
+        _ => Err(script_error(
+            format!("`{call}`: `{url}` is not an http or https URL"),
+            None,
+        )),
+    }
+}
+
+fn agent(o: &Options, timeout: Duration) -> R<ureq::Agent> {
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .user_agent(concat!("ordo/", env!("CARGO_PKG_VERSION")));
+    if o.insecure {
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .disable_verification(true)
+                .build(),
+        );
+    }
+    if let Some(p) = &o.proxy {
+        let proxy = ureq::Proxy::new(p)
+            .map_err(|e| script_error(format!("`http`: bad proxy `{p}`: {e}"), None))?;
+        config = config.proxy(Some(proxy));
+    }
+    Ok(config.build().new_agent())
+}
+
+/// Sends the request, following redirects hop by hop. Returns the final response.
+fn send(ctx: &CallContext, call: &str, o: &Options) -> R<ureq::http::Response<ureq::Body>> {
+    let timeout = ctx
+        .remaining()
+        .map_or(o.timeout, |left| left.min(o.timeout));
+    let agent = agent(o, timeout)?;
+    let mut url = o.url.clone();
+    let mut method = o.method.clone();
+    let mut body = o.body.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let (uri, host) = host_of(call, &url)?;
+        ctx.policy.check_host(call, &host).map_err(|r| {
+            script_error(
+                r.to_string(),
+                Some("the run was started with `--net-allow`".into()),
+            )
+        })?;
+        let mut request = Request::builder().method(method.clone()).uri(uri.clone());
+        for (k, v) in &o.headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let request = request
+            .body(body.clone())
+            .map_err(|e| script_error(format!("`{call}`: invalid request: {e}"), None))?;
+        let response = agent
+            .run(request)
+            .map_err(|e| transport_error(call, &url, &e, timeout))?;
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_string);
+        match (status, location) {
+            (301 | 302 | 303 | 307 | 308, Some(location)) => {
+                url = resolve(&uri, &location);
+                if status == 303
+                    || (matches!(status, 301 | 302)
+                        && method != Method::GET
+                        && method != Method::HEAD)
+                {
+                    method = Method::GET;
+                    body = Vec::new();
+                }
+            }
+            _ => return Ok(response),
+        }
+    }
+    Err(script_error(
+        format!(
+            "`{call}`: more than {MAX_REDIRECTS} redirects from {}",
+            o.url
+        ),
+        None,
+    ))
+}
+
+/// A `Location` header relative to the URL it came from.
+fn resolve(base: &Uri, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_string();
+    }
+    let scheme = base.scheme_str().unwrap_or("http");
+    let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
+    if location.starts_with('/') {
+        return format!("{scheme}://{authority}{location}");
+    }
+    let path = base.path();
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    format!("{scheme}://{authority}{dir}{location}")
+}
+
+fn transport_error(
+    call: &str,
+    url: &str,
+    e: &ureq::Error,
+    timeout: Duration,
+) -> Box<EvalAltResult> {
+    let why = match e {
+        ureq::Error::Timeout(_) => format!("timed out after {} s", timeout.as_secs_f64()),
+        ureq::Error::HostNotFound => "host not found".to_string(),
+        ureq::Error::ConnectionFailed => "connection failed".to_string(),
+        other => other.to_string(),
+    };
+    script_error(format!("`{call}` {url}: {why}"), None)
+}
+
+fn response_map(response: ureq::http::Response<ureq::Body>, max_body: u64, call: &str) -> R<Map> {
+    let status = i64::from(response.status().as_u16());
+    let mut headers = Map::new();
+    for (name, value) in response.headers() {
+        headers.insert(
+            name.as_str().into(),
+            String::from_utf8_lossy(value.as_bytes())
+                .into_owned()
+                .into(),
+        );
+    }
+    let mut body = response.into_body();
+    let bytes = body
+        .with_config()
+        .limit(max_body)
+        .read_to_vec()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(n) => script_error(
+                format!("`{call}`: the response body is larger than {n} bytes"),
+                Some("raise `max_body`, or use `http::download`".into()),
+            ),
+            other => script_error(
+                format!("`{call}`: reading the response failed: {other}"),
+                None,
+            ),
+        })?;
+    let mut out = Map::new();
+    out.insert("status".into(), status.into());
+    out.insert("ok".into(), (200..300).contains(&status).into());
+    out.insert("headers".into(), headers.into());
+    out.insert(
+        "body".into(),
+        String::from_utf8_lossy(&bytes).into_owned().into(),
+    );
+    Ok(out)
+}
+
+fn request(call: &str, method: &str, url: &str, opts: &Map) -> R<Map> {
+    let ctx = context::require(call)?;
+    ctx.require(Capability::Http, call)?;
+    let o = options(call, method, url, opts)?;
+    if o.method != Method::GET && o.method != Method::HEAD {
+        ctx.require_mutation(&format!("{call} ({})", o.method))?;
+    }
+    let response = send(&ctx, call, &o)?;
+    response_map(response, o.max_body, call)
+}
+
+fn request_map(opts: &Map) -> R<Map> {
+    let url = opts
+        .get("url")
+        .ok_or_else(|| script_error("`http::request`: `url` is required".into(), None))
+        .and_then(|u| text(u, "url"))?;
+    let method = opts
+        .get("method")
+        .map(|m| text(m, "method"))
+        .transpose()?
+        .unwrap_or_else(|| "GET".into());
+    request("http::request", &method, &url, opts)
+}
+
+fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
+    let call = "http::download";
+    let ctx = context::require(call)?;
+    ctx.require(Capability::Http, call)?;
+    ctx.require(Capability::FileWrite, call)?;
+    ctx.require_mutation(call)?;
+    let target = ctx.path(call, path)?;
+    let o = options(call, "GET", url, opts)?;
+    let response = send(&ctx, call, &o)?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        let mut fields = Map::new();
+        fields.insert("status".into(), i64::from(status).into());
+        return Err(script_error_with(
+            format!("`{call}` {url}: the server answered {status}"),
+            fields,
+        ));
+    }
+    let dir = target
+        .parent()
+        .unwrap_or(std::path::Path::new("/"))
+        .to_path_buf();
+    std::fs::create_dir_all(&dir).map_err(|e| context::io_error(call, &dir, &e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ordo-")
+        .tempfile_in(&dir)
+        .map_err(|e| context::io_error(call, &dir, &e))?;
+    let mut reader = response.into_body().into_reader();
+    let mut buf = vec![0_u8; 64 * 1024];
+    let mut size: u64 = 0;
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| {
+            script_error(
+                format!("`{call}` {url}: reading the body failed: {e}"),
+                None,
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        tmp.write_all(&buf[..n])
+            .map_err(|e| context::io_error(call, &target, &e))?;
+        size += n as u64;
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| context::io_error(call, &target, &e))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(&target)
+        .map_err(|e| context::io_error(call, &target, &e.error))?;
+    let mut out = Map::new();
+    out.insert("status".into(), i64::from(status).into());
+    out.insert("path".into(), target.display().to_string().into());
+    out.insert(
+        "size".into(),
+        i64::try_from(size).unwrap_or(i64::MAX).into(),
+    );
+    Ok(out)
+}
+
+pub(super) fn module() -> Module {
+    let mut m = Module::new();
+    fallible!(&mut m, "get", |url: &str| request(
+        "http::get",
+        "GET",
+        url,
+        &Map::new()
+    ));
+    fallible!(&mut m, "get", |url: &str, opts: Map| request(
+        "http::get",
+        "GET",
+        url,
+        &opts
+    ));
+    fallible!(&mut m, "request", |opts: Map| request_map(&opts));
+    fallible!(&mut m, "download", |url: &str, path: &str| download(
+        url,
+        path,
+        &Map::new()
+    ));
+    fallible!(&mut m, "download", |url: &str, path: &str, opts: Map| {
+        download(url, path, &opts)
+    });
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_is_base64() {
+        assert_eq!(basic_auth("user", "pass"), "Basic dXNlcjpwYXNz");
+    }
+
+    #[test]
+    fn locations_resolve_against_the_request() {
+        let base: Uri = "http://h:1/a/b?q".parse().unwrap();
+        assert_eq!(resolve(&base, "/c"), "http://h:1/c");
+        assert_eq!(resolve(&base, "c"), "http://h:1/a/c");
+        assert_eq!(resolve(&base, "https://x/y"), "https://x/y");
+    }
+}

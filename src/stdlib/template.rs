@@ -1,0 +1,41 @@
+//! `template::render(text, values)`: Jinja templates (minijinja), strict and bounded.
+//!
+//! An undefined name is an error, not an empty string. Rendering has a fuel limit, so a
+//! template cannot loop forever, and templates cannot load other files.
+
+use minijinja::{Environment, UndefinedBehavior};
+use rhai::{Dynamic, EvalAltResult, Module};
+
+use crate::script::context::script_error;
+
+/// Template instructions one render may execute.
+const FUEL: u64 = 10_000_000;
+
+fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(64);
+    let context = minijinja::Value::from(minijinja::value::Serde(
+        crate::script::convert::dynamic_to_json(values),
+    ));
+    env.render_str(text, context).map_err(|e| {
+        let line = e
+            .line()
+            .map(|l| format!(" on line {l} of the template"))
+            .unwrap_or_default();
+        let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
+        script_error(
+            format!("`template::render`: {}{detail}{line}", e.kind()),
+            None,
+        )
+    })
+}
+
+pub(super) fn module() -> Module {
+    let mut m = Module::new();
+    fallible!(&mut m, "render", |text: &str, values: Dynamic| render(
+        text, &values
+    ));
+    m
+}

@@ -1,0 +1,352 @@
+//! The sandbox, tested by attacking it: undeclared capabilities, run-wide policy, path and
+//! import escapes, runaway scripts, and commands that try to outlive their timeout. HTTP
+//! runs against a server on 127.0.0.1 started by the test.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{HttpServer, Test};
+
+/// A project with one `Probe` handler declaring `permissions` and running `body` in apply.
+fn probe(permissions: &str, body: &str) -> Test {
+    let handler = format!(
+        "register(\"Probe\", \"^1\");\npermissions([{permissions}]);\nfn apply(m) {{\n{body}\n}}\n"
+    );
+    Test::new()
+        .handler("probe.rhai", &handler)
+        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n")
+}
+
+#[test]
+fn undeclared_capabilities_are_refused_with_the_line_to_add() {
+    let cases = [
+        (
+            "shell::run(\"true\")",
+            "`shell::run` needs the `shell` permission",
+            "\"shell\"",
+        ),
+        (
+            "file::read(\"/etc/hostname\")",
+            "`file::read` needs the `file:read` permission",
+            "\"file:read\"",
+        ),
+        (
+            "file::write(\"x.txt\", \"x\")",
+            "`file::write` needs the `file:write` permission",
+            "\"file:write\"",
+        ),
+        (
+            "http::get(\"http://127.0.0.1:9/\")",
+            "`http::get` needs the `http` permission",
+            "\"http\"",
+        ),
+        (
+            "env::get(\"HOME\")",
+            "`env::get` needs the `env` permission",
+            "\"env\"",
+        ),
+    ];
+    for (call, message, cap) in cases {
+        let t = probe("", call);
+        t.run(&["apply"])
+            .code(1)
+            .no_panic()
+            .stderr_has(message)
+            .stderr_has("which handler `probe.rhai` does not declare")
+            .stderr_has(&format!(
+                "add {cap} to the `permissions([...])` call on line 2 of probe.rhai"
+            ))
+            .stderr_has("probe.rhai:4:");
+        assert!(!t.exists("x.txt"));
+    }
+    // Without any `permissions` call the hint says where to put one.
+    let handler = "register(\"Probe\", \"^1\");\nfn apply(m) { shell::run(\"true\") }\n";
+    let t = Test::new()
+        .handler("probe.rhai", handler)
+        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n");
+    t.run(&["apply"])
+        .code(1)
+        .stderr_has("add `permissions([\"shell\"]);` at the top of probe.rhai");
+}
+
+#[test]
+fn deny_overrides_what_a_handler_declares() {
+    let t = probe(
+        "\"shell\", \"file:write\"",
+        "shell::run(\"touch made-by-shell\");",
+    );
+    t.run(&["apply", "--deny", "shell,http"])
+        .code(1)
+        .stderr_has("which this run denies (--deny shell)");
+    assert!(!t.exists("made-by-shell"));
+    t.run(&["apply"]).code(0);
+    assert!(t.exists("made-by-shell"));
+}
+
+#[test]
+fn fs_root_confines_paths_against_dotdot_absolute_paths_and_symlinks() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "s3cret").unwrap();
+    let attacks = [
+        "file::read(path::join(m.dir, \"../../../etc/hostname\"))".to_string(),
+        "file::read(\"/etc/hostname\")".to_string(),
+        "file::read(path::join(m.dir, \"escape/secret\"))".to_string(),
+        "file::write(path::join(m.dir, \"escape/planted\"), \"x\")".to_string(),
+        "shell::run(\"true\", #{ cwd: \"/\" })".to_string(),
+        "file::list(path::join(m.dir, \"escape/..\"))".to_string(),
+    ];
+    for attack in attacks {
+        let t = probe("\"file:read\", \"file:write\", \"shell\"", &attack);
+        std::os::unix::fs::symlink(outside.path(), t.path().join("escape")).unwrap();
+        let root = t.path().to_str().unwrap().to_string();
+        t.run(&["apply", "--fs-root", &root])
+            .code(1)
+            .no_panic()
+            .stderr_has("is outside the allowed roots");
+        assert!(
+            !outside.path().join("planted").exists(),
+            "{attack} planted a file"
+        );
+    }
+    // Inside the root everything works.
+    let t = probe(
+        "\"file:read\", \"file:write\"",
+        "file::write(path::join(m.dir, \"in/side.txt\"), \"ok\"); file::read(path::join(m.dir, \"in/side.txt\"));",
+    );
+    let root = t.path().to_str().unwrap().to_string();
+    t.run(&["apply", "--fs-root", &root]).code(0);
+    assert_eq!(t.read("in/side.txt"), "ok");
+}
+
+#[test]
+fn imports_cannot_leave_the_handler_directory() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("evil.rhai"), "fn x() { 1 }").unwrap();
+    let evil = outside.path().join("evil").display().to_string();
+    for (import, why) in [
+        (
+            "../outside".to_string(),
+            "`..` and absolute paths are not allowed",
+        ),
+        (evil, "`..` and absolute paths are not allowed"),
+        (
+            "lib/link/evil".to_string(),
+            "outside the handler's source directory",
+        ),
+        ("ordo/nope".to_string(), "the stdlib modules are"),
+    ] {
+        let handler = format!(
+            "register(\"Probe\", \"^1\");\nfn apply(m) {{\n    import \"{import}\" as x;\n    x::x()\n}}\n"
+        );
+        let t = Test::new()
+            .handler("src/probe.rhai", &handler)
+            .file("outside.rhai", "fn x() { 1 }")
+            .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n");
+        std::fs::create_dir_all(t.path().join("src/lib")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), t.path().join("src/lib/link")).unwrap();
+        t.run(&["apply", "-s", "src"])
+            .code(1)
+            .no_panic()
+            .stderr_has("module not found")
+            .stderr_has(why);
+    }
+}
+
+#[test]
+fn a_runaway_loop_is_stopped_by_its_timeout_and_the_run_goes_on() {
+    let handler = "register(\"Spin\", \"^1\");\nfn apply(m) { loop { } }\n";
+    let yaml = "kind: Spin\nversion: v1\nmetadata: {name: spin, timeout: 1}\n---\nkind: Spin\nversion: v1\nmetadata: {name: spin2, timeout: 0.5}\n";
+    let t = Test::new()
+        .handler("spin.rhai", handler)
+        .manifest("m.yaml", yaml);
+    let started = Instant::now();
+    // No operation limit here: the wall clock must stop it.
+    let out = t.run(&["apply", "--keep-going", "--max-operations", "0"]);
+    out.code(1)
+        .no_panic()
+        .stderr_has("stopped: the handler call ran longer than its timeout of 1 s")
+        .stderr_has("stopped: the handler call ran longer than its timeout of 0.5 s")
+        .stderr_has("spin.rhai:2:1")
+        .stdout_has("0 changed, 0 unchanged, 2 failed");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The CLI flag sets the default.
+    let t = Test::new().handler("spin.rhai", handler).manifest(
+        "m.yaml",
+        "kind: Spin\nversion: v1\nmetadata: {name: spin}\n",
+    );
+    t.run(&["apply", "--timeout", "0.5", "--max-operations", "0"])
+        .code(1)
+        .stderr_has("timeout of 0.5 s");
+}
+
+#[test]
+fn the_operation_limit_stops_a_loop_and_names_itself() {
+    let t = probe("", "let i = 0; loop { i += 1; }");
+    t.run(&["apply", "--max-operations", "100000"])
+        .code(1)
+        .stderr_has("exceeded the limit of 100000 operations")
+        .stderr_has("--max-operations");
+}
+
+#[test]
+fn deep_recursion_is_stopped() {
+    let handler =
+        "register(\"Probe\", \"^1\");\nfn down(n) { down(n + 1) }\nfn apply(m) { down(0) }\n";
+    let t = Test::new()
+        .handler("probe.rhai", handler)
+        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n");
+    t.run(&["apply"])
+        .code(1)
+        .no_panic()
+        .stderr_has("calls nested deeper than the limit of 64 levels");
+}
+
+#[test]
+fn a_huge_string_is_stopped() {
+    let t = probe("", "let s = \"x\"; loop { s += s; }");
+    t.run(&["apply"])
+        .code(1)
+        .no_panic()
+        .stderr_has("is over its limit");
+}
+
+#[test]
+fn a_shell_timeout_kills_the_whole_process_group() {
+    // A marker no other process uses, to look for survivors afterwards.
+    let marker = format!("30.{}", std::process::id());
+    let body = format!("shell::run(\"sleep {marker} & sleep {marker}\", #{{ timeout: 1 }});");
+    let t = probe("\"shell\"", &body);
+    let started = Instant::now();
+    t.run(&["apply"])
+        .code(1)
+        .stderr_has("timed out after 1 s and was killed");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let survivors = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(
+        survivors.stdout.is_empty(),
+        "left behind: {}",
+        String::from_utf8_lossy(&survivors.stdout)
+    );
+}
+
+#[test]
+fn shell_output_is_capped() {
+    let t = probe(
+        "\"shell\", \"file:write\"",
+        "let r = shell::run(\"head -c 100000 /dev/zero\", #{ max_output: 1000 }); file::write(path::join(m.dir, \"o.txt\"), `${r.stdout.len()} ${r.truncated}`);",
+    );
+    t.run(&["apply"]).code(0);
+    assert_eq!(t.read("o.txt"), "1000 true");
+}
+
+#[test]
+fn http_reports_statuses_follows_redirects_and_times_out() {
+    let server = HttpServer::start();
+    let body = format!(
+        r#"let ok = http::get("{ok}");
+let missing = http::get("{missing}");
+let moved = http::get("{redirect}");
+let posted = http::request(#{{ method: "POST", url: "{echo}", json: #{{ a: 1 }}, headers: #{{ "x-test": "yes" }} }});
+file::write(path::join(m.dir, "h.txt"), `${{ok.status}} ${{ok.body}} ${{missing.status}} ${{missing.ok}} ${{moved.status}} ${{moved.body}}`);
+file::write(path::join(m.dir, "echo.txt"), posted.body);
+http::get("{slow}", #{{ timeout: 0.5 }});"#,
+        ok = server.url("/ok"),
+        missing = server.url("/missing"),
+        redirect = server.url("/redirect"),
+        echo = server.url("/echo"),
+        slow = server.url("/slow"),
+    );
+    let t = probe("\"http\", \"file:write\"", &body);
+    let out = t.run(&["apply"]);
+    out.code(1).stderr_has("timed out after 0.5 s");
+    assert_eq!(t.read("h.txt"), "200 hello 404 false 200 hello");
+    let echo = t.read("echo.txt");
+    assert!(echo.starts_with("POST {\"a\":1}"), "{echo}");
+    assert!(
+        echo.contains("x-test: yes") && echo.contains("content-type: application/json"),
+        "{echo}"
+    );
+}
+
+#[test]
+fn http_connection_errors_are_clear() {
+    let t = probe("\"http\"", "http::get(\"http://127.0.0.1:9/\")");
+    t.run(&["apply"])
+        .code(1)
+        .no_panic()
+        .stderr_has("`http::get` http://127.0.0.1:9/: ");
+}
+
+#[test]
+fn net_allow_refuses_other_hosts_even_after_a_redirect() {
+    let server = HttpServer::start();
+    let t = probe("\"http\"", &format!("http::get(\"{}\")", server.url("/ok")));
+    t.run(&["apply", "--net-allow", "example.com"])
+        .code(1)
+        .stderr_has("host `127.0.0.1` is not allowed (--net-allow example.com)");
+    t.run(&["apply", "--net-allow", "127.0.0.1"]).code(0);
+}
+
+#[test]
+fn download_writes_atomically_and_a_non_2xx_status_throws() {
+    let server = HttpServer::start();
+    let body = format!(
+        "let r = http::download(\"{}\", path::join(m.dir, \"dl/file.bin\"));\nif r.size != 100000 {{ throw \"size\"; }}\nhttp::download(\"{}\", path::join(m.dir, \"dl/missing.bin\"));",
+        server.url("/file.bin"),
+        server.url("/missing")
+    );
+    let t = probe("\"http\", \"file:write\"", &body);
+    t.run(&["apply"])
+        .code(1)
+        .stderr_has("the server answered 404");
+    let bytes = std::fs::read(t.path().join("dl/file.bin")).unwrap();
+    assert_eq!(bytes.len(), 100_000);
+    assert_eq!(bytes[300], (300 % 251) as u8);
+    assert!(!t.exists("dl/missing.bin"));
+    let leftovers = std::fs::read_dir(t.path().join("dl")).unwrap().count();
+    assert_eq!(leftovers, 1, "only the finished download stays");
+}
+
+#[test]
+fn templates_render_and_undefined_names_are_errors() {
+    let t = probe(
+        "\"file:write\"",
+        "file::write(path::join(m.dir, \"t.txt\"), template::render(\"{{ name }} has {{ items | length }} items{% for i in items %} {{ i }}{% endfor %}\", #{ name: \"web\", items: [1, 2] }));",
+    );
+    t.run(&["apply"]).code(0);
+    assert_eq!(t.read("t.txt"), "web has 2 items 1 2");
+    let t = probe("", "template::render(\"{{ nope }}\", #{})");
+    t.run(&["apply"])
+        .code(1)
+        .stderr_has("`template::render`: undefined value");
+}
+
+#[test]
+fn yaml_round_trips() {
+    let t = probe(
+        "\"file:write\"",
+        "let v = yaml::parse(\"a: 1\\nb: [x, true]\\nc: !Ref thing\\n\"); file::write(path::join(m.dir, \"y.txt\"), `${v.a} ${v.b[1]} ${v.c.tag} ${yaml::to_string(#{ k: [1, \"two\"] })}`);",
+    );
+    t.run(&["apply"]).code(0);
+    assert_eq!(t.read("y.txt"), "1 true !Ref k:\n- 1\n- two\n");
+}
