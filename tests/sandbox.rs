@@ -350,3 +350,51 @@ fn yaml_round_trips() {
     t.run(&["apply"]).code(0);
     assert_eq!(t.read("y.txt"), "1 true !Ref k:\n- 1\n- two\n");
 }
+
+#[test]
+fn ctrl_c_stops_running_commands_and_exits_130() {
+    let marker = format!("60.{}", std::process::id() + 7);
+    let body = format!("shell::run(\"sleep {marker} & sleep {marker}\");");
+    let t = probe("\"shell\"", &body);
+    let mut child = t.spawn(&["apply"]);
+    // Wait until the command runs, then interrupt ordo the way a terminal would.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let found = std::process::Command::new("pgrep")
+            .args(["-f", &format!("sleep {marker}")])
+            .output()
+            .unwrap();
+        if !found.stdout.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let survivors = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(
+        survivors.stdout.is_empty(),
+        "left behind: {}",
+        String::from_utf8_lossy(&survivors.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(interrupted)"));
+}

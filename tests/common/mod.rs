@@ -153,6 +153,19 @@ impl Test {
         text.lines().map(str::to_string).collect()
     }
 
+    /// Starts ordo without waiting for it (for signal tests).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_ordo"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TRACE_FILE", self.dir.path().join("trace.txt"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ordo")
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
         cmd.args(args)
