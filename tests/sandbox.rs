@@ -356,7 +356,7 @@ fn ctrl_c_stops_running_commands_and_exits_130() {
     let marker = format!("60.{}", std::process::id() + 7);
     let body = format!("shell::run(\"sleep {marker} & sleep {marker}\");");
     let t = probe("\"shell\"", &body);
-    let mut child = t.spawn(&["apply"]);
+    let child = t.spawn(&["apply"]);
     // Wait until the command runs, then interrupt ordo the way a terminal would.
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
