@@ -398,3 +398,31 @@ fn ctrl_c_stops_running_commands_and_exits_130() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("(interrupted)"));
 }
+
+#[test]
+fn arrays_maps_and_expression_nesting_are_bounded() {
+    // Doubling reaches the limits quickly (Rhai checks sizes on every change).
+    let t = probe("", "let a = [1]; loop { a += a; }");
+    t.run(&["apply"])
+        .code(1)
+        .no_panic()
+        .stderr_has("Size of array/BLOB is over its limit");
+    // A map built natively is checked when it reaches the script.
+    let keys: Vec<String> = (0..100_001).map(|i| format!("\"k{i}\": {i}")).collect();
+    let t = probe(
+        "\"file:read\"",
+        "json::parse(file::read(path::join(m.dir, \"big.json\")))",
+    )
+    .file("big.json", &format!("{{{}}}", keys.join(",")));
+    t.run(&["apply"])
+        .code(1)
+        .no_panic()
+        .stderr_has("Size of object map is over its limit");
+    // Nesting beyond the limit is refused when the handler loads.
+    let deep = format!("{}1{}", "(".repeat(200), ")".repeat(200));
+    let t = probe("", &format!("let x = {deep};"));
+    t.run(&["apply"])
+        .code(3)
+        .no_panic()
+        .stderr_has("probe.rhai:4:");
+}

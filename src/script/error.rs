@@ -193,7 +193,10 @@ fn describe(
             Some(LimitKind::CallDepth),
         ),
         EvalAltResult::ErrorDataTooLarge(what, _) => (
-            format!("stopped: {what} is over its limit"),
+            format!(
+                "stopped: {} is over its limit",
+                what.trim_end_matches(" too large")
+            ),
             Some(format!(
                 "limits: strings {} MiB, arrays {} items, maps {} keys",
                 limits.max_string_size >> 20,
