@@ -20,7 +20,10 @@ use crate::diagnostic::Diagnostic;
 use crate::error::{Error, exit};
 use crate::exec::{EventSink, Reporter, RunSettings, Runner, Variables};
 use crate::handler::{HandlerRegistry, discover};
-use crate::manifest::{Action, Limits, Manifest};
+use crate::manifest::{
+    Action, Limits, Manifest, ManifestError, StaticContext, StaticResult, ValueSet, collect_values,
+    resolve_static,
+};
 use crate::planner::{Graph, Plan};
 use crate::report::{HumanReporter, JsonLinesReporter, JsonReporter, diagnostic};
 use crate::script::{ImportResolver, ImportRoot, build};
@@ -98,7 +101,12 @@ fn report_error(config: &Config, e: &Error) {
             if config.output != OutputFormat::Human {
                 let errors: Vec<_> = diagnostics
                     .iter()
-                    .map(|d| json!({"message": d.message, "location": d.location.as_ref().map(ToString::to_string)}))
+                    .map(|d| {
+                        json!({
+                            "message": crate::exec::secrets::masked(&d.message),
+                            "location": d.location.as_ref().map(ToString::to_string),
+                        })
+                    })
                     .collect();
                 let report = json!({"command": config.command.name(), "environment": config.env, "ok": false, "errors": errors});
                 println!("{report}");
@@ -118,12 +126,30 @@ struct World {
     /// Manifest index → handler index.
     handlers: Vec<usize>,
     graph: Graph,
+    values: Arc<ValueSet>,
 }
 
 fn load(config: &Config) -> Result<World, Error> {
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
-    let loaded = crate::manifest::load(&config.manifests, &Limits::default());
-    diagnostics.extend(loaded.errors.into_iter().map(Diagnostic::from));
+    let mut loaded = crate::manifest::load(&config.manifests, &Limits::default());
+    let mut value_errors = Vec::new();
+    let values = collect_values(
+        &mut loaded.manifests,
+        &config.values,
+        &config.env,
+        &mut value_errors,
+    );
+    for secret in values.secret_texts() {
+        crate::exec::secrets::add(&secret);
+    }
+    resolve_tags(config, &mut loaded.manifests, &values, &mut value_errors);
+    diagnostics.extend(
+        loaded
+            .errors
+            .into_iter()
+            .chain(value_errors)
+            .map(Diagnostic::from),
+    );
 
     let src_dirs = config
         .src
@@ -190,7 +216,61 @@ fn load(config: &Config) -> Result<World, Error> {
         registry,
         handlers,
         graph,
+        values: Arc::new(values),
     })
+}
+
+/// Substitutes `!Value`, `!Env`, `!Sub` and `std.*` in the manifests of the environment,
+/// checks every `!Variable`, and records the edges they imply.
+fn resolve_tags(
+    config: &Config,
+    manifests: &mut [Manifest],
+    values: &ValueSet,
+    errors: &mut Vec<ManifestError>,
+) {
+    let names: HashMap<String, usize> = manifests
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.metadata.in_environment(&config.env))
+        .map(|(i, m)| (m.name.clone(), i))
+        .collect();
+    let mut all_names: HashMap<String, Vec<String>> = HashMap::new();
+    for m in manifests.iter() {
+        all_names
+            .entry(m.name.clone())
+            .or_default()
+            .extend(m.metadata.environments.clone().unwrap_or_default());
+    }
+    let action = if config.command == CommandKind::Delete {
+        "delete"
+    } else {
+        "apply"
+    };
+    let ctx = StaticContext {
+        values,
+        env: &config.env,
+        action,
+        names: &names,
+        all_names: &all_names,
+    };
+    for m in manifests
+        .iter_mut()
+        .filter(|m| m.metadata.in_environment(&config.env))
+    {
+        let mut result = StaticResult::default();
+        let file = Arc::clone(&m.file);
+        resolve_static(&mut m.spec, &file, &m.name, &ctx, &mut result, errors);
+        resolve_static(
+            &mut m.metadata_node,
+            &file,
+            &m.name,
+            &ctx,
+            &mut result,
+            errors,
+        );
+        m.implicit = result.producers;
+        m.deferred = result.deferred;
+    }
 }
 
 /// The directories holding the manifest files (standard input counts as `.`), in order.
@@ -272,6 +352,7 @@ fn run_action(config: &Config, world: &World, action: Action) -> Result<(), Erro
         limits: &config.limits,
         policy: Arc::new(config.policy.clone()),
         vars: Arc::new(Variables::new()),
+        values: Arc::clone(&world.values),
         events: events.clone(),
         cancel: Arc::clone(&cancel),
         settings: RunSettings {

@@ -189,8 +189,30 @@ fn hello_world_runs_as_its_readme_says() {
 }
 
 #[test]
+fn environments_runs_as_its_readme_says() {
+    let work = run_example("environments");
+    assert!(
+        !work
+            .path()
+            .join("examples/environments/out/app.example.com.conf")
+            .exists()
+    );
+}
+
+#[test]
+fn linked_manifests_runs_as_its_readme_says() {
+    let work = run_example("linked-manifests");
+    let notes = std::fs::read_to_string(
+        work.path()
+            .join("examples/linked-manifests/out/release.txt"),
+    )
+    .unwrap();
+    assert_eq!(notes, "release 1.4.2 built by default\n");
+}
+
+#[test]
 fn every_example_has_a_test() {
-    let tested = ["hello-world"];
+    let tested = ["environments", "hello-world", "linked-manifests"];
     for name in example_names() {
         assert!(
             tested.contains(&name.as_str()),

@@ -64,6 +64,14 @@ pub struct CommonArgs {
     )]
     pub env: String,
 
+    /// A values file (`kind: Values` documents); repeatable, later files win
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+
+    /// Set a value (read as YAML: `--set port=9` is a number); repeatable, wins over files
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
     /// Output format [default: human]
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<OutputFormat>,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::args::{Cli, ColorChoice, Command, CommonArgs, OutputFormat};
 use crate::diagnostic::did_you_mean;
 use crate::exec::LogLevel;
+use crate::manifest::ValueSources;
 use crate::script::ScriptLimits;
 use crate::stdlib::{Capability, Permissions, Policy};
 
@@ -39,6 +40,7 @@ pub struct Config {
     /// `None`: the directories of the manifest files.
     pub src: Option<Vec<PathBuf>>,
     pub env: String,
+    pub values: ValueSources,
     pub output: OutputFormat,
     /// Colours on stdout and on stderr.
     pub color_out: bool,
@@ -133,6 +135,12 @@ impl Config {
                 common.timeout
             )));
         }
+        for set in &common.set {
+            match set.split_once('=') {
+                Some((name, _)) if !name.trim().is_empty() => {}
+                _ => return Err(usage(format!("--set `{set}`: expected KEY=VALUE"))),
+            }
+        }
         let jobs = run.as_ref().map_or(1, |r| r.jobs);
         if jobs == 0 {
             return Err(usage("--jobs must be at least 1"));
@@ -156,6 +164,10 @@ impl Config {
                 Some(common.src)
             },
             env: common.env,
+            values: ValueSources {
+                files: common.values,
+                sets: common.set,
+            },
             output: common.output.unwrap_or(OutputFormat::Human),
             color_out: color(std::io::stdout().is_terminal()),
             color_err: color(std::io::stderr().is_terminal()),

@@ -96,11 +96,13 @@ impl EventSink {
         }
     }
 
+    /// Hands `event` to the reporter, with every secret masked.
     pub fn emit(&self, event: &Event) {
+        let masked = mask_event(event);
         self.reporter
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .event(event);
+            .event(masked.as_ref().unwrap_or(event));
     }
 
     pub fn finish(&self) {
@@ -114,5 +116,44 @@ impl EventSink {
 impl std::fmt::Debug for EventSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("EventSink")
+    }
+}
+
+/// A copy of `event` with secrets masked, if it holds any text that needs it.
+fn mask_event(event: &Event) -> Option<Event> {
+    use super::secrets::masked;
+    match event {
+        Event::Log {
+            manifest,
+            level,
+            message,
+        } => Some(Event::Log {
+            manifest: manifest.clone(),
+            level: *level,
+            message: masked(message),
+        }),
+        Event::ManifestFinished {
+            info,
+            status,
+            duration,
+            error,
+            detail,
+            reason,
+        } if error.is_some() || detail.is_some() => Some(Event::ManifestFinished {
+            info: Arc::clone(info),
+            status: *status,
+            duration: *duration,
+            error: error.as_deref().map(masked),
+            detail: detail.as_ref().map(|d| {
+                let mut d = d.clone();
+                d.message = masked(&d.message);
+                d.notes = d.notes.iter().map(|n| masked(n)).collect();
+                d.help = d.help.as_deref().map(masked);
+                d.label = d.label.as_deref().map(masked);
+                d
+            }),
+            reason: reason.clone(),
+        }),
+        _ => None,
     }
 }

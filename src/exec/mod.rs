@@ -2,6 +2,7 @@
 
 mod event;
 mod runner;
+pub mod secrets;
 mod status;
 mod variables;
 

@@ -21,7 +21,7 @@ use super::status::{Status, Summary};
 use super::variables::{Variables, is_plain};
 use crate::diagnostic::Diagnostic;
 use crate::handler::{Handler, HandlerRegistry};
-use crate::manifest::{Action, Manifest};
+use crate::manifest::{Action, FoundVariable, Manifest, ValueSet, resolve_deferred};
 use crate::planner::{Plan, Step};
 use crate::script::convert::node_to_dynamic;
 use crate::script::{CallContext, LimitKind, ScriptError, ScriptLimits, context};
@@ -75,6 +75,7 @@ pub struct Runner<'a> {
     pub limits: &'a ScriptLimits,
     pub policy: Arc<Policy>,
     pub vars: Arc<Variables>,
+    pub values: Arc<ValueSet>,
     pub events: EventSink,
     pub cancel: Arc<AtomicBool>,
     pub settings: RunSettings,
@@ -368,6 +369,7 @@ impl Runner<'_> {
             manifest: m.name.clone(),
             handler: Arc::clone(&handler.info),
             vars: Arc::clone(&self.vars),
+            values: Arc::clone(&self.values),
             events: self.events.clone(),
             policy: Arc::clone(&self.policy),
             dry_run: self.settings.dry_run,
@@ -383,7 +385,7 @@ impl Runner<'_> {
             // A handler without `delete` has nothing to tear down.
             return Ok(Status::Unchanged);
         }
-        let arg = self.manifest_value(m, function);
+        let arg = self.manifest_value(m, function).map_err(|f| (f, None))?;
         if handler.functions.check {
             let r = self.call(handler, "check", arg.clone(), timeout)?;
             match r.as_bool() {
@@ -493,19 +495,45 @@ impl Runner<'_> {
     }
 
     /// The read-only map `m` handed to handler functions.
-    fn manifest_value(&self, m: &Manifest, function: Action) -> Dynamic {
+    fn manifest_value(&self, m: &Manifest, function: Action) -> Result<Dynamic, Failure> {
+        let (metadata, spec) = if m.deferred {
+            // `!Variable`s are resolved now, just before the manifest runs.
+            let lookup = |name: &str| {
+                self.vars
+                    .get(name)
+                    .map(|v| FoundVariable { value: v.value })
+            };
+            let tag_failure =
+                |(mark, kind): (crate::manifest::Mark, crate::manifest::TagErrorKind)| {
+                    let location = m.at(mark);
+                    let line = format!("{location}: {kind}");
+                    let diagnostic = Diagnostic::error(kind.to_string())
+                        .at(location)
+                        .help_opt(kind.help());
+                    Failure {
+                        line,
+                        diagnostic: Box::new(diagnostic),
+                    }
+                };
+            (
+                resolve_deferred(&m.metadata_node, &lookup).map_err(tag_failure)?,
+                resolve_deferred(&m.spec, &lookup).map_err(tag_failure)?,
+            )
+        } else {
+            (node_to_dynamic(&m.metadata_node), node_to_dynamic(&m.spec))
+        };
         let mut map = Map::new();
         map.insert("kind".into(), m.kind.clone().into());
         map.insert("version".into(), m.version.clone().into());
         map.insert("name".into(), m.name.clone().into());
-        map.insert("metadata".into(), node_to_dynamic(&m.metadata_node));
-        map.insert("spec".into(), node_to_dynamic(&m.spec));
+        map.insert("metadata".into(), metadata);
+        map.insert("spec".into(), spec);
         map.insert("env".into(), self.settings.environment.clone().into());
         map.insert("action".into(), function.as_str().into());
         let dir = std::path::absolute(m.file.dir()).unwrap_or_else(|_| m.file.dir().to_path_buf());
         map.insert("dir".into(), dir.display().to_string().into());
         map.insert("dry_run".into(), self.settings.dry_run.into());
-        Dynamic::from_map(map)
+        Ok(Dynamic::from_map(map))
     }
 }
 

@@ -110,6 +110,10 @@ pub struct Manifest {
     /// `metadata` as written, for the handler's `m.metadata`.
     pub metadata_node: Node,
     pub spec: Node,
+    /// Manifests whose variables `spec` uses through `!Variable`: implied apply dependencies.
+    pub implicit: Vec<NameRef>,
+    /// Whether `spec` or `metadata` still hold `!Variable`s to resolve when the manifest runs.
+    pub deferred: bool,
 }
 
 impl Manifest {
@@ -355,6 +359,8 @@ pub(super) fn check_document(
                 metadata,
                 metadata_node: metadata_node.unwrap_or_else(|| Node::null(mark)),
                 spec,
+                implicit: Vec::new(),
+                deferred: false,
             })
         }
         _ => None,

@@ -49,6 +49,14 @@ pub enum ManifestErrorKind {
     BadOverride,
     #[error("duplicate manifest name `{name}`")]
     DuplicateName { name: String, first: Location },
+    #[error("value `{name}` is defined twice with different values")]
+    ConflictingValue { name: String, first: Location },
+    #[error(
+        "a values file holds `kind: Values` documents (or a bare `values:` list), nothing else"
+    )]
+    NotValues,
+    #[error("{0}")]
+    Tag(super::tags::TagErrorKind),
 }
 
 #[derive(Debug)]
@@ -79,8 +87,12 @@ impl From<ManifestError> for Diagnostic {
         let mut d = Diagnostic::error(e.kind.to_string())
             .at(e.location)
             .help_opt(help);
-        if let K::DuplicateName { first, .. } = e.kind {
-            d = d.related(first, "first defined here");
+        match e.kind {
+            K::DuplicateName { first, .. } | K::ConflictingValue { first, .. } => {
+                d = d.related(first, "first defined here");
+            }
+            K::Tag(t) => d = d.help_opt(t.help()),
+            _ => {}
         }
         d
     }

@@ -6,6 +6,8 @@ mod loader;
 mod node;
 mod parse;
 mod source;
+mod tags;
+mod values;
 
 pub use document::{Action, Dependencies, Manifest, Metadata, NameRef, valid_name};
 pub use error::{ManifestError, ManifestErrorKind};
@@ -13,3 +15,7 @@ pub use loader::{Loaded, load, load_source};
 pub use node::{Entry, Node, Tagged, Value};
 pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream};
 pub use source::{Location, Mark, SourceFile};
+pub use tags::{
+    FoundVariable, StaticContext, StaticResult, TagErrorKind, resolve_deferred, resolve_static,
+};
+pub use values::{VALUES_KIND, ValueSet, ValueSources, collect as collect_values};

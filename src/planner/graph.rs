@@ -88,7 +88,14 @@ impl Graph {
         let mut delete = Vec::with_capacity(nodes.len());
         for &i in &nodes {
             let m = &manifests[i];
-            apply.push(resolve(m, &m.metadata.dependencies.apply));
+            let mut edges = resolve(m, &m.metadata.dependencies.apply);
+            // `!Variable` references order the producer first, like a written dependency.
+            for e in resolve(m, &m.implicit) {
+                if !edges.iter().any(|x| x.node == e.node) {
+                    edges.push(e);
+                }
+            }
+            apply.push(edges);
             delete.push(resolve(m, &m.metadata.dependencies.delete));
         }
         let graph = Graph {

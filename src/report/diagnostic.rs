@@ -37,7 +37,8 @@ pub fn render(d: &Diagnostic, color: bool) -> String {
     if let Some(help) = &d.help {
         group = group.element(Level::HELP.message(help.as_str()));
     }
-    renderer.render(&[group])
+    // Excerpts show source lines, which may hold a secret value: mask the whole text.
+    crate::exec::secrets::masked(&renderer.render(&[group]))
 }
 
 fn origin(location: &Location) -> Origin<'_> {

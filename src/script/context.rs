@@ -15,6 +15,7 @@ use std::time::Instant;
 use rhai::{Dynamic, EvalAltResult, Position};
 
 use crate::exec::{Event, EventSink, LogLevel, Variables};
+use crate::manifest::ValueSet;
 use crate::stdlib::{Capability, Permissions, Policy, Refusal};
 
 /// What the stdlib needs to know about the handler that is running.
@@ -33,6 +34,7 @@ pub struct CallContext {
     pub manifest: String,
     pub handler: Arc<HandlerInfo>,
     pub vars: Arc<Variables>,
+    pub values: Arc<ValueSet>,
     pub events: EventSink,
     pub policy: Arc<Policy>,
     pub dry_run: bool,

@@ -34,6 +34,7 @@ mod permission;
 mod shell;
 mod template;
 mod time;
+mod values;
 mod vars;
 mod yaml;
 
@@ -45,7 +46,7 @@ pub use shell::{ProcessGroups, interrupt_children};
 
 /// Adds every native module to the engine, as `shell::`, `file::`, ...
 pub fn register_all(engine: &mut Engine) {
-    let modules: [(&str, Module); 11] = [
+    let modules: [(&str, Module); 12] = [
         ("vars", vars::module()),
         ("log", log::module()),
         ("env", env::module()),
@@ -57,6 +58,7 @@ pub fn register_all(engine: &mut Engine) {
         ("template", template::module()),
         ("path", path::module()),
         ("time", time::module()),
+        ("values", values::module()),
     ];
     for (name, module) in modules {
         engine.register_static_module(name, module.into());

@@ -48,6 +48,9 @@ fn set(key: &str, value: Dynamic, secret: bool) -> Result<(), Box<EvalAltResult>
             None,
         ));
     }
+    if secret {
+        crate::exec::secrets::add_value(&value);
+    }
     ctx.vars.set(&ctx.manifest, key, value, secret);
     Ok(())
 }

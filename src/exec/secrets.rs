@@ -1,0 +1,73 @@
+//! Secrets: values marked `secret: true` and variables set with `vars::set_secret`.
+//!
+//! Their text is replaced by `***` in everything ordo writes: human output, logs, error
+//! messages and excerpts, JSON reports and events, the state file. The set is process-wide
+//! because output comes from everywhere (worker threads, the reporter, error rendering),
+//! and a secret, once known, must stay masked for the rest of the run.
+
+use std::borrow::Cow;
+use std::sync::{PoisonError, RwLock};
+
+use rhai::Dynamic;
+
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// What a secret is shown as.
+pub const MASK: &str = "***";
+
+/// Remembers `text` as secret (empty text is ignored).
+pub fn add(text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let mut secrets = SECRETS.write().unwrap_or_else(PoisonError::into_inner);
+    if !secrets.iter().any(|s| s == text) {
+        secrets.push(text.to_string());
+        // Longest first, so a secret containing another is masked whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+/// Remembers every string, number and boolean inside `value` as secret.
+pub fn add_value(value: &Dynamic) {
+    if let Some(a) = value.read_lock::<rhai::Array>() {
+        a.iter().for_each(add_value);
+    } else if let Some(m) = value.read_lock::<rhai::Map>() {
+        m.values().for_each(add_value);
+    } else if !value.is_unit() {
+        add(&value.to_string());
+    }
+}
+
+/// `text` with every secret replaced by `***`.
+pub fn mask(text: &str) -> Cow<'_, str> {
+    let secrets = SECRETS.read().unwrap_or_else(PoisonError::into_inner);
+    if secrets.is_empty() || !secrets.iter().any(|s| text.contains(s.as_str())) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for s in secrets.iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), MASK);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`mask`] into an owned string.
+pub fn masked(text: &str) -> String {
+    mask(text).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_longest_first() {
+        add("hunter2");
+        add("hunter2-long");
+        assert_eq!(mask("pw=hunter2-long and hunter2"), "pw=*** and ***");
+        assert!(matches!(mask("nothing here"), Cow::Borrowed(_)));
+    }
+}

@@ -1,0 +1,627 @@
+//! The tags ordo resolves in `spec` and `metadata`: `!Value`, `!Env`, `!Sub`, `!Variable`.
+//!
+//! Resolution happens in two passes. At load ([`resolve_static`]) everything that can be
+//! known before the run is substituted in place, and every reference that cannot be
+//! resolved is an input error with its file and line: an unknown value, an unset
+//! environment variable, a `!Variable` naming a manifest that does not exist. A
+//! `!Variable` (and a `!Sub` that uses one) stays in the tree and becomes an ordering edge
+//! to the manifest that produces it. Just before the manifest runs ([`resolve_deferred`])
+//! those are looked up among the variables; a missing one fails that manifest. A reference
+//! never resolves to an empty string or to the tag's own text.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rhai::Dynamic;
+
+use super::document::NameRef;
+use super::error::{ManifestError, ManifestErrorKind as K};
+use super::node::{Node, Tagged, Value};
+use super::source::{Location, Mark, SourceFile};
+use super::values::ValueSet;
+use crate::diagnostic::did_you_mean;
+
+/// How deep `!Value`s may refer to values holding tags themselves.
+const MAX_VALUE_NESTING: usize = 16;
+
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TagErrorKind {
+    #[error("{reason}{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    NoValue {
+        name: String,
+        reason: String,
+        suggestion: Option<String>,
+    },
+    #[error("environment variable `{0}` is not set")]
+    EnvNotSet(String),
+    #[error("`{tag}` takes {expected}, not {found}")]
+    BadArgument {
+        tag: &'static str,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("`!Variable {0}`: a variable is named `<manifest>.<key>`")]
+    BadVariableName(String),
+    #[error("`!Variable {name}`: no manifest `{producer}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownProducer {
+        name: String,
+        producer: String,
+        suggestion: Option<String>,
+    },
+    #[error("`!Variable {name}`: manifest `{producer}` is not in environment `{env}`")]
+    ProducerOutsideEnvironment {
+        name: String,
+        producer: String,
+        env: String,
+    },
+    #[error("`!Variable {0}` refers to the manifest's own variable")]
+    OwnVariable(String),
+    #[error("`!Variable std.{0}`: the built-in variables are `std.env` and `std.action`")]
+    UnknownStd(String),
+    #[error("`!Sub`: `${{{name}}}` is not defined{}", if *list { " in its map" } else { " as a value" })]
+    SubUnknown { name: String, list: bool },
+    #[error("`!Sub`: `${{{name}}}` is {found}, which cannot be put into text")]
+    SubNotText { name: String, found: &'static str },
+    #[error("`!Sub`: unclosed `${{` in the template")]
+    SubUnclosed,
+    #[error("`!Value {0}` refers to values that refer back to it")]
+    ValueLoop(String),
+    #[error("variable `{name}` is not set")]
+    VariableNotSet { name: String },
+}
+
+impl TagErrorKind {
+    pub fn help(&self) -> Option<String> {
+        match self {
+            TagErrorKind::NoValue { .. } => {
+                Some("define it in a `kind: Values` manifest, a `-f` values file, or with `--set name=value`".into())
+            }
+            TagErrorKind::EnvNotSet(n) => Some(format!("export {n} before running ordo")),
+            TagErrorKind::SubUnknown { list: true, .. } => Some("add it to the `!Sub` map: `!Sub [\"${a}\", {a: ...}]`".into()),
+            TagErrorKind::SubNotText { .. } => Some("only strings, numbers and booleans can be interpolated".into()),
+            TagErrorKind::VariableNotSet { name } => {
+                let producer = crate::exec::split_name(name).map_or(name.as_str(), |(m, _)| m);
+                Some(format!("`{producer}` must set it: return it from `apply` or call `vars::set`"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What the load-time pass needs to know about the run.
+pub struct StaticContext<'a> {
+    pub values: &'a ValueSet,
+    pub env: &'a str,
+    /// `std.action`: the command's action.
+    pub action: &'a str,
+    /// Manifests in this environment.
+    pub names: &'a HashMap<String, usize>,
+    /// Every manifest, for "not in this environment" messages.
+    pub all_names: &'a HashMap<String, Vec<String>>,
+}
+
+/// What the load-time pass found in one manifest.
+#[derive(Debug, Default)]
+pub struct StaticResult {
+    /// Manifests whose variables are used: ordering edges.
+    pub producers: Vec<NameRef>,
+    /// Whether `!Variable`s remain for run time.
+    pub deferred: bool,
+}
+
+struct Pass<'a, 'b> {
+    ctx: &'b StaticContext<'a>,
+    file: &'b Arc<SourceFile>,
+    manifest: &'b str,
+    errors: &'b mut Vec<ManifestError>,
+    result: StaticResult,
+}
+
+/// Resolves the load-time tags of `node` (a manifest's `spec` or `metadata`) in place.
+pub fn resolve_static(
+    node: &mut Node,
+    file: &Arc<SourceFile>,
+    manifest: &str,
+    ctx: &StaticContext<'_>,
+    result: &mut StaticResult,
+    errors: &mut Vec<ManifestError>,
+) {
+    let mut pass = Pass {
+        ctx,
+        file,
+        manifest,
+        errors,
+        result: std::mem::take(result),
+    };
+    pass.walk(node, 0);
+    *result = pass.result;
+}
+
+fn scalar_text(node: &Node) -> Option<&str> {
+    match &node.value {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+impl Pass<'_, '_> {
+    fn error(&mut self, mark: Mark, kind: TagErrorKind) {
+        self.errors.push(ManifestError {
+            location: Location::new(self.file, mark),
+            kind: K::Tag(kind),
+        });
+    }
+
+    /// Walks `node`; returns false when it holds an error (the node is then left as is).
+    fn walk(&mut self, node: &mut Node, depth: usize) -> bool {
+        match &mut node.value {
+            // Every child is walked, even after an error, so all errors are reported.
+            Value::Seq(items) => {
+                let mut ok = true;
+                for n in items.iter_mut() {
+                    ok &= self.walk(n, depth);
+                }
+                ok
+            }
+            Value::Map(entries) => {
+                let mut ok = true;
+                for e in entries.iter_mut() {
+                    ok &= self.walk(&mut e.value, depth);
+                }
+                ok
+            }
+            Value::Tagged(t) => {
+                let mark = node.mark;
+                match t.tag.as_str() {
+                    "!Value" => match self.value(&t.node, mark, depth) {
+                        Some(v) => {
+                            *node = v;
+                            true
+                        }
+                        None => false,
+                    },
+                    "!Env" => match self.env(&t.node, mark) {
+                        Some(v) => {
+                            *node = v;
+                            true
+                        }
+                        None => false,
+                    },
+                    "!Variable" => match self.variable(&t.node, mark) {
+                        Ok(Some(v)) => {
+                            *node = v;
+                            true
+                        }
+                        Ok(None) => {
+                            self.result.deferred = true;
+                            true
+                        }
+                        Err(()) => false,
+                    },
+                    "!Sub" => {
+                        let mut inner = t.node.clone();
+                        match self.sub(&mut inner, mark, depth) {
+                            Some(Some(text)) => {
+                                *node = Node::new(mark, Value::String(text));
+                                true
+                            }
+                            Some(None) => {
+                                // Keeps variables for run time; the map is resolved already.
+                                t.node = inner;
+                                self.result.deferred = true;
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                    // Any other tag is the handler's business.
+                    _ => self.walk(&mut t.node, depth),
+                }
+            }
+            _ => true,
+        }
+    }
+
+    fn value(&mut self, arg: &Node, mark: Mark, depth: usize) -> Option<Node> {
+        let Some(name) = scalar_text(arg) else {
+            self.error(
+                mark,
+                TagErrorKind::BadArgument {
+                    tag: "!Value",
+                    expected: "a value name",
+                    found: arg.type_name(),
+                },
+            );
+            return None;
+        };
+        if depth >= MAX_VALUE_NESTING {
+            self.error(mark, TagErrorKind::ValueLoop(name.to_string()));
+            return None;
+        }
+        let Some(found) = self.ctx.values.get(name) else {
+            let suggestion = did_you_mean(name, self.ctx.values.names()).map(str::to_string);
+            let reason = self.ctx.values.missing_reason(name, self.ctx.env);
+            self.error(
+                mark,
+                TagErrorKind::NoValue {
+                    name: name.to_string(),
+                    reason,
+                    suggestion,
+                },
+            );
+            return None;
+        };
+        let mut value = found.value.clone();
+        // A value may itself use `!Env` or `!Value`; it is resolved where it is used.
+        let file = Arc::clone(&found.location.file);
+        let mut nested = Pass {
+            ctx: self.ctx,
+            file: &file,
+            manifest: self.manifest,
+            errors: self.errors,
+            result: StaticResult::default(),
+        };
+        let ok = nested.walk(&mut value, depth + 1);
+        value.mark = mark;
+        ok.then_some(value)
+    }
+
+    fn env(&mut self, arg: &Node, mark: Mark) -> Option<Node> {
+        let Some(name) = scalar_text(arg) else {
+            self.error(
+                mark,
+                TagErrorKind::BadArgument {
+                    tag: "!Env",
+                    expected: "a variable name",
+                    found: arg.type_name(),
+                },
+            );
+            return None;
+        };
+        match std::env::var(name) {
+            Ok(v) => Some(Node::new(mark, Value::String(v))),
+            Err(_) => {
+                self.error(mark, TagErrorKind::EnvNotSet(name.to_string()));
+                None
+            }
+        }
+    }
+
+    /// `Ok(Some)`: resolved now (`std.*`); `Ok(None)`: left for run time.
+    fn variable(&mut self, arg: &Node, mark: Mark) -> Result<Option<Node>, ()> {
+        let Some(name) = scalar_text(arg) else {
+            self.error(
+                mark,
+                TagErrorKind::BadArgument {
+                    tag: "!Variable",
+                    expected: "a name `manifest.key`",
+                    found: arg.type_name(),
+                },
+            );
+            return Err(());
+        };
+        let Some((producer, key)) = crate::exec::split_name(name) else {
+            self.error(mark, TagErrorKind::BadVariableName(name.to_string()));
+            return Err(());
+        };
+        if producer == "std" {
+            return match key {
+                "env" => Ok(Some(Node::new(
+                    mark,
+                    Value::String(self.ctx.env.to_string()),
+                ))),
+                "action" => Ok(Some(Node::new(
+                    mark,
+                    Value::String(self.ctx.action.to_string()),
+                ))),
+                other => {
+                    self.error(mark, TagErrorKind::UnknownStd(other.to_string()));
+                    Err(())
+                }
+            };
+        }
+        if producer == self.manifest {
+            self.error(mark, TagErrorKind::OwnVariable(name.to_string()));
+            return Err(());
+        }
+        if !self.ctx.names.contains_key(producer) {
+            let kind = if self.ctx.all_names.contains_key(producer) {
+                TagErrorKind::ProducerOutsideEnvironment {
+                    name: name.to_string(),
+                    producer: producer.to_string(),
+                    env: self.ctx.env.to_string(),
+                }
+            } else {
+                let suggestion = did_you_mean(producer, self.ctx.names.keys().map(String::as_str))
+                    .map(str::to_string);
+                TagErrorKind::UnknownProducer {
+                    name: name.to_string(),
+                    producer: producer.to_string(),
+                    suggestion,
+                }
+            };
+            self.error(mark, kind);
+            return Err(());
+        }
+        if !self.result.producers.iter().any(|p| p.name == producer) {
+            self.result.producers.push(NameRef {
+                name: producer.to_string(),
+                mark,
+            });
+        }
+        Ok(None)
+    }
+
+    /// `Some(Some(text))`: resolved; `Some(None)`: uses variables, kept; `None`: error.
+    fn sub(&mut self, arg: &mut Node, mark: Mark, depth: usize) -> Option<Option<String>> {
+        match &mut arg.value {
+            Value::String(template) => {
+                let template = template.clone();
+                let mut out = String::new();
+                for piece in split_template(&template)
+                    .map_err(|e| self.error(mark, e))
+                    .ok()?
+                {
+                    match piece {
+                        Piece::Text(t) => out.push_str(&t),
+                        Piece::Name(name) => {
+                            let arg = Node::new(mark, Value::String(name.clone()));
+                            let value = self.value(&arg, mark, depth)?;
+                            out.push_str(&self.text_of(&name, &value, mark)?);
+                        }
+                    }
+                }
+                Some(Some(out))
+            }
+            Value::Seq(items) if items.len() == 2 => {
+                let template = scalar_text(&items[0]).map(str::to_string);
+                let Some(template) = template else {
+                    self.error(
+                        mark,
+                        TagErrorKind::BadArgument {
+                            tag: "!Sub",
+                            expected: "a template string first",
+                            found: items[0].type_name(),
+                        },
+                    );
+                    return None;
+                };
+                let map_ok = self.walk(&mut items[1], depth);
+                if !map_ok {
+                    return None;
+                }
+                let Value::Map(entries) = &items[1].value else {
+                    self.error(
+                        mark,
+                        TagErrorKind::BadArgument {
+                            tag: "!Sub",
+                            expected: "a map second",
+                            found: items[1].type_name(),
+                        },
+                    );
+                    return None;
+                };
+                let pieces = split_template(&template)
+                    .map_err(|e| self.error(mark, e))
+                    .ok()?;
+                let mut out = String::new();
+                let mut deferred = false;
+                for piece in &pieces {
+                    match piece {
+                        Piece::Text(t) => out.push_str(t),
+                        Piece::Name(name) => match entries.iter().find(|e| &e.key == name) {
+                            None => {
+                                self.error(
+                                    mark,
+                                    TagErrorKind::SubUnknown {
+                                        name: name.clone(),
+                                        list: true,
+                                    },
+                                );
+                                return None;
+                            }
+                            Some(e) if matches!(&e.value.value, Value::Tagged(t) if t.tag == "!Variable") => {
+                                deferred = true
+                            }
+                            Some(e) => out.push_str(&self.text_of(name, &e.value, mark)?),
+                        },
+                    }
+                }
+                Some(if deferred { None } else { Some(out) })
+            }
+            _ => {
+                self.error(
+                    mark,
+                    TagErrorKind::BadArgument {
+                        tag: "!Sub",
+                        expected: "a template string or [template, map]",
+                        found: arg.type_name(),
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    fn text_of(&mut self, name: &str, value: &Node, mark: Mark) -> Option<String> {
+        match node_text(value) {
+            Ok(t) => Some(t),
+            Err(found) => {
+                self.error(
+                    mark,
+                    TagErrorKind::SubNotText {
+                        name: name.to_string(),
+                        found,
+                    },
+                );
+                None
+            }
+        }
+    }
+}
+
+/// The text a scalar stands for in a `!Sub`.
+fn node_text(node: &Node) -> Result<String, &'static str> {
+    match &node.value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Int(i) => Ok(i.to_string()),
+        Value::Float(f) => Ok(f.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(other.type_name()),
+    }
+}
+
+enum Piece {
+    Text(String),
+    Name(String),
+}
+
+/// `"a-${x}-$${y}"` → `a-`, `x`, `-${y}` (`$${` is a literal `${`).
+fn split_template(template: &str) -> Result<Vec<Piece>, TagErrorKind> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find('$') {
+        text.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if let Some(stripped) = after.strip_prefix("$${") {
+            text.push_str("${");
+            rest = stripped;
+        } else if let Some(stripped) = after.strip_prefix("${") {
+            let end = stripped.find('}').ok_or(TagErrorKind::SubUnclosed)?;
+            if !text.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut text)));
+            }
+            pieces.push(Piece::Name(stripped[..end].trim().to_string()));
+            rest = &stripped[end + 1..];
+        } else {
+            text.push('$');
+            rest = &after[1..];
+        }
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Ok(pieces)
+}
+
+/// A variable's value, as the runner knows it.
+pub struct FoundVariable {
+    pub value: Dynamic,
+}
+
+/// Converts a node to a Rhai value, resolving the `!Variable`s left by the load pass.
+pub fn resolve_deferred(
+    node: &Node,
+    lookup: &dyn Fn(&str) -> Option<FoundVariable>,
+) -> Result<Dynamic, (Mark, TagErrorKind)> {
+    match &node.value {
+        Value::Seq(items) => {
+            let mut out = rhai::Array::with_capacity(items.len());
+            for item in items {
+                out.push(resolve_deferred(item, lookup)?);
+            }
+            Ok(Dynamic::from_array(out))
+        }
+        Value::Map(entries) => {
+            let mut out = rhai::Map::new();
+            for e in entries {
+                out.insert(e.key.as_str().into(), resolve_deferred(&e.value, lookup)?);
+            }
+            Ok(Dynamic::from_map(out))
+        }
+        Value::Tagged(t) if t.tag == "!Variable" => variable(t, node.mark, lookup),
+        Value::Tagged(t) if t.tag == "!Sub" => {
+            let Value::Seq(items) = &t.node.value else {
+                return Ok(crate::script::convert::node_to_dynamic(node));
+            };
+            let (Some(template), Some(Value::Map(entries))) = (
+                items.first().and_then(scalar_text),
+                items.get(1).map(|n| &n.value),
+            ) else {
+                return Ok(crate::script::convert::node_to_dynamic(node));
+            };
+            let mut out = String::new();
+            for piece in split_template(template).map_err(|e| (node.mark, e))? {
+                match piece {
+                    Piece::Text(t) => out.push_str(&t),
+                    Piece::Name(name) => {
+                        let Some(entry) = entries.iter().find(|e| e.key == name) else {
+                            return Err((node.mark, TagErrorKind::SubUnknown { name, list: true }));
+                        };
+                        let value = match &entry.value.value {
+                            Value::Tagged(t) if t.tag == "!Variable" => {
+                                variable(t, entry.value.mark, lookup)?
+                            }
+                            _ => crate::script::convert::node_to_dynamic(&entry.value),
+                        };
+                        if value.is_unit() || value.is_map() || value.is_array() {
+                            return Err((
+                                node.mark,
+                                TagErrorKind::SubNotText {
+                                    name,
+                                    found: "not a plain value",
+                                },
+                            ));
+                        }
+                        out.push_str(&value.to_string());
+                    }
+                }
+            }
+            Ok(Dynamic::from(out))
+        }
+        Value::Tagged(t) => {
+            let mut map = rhai::Map::new();
+            map.insert("tag".into(), Dynamic::from(t.tag.clone()));
+            map.insert("value".into(), resolve_deferred(&t.node, lookup)?);
+            Ok(Dynamic::from_map(map))
+        }
+        _ => Ok(crate::script::convert::node_to_dynamic(node)),
+    }
+}
+
+fn variable(
+    t: &Tagged,
+    mark: Mark,
+    lookup: &dyn Fn(&str) -> Option<FoundVariable>,
+) -> Result<Dynamic, (Mark, TagErrorKind)> {
+    let name = scalar_text(&t.node).unwrap_or_default();
+    lookup(name).map(|v| v.value).ok_or_else(|| {
+        (
+            mark,
+            TagErrorKind::VariableNotSet {
+                name: name.to_string(),
+            },
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(template: &str) -> Vec<String> {
+        split_template(template)
+            .unwrap()
+            .into_iter()
+            .map(|p| match p {
+                Piece::Text(t) => format!("T:{t}"),
+                Piece::Name(n) => format!("N:{n}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn templates_split_into_text_and_names() {
+        assert_eq!(
+            texts("https://${host}:${ port }/"),
+            ["T:https://", "N:host", "T::", "N:port", "T:/"]
+        );
+        assert_eq!(
+            texts("cost $5 and $${literal}"),
+            ["T:cost $5 and ${literal}"]
+        );
+        assert!(split_template("${open").is_err());
+    }
+}

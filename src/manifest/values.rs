@@ -1,0 +1,450 @@
+//! Values: named, typed settings per environment, for `!Value` and `!Sub`.
+//!
+//! They come from three levels, highest precedence first: `--set key=value` (read as YAML,
+//! so `--set port=9` is a number), `-f FILE` (later files win), and `kind: Values`
+//! manifests, which all count and merge. One name defined twice at the same level with
+//! different definitions is an input error. The py-animus format:
+//!
+//! ```yaml
+//! kind: Values
+//! version: v1
+//! metadata: {name: settings}
+//! spec:
+//!   values:
+//!   - valueName: port
+//!     defaultValue: 8080
+//!     secret: false
+//!     environmentOverrides:
+//!     - {environmentName: prod, value: 443}
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::document::Manifest;
+use super::error::{ManifestError, ManifestErrorKind as K};
+use super::node::{Node, Value};
+use super::parse::{Limits, parse_stream};
+use super::source::{Location, Mark, SourceFile};
+
+/// The kind of the manifests that hold values.
+pub const VALUES_KIND: &str = "Values";
+
+/// One value's definition, as written.
+#[derive(Clone, Debug)]
+pub(super) struct Definition {
+    pub name: String,
+    pub default: Option<Node>,
+    pub overrides: Vec<(String, Node)>,
+    pub secret: bool,
+    pub location: Location,
+}
+
+impl Definition {
+    /// The value in `env`: its override there, else its default.
+    fn for_env(&self, env: &str) -> Option<&Node> {
+        self.overrides
+            .iter()
+            .find(|(e, _)| e == env)
+            .map(|(_, n)| n)
+            .or(self.default.as_ref())
+    }
+
+    /// Whether two definitions say the same thing (positions aside).
+    fn same_as(&self, other: &Definition) -> bool {
+        fn strip(n: &Node) -> Node {
+            let mut n = n.clone();
+            n.mark = Mark::default();
+            match &mut n.value {
+                Value::Seq(items) => *items = items.iter().map(strip).collect(),
+                Value::Map(entries) => {
+                    for e in entries.iter_mut() {
+                        e.key_mark = Mark::default();
+                        e.value = strip(&e.value);
+                    }
+                }
+                Value::Tagged(t) => t.node = strip(&t.node),
+                _ => {}
+            }
+            n
+        }
+        let default = |d: &Definition| d.default.as_ref().map(strip);
+        let overrides = |d: &Definition| {
+            d.overrides
+                .iter()
+                .map(|(e, n)| (e.clone(), strip(n)))
+                .collect::<Vec<_>>()
+        };
+        self.secret == other.secret
+            && default(self) == default(other)
+            && overrides(self) == overrides(other)
+    }
+}
+
+/// A value resolved for the run's environment.
+#[derive(Clone, Debug)]
+pub struct ResolvedValue {
+    pub value: Node,
+    pub secret: bool,
+    pub location: Location,
+}
+
+/// Every value of the run, resolved for one environment.
+#[derive(Clone, Debug, Default)]
+pub struct ValueSet {
+    values: HashMap<String, ResolvedValue>,
+    /// Names defined at some level but without a value in this environment.
+    undefined_here: HashMap<String, Location>,
+}
+
+impl ValueSet {
+    pub fn get(&self, name: &str) -> Option<&ResolvedValue> {
+        self.values.get(name)
+    }
+
+    /// Why `name` has no value: defined elsewhere but not for this environment, or unknown.
+    pub fn missing_reason(&self, name: &str, env: &str) -> String {
+        if self.undefined_here.contains_key(name) {
+            format!("value `{name}` has no default and no override for environment `{env}`")
+        } else {
+            format!("no value named `{name}`")
+        }
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
+    /// The text of every secret value, for masking output.
+    pub fn secret_texts(&self) -> Vec<String> {
+        self.values
+            .values()
+            .filter(|v| v.secret)
+            .filter_map(|v| match &v.value.value {
+                Value::String(s) => Some(s.clone()),
+                Value::Int(i) => Some(i.to_string()),
+                Value::Float(f) => Some(f.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// One level of definitions, checked for conflicting duplicates.
+#[derive(Default)]
+struct Level {
+    defs: HashMap<String, Definition>,
+}
+
+impl Level {
+    fn add(&mut self, def: Definition, errors: &mut Vec<ManifestError>) {
+        match self.defs.get(&def.name) {
+            Some(first) if !first.same_as(&def) => errors.push(ManifestError {
+                location: def.location.clone(),
+                kind: K::ConflictingValue {
+                    name: def.name.clone(),
+                    first: first.location.clone(),
+                },
+            }),
+            Some(_) => {}
+            None => {
+                self.defs.insert(def.name.clone(), def);
+            }
+        }
+    }
+}
+
+/// Reads `spec.values` (or a bare `values:` list) of one document.
+fn definitions(
+    file: &Arc<SourceFile>,
+    holder: &Node,
+    errors: &mut Vec<ManifestError>,
+) -> Vec<Definition> {
+    let err = |errors: &mut Vec<ManifestError>, mark: Mark, kind| {
+        errors.push(ManifestError {
+            location: Location::new(file, mark),
+            kind,
+        })
+    };
+    let Some(list) = holder.get("values") else {
+        err(
+            errors,
+            holder.mark,
+            K::MissingField {
+                field: "spec.values",
+            },
+        );
+        return Vec::new();
+    };
+    let Value::Seq(items) = &list.value else {
+        err(
+            errors,
+            list.mark,
+            K::WrongType {
+                field: "spec.values",
+                expected: "a list",
+                found: list.type_name(),
+            },
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        if !matches!(item.value, Value::Map(_)) {
+            err(
+                errors,
+                item.mark,
+                K::WrongType {
+                    field: "spec.values[]",
+                    expected: "a mapping",
+                    found: item.type_name(),
+                },
+            );
+            continue;
+        }
+        if let Value::Map(entries) = &item.value {
+            for e in entries {
+                if !matches!(
+                    e.key.as_str(),
+                    "valueName" | "defaultValue" | "environmentOverrides" | "secret"
+                ) {
+                    let allowed = [
+                        "valueName",
+                        "defaultValue",
+                        "environmentOverrides",
+                        "secret",
+                    ];
+                    let suggestion =
+                        crate::diagnostic::did_you_mean(&e.key, allowed).map(str::to_string);
+                    err(
+                        errors,
+                        e.key_mark,
+                        K::UnknownKey {
+                            key: e.key.clone(),
+                            section: "a value",
+                            suggestion,
+                            allowed: allowed.join(", "),
+                        },
+                    );
+                }
+            }
+        }
+        let Some(name_node) = item.get("valueName") else {
+            err(errors, item.mark, K::MissingField { field: "valueName" });
+            continue;
+        };
+        let Some(name) = name_node.as_str().filter(|n| !n.is_empty()) else {
+            err(
+                errors,
+                name_node.mark,
+                K::WrongType {
+                    field: "valueName",
+                    expected: "a non-empty string",
+                    found: name_node.type_name(),
+                },
+            );
+            continue;
+        };
+        let secret = match item.get("secret").map(|n| &n.value) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                let n = item.get("secret").map_or(item.mark, |n| n.mark);
+                err(
+                    errors,
+                    n,
+                    K::WrongType {
+                        field: "secret",
+                        expected: "a boolean",
+                        found: "something else",
+                    },
+                );
+                false
+            }
+        };
+        let mut overrides = Vec::new();
+        if let Some(list) = item.get("environmentOverrides") {
+            match &list.value {
+                Value::Null => {}
+                Value::Seq(entries) => {
+                    for o in entries {
+                        match (
+                            o.get("environmentName").and_then(Node::as_str),
+                            o.get("value"),
+                        ) {
+                            (Some(env), Some(value)) => {
+                                overrides.push((env.to_string(), value.clone()))
+                            }
+                            _ => err(
+                                errors,
+                                o.mark,
+                                K::MissingField {
+                                    field: "environmentOverrides[].environmentName and .value",
+                                },
+                            ),
+                        }
+                    }
+                }
+                _ => err(
+                    errors,
+                    list.mark,
+                    K::WrongType {
+                        field: "environmentOverrides",
+                        expected: "a list",
+                        found: list.type_name(),
+                    },
+                ),
+            }
+        }
+        out.push(Definition {
+            name: name.to_string(),
+            default: item.get("defaultValue").cloned(),
+            overrides,
+            secret,
+            location: Location::new(file, name_node.mark),
+        });
+    }
+    out
+}
+
+/// Where values come from, besides `Values` manifests.
+#[derive(Debug, Default)]
+pub struct ValueSources {
+    /// `-f` files, in order (later wins).
+    pub files: Vec<std::path::PathBuf>,
+    /// `--set key=value`, in order (later wins).
+    pub sets: Vec<String>,
+}
+
+/// Builds the run's values for `env` from `Values` manifests (taken out of `manifests`),
+/// `-f` files and `--set`.
+pub fn collect(
+    manifests: &mut Vec<Manifest>,
+    sources: &ValueSources,
+    env: &str,
+    errors: &mut Vec<ManifestError>,
+) -> ValueSet {
+    let mut from_manifests = Level::default();
+    let mut kept = Vec::with_capacity(manifests.len());
+    for m in manifests.drain(..) {
+        if m.kind != VALUES_KIND {
+            kept.push(m);
+            continue;
+        }
+        if !m.metadata.in_environment(env) {
+            continue;
+        }
+        for def in definitions(&m.file, &m.spec, errors) {
+            from_manifests.add(def, errors);
+        }
+    }
+    for (i, m) in kept.iter_mut().enumerate() {
+        m.index = i;
+    }
+    *manifests = kept;
+
+    let mut levels = vec![from_manifests];
+    for path in &sources.files {
+        let mut level = Level::default();
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Err(e) => {
+                let placeholder = SourceFile::new(shown.clone(), ".", "");
+                errors.push(ManifestError {
+                    location: Location::new(&placeholder, Mark::default()),
+                    kind: K::Read {
+                        path: shown,
+                        reason: e.to_string(),
+                    },
+                });
+            }
+            Ok(text) => {
+                let file = SourceFile::new(
+                    shown,
+                    path.parent().unwrap_or(std::path::Path::new(".")),
+                    text,
+                );
+                let stream = parse_stream(file.text(), &Limits::default());
+                if let Some(e) = stream.error {
+                    errors.push(ManifestError {
+                        location: Location::new(&file, e.mark),
+                        kind: K::Yaml(e.kind),
+                    });
+                }
+                for doc in stream.documents {
+                    // A `Values` manifest, or just its `spec` (a mapping with `values:`).
+                    let holder = if doc.root.get("kind").is_some() {
+                        if doc.root.get("kind").and_then(Node::as_str) != Some(VALUES_KIND) {
+                            errors.push(ManifestError {
+                                location: Location::new(&file, doc.root.mark),
+                                kind: K::NotValues,
+                            });
+                            continue;
+                        }
+                        doc.root
+                            .get("spec")
+                            .cloned()
+                            .unwrap_or_else(|| Node::null(doc.root.mark))
+                    } else {
+                        doc.root
+                    };
+                    for def in definitions(&file, &holder, errors) {
+                        level.add(def, errors);
+                    }
+                }
+            }
+        }
+        levels.push(level);
+    }
+
+    let mut set_level = Level::default();
+    for set in &sources.sets {
+        let Some((name, text)) = set.split_once('=') else {
+            continue;
+        };
+        let file = SourceFile::new(format!("--set {name}"), ".", text.to_string());
+        let value = match super::parse::parse_one(text, &Limits::default()) {
+            Ok(n) => n,
+            Err(_) => Node::new(Mark::new(1, 1), Value::String(text.to_string())),
+        };
+        // Later `--set` of the same name wins, like later files.
+        set_level.defs.insert(
+            name.to_string(),
+            Definition {
+                name: name.to_string(),
+                default: Some(value),
+                overrides: Vec::new(),
+                secret: false,
+                location: Location::new(&file, Mark::new(1, 1)),
+            },
+        );
+    }
+    levels.push(set_level);
+
+    let mut set = ValueSet::default();
+    for level in levels {
+        for (name, def) in level.defs {
+            // A `--set` or `-f` value keeps a manifest's `secret: true`.
+            let secret = def.secret || set.values.get(&name).is_some_and(|v| v.secret);
+            match def.for_env(env) {
+                Some(value) => {
+                    set.undefined_here.remove(&name);
+                    set.values.insert(
+                        name,
+                        ResolvedValue {
+                            value: value.clone(),
+                            secret,
+                            location: def.location.clone(),
+                        },
+                    );
+                }
+                None if !set.values.contains_key(&name) => {
+                    set.undefined_here.insert(name, def.location.clone());
+                }
+                None => {}
+            }
+        }
+    }
+    set
+}
