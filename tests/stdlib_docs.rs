@@ -17,7 +17,7 @@ use common::{HttpServer, Test};
 
 const PRELUDE: &str = r#"
 register("Doc", "^1");
-permissions(["shell", "file:read", "file:write", "http", "env"]);
+permissions(["shell", "file:read", "file:write", "http", "env", "prompt"]);
 fn assert(ok) { if !ok { throw "assertion failed"; } }
 fn assert_eq(actual, expected) {
     if type_of(actual) != type_of(expected) || `${actual}` != `${expected}` {

@@ -88,7 +88,7 @@ pub struct CommonArgs {
     #[arg(long = "color", value_name = "WHEN", default_value = "auto")]
     pub color: ColorChoice,
 
-    /// Deny a capability to every handler in this run: shell, file:read, file:write, http, env
+    /// Deny a capability to every handler in this run: shell, file:read, file:write, http, env, prompt
     #[arg(long = "deny", value_name = "CAP", value_delimiter = ',')]
     pub deny: Vec<String>,
 

@@ -54,7 +54,7 @@ impl HandlerError {
                         "add `register(\"Kind\", \"^1\");` at the top level; a helper module imported by handlers belongs in a `lib/` directory".to_string(),
                     ),
                     K::NoApply { .. } => Some("add `fn apply(m) { ... }`".to_string()),
-                    K::BadPermission { .. } => Some("permissions are: shell, file:read, file:write, http, env".to_string()),
+                    K::BadPermission { .. } => Some("permissions are: shell, file:read, file:write, http, env, prompt".to_string()),
                     K::Overlap { .. } => Some("each version of a kind must have one handler; narrow one of the ranges".to_string()),
                     _ => None,
                 };

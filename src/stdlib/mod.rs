@@ -33,6 +33,7 @@ mod path;
 mod permission;
 mod shell;
 mod template;
+mod term;
 mod time;
 mod values;
 mod vars;
@@ -46,7 +47,7 @@ pub use shell::{ProcessGroups, interrupt_children};
 
 /// Adds every native module to the engine, as `shell::`, `file::`, ...
 pub fn register_all(engine: &mut Engine) {
-    let modules: [(&str, Module); 12] = [
+    let modules: [(&str, Module); 13] = [
         ("vars", vars::module()),
         ("log", log::module()),
         ("env", env::module()),
@@ -59,6 +60,7 @@ pub fn register_all(engine: &mut Engine) {
         ("path", path::module()),
         ("time", time::module()),
         ("values", values::module()),
+        ("term", term::module()),
     ];
     for (name, module) in modules {
         engine.register_static_module(name, module.into());

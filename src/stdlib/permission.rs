@@ -14,15 +14,17 @@ pub enum Capability {
     FileWrite,
     Http,
     Env,
+    Prompt,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 6] = [
         Capability::Shell,
         Capability::FileRead,
         Capability::FileWrite,
         Capability::Http,
         Capability::Env,
+        Capability::Prompt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Capability {
             Capability::FileWrite => "file:write",
             Capability::Http => "http",
             Capability::Env => "env",
+            Capability::Prompt => "prompt",
         }
     }
 
