@@ -27,6 +27,12 @@ pub enum Error {
     RunFailed { failed: usize },
     #[error("interrupted")]
     Interrupted,
+    /// `plan --detailed-exitcode` found changes.
+    #[error("changes are pending")]
+    Pending,
+    /// The state file could not be read, locked or written.
+    #[error("{}", .0.message)]
+    State(Box<Diagnostic>),
     #[error("{0}")]
     Internal(String),
 }
@@ -36,8 +42,9 @@ impl Error {
         match self {
             Error::Usage(_) => exit::USAGE,
             Error::Input(_) => exit::INPUT,
-            Error::RunFailed { .. } | Error::Internal(_) => exit::FAILED,
+            Error::RunFailed { .. } | Error::Internal(_) | Error::State(_) => exit::FAILED,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::Pending => exit::PENDING,
         }
     }
 }

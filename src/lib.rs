@@ -8,6 +8,7 @@
 //! - [`script`] and [`stdlib`]: the sandboxed Rhai engine and what handlers may call
 //! - [`planner`]: the dependency graph, cycle reports, the ordered plan
 //! - [`exec`]: the runner, statuses, events, variables
+//! - [`state`]: the state file, its journal and lock, persisted variables
 //! - [`report`]: diagnostics and events rendered for humans and machines
 //!
 //! [`run`] drives them and turns the outcome into an exit code.
@@ -22,6 +23,7 @@ pub mod planner;
 pub mod report;
 mod run;
 pub mod script;
+pub mod state;
 pub mod stdlib;
 
 pub use error::Error;

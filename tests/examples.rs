@@ -202,12 +202,13 @@ fn environments_runs_as_its_readme_says() {
 #[test]
 fn linked_manifests_runs_as_its_readme_says() {
     let work = run_example("linked-manifests");
-    let notes = std::fs::read_to_string(
-        work.path()
-            .join("examples/linked-manifests/out/release.txt"),
-    )
-    .unwrap();
-    assert_eq!(notes, "release 1.4.2 built by default\n");
+    // The README's last command deleted the notes, reading the variable from the state.
+    assert!(
+        !work
+            .path()
+            .join("examples/linked-manifests/out/release.txt")
+            .exists()
+    );
 }
 
 #[test]

@@ -21,13 +21,91 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Bring every selected manifest to its desired state
-    Apply(RunArgs),
+    Apply(ApplyArgs),
     /// Tear the selected manifests down, in reverse dependency order
     Delete(RunArgs),
+    /// Read-only: what `apply` (or `plan --delete`) would do; only `check` runs
+    Plan(PlanArgs),
     /// Load, resolve and order everything; run no handler
     Validate(CommonArgs),
     /// List kinds, version ranges, source files and permissions
     Handlers(CommonArgs),
+    /// Inspect the state file, or remove a stale lock
+    State(StateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// First delete, in reverse dependency order, what the state holds but the files no longer do
+    #[arg(long = "prune")]
+    pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Plan a `delete` instead of an `apply`
+    #[arg(long = "delete")]
+    pub delete: bool,
+
+    /// Exit 0 when nothing would change, 4 when changes are pending, 1 on error
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+
+    /// Count manifests that `apply --prune` would delete as changes
+    #[arg(long = "prune")]
+    pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub action: StateAction,
+
+    /// The state file [default: .ordo/state.json]
+    #[arg(long = "state", value_name = "PATH", global = true)]
+    pub state: Option<PathBuf>,
+
+    /// The environment whose entries to show
+    #[arg(
+        short = 'e',
+        long = "env",
+        value_name = "NAME",
+        default_value = "default",
+        global = true
+    )]
+    pub env: String,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", global = true)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// List the manifests recorded for the environment
+    List,
+    /// Show one recorded manifest: its resolved spec, variables and handler
+    Show {
+        /// The manifest's name
+        name: String,
+    },
+    /// Forget a recorded manifest (nothing is deleted)
+    Rm {
+        /// The manifest's name
+        name: String,
+    },
+    /// Remove the lock left by a run that died
+    Unlock {
+        /// Remove it even if its holder still runs
+        #[arg(long = "force")]
+        force: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -126,4 +204,12 @@ pub struct RunArgs {
     /// After a failure, keep running what does not depend on it
     #[arg(long = "keep-going")]
     pub keep_going: bool,
+
+    /// The state file [default: .ordo/state.json]
+    #[arg(long = "state", value_name = "PATH", conflicts_with = "no_state")]
+    pub state: Option<PathBuf>,
+
+    /// Run without a state file: nothing is read or recorded
+    #[arg(long = "no-state")]
+    pub no_state: bool,
 }

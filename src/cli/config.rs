@@ -18,6 +18,7 @@ use crate::stdlib::{Capability, Permissions, Policy};
 pub enum CommandKind {
     Apply,
     Delete,
+    Plan,
     Validate,
     Handlers,
 }
@@ -27,6 +28,7 @@ impl CommandKind {
         match self {
             CommandKind::Apply => "apply",
             CommandKind::Delete => "delete",
+            CommandKind::Plan => "plan",
             CommandKind::Validate => "validate",
             CommandKind::Handlers => "handlers",
         }
@@ -53,6 +55,19 @@ pub struct Config {
     pub limits: ScriptLimits,
     pub jobs: usize,
     pub keep_going: bool,
+    /// The state file; `None` with `--no-state` (and for commands that do not use one).
+    pub state: Option<PathBuf>,
+    /// `apply --prune` / `plan --prune`.
+    pub prune: bool,
+    /// `plan --delete`.
+    pub plan_delete: bool,
+    /// `plan --detailed-exitcode`.
+    pub detailed_exitcode: bool,
+}
+
+/// Where the state lives unless `--state` says otherwise.
+pub fn default_state_path() -> PathBuf {
+    PathBuf::from(".ordo").join("state.json")
 }
 
 /// A command-line problem (exit 2).
@@ -66,6 +81,29 @@ pub struct UsageError {
 struct RunOptions {
     jobs: usize,
     keep_going: bool,
+    state: Option<PathBuf>,
+}
+
+impl RunOptions {
+    fn from(jobs: usize, keep_going: bool, state: Option<PathBuf>, no_state: bool) -> Self {
+        let state = if no_state {
+            None
+        } else {
+            Some(state.unwrap_or_else(default_state_path))
+        };
+        RunOptions {
+            jobs,
+            keep_going,
+            state,
+        }
+    }
+}
+
+#[derive(Default)]
+struct PlanOptions {
+    prune: bool,
+    delete: bool,
+    detailed_exitcode: bool,
 }
 
 fn usage(message: impl Into<String>) -> UsageError {
@@ -76,26 +114,47 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, UsageError> {
+        let mut plan = PlanOptions::default();
         let (command, common, run): (CommandKind, CommonArgs, Option<RunOptions>) =
             match cli.command {
-                Command::Apply(r) => (
-                    CommandKind::Apply,
-                    r.common,
-                    Some(RunOptions {
-                        jobs: r.jobs,
-                        keep_going: r.keep_going,
-                    }),
-                ),
+                Command::Apply(a) => {
+                    plan.prune = a.prune;
+                    (
+                        CommandKind::Apply,
+                        a.run.common,
+                        Some(RunOptions::from(
+                            a.run.jobs,
+                            a.run.keep_going,
+                            a.run.state,
+                            a.run.no_state,
+                        )),
+                    )
+                }
                 Command::Delete(r) => (
                     CommandKind::Delete,
                     r.common,
-                    Some(RunOptions {
-                        jobs: r.jobs,
-                        keep_going: r.keep_going,
-                    }),
+                    Some(RunOptions::from(r.jobs, r.keep_going, r.state, r.no_state)),
                 ),
+                Command::Plan(p) => {
+                    plan = PlanOptions {
+                        prune: p.prune,
+                        delete: p.delete,
+                        detailed_exitcode: p.detailed_exitcode,
+                    };
+                    (
+                        CommandKind::Plan,
+                        p.run.common,
+                        Some(RunOptions::from(
+                            p.run.jobs,
+                            p.run.keep_going,
+                            p.run.state,
+                            p.run.no_state,
+                        )),
+                    )
+                }
                 Command::Validate(c) => (CommandKind::Validate, c, None),
                 Command::Handlers(c) => (CommandKind::Handlers, c, None),
+                Command::State(_) => return Err(usage("`state` is handled before configuration")),
             };
         let mut deny = Permissions::default();
         for name in common
@@ -192,6 +251,10 @@ impl Config {
             },
             jobs,
             keep_going: run.as_ref().is_some_and(|r| r.keep_going),
+            state: run.and_then(|r| r.state),
+            prune: plan.prune,
+            plan_delete: plan.delete,
+            detailed_exitcode: plan.detailed_exitcode,
         })
     }
 }

@@ -47,6 +47,8 @@ pub enum Event {
         environment: String,
         total: usize,
         jobs: usize,
+        /// `plan`: every handler the plan uses, with what it may do.
+        handlers: Vec<(String, Vec<&'static str>)>,
     },
     ManifestStarted {
         info: Arc<StepInfo>,

@@ -36,6 +36,8 @@ pub struct RunSettings {
     pub keep_going: bool,
     /// `plan`: only `check` runs; `m.dry_run` is true.
     pub dry_run: bool,
+    /// Keep each manifest's resolved `metadata` and `spec` in its outcome (for the state).
+    pub keep_resolved: bool,
 }
 
 /// The result of one step.
@@ -44,6 +46,48 @@ pub struct Outcome {
     pub status: Status,
     pub duration: Duration,
     pub error: Option<Failure>,
+    /// `plan`: why there is work to do.
+    pub reason: Option<String>,
+    /// The `metadata` and `spec` the handler saw, as JSON (with `keep_resolved`).
+    pub resolved: Option<Box<(serde_json::Value, serde_json::Value)>>,
+}
+
+impl Outcome {
+    fn skipped() -> Self {
+        Outcome {
+            status: Status::Skipped,
+            duration: Duration::ZERO,
+            error: None,
+            reason: None,
+            resolved: None,
+        }
+    }
+}
+
+/// Told about every finished step, on the coordinating thread, in finishing order: the
+/// state file's journal.
+pub trait Recorder: Send {
+    fn finished(&mut self, step: &Step, manifest: &Manifest, outcome: &Outcome);
+}
+
+/// What `plan` knows from the state, to say why a manifest has work to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Baseline {
+    /// Not in the state.
+    New,
+    SpecChanged,
+    HandlerChanged,
+    /// Recorded with this very spec and handler.
+    Same,
+}
+
+/// A state entry whose manifest is gone from the files (`plan` reports it).
+#[derive(Clone, Debug)]
+pub struct Orphan {
+    pub name: String,
+    pub kind: String,
+    pub version: String,
+    pub handler: String,
 }
 
 /// Why a step failed.
@@ -79,6 +123,11 @@ pub struct Runner<'a> {
     pub events: EventSink,
     pub cancel: Arc<AtomicBool>,
     pub settings: RunSettings,
+    pub recorder: Option<&'a std::sync::Mutex<dyn Recorder + 'a>>,
+    /// `plan`: per manifest, how it compares with the state.
+    pub baselines: Vec<Baseline>,
+    /// `plan`: state entries gone from the files.
+    pub orphans: Vec<Orphan>,
 }
 
 enum Message {
@@ -86,7 +135,7 @@ enum Message {
     Finished(usize, Outcome),
 }
 
-impl Runner<'_> {
+impl<'a> Runner<'a> {
     pub fn run(&self, plan: &Plan) -> RunReport {
         let started = Instant::now();
         let infos: Vec<Arc<StepInfo>> = plan
@@ -95,11 +144,25 @@ impl Runner<'_> {
             .enumerate()
             .map(|(i, s)| Arc::new(self.info(i, s)))
             .collect();
+        let mut handlers: Vec<(String, Vec<&'static str>)> = Vec::new();
+        if self.settings.dry_run {
+            let mut seen: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            handlers = seen
+                .into_iter()
+                .map(|h| {
+                    let h = self.registry.get(h);
+                    (h.name().to_string(), h.permissions().names())
+                })
+                .collect();
+        }
         self.events.emit(&Event::RunStarted {
             command: self.settings.command,
             environment: self.settings.environment.clone(),
             total: plan.steps.len(),
             jobs: self.settings.jobs,
+            handlers,
         });
 
         let n = plan.steps.len();
@@ -158,6 +221,13 @@ impl Runner<'_> {
                     Message::Finished(step, outcome) => {
                         in_flight -= 1;
                         let failed = outcome.status == Status::Failed;
+                        if let Some(recorder) = &self.recorder {
+                            let s = &plan.steps[step];
+                            recorder
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .finished(s, &self.manifests[s.manifest], &outcome);
+                        }
                         self.finish(&infos[step], &outcome, &mut summary);
                         outcomes[step] = Some(outcome);
                         if failed {
@@ -187,14 +257,28 @@ impl Runner<'_> {
         };
         for step in 0..n {
             if outcomes[step].is_none() {
-                let outcome = Outcome {
-                    status: Status::Skipped,
-                    duration: Duration::ZERO,
-                    error: None,
-                };
                 self.emit_skip(&infos[step], reason, &mut summary);
-                outcomes[step] = Some(outcome);
+                outcomes[step] = Some(Outcome::skipped());
             }
+        }
+        for (i, orphan) in self.orphans.iter().enumerate() {
+            summary.add(Status::Orphaned);
+            let info = Arc::new(StepInfo {
+                step: n + i,
+                name: orphan.name.clone(),
+                kind: orphan.kind.clone(),
+                version: orphan.version.clone(),
+                handler: orphan.handler.clone(),
+                function: "delete",
+            });
+            self.events.emit(&Event::ManifestFinished {
+                info,
+                status: Status::Orphaned,
+                duration: Duration::ZERO,
+                error: None,
+                detail: None,
+                reason: Some("in the state, gone from the files".into()),
+            });
         }
         let duration = started.elapsed();
         let ok = summary.failed == 0 && !interrupted;
@@ -233,7 +317,7 @@ impl Runner<'_> {
             duration: outcome.duration,
             error: outcome.error.as_ref().map(|f| f.line.clone()),
             detail: outcome.error.as_ref().map(|f| (*f.diagnostic).clone()),
-            reason: None,
+            reason: outcome.reason.clone(),
         });
     }
 
@@ -264,11 +348,7 @@ impl Runner<'_> {
             if outcomes[s].is_some() {
                 continue;
             }
-            outcomes[s] = Some(Outcome {
-                status: Status::Skipped,
-                duration: Duration::ZERO,
-                error: None,
-            });
+            outcomes[s] = Some(Outcome::skipped());
             self.emit_skip(&infos[s], &reason, summary);
             stack.extend(plan.after[s].iter().copied());
         }
@@ -282,8 +362,14 @@ impl Runner<'_> {
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             self.attempts(m, handler, step.function)
         }));
+        let mut reason = None;
+        let mut resolved = None;
         let (status, error) = match result {
-            Ok(Ok(status)) => (status, None),
+            Ok(Ok(done)) => {
+                reason = done.reason;
+                resolved = done.resolved;
+                (done.status, None)
+            }
             Ok(Err(mut failure)) => {
                 let note = format!(
                     "while running `{}` for {} ({})",
@@ -312,24 +398,50 @@ impl Runner<'_> {
                 )
             }
         };
+        let reason = reason.or_else(|| {
+            (status == Status::Pending).then(|| self.pending_reason(m, handler, step.function))
+        });
         Outcome {
             status,
             duration: started.elapsed(),
             error,
+            reason,
+            resolved,
         }
     }
 
-    fn attempts(
-        &self,
-        m: &Manifest,
-        handler: &Handler,
-        function: Action,
-    ) -> Result<Status, Failure> {
+    /// Why `plan` found work to do for `m`.
+    fn pending_reason(&self, m: &Manifest, handler: &Handler, function: Action) -> String {
+        if !handler.functions.check {
+            return format!("no `check`: `{}` always runs", function.as_str());
+        }
+        if self.settings.command == "plan"
+            && function == Action::Delete
+            && self.baselines.is_empty()
+        {
+            return "`check` says there is something to delete".into();
+        }
+        match self
+            .baselines
+            .get(m.index)
+            .copied()
+            .unwrap_or(Baseline::New)
+        {
+            Baseline::New => "new".into(),
+            Baseline::SpecChanged => "spec changed since the last apply".into(),
+            Baseline::HandlerChanged => "handler changed since the last apply".into(),
+            Baseline::Same => {
+                "drift: `check` says work is needed although the spec did not change".into()
+            }
+        }
+    }
+
+    fn attempts(&self, m: &Manifest, handler: &Handler, function: Action) -> Result<Done, Failure> {
         let mut delay = m.metadata.retry_delay;
         let mut attempt = 0;
         loop {
             match self.attempt(m, handler, function) {
-                Ok(status) => return Ok(status),
+                Ok(done) => return Ok(done),
                 Err((failure, limit)) => {
                     let final_try = attempt >= m.metadata.retries
                         || self.cancel.load(Ordering::Relaxed)
@@ -363,7 +475,7 @@ impl Runner<'_> {
         m: &Manifest,
         handler: &Handler,
         function: Action,
-    ) -> Result<Status, (Failure, Option<LimitKind>)> {
+    ) -> Result<Done, (Failure, Option<LimitKind>)> {
         let timeout = m.metadata.timeout.unwrap_or(self.limits.timeout);
         let ctx = Arc::new(CallContext {
             manifest: m.name.clone(),
@@ -381,31 +493,50 @@ impl Runner<'_> {
             Action::Apply => handler.functions.apply,
             Action::Delete => handler.functions.delete,
         };
+        let done = |status, resolved| {
+            Ok(Done {
+                status,
+                reason: None,
+                resolved,
+            })
+        };
         if !has_function {
             // A handler without `delete` has nothing to tear down.
-            return Ok(Status::Unchanged);
+            return done(Status::Unchanged, None);
         }
-        let arg = self.manifest_value(m, function).map_err(|f| (f, None))?;
+        let (arg, resolved) = match self.manifest_value(m, function) {
+            Ok(v) => v,
+            // `plan`: a variable of a manifest that has not run yet is known after apply.
+            Err(Unresolved::Pending(reason)) if self.settings.dry_run => {
+                return Ok(Done {
+                    status: Status::Pending,
+                    reason: Some(reason),
+                    resolved: None,
+                });
+            }
+            Err(Unresolved::Pending(reason)) => {
+                return Err((self.failure_text(handler, reason), None));
+            }
+            Err(Unresolved::Failed(f)) => return Err((f, None)),
+        };
         if handler.functions.check {
             let r = self.call(handler, "check", arg.clone(), timeout)?;
             match r.as_bool() {
-                Ok(false) => return Ok(Status::Unchanged),
+                Ok(false) => return done(Status::Unchanged, resolved),
                 Ok(true) => {}
                 Err(found) => {
                     let text = format!("`check` must return `true` or `false`, not {found}");
                     return Err((self.failure_text(handler, text), None));
                 }
             }
-            if self.settings.dry_run {
-                return Ok(Status::Pending);
-            }
-        } else if self.settings.dry_run {
-            return Ok(Status::Pending);
+        }
+        if self.settings.dry_run {
+            return done(Status::Pending, resolved);
         }
         let result = self.call(handler, function.as_str(), arg, timeout)?;
         self.store_outputs(m, handler, function, result)
             .map_err(|f| (f, None))?;
-        Ok(Status::Changed)
+        done(Status::Changed, resolved)
     }
 
     fn call(
@@ -495,7 +626,13 @@ impl Runner<'_> {
     }
 
     /// The read-only map `m` handed to handler functions.
-    fn manifest_value(&self, m: &Manifest, function: Action) -> Result<Dynamic, Failure> {
+    /// The read-only map `m` handed to handler functions, and (with `keep_resolved`) its
+    /// `metadata` and `spec` as JSON.
+    fn manifest_value(
+        &self,
+        m: &Manifest,
+        function: Action,
+    ) -> Result<(Dynamic, Resolved), Unresolved> {
         let (metadata, spec) = if m.deferred {
             // `!Variable`s are resolved now, just before the manifest runs.
             let lookup = |name: &str| {
@@ -503,25 +640,40 @@ impl Runner<'_> {
                     .get(name)
                     .map(|v| FoundVariable { value: v.value })
             };
-            let tag_failure =
+            let unresolved =
                 |(mark, kind): (crate::manifest::Mark, crate::manifest::TagErrorKind)| {
+                    if let crate::manifest::TagErrorKind::VariableNotSet { name } = &kind {
+                        if self.settings.dry_run {
+                            let producer = super::variables::split_name(name)
+                                .map_or(name.as_str(), |(p, _)| p);
+                            return Unresolved::Pending(format!(
+                                "uses `{name}`, known once `{producer}` has run"
+                            ));
+                        }
+                    }
                     let location = m.at(mark);
                     let line = format!("{location}: {kind}");
                     let diagnostic = Diagnostic::error(kind.to_string())
                         .at(location)
                         .help_opt(kind.help());
-                    Failure {
+                    Unresolved::Failed(Failure {
                         line,
                         diagnostic: Box::new(diagnostic),
-                    }
+                    })
                 };
             (
-                resolve_deferred(&m.metadata_node, &lookup).map_err(tag_failure)?,
-                resolve_deferred(&m.spec, &lookup).map_err(tag_failure)?,
+                resolve_deferred(&m.metadata_node, &lookup).map_err(unresolved)?,
+                resolve_deferred(&m.spec, &lookup).map_err(unresolved)?,
             )
         } else {
             (node_to_dynamic(&m.metadata_node), node_to_dynamic(&m.spec))
         };
+        let resolved = self.settings.keep_resolved.then(|| {
+            Box::new((
+                crate::script::convert::dynamic_to_json(&metadata),
+                crate::script::convert::dynamic_to_json(&spec),
+            ))
+        });
         let mut map = Map::new();
         map.insert("kind".into(), m.kind.clone().into());
         map.insert("version".into(), m.version.clone().into());
@@ -533,8 +685,24 @@ impl Runner<'_> {
         let dir = std::path::absolute(m.file.dir()).unwrap_or_else(|_| m.file.dir().to_path_buf());
         map.insert("dir".into(), dir.display().to_string().into());
         map.insert("dry_run".into(), self.settings.dry_run.into());
-        Ok(Dynamic::from_map(map))
+        Ok((Dynamic::from_map(map), resolved))
     }
+}
+
+type Resolved = Option<Box<(serde_json::Value, serde_json::Value)>>;
+
+/// A finished attempt.
+struct Done {
+    status: Status,
+    reason: Option<String>,
+    resolved: Resolved,
+}
+
+/// Why `m` could not be built.
+enum Unresolved {
+    /// A variable of a manifest that has not run: `plan` reports it as pending.
+    Pending(String),
+    Failed(Failure),
 }
 
 /// The position of `fn name(` in a script, for errors Rhai gives no position.

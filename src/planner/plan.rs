@@ -138,3 +138,37 @@ impl Plan {
         }
     }
 }
+
+impl Plan {
+    /// Puts `prune` steps (deletions of manifests gone from the files) before everything
+    /// else: `prune_before[i]` are the prune steps that must finish before prune step `i`.
+    /// Every step of `self` without predecessors waits for all of them.
+    pub fn prune_first(self, prune: Vec<Step>, prune_before: Vec<Vec<usize>>) -> Plan {
+        let k = prune.len();
+        if k == 0 {
+            return self;
+        }
+        let mut steps = prune;
+        let mut before = prune_before;
+        for b in self.before {
+            if b.is_empty() {
+                before.push((0..k).collect());
+            } else {
+                before.push(b.into_iter().map(|s| s + k).collect());
+            }
+        }
+        steps.extend(self.steps);
+        let mut after = vec![Vec::new(); steps.len()];
+        for (s, b) in before.iter().enumerate() {
+            for &p in b {
+                after[p].push(s);
+            }
+        }
+        Plan {
+            action: self.action,
+            steps,
+            before,
+            after,
+        }
+    }
+}

@@ -73,7 +73,9 @@ impl Reporter for HumanReporter {
                 let word = self.paint(status_style(*status), &format!("{:<9}", status.as_str()));
                 let id = format!("{}/{}", info.kind, info.name);
                 let tail = match (status, reason) {
-                    (Status::Skipped, Some(r)) => format!("({r})"),
+                    (Status::Skipped | Status::Pending | Status::Orphaned, Some(r)) => {
+                        format!("({r})")
+                    }
                     _ => duration(*d),
                 };
                 let _ = writeln!(self.out, "{word} {id}  {tail}");
@@ -106,6 +108,16 @@ impl Reporter for HumanReporter {
                     None => {
                         let _ = writeln!(err, "{tag} {message}");
                     }
+                }
+            }
+            Event::RunStarted { handlers, .. } if !handlers.is_empty() => {
+                for (file, permissions) in handlers {
+                    let may = if permissions.is_empty() {
+                        "nothing beyond pure functions".to_string()
+                    } else {
+                        permissions.join(", ")
+                    };
+                    let _ = writeln!(self.out, "handler   {file}  may: {may}");
                 }
             }
             Event::RunFinished {

@@ -20,7 +20,9 @@ fn summary_json(command: &str, s: &Summary) -> Value {
 
 /// Collects the run and prints one JSON object when it ends.
 pub struct JsonReporter {
+    plan: bool,
     environment: String,
+    handlers: Vec<Value>,
     /// Manifests in the order they started (skipped ones, which never start, at the end).
     entries: Vec<(usize, Value)>,
     started: Vec<usize>,
@@ -36,7 +38,9 @@ impl Default for JsonReporter {
 impl JsonReporter {
     pub fn new() -> Self {
         JsonReporter {
+            plan: false,
             environment: String::new(),
+            handlers: Vec::new(),
             entries: Vec::new(),
             started: Vec::new(),
             result: None,
@@ -47,23 +51,38 @@ impl JsonReporter {
 impl Reporter for JsonReporter {
     fn event(&mut self, event: &Event) {
         match event {
-            Event::RunStarted { environment, .. } => self.environment.clone_from(environment),
+            Event::RunStarted {
+                command,
+                environment,
+                handlers,
+                ..
+            } => {
+                self.plan = *command == "plan";
+                self.environment.clone_from(environment);
+                self.handlers = handlers
+                    .iter()
+                    .map(|(f, p)| json!({"file": f, "permissions": p}))
+                    .collect();
+            }
             Event::ManifestStarted { info } => self.started.push(info.step),
             Event::ManifestFinished {
                 info,
                 status,
                 duration,
                 error,
+                reason,
                 ..
             } => {
-                self.entries.push((
-                    info.step,
-                    json!({
-                        "name": info.name, "kind": info.kind, "version": info.version,
-                        "handler": info.handler, "status": status.as_str(),
-                        "duration_ms": ms(*duration), "error": error,
-                    }),
-                ));
+                let mut entry = json!({
+                    "name": info.name, "kind": info.kind, "version": info.version,
+                    "handler": info.handler, "status": status.as_str(),
+                    "duration_ms": ms(*duration), "error": error,
+                });
+                // `plan` says why; `apply` and `delete` keep exactly the documented keys.
+                if self.plan {
+                    entry["reason"] = json!(reason);
+                }
+                self.entries.push((info.step, entry));
             }
             Event::RunFinished {
                 command,
@@ -80,12 +99,16 @@ impl Reporter for JsonReporter {
                 };
                 let mut entries = std::mem::take(&mut self.entries);
                 entries.sort_by_key(|(step, _)| (position(*step), *step));
-                self.result = Some(json!({
+                let mut result = json!({
                     "command": command, "environment": self.environment, "ok": ok,
                     "duration_ms": ms(*duration),
                     "manifests": entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
                     "summary": summary_json(command, summary),
-                }));
+                });
+                if self.plan {
+                    result["handlers"] = json!(self.handlers);
+                }
+                self.result = Some(result);
             }
             Event::Log { .. } => {}
         }
@@ -128,6 +151,7 @@ pub fn event_json(event: &Event) -> Value {
             environment,
             total,
             jobs,
+            ..
         } => {
             json!({"event": "run_started", "command": command, "environment": environment, "total": total, "jobs": jobs})
         }

@@ -1,0 +1,195 @@
+//! Loading and checking everything a command works on: manifests, values, tags, handlers,
+//! the graph. Every input problem is collected; any of them means exit code 3.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rhai::Engine;
+
+use crate::cli::{CommandKind, Config};
+use crate::diagnostic::Diagnostic;
+use crate::error::Error;
+use crate::handler::{HandlerRegistry, discover};
+use crate::manifest::{
+    Limits, Manifest, ManifestError, StaticContext, StaticResult, ValueSet, collect_values,
+    resolve_static,
+};
+use crate::planner::Graph;
+use crate::script::{ImportResolver, ImportRoot, build};
+
+/// Everything loaded and checked: what a command works on.
+pub(super) struct World {
+    pub manifests: Vec<Manifest>,
+    pub engine: Engine,
+    pub registry: HandlerRegistry,
+    /// Manifest index → handler index.
+    pub handlers: Vec<usize>,
+    pub graph: Graph,
+    pub values: Arc<ValueSet>,
+}
+
+pub(super) fn load(config: &Config) -> Result<World, Error> {
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut loaded = crate::manifest::load(&config.manifests, &Limits::default());
+    let mut value_errors = Vec::new();
+    let values = collect_values(
+        &mut loaded.manifests,
+        &config.values,
+        &config.env,
+        &mut value_errors,
+    );
+    for secret in values.secret_texts() {
+        crate::exec::secrets::add(&secret);
+    }
+    resolve_tags(config, &mut loaded.manifests, &values, &mut value_errors);
+    diagnostics.extend(
+        loaded
+            .errors
+            .into_iter()
+            .chain(value_errors)
+            .map(Diagnostic::from),
+    );
+
+    let src_dirs = config
+        .src
+        .clone()
+        .unwrap_or_else(|| default_src(&loaded.files));
+    let mut handler_errors = Vec::new();
+    let found = discover(&src_dirs, &mut handler_errors);
+    let roots: HashMap<String, ImportRoot> = found
+        .iter()
+        .map(|f| {
+            let dir = f
+                .source
+                .dir()
+                .canonicalize()
+                .unwrap_or_else(|_| f.root.clone());
+            (
+                f.source.name().to_string(),
+                ImportRoot {
+                    root: f.root.clone(),
+                    dir,
+                },
+            )
+        })
+        .collect();
+    let engine = build(&config.limits, ImportResolver::new(roots));
+    let registry = HandlerRegistry::load(&engine, &found, &config.limits, &mut handler_errors);
+    let broken_handlers = !handler_errors.is_empty();
+    diagnostics.extend(handler_errors.into_iter().map(|e| e.into_diagnostic()));
+
+    // A handler that failed to load may be the one a manifest needs: say so rather than
+    // leave "no handler serves kind" looking like a separate problem.
+    let manifests = loaded.manifests;
+    let mut handlers = vec![usize::MAX; manifests.len()];
+    for (i, m) in manifests.iter().enumerate() {
+        match registry.resolve(&m.kind, &m.version) {
+            Ok(h) => handlers[i] = h,
+            Err(e) => {
+                let mark = if matches!(e, crate::handler::ResolveErrorKind::BadVersion(_)) {
+                    m.version_mark
+                } else {
+                    m.kind_mark
+                };
+                let unknown_kind =
+                    matches!(e, crate::handler::ResolveErrorKind::UnknownKind { .. });
+                let mut d = e.into_diagnostic(m.at(mark));
+                if unknown_kind && broken_handlers {
+                    d = d.note(
+                        "a handler failed to load (see above); it may be the one for this kind",
+                    );
+                }
+                diagnostics.push(d);
+            }
+        }
+    }
+    let (graph, plan_errors) = Graph::build(&manifests, &config.env);
+    diagnostics.extend(plan_errors.into_iter().map(Diagnostic::from));
+
+    if !diagnostics.is_empty() {
+        return Err(Error::Input(diagnostics));
+    }
+    Ok(World {
+        manifests,
+        engine,
+        registry,
+        handlers,
+        graph,
+        values: Arc::new(values),
+    })
+}
+
+/// Substitutes `!Value`, `!Env`, `!Sub` and `std.*` in the manifests of the environment,
+/// checks every `!Variable`, and records the edges they imply.
+fn resolve_tags(
+    config: &Config,
+    manifests: &mut [Manifest],
+    values: &ValueSet,
+    errors: &mut Vec<ManifestError>,
+) {
+    let names: HashMap<String, usize> = manifests
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.metadata.in_environment(&config.env))
+        .map(|(i, m)| (m.name.clone(), i))
+        .collect();
+    let mut all_names: HashMap<String, Vec<String>> = HashMap::new();
+    for m in manifests.iter() {
+        all_names
+            .entry(m.name.clone())
+            .or_default()
+            .extend(m.metadata.environments.clone().unwrap_or_default());
+    }
+    let action = if config.command == CommandKind::Delete {
+        "delete"
+    } else {
+        "apply"
+    };
+    let ctx = StaticContext {
+        values,
+        env: &config.env,
+        action,
+        names: &names,
+        all_names: &all_names,
+    };
+    for m in manifests
+        .iter_mut()
+        .filter(|m| m.metadata.in_environment(&config.env))
+    {
+        let mut result = StaticResult::default();
+        let file = Arc::clone(&m.file);
+        resolve_static(&mut m.spec, &file, &m.name, &ctx, &mut result, errors);
+        resolve_static(
+            &mut m.metadata_node,
+            &file,
+            &m.name,
+            &ctx,
+            &mut result,
+            errors,
+        );
+        m.implicit = result.producers;
+        m.deferred = result.deferred;
+    }
+}
+
+/// The directories holding the manifest files (standard input counts as `.`), in order.
+fn default_src(files: &[Arc<crate::manifest::SourceFile>]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for f in files {
+        let dir = if f.name() == "<stdin>" {
+            PathBuf::from(".")
+        } else {
+            f.dir().to_path_buf()
+        };
+        let covered = dirs.iter().any(|d| dir.starts_with(d) || same_dir(d, &dir));
+        if !covered {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}

@@ -1,0 +1,156 @@
+//! Arguments → configuration → the pipeline → an exit code.
+//!
+//! Errors are rendered once, here. Every input problem of the run (YAML, manifests,
+//! handlers, the graph) is collected before anything executes, reported together, and the
+//! run ends with exit code 3 without calling a single handler.
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::Parser;
+use serde_json::json;
+
+use crate::cli::{Cli, CommandKind, Config, OutputFormat};
+use crate::error::{Error, exit};
+use crate::exec::Reporter;
+use crate::manifest::Action;
+use crate::report::{HumanReporter, JsonLinesReporter, JsonReporter, diagnostic};
+
+/// Runs ordo with these arguments; `Err` carries the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
+    install_panic_hook();
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Err(exit::USAGE)
+            } else {
+                Ok(())
+            };
+        }
+    };
+    if let crate::cli::Command::State(args) = cli.command {
+        return match state::run_state(args) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if let Error::State(d) = &e {
+                    eprintln!(
+                        "{}",
+                        diagnostic::render(d, std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    );
+                }
+                Err(e.code())
+            }
+        };
+    }
+    let config = match Config::from_cli(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(exit::USAGE);
+        }
+    };
+    init_tracing(config.trace);
+    match execute(&config) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            report_error(&config, &e);
+            Err(e.code())
+        }
+    }
+}
+
+/// A panic is a bug: say so, ask for a report, and exit non-zero without a backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(ToString::to_string)
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("error: internal error in ordo{location}: {what}");
+        eprintln!(
+            "  this is a bug; please report it, with the command and the input that caused it"
+        );
+    }));
+}
+
+fn init_tracing(trace: bool) {
+    let filter = if trace { "ordo=debug" } else { "ordo=warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORDO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn report_error(config: &Config, e: &Error) {
+    match e {
+        Error::Input(diagnostics) => {
+            let mut err = std::io::stderr().lock();
+            for d in diagnostics {
+                let _ = writeln!(err, "{}\n", diagnostic::render(d, config.color_err));
+            }
+            let _ = writeln!(err, "error: {e}");
+            if config.output != OutputFormat::Human {
+                let errors: Vec<_> = diagnostics
+                    .iter()
+                    .map(|d| {
+                        json!({
+                            "message": crate::exec::secrets::masked(&d.message),
+                            "location": d.location.as_ref().map(ToString::to_string),
+                        })
+                    })
+                    .collect();
+                let report = json!({"command": config.command.name(), "environment": config.env, "ok": false, "errors": errors});
+                println!("{report}");
+            }
+        }
+        // The run's own report already said which manifests failed and why.
+        Error::RunFailed { .. } | Error::Interrupted | Error::Pending => {}
+        Error::State(d) => eprintln!("{}", diagnostic::render(d, config.color_err)),
+        other => eprintln!("error: {other}"),
+    }
+}
+
+mod info;
+mod load;
+mod runs;
+mod state;
+
+fn reporter(config: &Config) -> Box<dyn Reporter> {
+    match config.output {
+        OutputFormat::Human => Box::new(HumanReporter::new(config.color_out, config.log_level)),
+        OutputFormat::Json => Box::new(JsonReporter::new()),
+        OutputFormat::Jsonl => Box::new(JsonLinesReporter::new()),
+    }
+}
+
+fn execute(config: &Config) -> Result<(), Error> {
+    let world = load::load(config)?;
+    match config.command {
+        CommandKind::Validate => info::validate(config, &world),
+        CommandKind::Handlers => {
+            info::list_handlers(config, &world.registry);
+            Ok(())
+        }
+        CommandKind::Apply => runs::run_handlers(config, &world, Action::Apply),
+        CommandKind::Delete => runs::run_handlers(config, &world, Action::Delete),
+        CommandKind::Plan => {
+            let action = if config.plan_delete {
+                Action::Delete
+            } else {
+                Action::Apply
+            };
+            runs::run_handlers(config, &world, action)
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The commands that run handlers: `apply`, `delete` and `plan`, with the state file.
+//!
+//! With state (the default): the lock is taken, a journal left by a crashed run is folded,
+//! the variables recorded by earlier runs are loaded (so a `delete` can read the id an
+//! `apply` stored), each finished manifest is journaled, and the journal is folded into the
+//! state file at the end — also after a failure or an interrupt. `plan` only reads the
+//! state, takes no lock and writes nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::load::World;
+use crate::cli::{CommandKind, Config};
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, exit};
+use crate::exec::{Baseline, EventSink, Orphan, RunSettings, Runner, Variables};
+use crate::manifest::{Action, Manifest};
+use crate::planner::{Plan, Step};
+use crate::script::convert::json_to_dynamic;
+use crate::state::{
+    Entry, StateErrorKind, StateLock, StateRecorder, StateStore, entry_manifest, spec_hash,
+};
+
+/// Ctrl-C (and SIGTERM): the first stops new work, interrupts running handlers and their
+/// commands, and lets the run finish its report and save the state; the second ends ordo
+/// at once.
+fn install_interrupt(cancel: &Arc<AtomicBool>) {
+    static PRESSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let cancel = Arc::clone(cancel);
+    let _ = ctrlc::set_handler(move || {
+        if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
+            cancel.store(true, Ordering::SeqCst);
+            crate::stdlib::interrupt_children(libc::SIGINT);
+            eprintln!(
+                "interrupted: stopping running handlers (press Ctrl-C again to quit at once)"
+            );
+        } else {
+            crate::stdlib::interrupt_children(libc::SIGKILL);
+            std::process::exit(exit::INTERRUPTED);
+        }
+    });
+}
+
+fn state_error(e: &StateErrorKind) -> Error {
+    let help = match e {
+        StateErrorKind::Locked { .. } => Some(
+            "wait for that run to finish; if it died without cleaning up, `ordo state unlock` removes the lock",
+        ),
+        StateErrorKind::Corrupt { .. } => {
+            Some("restore it from a backup, or move it away to start from an empty state")
+        }
+        _ => None,
+    };
+    Error::State(Box::new(
+        Diagnostic::error(e.to_string()).help_opt(help.map(str::to_string)),
+    ))
+}
+
+/// How a manifest compares with what the state recorded.
+fn baseline(m: &Manifest, handler_hash: &str, recorded: Option<&Entry>) -> Baseline {
+    match recorded {
+        None => Baseline::New,
+        Some(e) if e.spec_hash != spec_hash(&m.spec) => Baseline::SpecChanged,
+        Some(e) if e.handler_hash != handler_hash => Baseline::HandlerChanged,
+        Some(_) => Baseline::Same,
+    }
+}
+
+pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Result<(), Error> {
+    let dry_run = config.command == CommandKind::Plan;
+    let store = config.state.clone().map(StateStore::new);
+    let mut lock = None;
+    if let (Some(store), false) = (&store, dry_run) {
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        let (held, warning) =
+            StateLock::acquire(&store.lock_path(), &command).map_err(|e| state_error(&e))?;
+        if let Some(w) = warning {
+            eprintln!("warning: {w}");
+        }
+        lock = Some(held);
+        // A run that crashed left its journal: make the state whole before starting.
+        store.fold().map_err(|e| state_error(&e))?;
+    }
+    let state = match &store {
+        Some(s) => s.read().map_err(|e| state_error(&e))?,
+        None => crate::state::State::default(),
+    };
+    let recorded: BTreeMap<String, Entry> = state.env(&config.env).cloned().unwrap_or_default();
+
+    // Variables survive between runs: a later process reads what an earlier one stored.
+    let vars = Arc::new(Variables::new());
+    for (name, entry) in &recorded {
+        for (key, value) in &entry.variables {
+            vars.set(name, key, json_to_dynamic(value), false);
+        }
+    }
+
+    let current: HashSet<&str> = world
+        .graph
+        .nodes
+        .iter()
+        .map(|&i| world.manifests[i].name.as_str())
+        .collect();
+    let gone: Vec<(&String, &Entry)> = recorded
+        .iter()
+        .filter(|(n, _)| !current.contains(n.as_str()))
+        .collect();
+    let prune = config.prune && action == Action::Apply;
+
+    let mut plan = Plan::build(
+        &world.graph,
+        &world.manifests,
+        &world.handlers,
+        action,
+        &|_| true,
+    );
+    let mut manifests: std::borrow::Cow<'_, [Manifest]> =
+        std::borrow::Cow::Borrowed(&world.manifests);
+    let mut pruned = HashSet::new();
+    if prune && !dry_run && !gone.is_empty() {
+        let (extra, steps, before) = prune_steps(world, &gone)?;
+        let mut all = world.manifests.clone();
+        all.extend(extra);
+        manifests = std::borrow::Cow::Owned(all);
+        pruned = gone.iter().map(|(n, _)| (*n).clone()).collect();
+        plan = plan.prune_first(steps, before);
+    } else if !gone.is_empty() && !dry_run && action == Action::Apply {
+        eprintln!(
+            "note: {} manifest{} in the state {} gone from the files ({}); `ordo apply --prune` deletes them",
+            gone.len(),
+            if gone.len() == 1 { "" } else { "s" },
+            if gone.len() == 1 { "is" } else { "are" },
+            gone.iter()
+                .map(|(n, _)| n.as_str())
+                .take(5)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
+    let baselines = if dry_run {
+        world
+            .manifests
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let h = world
+                    .handlers
+                    .get(i)
+                    .map(|&h| world.registry.get(h).hash.as_str())
+                    .unwrap_or_default();
+                baseline(m, h, recorded.get(&m.name))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let orphans = if dry_run && action == Action::Apply {
+        gone.iter()
+            .map(|(name, e)| Orphan {
+                name: (*name).clone(),
+                kind: e.kind.clone(),
+                version: e.version.clone(),
+                handler: e.handler.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let recorder = match (&store, dry_run) {
+        (Some(s), false) => {
+            let journal = s.journal().map_err(|e| state_error(&e))?;
+            let r = StateRecorder::new(
+                journal,
+                config.env.clone(),
+                action == Action::Delete,
+                pruned,
+                Arc::clone(&vars),
+                &world.registry,
+            );
+            Some(std::sync::Mutex::new(r))
+        }
+        _ => None,
+    };
+
+    let events = EventSink::new(super::reporter(config));
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_interrupt(&cancel);
+    let mut policy = config.policy.clone();
+    policy.read_only = dry_run;
+    let runner = Runner {
+        engine: &world.engine,
+        registry: &world.registry,
+        manifests: &manifests,
+        limits: &config.limits,
+        policy: Arc::new(policy),
+        vars,
+        values: Arc::clone(&world.values),
+        events: events.clone(),
+        cancel,
+        settings: RunSettings {
+            command: config.command.name(),
+            environment: config.env.clone(),
+            jobs: config.jobs,
+            keep_going: config.keep_going,
+            dry_run,
+            keep_resolved: recorder.is_some(),
+        },
+        recorder: recorder
+            .as_ref()
+            .map(|r| r as &std::sync::Mutex<dyn crate::exec::Recorder + '_>),
+        baselines,
+        orphans,
+    };
+    let report = runner.run(&plan);
+    events.finish();
+    drop(runner);
+
+    // Save what finished, whatever happened to the rest.
+    let mut state_result = Ok(());
+    if let Some(r) = recorder {
+        state_result = r
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .close();
+    }
+    if let (Some(store), Ok(())) = (&store, &state_result) {
+        if !dry_run {
+            state_result = store.fold();
+        }
+    }
+    drop(lock);
+    if let Err(e) = state_result {
+        return Err(state_error(&e));
+    }
+
+    if report.interrupted {
+        return Err(Error::Interrupted);
+    }
+    if report.summary.failed > 0 {
+        return Err(Error::RunFailed {
+            failed: report.summary.failed,
+        });
+    }
+    if dry_run && config.detailed_exitcode {
+        let changes = report.summary.pending
+            + if config.prune {
+                report.summary.orphaned
+            } else {
+                0
+            };
+        if changes > 0 {
+            return Err(Error::Pending);
+        }
+    }
+    Ok(())
+}
+
+type PruneSteps = (Vec<Manifest>, Vec<Step>, Vec<Vec<usize>>);
+
+/// Manifests rebuilt from the state for deletion, with their handlers and their order:
+/// one that depended on another is deleted first.
+fn prune_steps(world: &World, gone: &[(&String, &Entry)]) -> Result<PruneSteps, Error> {
+    let base = world.manifests.len();
+    let mut manifests = Vec::new();
+    let mut steps = Vec::new();
+    let mut errors = Vec::new();
+    for (i, (name, entry)) in gone.iter().enumerate() {
+        match world.registry.resolve(&entry.kind, &entry.version) {
+            Ok(handler) => {
+                manifests.push(entry_manifest(name, entry, base + i));
+                steps.push(Step {
+                    manifest: base + i,
+                    handler,
+                    function: Action::Delete,
+                });
+            }
+            Err(e) => errors.push(
+                Diagnostic::error(format!(
+                    "cannot prune `{name}` ({} {}): no handler serves it any more",
+                    entry.kind, entry.version
+                ))
+                .note(format!("{e}; it was applied with {}", entry.handler))
+                .help(format!(
+                    "restore the handler, or forget the manifest with `ordo state rm {name}`"
+                )),
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Input(errors));
+    }
+    let index: HashMap<&str, usize> = gone
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.as_str(), i))
+        .collect();
+    let mut before = vec![Vec::new(); gone.len()];
+    for (i, (_, entry)) in gone.iter().enumerate() {
+        for dep in &entry.dependencies {
+            // `i` depended on `dep`: `i` is deleted before `dep`.
+            if let Some(&d) = index.get(dep.as_str()) {
+                before[d].push(i);
+            }
+        }
+    }
+    Ok((manifests, steps, before))
+}

@@ -1,0 +1,117 @@
+//! `ordo state list | show NAME | rm NAME | unlock [--force]`.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::cli::{OutputFormat, StateAction, StateArgs, default_state_path};
+use crate::diagnostic::Diagnostic;
+use crate::error::Error;
+use crate::state::{Record, StateErrorKind, StateLock, StateStore, unlock};
+
+fn fail(e: &StateErrorKind) -> Error {
+    Error::State(Box::new(Diagnostic::error(e.to_string())))
+}
+
+pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
+    let path = args.state.clone().unwrap_or_else(default_state_path);
+    let store = StateStore::new(path.clone());
+    let json = matches!(args.output, Some(OutputFormat::Json | OutputFormat::Jsonl));
+    let mut out = std::io::stdout().lock();
+    match args.action {
+        StateAction::List => {
+            let state = store.read().map_err(|e| fail(&e))?;
+            let entries = state.env(&args.env).cloned().unwrap_or_default();
+            if json {
+                let list: Vec<_> = entries
+                    .iter()
+                    .map(|(name, e)| {
+                        json!({"name": name, "kind": e.kind, "version": e.version, "file": e.file,
+                               "handler": e.handler, "applied_at": e.applied_at})
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    json!({"environment": args.env, "manifests": list})
+                );
+                return Ok(());
+            }
+            if entries.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "no manifests recorded for environment `{}` in {}",
+                    args.env,
+                    path.display()
+                );
+                return Ok(());
+            }
+            let width = entries.keys().map(String::len).max().unwrap_or(4).max(4);
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:<24}  {:<20}  FILE",
+                "NAME", "KIND/VERSION", "APPLIED"
+            );
+            for (name, e) in &entries {
+                let kind = format!("{}/{}", e.kind, e.version);
+                let _ = writeln!(
+                    out,
+                    "{name:<width$}  {kind:<24}  {:<20}  {}",
+                    e.applied_at, e.file
+                );
+            }
+        }
+        StateAction::Show { name } => {
+            let state = store.read().map_err(|e| fail(&e))?;
+            let Some(entry) = state.env(&args.env).and_then(|e| e.get(&name)) else {
+                return Err(Error::State(Box::new(Diagnostic::error(format!(
+                    "no manifest `{name}` is recorded for environment `{}` in {}",
+                    args.env,
+                    path.display()
+                )))));
+            };
+            let text = serde_json::to_string_pretty(
+                &json!({"name": name, "environment": args.env, "entry": entry}),
+            )
+            .unwrap_or_default();
+            let _ = writeln!(out, "{}", crate::exec::secrets::masked(&text));
+        }
+        StateAction::Rm { name } => {
+            let (_lock, warning) =
+                StateLock::acquire(&store.lock_path(), "ordo state rm").map_err(|e| fail(&e))?;
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
+            store.fold().map_err(|e| fail(&e))?;
+            let state = store.read().map_err(|e| fail(&e))?;
+            if state.env(&args.env).is_none_or(|e| !e.contains_key(&name)) {
+                return Err(Error::State(Box::new(Diagnostic::error(format!(
+                    "no manifest `{name}` is recorded for environment `{}`",
+                    args.env
+                )))));
+            }
+            let mut journal = store.journal().map_err(|e| fail(&e))?;
+            journal
+                .append(&Record::Remove {
+                    env: args.env.clone(),
+                    name: name.clone(),
+                })
+                .map_err(|e| fail(&e))?;
+            journal.sync().map_err(|e| fail(&e))?;
+            store.fold().map_err(|e| fail(&e))?;
+            let _ = writeln!(
+                out,
+                "forgot `{name}` in environment `{}` (nothing was deleted)",
+                args.env
+            );
+        }
+        StateAction::Unlock { force } => {
+            let message = unlock(&store.lock_path(), force).map_err(|e| {
+                let help = "stop that run first; `--force` removes the lock anyway, which lets two runs write at once";
+                Error::State(Box::new(Diagnostic::error(e.to_string()).help(help)))
+            })?;
+            let _ = writeln!(out, "{message}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! State: what earlier runs did, kept in a state file with a journal and a lock.
+
+mod lock;
+mod recorder;
+mod store;
+
+pub use lock::{StateLock, hostname, unlock};
+pub use recorder::{StateRecorder, entry_manifest, json_node, node_json, spec_hash};
+pub use store::{Entry, Journal, Record, SCHEMA, State, StateErrorKind, StateStore};

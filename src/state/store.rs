@@ -1,0 +1,399 @@
+//! [`StateStore`]: the state file, its journal, and how the two become one.
+//!
+//! The state file (`.ordo/state.json`) holds, per environment, every manifest an `apply`
+//! recorded: the resolved manifest, a hash of its spec, the handler and its hash, its
+//! variables and when it was applied. It is only ever replaced whole and atomically
+//! (temporary file, fsync, rename, fsync of the directory).
+//!
+//! Rewriting it after every manifest would be quadratic at 100k manifests, so a run appends
+//! one JSON line per finished manifest to a journal beside it (`state.json.journal`),
+//! written through to the operating system at once: a crash or SIGKILL of ordo loses
+//! nothing that finished. At the end of the run, and at the start of the next one if a
+//! crash left a journal behind, the journal is folded into the state file and removed.
+//! Replaying a record twice is harmless (records are "put" and "remove" of whole entries),
+//! so a crash during the fold is harmless too. A torn last line (killed mid-write) is
+//! ignored: that manifest's finish was not recorded.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The version of the state file's format.
+pub const SCHEMA: u32 = 1;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    pub schema: u32,
+    /// Environment → manifest name → entry.
+    pub environments: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+/// One applied manifest.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub kind: String,
+    pub version: String,
+    /// The manifest file, as shown in messages.
+    pub file: String,
+    /// The manifest file's directory, absolute (`m.dir`).
+    pub dir: String,
+    /// `metadata` and `spec` as the handler saw them, every tag resolved.
+    pub metadata: serde_json::Value,
+    pub spec: serde_json::Value,
+    /// sha256 of the spec as written (after values), to tell when it changed.
+    pub spec_hash: String,
+    pub handler: String,
+    pub handler_hash: String,
+    /// The manifest's variables; secret ones are kept out (see `secret_variables`).
+    pub variables: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_variables: Vec<String>,
+    /// Names this manifest depended on (apply order), for pruning in reverse order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    /// RFC 3339, UTC.
+    pub applied_at: String,
+}
+
+/// One journal line.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Record {
+    Put {
+        env: String,
+        name: String,
+        entry: Box<Entry>,
+    },
+    Remove {
+        env: String,
+        name: String,
+    },
+}
+
+impl State {
+    fn apply(&mut self, record: Record) {
+        match record {
+            Record::Put { env, name, entry } => {
+                self.environments
+                    .entry(env)
+                    .or_default()
+                    .insert(name, *entry);
+            }
+            Record::Remove { env, name } => {
+                if let Some(e) = self.environments.get_mut(&env) {
+                    e.remove(&name);
+                    if e.is_empty() {
+                        self.environments.remove(&env);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn env(&self, env: &str) -> Option<&BTreeMap<String, Entry>> {
+        self.environments.get(env)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateErrorKind {
+    #[error("cannot read the state file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("the state file {path} is not valid (line {line}, column {column}): {reason}")]
+    Corrupt {
+        path: String,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+    #[error(
+        "the state file {path} has schema {found}, newer than this ordo understands ({SCHEMA})"
+    )]
+    TooNew { path: String, found: u32 },
+    #[error("cannot write the state file {path}: {reason}")]
+    Write { path: String, reason: String },
+    #[error("the state {path} is locked by pid {pid} on {host} since {since}, running `{command}`")]
+    Locked {
+        path: String,
+        pid: u32,
+        host: String,
+        since: String,
+        command: String,
+    },
+    #[error("the state {path} is locked by pid {pid} on {host}, which is still running")]
+    HolderAlive {
+        path: String,
+        pid: u32,
+        host: String,
+    },
+}
+
+/// The state file and its journal, at one path.
+#[derive(Debug)]
+pub struct StateStore {
+    path: PathBuf,
+}
+
+fn io(path: &Path, e: &std::io::Error) -> StateErrorKind {
+    StateErrorKind::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+impl StateStore {
+    pub fn new(path: PathBuf) -> Self {
+        StateStore { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".journal");
+        PathBuf::from(p)
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".lock");
+        PathBuf::from(p)
+    }
+
+    /// The state as of the last finished manifest: the file plus any journal left behind.
+    pub fn read(&self) -> Result<State, StateErrorKind> {
+        let mut state = self.read_file()?;
+        for record in self.read_journal()? {
+            state.apply(record);
+        }
+        Ok(state)
+    }
+
+    fn read_file(&self) -> Result<State, StateErrorKind> {
+        let shown = self.path.display().to_string();
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(State {
+                    schema: SCHEMA,
+                    environments: BTreeMap::new(),
+                });
+            }
+            Err(e) => {
+                return Err(StateErrorKind::Read {
+                    path: shown,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let state: State = serde_json::from_str(&text).map_err(|e| StateErrorKind::Corrupt {
+            path: shown.clone(),
+            line: e.line(),
+            column: e.column(),
+            reason: e.to_string(),
+        })?;
+        if state.schema > SCHEMA {
+            return Err(StateErrorKind::TooNew {
+                path: shown,
+                found: state.schema,
+            });
+        }
+        Ok(state)
+    }
+
+    fn read_journal(&self) -> Result<Vec<Record>, StateErrorKind> {
+        let path = self.journal_path();
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StateErrorKind::Read {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let mut records = Vec::new();
+        for line in BufReader::new(file).lines() {
+            let Ok(line) = line else { break };
+            // A torn last line (the process died mid-write) is not a finished record.
+            match serde_json::from_str::<Record>(&line) {
+                Ok(r) => records.push(r),
+                Err(_) => break,
+            }
+        }
+        Ok(records)
+    }
+
+    /// Folds the journal into the state file (atomically) and removes the journal.
+    pub fn fold(&self) -> Result<(), StateErrorKind> {
+        if !self.journal_path().exists() {
+            return Ok(());
+        }
+        let state = self.read()?;
+        self.write(&state)?;
+        std::fs::remove_file(self.journal_path()).map_err(|e| io(&self.journal_path(), &e))?;
+        Ok(())
+    }
+
+    /// Replaces the state file with `state`: temporary file, fsync, rename, fsync directory.
+    pub fn write(&self, state: &State) -> Result<(), StateErrorKind> {
+        let dir = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".state-")
+            .tempfile_in(dir)
+            .map_err(|e| io(dir, &e))?;
+        {
+            let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+            serde_json::to_writer_pretty(&mut w, state).map_err(|e| StateErrorKind::Write {
+                path: self.path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            w.write_all(b"\n").map_err(|e| io(&self.path, &e))?;
+            w.flush().map_err(|e| io(&self.path, &e))?;
+        }
+        tmp.as_file().sync_all().map_err(|e| io(&self.path, &e))?;
+        tmp.persist(&self.path)
+            .map_err(|e| io(&self.path, &e.error))?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Opens the journal for appending records.
+    pub fn journal(&self) -> Result<Journal, StateErrorKind> {
+        let path = self.journal_path();
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io(&path, &e))?;
+        Ok(Journal {
+            file,
+            path,
+            last_sync: Instant::now(),
+            unsynced: false,
+        })
+    }
+}
+
+/// Appends records; each is written through to the OS at once, and fsynced at least
+/// every second and when the journal is closed.
+#[derive(Debug)]
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    last_sync: Instant,
+    unsynced: bool,
+}
+
+impl Journal {
+    pub fn append(&mut self, record: &Record) -> Result<(), StateErrorKind> {
+        let mut line = serde_json::to_vec(record).map_err(|e| StateErrorKind::Write {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        line.push(b'\n');
+        // One write(2) per record: a SIGKILL cannot leave half of one behind except torn
+        // at the very end, which the reader ignores.
+        self.file.write_all(&line).map_err(|e| io(&self.path, &e))?;
+        self.unsynced = true;
+        if self.last_sync.elapsed() >= Duration::from_secs(1) {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    pub fn sync(&mut self) -> Result<(), StateErrorKind> {
+        if self.unsynced {
+            self.file.sync_data().map_err(|e| io(&self.path, &e))?;
+            self.unsynced = false;
+        }
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(kind: &str) -> Entry {
+        Entry {
+            kind: kind.into(),
+            version: "v1".into(),
+            file: "m.yaml".into(),
+            dir: "/tmp".into(),
+            metadata: serde_json::json!({"name": "a"}),
+            spec: serde_json::json!({}),
+            spec_hash: "h".into(),
+            handler: "h.rhai".into(),
+            handler_hash: "hh".into(),
+            variables: BTreeMap::new(),
+            secret_variables: Vec::new(),
+            dependencies: Vec::new(),
+            applied_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_journal_folds_into_the_state_and_replays_idempotently() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path().join("state.json"));
+        let mut j = store.journal().unwrap();
+        j.append(&Record::Put {
+            env: "e".into(),
+            name: "a".into(),
+            entry: Box::new(entry("A")),
+        })
+        .unwrap();
+        j.append(&Record::Put {
+            env: "e".into(),
+            name: "b".into(),
+            entry: Box::new(entry("B")),
+        })
+        .unwrap();
+        j.append(&Record::Remove {
+            env: "e".into(),
+            name: "a".into(),
+        })
+        .unwrap();
+        drop(j);
+        // A torn line at the end is ignored.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(store.journal_path())
+            .unwrap()
+            .write_all(b"{\"op\":\"put\",\"env")
+            .unwrap();
+        let state = store.read().unwrap();
+        assert_eq!(state.env("e").unwrap().keys().collect::<Vec<_>>(), ["b"]);
+        store.fold().unwrap();
+        assert!(!store.journal_path().exists());
+        assert_eq!(store.read().unwrap(), state);
+    }
+
+    #[test]
+    fn a_corrupt_state_file_is_an_error_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path().join("state.json"));
+        std::fs::write(store.path(), "{\n  \"schema\": 1,\n  oops\n}").unwrap();
+        let e = store.read().unwrap_err();
+        assert!(matches!(e, StateErrorKind::Corrupt { line: 3, .. }), "{e}");
+    }
+}

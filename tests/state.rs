@@ -1,0 +1,443 @@
+//! State, plan, drift, prune and crash safety (DESIGN.md §1, §7, §8).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Test, trace_doc};
+
+fn state(t: &Test) -> serde_json::Value {
+    serde_json::from_str(&t.read(".ordo/state.json"))
+        .unwrap_or_else(|e| panic!("state.json: {e}\n{}", t.read(".ordo/state.json")))
+}
+
+fn recorded(t: &Test, env: &str) -> Vec<String> {
+    let s = state(t);
+    s["environments"][env]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn apply_records_each_manifest_with_hashes_variables_and_time() {
+    let t = Test::new().trace().manifest(
+        "m.yaml",
+        &[
+            trace_doc("a", "", "x: 1"),
+            trace_doc("b", "dependencies: {apply: [a]}", ""),
+        ]
+        .concat(),
+    );
+    t.run(&["apply"]).code(0);
+    let s = state(&t);
+    assert_eq!(s["schema"], 1);
+    let a = &s["environments"]["default"]["a"];
+    assert_eq!(a["kind"], "Trace");
+    assert_eq!(a["spec"], serde_json::json!({"x": 1}));
+    assert_eq!(a["handler"], "trace.rhai");
+    assert_eq!(a["variables"]["applied"], "a");
+    assert_eq!(a["spec_hash"].as_str().unwrap().len(), 64);
+    assert!(a["applied_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        s["environments"]["default"]["b"]["dependencies"],
+        serde_json::json!(["a"])
+    );
+    assert!(
+        !t.exists(".ordo/state.json.journal"),
+        "the journal is folded at the end"
+    );
+    assert!(!t.exists(".ordo/state.json.lock"), "the lock is released");
+    // Delete removes what it deleted.
+    t.run(&["delete"]).code(0);
+    assert!(recorded(&t, "default").is_empty());
+}
+
+#[test]
+fn variables_survive_between_processes() {
+    // `apply` stores an id; a later `delete`, in another process, reads it, both through
+    // `vars::get` and through `!Variable` in another manifest's spec.
+    let handler = r#"
+register("Res", "^1");
+permissions(["file:write"]);
+fn apply(m) { #{ id: "res-" + m.name } }
+fn delete(m) {
+    let id = vars::get(m.name + ".id");
+    file::append(path::join(m.dir, "deleted.txt"), id + " " + (m.spec.peer ?? "") + "\n");
+}
+"#;
+    let yaml = "kind: Res\nversion: v1\nmetadata: {name: one}\n---\nkind: Res\nversion: v1\nmetadata: {name: two}\nspec:\n  peer: !Variable one.id\n";
+    let t = Test::new()
+        .handler("res.rhai", handler)
+        .manifest("m.yaml", yaml);
+    t.run(&["apply"]).code(0);
+    t.run(&["delete", "-j", "1"]).code(0);
+    assert_eq!(t.read("deleted.txt"), "res-two res-one\nres-one \n");
+    // Without state, the delete cannot know the id.
+    let t2 = Test::new()
+        .handler("res.rhai", handler)
+        .manifest("m.yaml", yaml);
+    t2.run(&["apply", "--no-state"]).code(0);
+    assert!(!t2.exists(".ordo"));
+    t2.run(&["delete", "--no-state"])
+        .code(1)
+        .stderr_has("variable `one.id` is not set");
+}
+
+#[test]
+fn plan_runs_only_check_and_changes_nothing() {
+    let handler = r#"
+register("Careful", "^1");
+permissions(["file:read", "file:write", "shell"]);
+fn check(m) {
+    shell::run(["true"], #{ read_only: true });
+    if m.spec.sneaky == true { file::write(path::join(m.dir, "sneaky.txt"), "x"); }
+    if m.spec.run == true { shell::run("touch ran"); }
+    file::write(path::join(m.dir, "dry.txt"), `${m.dry_run}`);
+    true
+}
+fn apply(m) { file::write(path::join(m.dir, "applied.txt"), m.name); }
+fn delete(m) { file::remove(path::join(m.dir, "applied.txt")); }
+"#;
+    let yaml = "kind: Careful\nversion: v1\nmetadata: {name: c}\n";
+    let t = Test::new()
+        .handler("h.rhai", handler)
+        .manifest("m.yaml", yaml);
+    let out = t.run(&["plan"]);
+    // Writing `dry.txt` in check is refused: plan is read-only.
+    out.code(1)
+        .stderr_has("`file::write` changes things, and `plan` is read-only");
+    assert!(!t.exists("applied.txt") && !t.exists("dry.txt") && !t.exists(".ordo/state.json"));
+
+    let yaml = "kind: Careful\nversion: v1\nmetadata: {name: c}\nspec: {run: true}\n";
+    let handler_no_write = handler.replace(
+        "file::write(path::join(m.dir, \"dry.txt\"), `${m.dry_run}`);",
+        "if !m.dry_run { throw \"dry_run must be true\"; }",
+    );
+    let t = Test::new()
+        .handler("h.rhai", &handler_no_write)
+        .manifest("m.yaml", yaml);
+    t.run(&["plan"])
+        .code(1)
+        .stderr_has("`shell::run` may change things, and `plan` is read-only")
+        .stderr_has("read_only: true");
+    assert!(!t.exists("ran"));
+
+    let t = Test::new().handler("h.rhai", &handler_no_write).manifest(
+        "m.yaml",
+        "kind: Careful\nversion: v1\nmetadata: {name: c}\n",
+    );
+    t.run(&["plan"])
+        .code(0)
+        .stdout_has("pending   Careful/c  (new)")
+        .stdout_has("handler   h.rhai  may: shell, file:read, file:write");
+    assert!(!t.exists("applied.txt"));
+}
+
+#[test]
+fn plan_detailed_exit_codes() {
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("a", "", "check: file\nfile: a.txt"));
+    t.run(&["plan", "--detailed-exitcode"]).code(4);
+    t.run(&["apply"]).code(0);
+    t.run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("unchanged Trace/a");
+    let broken = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("a", "", "check: [not, a, string]"));
+    let bad_check =
+        "register(\"Bad\", \"^1\");\nfn check(m) { throw \"broken check\"; }\nfn apply(m) {}\n";
+    let broken = broken
+        .handler("bad.rhai", bad_check)
+        .manifest("b.yaml", "kind: Bad\nversion: v1\nmetadata: {name: b}\n");
+    broken
+        .run(&["plan", "--detailed-exitcode"])
+        .code(1)
+        .stderr_has("broken check");
+}
+
+#[test]
+fn plan_tells_new_changed_drifted_and_orphaned_apart() {
+    let docs = |x: &str| {
+        [
+            trace_doc("same", "", "check: file\nfile: same.txt"),
+            trace_doc(
+                "edited",
+                "",
+                &format!("check: file\nfile: edited.txt\nx: {x}"),
+            ),
+            trace_doc("drifted", "", "check: file\nfile: drifted.txt"),
+            trace_doc("doomed", "", "check: file\nfile: doomed.txt"),
+        ]
+        .concat()
+    };
+    let t = Test::new().trace().manifest("m.yaml", &docs("1"));
+    t.run(&["apply"]).code(0);
+    // Edit one spec, remove one manifest, delete one file behind ordo's back, add one.
+    let next = [
+        docs("2").replace(
+            &trace_doc("doomed", "", "check: file\nfile: doomed.txt"),
+            "",
+        ),
+        trace_doc("fresh", "", "check: file\nfile: fresh.txt"),
+    ]
+    .concat();
+    let t = t.manifest("m.yaml", &next);
+    std::fs::remove_file(t.path().join("drifted.txt")).unwrap();
+    std::fs::remove_file(t.path().join("edited.txt")).unwrap();
+    let out = t.run(&["plan", "-j", "1"]);
+    out.code(0)
+        .stdout_has("unchanged Trace/same")
+        .stdout_has("pending   Trace/edited  (spec changed since the last apply)")
+        .stdout_has("pending   Trace/drifted  (drift: `check` says work is needed although the spec did not change)")
+        .stdout_has("pending   Trace/fresh  (new)")
+        .stdout_has("orphaned  Trace/doomed  (in the state, gone from the files)")
+        .stdout_has("plan: 3 pending, 1 unchanged, 1 orphaned, 0 failed, 0 skipped");
+    let json = t.run(&["plan", "-o", "json"]).json();
+    let doomed = json["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "doomed")
+        .unwrap();
+    assert_eq!(doomed["status"], "orphaned");
+    assert_eq!(json["summary"]["orphaned"], 1);
+    // Orphans count as changes only when pruning would delete them.
+    let t2 = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("a", "", "check: never"));
+    t2.run(&["apply"]).code(0);
+    let t2 = t2.manifest("m.yaml", &trace_doc("b", "", "check: never"));
+    t2.run(&["plan", "--detailed-exitcode"]).code(0);
+    t2.run(&["plan", "--detailed-exitcode", "--prune"]).code(4);
+}
+
+#[test]
+fn apply_prune_deletes_what_is_gone_in_reverse_order_first() {
+    let all = [
+        trace_doc("base", "", "file: base.txt"),
+        trace_doc("mid", "dependencies: {apply: [base]}", "file: mid.txt"),
+        trace_doc("top", "dependencies: {apply: [mid]}", "file: top.txt"),
+        trace_doc("keep", "", "file: keep.txt"),
+    ]
+    .concat();
+    let t = Test::new().trace().manifest("m.yaml", &all);
+    t.run(&["apply"]).code(0);
+    t.take_trace();
+    let t = t.manifest("m.yaml", &trace_doc("keep", "", "file: keep.txt"));
+    // Without --prune, nothing is deleted, but ordo says so.
+    t.run(&["apply"])
+        .code(0)
+        .stderr_has("3 manifests in the state are gone from the files");
+    assert_eq!(t.take_trace(), ["APPLY keep"]);
+    t.run(&["apply", "--prune", "-j", "1"]).code(0);
+    assert_eq!(
+        t.take_trace(),
+        ["DELETE top", "DELETE mid", "DELETE base", "APPLY keep"]
+    );
+    assert!(!t.exists("base.txt") && !t.exists("top.txt") && t.exists("keep.txt"));
+    assert_eq!(recorded(&t, "default"), ["keep"]);
+}
+
+#[test]
+fn prune_without_the_handler_is_a_clear_error() {
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("old", "", ""));
+    t.run(&["apply"]).code(0);
+    std::fs::remove_file(t.path().join("trace.rhai")).unwrap();
+    let t = t
+        .handler(
+            "other.rhai",
+            "register(\"Other\", \"^1\");\nfn apply(m) {}\n",
+        )
+        .manifest(
+            "m.yaml",
+            "kind: Other\nversion: v1\nmetadata: {name: new}\n",
+        );
+    t.run(&["apply", "--prune"])
+        .code(3)
+        .stderr_has("cannot prune `old` (Trace v1): no handler serves it any more")
+        .stderr_has("ordo state rm old");
+    t.run(&["state", "rm", "old"])
+        .code(0)
+        .stdout_has("forgot `old`");
+    t.run(&["apply", "--prune"]).code(0);
+}
+
+#[test]
+fn secrets_stay_out_of_the_state_file() {
+    let handler = "register(\"S\", \"^1\");\nfn apply(m) { vars::set_secret(\"token\", \"tok-secret-123\"); #{ visible: m.spec.pw } }\n";
+    let values = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: pw-secret-456, secret: true}\n";
+    let t = Test::new()
+        .handler("s.rhai", handler)
+        .manifest("values.yaml", values)
+        .manifest(
+            "m.yaml",
+            "kind: S\nversion: v1\nmetadata: {name: s}\nspec: {pw: !Value pw}\n",
+        );
+    t.run(&["apply"]).code(0);
+    let text = t.read(".ordo/state.json");
+    assert!(
+        !text.contains("tok-secret-123") && !text.contains("pw-secret-456"),
+        "{text}"
+    );
+    assert_eq!(
+        state(&t)["environments"]["default"]["s"]["secret_variables"],
+        serde_json::json!(["token"])
+    );
+    let shown = t.run(&["state", "show", "s"]);
+    assert!(!shown.stdout.contains("secret-"));
+}
+
+#[test]
+fn a_second_concurrent_run_is_refused_and_names_the_holder() {
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("slow", "", "sleep: 3"));
+    let first = t.spawn(&["apply"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !t.exists(".ordo/state.json.lock") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = t.run(&["apply"]);
+    out.code(1)
+        .stderr_has(&format!("locked by pid {}", first.id()))
+        .stderr_has("running `")
+        .stderr_has("ordo state unlock");
+    t.run(&["state", "unlock"])
+        .code(1)
+        .stderr_has("which is still running");
+    let done = first.wait_with_output().unwrap();
+    assert_eq!(done.status.code(), Some(0));
+}
+
+#[test]
+fn a_stale_lock_from_a_dead_process_is_taken_over_with_a_warning() {
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("a", "", ""));
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    dead.wait().unwrap();
+    let lock = format!(
+        "{{\"pid\": {pid}, \"host\": \"gone\", \"started\": \"2026-01-01T00:00:00Z\", \"command\": \"ordo apply\"}}"
+    );
+    std::fs::create_dir_all(t.path().join(".ordo")).unwrap();
+    std::fs::write(t.path().join(".ordo/state.json.lock"), &lock).unwrap();
+    t.run(&["apply"])
+        .code(0)
+        .stderr_has(&format!("took over a stale lock"))
+        .stderr_has(&format!("pid {pid}"));
+    // An explicit unlock removes a leftover lock file.
+    std::fs::write(t.path().join(".ordo/state.json.lock"), &lock).unwrap();
+    t.run(&["state", "unlock"])
+        .code(0)
+        .stdout_has("removed the lock");
+    assert!(!t.exists(".ordo/state.json.lock"));
+}
+
+#[test]
+fn sigkill_mid_run_loses_nothing_that_finished() {
+    // Ten manifests in a chain, one at a time; each writes START, sleeps, writes END.
+    let handler = r#"
+register("Step", "^1");
+permissions(["file:write", "env"]);
+fn apply(m) {
+    file::append(env::get("TRACE_FILE"), "START " + m.name + "\n");
+    time::sleep(0.3);
+    file::append(env::get("TRACE_FILE"), "END " + m.name + "\n");
+    #{ done: true }
+}
+"#;
+    let mut yaml = String::new();
+    for i in 0..10 {
+        let deps = if i == 0 {
+            String::new()
+        } else {
+            format!("  dependencies: {{apply: [s{}]}}\n", i - 1)
+        };
+        yaml.push_str(&format!(
+            "---\nkind: Step\nversion: v1\nmetadata:\n  name: s{i}\n{deps}"
+        ));
+    }
+    let t = Test::new()
+        .handler("step.rhai", handler)
+        .manifest("m.yaml", &yaml);
+    let mut child = t.spawn(&["apply", "-j", "1"]);
+    // When s5 starts, s0..s4 have finished and been journaled.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !t.read("trace.txt").contains("START s5") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let finished: Vec<String> = t
+        .read("trace.txt")
+        .lines()
+        .filter_map(|l| l.strip_prefix("END ").map(str::to_string))
+        .collect();
+    assert_eq!(finished, ["s0", "s1", "s2", "s3", "s4"]);
+    // Whatever was on disk when it died, the state (file + journal) is valid and holds
+    // exactly the finished manifests; the next command folds the journal in.
+    let listed = t.run(&["state", "list", "-o", "json"]).json();
+    let names: Vec<&str> = listed["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["s0", "s1", "s2", "s3", "s4"]);
+    // The killed run's lock is stale; the next apply takes over, folds, and goes on.
+    t.run(&["apply", "-j", "1"])
+        .code(0)
+        .stderr_has("took over a stale lock");
+    assert_eq!(recorded(&t, "default").len(), 10);
+    assert!(!t.exists(".ordo/state.json.journal"));
+}
+
+#[test]
+fn state_commands_list_and_show_entries() {
+    let t = Test::new().trace().manifest(
+        "m.yaml",
+        &[
+            trace_doc("a", "", ""),
+            trace_doc("b", "environments: [prod]", ""),
+        ]
+        .concat(),
+    );
+    t.run(&["apply"]).code(0);
+    t.run(&["apply", "-e", "prod"]).code(0);
+    let out = t.run(&["state", "list"]);
+    out.code(0).stdout_has("NAME").stdout_has("Trace/v1");
+    assert!(!out.stdout.contains("\nb "), "{}", out.stdout);
+    t.run(&["state", "list", "-e", "prod"])
+        .code(0)
+        .stdout_has("b ");
+    let shown = t.run(&["state", "show", "a", "-o", "json"]);
+    shown.code(0).stdout_has("\"handler\": \"trace.rhai\"");
+    t.run(&["state", "show", "zzz"])
+        .code(1)
+        .stderr_has("no manifest `zzz` is recorded");
+}
+
+#[test]
+fn a_corrupt_state_file_is_reported_and_nothing_runs() {
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("a", "", ""))
+        .file(".ordo/state.json", "{\"schema\": 1, \"environments\": [}");
+    t.run(&["apply"])
+        .code(1)
+        .stderr_has("the state file .ordo/state.json is not valid (line 1");
+    assert!(t.take_trace().is_empty());
+}
