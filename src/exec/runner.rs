@@ -642,14 +642,14 @@ impl<'a> Runner<'a> {
             };
             let unresolved =
                 |(mark, kind): (crate::manifest::Mark, crate::manifest::TagErrorKind)| {
-                    if let crate::manifest::TagErrorKind::VariableNotSet { name } = &kind {
-                        if self.settings.dry_run {
-                            let producer = super::variables::split_name(name)
-                                .map_or(name.as_str(), |(p, _)| p);
-                            return Unresolved::Pending(format!(
-                                "uses `{name}`, known once `{producer}` has run"
-                            ));
-                        }
+                    if let crate::manifest::TagErrorKind::VariableNotSet { name } = &kind
+                        && self.settings.dry_run
+                    {
+                        let producer =
+                            super::variables::split_name(name).map_or(name.as_str(), |(p, _)| p);
+                        return Unresolved::Pending(format!(
+                            "uses `{name}`, known once `{producer}` has run"
+                        ));
                     }
                     let location = m.at(mark);
                     let line = format!("{location}: {kind}");

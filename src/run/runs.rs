@@ -226,10 +226,10 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .close();
     }
-    if let (Some(store), Ok(())) = (&store, &state_result) {
-        if !dry_run {
-            state_result = store.fold();
-        }
+    if let (Some(store), Ok(())) = (&store, &state_result)
+        && !dry_run
+    {
+        state_result = store.fold();
     }
     drop(lock);
     if let Err(e) = state_result {
