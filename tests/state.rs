@@ -336,7 +336,7 @@ fn a_stale_lock_from_a_dead_process_is_taken_over_with_a_warning() {
     std::fs::write(t.path().join(".ordo/state.json.lock"), &lock).unwrap();
     t.run(&["apply"])
         .code(0)
-        .stderr_has(&"took over a stale lock".to_string())
+        .stderr_has("took over a stale lock")
         .stderr_has(&format!("pid {pid}"));
     // An explicit unlock removes a leftover lock file.
     std::fs::write(t.path().join(".ordo/state.json.lock"), &lock).unwrap();
