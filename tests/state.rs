@@ -444,12 +444,18 @@ fn a_corrupt_state_file_is_reported_and_nothing_runs() {
 
 #[test]
 fn plan_delete_asks_check_about_deleting() {
-    let t = Test::new().trace().manifest("m.yaml", &trace_doc("a", "", "check: file\nfile: a.txt"));
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("a", "", "check: file\nfile: a.txt"));
     // Trace's check answers "is the file missing?"; for delete it means there is work.
-    t.run(&["plan", "--delete", "--detailed-exitcode"]).code(4).stdout_has("pending   Trace/a");
+    t.run(&["plan", "--delete", "--detailed-exitcode"])
+        .code(4)
+        .stdout_has("pending   Trace/a");
     t.run(&["apply"]).code(0);
     t.take_trace();
-    t.run(&["plan", "--delete"]).code(0).stdout_has("unchanged Trace/a");
+    t.run(&["plan", "--delete"])
+        .code(0)
+        .stdout_has("unchanged Trace/a");
     assert!(t.take_trace().is_empty(), "plan --delete deleted something");
     assert!(t.exists("a.txt"));
 }

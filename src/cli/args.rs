@@ -32,6 +32,28 @@ pub enum Command {
     Handlers(CommonArgs),
     /// Inspect the state file, or remove a stale lock
     State(StateArgs),
+    /// Print the dependency graph: levels as text, or Graphviz with `--format dot`
+    Graph(GraphArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// `text` (levels) or `dot` (Graphviz)
+    #[arg(long = "format", value_name = "FORMAT", default_value = "text")]
+    pub format: GraphFormat,
+
+    /// Show the delete order instead of the apply order
+    #[arg(long = "delete")]
+    pub delete: bool,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +171,18 @@ pub struct CommonArgs {
     /// Set a value (read as YAML: `--set port=9` is a number); repeatable, wins over files
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+
+    /// Run only these manifests (names or globs, repeatable) and what they need
+    #[arg(long = "only", value_name = "NAME")]
+    pub only: Vec<String>,
+
+    /// Never run these manifests (names or globs, repeatable)
+    #[arg(long = "exclude", value_name = "NAME")]
+    pub exclude: Vec<String>,
+
+    /// Run only manifests whose labels match (`k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`)
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Vec<String>,
 
     /// Output format [default: human]
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]

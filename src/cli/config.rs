@@ -7,10 +7,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::args::{Cli, ColorChoice, Command, CommonArgs, OutputFormat};
+use super::args::{Cli, ColorChoice, Command, CommonArgs, GraphFormat, OutputFormat};
 use crate::diagnostic::did_you_mean;
 use crate::exec::LogLevel;
 use crate::manifest::ValueSources;
+use crate::planner::{LabelSelector, Selection};
 use crate::script::ScriptLimits;
 use crate::stdlib::{Capability, Permissions, Policy};
 
@@ -21,6 +22,7 @@ pub enum CommandKind {
     Plan,
     Validate,
     Handlers,
+    Graph,
 }
 
 impl CommandKind {
@@ -31,6 +33,7 @@ impl CommandKind {
             CommandKind::Plan => "plan",
             CommandKind::Validate => "validate",
             CommandKind::Handlers => "handlers",
+            CommandKind::Graph => "graph",
         }
     }
 }
@@ -63,6 +66,10 @@ pub struct Config {
     pub plan_delete: bool,
     /// `plan --detailed-exitcode`.
     pub detailed_exitcode: bool,
+    pub selection: Selection,
+    /// `graph --format`, and `graph --delete`.
+    pub graph_format: GraphFormat,
+    pub graph_delete: bool,
 }
 
 /// Where the state lives unless `--state` says otherwise.
@@ -115,6 +122,7 @@ fn usage(message: impl Into<String>) -> UsageError {
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, UsageError> {
         let mut plan = PlanOptions::default();
+        let mut graph = (GraphFormat::Text, false);
         let (command, common, run): (CommandKind, CommonArgs, Option<RunOptions>) =
             match cli.command {
                 Command::Apply(a) => {
@@ -154,6 +162,10 @@ impl Config {
                 }
                 Command::Validate(c) => (CommandKind::Validate, c, None),
                 Command::Handlers(c) => (CommandKind::Handlers, c, None),
+                Command::Graph(g) => {
+                    graph = (g.format, g.delete);
+                    (CommandKind::Graph, g.common, None)
+                }
                 Command::State(_) => return Err(usage("`state` is handled before configuration")),
             };
         let mut deny = Permissions::default();
@@ -199,6 +211,21 @@ impl Config {
                 Some((name, _)) if !name.trim().is_empty() => {}
                 _ => return Err(usage(format!("--set `{set}`: expected KEY=VALUE"))),
             }
+        }
+        let mut selectors = Vec::new();
+        for text in &common.selector {
+            selectors
+                .push(LabelSelector::parse(text).map_err(|e| usage(format!("--selector: {e}")))?);
+        }
+        let selection = Selection {
+            only: common.only.clone(),
+            exclude: common.exclude.clone(),
+            selectors,
+        };
+        if plan.prune && !selection.is_empty() {
+            return Err(usage(
+                "--prune deletes everything gone from the files; it cannot be combined with --only, --exclude or --selector",
+            ));
         }
         let jobs = run.as_ref().map_or(1, |r| r.jobs);
         if jobs == 0 {
@@ -255,6 +282,9 @@ impl Config {
             prune: plan.prune,
             plan_delete: plan.delete,
             detailed_exitcode: plan.detailed_exitcode,
+            selection,
+            graph_format: graph.0,
+            graph_delete: graph.1,
         })
     }
 }

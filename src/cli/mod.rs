@@ -3,5 +3,5 @@
 mod args;
 mod config;
 
-pub use args::{Cli, ColorChoice, Command, OutputFormat, StateAction, StateArgs};
+pub use args::{Cli, ColorChoice, Command, GraphFormat, OutputFormat, StateAction, StateArgs};
 pub use config::{CommandKind, Config, UsageError, default_state_path};

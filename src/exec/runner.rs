@@ -342,7 +342,11 @@ impl<'a> Runner<'a> {
         outcomes: &mut [Option<Outcome>],
         summary: &mut Summary,
     ) {
-        let reason = format!("`{}` failed", infos[failed].name);
+        let reason = if self.cancel.load(Ordering::Relaxed) {
+            "the run was interrupted".to_string()
+        } else {
+            format!("`{}` failed", infos[failed].name)
+        };
         let mut stack = plan.after[failed].clone();
         while let Some(s) = stack.pop() {
             if outcomes[s].is_some() {

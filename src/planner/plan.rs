@@ -11,6 +11,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::graph::Graph;
+use super::select::Selected;
 use crate::manifest::{Action, Manifest};
 
 #[derive(Clone, Debug)]
@@ -34,13 +35,14 @@ pub struct Plan {
 
 impl Plan {
     /// Builds the plan for `action`. `handlers[i]` is the handler of manifest `i`;
-    /// `selected(node)` says whether the user selected that node (all, without `--only`).
+    /// `selection` is what `--only`, `--selector` and `--exclude` picked (everything when
+    /// `None`).
     pub fn build(
         graph: &Graph,
         manifests: &[Manifest],
         handlers: &[usize],
         action: Action,
-        selected: &dyn Fn(usize) -> bool,
+        selection: Option<&Selected>,
     ) -> Plan {
         let delete = action == Action::Delete;
         let n = graph.nodes.len();
@@ -52,17 +54,26 @@ impl Plan {
                 meta.skip_apply_all
             }
         };
-        // What is needed: the roots, then what they pull in.
+        let excluded = |node: usize| selection.is_some_and(|s| s.excluded[node]);
+        let root = |node: usize| match selection {
+            // Chosen by name or label: runs even when marked skip*.
+            Some(s) if s.explicit => s.roots[node],
+            _ => !skip(node) && !excluded(node),
+        };
+        // What is needed: the roots, then what they pull in (never an excluded one).
         let pulls = if delete { &graph.delete } else { &graph.apply };
         let mut included = vec![false; n];
-        let mut stack: Vec<usize> = (0..n)
-            .filter(|&node| selected(node) && !skip(node))
-            .collect();
+        let mut stack: Vec<usize> = (0..n).filter(|&node| root(node)).collect();
         while let Some(node) = stack.pop() {
             if std::mem::replace(&mut included[node], true) {
                 continue;
             }
-            stack.extend(pulls[node].iter().map(|e| e.node).filter(|&d| !included[d]));
+            stack.extend(
+                pulls[node]
+                    .iter()
+                    .map(|e| e.node)
+                    .filter(|&d| !included[d] && !excluded(d)),
+            );
         }
 
         let pred = graph.predecessors(delete);

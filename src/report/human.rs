@@ -1,10 +1,17 @@
 //! Human output: a line per manifest as it finishes, log lines, failures with their
 //! excerpt, and a summary. Results go to stdout, diagnostics and logs to stderr.
+//!
+//! On a terminal a progress line sits at the bottom of stderr while a run lasts: how many
+//! manifests are done out of how many, the elapsed time, and which are running now. It is
+//! cleared before anything else is printed and redrawn after, so it never tears a line.
+//! It is off when stderr is not a terminal (and with `-o json|jsonl`, which do not use this
+//! reporter).
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anstyle::{AnsiColor, Style};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::diagnostic;
 use crate::exec::{Event, LogLevel, Reporter, Status};
@@ -14,6 +21,10 @@ pub struct HumanReporter {
     color: bool,
     /// Lowest log level shown.
     level: LogLevel,
+    progress_enabled: bool,
+    progress: Option<ProgressBar>,
+    /// Names of the manifests running now, in start order.
+    running: Vec<String>,
 }
 
 impl HumanReporter {
@@ -24,7 +35,15 @@ impl HumanReporter {
         } else {
             Box::new(std::io::BufWriter::with_capacity(64 * 1024, stdout))
         };
-        HumanReporter { out, color, level }
+        let progress_enabled = std::io::stderr().is_terminal();
+        HumanReporter {
+            out,
+            color,
+            level,
+            progress_enabled,
+            progress: None,
+            running: Vec::new(),
+        }
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
@@ -32,6 +51,33 @@ impl HumanReporter {
             format!("{style}{text}{style:#}")
         } else {
             text.to_string()
+        }
+    }
+
+    /// Runs `f` with the progress line out of the way.
+    fn above(&mut self, f: impl FnOnce(&mut Self)) {
+        match self.progress.clone() {
+            Some(bar) => bar.suspend(|| {
+                f(self);
+                let _ = self.out.flush();
+            }),
+            None => f(self),
+        }
+    }
+
+    fn update_message(&self) {
+        if let Some(bar) = &self.progress {
+            let shown: Vec<&str> = self.running.iter().take(3).map(String::as_str).collect();
+            let more = self.running.len().saturating_sub(shown.len());
+            let mut msg = if shown.is_empty() {
+                String::new()
+            } else {
+                format!("running {}", shown.join(", "))
+            };
+            if more > 0 {
+                msg.push_str(&format!(" and {more} more"));
+            }
+            bar.set_message(msg);
         }
     }
 }
@@ -62,55 +108,9 @@ fn status_style(status: Status) -> Style {
 impl Reporter for HumanReporter {
     fn event(&mut self, event: &Event) {
         match event {
-            Event::ManifestFinished {
-                info,
-                status,
-                duration: d,
-                detail,
-                reason,
-                ..
+            Event::RunStarted {
+                handlers, total, ..
             } => {
-                let word = self.paint(status_style(*status), &format!("{:<9}", status.as_str()));
-                let id = format!("{}/{}", info.kind, info.name);
-                let tail = match (status, reason) {
-                    (Status::Skipped | Status::Pending | Status::Orphaned, Some(r)) => {
-                        format!("({r})")
-                    }
-                    _ => duration(*d),
-                };
-                let _ = writeln!(self.out, "{word} {id}  {tail}");
-                if let Some(diag) = detail {
-                    let _ = self.out.flush();
-                    let mut err = std::io::stderr().lock();
-                    let _ = writeln!(err, "{}", diagnostic::render(diag, self.color));
-                }
-            }
-            Event::Log {
-                manifest,
-                level,
-                message,
-            } if *level >= self.level => {
-                let _ = self.out.flush();
-                let style = match level {
-                    LogLevel::Debug => Style::new().fg_color(Some(AnsiColor::BrightBlack.into())),
-                    LogLevel::Info => Style::new().fg_color(Some(AnsiColor::Blue.into())),
-                    LogLevel::Warn => Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
-                    LogLevel::Error => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
-                };
-                let tag = self.paint(style, &format!("{:<5}", level.as_str()));
-                let mut err = std::io::stderr().lock();
-                match manifest {
-                    Some(m) => {
-                        for line in message.lines() {
-                            let _ = writeln!(err, "{tag} {m}: {line}");
-                        }
-                    }
-                    None => {
-                        let _ = writeln!(err, "{tag} {message}");
-                    }
-                }
-            }
-            Event::RunStarted { handlers, .. } if !handlers.is_empty() => {
                 for (file, permissions) in handlers {
                     let may = if permissions.is_empty() {
                         "nothing beyond pure functions".to_string()
@@ -119,6 +119,83 @@ impl Reporter for HumanReporter {
                     };
                     let _ = writeln!(self.out, "handler   {file}  may: {may}");
                 }
+                if self.progress_enabled && *total > 0 {
+                    let bar = ProgressBar::with_draw_target(
+                        Some(*total as u64),
+                        ProgressDrawTarget::stderr(),
+                    );
+                    let style = ProgressStyle::with_template(
+                        "{spinner} {pos}/{len} done · {elapsed} · {wide_msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                    bar.set_style(style);
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                    self.progress = Some(bar);
+                }
+            }
+            Event::ManifestStarted { info } => {
+                self.running.push(info.name.clone());
+                self.update_message();
+            }
+            Event::ManifestFinished {
+                info,
+                status,
+                duration: d,
+                detail,
+                reason,
+                ..
+            } => {
+                if let Some(i) = self.running.iter().position(|n| *n == info.name) {
+                    self.running.remove(i);
+                }
+                self.update_message();
+                let word = self.paint(status_style(*status), &format!("{:<9}", status.as_str()));
+                let id = format!("{}/{}", info.kind, info.name);
+                let tail = match (status, reason) {
+                    (Status::Skipped | Status::Pending | Status::Orphaned, Some(r)) => {
+                        format!("({r})")
+                    }
+                    _ => duration(*d),
+                };
+                let color = self.color;
+                self.above(|me| {
+                    let _ = writeln!(me.out, "{word} {id}  {tail}");
+                    if let Some(diag) = detail {
+                        let _ = me.out.flush();
+                        let mut err = std::io::stderr().lock();
+                        let _ = writeln!(err, "{}", diagnostic::render(diag, color));
+                    }
+                });
+                if let Some(bar) = &self.progress {
+                    bar.inc(1);
+                }
+            }
+            Event::Log {
+                manifest,
+                level,
+                message,
+            } if *level >= self.level => {
+                let style = match level {
+                    LogLevel::Debug => Style::new().fg_color(Some(AnsiColor::BrightBlack.into())),
+                    LogLevel::Info => Style::new().fg_color(Some(AnsiColor::Blue.into())),
+                    LogLevel::Warn => Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
+                    LogLevel::Error => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
+                };
+                let tag = self.paint(style, &format!("{:<5}", level.as_str()));
+                self.above(|me| {
+                    let _ = me.out.flush();
+                    let mut err = std::io::stderr().lock();
+                    match manifest {
+                        Some(m) => {
+                            for line in message.lines() {
+                                let _ = writeln!(err, "{tag} {m}: {line}");
+                            }
+                        }
+                        None => {
+                            let _ = writeln!(err, "{tag} {message}");
+                        }
+                    }
+                });
             }
             Event::RunFinished {
                 command,
@@ -127,6 +204,9 @@ impl Reporter for HumanReporter {
                 interrupted,
                 ..
             } => {
+                if let Some(bar) = self.progress.take() {
+                    bar.finish_and_clear();
+                }
                 let mut parts = Vec::new();
                 if *command == "plan" {
                     parts.push(format!("{} pending", summary.pending));
@@ -148,11 +228,14 @@ impl Reporter for HumanReporter {
                     duration(*d)
                 );
             }
-            _ => {}
+            Event::Log { .. } => {}
         }
     }
 
     fn finish(&mut self) {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
         let _ = self.out.flush();
     }
 }

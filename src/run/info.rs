@@ -5,26 +5,28 @@ use std::io::Write;
 use serde_json::json;
 
 use super::load::World;
-use crate::cli::{Config, OutputFormat};
+use crate::cli::{Config, GraphFormat, OutputFormat};
 use crate::error::Error;
 use crate::handler::HandlerRegistry;
 use crate::manifest::Action;
 use crate::planner::Plan;
 
 pub(super) fn validate(config: &Config, world: &World) -> Result<(), Error> {
+    let selected = super::load::select(config, world, false)?;
     let apply = Plan::build(
         &world.graph,
         &world.manifests,
         &world.handlers,
         Action::Apply,
-        &|_| true,
+        selected.as_ref(),
     );
+    let selected = super::load::select(config, world, true)?;
     let delete = Plan::build(
         &world.graph,
         &world.manifests,
         &world.handlers,
         Action::Delete,
-        &|_| true,
+        selected.as_ref(),
     );
     let names = |plan: &Plan| {
         plan.steps
@@ -103,4 +105,70 @@ pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry) {
         let p = if p.is_empty() { "-" } else { p.as_str() };
         let _ = writeln!(out, "{k:<w0$}  {r:<w1$}  {f:<w2$}  {p}");
     }
+}
+
+/// `ordo graph`: the plan's steps by level (each after everything it waits for), or
+/// Graphviz.
+pub(super) fn graph(config: &Config, world: &World) -> Result<(), Error> {
+    let action = if config.graph_delete {
+        Action::Delete
+    } else {
+        Action::Apply
+    };
+    let selected = super::load::select(config, world, config.graph_delete)?;
+    let plan = Plan::build(
+        &world.graph,
+        &world.manifests,
+        &world.handlers,
+        action,
+        selected.as_ref(),
+    );
+    let id = |s: usize| {
+        let m = &world.manifests[plan.steps[s].manifest];
+        (m.name.clone(), m.id())
+    };
+    let mut out = std::io::stdout().lock();
+    if config.graph_format == GraphFormat::Dot {
+        let _ = writeln!(out, "digraph ordo {{");
+        let _ = writeln!(out, "  rankdir=LR;");
+        let _ = writeln!(out, "  node [shape=box];");
+        for s in 0..plan.steps.len() {
+            let (name, label) = id(s);
+            let _ = writeln!(out, "  {} [label={}];", dot_quote(&name), dot_quote(&label));
+        }
+        for (s, before) in plan.before.iter().enumerate() {
+            for &b in before {
+                let _ = writeln!(out, "  {} -> {};", dot_quote(&id(b).0), dot_quote(&id(s).0));
+            }
+        }
+        let _ = writeln!(out, "}}");
+        return Ok(());
+    }
+    // Steps are in a topological order, so each level is known when a step is reached.
+    let mut level = vec![0_usize; plan.steps.len()];
+    for s in 0..plan.steps.len() {
+        level[s] = plan.before[s]
+            .iter()
+            .map(|&b| level[b] + 1)
+            .max()
+            .unwrap_or(0);
+    }
+    let levels = level.iter().copied().max().map_or(0, |m| m + 1);
+    for l in 0..levels {
+        let _ = writeln!(out, "{} level {l}", action.as_str());
+        for s in (0..plan.steps.len()).filter(|&s| level[s] == l) {
+            let (_, label) = id(s);
+            if plan.before[s].is_empty() {
+                let _ = writeln!(out, "  {label}");
+            } else {
+                let after: Vec<String> = plan.before[s].iter().map(|&b| id(b).0).collect();
+                let _ = writeln!(out, "  {label}  (after {})", after.join(", "));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dot_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }

@@ -193,3 +193,27 @@ fn default_src(files: &[Arc<crate::manifest::SourceFile>]) -> Vec<PathBuf> {
 fn same_dir(a: &Path, b: &Path) -> bool {
     matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
+
+/// What `--only`, `--selector` and `--exclude` pick for `delete` (or apply) order; names
+/// that match nothing are input errors.
+pub(super) fn select(
+    config: &Config,
+    world: &World,
+    delete: bool,
+) -> Result<Option<crate::planner::Selected>, Error> {
+    if config.selection.is_empty() {
+        return Ok(None);
+    }
+    config
+        .selection
+        .apply(&world.graph, &world.manifests, delete)
+        .map(Some)
+        .map_err(|errors| {
+            Error::Input(
+                errors
+                    .into_iter()
+                    .map(|e| Diagnostic::error(format!("--only/--exclude: {e}")))
+                    .collect(),
+            )
+        })
+}

@@ -144,6 +144,7 @@ fn execute(config: &Config) -> Result<(), Error> {
         }
         CommandKind::Apply => runs::run_handlers(config, &world, Action::Apply),
         CommandKind::Delete => runs::run_handlers(config, &world, Action::Delete),
+        CommandKind::Graph => info::graph(config, &world),
         CommandKind::Plan => {
             let action = if config.plan_delete {
                 Action::Delete

@@ -108,12 +108,13 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         .collect();
     let prune = config.prune && action == Action::Apply;
 
+    let selected = super::load::select(config, world, action == Action::Delete)?;
     let mut plan = Plan::build(
         &world.graph,
         &world.manifests,
         &world.handlers,
         action,
-        &|_| true,
+        selected.as_ref(),
     );
     let mut manifests: std::borrow::Cow<'_, [Manifest]> =
         std::borrow::Cow::Borrowed(&world.manifests);

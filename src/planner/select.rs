@@ -1,0 +1,289 @@
+//! [`Selection`]: `--only`, `--exclude` and `-l/--selector`, applied to the graph.
+//!
+//! `--only` takes names or globs (`web-*`), `--selector` takes Kubernetes label syntax
+//! (`tier=web`, `tier!=db`, `tier in (web, api)`, `tier notin (db)`, `canary`, `!canary`,
+//! comma-separated, all must hold). A manifest is selected when it matches every criterion
+//! given; `--exclude` then removes names or globs, and an excluded manifest never runs.
+//! What the selection needs comes along: for `apply`, the dependencies of what is selected;
+//! for `delete`, what depends on it (it must go first). Explicitly selected manifests run
+//! even when they are marked `skipApplyAll`/`skipDeleteAll`.
+
+use std::collections::BTreeMap;
+
+use globset::{Glob, GlobMatcher};
+
+use super::graph::Graph;
+use crate::diagnostic::did_you_mean;
+use crate::manifest::Manifest;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+    Exists(String),
+    NotExists(String),
+}
+
+impl Requirement {
+    fn matches(&self, labels: &indexmap::IndexMap<String, String>) -> bool {
+        match self {
+            Requirement::Equals(k, v) => labels.get(k) == Some(v),
+            Requirement::NotEquals(k, v) => labels.get(k) != Some(v),
+            Requirement::In(k, vs) => labels.get(k).is_some_and(|l| vs.contains(l)),
+            Requirement::NotIn(k, vs) => labels.get(k).is_none_or(|l| !vs.contains(l)),
+            Requirement::Exists(k) => labels.contains_key(k),
+            Requirement::NotExists(k) => !labels.contains_key(k),
+        }
+    }
+}
+
+/// A parsed `--selector`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelSelector(Vec<Requirement>);
+
+fn valid_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
+}
+
+impl LabelSelector {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut reqs = Vec::new();
+        // Split on commas outside parentheses.
+        let mut parts = Vec::new();
+        let (mut depth, mut start) = (0_i32, 0);
+        for (i, c) in text.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(&text[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        parts.push(&text[start..]);
+        for part in parts.iter().map(|p| p.trim()) {
+            let bad = || {
+                format!(
+                    "`{part}` is not a label requirement (`k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`)"
+                )
+            };
+            if part.is_empty() {
+                return Err("empty requirement in the selector".into());
+            }
+            let req = if let Some(k) = part.strip_prefix('!') {
+                Requirement::NotExists(k.trim().to_string())
+            } else if let Some((k, v)) = part.split_once("!=") {
+                Requirement::NotEquals(k.trim().into(), v.trim().into())
+            } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+                Requirement::Equals(k.trim().into(), v.trim().into())
+            } else if let Some((k, rest)) =
+                split_word(part, "notin").or_else(|| split_word(part, "in"))
+            {
+                let list = rest
+                    .trim()
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(')'))
+                    .ok_or_else(bad)?;
+                let values: Vec<String> = list
+                    .split(',')
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if values.is_empty() {
+                    return Err(bad());
+                }
+                if part[k.len()..].trim_start().starts_with("notin") {
+                    Requirement::NotIn(k.trim().into(), values)
+                } else {
+                    Requirement::In(k.trim().into(), values)
+                }
+            } else {
+                Requirement::Exists(part.to_string())
+            };
+            let key = match &req {
+                Requirement::Equals(k, _)
+                | Requirement::NotEquals(k, _)
+                | Requirement::In(k, _)
+                | Requirement::NotIn(k, _)
+                | Requirement::Exists(k)
+                | Requirement::NotExists(k) => k,
+            };
+            if !valid_key(key) {
+                return Err(bad());
+            }
+            reqs.push(req);
+        }
+        Ok(LabelSelector(reqs))
+    }
+
+    pub fn matches(&self, labels: &indexmap::IndexMap<String, String>) -> bool {
+        self.0.iter().all(|r| r.matches(labels))
+    }
+}
+
+/// `key in (...)` → (`key`, `(...)`), when `word` stands alone after the key.
+fn split_word<'a>(part: &'a str, word: &str) -> Option<(&'a str, &'a str)> {
+    let mut search = 0;
+    while let Some(i) = part[search..].find(word).map(|i| i + search) {
+        let before = part[..i].chars().last();
+        let after = part[i + word.len()..].chars().next();
+        if before.is_some_and(char::is_whitespace)
+            && after.is_none_or(|c| c.is_whitespace() || c == '(')
+        {
+            return Some((&part[..i], &part[i + word.len()..]));
+        }
+        search = i + word.len();
+    }
+    None
+}
+
+/// The user's selection, before it meets the graph.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    pub only: Vec<String>,
+    pub exclude: Vec<String>,
+    pub selectors: Vec<LabelSelector>,
+}
+
+/// What a selection picked: per graph node, whether it is a root, and whether excluded.
+#[derive(Debug)]
+pub struct Selected {
+    pub roots: Vec<bool>,
+    pub excluded: Vec<bool>,
+    /// Roots chosen explicitly (they run even when marked skip*).
+    pub explicit: bool,
+}
+
+fn matcher(pattern: &str) -> Result<GlobMatcher, String> {
+    Glob::new(pattern)
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("`{pattern}` is not a valid glob: {e}"))
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.only.is_empty() && self.exclude.is_empty() && self.selectors.is_empty()
+    }
+
+    /// Applies the selection to `graph`; `delete` brings dependents along instead of
+    /// dependencies. Names and globs that match nothing are errors.
+    pub fn apply(
+        &self,
+        graph: &Graph,
+        manifests: &[Manifest],
+        delete: bool,
+    ) -> Result<Selected, Vec<String>> {
+        let n = graph.nodes.len();
+        let name = |node: usize| manifests[graph.nodes[node]].name.as_str();
+        let mut errors = Vec::new();
+        let compile =
+            |patterns: &[String], errors: &mut Vec<String>| -> Vec<(String, GlobMatcher)> {
+                patterns
+                    .iter()
+                    .filter_map(|p| match matcher(p) {
+                        Ok(m) => Some((p.clone(), m)),
+                        Err(e) => {
+                            errors.push(e);
+                            None
+                        }
+                    })
+                    .collect()
+            };
+        let only = compile(&self.only, &mut errors);
+        let exclude = compile(&self.exclude, &mut errors);
+        for (pattern, m) in only.iter().chain(exclude.iter()) {
+            if !(0..n).any(|node| m.is_match(name(node))) {
+                let hint = did_you_mean(pattern, (0..n).map(name))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                errors.push(format!(
+                    "`{pattern}` matches no manifest in this environment{hint}"
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let excluded: Vec<bool> = (0..n)
+            .map(|node| exclude.iter().any(|(_, m)| m.is_match(name(node))))
+            .collect();
+        let explicit = !only.is_empty() || !self.selectors.is_empty();
+        let mut roots: Vec<bool> = (0..n)
+            .map(|node| {
+                let m = &manifests[graph.nodes[node]];
+                let by_name = only.is_empty() || only.iter().any(|(_, g)| g.is_match(&m.name));
+                let by_label = self.selectors.iter().all(|s| s.matches(&m.metadata.labels));
+                by_name && by_label && !excluded[node]
+            })
+            .collect();
+        if explicit && delete {
+            // What depends on a deleted manifest must be deleted first: it comes along.
+            let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+            for (node, deps) in graph.apply.iter().enumerate() {
+                for d in deps {
+                    dependents.entry(d.node).or_default().push(node);
+                }
+            }
+            let mut stack: Vec<usize> = (0..n).filter(|&x| roots[x]).collect();
+            while let Some(x) = stack.pop() {
+                for &y in dependents.get(&x).map(Vec::as_slice).unwrap_or_default() {
+                    if !roots[y] && !excluded[y] {
+                        roots[y] = true;
+                        stack.push(y);
+                    }
+                }
+            }
+        }
+        Ok(Selected {
+            roots,
+            excluded,
+            explicit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> indexmap::IndexMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn kubernetes_selectors_parse_and_match() {
+        let web = labels(&[("tier", "web"), ("canary", "yes")]);
+        let db = labels(&[("tier", "db")]);
+        let cases = [
+            ("tier=web", true, false),
+            ("tier==web", true, false),
+            ("tier!=web", false, true),
+            ("tier in (web, api)", true, false),
+            ("tier notin (web)", false, true),
+            ("canary", true, false),
+            ("!canary", false, true),
+            ("tier=web,canary", true, false),
+            ("tier in (db),!canary", false, true),
+        ];
+        for (text, on_web, on_db) in cases {
+            let s = LabelSelector::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(s.matches(&web), on_web, "{text} on web");
+            assert_eq!(s.matches(&db), on_db, "{text} on db");
+        }
+        for bad in ["", "tier in web", "tier in ()", "a b c", "tier=web,"] {
+            assert!(
+                LabelSelector::parse(bad).is_err(),
+                "{bad:?} should not parse"
+            );
+        }
+    }
+}
