@@ -1338,7 +1338,9 @@ fn every_bundled_handler_is_documented() {
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/handlers/README.md"))
             .unwrap();
-    let out = Test::new().run(&["handlers", "-o", "json"]);
+    let out = Test::new()
+        .manifest("m.yaml", "kind: WriteFile\nversion: v1\nmetadata: {name: w}\n")
+        .run(&["handlers", "-o", "json"]);
     out.code(0);
     let listed = out.stdout.clone();
     for kind in [
