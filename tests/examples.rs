@@ -2,6 +2,10 @@
 //! is run (in a copy of the example, with the real binary), and the block that follows it
 //! is its expected output. Timings are ignored; log lines (`info  ...`) are looked for on
 //! stderr, every other line must be on stdout, in order.
+//!
+//! Examples that need a web server use `127.0.0.1:8080`; the test starts one on a free
+//! port (`common::HttpServer`: `/ok`, `/file.bin`, ...) and puts its address in place of
+//! that one, in the copied files, the commands and the expected output.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,8 +14,15 @@
     reason = "tests fail by panicking"
 )]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::HttpServer;
+
+/// The address examples use for a web server; replaced by the test server's.
+const PLACEHOLDER: &str = "127.0.0.1:8080";
 
 struct Step {
     args: Vec<String>,
@@ -103,17 +114,24 @@ fn is_log(line: &str) -> bool {
         || line.starts_with("error:")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies an example (without its `out/`), with `PLACEHOLDER` replaced by `addr` in text
+/// files; permission bits are kept (scripts stay executable).
+fn copy_dir(from: &Path, to: &Path, addr: &str) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             if entry.file_name() != "out" {
-                copy_dir(&entry.path(), &target);
+                copy_dir(&entry.path(), &target, addr);
             }
         } else {
-            std::fs::copy(entry.path(), target).unwrap();
+            std::fs::copy(entry.path(), &target).unwrap();
+            if let Ok(text) = std::fs::read_to_string(&target)
+                && text.contains(PLACEHOLDER)
+            {
+                std::fs::write(&target, text.replace(PLACEHOLDER, addr)).unwrap();
+            }
         }
     }
 }
@@ -122,13 +140,16 @@ fn copy_dir(from: &Path, to: &Path) {
 fn run_example(name: &str) -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir().unwrap();
+    let server = HttpServer::start();
+    let addr = server.addr.to_string();
     copy_dir(
         &root.join("examples").join(name),
         &work.path().join("examples").join(name),
+        &addr,
     );
     let readme =
         std::fs::read_to_string(root.join("examples").join(name).join("README.md")).unwrap();
-    let steps = steps(&readme);
+    let steps = steps(&readme.replace(PLACEHOLDER, &addr));
     assert!(
         !steps.is_empty(),
         "examples/{name}/README.md shows no `cargo run -q -- ...` command"
@@ -208,6 +229,13 @@ fn linked_manifests_runs_as_its_readme_says() {
     )
     .unwrap();
     assert_eq!(notes, "release 1.4.2 built by default\n");
+    // Downloaded by the first command, removed by the last.
+    assert!(
+        !work
+            .path()
+            .join("examples/linked-manifests/out/example-page.txt")
+            .exists()
+    );
 }
 
 #[test]
