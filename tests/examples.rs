@@ -239,8 +239,27 @@ fn linked_manifests_runs_as_its_readme_says() {
 }
 
 #[test]
+fn backup_on_delete_runs_as_its_readme_says() {
+    let work = run_example("backup-on-delete");
+    let out = work.path().join("examples/backup-on-delete/out");
+    assert!(!out.join("data/records.csv").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("backup/records.csv.bak")).unwrap(),
+        "id,name\n1,Ada\n2,Grace\n"
+    );
+}
+
+#[test]
 fn every_example_has_a_test() {
-    let tested = ["environments", "hello-world", "linked-manifests"];
+    let tested = [
+        "backup-on-delete",
+        "environments",
+        "git-repo",
+        "hello-world",
+        "linked-manifests",
+        "shell-pipeline",
+        "user-override",
+    ];
     for name in example_names() {
         assert!(
             tested.contains(&name.as_str()),
