@@ -250,6 +250,27 @@ fn backup_on_delete_runs_as_its_readme_says() {
 }
 
 #[test]
+fn git_repo_runs_as_its_readme_says() {
+    let work = run_example("git-repo");
+    let out = work.path().join("examples/git-repo/out");
+    // The clone was made, updated to 1.1, then deleted; the upstream has both releases.
+    assert!(!out.join("checkout").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("upstream/VERSION")).unwrap(),
+        "1.1\n"
+    );
+    let log = Command::new("git")
+        .args(["log", "--format=%s"])
+        .current_dir(out.join("upstream"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&log.stdout),
+        "release 1.1\nrelease 1.0\n"
+    );
+}
+
+#[test]
 fn every_example_has_a_test() {
     let tested = [
         "backup-on-delete",
