@@ -271,6 +271,29 @@ fn git_repo_runs_as_its_readme_says() {
 }
 
 #[test]
+fn shell_pipeline_runs_as_its_readme_says() {
+    let work = run_example("shell-pipeline");
+    let report =
+        std::fs::read_to_string(work.path().join("examples/shell-pipeline/out/report.txt"))
+            .unwrap();
+    // The README shows the report; it must be what the run wrote.
+    let readme = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shell-pipeline/README.md"),
+    )
+    .unwrap();
+    let shown = readme
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    assert_eq!(report, shown);
+    assert_eq!(
+        report,
+        "words: 17\ntop: 4 the 2 manifests 2 order\nTODO check exit code: 1\n"
+    );
+}
+
+#[test]
 fn every_example_has_a_test() {
     let tested = [
         "backup-on-delete",
