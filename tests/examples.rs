@@ -294,6 +294,13 @@ fn shell_pipeline_runs_as_its_readme_says() {
 }
 
 #[test]
+fn user_override_runs_as_its_readme_says() {
+    // The `info` line only the user's handler logs is in the README's expected output.
+    let work = run_example("user-override");
+    assert!(!work.path().join("examples/user-override/out/motd").exists());
+}
+
+#[test]
 fn every_example_has_a_test() {
     let tested = [
         "backup-on-delete",
