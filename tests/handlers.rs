@@ -55,7 +55,14 @@ fn lacks_everywhere(out: &Output, secret: &str) {
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
@@ -90,7 +97,8 @@ fn commit(t: &Test, dir: &str, file: &str, text: &str) -> String {
 // ShellScript
 
 fn shell(name: &str, spec: &str) -> String {
-    let mut doc = format!("---\nkind: ShellScript\nversion: v1\nmetadata:\n  name: {name}\nspec:\n");
+    let mut doc =
+        format!("---\nkind: ShellScript\nversion: v1\nmetadata:\n  name: {name}\nspec:\n");
     for line in spec.lines() {
         doc.push_str("  ");
         doc.push_str(line);
@@ -105,7 +113,9 @@ fn shell_script_outputs_exit_code_stdout_and_stderr() {
         "sh",
         "source:\n  type: inline\n  value: |\n    echo out-line\n    echo err-line >&2\n",
     ) + &dump_doc("sh", &["sh.EXIT_CODE", "sh.STDOUT", "sh.STDERR"]);
-    let t = Test::new().handler("dump.rhai", DUMP).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("dump.rhai", DUMP)
+        .manifest("m.yaml", &yaml);
     t.run(&["apply"])
         .code(0)
         .stdout_has("changed   ShellScript/sh");
@@ -118,7 +128,9 @@ fn shell_script_outputs_exit_code_stdout_and_stderr() {
 #[test]
 fn shell_script_without_a_source_runs_exit_0() {
     let yaml = shell("nothing", "{}") + &dump_doc("nothing", &["nothing.EXIT_CODE"]);
-    let t = Test::new().handler("dump.rhai", DUMP).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("dump.rhai", DUMP)
+        .manifest("m.yaml", &yaml);
     t.run(&["apply"]).code(0);
     assert_eq!(dumped(&t)["nothing.EXIT_CODE"], 0);
 }
@@ -128,7 +140,9 @@ fn shell_script_non_zero_exit_fails_the_manifest_with_its_code_and_stderr() {
     // py-animus 1.1 logged -999 and went on; the code is kept and the run fails.
     let yaml = shell("bad", "source: {value: \"echo broken-thing >&2; exit 3\"}")
         + &dump_doc("bad", &["bad.EXIT_CODE"]);
-    let t = Test::new().handler("dump.rhai", DUMP).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("dump.rhai", DUMP)
+        .manifest("m.yaml", &yaml);
     t.run(&["apply"])
         .code(1)
         .stdout_has("failed    ShellScript/bad")
@@ -143,7 +157,9 @@ fn shell_script_allow_failure_keeps_the_real_exit_code() {
         "tolerated",
         "source: {value: \"echo partial; exit 3\"}\nallowFailure: true",
     ) + &dump_doc("tolerated", &["tolerated.EXIT_CODE", "tolerated.STDOUT"]);
-    let t = Test::new().handler("dump.rhai", DUMP).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("dump.rhai", DUMP)
+        .manifest("m.yaml", &yaml);
     t.run(&["apply"])
         .code(0)
         .stderr_has("exited with code 3 (allowed by allowFailure)");
@@ -155,11 +171,15 @@ fn shell_script_allow_failure_keeps_the_real_exit_code() {
 #[test]
 fn shell_script_post_processing_booleans_are_honoured() {
     // py-animus 1.1 turned `true` into "True" and ignored all of these (scenario S25).
-    let script = "source: {value: \"printf '  hello   world  \\\\n  again\\\\n'; echo ' err ' >&2\"}";
+    let script =
+        "source: {value: \"printf '  hello   world  \\\\n  again\\\\n'; echo ' err ' >&2\"}";
     let yaml = shell("raw", script)
         + &shell("nl", &format!("{script}\nstripNewline: true"))
         + &shell("spaces", &format!("{script}\nconvertRepeatingSpaces: true"))
-        + &shell("trim", &format!("{script}\nstripLeadingTrailingSpaces: true"))
+        + &shell(
+            "trim",
+            &format!("{script}\nstripLeadingTrailingSpaces: true"),
+        )
         + &shell(
             "off",
             &format!("{script}\nstripNewline: false\nconvertRepeatingSpaces: false"),
@@ -175,7 +195,9 @@ fn shell_script_post_processing_booleans_are_honoured() {
                 "off.STDOUT",
             ],
         );
-    let t = Test::new().handler("dump.rhai", DUMP).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("dump.rhai", DUMP)
+        .manifest("m.yaml", &yaml);
     t.run(&["apply"]).code(0);
     let d = dumped(&t);
     assert_eq!(d["raw.STDOUT"], "  hello   world  \n  again\n");
@@ -234,10 +256,22 @@ fn shell_script_runs_a_script_file_in_its_work_dir_with_env_and_interpreters() {
 #[test]
 fn shell_script_errors_name_the_manifest_and_field() {
     let cases = [
-        ("allowFailure: \"true\"", "`spec.allowFailure` must be true or false, not string `true`"),
-        ("stripNewline: 1", "`spec.stripNewline` must be true or false"),
-        ("source: {type: bogus}", "`spec.source.type` must be `inline` or `filePath`, not `bogus`"),
-        ("source: {type: filePath, value: nowhere.sh}", "`spec.source.value` names the script file"),
+        (
+            "allowFailure: \"true\"",
+            "`spec.allowFailure` must be true or false, not string `true`",
+        ),
+        (
+            "stripNewline: 1",
+            "`spec.stripNewline` must be true or false",
+        ),
+        (
+            "source: {type: bogus}",
+            "`spec.source.type` must be `inline` or `filePath`, not `bogus`",
+        ),
+        (
+            "source: {type: filePath, value: nowhere.sh}",
+            "`spec.source.value` names the script file",
+        ),
         ("workDir: {path: missing-dir}", "`spec.workDir.path` names"),
         ("env: [A]", "`spec.env` must be a map"),
     ];
@@ -323,7 +357,9 @@ fn write_file_apply_then_unchanged_then_delete() {
 fn write_file_outputs_path_size_and_sha256_even_when_unchanged() {
     let yaml = write_file("f", "targetFile: h.txt\ndata: abc")
         + &dump_doc("f", &["f.path", "f.size", "f.sha256"]);
-    let t = Test::new().handler("dump.rhai", DUMP).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("dump.rhai", DUMP)
+        .manifest("m.yaml", &yaml);
     for status in ["changed   WriteFile/f", "unchanged WriteFile/f"] {
         let _ = std::fs::remove_file(t.path().join("dump.json"));
         t.run(&["apply"]).code(0).stdout_has(status);
@@ -353,16 +389,22 @@ fn write_file_skip_keeps_an_existing_file() {
         .stdout_has("unchanged WriteFile/keep");
     assert_eq!(t.read("kept.txt"), "pre-existing");
     std::fs::remove_file(t.path().join("kept.txt")).unwrap();
-    t.run(&["apply"]).code(0).stdout_has("changed   WriteFile/keep");
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("changed   WriteFile/keep");
     assert_eq!(t.read("kept.txt"), "new");
 }
 
 #[test]
 fn write_file_modes_are_set_as_documented() {
     use std::os::unix::fs::PermissionsExt;
-    let yaml = write_file("private", "targetFile: private.txt\ndata: x\nfileMode: \"0600\"")
-        + &write_file("run", "targetFile: run.sh\ndata: \"#!/bin/sh\\n\"\nfileMode: executable")
-        + &write_file("bare", "targetFile: bare.txt\ndata: 42\nfileMode: 640")
+    let yaml = write_file(
+        "private",
+        "targetFile: private.txt\ndata: x\nfileMode: \"0600\"",
+    ) + &write_file(
+        "run",
+        "targetFile: run.sh\ndata: \"#!/bin/sh\\n\"\nfileMode: executable",
+    ) + &write_file("bare", "targetFile: bare.txt\ndata: 42\nfileMode: 640")
         + &write_file("plain", "targetFile: plain.txt\ndata: true");
     let t = Test::new().manifest("m.yaml", &yaml);
     t.run(&["apply"]).code(0);
@@ -387,8 +429,14 @@ fn write_file_errors_name_the_manifest_and_field() {
     let cases = [
         ("data: x", "`spec.targetFile` is required"),
         ("targetFile: a.txt", "`spec.data` is required"),
-        ("targetFile: a.txt\ndata: {a: 1}", "`spec.data` must be text, not map"),
-        ("targetFile: [a]\ndata: x", "`spec.targetFile` must be a non-empty string"),
+        (
+            "targetFile: a.txt\ndata: {a: 1}",
+            "`spec.data` must be text, not map",
+        ),
+        (
+            "targetFile: [a]\ndata: x",
+            "`spec.targetFile` must be a non-empty string",
+        ),
         (
             "targetFile: a.txt\ndata: x\nactionIfFileAlreadyExists: merge",
             "`spec.actionIfFileAlreadyExists` must be `overwrite` or `skip`, not `merge`",
@@ -435,7 +483,9 @@ fn web_download_file_apply_then_unchanged_then_delete() {
             server.url("/file.bin")
         ),
     ) + &dump_doc("bin", &["bin.size", "bin.status", "bin.sha256", "bin.path"]);
-    let t = Test::new().handler("dump.rhai", DUMP).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("dump.rhai", DUMP)
+        .manifest("m.yaml", &yaml);
     t.run(&["apply"])
         .code(0)
         .stdout_has("changed   WebDownloadFile/bin")
@@ -583,7 +633,10 @@ fn web_download_file_other_methods_send_the_body() {
     t.run(&["apply"]).code(0);
     let echoed = t.read("posted.txt");
     assert!(echoed.starts_with("POST {\"a\": 1}\n"), "{echoed}");
-    assert!(echoed.contains("content-type: application/json"), "{echoed}");
+    assert!(
+        echoed.contains("content-type: application/json"),
+        "{echoed}"
+    );
     // Not GET: there is no cheap way to compare, so it runs again.
     t.run(&["apply"])
         .code(0)
@@ -638,7 +691,10 @@ fn web_download_file_tls_verification_is_on_unless_explicitly_off() {
 fn web_download_file_errors_name_the_manifest_and_field() {
     let cases = [
         ("targetOutputFile: x", "`spec.sourceUrl` is required"),
-        ("sourceUrl: http://127.0.0.1:9/x", "`spec.targetOutputFile` is required"),
+        (
+            "sourceUrl: http://127.0.0.1:9/x",
+            "`spec.targetOutputFile` is required",
+        ),
         (
             "sourceUrl: ftp://host/x\ntargetOutputFile: x",
             "`spec.sourceUrl` must be an http:// or https:// URL",
@@ -689,7 +745,9 @@ fn website_up_test_passes_on_an_acceptable_status_and_outputs_it() {
     let server = HttpServer::start();
     let yaml = probe("up", &format!("url: {}", server.url("/redirect")), "")
         + &dump_doc("up", &["up.up", "up.status"]);
-    let t = Test::new().handler("dump.rhai", DUMP).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("dump.rhai", DUMP)
+        .manifest("m.yaml", &yaml);
     t.run(&["apply"])
         .code(0)
         .stdout_has("changed   WebsiteUpTest/up")
@@ -721,7 +779,10 @@ fn website_up_test_fails_on_404_and_its_dependents_are_skipped() {
     let server = HttpServer::start();
     let yaml = probe(
         "is-page-up",
-        &format!("url: {}\nacceptableResponseCodes: [200, 201]", server.url("/missing")),
+        &format!(
+            "url: {}\nacceptableResponseCodes: [200, 201]",
+            server.url("/missing")
+        ),
         "skipApplyAll: true\nskipDeleteAll: true",
     ) + &download(
         "page",
@@ -730,7 +791,10 @@ fn website_up_test_fails_on_404_and_its_dependents_are_skipped() {
             server.url("/ok")
         ),
     )
-    .replace("  name: page\n", "  name: page\n  dependencies: {apply: [is-page-up]}\n");
+    .replace(
+        "  name: page\n",
+        "  name: page\n  dependencies: {apply: [is-page-up]}\n",
+    );
     let t = Test::new().manifest("m.yaml", &yaml);
     t.run(&["apply"])
         .code(1)
@@ -767,25 +831,33 @@ fn website_up_test_reports_a_site_that_does_not_answer() {
         .port();
     let t = Test::new().manifest(
         "m.yaml",
-        &probe("down", &format!("url: http://127.0.0.1:{port}/\ntimeout: 5"), ""),
+        &probe(
+            "down",
+            &format!("url: http://127.0.0.1:{port}/\ntimeout: 5"),
+            "",
+        ),
     );
-    t.run(&["apply"])
-        .code(1)
-        .stderr_has(&format!(
-            "WebsiteUpTest `down`: http://127.0.0.1:{port}/ is down"
-        ));
+    t.run(&["apply"]).code(1).stderr_has(&format!(
+        "WebsiteUpTest `down`: http://127.0.0.1:{port}/ is down"
+    ));
 }
 
 #[test]
 fn website_up_test_errors_name_the_manifest_and_field() {
     let cases = [
         ("{}", "`spec.url` is required"),
-        ("url: example.com", "`spec.url` must be an http:// or https:// URL"),
+        (
+            "url: example.com",
+            "`spec.url` must be an http:// or https:// URL",
+        ),
         (
             "url: http://127.0.0.1:9/\nacceptableResponseCodes: [\"200\"]",
             "`spec.acceptableResponseCodes` must be a non-empty list of status codes",
         ),
-        ("url: http://127.0.0.1:9/\nmethod: POST", "`spec.method` must be GET or HEAD"),
+        (
+            "url: http://127.0.0.1:9/\nmethod: POST",
+            "`spec.method` must be GET or HEAD",
+        ),
     ];
     for (spec, message) in cases {
         let t = Test::new().manifest("m.yaml", &probe("p", spec, ""));
@@ -814,19 +886,21 @@ fn git_repo_clones_is_unchanged_then_fetches_and_deletes() {
     let t = Test::new().handler("project/dump.rhai", DUMP);
     let first = make_repo(&t, "upstream", "README", "one");
     // A relative path with `..` in it: relative to the manifest, as git records it.
-    let yaml = git_repo(
-        "app",
-        "cloneUrl: ../upstream/\nworkDir: ../clones/app",
-    ) + &dump_doc("app", &["app.GIT_DIR", "app.BRANCH", "app.COMMIT"]);
+    let yaml = git_repo("app", "cloneUrl: ../upstream/\nworkDir: ../clones/app")
+        + &dump_doc("app", &["app.GIT_DIR", "app.BRANCH", "app.COMMIT"]);
     let t = t.manifest("project/m.yaml", &yaml);
     t.run(&["apply", "-m", "project"])
         .code(0)
         .stdout_has("changed   GitRepo/app")
         .stderr_has("cloned ");
     assert_eq!(t.read("clones/app/README"), "one");
-    let dump: serde_json::Value =
-        serde_json::from_str(&t.read("project/dump.json")).unwrap();
-    assert!(dump["app.GIT_DIR"].as_str().unwrap().ends_with("/clones/app"));
+    let dump: serde_json::Value = serde_json::from_str(&t.read("project/dump.json")).unwrap();
+    assert!(
+        dump["app.GIT_DIR"]
+            .as_str()
+            .unwrap()
+            .ends_with("/clones/app")
+    );
     assert_eq!(dump["app.BRANCH"], "main");
     assert_eq!(dump["app.COMMIT"], first.as_str());
 
@@ -840,8 +914,7 @@ fn git_repo_clones_is_unchanged_then_fetches_and_deletes() {
         .stdout_has("changed   GitRepo/app")
         .stderr_has("updated ");
     assert_eq!(t.read("clones/app/README"), "two");
-    let dump: serde_json::Value =
-        serde_json::from_str(&t.read("project/dump.json")).unwrap();
+    let dump: serde_json::Value = serde_json::from_str(&t.read("project/dump.json")).unwrap();
     assert_eq!(dump["app.COMMIT"], second.as_str());
 
     t.run(&["delete", "-m", "project"])
@@ -862,23 +935,36 @@ fn git_repo_checks_out_the_branch_asked_for() {
     let url = format!("file://{}", upstream.display());
     let t = t.manifest(
         "m.yaml",
-        &git_repo("dev", &format!("cloneUrl: {url}\ncheckoutBranch: dev\nworkDir: dev")),
+        &git_repo(
+            "dev",
+            &format!("cloneUrl: {url}\ncheckoutBranch: dev\nworkDir: dev"),
+        ),
     );
     t.run(&["apply"]).code(0);
     assert_eq!(t.read("dev/f"), "dev");
-    t.run(&["apply"]).code(0).stdout_has("unchanged GitRepo/dev");
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("unchanged GitRepo/dev");
     // Switching branch in the manifest switches the clone.
     std::fs::write(
         t.path().join("m.yaml"),
-        git_repo("dev", &format!("cloneUrl: {url}\ncheckoutBranch: main\nworkDir: dev")),
+        git_repo(
+            "dev",
+            &format!("cloneUrl: {url}\ncheckoutBranch: main\nworkDir: dev"),
+        ),
     )
     .unwrap();
-    t.run(&["apply"]).code(0).stdout_has("changed   GitRepo/dev");
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("changed   GitRepo/dev");
     assert_eq!(t.read("dev/f"), "main");
     // A branch the remote lacks fails.
     std::fs::write(
         t.path().join("m.yaml"),
-        git_repo("dev", &format!("cloneUrl: {url}\ncheckoutBranch: nope\nworkDir: other")),
+        git_repo(
+            "dev",
+            &format!("cloneUrl: {url}\ncheckoutBranch: nope\nworkDir: other"),
+        ),
     )
     .unwrap();
     t.run(&["apply"])
@@ -931,8 +1017,14 @@ fn git_repo_errors_name_the_manifest_and_field() {
     let cases = [
         ("workDir: w", "`spec.cloneUrl` is required"),
         ("cloneUrl: u", "`spec.workDir` is required"),
-        ("cloneUrl: --upload-pack=x\nworkDir: w", "`spec.cloneUrl` must not start with `-`"),
-        ("cloneUrl: u\nworkDir: w\ncheckoutBranch: 7", "`spec.checkoutBranch` must be a non-empty string"),
+        (
+            "cloneUrl: --upload-pack=x\nworkDir: w",
+            "`spec.cloneUrl` must not start with `-`",
+        ),
+        (
+            "cloneUrl: u\nworkDir: w\ncheckoutBranch: 7",
+            "`spec.checkoutBranch` must be a non-empty string",
+        ),
         (
             "cloneUrl: u\nworkDir: w\nauthentication: {type: kerberos}",
             "`spec.authentication.type` must be `http` or `ssh`, not `kerberos`",
@@ -996,7 +1088,10 @@ fn git_repo_uses_the_ssh_key_through_git_ssh_command() {
     let args = std::fs::read_to_string(&args_file).unwrap();
     let args: Vec<&str> = args.lines().collect();
     let key = t.path().join("keys/id_test").display().to_string();
-    assert!(args.windows(2).any(|w| w == ["-i", key.as_str()]), "{args:?}");
+    assert!(
+        args.windows(2).any(|w| w == ["-i", key.as_str()]),
+        "{args:?}"
+    );
     assert!(args.contains(&"IdentitiesOnly=yes"), "{args:?}");
     assert!(args.contains(&"git@git.example.com"), "{args:?}");
 }
@@ -1070,7 +1165,10 @@ impl GitHttpServer {
 fn git_repo_http_password_stays_out_of_urls_output_and_config() {
     let t = Test::new();
     make_repo(&t, "work", "README", "served over http");
-    git(t.path(), &["clone", "-q", "--bare", "work", "served/app.git"]);
+    git(
+        t.path(),
+        &["clone", "-q", "--bare", "work", "served/app.git"],
+    );
     git(&t.path().join("served/app.git"), &["update-server-info"]);
     let server = GitHttpServer::start(t.path().join("served"), "robot", "git-pass-secret-7");
     let values = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: git_password, defaultValue: git-pass-secret-7, secret: true}\n";
@@ -1109,7 +1207,11 @@ fn git_repo_http_password_stays_out_of_urls_output_and_config() {
     out.code(1)
         .stderr_has("GitRepo `private`: `git clone` failed (exit 128)")
         .stderr_has("Authentication failed");
-    assert!(!out.stderr.contains("wrong-pass-secret-8"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("wrong-pass-secret-8"),
+        "{}",
+        out.stderr
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1155,7 +1257,9 @@ fn cli_input_prompt_takes_the_answer_from_set() {
                 "kept-empty.CLI_INPUT_VALUE",
             ],
         );
-    let t = Test::new().handler("dump.rhai", DUMP).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("dump.rhai", DUMP)
+        .manifest("m.yaml", &yaml);
     t.run(&[
         "apply",
         "--set",
@@ -1274,11 +1378,24 @@ fn cli_input_prompt_asks_on_a_terminal_and_masks_the_answer() {
         + "---\nkind: WriteFile\nversion: v1\nmetadata: {name: use}\nspec:\n  targetFile: typed.txt\n  data: !Sub [\"${a} ${b}\", {a: !Variable secret.CLI_INPUT_VALUE, b: !Variable plain.CLI_INPUT_VALUE}]\n";
     let t = Test::new().manifest("m.yaml", &yaml);
     // One prompt at a time: answer the first, then the second.
-    let shown = on_a_terminal(&t, "apply -j 1 --set plain=given", "secret> ", "typed-masked-4242");
+    let shown = on_a_terminal(
+        &t,
+        "apply -j 1 --set plain=given",
+        "secret> ",
+        "typed-masked-4242",
+    );
     assert!(shown.contains("Type the secret"), "{shown}");
-    assert!(!shown.contains("typed-masked-4242"), "echoed or logged:\n{shown}");
+    assert!(
+        !shown.contains("typed-masked-4242"),
+        "echoed or logged:\n{shown}"
+    );
     assert_eq!(t.read("typed.txt"), "typed-masked-4242 given");
-    let shown = on_a_terminal(&t, "apply -j 1 --set secret=s", "Type a word", "visible-word");
+    let shown = on_a_terminal(
+        &t,
+        "apply -j 1 --set secret=s",
+        "Type a word",
+        "visible-word",
+    );
     // Not masked: the terminal echoes it.
     assert!(shown.contains("visible-word"), "{shown}");
     assert_eq!(t.read("typed.txt"), "s visible-word");
@@ -1306,9 +1423,8 @@ fn blocks(text: &str) -> Vec<(String, String, usize)> {
 
 #[test]
 fn every_example_in_the_handlers_reference_applies() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/handlers/README.md"))
-            .unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/handlers/README.md"))
+        .unwrap();
     let server = HttpServer::start();
     let mut ran = 0;
     for (info, code, line) in blocks(&text) {
@@ -1335,11 +1451,13 @@ fn every_example_in_the_handlers_reference_applies() {
 
 #[test]
 fn every_bundled_handler_is_documented() {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/handlers/README.md"))
-            .unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/handlers/README.md"))
+        .unwrap();
     let out = Test::new()
-        .manifest("m.yaml", "kind: WriteFile\nversion: v1\nmetadata: {name: w}\n")
+        .manifest(
+            "m.yaml",
+            "kind: WriteFile\nversion: v1\nmetadata: {name: w}\n",
+        )
         .run(&["handlers", "-o", "json"]);
     out.code(0);
     let listed = out.stdout.clone();
