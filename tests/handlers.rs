@@ -644,7 +644,7 @@ fn web_download_file_other_methods_send_the_body() {
 }
 
 #[test]
-fn web_download_file_tls_verification_is_on_unless_explicitly_off() {
+fn web_download_file_skip_ssl_verification_must_be_a_real_boolean() {
     let server = HttpServer::start();
     let spec = |extra: &str| {
         download(
@@ -661,30 +661,192 @@ fn web_download_file_tls_verification_is_on_unless_explicitly_off() {
         t.run(&["apply"])
             .code(1)
             .stderr_has("`spec.skipSslVerification` must be true or false");
+        assert!(!t.exists("ok.txt"));
     }
     let t = Test::new().manifest("m.yaml", &spec("skipSslVerification: false"));
     t.run(&["apply"])
         .code(0)
         .stderr_lacks("TLS verification is off");
-    let t = Test::new().manifest("m.yaml", &spec("skipSslVerification: true"));
-    t.run(&["apply"])
-        .code(0)
-        .stderr_has("TLS verification is off");
-    // https against a server that speaks no TLS: the handshake fails, nothing is written.
+}
+
+/// An HTTP proxy on 127.0.0.1 (CONNECT, as ureq speaks to every proxy) that records the
+/// request line and headers it gets, then tunnels to the target.
+struct ConnectProxy {
+    addr: std::net::SocketAddr,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl ConnectProxy {
+    fn start() -> ConnectProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let log = Arc::clone(&log);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(client.try_clone().unwrap());
+                    let mut first = String::new();
+                    let _ = reader.read_line(&mut first);
+                    log.lock().unwrap().push(first.trim().to_string());
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+                            break;
+                        }
+                        log.lock().unwrap().push(line.trim().to_string());
+                    }
+                    let target = first.split_whitespace().nth(1).unwrap_or_default();
+                    let mut client = client;
+                    let Ok(upstream) = std::net::TcpStream::connect(target) else {
+                        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                        return;
+                    };
+                    let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                    let mut up_write = upstream.try_clone().unwrap();
+                    let mut client_read = client.try_clone().unwrap();
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut client_read, &mut up_write);
+                        let _ = up_write.shutdown(std::net::Shutdown::Write);
+                    });
+                    let mut upstream = upstream;
+                    let _ = std::io::copy(&mut upstream, &mut client);
+                });
+            }
+        });
+        ConnectProxy { addr, seen }
+    }
+}
+
+#[test]
+fn web_download_file_goes_through_the_proxy_with_its_credentials() {
+    use base64::Engine as _;
+    let server = HttpServer::start();
+    let proxy = ConnectProxy::start();
+    // Characters that must be percent-encoded in the proxy URL arrive intact.
     let t = Test::new().manifest(
         "m.yaml",
         &download(
-            "tls",
+            "proxied",
             &format!(
-                "sourceUrl: https://{}/ok\ntargetOutputFile: tls.txt",
-                server.addr
+                "sourceUrl: {}\ntargetOutputFile: proxied.txt\nproxy:\n  host: http://{}\n  basicAuthentication: {{username: squid, password: \"p@ss:w/rd é\"}}",
+                server.url("/ok"),
+                proxy.addr
             ),
         ),
     );
+    t.run(&["apply"]).code(0);
+    assert_eq!(t.read("proxied.txt"), "hello");
+    let seen = proxy.seen.lock().unwrap().clone();
+    assert!(
+        seen.contains(&format!("CONNECT {} HTTP/1.1", server.addr)),
+        "{seen:?}"
+    );
+    let expected = format!(
+        "proxy-authorization: basic {}",
+        base64::engine::general_purpose::STANDARD.encode("squid:p@ss:w/rd é")
+    )
+    .to_lowercase();
+    assert!(
+        seen.iter().any(|l| l.to_lowercase() == expected),
+        "{seen:?}"
+    );
+}
+
+/// `openssl s_server` with a self-signed certificate for 127.0.0.1, stopped on drop.
+struct TlsServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tls_server(dir: &Path) -> Option<TlsServer> {
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    if !made.status.success() {
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("openssl")
+        .args([
+            "s_server", "-quiet", "-www", "-cert", "cert.pem", "-key", "key.pem",
+        ])
+        .args(["-accept", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let server = TlsServer { child, port };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(server);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn web_download_file_verifies_tls_unless_skip_ssl_verification_is_true() {
+    let t = Test::new();
+    let Some(server) = tls_server(t.path()) else {
+        eprintln!("skipped: `openssl` could not start a TLS server");
+        return;
+    };
+    let manifest = |extra: &str| {
+        download(
+            "tls",
+            &format!(
+                "sourceUrl: https://127.0.0.1:{}/page\ntargetOutputFile: page.html\n{extra}",
+                server.port
+            ),
+        )
+    };
+    // A self-signed certificate is refused by default, and with an explicit `false`.
+    for extra in ["", "skipSslVerification: false"] {
+        std::fs::write(t.path().join("m.yaml"), manifest(extra)).unwrap();
+        t.run(&["apply"])
+            .code(1)
+            .stderr_has("WebDownloadFile `tls`: `http::download`")
+            .stderr_has("invalid peer certificate");
+        assert!(!t.exists("page.html"));
+    }
+    std::fs::write(
+        t.path().join("m.yaml"),
+        manifest("skipSslVerification: true"),
+    )
+    .unwrap();
     t.run(&["apply"])
-        .code(1)
-        .stderr_has("WebDownloadFile `tls`: `http::download`");
-    assert!(!t.exists("tls.txt"));
+        .code(0)
+        .stderr_has("TLS verification is off (skipSslVerification: true)");
+    assert!(t.read("page.html").contains("s_server"));
 }
 
 #[test]
@@ -772,6 +934,17 @@ fn website_up_test_passes_on_an_acceptable_status_and_outputs_it() {
         ),
     );
     t.run(&["apply"]).code(0);
+}
+
+#[test]
+fn website_up_test_reads_only_the_status_of_a_large_page() {
+    // 100 000 bytes: more than the probe reads of a body.
+    let server = HttpServer::start();
+    let t = Test::new().manifest(
+        "m.yaml",
+        &probe("big", &format!("url: {}", server.url("/file.bin")), ""),
+    );
+    t.run(&["apply"]).code(0).stderr_has("is up (200)");
 }
 
 #[test]
