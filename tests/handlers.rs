@@ -1269,6 +1269,40 @@ fn git_repo_uses_the_ssh_key_through_git_ssh_command() {
     assert!(args.contains(&"git@git.example.com"), "{args:?}");
 }
 
+#[test]
+fn git_repo_verifies_tls_unless_skip_ssl_verify_is_true() {
+    let t = Test::new();
+    let Some(server) = tls_server(t.path()) else {
+        eprintln!("skipped: `openssl` could not start a TLS server");
+        return;
+    };
+    let manifest = |extra: &str| {
+        git_repo(
+            "tls",
+            &format!(
+                "cloneUrl: https://127.0.0.1:{}/app.git\nworkDir: clone\n{extra}",
+                server.port
+            ),
+        )
+    };
+    std::fs::write(t.path().join("m.yaml"), manifest("")).unwrap();
+    t.run(&["apply"])
+        .code(1)
+        .stderr_has("GitRepo `tls`: `git clone` failed")
+        .stderr_has("certificate");
+    // Past TLS, the stand-in server is no git repository: a different failure.
+    std::fs::write(
+        t.path().join("m.yaml"),
+        manifest("options: {skipSslVerify: true}"),
+    )
+    .unwrap();
+    let out = t.run(&["apply"]);
+    out.code(1)
+        .stderr_has("GitRepo `tls`: `git clone` failed")
+        .stderr_has("info/refs");
+    assert!(!out.stderr.contains("certificate"), "{}", out.stderr);
+}
+
 /// A git server speaking the "dumb" HTTP protocol (plain files) on 127.0.0.1, behind basic
 /// authentication; it records each request's path and whether it was authorized.
 struct GitHttpServer {
