@@ -220,14 +220,18 @@ fn shell_script_runs_a_script_file_in_its_work_dir_with_env_and_interpreters() {
         "argv",
         "shellInterpreter: [sh, -c]\nsource: {value: 'echo from-argv', type: inline}\nstripNewline: true",
     ) + &shell(
+        "perl",
+        "shellInterpreter: perl\nsource: {value: 'print \"perl \", 6 * 7'}",
+    ) + &shell(
         "file-interp",
         "shellInterpreter: sh\nsource: {type: filePath, value: scripts/plain.sh}\nstripNewline: true",
     ) + &dump_doc(
-        "file, interp, argv, file-interp",
+        "file, interp, argv, perl, file-interp",
         &[
             "file.STDOUT",
             "interp.STDOUT",
             "argv.STDOUT",
+            "perl.STDOUT",
             "file-interp.STDOUT",
         ],
     );
@@ -250,6 +254,8 @@ fn shell_script_runs_a_script_file_in_its_work_dir_with_env_and_interpreters() {
     assert_eq!(d["file.STDOUT"], "work hi 3");
     assert_eq!(d["interp.STDOUT"], "bash");
     assert_eq!(d["argv.STDOUT"], "from-argv");
+    // py-animus lists perl among its interpreters; perl takes its program with `-e`.
+    assert_eq!(d["perl.STDOUT"], "perl 42");
     assert_eq!(d["file-interp.STDOUT"], "not executable but run by sh");
 }
 
