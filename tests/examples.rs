@@ -2,6 +2,10 @@
 //! is run (in a copy of the example, with the real binary), and the block that follows it
 //! is its expected output. Timings are ignored; log lines (`info  ...`) are looked for on
 //! stderr, every other line must be on stdout, in order.
+//!
+//! Examples that need a web server use `127.0.0.1:8080`; the test starts one on a free
+//! port (`common::HttpServer`: `/ok`, `/file.bin`, ...) and puts its address in place of
+//! that one, in the copied files, the commands and the expected output.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,8 +14,15 @@
     reason = "tests fail by panicking"
 )]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::HttpServer;
+
+/// The address examples use for a web server; replaced by the test server's.
+const PLACEHOLDER: &str = "127.0.0.1:8080";
 
 struct Step {
     args: Vec<String>,
@@ -103,17 +114,24 @@ fn is_log(line: &str) -> bool {
         || line.starts_with("error:")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies an example (without its `out/`), with `PLACEHOLDER` replaced by `addr` in text
+/// files; permission bits are kept (scripts stay executable).
+fn copy_dir(from: &Path, to: &Path, addr: &str) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             if entry.file_name() != "out" {
-                copy_dir(&entry.path(), &target);
+                copy_dir(&entry.path(), &target, addr);
             }
         } else {
-            std::fs::copy(entry.path(), target).unwrap();
+            std::fs::copy(entry.path(), &target).unwrap();
+            if let Ok(text) = std::fs::read_to_string(&target)
+                && text.contains(PLACEHOLDER)
+            {
+                std::fs::write(&target, text.replace(PLACEHOLDER, addr)).unwrap();
+            }
         }
     }
 }
@@ -122,13 +140,16 @@ fn copy_dir(from: &Path, to: &Path) {
 fn run_example(name: &str) -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir().unwrap();
+    let server = HttpServer::start();
+    let addr = server.addr.to_string();
     copy_dir(
         &root.join("examples").join(name),
         &work.path().join("examples").join(name),
+        &addr,
     );
     let readme =
         std::fs::read_to_string(root.join("examples").join(name).join("README.md")).unwrap();
-    let steps = steps(&readme);
+    let steps = steps(&readme.replace(PLACEHOLDER, &addr));
     assert!(
         !steps.is_empty(),
         "examples/{name}/README.md shows no `cargo run -q -- ...` command"
@@ -202,18 +223,95 @@ fn environments_runs_as_its_readme_says() {
 #[test]
 fn linked_manifests_runs_as_its_readme_says() {
     let work = run_example("linked-manifests");
-    // The README's last command deleted the notes, reading the variable from the state.
+    // The notes were written, then deleted by the last command, which read the variable
+    // they use from the state; the download was removed before that.
     assert!(
         !work
             .path()
             .join("examples/linked-manifests/out/release.txt")
             .exists()
     );
+    assert!(
+        !work
+            .path()
+            .join("examples/linked-manifests/out/example-page.txt")
+            .exists()
+    );
+}
+
+#[test]
+fn backup_on_delete_runs_as_its_readme_says() {
+    let work = run_example("backup-on-delete");
+    let out = work.path().join("examples/backup-on-delete/out");
+    assert!(!out.join("data/records.csv").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("backup/records.csv.bak")).unwrap(),
+        "id,name\n1,Ada\n2,Grace\n"
+    );
+}
+
+#[test]
+fn git_repo_runs_as_its_readme_says() {
+    let work = run_example("git-repo");
+    let out = work.path().join("examples/git-repo/out");
+    // The clone was made, updated to 1.1, then deleted; the upstream has both releases.
+    assert!(!out.join("checkout").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("upstream/VERSION")).unwrap(),
+        "1.1\n"
+    );
+    let log = Command::new("git")
+        .args(["log", "--format=%s"])
+        .current_dir(out.join("upstream"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&log.stdout),
+        "release 1.1\nrelease 1.0\n"
+    );
+}
+
+#[test]
+fn shell_pipeline_runs_as_its_readme_says() {
+    let work = run_example("shell-pipeline");
+    let report =
+        std::fs::read_to_string(work.path().join("examples/shell-pipeline/out/report.txt"))
+            .unwrap();
+    // The README shows the report; it must be what the run wrote.
+    let readme = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shell-pipeline/README.md"),
+    )
+    .unwrap();
+    let shown = readme
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    assert_eq!(report, shown);
+    assert_eq!(
+        report,
+        "words: 17\ntop: 4 the 2 manifests 2 order\nTODO check exit code: 1\n"
+    );
+}
+
+#[test]
+fn user_override_runs_as_its_readme_says() {
+    // The `info` line only the user's handler logs is in the README's expected output.
+    let work = run_example("user-override");
+    assert!(!work.path().join("examples/user-override/out/motd").exists());
 }
 
 #[test]
 fn every_example_has_a_test() {
-    let tested = ["environments", "hello-world", "linked-manifests"];
+    let tested = [
+        "backup-on-delete",
+        "environments",
+        "git-repo",
+        "hello-world",
+        "linked-manifests",
+        "shell-pipeline",
+        "user-override",
+    ];
     for name in example_names() {
         assert!(
             tested.contains(&name.as_str()),

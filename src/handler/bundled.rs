@@ -13,6 +13,22 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "write_file.rhai",
         include_str!("../../handlers/write_file.rhai"),
     ),
+    (
+        "web_download_file.rhai",
+        include_str!("../../handlers/web_download_file.rhai"),
+    ),
+    (
+        "website_up_test.rhai",
+        include_str!("../../handlers/website_up_test.rhai"),
+    ),
+    (
+        "git_repo.rhai",
+        include_str!("../../handlers/git_repo.rhai"),
+    ),
+    (
+        "cli_input_prompt.rhai",
+        include_str!("../../handlers/cli_input_prompt.rhai"),
+    ),
 ];
 
 /// The name bundled handlers are shown under.

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Counts the words of the file named by $INPUT.
+wc -w < "$INPUT"
