@@ -221,6 +221,7 @@ impl<'a> Runner<'a> {
                     Message::Finished(step, outcome) => {
                         in_flight -= 1;
                         let failed = outcome.status == Status::Failed;
+                        let mut outcome = outcome;
                         if let Some(recorder) = &self.recorder {
                             let s = &plan.steps[step];
                             recorder
@@ -228,6 +229,9 @@ impl<'a> Runner<'a> {
                                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                                 .finished(s, &self.manifests[s.manifest], &outcome);
                         }
+                        // Recorded: the resolved manifest is not needed any more (at 100k
+                        // manifests it would be most of the memory).
+                        outcome.resolved = None;
                         self.finish(&infos[step], &outcome, &mut summary);
                         outcomes[step] = Some(outcome);
                         if failed {

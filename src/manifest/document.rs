@@ -320,7 +320,17 @@ pub(super) fn check_document(
         }
     };
 
-    let metadata_node = root.get("metadata").cloned();
+    // The document is ours: move `metadata` and `spec` out of it rather than copy them.
+    let mut root = root;
+    let mut take = |key: &str| match &mut root.value {
+        Value::Map(entries) => entries
+            .iter()
+            .position(|e| e.key == key)
+            .map(|i| entries.swap_remove(i).value),
+        _ => None,
+    };
+    let metadata_node = take("metadata");
+    let spec_node = take("spec");
     let (name, metadata) = match &metadata_node {
         None => {
             c.error(
@@ -338,10 +348,10 @@ pub(super) fn check_document(
         Some(m) => check_metadata(&mut c, m),
     };
 
-    let spec = match root.get("spec") {
+    let spec = match spec_node {
         None => Node::new(mark, Value::Map(Vec::new())),
         Some(n) if n.is_null() => Node::new(n.mark, Value::Map(Vec::new())),
-        Some(n) => n.clone(),
+        Some(n) => n,
     };
 
     let manifest = match (kind, version, name) {

@@ -19,7 +19,8 @@ use crate::manifest::{Action, Manifest};
 use crate::planner::{Plan, Step};
 use crate::script::convert::json_to_dynamic;
 use crate::state::{
-    Entry, StateErrorKind, StateLock, StateRecorder, StateStore, entry_manifest, spec_hash,
+    Entry, StateErrorKind, StateLock, StateRecorder, StateStore, entry_manifest, parse_raw,
+    spec_hash,
 };
 
 /// Ctrl-C (and SIGTERM): the first stops new work, interrupts running handlers and their
@@ -79,20 +80,24 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
             eprintln!("warning: {w}");
         }
         lock = Some(held);
-        // A run that crashed left its journal: make the state whole before starting.
-        store.fold().map_err(|e| state_error(&e))?;
     }
-    let state = match &store {
-        Some(s) => s.read().map_err(|e| state_error(&e))?,
-        None => crate::state::State::default(),
+    // A run that crashed left its journal: `recover` makes the state whole (`plan` only
+    // reads, so it folds in memory).
+    let state = match (&store, dry_run) {
+        (Some(s), false) => s.recover().map_err(|e| state_error(&e))?,
+        (Some(s), true) => s.read().map_err(|e| state_error(&e))?,
+        (None, _) => crate::state::State::default(),
     };
-    let recorded: BTreeMap<String, Entry> = state.env(&config.env).cloned().unwrap_or_default();
+    let empty = BTreeMap::new();
+    let recorded: &BTreeMap<String, Entry> = state.env(&config.env).unwrap_or(&empty);
 
     // Variables survive between runs: a later process reads what an earlier one stored.
     let vars = Arc::new(Variables::new());
-    for (name, entry) in &recorded {
-        for (key, value) in &entry.variables {
-            vars.set(name, key, json_to_dynamic(value), false);
+    for (name, entry) in recorded {
+        if let serde_json::Value::Object(map) = parse_raw(&entry.variables) {
+            for (key, value) in &map {
+                vars.set(name, key, json_to_dynamic(value), false);
+            }
         }
     }
 
@@ -102,9 +107,10 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         .iter()
         .map(|&i| world.manifests[i].name.as_str())
         .collect();
-    let gone: Vec<(&String, &Entry)> = recorded
+    let gone: Vec<(String, Entry)> = recorded
         .iter()
         .filter(|(n, _)| !current.contains(n.as_str()))
+        .map(|(n, e)| (n.clone(), e.clone()))
         .collect();
     let prune = config.prune && action == Action::Apply;
 
@@ -160,7 +166,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let orphans = if dry_run && action == Action::Apply {
         gone.iter()
             .map(|(name, e)| Orphan {
-                name: (*name).clone(),
+                name: name.clone(),
                 kind: e.kind.clone(),
                 version: e.version.clone(),
                 handler: e.handler.clone(),
@@ -175,6 +181,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
             let journal = s.journal().map_err(|e| state_error(&e))?;
             let r = StateRecorder::new(
                 journal,
+                state,
                 config.env.clone(),
                 action == Action::Delete,
                 pruned,
@@ -221,16 +228,11 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
 
     // Save what finished, whatever happened to the rest.
     let mut state_result = Ok(());
-    if let Some(r) = recorder {
-        state_result = r
+    if let (Some(r), Some(store)) = (recorder, &store) {
+        let recorder = r
             .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .close();
-    }
-    if let (Some(store), Ok(())) = (&store, &state_result)
-        && !dry_run
-    {
-        state_result = store.fold();
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state_result = recorder.close().and_then(|state| store.commit(&state));
     }
     drop(lock);
     if let Err(e) = state_result {
@@ -263,7 +265,7 @@ type PruneSteps = (Vec<Manifest>, Vec<Step>, Vec<Vec<usize>>);
 
 /// Manifests rebuilt from the state for deletion, with their handlers and their order:
 /// one that depended on another is deleted first.
-fn prune_steps(world: &World, gone: &[(&String, &Entry)]) -> Result<PruneSteps, Error> {
+fn prune_steps(world: &World, gone: &[(String, Entry)]) -> Result<PruneSteps, Error> {
     let base = world.manifests.len();
     let mut manifests = Vec::new();
     let mut steps = Vec::new();

@@ -1,10 +1,10 @@
 //! [`StateRecorder`]: turns finished manifests into journal records, and state entries back
 //! into manifests (for pruning).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::store::{Entry, Journal, Record, StateErrorKind};
+use super::store::{Entry, Journal, Record, State, StateErrorKind};
 use crate::exec::{Outcome, Recorder, Status, Variables};
 use crate::handler::HandlerRegistry;
 use crate::manifest::{
@@ -56,6 +56,16 @@ pub fn json_node(value: &serde_json::Value) -> Node {
     Node::new(Mark::default(), v)
 }
 
+fn raw(value: &serde_json::Value) -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(value)
+        .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+}
+
+/// Parses raw JSON kept in the state (it was written by us, so it is valid).
+pub fn parse_raw(raw: &serde_json::value::RawValue) -> serde_json::Value {
+    serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null)
+}
+
 /// sha256 of a spec as written (after values), to tell a changed spec from drift.
 pub fn spec_hash(spec: &Node) -> String {
     crate::stdlib::sha256_hex(node_json(spec).to_string().as_bytes())
@@ -87,8 +97,8 @@ pub fn entry_manifest(name: &str, entry: &Entry, index: usize) -> Manifest {
             },
             ..Metadata::default()
         },
-        metadata_node: json_node(&entry.metadata),
-        spec: json_node(&entry.spec),
+        metadata_node: json_node(&parse_raw(&entry.metadata)),
+        spec: json_node(&parse_raw(&entry.spec)),
         implicit: Vec::new(),
         deferred: false,
     }
@@ -97,6 +107,8 @@ pub fn entry_manifest(name: &str, entry: &Entry, index: usize) -> Manifest {
 /// Writes a journal record as each manifest finishes.
 pub struct StateRecorder<'a> {
     journal: Journal,
+    /// The state as of the start of the run, with every record of this run applied.
+    state: State,
     env: String,
     /// The run deletes: finished manifests leave the state.
     deleting: bool,
@@ -111,6 +123,7 @@ pub struct StateRecorder<'a> {
 impl<'a> StateRecorder<'a> {
     pub fn new(
         journal: Journal,
+        state: State,
         env: String,
         deleting: bool,
         pruned: HashSet<String>,
@@ -119,6 +132,7 @@ impl<'a> StateRecorder<'a> {
     ) -> Self {
         StateRecorder {
             journal,
+            state,
             env,
             deleting,
             pruned,
@@ -128,12 +142,14 @@ impl<'a> StateRecorder<'a> {
         }
     }
 
-    /// Syncs the journal; returns the first error of the run, if any.
-    pub fn close(mut self) -> Result<(), StateErrorKind> {
+    /// Syncs the journal and hands back the state with this run's records applied, to be
+    /// committed; or the first error of the run.
+    pub fn close(mut self) -> Result<State, StateErrorKind> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        self.journal.sync()
+        self.journal.sync()?;
+        Ok(self.state)
     }
 
     fn entry(&self, step: &Step, m: &Manifest, outcome: &Outcome) -> Entry {
@@ -145,7 +161,7 @@ impl<'a> StateRecorder<'a> {
         // Secrets never reach the state file, not even inside a spec or an output.
         crate::exec::secrets::mask_json(&mut metadata);
         crate::exec::secrets::mask_json(&mut spec);
-        let mut variables = BTreeMap::new();
+        let mut variables = serde_json::Map::new();
         let mut secret_variables = Vec::new();
         for (key, var) in self.vars.of_manifest(&m.name) {
             if var.secret {
@@ -175,12 +191,12 @@ impl<'a> StateRecorder<'a> {
                 .unwrap_or_else(|_| m.file.dir().to_path_buf())
                 .display()
                 .to_string(),
-            metadata,
-            spec,
+            metadata: raw(&metadata),
+            spec: raw(&spec),
             spec_hash: spec_hash(&m.spec),
             handler: handler.name().to_string(),
             handler_hash: handler.hash.clone(),
-            variables,
+            variables: raw(&serde_json::Value::Object(variables)),
             secret_variables,
             dependencies,
             applied_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -205,8 +221,9 @@ impl Recorder for StateRecorder<'_> {
                 entry: Box::new(self.entry(step, m, outcome)),
             }
         };
-        if let Err(e) = self.journal.append(&record) {
-            self.error = Some(e);
+        match self.journal.append(&record) {
+            Ok(()) => self.state.apply(record),
+            Err(e) => self.error = Some(e),
         }
     }
 }

@@ -21,11 +21,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// The version of the state file's format.
 pub const SCHEMA: u32 = 1;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct State {
     pub schema: u32,
     /// Environment → manifest name → entry.
@@ -33,7 +34,11 @@ pub struct State {
 }
 
 /// One applied manifest.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+///
+/// `metadata`, `spec` and `variables` are kept as raw JSON text: reading a state of 100k
+/// entries then costs a validation pass, not 100k trees, and they are parsed only when a
+/// command needs them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Entry {
     pub kind: String,
     pub version: String,
@@ -42,14 +47,14 @@ pub struct Entry {
     /// The manifest file's directory, absolute (`m.dir`).
     pub dir: String,
     /// `metadata` and `spec` as the handler saw them, every tag resolved.
-    pub metadata: serde_json::Value,
-    pub spec: serde_json::Value,
+    pub metadata: Box<RawValue>,
+    pub spec: Box<RawValue>,
     /// sha256 of the spec as written (after values), to tell when it changed.
     pub spec_hash: String,
     pub handler: String,
     pub handler_hash: String,
     /// The manifest's variables; secret ones are kept out (see `secret_variables`).
-    pub variables: BTreeMap<String, serde_json::Value>,
+    pub variables: Box<RawValue>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_variables: Vec<String>,
     /// Names this manifest depended on (apply order), for pruning in reverse order.
@@ -61,7 +66,9 @@ pub struct Entry {
 
 /// One journal line.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "lowercase")]
+// Externally tagged (`{"put": {...}}`): it deserializes without buffering, which matters
+// when a journal of 100k lines is folded.
+#[serde(rename_all = "lowercase")]
 pub enum Record {
     Put {
         env: String,
@@ -75,7 +82,7 @@ pub enum Record {
 }
 
 impl State {
-    fn apply(&mut self, record: Record) {
+    pub fn apply(&mut self, record: Record) {
         match record {
             Record::Put { env, name, entry } => {
                 self.environments
@@ -237,9 +244,26 @@ impl StateStore {
             return Ok(());
         }
         let state = self.read()?;
-        self.write(&state)?;
-        std::fs::remove_file(self.journal_path()).map_err(|e| io(&self.journal_path(), &e))?;
-        Ok(())
+        self.commit(&state)
+    }
+
+    /// The state, with a journal left by a crashed run folded in first.
+    pub fn recover(&self) -> Result<State, StateErrorKind> {
+        let state = self.read()?;
+        if self.journal_path().exists() {
+            self.commit(&state)?;
+        }
+        Ok(state)
+    }
+
+    /// Writes `state` (which already holds everything journaled) and drops the journal.
+    pub fn commit(&self, state: &State) -> Result<(), StateErrorKind> {
+        self.write(state)?;
+        match std::fs::remove_file(self.journal_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(&self.journal_path(), &e)),
+        }
     }
 
     /// Replaces the state file with `state`: temporary file, fsync, rename, fsync directory.
@@ -256,7 +280,7 @@ impl StateStore {
             .map_err(|e| io(dir, &e))?;
         {
             let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-            serde_json::to_writer_pretty(&mut w, state).map_err(|e| StateErrorKind::Write {
+            serde_json::to_writer(&mut w, state).map_err(|e| StateErrorKind::Write {
                 path: self.path.display().to_string(),
                 reason: e.to_string(),
             })?;
@@ -339,12 +363,12 @@ mod tests {
             version: "v1".into(),
             file: "m.yaml".into(),
             dir: "/tmp".into(),
-            metadata: serde_json::json!({"name": "a"}),
-            spec: serde_json::json!({}),
+            metadata: RawValue::from_string("{\"name\":\"a\"}".into()).unwrap(),
+            spec: RawValue::from_string("{}".into()).unwrap(),
             spec_hash: "h".into(),
             handler: "h.rhai".into(),
             handler_hash: "hh".into(),
-            variables: BTreeMap::new(),
+            variables: RawValue::from_string("{}".into()).unwrap(),
             secret_variables: Vec::new(),
             dependencies: Vec::new(),
             applied_at: "2026-01-01T00:00:00Z".into(),
@@ -379,13 +403,14 @@ mod tests {
             .append(true)
             .open(store.journal_path())
             .unwrap()
-            .write_all(b"{\"op\":\"put\",\"env")
+            .write_all(b"{\"put\":{\"env")
             .unwrap();
         let state = store.read().unwrap();
         assert_eq!(state.env("e").unwrap().keys().collect::<Vec<_>>(), ["b"]);
         store.fold().unwrap();
         assert!(!store.journal_path().exists());
-        assert_eq!(store.read().unwrap(), state);
+        let json = |s: &State| serde_json::to_string(s).unwrap();
+        assert_eq!(json(&store.read().unwrap()), json(&state));
     }
 
     #[test]

@@ -44,9 +44,8 @@ pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(|e| io_error(call, target, &e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| io_error(call, target, &e))?;
+    // Not fsynced: the rename makes the write atomic for every reader, which is what
+    // handlers need; forcing each file to disk would cost milliseconds per manifest.
     tmp.persist(target)
         .map_err(|e| io_error(call, target, &e.error))?;
     Ok(())

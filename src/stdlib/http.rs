@@ -383,9 +383,7 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
             .map_err(|e| context::io_error(call, &target, &e))?;
         size += n as u64;
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| context::io_error(call, &target, &e))?;
+    // Atomic by rename, like `file::write`; not fsynced.
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = tmp
