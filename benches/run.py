@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""ordo's benchmarks: one command, every workload, a table at the end.
+
+    python3 benches/run.py            # everything (about ten minutes on 2 cores)
+    python3 benches/run.py --quick    # fewer repetitions, no 100k
+
+Builds ordo in release, then measures:
+
+1. side by side with py-animus 1.0.16 (installed into a virtualenv under target/bench/)
+   on the workload of ../shared/bench/generate_animus_workload.py: 1000 BenchFile
+   manifests in chains of 3, and 1000 without dependencies. The two tools alternate run by
+   run, each run in a freshly generated directory; medians, the median of the per-pair
+   ratios, and the handler calls each tool made;
+2. scale: 1k, 10k and 100k manifests (chains of 3, and none): validate, plan, apply —
+   wall time, time per manifest, peak RSS;
+3. engine overhead: a no-op handler over 10k manifests, minus the cost of one;
+4. parallel efficiency: 100 independent `sleep 0.2` commands at -j 20;
+5. start-up: `ordo --version` and the hello-world example.
+
+Workloads are generated, never committed. Results go to target/bench/results.json.
+Nothing here is timed by CI.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "target" / "bench"
+ORDO = ROOT / "target" / "release" / "ordo"
+SHARED = Path(os.environ.get("ORDO_BENCH_SHARED", ROOT.parent / "shared" / "bench"))
+GENERATOR = SHARED / "generate_animus_workload.py"
+VENV = WORK / "animus-venv"
+
+BENCH_FILE = """\
+// BenchFile v1 for ordo, per HANDLER_CONTRACT.md: write spec.content to spec.file; the
+// variable <name>.file holds the path; delete removes it; work to do iff the file is absent.
+register("BenchFile", "^1");
+permissions(["file:read", "file:write"]);
+fn check(m) {
+    if m.action == "delete" { return file::exists(m.spec.file); }
+    !file::exists(m.spec.file)
+}
+fn apply(m) {
+    file::write(m.spec.file, m.spec.content);
+    #{ file: m.spec.file }
+}
+fn delete(m) { file::remove(m.spec.file); }
+"""
+
+NOOP = 'register("Noop", "^1");\nfn apply(m) { }\n'
+
+SLEEP = 'register("Sleep", "^1");\npermissions(["shell"]);\nfn apply(m) { shell::run(["sleep", "0.2"]); }\n'
+
+
+def run(cmd, cwd=None, check=True, env=None):
+    """Runs a command; returns (seconds, peak RSS in KiB, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = b"", b""
+    # wait4 gives the child's own resource usage (peak RSS) without a wrapper process.
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if check and proc.returncode not in (0,):
+        sys.exit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{err.decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss, out
+
+
+def build():
+    print("building ordo (release)...", flush=True)
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q"], cwd=ROOT, check=True)
+
+
+def fresh(name):
+    d = WORK / "work" / f"{name}-{time.time_ns()}"
+    d.mkdir(parents=True)
+    return d
+
+
+def cleanup():
+    shutil.rmtree(WORK / "work", ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------
+# 1. side by side with py-animus
+
+
+def animus():
+    exe = VENV / "bin" / "animus"
+    if not exe.exists():
+        print("installing py-animus 1.0.16 into", VENV, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "py-animus==1.0.16"], check=True)
+    return exe
+
+
+def generate(topology, count=1000, group=3):
+    d = fresh(f"pair-{topology}")
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--out", str(d), "--count", str(count), "--group-size", str(group), "--topology", topology],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    (d / "bench_file.rhai").write_text(BENCH_FILE)
+    return d
+
+
+def verify(d):
+    subprocess.run([sys.executable, str(GENERATOR), "--verify", str(d)], check=True, stdout=subprocess.DEVNULL)
+
+
+def side_by_side(pairs):
+    if not GENERATOR.exists():
+        print(f"skipping the py-animus comparison: {GENERATOR} not found (set ORDO_BENCH_SHARED)")
+        return None
+    exe = animus()
+    results = {}
+    for topology, group in [("chain", 3), ("none", 1)]:
+        a_times, o_times, ratios = [], [], []
+        calls = None
+        ordo_calls = None
+        for i in range(pairs):
+            order = ["animus", "ordo"] if i % 2 == 0 else ["ordo", "animus"]
+            t = {}
+            for tool in order:
+                d = generate(topology, 1000, group)
+                if tool == "animus":
+                    # py-animus exits 1 even on success: check the end state instead.
+                    t[tool], _, _ = run([str(exe), "apply", "-m", "manifests.yaml", "-s", "src_py_animus_1_0_16"], cwd=d, check=False)
+                    calls = json.loads((d / "workload.json").read_text())["py_animus_1_0_16_expected_apply_calls"]
+                else:
+                    t[tool], _, out = run([str(ORDO), "apply", "-m", "manifests.yaml", "-s", ".", "-o", "json"], cwd=d)
+                    ordo_calls = json.loads(out)["summary"]["changed"]
+                verify(d)
+                shutil.rmtree(d)
+            a_times.append(t["animus"])
+            o_times.append(t["ordo"])
+            ratios.append(t["animus"] / t["ordo"])
+        results[f"{topology}-{group}"] = {
+            "pairs": pairs,
+            "animus_median_s": statistics.median(a_times),
+            "ordo_median_s": statistics.median(o_times),
+            "median_ratio": statistics.median(ratios),
+            "ratios": ratios,
+            "animus_handler_calls": calls,
+            "ordo_handler_calls": ordo_calls,
+        }
+        r = results[f"{topology}-{group}"]
+        print(f"  {topology} of {group}: py-animus {r['animus_median_s']:.3f} s, ordo {r['ordo_median_s']:.3f} s, ratio {r['median_ratio']:.1f}x", flush=True)
+    return results
+
+
+# ---------------------------------------------------------------------------------------
+# 2. scale
+
+
+def scale_workload(kind, count, topology, handler, spec):
+    d = fresh(f"{kind}-{topology}-{count}")
+    files = d / "files"
+    files.mkdir()
+    with open(d / "manifests.yaml", "w") as f:
+        for i in range(count):
+            name = f"m{i:06d}"
+            f.write(f"---\nkind: {kind}\nversion: v1\nmetadata:\n  name: {name}\n")
+            if topology == "chain" and i % 3 != 0:
+                f.write(f"  dependencies:\n    apply: [m{i - 1:06d}]\n")
+            if spec:
+                f.write(f"spec:\n  file: {files}/{name}.txt\n  content: \"bench {name}\\n\"\n")
+    (d / "handler.rhai").write_text(handler)
+    return d
+
+
+def scale(sizes, reps):
+    rows = []
+    for count in sizes:
+        for topology in ["chain", "none"]:
+            for command in ["validate", "plan", "apply"]:
+                times, rss = [], []
+                for _ in range(reps):
+                    d = scale_workload("BenchFile", count, topology, BENCH_FILE, True)
+                    t, m, _ = run([str(ORDO), command, "-m", "manifests.yaml", "-s", "."], cwd=d)
+                    times.append(t)
+                    rss.append(m)
+                    shutil.rmtree(d)
+                row = {
+                    "count": count,
+                    "topology": topology,
+                    "command": command,
+                    "median_s": statistics.median(times),
+                    "per_manifest_us": statistics.median(times) / count * 1e6,
+                    "peak_rss_mib": max(rss) / 1024,
+                }
+                rows.append(row)
+                print(f"  {count:>6} {topology:<5} {command:<8} {row['median_s']:.3f} s  {row['per_manifest_us']:.1f} us/manifest  {row['peak_rss_mib']:.0f} MiB", flush=True)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------
+# 3-5. engine overhead, parallel efficiency, start-up
+
+
+def engine_overhead(reps):
+    def timed(count):
+        ts = []
+        for _ in range(reps):
+            d = scale_workload("Noop", count, "none", NOOP, False)
+            t, _, _ = run([str(ORDO), "apply", "-m", "manifests.yaml", "-s", ".", "--no-state"], cwd=d)
+            ts.append(t)
+            shutil.rmtree(d)
+        return statistics.median(ts)
+
+    one, many = timed(1), timed(10000)
+    return {"one_s": one, "ten_thousand_s": many, "per_manifest_us": (many - one) / 9999 * 1e6}
+
+
+def parallel(reps):
+    ts = []
+    for _ in range(reps):
+        d = fresh("sleep")
+        with open(d / "m.yaml", "w") as f:
+            for i in range(100):
+                f.write(f"---\nkind: Sleep\nversion: v1\nmetadata: {{name: s{i}}}\n")
+        (d / "sleep.rhai").write_text(SLEEP)
+        t, _, _ = run([str(ORDO), "apply", "-j", "20", "--no-state"], cwd=d)
+        ts.append(t)
+        shutil.rmtree(d)
+    return {"median_s": statistics.median(ts), "ideal_s": 1.0}
+
+
+def startup(reps):
+    version = statistics.median(run([str(ORDO), "--version"])[0] for _ in range(reps))
+    hello = []
+    for _ in range(reps):
+        d = fresh("hello")
+        shutil.copytree(ROOT / "examples" / "hello-world", d / "hello-world")
+        hello.append(run([str(ORDO), "apply", "-m", "hello-world"], cwd=d)[0])
+        shutil.rmtree(d)
+    return {"version_s": version, "hello_world_s": statistics.median(hello)}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="fewer repetitions, no 100k")
+    p.add_argument("--pairs", type=int, default=None, help="py-animus/ordo run pairs per workload")
+    args = p.parse_args()
+    reps = 3 if args.quick else 5
+    pairs = args.pairs or (5 if args.quick else 11)
+    sizes = [1000, 10000] if args.quick else [1000, 10000, 100000]
+
+    build()
+    cleanup()
+    results = {"machine": machine()}
+    print("1. side by side with py-animus 1.0.16 (1000 manifests)", flush=True)
+    results["side_by_side"] = side_by_side(pairs)
+    print("2. scale", flush=True)
+    results["scale"] = scale(sizes, reps if not args.quick else 1)
+    print("3. engine overhead", flush=True)
+    results["engine"] = engine_overhead(reps)
+    print(f"  {results['engine']['per_manifest_us']:.1f} us per manifest", flush=True)
+    print("4. parallel efficiency (100 x sleep 0.2, -j 20)", flush=True)
+    results["parallel"] = parallel(reps)
+    print(f"  {results['parallel']['median_s']:.3f} s (ideal 1.0 s)", flush=True)
+    print("5. start-up", flush=True)
+    results["startup"] = startup(reps * 2)
+    print(f"  --version {results['startup']['version_s'] * 1000:.1f} ms, hello-world apply {results['startup']['hello_world_s'] * 1000:.1f} ms", flush=True)
+    cleanup()
+    (WORK / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"\nresults: {WORK / 'results.json'}")
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "rustc": rustc, "kernel": os.uname().release}
+
+
+if __name__ == "__main__":
+    main()
