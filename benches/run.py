@@ -60,19 +60,26 @@ SLEEP = 'register("Sleep", "^1");\npermissions(["shell"]);\nfn apply(m) { shell:
 
 
 def run(cmd, cwd=None, check=True, env=None):
-    """Runs a command; returns (seconds, peak RSS in KiB, stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out, err = b"", b""
-    # wait4 gives the child's own resource usage (peak RSS) without a wrapper process.
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if check and proc.returncode not in (0,):
-        sys.exit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{err.decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss, out
+    """Runs a command; returns (seconds, peak RSS in KiB, stdout).
+
+    Output goes to temporary files, not pipes: a chatty child (py-animus logs a lot) would
+    otherwise block on a full pipe while we wait for it.
+    """
+    import tempfile
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+        # wait4 gives the child's own resource usage (peak RSS) without a wrapper process.
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if check and proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{stderr.decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss, stdout
 
 
 def build():
@@ -81,6 +88,10 @@ def build():
 
 
 def fresh(name):
+    # Every run writes into a directory never used before, and nothing is deleted until
+    # the end: ext4 makes creating files slow right after many were deleted (its inode
+    # allocator skips recently freed inodes), which would measure the file system's
+    # history rather than the tools.
     d = WORK / "work" / f"{name}-{time.time_ns()}"
     d.mkdir(parents=True)
     return d
@@ -141,7 +152,6 @@ def side_by_side(pairs):
                     t[tool], _, out = run([str(ORDO), "apply", "-m", "manifests.yaml", "-s", ".", "-o", "json"], cwd=d)
                     ordo_calls = json.loads(out)["summary"]["changed"]
                 verify(d)
-                shutil.rmtree(d)
             a_times.append(t["animus"])
             o_times.append(t["ordo"])
             ratios.append(t["animus"] / t["ordo"])
@@ -190,7 +200,6 @@ def scale(sizes, reps):
                     t, m, _ = run([str(ORDO), command, "-m", "manifests.yaml", "-s", "."], cwd=d)
                     times.append(t)
                     rss.append(m)
-                    shutil.rmtree(d)
                 row = {
                     "count": count,
                     "topology": topology,
@@ -215,7 +224,6 @@ def engine_overhead(reps):
             d = scale_workload("Noop", count, "none", NOOP, False)
             t, _, _ = run([str(ORDO), "apply", "-m", "manifests.yaml", "-s", ".", "--no-state"], cwd=d)
             ts.append(t)
-            shutil.rmtree(d)
         return statistics.median(ts)
 
     one, many = timed(1), timed(10000)
@@ -232,7 +240,6 @@ def parallel(reps):
         (d / "sleep.rhai").write_text(SLEEP)
         t, _, _ = run([str(ORDO), "apply", "-j", "20", "--no-state"], cwd=d)
         ts.append(t)
-        shutil.rmtree(d)
     return {"median_s": statistics.median(ts), "ideal_s": 1.0}
 
 
@@ -243,7 +250,6 @@ def startup(reps):
         d = fresh("hello")
         shutil.copytree(ROOT / "examples" / "hello-world", d / "hello-world")
         hello.append(run([str(ORDO), "apply", "-m", "hello-world"], cwd=d)[0])
-        shutil.rmtree(d)
     return {"version_s": version, "hello_world_s": statistics.median(hello)}
 
 

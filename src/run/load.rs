@@ -2,7 +2,7 @@
 //! the graph. Every input problem is collected; any of them means exit code 3.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rhai::Engine;
@@ -175,23 +175,26 @@ fn resolve_tags(
 
 /// The directories holding the manifest files (standard input counts as `.`), in order.
 fn default_src(files: &[Arc<crate::manifest::SourceFile>]) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
+    // Distinct directories first (there may be one file per manifest), then drop those
+    // inside another: handlers are found below each directory anyway.
+    let mut seen = std::collections::HashSet::new();
+    let mut distinct: Vec<PathBuf> = Vec::new();
     for f in files {
-        let dir = if f.name() == "<stdin>" {
-            PathBuf::from(".")
-        } else {
-            f.dir().to_path_buf()
-        };
-        let covered = dirs.iter().any(|d| dir.starts_with(d) || same_dir(d, &dir));
-        if !covered {
-            dirs.push(dir);
+        let dir = if f.name() == "<stdin>" { PathBuf::from(".") } else { f.dir().to_path_buf() };
+        if seen.insert(dir.clone()) {
+            distinct.push(dir);
+        }
+    }
+    let canonical: Vec<PathBuf> = distinct.iter().map(|d| d.canonicalize().unwrap_or_else(|_| d.clone())).collect();
+    let mut dirs = Vec::new();
+    let mut kept: Vec<&PathBuf> = Vec::new();
+    for (dir, real) in distinct.iter().zip(&canonical) {
+        if !kept.iter().any(|k| real.starts_with(k)) {
+            kept.push(real);
+            dirs.push(dir.clone());
         }
     }
     dirs
-}
-
-fn same_dir(a: &Path, b: &Path) -> bool {
-    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// What `--only`, `--selector` and `--exclude` pick for `delete` (or apply) order; names
