@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::document::{Manifest, check_document};
 use super::error::{ManifestError, ManifestErrorKind as K};
-use super::parse::{Limits, parse_stream};
+use super::parse::{Limits, parse_stream_parallel};
 use super::source::{Location, Mark, SourceFile};
 
 /// Largest manifest file ordo reads.
@@ -48,7 +48,7 @@ pub fn load(paths: &[PathBuf], limits: &Limits) -> Loaded {
 
 /// Parses and checks one file's text, appending to `loaded`.
 pub fn load_source(source: &Arc<SourceFile>, limits: &Limits, loaded: &mut Loaded) {
-    let stream = parse_stream(source.text(), limits);
+    let stream = parse_stream_parallel(source.text(), limits);
     if stream.documents.is_empty() && stream.error.is_none() {
         loaded.errors.push(ManifestError {
             location: Location::new(source, Mark::new(1, 1)),

@@ -90,7 +90,108 @@ pub struct ParsedStream {
 
 /// Parses every document of `text`. Empty documents (`---` alone, or `~`) are left out.
 pub fn parse_stream(text: &str, limits: &Limits) -> ParsedStream {
+    parse_stream_at(text, limits, 0)
+}
+
+/// Below this size a stream is parsed on one thread.
+const PARALLEL_MIN_BYTES: usize = 2 << 20;
+
+/// Like [`parse_stream`], but a large stream is split at document markers and the pieces
+/// parsed on several threads. A line that starts with `---` and a blank is a document
+/// marker wherever it appears (YAML forbids it inside any content), so the split never
+/// cuts a document; streams with `%` directives, which carry over between documents, are
+/// parsed whole.
+pub fn parse_stream_parallel(text: &str, limits: &Limits) -> ParsedStream {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(8);
+    if text.len() < PARALLEL_MIN_BYTES
+        || threads < 2
+        || text.starts_with('%')
+        || text.contains("\n%")
+    {
+        return parse_stream(text, limits);
+    }
+    let pieces = split_at_markers(text, threads);
+    let parsed: Vec<ParsedStream> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pieces
+            .iter()
+            .map(|&(line, piece)| scope.spawn(move || parse_stream_at(piece, limits, line)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| ParsedStream {
+                    documents: Vec::new(),
+                    error: None,
+                })
+            })
+            .collect()
+    });
+    let mut documents = Vec::new();
+    let mut error = None;
+    for piece in parsed {
+        documents.extend(piece.documents);
+        if documents.len() > limits.max_documents {
+            let mark = documents
+                .get(limits.max_documents)
+                .map_or(Mark::default(), |d| d.mark);
+            documents.truncate(limits.max_documents);
+            error = Some(YamlError {
+                mark,
+                kind: YamlErrorKind::TooManyDocuments(limits.max_documents),
+            });
+            break;
+        }
+        if piece.error.is_some() {
+            error = piece.error;
+            break;
+        }
+    }
+    ParsedStream { documents, error }
+}
+
+/// Splits `text` into about `n` pieces, each starting at a document marker; with the
+/// number of lines before each piece.
+fn split_at_markers(text: &str, n: usize) -> Vec<(u32, &str)> {
+    let mut cuts = vec![0];
+    for i in 1..n {
+        let from = (text.len() / n * i).max(cuts.last().copied().unwrap_or(0) + 1);
+        if let Some(cut) = next_marker(text, from) {
+            if cut > cuts.last().copied().unwrap_or(0) {
+                cuts.push(cut);
+            }
+        }
+    }
+    let mut pieces = Vec::with_capacity(cuts.len());
+    let mut lines = 0_u32;
+    for (k, &start) in cuts.iter().enumerate() {
+        let end = cuts.get(k + 1).copied().unwrap_or(text.len());
+        let piece = text.get(start..end).unwrap_or_default();
+        pieces.push((lines, piece));
+        lines += u32::try_from(piece.bytes().filter(|&b| b == b'\n').count()).unwrap_or(u32::MAX);
+    }
+    pieces
+}
+
+/// The byte offset of the first line at or after `from` that is a document marker.
+fn next_marker(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut at = from;
+    while let Some(i) = text.get(at..)?.find("\n---") {
+        let start = at + i + 1;
+        match bytes.get(start + 3) {
+            None | Some(b' ' | b'\t' | b'\n' | b'\r') => return Some(start),
+            _ => at = start,
+        }
+    }
+    None
+}
+
+/// [`parse_stream`] of a piece that starts after `line_offset` lines of its file.
+fn parse_stream_at(text: &str, limits: &Limits, line_offset: u32) -> ParsedStream {
     let mut builder = Builder::new(*limits);
+    builder.line_offset = line_offset;
     let mut documents = Vec::new();
     let mut error = None;
     for event in Parser::new_from_str(text) {
@@ -98,7 +199,9 @@ pub fn parse_stream(text: &str, limits: &Limits) -> ParsedStream {
             Ok((event, span)) => builder.event(event, span),
             Err(e) => Err(YamlError {
                 mark: Mark::new(
-                    u32::try_from(e.marker().line()).unwrap_or(u32::MAX),
+                    u32::try_from(e.marker().line())
+                        .unwrap_or(u32::MAX)
+                        .saturating_add(line_offset),
                     u32::try_from(e.marker().col() + 1).unwrap_or(u32::MAX),
                 ),
                 // The parser has its own, looser nesting guard; report it as ours.
@@ -179,6 +282,8 @@ enum Frame {
 
 struct Builder {
     limits: Limits,
+    /// Lines of the file before the text being parsed (for streams parsed in pieces).
+    line_offset: u32,
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Node, usize)>,
     doc_mark: Mark,
@@ -191,6 +296,7 @@ impl Builder {
     fn new(limits: Limits) -> Self {
         Builder {
             limits,
+            line_offset: 0,
             stack: Vec::new(),
             anchors: HashMap::new(),
             doc_mark: Mark::new(1, 1),
@@ -201,7 +307,8 @@ impl Builder {
     }
 
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<Option<ParsedDocument>, YamlError> {
-        let mark = mark_of(span);
+        let mut mark = mark_of(span);
+        mark.line = mark.line.saturating_add(self.line_offset);
         match event {
             Event::DocumentStart(_) => {
                 self.doc_mark = mark;
@@ -727,6 +834,31 @@ mod tests {
         assert!(s.error.is_none());
         let lines: Vec<u32> = s.documents.iter().map(|d| d.mark.line).collect();
         assert_eq!(lines, vec![1, 3]);
+    }
+
+    #[test]
+    fn a_large_stream_parses_the_same_in_pieces() {
+        let mut text = String::new();
+        for i in 0..40_000 {
+            text.push_str(&format!(
+                "---\nkind: K\nmetadata: {{name: n{i}}}\nspec: |\n  ---not a marker\n  x\n"
+            ));
+        }
+        assert!(text.len() > PARALLEL_MIN_BYTES);
+        let whole = parse_stream(&text, &Limits::default());
+        let pieces = parse_stream_parallel(&text, &Limits::default());
+        assert_eq!(whole.documents.len(), 40_000);
+        assert_eq!(pieces.documents.len(), whole.documents.len());
+        for (a, b) in whole.documents.iter().zip(&pieces.documents) {
+            assert_eq!(a.mark, b.mark);
+            assert_eq!(a.root, b.root);
+        }
+        // An error in a later piece keeps its real line.
+        text.push_str("---\nbad: [\n");
+        let e = parse_stream_parallel(&text, &Limits::default())
+            .error
+            .unwrap();
+        assert_eq!(e.mark.line, 40_000 * 6 + 3);
     }
 
     #[test]

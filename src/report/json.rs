@@ -91,8 +91,12 @@ impl Reporter for JsonReporter {
                 duration,
                 ..
             } => {
-                let order: std::collections::HashMap<usize, usize> =
-                    self.started.iter().enumerate().map(|(i, &s)| (s, i)).collect();
+                let order: std::collections::HashMap<usize, usize> = self
+                    .started
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| (s, i))
+                    .collect();
                 let position = |step: usize| order.get(&step).copied().unwrap_or(usize::MAX);
                 let mut entries = std::mem::take(&mut self.entries);
                 entries.sort_by_key(|(step, _)| (position(*step), *step));

@@ -180,12 +180,19 @@ fn default_src(files: &[Arc<crate::manifest::SourceFile>]) -> Vec<PathBuf> {
     let mut seen = std::collections::HashSet::new();
     let mut distinct: Vec<PathBuf> = Vec::new();
     for f in files {
-        let dir = if f.name() == "<stdin>" { PathBuf::from(".") } else { f.dir().to_path_buf() };
+        let dir = if f.name() == "<stdin>" {
+            PathBuf::from(".")
+        } else {
+            f.dir().to_path_buf()
+        };
         if seen.insert(dir.clone()) {
             distinct.push(dir);
         }
     }
-    let canonical: Vec<PathBuf> = distinct.iter().map(|d| d.canonicalize().unwrap_or_else(|_| d.clone())).collect();
+    let canonical: Vec<PathBuf> = distinct
+        .iter()
+        .map(|d| d.canonicalize().unwrap_or_else(|_| d.clone()))
+        .collect();
     let mut dirs = Vec::new();
     let mut kept: Vec<&PathBuf> = Vec::new();
     for (dir, real) in distinct.iter().zip(&canonical) {

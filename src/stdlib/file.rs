@@ -34,7 +34,9 @@ pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option
     if !dir.is_dir() {
         std::fs::create_dir_all(dir).map_err(|e| io_error(call, dir, &e))?;
     }
-    let existing = std::fs::metadata(target).ok().map(|m| m.permissions().mode() & 0o7777);
+    let existing = std::fs::metadata(target)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777);
     if existing.is_none() && create_new(target, dir, bytes, mode.unwrap_or(0o644)) {
         return Ok(());
     }
@@ -64,8 +66,8 @@ pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option
 /// (no `O_TMPFILE` on this file system, or the target appeared meanwhile), and the caller
 /// falls back to the rename.
 fn create_new(target: &Path, dir: &Path, bytes: &[u8], mode: u32) -> bool {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
     let Ok(mut file) = std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_TMPFILE)
@@ -78,7 +80,14 @@ fn create_new(target: &Path, dir: &Path, bytes: &[u8], mode: u32) -> bool {
         return false;
     }
     let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-    rustix::fs::linkat(rustix::fs::CWD, proc_path.as_str(), rustix::fs::CWD, target, rustix::fs::AtFlags::SYMLINK_FOLLOW).is_ok()
+    rustix::fs::linkat(
+        rustix::fs::CWD,
+        proc_path.as_str(),
+        rustix::fs::CWD,
+        target,
+        rustix::fs::AtFlags::SYMLINK_FOLLOW,
+    )
+    .is_ok()
 }
 
 fn read(path: &str) -> R<String> {
