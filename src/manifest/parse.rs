@@ -157,10 +157,10 @@ fn split_at_markers(text: &str, n: usize) -> Vec<(u32, &str)> {
     let mut cuts = vec![0];
     for i in 1..n {
         let from = (text.len() / n * i).max(cuts.last().copied().unwrap_or(0) + 1);
-        if let Some(cut) = next_marker(text, from) {
-            if cut > cuts.last().copied().unwrap_or(0) {
-                cuts.push(cut);
-            }
+        if let Some(cut) = next_marker(text, from)
+            && cut > cuts.last().copied().unwrap_or(0)
+        {
+            cuts.push(cut);
         }
     }
     let mut pieces = Vec::with_capacity(cuts.len());
