@@ -55,55 +55,88 @@ pub(super) fn validate(config: &Config, world: &World) -> Result<(), Error> {
     Ok(())
 }
 
+/// One row of `ordo handlers`.
+struct HandlerRow {
+    kind: String,
+    range: String,
+    file: String,
+    permissions: Vec<&'static str>,
+    /// A bundled registration that a user handler overrides for some versions.
+    overridden: bool,
+}
+
 pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry) {
     let mut rows = Vec::new();
     for h in registry.handlers() {
         for r in &h.registrations {
-            rows.push((
-                r.full_kind(),
-                r.range.text.clone(),
-                h.name().to_string(),
-                h.permissions().names().join(", "),
-            ));
+            let overridden = h.bundled
+                && registry.handlers().iter().filter(|u| !u.bundled).any(|u| {
+                    u.registrations
+                        .iter()
+                        .any(|ur| ur.full_kind() == r.full_kind() && ur.range.overlaps(&r.range))
+                });
+            rows.push(HandlerRow {
+                kind: r.full_kind(),
+                range: r.range.text.clone(),
+                file: h.name().to_string(),
+                permissions: h.permissions().names(),
+                overridden,
+            });
         }
     }
-    rows.sort();
+    rows.sort_by(|a, b| (&a.kind, &a.file, &a.range).cmp(&(&b.kind, &b.file, &b.range)));
     let mut out = std::io::stdout().lock();
     if config.output != OutputFormat::Human {
         let list: Vec<_> = rows
             .iter()
-            .map(|(k, r, f, p)| json!({"kind": k, "range": r, "file": f, "permissions": p.split(", ").filter(|s| !s.is_empty()).collect::<Vec<_>>()}))
+            .map(|r| json!({"kind": r.kind, "range": r.range, "file": r.file, "permissions": r.permissions, "overridden": r.overridden}))
             .collect();
         let _ = writeln!(out, "{}", json!({"handlers": list}));
         return;
     }
-    let header = (
-        "KIND".to_string(),
-        "VERSIONS".to_string(),
-        "FILE".to_string(),
-        "PERMISSIONS".to_string(),
-    );
+    let file = |r: &HandlerRow| {
+        if r.overridden {
+            format!("{} (overridden)", r.file)
+        } else {
+            r.file.clone()
+        }
+    };
     let w0 = rows
         .iter()
-        .map(|r| r.0.len())
-        .chain([header.0.len()])
+        .map(|r| r.kind.len())
+        .chain(["KIND".len()])
         .max()
         .unwrap_or(0);
     let w1 = rows
         .iter()
-        .map(|r| r.1.len())
-        .chain([header.1.len()])
+        .map(|r| r.range.len())
+        .chain(["VERSIONS".len()])
         .max()
         .unwrap_or(0);
     let w2 = rows
         .iter()
-        .map(|r| r.2.len())
-        .chain([header.2.len()])
+        .map(|r| file(r).len())
+        .chain(["FILE".len()])
         .max()
         .unwrap_or(0);
-    for (k, r, f, p) in std::iter::once(&header).chain(rows.iter()) {
-        let p = if p.is_empty() { "-" } else { p.as_str() };
-        let _ = writeln!(out, "{k:<w0$}  {r:<w1$}  {f:<w2$}  {p}");
+    let _ = writeln!(
+        out,
+        "{:<w0$}  {:<w1$}  {:<w2$}  PERMISSIONS",
+        "KIND", "VERSIONS", "FILE"
+    );
+    for r in &rows {
+        let p = if r.permissions.is_empty() {
+            "-".to_string()
+        } else {
+            r.permissions.join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "{:<w0$}  {:<w1$}  {:<w2$}  {p}",
+            r.kind,
+            r.range,
+            file(r)
+        );
     }
 }
 
