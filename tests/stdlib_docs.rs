@@ -118,6 +118,7 @@ fn every_native_function_is_documented() {
         "file::sha256",
         "file::size",
         "file::chmod",
+        "file::mode",
         "shell::run",
         "http::get",
         "http::request",

@@ -192,6 +192,12 @@ fn size(path: &str) -> R<i64> {
     Ok(i64::try_from(meta.len()).unwrap_or(i64::MAX))
 }
 
+fn mode(path: &str) -> R<String> {
+    let p = open("file::mode", Capability::FileRead, path)?;
+    let meta = std::fs::metadata(&p).map_err(|e| io_error("file::mode", &p, &e))?;
+    Ok(format!("{:04o}", meta.permissions().mode() & 0o7777))
+}
+
 fn chmod(path: &str, mode: &Dynamic) -> R<()> {
     let p = open("file::chmod", Capability::FileWrite, path)?;
     let bits = if let Ok(i) = mode.as_int() {
@@ -231,6 +237,7 @@ pub(super) fn module() -> Module {
     fallible!(&mut m, "copy", |from: &str, to: &str| copy(from, to));
     fallible!(&mut m, "sha256", |path: &str| sha256(path));
     fallible!(&mut m, "size", |path: &str| size(path));
+    fallible!(&mut m, "mode", |path: &str| mode(path));
     fallible!(&mut m, "chmod", |path: &str, mode: Dynamic| chmod(
         path, &mode
     ));

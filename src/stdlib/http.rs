@@ -346,7 +346,12 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
     ctx.require(Capability::FileWrite, call)?;
     ctx.require_mutation(call)?;
     let target = ctx.path(call, path)?;
-    let o = options(call, "GET", url, opts)?;
+    // GET unless the options say otherwise (some APIs serve files to a POST).
+    let method = match opts.get("method") {
+        Some(m) => text(m, "method")?,
+        None => "GET".to_string(),
+    };
+    let o = options(call, &method, url, opts)?;
     let response = send(&ctx, call, &o)?;
     let status = response.status().as_u16();
     if !(200..300).contains(&status) {
