@@ -123,6 +123,10 @@ fn every_native_function_is_documented() {
         "http::get",
         "http::request",
         "http::download",
+        "term::prompt",
+        "term::interactive",
+        "values::get",
+        "values::has",
         "retry::with_backoff",
         "retry::wait_until",
     ];
