@@ -34,12 +34,14 @@ pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option
     if !dir.is_dir() {
         std::fs::create_dir_all(dir).map_err(|e| io_error(call, dir, &e))?;
     }
+    // Most writes create a file: try that first (the link fails if the file exists), and
+    // only then look the existing file up for its mode.
+    if create_new(target, dir, bytes, mode.unwrap_or(0o644)) {
+        return Ok(());
+    }
     let existing = std::fs::metadata(target)
         .ok()
         .map(|m| m.permissions().mode() & 0o7777);
-    if existing.is_none() && create_new(target, dir, bytes, mode.unwrap_or(0o644)) {
-        return Ok(());
-    }
     // Replacing a file (or no O_TMPFILE here): a named temporary file, renamed over it.
     let mode = mode.or(existing).unwrap_or(0o644);
     let mut tmp = tempfile::Builder::new()
