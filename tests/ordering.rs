@@ -243,3 +243,18 @@ fn hidden_directories_are_not_searched_for_manifests_or_handlers() {
     t.run(&["apply"]).code(0);
     assert_eq!(applies(&t.take_trace()), ["one"]);
 }
+
+#[test]
+fn steps_that_run_apply_during_delete_keep_their_apply_order() {
+    // Regression: two backup steps run by `actionOverrides: {delete: apply}`, the second
+    // after the first, were reversed (and with a `!Variable` between them, a cycle).
+    let yaml = [
+        trace_doc("data", "dependencies: {delete: [dump, upload]}", ""),
+        trace_doc("dump", "skipApplyAll: true\nactionOverrides: {delete: apply}", ""),
+        trace_doc("upload", "skipApplyAll: true\nactionOverrides: {delete: apply}\ndependencies: {apply: [dump]}", ""),
+    ]
+    .concat();
+    let t = Test::new().trace().manifest("m.yaml", &yaml);
+    t.run(&["delete", "-j", "1", "--no-state"]).code(0);
+    assert_eq!(t.take_trace(), ["APPLY dump", "APPLY upload", "DELETE data"]);
+}

@@ -29,6 +29,8 @@ pub struct Graph {
     pub apply: Vec<Vec<Edge>>,
     /// Node → the nodes it lists under `dependencies.delete`.
     pub delete: Vec<Vec<Edge>>,
+    /// Node → whether it runs its apply logic during delete (`actionOverrides`).
+    pub applies_on_delete: Vec<bool>,
 }
 
 impl Graph {
@@ -98,11 +100,16 @@ impl Graph {
             apply.push(edges);
             delete.push(resolve(m, &m.metadata.dependencies.delete));
         }
+        let applies_on_delete = nodes
+            .iter()
+            .map(|&i| manifests[i].metadata.delete_runs == crate::manifest::Action::Apply)
+            .collect();
         let graph = Graph {
             nodes,
             by_name,
             apply,
             delete,
+            applies_on_delete,
         };
         // A cycle in apply order shows up reversed in delete order too; report it once.
         if !graph.find_cycles(manifests, false, &mut errors) {
@@ -121,7 +128,19 @@ impl Graph {
         let mut pred: Vec<Vec<Edge>> = self.delete.clone();
         for (node, deps) in self.apply.iter().enumerate() {
             for d in deps {
-                pred[d.node].push(Edge { node, mark: d.mark });
+                // Two manifests that both run their apply logic during delete
+                // (`actionOverrides: {delete: apply}`, like backup steps feeding each other)
+                // keep their apply order: the second needs what the first produces.
+                let both_apply = self.applies_on_delete.get(node).copied().unwrap_or(false)
+                    && self.applies_on_delete.get(d.node).copied().unwrap_or(false);
+                match (
+                    both_apply,
+                    pred.get_mut(if both_apply { node } else { d.node }),
+                ) {
+                    (true, Some(p)) => p.push(*d),
+                    (false, Some(p)) => p.push(Edge { node, mark: d.mark }),
+                    _ => {}
+                }
             }
         }
         pred
