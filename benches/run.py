@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "bench"
-ORDO = ROOT / "target" / "release" / "ordo"
+ORDO = Path(os.environ.get("ORDO_BIN", ROOT / "target" / "release" / "ordo"))
 SHARED = Path(os.environ.get("ORDO_BENCH_SHARED", ROOT.parent / "shared" / "bench"))
 GENERATOR = SHARED / "generate_animus_workload.py"
 VENV = WORK / "animus-venv"
@@ -257,30 +257,45 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="fewer repetitions, no 100k")
     p.add_argument("--pairs", type=int, default=None, help="py-animus/ordo run pairs per workload")
+    p.add_argument("--sections", default="side,scale,engine,parallel,startup", help="which measurements, comma-separated")
+    p.add_argument("--ordo", default=None, help="measure this ordo binary instead of building one (for before/after)")
+    p.add_argument("--out", default=None, help="where to write the results JSON")
     args = p.parse_args()
+    global ORDO
+    if args.ordo:
+        ORDO = Path(args.ordo).resolve()
+    sections = set(args.sections.split(","))
     reps = 3 if args.quick else 5
     pairs = args.pairs or (5 if args.quick else 11)
     sizes = [1000, 10000] if args.quick else [1000, 10000, 100000]
 
-    build()
+    if not args.ordo:
+        build()
     cleanup()
-    results = {"machine": machine()}
-    print("1. side by side with py-animus 1.0.16 (1000 manifests)", flush=True)
-    results["side_by_side"] = side_by_side(pairs)
-    print("2. scale", flush=True)
-    results["scale"] = scale(sizes, reps if not args.quick else 1)
-    print("3. engine overhead", flush=True)
-    results["engine"] = engine_overhead(reps)
-    print(f"  {results['engine']['per_manifest_us']:.1f} us per manifest", flush=True)
-    print("4. parallel efficiency (100 x sleep 0.2, -j 20)", flush=True)
-    results["parallel"] = parallel(reps)
-    print(f"  {results['parallel']['median_s']:.3f} s (ideal 1.0 s)", flush=True)
-    print("5. start-up", flush=True)
-    results["startup"] = startup(reps * 2)
-    print(f"  --version {results['startup']['version_s'] * 1000:.1f} ms, hello-world apply {results['startup']['hello_world_s'] * 1000:.1f} ms", flush=True)
+    results = {"machine": machine(), "ordo": str(ORDO)}
+    if "side" in sections:
+        print("1. side by side with py-animus 1.0.16 (1000 manifests)", flush=True)
+        results["side_by_side"] = side_by_side(pairs)
+    if "scale" in sections:
+        print("2. scale", flush=True)
+        results["scale"] = scale(sizes, 1 if args.quick else 3)
+    if "engine" in sections:
+        print("3. engine overhead", flush=True)
+        results["engine"] = engine_overhead(reps)
+        print(f"  {results['engine']['per_manifest_us']:.1f} us per manifest", flush=True)
+    if "parallel" in sections:
+        print("4. parallel efficiency (100 x sleep 0.2, -j 20)", flush=True)
+        results["parallel"] = parallel(reps)
+        print(f"  {results['parallel']['median_s']:.3f} s (ideal 1.0 s)", flush=True)
+    if "startup" in sections:
+        print("5. start-up", flush=True)
+        results["startup"] = startup(reps * 2)
+        print(f"  --version {results['startup']['version_s'] * 1000:.1f} ms, hello-world apply {results['startup']['hello_world_s'] * 1000:.1f} ms", flush=True)
     cleanup()
-    (WORK / "results.json").write_text(json.dumps(results, indent=2))
-    print(f"\nresults: {WORK / 'results.json'}")
+    out = Path(args.out) if args.out else WORK / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nresults: {out}")
 
 
 def machine():
