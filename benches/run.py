@@ -17,7 +17,8 @@ Builds ordo in release, then measures:
 4. parallel efficiency: 100 independent `sleep 0.2` commands at -j 20;
 5. start-up: `ordo --version` and the hello-world example.
 
-Workloads are generated, never committed. Results go to target/bench/results.json.
+Workloads are generated, never committed, and run on a tmpfs (/dev/shm) unless --disk.
+Results go to target/bench/results.json.
 Nothing here is timed by CI.
 """
 
@@ -37,6 +38,12 @@ ORDO = Path(os.environ.get("ORDO_BIN", ROOT / "target" / "release" / "ordo"))
 SHARED = Path(os.environ.get("ORDO_BENCH_SHARED", ROOT.parent / "shared" / "bench"))
 GENERATOR = SHARED / "generate_animus_workload.py"
 VENV = WORK / "animus-venv"
+# Workloads live on a tmpfs when there is one: on a disk file system, creating files right
+# after many were deleted can be several times slower (ext4 skips recently freed inodes),
+# which would measure the file system's history rather than the tools. `--disk` measures
+# on disk instead, in target/bench/work.
+TMPFS = Path("/dev/shm")
+SCRATCH = Path(os.environ.get("ORDO_BENCH_DIR", TMPFS / "ordo-bench" if TMPFS.is_dir() else WORK / "work"))
 
 BENCH_FILE = """\
 // BenchFile v1 for ordo, per HANDLER_CONTRACT.md: write spec.content to spec.file; the
@@ -92,13 +99,13 @@ def fresh(name):
     # the end: ext4 makes creating files slow right after many were deleted (its inode
     # allocator skips recently freed inodes), which would measure the file system's
     # history rather than the tools.
-    d = WORK / "work" / f"{name}-{time.time_ns()}"
+    d = SCRATCH / f"{name}-{time.time_ns()}"
     d.mkdir(parents=True)
     return d
 
 
 def cleanup():
-    shutil.rmtree(WORK / "work", ignore_errors=True)
+    shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -260,8 +267,11 @@ def main():
     p.add_argument("--sections", default="side,scale,engine,parallel,startup", help="which measurements, comma-separated")
     p.add_argument("--ordo", default=None, help="measure this ordo binary instead of building one (for before/after)")
     p.add_argument("--out", default=None, help="where to write the results JSON")
+    p.add_argument("--disk", action="store_true", help="run the workloads on disk (target/bench/work), not on a tmpfs")
     args = p.parse_args()
-    global ORDO
+    global ORDO, SCRATCH
+    if args.disk:
+        SCRATCH = WORK / "work"
     if args.ordo:
         ORDO = Path(args.ordo).resolve()
     sections = set(args.sections.split(","))
@@ -272,7 +282,8 @@ def main():
     if not args.ordo:
         build()
     cleanup()
-    results = {"machine": machine(), "ordo": str(ORDO)}
+    results = {"machine": machine(), "ordo": str(ORDO), "workloads_in": str(SCRATCH)}
+    print(f"workloads in {SCRATCH}", flush=True)
     if "side" in sections:
         print("1. side by side with py-animus 1.0.16 (1000 manifests)", flush=True)
         results["side_by_side"] = side_by_side(pairs)

@@ -250,11 +250,22 @@ fn steps_that_run_apply_during_delete_keep_their_apply_order() {
     // after the first, were reversed (and with a `!Variable` between them, a cycle).
     let yaml = [
         trace_doc("data", "dependencies: {delete: [dump, upload]}", ""),
-        trace_doc("dump", "skipApplyAll: true\nactionOverrides: {delete: apply}", ""),
-        trace_doc("upload", "skipApplyAll: true\nactionOverrides: {delete: apply}\ndependencies: {apply: [dump]}", ""),
+        trace_doc(
+            "dump",
+            "skipApplyAll: true\nactionOverrides: {delete: apply}",
+            "",
+        ),
+        trace_doc(
+            "upload",
+            "skipApplyAll: true\nactionOverrides: {delete: apply}\ndependencies: {apply: [dump]}",
+            "",
+        ),
     ]
     .concat();
     let t = Test::new().trace().manifest("m.yaml", &yaml);
     t.run(&["delete", "-j", "1", "--no-state"]).code(0);
-    assert_eq!(t.take_trace(), ["APPLY dump", "APPLY upload", "DELETE data"]);
+    assert_eq!(
+        t.take_trace(),
+        ["APPLY dump", "APPLY upload", "DELETE data"]
+    );
 }

@@ -20,7 +20,7 @@ use super::event::{Event, EventSink, LogLevel, StepInfo};
 use super::status::{Status, Summary};
 use super::variables::{Variables, is_plain};
 use crate::diagnostic::Diagnostic;
-use crate::handler::{Handler, HandlerRegistry};
+use crate::handler::{Compiled, Handler, HandlerRegistry};
 use crate::manifest::{Action, FoundVariable, Manifest, ValueSet, resolve_deferred};
 use crate::planner::{Plan, Step};
 use crate::script::convert::node_to_dynamic;
@@ -420,7 +420,7 @@ impl<'a> Runner<'a> {
 
     /// Why `plan` found work to do for `m`.
     fn pending_reason(&self, m: &Manifest, handler: &Handler, function: Action) -> String {
-        if !handler.functions.check {
+        if !handler.compiled().is_ok_and(|c| c.functions.check) {
             return format!("no `check`: `{}` always runs", function.as_str());
         }
         if self.settings.command == "plan"
@@ -497,9 +497,12 @@ impl<'a> Runner<'a> {
             cancel: Arc::clone(&self.cancel),
         });
         let _guard = context::enter_call(ctx);
+        let compiled = handler
+            .compiled()
+            .map_err(|e| (self.failure_text(handler, e), None))?;
         let has_function = match function {
-            Action::Apply => handler.functions.apply,
-            Action::Delete => handler.functions.delete,
+            Action::Apply => compiled.functions.apply,
+            Action::Delete => compiled.functions.delete,
         };
         let done = |status, resolved| {
             Ok(Done {
@@ -527,8 +530,8 @@ impl<'a> Runner<'a> {
             }
             Err(Unresolved::Failed(f)) => return Err((f, None)),
         };
-        if handler.functions.check {
-            let r = self.call(handler, "check", arg.clone(), timeout)?;
+        if compiled.functions.check {
+            let r = self.call(handler, compiled, "check", arg.clone(), timeout)?;
             match r.as_bool() {
                 Ok(false) => return done(Status::Unchanged, resolved),
                 Ok(true) => {}
@@ -541,7 +544,7 @@ impl<'a> Runner<'a> {
         if self.settings.dry_run {
             return done(Status::Pending, resolved);
         }
-        let result = self.call(handler, function.as_str(), arg, timeout)?;
+        let result = self.call(handler, compiled, function.as_str(), arg, timeout)?;
         self.store_outputs(m, handler, function, result)
             .map_err(|f| (f, None))?;
         done(Status::Changed, resolved)
@@ -550,16 +553,17 @@ impl<'a> Runner<'a> {
     fn call(
         &self,
         handler: &Handler,
+        compiled: &Compiled,
         name: &str,
         arg: Dynamic,
         timeout: Duration,
     ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
         let options = CallFnOptions::new()
-            .eval_ast(handler.replay_top_level)
+            .eval_ast(compiled.replay_top_level)
             .rewind_scope(true);
         let mut scope = Scope::new();
         self.engine
-            .call_fn_with_options::<Dynamic>(options, &mut scope, &handler.ast, name, (arg,))
+            .call_fn_with_options::<Dynamic>(options, &mut scope, &compiled.ast, name, (arg,))
             .map_err(|e| {
                 let mut err = ScriptError::from_eval(
                     handler.name(),

@@ -7,7 +7,7 @@
 //! candidates are collected completely before deciding.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rhai::{AST, Engine, Scope};
 
@@ -47,17 +47,25 @@ pub struct Functions {
     pub delete: bool,
 }
 
+/// A compiled script, ready to call.
 #[derive(Debug)]
-pub struct Handler {
-    pub file: Arc<SourceFile>,
-    pub bundled: bool,
+pub struct Compiled {
     pub ast: AST,
-    pub registrations: Vec<Registration>,
-    pub info: Arc<HandlerInfo>,
     pub functions: Functions,
     /// Whether the top level must run before each call (it imports modules or defines
     /// constants, which functions can only see when it has run).
     pub replay_top_level: bool,
+}
+
+#[derive(Debug)]
+pub struct Handler {
+    pub file: Arc<SourceFile>,
+    pub bundled: bool,
+    pub registrations: Vec<Registration>,
+    pub info: Arc<HandlerInfo>,
+    /// User handlers are compiled when they load; bundled ones when a run first needs them
+    /// ([`HandlerRegistry::prepare`]).
+    compiled: OnceLock<Result<Compiled, String>>,
     /// sha256 of the script text.
     pub hash: String,
 }
@@ -69,6 +77,18 @@ impl Handler {
 
     pub fn permissions(&self) -> Permissions {
         self.info.permissions
+    }
+
+    /// The compiled script; `Err` if it was never prepared or does not compile.
+    pub fn compiled(&self) -> Result<&Compiled, String> {
+        match self.compiled.get() {
+            Some(Ok(c)) => Ok(c),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(format!(
+                "internal error: handler {} was not prepared before the run",
+                self.name()
+            )),
+        }
     }
 }
 
@@ -86,8 +106,49 @@ pub struct HandlerRegistry {
 pub fn bundled_sources() -> Vec<Arc<SourceFile>> {
     BUNDLED
         .iter()
-        .map(|(file, text)| SourceFile::new(shown_name(file), ".", *text))
+        .map(|b| SourceFile::new(shown_name(b.file), ".", b.source))
         .collect()
+}
+
+/// A bundled handler, registered from its table entry, compiled later.
+fn bundled(b: &super::bundled::Bundled) -> Handler {
+    let registrations = b
+        .kinds
+        .iter()
+        .filter_map(|(kind, range)| {
+            let (group, bare) = split_kind(kind);
+            Some(Registration {
+                group: group.map(str::to_string),
+                kind: bare.to_string(),
+                range: Range::parse(range).ok()?,
+                mark: Mark::default(),
+            })
+        })
+        .collect();
+    let source = SourceFile::new(shown_name(b.file), ".", b.source);
+    let line = |needle: &str| {
+        source
+            .text()
+            .lines()
+            .position(|l| l.starts_with(needle))
+            .map(|i| i + 1)
+    };
+    Handler {
+        info: Arc::new(HandlerInfo {
+            name: source.name().to_string(),
+            permissions: b
+                .permissions
+                .iter()
+                .filter_map(|p| Capability::parse(p))
+                .collect(),
+            permissions_line: line("permissions("),
+        }),
+        hash: crate::stdlib::sha256_hex(b.source.as_bytes()),
+        file: source,
+        bundled: true,
+        registrations,
+        compiled: OnceLock::new(),
+    }
 }
 
 impl HandlerRegistry {
@@ -99,14 +160,37 @@ impl HandlerRegistry {
         errors: &mut Vec<HandlerError>,
     ) -> Self {
         let mut registry = HandlerRegistry::default();
-        let bundled = bundled_sources().into_iter().map(|s| (s, true));
-        let user = found.iter().map(|f| (Arc::clone(&f.source), false));
-        for (source, is_bundled) in bundled.chain(user) {
-            if let Some(handler) = load_one(engine, &source, is_bundled, limits, errors) {
+        for b in BUNDLED {
+            registry.add(bundled(b));
+        }
+        for f in found {
+            if let Some(handler) = load_one(engine, &f.source, false, limits, errors) {
                 registry.add(handler);
             }
         }
         registry
+    }
+
+    /// Compiles the bundled handler `index` if it is one and not compiled yet. Call it on
+    /// the main thread before a run: its top level runs in the load phase.
+    pub fn prepare(&self, engine: &Engine, limits: &ScriptLimits, index: usize) {
+        let Some(handler) = self.handlers.get(index) else {
+            return;
+        };
+        handler.compiled.get_or_init(|| {
+            let mut errors = Vec::new();
+            match load_one(engine, &handler.file, true, limits, &mut errors) {
+                Some(loaded) => loaded
+                    .compiled
+                    .into_inner()
+                    .unwrap_or_else(|| Err("not compiled".into())),
+                None => Err(errors
+                    .into_iter()
+                    .map(|e| e.kind.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")),
+            }
+        });
     }
 
     fn add(&mut self, handler: Handler) {
@@ -394,15 +478,54 @@ fn load_one(
     Some(Handler {
         file: Arc::clone(source),
         bundled,
-        ast,
+        compiled: OnceLock::from(Ok(Compiled {
+            ast,
+            functions,
+            replay_top_level,
+        })),
         registrations,
         info: Arc::new(HandlerInfo {
             name: source.name().to_string(),
             permissions,
             permissions_line: state.permission_calls.first().and_then(|p| p.line()),
         }),
-        functions,
-        replay_top_level,
         hash: crate::stdlib::sha256_hex(source.text().as_bytes()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::script::{ImportResolver, build};
+
+    #[test]
+    fn the_bundled_table_says_what_the_scripts_declare() {
+        let limits = ScriptLimits::default();
+        let engine = build(&limits, ImportResolver::default());
+        for b in BUNDLED {
+            let table = bundled(b);
+            let mut errors = Vec::new();
+            let source = SourceFile::new(shown_name(b.file), ".", b.source);
+            let compiled = load_one(&engine, &source, true, &limits, &mut errors)
+                .unwrap_or_else(|| panic!("{}: {errors:?}", b.file));
+            let regs = |h: &Handler| {
+                h.registrations
+                    .iter()
+                    .map(|r| (r.full_kind(), r.range.text.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(regs(&table), regs(&compiled), "{}: registrations", b.file);
+            assert_eq!(
+                table.permissions(),
+                compiled.permissions(),
+                "{}: permissions",
+                b.file
+            );
+            assert_eq!(
+                table.info.permissions_line, compiled.info.permissions_line,
+                "{}: permissions line",
+                b.file
+            );
+        }
+    }
 }

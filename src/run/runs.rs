@@ -222,6 +222,13 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         baselines,
         orphans,
     };
+    // Bundled handlers are compiled when a run needs them, here, on this thread.
+    let mut used: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();
+    used.sort_unstable();
+    used.dedup();
+    for h in used {
+        world.registry.prepare(&world.engine, &config.limits, h);
+    }
     let report = runner.run(&plan);
     events.finish();
     drop(runner);
