@@ -10,8 +10,8 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rhai::{CallFnOptions, Dynamic, Engine, Map, Scope};
@@ -130,9 +130,22 @@ pub struct Runner<'a> {
     pub orphans: Vec<Orphan>,
 }
 
-enum Message {
-    Started(usize),
-    Finished(usize, Outcome),
+/// What the workers share: the schedule and a way to wake each other.
+struct Shared {
+    state: Mutex<Schedule>,
+    wake: Condvar,
+}
+
+struct Schedule {
+    /// Steps whose predecessors are done, smallest (plan order) first.
+    ready: BinaryHeap<Reverse<usize>>,
+    /// Per step, how many predecessors have not finished.
+    waiting: Vec<usize>,
+    outcomes: Vec<Option<Outcome>>,
+    summary: Summary,
+    in_flight: usize,
+    /// A failure without `--keep-going`: nothing new starts.
+    stopped: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -166,92 +179,41 @@ impl<'a> Runner<'a> {
         });
 
         let n = plan.steps.len();
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
-        let mut waiting: Vec<usize> = plan.before.iter().map(Vec::len).collect();
-        let mut ready: BinaryHeap<Reverse<usize>> =
+        let waiting: Vec<usize> = plan.before.iter().map(Vec::len).collect();
+        let ready: BinaryHeap<Reverse<usize>> =
             (0..n).filter(|&s| waiting[s] == 0).map(Reverse).collect();
-        let mut summary = Summary::default();
-        let mut stopped = false;
         let jobs = self.settings.jobs.max(1);
-
-        let (task_tx, task_rx) = crossbeam_channel::unbounded::<usize>();
-        let (done_tx, done_rx) = crossbeam_channel::unbounded::<Message>();
+        let shared = Shared {
+            state: Mutex::new(Schedule {
+                ready,
+                waiting,
+                outcomes: vec![None; n],
+                summary: Summary::default(),
+                in_flight: 0,
+                stopped: false,
+            }),
+            wake: Condvar::new(),
+        };
+        // Workers schedule for themselves: a worker that finishes a step does the
+        // bookkeeping under the lock and takes the next ready step at once, with no
+        // coordinator in between (a round trip per manifest cost more than a no-op
+        // handler).
         std::thread::scope(|scope| {
             for _ in 0..jobs.min(n.max(1)) {
-                let (rx, tx) = (task_rx.clone(), done_tx.clone());
                 std::thread::Builder::new()
                     .stack_size(16 << 20)
-                    .spawn_scoped(scope, move || {
-                        for step in rx {
-                            if tx.send(Message::Started(step)).is_err() {
-                                break;
-                            }
-                            let outcome = self.execute(&plan.steps[step]);
-                            if tx.send(Message::Finished(step, outcome)).is_err() {
-                                break;
-                            }
-                        }
-                    })
+                    .spawn_scoped(scope, || self.work(plan, &infos, &shared))
                     .ok();
             }
-            drop(done_tx);
-
-            let mut in_flight = 0;
-            loop {
-                let cancelled = self.cancel.load(Ordering::Relaxed);
-                while in_flight < jobs && !stopped && !cancelled {
-                    let Some(Reverse(step)) = ready.pop() else {
-                        break;
-                    };
-                    if task_tx.send(step).is_err() {
-                        break;
-                    }
-                    in_flight += 1;
-                }
-                if in_flight == 0 {
-                    break;
-                }
-                let Ok(message) = done_rx.recv() else { break };
-                match message {
-                    Message::Started(step) => {
-                        self.events.emit(&Event::ManifestStarted {
-                            info: Arc::clone(&infos[step]),
-                        });
-                    }
-                    Message::Finished(step, outcome) => {
-                        in_flight -= 1;
-                        let failed = outcome.status == Status::Failed;
-                        let mut outcome = outcome;
-                        if let Some(recorder) = &self.recorder {
-                            let s = &plan.steps[step];
-                            recorder
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .finished(s, &self.manifests[s.manifest], &outcome);
-                        }
-                        // Recorded: the resolved manifest is not needed any more (at 100k
-                        // manifests it would be most of the memory).
-                        outcome.resolved = None;
-                        self.finish(&infos[step], &outcome, &mut summary);
-                        outcomes[step] = Some(outcome);
-                        if failed {
-                            if !self.settings.keep_going {
-                                stopped = true;
-                            }
-                            self.skip_downstream(plan, step, &infos, &mut outcomes, &mut summary);
-                        } else {
-                            for &next in &plan.after[step] {
-                                waiting[next] -= 1;
-                                if waiting[next] == 0 && outcomes[next].is_none() {
-                                    ready.push(Reverse(next));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            drop(task_tx);
         });
+        let Schedule {
+            mut outcomes,
+            mut summary,
+            ..
+        } = shared
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
 
         let interrupted = self.cancel.load(Ordering::Relaxed);
         let reason = if interrupted {
@@ -298,6 +260,80 @@ impl<'a> Runner<'a> {
             summary,
             duration,
             interrupted,
+        }
+    }
+
+    /// A worker: take the next ready step, run it, record it, repeat until nothing is left.
+    fn work(&self, plan: &Plan, infos: &[Arc<StepInfo>], shared: &Shared) {
+        let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let cancelled = self.cancel.load(Ordering::Relaxed);
+            let next = if state.stopped || cancelled {
+                None
+            } else {
+                state.ready.pop()
+            };
+            if let Some(Reverse(step)) = next {
+                state.in_flight += 1;
+                self.events.emit(&Event::ManifestStarted {
+                    info: Arc::clone(&infos[step]),
+                });
+                drop(state);
+                let outcome = self.execute(&plan.steps[step]);
+                state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+                state.in_flight -= 1;
+                self.finished(plan, infos, &mut state, step, outcome);
+                // New steps may be ready, or the run may be over: let waiting workers look.
+                shared.wake.notify_all();
+                continue;
+            }
+            if state.in_flight == 0 {
+                return;
+            }
+            state = shared
+                .wake
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Bookkeeping for a finished step, under the schedule's lock.
+    fn finished(
+        &self,
+        plan: &Plan,
+        infos: &[Arc<StepInfo>],
+        state: &mut Schedule,
+        step: usize,
+        mut outcome: Outcome,
+    ) {
+        let failed = outcome.status == Status::Failed;
+        if let Some(recorder) = &self.recorder {
+            let s = &plan.steps[step];
+            recorder
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .finished(s, &self.manifests[s.manifest], &outcome);
+        }
+        // Recorded: the resolved manifest is not needed any more (at 100k manifests it
+        // would be most of the memory).
+        outcome.resolved = None;
+        self.finish(&infos[step], &outcome, &mut state.summary);
+        state.outcomes[step] = Some(outcome);
+        if failed {
+            if !self.settings.keep_going {
+                state.stopped = true;
+            }
+            let Schedule {
+                outcomes, summary, ..
+            } = state;
+            self.skip_downstream(plan, step, infos, outcomes, summary);
+        } else {
+            for &next in &plan.after[step] {
+                state.waiting[next] -= 1;
+                if state.waiting[next] == 0 && state.outcomes[next].is_none() {
+                    state.ready.push(Reverse(next));
+                }
+            }
         }
     }
 
@@ -694,8 +730,7 @@ impl<'a> Runner<'a> {
         map.insert("spec".into(), spec);
         map.insert("env".into(), self.settings.environment.clone().into());
         map.insert("action".into(), function.as_str().into());
-        let dir = std::path::absolute(m.file.dir()).unwrap_or_else(|_| m.file.dir().to_path_buf());
-        map.insert("dir".into(), dir.display().to_string().into());
+        map.insert("dir".into(), m.file.absolute_dir().into());
         map.insert("dry_run".into(), self.settings.dry_run.into());
         Ok((Dynamic::from_map(map), resolved))
     }

@@ -16,6 +16,8 @@ pub struct SourceFile {
     name: String,
     /// The directory relative paths in this file are resolved against.
     dir: PathBuf,
+    /// `dir` made absolute, once (handlers see it as `m.dir` for every manifest).
+    absolute_dir: std::sync::OnceLock<String>,
     text: String,
 }
 
@@ -28,6 +30,7 @@ impl SourceFile {
         Arc::new(SourceFile {
             name: name.into(),
             dir: dir.into(),
+            absolute_dir: std::sync::OnceLock::new(),
             text: text.into(),
         })
     }
@@ -38,6 +41,16 @@ impl SourceFile {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// [`Self::dir`] as an absolute path, as text.
+    pub fn absolute_dir(&self) -> &str {
+        self.absolute_dir.get_or_init(|| {
+            std::path::absolute(&self.dir)
+                .unwrap_or_else(|_| self.dir.clone())
+                .display()
+                .to_string()
+        })
     }
 
     pub fn text(&self) -> &str {

@@ -187,10 +187,7 @@ impl<'a> StateRecorder<'a> {
             kind: m.kind.clone(),
             version: m.version.clone(),
             file: m.file.name().to_string(),
-            dir: std::path::absolute(m.file.dir())
-                .unwrap_or_else(|_| m.file.dir().to_path_buf())
-                .display()
-                .to_string(),
+            dir: m.file.absolute_dir().to_string(),
             metadata: raw(&metadata),
             spec: raw(&spec),
             spec_hash: spec_hash(&m.spec),
