@@ -282,9 +282,18 @@ impl<'a> Runner<'a> {
                 let outcome = self.execute(&plan.steps[step]);
                 state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
                 state.in_flight -= 1;
+                let before = state.ready.len();
                 self.finished(plan, infos, &mut state, step, outcome);
-                // New steps may be ready, or the run may be over: let waiting workers look.
-                shared.wake.notify_all();
+                // This worker takes one of the steps that became ready; wake one other per
+                // remaining step, or everyone when the run is over or stopping.
+                let over = state.in_flight == 0 && (state.ready.is_empty() || state.stopped);
+                if over || state.stopped || self.cancel.load(Ordering::Relaxed) {
+                    shared.wake.notify_all();
+                } else {
+                    for _ in 1..state.ready.len().saturating_sub(before).max(1) {
+                        shared.wake.notify_one();
+                    }
+                }
                 continue;
             }
             if state.in_flight == 0 {
