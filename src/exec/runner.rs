@@ -136,6 +136,10 @@ enum Message {
 }
 
 impl<'a> Runner<'a> {
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "step indices come from the plan, each below `plan.steps.len()` (the length of every per-step vector here), and its manifest and handler indices from `Plan::build`"
+    )]
     pub fn run(&self, plan: &Plan) -> RunReport {
         let started = Instant::now();
         let infos: Vec<Arc<StepInfo>> = plan
@@ -297,6 +301,10 @@ impl<'a> Runner<'a> {
         }
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "a step's manifest index comes from `Plan::build`"
+    )]
     fn info(&self, index: usize, step: &Step) -> StepInfo {
         let m = &self.manifests[step.manifest];
         StepInfo {
@@ -334,6 +342,10 @@ impl<'a> Runner<'a> {
     }
 
     /// Marks everything that waits (transitively) on `failed` as skipped.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "step indices come from the plan, each below `plan.steps.len()` (the length of every per-step vector here), and its manifest and handler indices from `Plan::build`"
+    )]
     fn skip_downstream(
         &self,
         plan: &Plan,
@@ -359,6 +371,10 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs one step on this thread: `check`, then the function, with retries.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "a step's manifest index comes from `Plan::build`"
+    )]
     fn execute(&self, step: &Step) -> Outcome {
         let started = Instant::now();
         let m = &self.manifests[step.manifest];

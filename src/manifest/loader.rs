@@ -240,7 +240,11 @@ fn check_duplicates(loaded: &mut Loaded) {
     let mut found = Vec::new();
     for group in by_name.values().filter(|g| g.len() > 1) {
         for (i, later) in group.iter().enumerate().skip(1) {
-            if let Some(first) = group[..i].iter().find(|f| share_an_environment(f, later)) {
+            if let Some(first) = group
+                .iter()
+                .take(i)
+                .find(|f| share_an_environment(f, later))
+            {
                 found.push(ManifestError {
                     location: later
                         .at(later.name_mark)

@@ -374,29 +374,32 @@ impl Pass<'_, '_> {
                 Some(Some(out))
             }
             Value::Seq(items) if items.len() == 2 => {
-                let template = scalar_text(&items[0]).map(str::to_string);
+                let [first, second] = items.as_mut_slice() else {
+                    return None;
+                };
+                let template = scalar_text(first).map(str::to_string);
                 let Some(template) = template else {
                     self.error(
                         mark,
                         TagErrorKind::BadArgument {
                             tag: "!Sub",
                             expected: "a template string first",
-                            found: items[0].type_name(),
+                            found: first.type_name(),
                         },
                     );
                     return None;
                 };
-                let map_ok = self.walk(&mut items[1], depth);
+                let map_ok = self.walk(second, depth);
                 if !map_ok {
                     return None;
                 }
-                let Value::Map(entries) = &items[1].value else {
+                let Value::Map(entries) = &second.value else {
                     self.error(
                         mark,
                         TagErrorKind::BadArgument {
                             tag: "!Sub",
                             expected: "a map second",
-                            found: items[1].type_name(),
+                            found: second.type_name(),
                         },
                     );
                     return None;
