@@ -185,12 +185,14 @@ fn read(path: &Path, errors: &mut Vec<ManifestError>) -> Option<Arc<SourceFile>>
         );
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return fail(
-            errors,
-            K::TooLarge {
+        // Reported at the file's start, like an empty file: `file:1:1` in every message.
+        errors.push(ManifestError {
+            location: Location::new(&placeholder, Mark::new(1, 1)),
+            kind: K::TooLarge {
                 limit: MAX_FILE_BYTES >> 20,
             },
-        );
+        });
+        return None;
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,

@@ -28,8 +28,11 @@ pub struct Limits {
     pub max_nodes: usize,
     /// Nodes created by expanding aliases, in one document.
     pub max_alias_nodes: usize,
-    /// Documents in one file.
+    /// Documents in one file, empty ones included.
     pub max_documents: usize,
+    /// Characters of text in one document (issue 9: one huge document in a file of many
+    /// small ones is refused with the line where it starts, not only by the file's size).
+    pub max_document_chars: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +42,7 @@ impl Default for Limits {
             max_nodes: 1_000_000,
             max_alias_nodes: 100_000,
             max_documents: 1_000_000,
+            max_document_chars: 16 << 20,
         }
     }
 }
@@ -70,6 +74,8 @@ pub enum YamlErrorKind {
     AliasBomb(usize),
     #[error("more than {0} documents in one file")]
     TooManyDocuments(usize),
+    #[error("this document is larger than the limit of {} MiB", .0 >> 20)]
+    DocumentTooLarge(usize),
     #[error("alias to an unknown anchor")]
     UnknownAnchor,
 }
@@ -92,6 +98,7 @@ pub struct ParsedStream {
 pub fn parse_stream(text: &str, limits: &Limits) -> ParsedStream {
     let mut builder = Builder::new(*limits);
     let mut documents = Vec::new();
+    let mut seen = 0_usize;
     let mut error = None;
     for event in Parser::new_from_str(text) {
         let step = match event {
@@ -111,7 +118,8 @@ pub fn parse_stream(text: &str, limits: &Limits) -> ParsedStream {
         };
         match step {
             Ok(Some(doc)) => {
-                if documents.len() == limits.max_documents {
+                seen += 1;
+                if seen > limits.max_documents {
                     error = Some(YamlError {
                         mark: doc.mark,
                         kind: YamlErrorKind::TooManyDocuments(limits.max_documents),
@@ -182,6 +190,8 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Node, usize)>,
     doc_mark: Mark,
+    /// Where the current document starts, in characters from the start of the text.
+    doc_start: usize,
     root: Option<Node>,
     nodes: usize,
     alias_nodes: usize,
@@ -194,6 +204,7 @@ impl Builder {
             stack: Vec::new(),
             anchors: HashMap::new(),
             doc_mark: Mark::new(1, 1),
+            doc_start: 0,
             root: None,
             nodes: 0,
             alias_nodes: 0,
@@ -202,6 +213,14 @@ impl Builder {
 
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<Option<ParsedDocument>, YamlError> {
         let mark = mark_of(span);
+        if matches!(event, Event::DocumentStart(_)) {
+            self.doc_start = span.start.index();
+        } else if span.end.index().saturating_sub(self.doc_start) > self.limits.max_document_chars {
+            return Err(YamlError {
+                mark: self.doc_mark,
+                kind: YamlErrorKind::DocumentTooLarge(self.limits.max_document_chars),
+            });
+        }
         match event {
             Event::DocumentStart(_) => {
                 self.doc_mark = mark;
@@ -712,6 +731,34 @@ mod tests {
         }
         let e = parse_one(&text, &Limits::default()).unwrap_err();
         assert!(matches!(e.kind, YamlErrorKind::AliasBomb(_)), "{e:?}");
+    }
+
+    #[test]
+    fn a_document_over_the_size_limit_is_refused_where_it_starts() {
+        let limits = Limits {
+            max_document_chars: 100,
+            ..Limits::default()
+        };
+        let big = format!("a: 1\n---\nb: '{}'\n", "x".repeat(200));
+        let s = parse_stream(&big, &limits);
+        assert_eq!(s.documents.len(), 1, "the small document before it is kept");
+        let e = s.error.unwrap();
+        assert_eq!(e.kind, YamlErrorKind::DocumentTooLarge(100));
+        assert_eq!(e.mark, Mark::new(2, 1), "the `---` that starts it");
+        let small = format!("a: '{}'\n---\nb: '{}'\n", "x".repeat(80), "y".repeat(80));
+        assert!(parse_stream(&small, &limits).error.is_none());
+    }
+
+    #[test]
+    fn empty_documents_count_towards_the_document_limit() {
+        let limits = Limits {
+            max_documents: 3,
+            ..Limits::default()
+        };
+        let s = parse_stream("---\n---\n---\n---\na: 1\n", &limits);
+        let e = s.error.unwrap();
+        assert_eq!(e.kind, YamlErrorKind::TooManyDocuments(3));
+        assert_eq!(e.mark.line, 4);
     }
 
     #[test]
