@@ -7,7 +7,7 @@
 //! - `expect`: one location per line (`file:line:` or `file:line:col`) that stderr must show;
 //! - `args` (optional): extra arguments after `apply`, split on whitespace;
 //! - `generate` (optional): `KIND FILE`, a large input made here rather than committed:
-//!   `huge-file` (over the 256 MiB file limit), `huge-document` (over the 16 MiB document
+//!   `huge-file` (over the 256 MiB file limit, for manifests and values files alike), `huge-document` (over the 16 MiB document
 //!   limit), `too-many-nodes` (over 1 000 000 nodes), `too-many-documents` (over 1 000 000).
 //!
 //! The harness adds a witness: the `Trace` handler (`trace.rhai`) and a manifest that uses it
@@ -52,6 +52,9 @@ fn copy_inputs(from: &Path, to: &Path) {
 fn generate(spec: &str, dir: &Path) {
     let (kind, file) = spec.trim().split_once(' ').expect("`KIND FILE`");
     let path = dir.join(file);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
     match kind {
         // A sparse file one byte over the limit: instant to make, and ordo must refuse it
         // after reading no more than the limit.
