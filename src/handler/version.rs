@@ -293,11 +293,16 @@ mod tests {
     #[test]
     fn overlap_sees_pre_releases_found_by_fuzzing() {
         let r = |t| Range::parse(t).unwrap();
-        let v = ManifestVersion::parse("1.3.3-0.3-7Nnn.3-7w").unwrap().version;
+        let v = ManifestVersion::parse("1.3.3-0.3-7Nnn.3-7w")
+            .unwrap()
+            .version;
         let (a, b) = (r("<1.3.3-3bw"), r(">1.3.3-74"));
         assert!(a.matches(&v) && b.matches(&v));
         assert!(a.overlaps(&b) && b.overlaps(&a));
-        assert!(r(">1.3.3-74").overlaps(&r("<1.3.3-75")), "`1.3.3-74.0` is in both");
+        assert!(
+            r(">1.3.3-74").overlaps(&r("<1.3.3-75")),
+            "`1.3.3-74.0` is in both"
+        );
         assert!(r("=1.0.0-alpha").overlaps(&r("=1.0.0-alpha")));
         assert!(!r("<1.3.3-74").overlaps(&r(">=1.3.4")));
     }

@@ -262,6 +262,16 @@ impl Pass<'_, '_> {
             result: StaticResult::default(),
         };
         let ok = nested.walk(&mut value, depth + 1);
+        // A value holding a `!Variable` makes this manifest wait for its producer, like a
+        // `!Variable` written here (issue 9: the edge and the deferral were lost, so the
+        // manifest could run first and fail). The edge points at the `!Value`.
+        let found = std::mem::take(&mut nested.result);
+        self.result.deferred |= found.deferred;
+        for p in found.producers {
+            if !self.result.producers.iter().any(|q| q.name == p.name) {
+                self.result.producers.push(NameRef { name: p.name, mark });
+            }
+        }
         value.mark = mark;
         ok.then_some(value)
     }
