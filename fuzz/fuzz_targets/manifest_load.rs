@@ -20,12 +20,20 @@ fuzz_target!(|data: &[u8]| {
     // YAML breaks lines at `\n`, `\r\n` and a lone `\r`.
     let lines = u32::try_from(text.split(['\n', '\r']).count()).unwrap_or(u32::MAX);
     for m in &loaded.manifests {
-        assert!(valid_name(&m.name), "kept a manifest with name {:?}", m.name);
+        assert!(
+            valid_name(&m.name),
+            "kept a manifest with name {:?}",
+            m.name
+        );
         assert!(m.name_mark.line >= 1 && m.name_mark.line <= lines);
     }
     for e in loaded.errors {
         let line = e.location.mark.line;
-        assert!(line <= lines + 1, "error at line {line} of {lines}: {}", e.kind);
+        assert!(
+            line <= lines + 1,
+            "error at line {line} of {lines}: {}",
+            e.kind
+        );
         let d = Diagnostic::from(e);
         let plain = render(&d, false);
         assert!(plain.contains("fuzz.yaml"), "{plain}");

@@ -17,7 +17,9 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use ordo::diagnostic::Diagnostic;
-use ordo::manifest::{Action, Dependencies, Manifest, Mark, Metadata, NameRef, Node, SourceFile, Value};
+use ordo::manifest::{
+    Action, Dependencies, Manifest, Mark, Metadata, NameRef, Node, SourceFile, Value,
+};
 use ordo::planner::{Graph, LabelSelector, Plan, PlanErrorKind, Selection};
 use ordo::report::diagnostic::render;
 
@@ -90,8 +92,16 @@ fn manifest(file: &Arc<SourceFile>, index: usize, d: &Doc) -> Manifest {
             },
             skip_apply_all: d.skip_apply_all,
             skip_delete_all: d.skip_delete_all,
-            apply_runs: if d.apply_runs_delete { Action::Delete } else { Action::Apply },
-            delete_runs: if d.delete_runs_apply { Action::Apply } else { Action::Delete },
+            apply_runs: if d.apply_runs_delete {
+                Action::Delete
+            } else {
+                Action::Apply
+            },
+            delete_runs: if d.delete_runs_apply {
+                Action::Apply
+            } else {
+                Action::Delete
+            },
             timeout: None,
             retries: 0,
             retry_delay: Duration::from_secs(1),
@@ -107,7 +117,9 @@ fuzz_target!(|input: Input| {
     if input.docs.len() > 200 {
         return;
     }
-    let text: String = (0..input.docs.len()).map(|i| format!("doc {i}\n")).collect();
+    let text: String = (0..input.docs.len())
+        .map(|i| format!("doc {i}\n"))
+        .collect();
     let file = SourceFile::new("fuzz.yaml", ".", text);
     let manifests: Vec<Manifest> = input
         .docs
@@ -202,13 +214,25 @@ fn check_plan(
     let n = graph.nodes.len();
     assert_eq!(plan.before.len(), plan.steps.len());
     assert_eq!(plan.after.len(), plan.steps.len());
-    let node_of: HashMap<usize, usize> = graph.nodes.iter().enumerate().map(|(n, &m)| (m, n)).collect();
+    let node_of: HashMap<usize, usize> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(n, &m)| (m, n))
+        .collect();
     let mut step_of = vec![None; n];
     for (s, step) in plan.steps.iter().enumerate() {
         let node = node_of[&step.manifest];
-        assert!(step_of[node].is_none(), "{} planned twice", manifests[step.manifest].name);
+        assert!(
+            step_of[node].is_none(),
+            "{} planned twice",
+            manifests[step.manifest].name
+        );
         step_of[node] = Some(s);
-        assert_eq!(step.function, manifests[step.manifest].metadata.runs(action));
+        assert_eq!(
+            step.function,
+            manifests[step.manifest].metadata.runs(action)
+        );
     }
     // Order: every step after the steps it waits for, and `after` mirrors `before`.
     for (s, before) in plan.before.iter().enumerate() {
@@ -222,14 +246,21 @@ fn check_plan(
         let Some(s) = step_of[node] else { continue };
         for e in &pred[node] {
             if let Some(p) = step_of[e.node] {
-                assert!(plan.before[s].contains(&p), "a predecessor is not waited for");
+                assert!(
+                    plan.before[s].contains(&p),
+                    "a predecessor is not waited for"
+                );
             }
         }
     }
     // Completeness: the roots and everything they pull in (never an excluded one).
     let skip = |node: usize| {
         let meta = &manifests[graph.nodes[node]].metadata;
-        if delete { meta.skip_delete_all } else { meta.skip_apply_all }
+        if delete {
+            meta.skip_delete_all
+        } else {
+            meta.skip_apply_all
+        }
     };
     let excluded = |node: usize| selected.is_some_and(|s| s.excluded[node]);
     let mut needed: HashSet<usize> = HashSet::new();

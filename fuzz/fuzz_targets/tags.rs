@@ -28,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
     let mut errors = Vec::new();
     let sources = ValueSources {
         files: Vec::new(),
-        sets: vec!["port=8080".into(), "list=[1, 2".into(), "host=example.com".into()],
+        sets: vec![
+            "port=8080".into(),
+            "list=[1, 2".into(),
+            "host=example.com".into(),
+        ],
     };
     let values = collect_values(&mut loaded.manifests, &sources, ENV, &mut errors);
     let mut manifests = loaded.manifests;
