@@ -1,6 +1,7 @@
-//! The planner on arbitrary graphs: manifests with names, environments, apply and delete
-//! dependencies, `!Variable` edges, skip flags, overrides and labels are built from the
-//! fuzz input; then `Graph::build`, a selection (`--only`, `--exclude`, `--selector`) and
+//! The planner on arbitrary graphs: manifests with names (sometimes duplicated),
+//! environments, apply and delete dependencies (mostly on earlier manifests, sometimes on
+//! any, sometimes on unknown names), `!Variable` edges, skip flags, overrides and labels
+//! are built from the fuzz input; then `Graph::build`, a selection (`--only`, `--exclude`, `--selector`) and
 //! `Plan::build` for apply and delete run, as `ordo apply` / `ordo delete` would.
 //!
 //! Invariants checked on every plan: each manifest appears at most once; every step comes
@@ -48,22 +49,39 @@ struct Input {
     selectors: Vec<String>,
 }
 
-fn name(n: u8) -> String {
-    // A small name space, so duplicates and unknown names both happen.
-    format!("m{}", n % 40)
+/// The name of document `index` of `count`: its own name mostly, sometimes another
+/// document's (a duplicate).
+fn name(byte: u8, index: usize, count: usize) -> String {
+    if byte < 240 {
+        format!("m{index}")
+    } else {
+        format!("m{}", usize::from(byte) % count.max(1))
+    }
 }
 
-fn refs(list: &[u8], line: u32) -> Vec<NameRef> {
+/// A reference from document `index` of `count`. Mostly to an earlier document, so that
+/// graphs without cycles (which get a plan) are common; sometimes to any document (cycles,
+/// self-dependencies); sometimes to a name no document has.
+fn target(byte: u8, index: usize, count: usize) -> String {
+    let b = usize::from(byte);
+    match byte {
+        0..192 if index > 0 => format!("m{}", b % index),
+        0..240 => format!("m{}", b % count.max(1)),
+        _ => format!("x{b}"),
+    }
+}
+
+fn refs(list: &[u8], index: usize, count: usize, line: u32) -> Vec<NameRef> {
     list.iter()
         .enumerate()
-        .map(|(i, &n)| NameRef {
-            name: name(n),
+        .map(|(i, &b)| NameRef {
+            name: target(b, index, count),
             mark: Mark::new(line, u32::try_from(i).unwrap_or(0) + 1),
         })
         .collect()
 }
 
-fn manifest(file: &Arc<SourceFile>, index: usize, d: &Doc) -> Manifest {
+fn manifest(file: &Arc<SourceFile>, index: usize, count: usize, d: &Doc) -> Manifest {
     let line = u32::try_from(index).unwrap_or(u32::MAX - 1) + 1;
     let pick = |b: u8| ENVS[usize::from(b) % ENVS.len()].to_string();
     Manifest {
@@ -74,7 +92,7 @@ fn manifest(file: &Arc<SourceFile>, index: usize, d: &Doc) -> Manifest {
         kind_mark: Mark::new(line, 1),
         version: "v1".into(),
         version_mark: Mark::new(line, 1),
-        name: name(d.name),
+        name: name(d.name, index, count),
         name_mark: Mark::new(line, 1),
         metadata: Metadata {
             labels: d
@@ -87,8 +105,8 @@ fn manifest(file: &Arc<SourceFile>, index: usize, d: &Doc) -> Manifest {
                 .as_ref()
                 .map(|e| e.iter().map(|&b| pick(b)).collect()),
             dependencies: Dependencies {
-                apply: refs(&d.apply, line),
-                delete: refs(&d.delete, line),
+                apply: refs(&d.apply, index, count, line),
+                delete: refs(&d.delete, index, count, line),
             },
             skip_apply_all: d.skip_apply_all,
             skip_delete_all: d.skip_delete_all,
@@ -108,7 +126,7 @@ fn manifest(file: &Arc<SourceFile>, index: usize, d: &Doc) -> Manifest {
         },
         metadata_node: Node::null(Mark::new(line, 1)),
         spec: Node::new(Mark::new(line, 1), Value::Map(Vec::new())),
-        implicit: refs(&d.implicit, line),
+        implicit: refs(&d.implicit, index, count, line),
         deferred: false,
     }
 }
@@ -125,7 +143,7 @@ fuzz_target!(|input: Input| {
         .docs
         .iter()
         .enumerate()
-        .map(|(i, d)| manifest(&file, i, d))
+        .map(|(i, d)| manifest(&file, i, input.docs.len(), d))
         .collect();
     let env = ENVS[usize::from(input.env) % ENVS.len()];
     let (graph, errors) = Graph::build(&manifests, env);
