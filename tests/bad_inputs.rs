@@ -7,7 +7,8 @@
 //! - `expect`: one location per line (`file:line:` or `file:line:col`) that stderr must show;
 //! - `args` (optional): extra arguments after `apply`, split on whitespace;
 //! - `generate` (optional): `KIND FILE`, a large input made here rather than committed:
-//!   `huge-file` (over the 256 MiB file limit, for manifests and values files alike), `huge-document` (over the 16 MiB document
+//!   `huge-file` (over the 256 MiB file limit, for manifests and values files alike),
+//!   `huge-handler` (over the 16 MiB limit of a handler script), `huge-document` (over the 16 MiB document
 //!   limit), `too-many-nodes` (over 1 000 000 nodes), `too-many-documents` (over 1 000 000).
 //!
 //! The harness adds a witness: the `Trace` handler (`trace.rhai`) and a manifest that uses it
@@ -61,6 +62,11 @@ fn generate(spec: &str, dir: &Path) {
         "huge-file" => {
             let f = std::fs::File::create(&path).unwrap();
             f.set_len((256 << 20) + 1).unwrap();
+        }
+        // A sparse handler script one byte over the 16 MiB limit for handlers.
+        "huge-handler" => {
+            let f = std::fs::File::create(&path).unwrap();
+            f.set_len((16 << 20) + 1).unwrap();
         }
         // One document of 17 MiB, after a comment line, so it starts on line 2.
         "huge-document" => {
