@@ -256,6 +256,14 @@ impl Builder {
                         kind: YamlErrorKind::AliasBomb(self.limits.max_alias_nodes),
                     });
                 }
+                // The depth limit holds for the expanded tree: an alias of a deep node
+                // nested deep again would otherwise build any depth (issue 9).
+                if self.stack.len() + depth_of(&node) > self.limits.max_depth {
+                    return Err(YamlError {
+                        mark,
+                        kind: YamlErrorKind::TooDeep(self.limits.max_depth),
+                    });
+                }
                 self.count(mark, size)?;
                 self.finish(node, 0, size)?;
             }
@@ -460,6 +468,22 @@ fn count_nodes(node: &Node) -> usize {
         }
         Value::Tagged(t) => count_nodes(&t.node),
         _ => 1,
+    }
+}
+
+/// How many collections are nested in `node`, itself included (a scalar is 0).
+fn depth_of(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(depth_of).max().unwrap_or(0),
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|e| depth_of(&e.value))
+                .max()
+                .unwrap_or(0)
+        }
+        Value::Tagged(t) => depth_of(&t.node),
+        _ => 0,
     }
 }
 
@@ -766,6 +790,23 @@ mod tests {
         let text = "[".repeat(10_000);
         let e = parse_one(&text, &Limits::default()).unwrap_err();
         assert!(matches!(e.kind, YamlErrorKind::TooDeep(_)), "{e:?}");
+    }
+
+    /// Regression (issue 9): the depth limit was checked only while parsing, so aliases of
+    /// deep nodes nested again built trees of any depth (thousands of levels within the
+    /// alias budget), deeper than every recursive walk downstream expects.
+    #[test]
+    fn aliases_cannot_nest_deeper_than_the_limit() {
+        let limits = Limits::default();
+        let open = "[".repeat(40);
+        let close = "]".repeat(40);
+        let text = format!("a: &a {open}1{close}\nb: &b {open}*a{close}\n");
+        let e = parse_one(&text, &limits).unwrap_err();
+        assert_eq!(e.kind, YamlErrorKind::TooDeep(64));
+        assert_eq!(e.mark.line, 2);
+        // Within the limit, aliases of nested nodes still work.
+        let ok = format!("a: &a {open}1{close}\nb: [*a]\n");
+        assert!(parse_one(&ok, &limits).is_ok());
     }
 
     #[test]
