@@ -4,6 +4,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
+    clippy::indexing_slicing,
     reason = "tests fail by panicking"
 )]
 
@@ -215,6 +216,23 @@ spec:
         shown(&t, "consumer"),
         serde_json::json!({"id": "i-0abc", "count": 3, "both": "i-0abc/8080", "env": "default", "action": "apply"})
     );
+}
+
+/// Regression (issue 9, found with the `tags` fuzz target's invariant): a `!Variable`
+/// inside a value used through `!Value` gave the consumer no edge to the producer and did
+/// not mark it for run-time resolution, so the consumer could run first and fail with
+/// "variable `producer.id` is not set".
+#[test]
+fn a_value_holding_a_variable_orders_the_consumer_after_the_producer() {
+    let values = "kind: Values\nversion: v1\nmetadata: {name: linked}\nspec:\n  values:\n  - {valueName: later, defaultValue: !Variable producer.id}\n";
+    let manifests = "kind: Show\nversion: v1\nmetadata: {name: consumer}\nspec:\n  id: !Value later\n---\nkind: Make\nversion: v1\nmetadata: {name: producer}\nspec:\n  outputs: {id: i-0abc}\n";
+    let t = project(manifests).manifest("linked.yaml", values);
+    t.run(&["apply", "-j", "1"]).code(0);
+    assert_eq!(t.read("order.txt"), "producer\nconsumer\n");
+    assert_eq!(shown(&t, "consumer"), serde_json::json!({"id": "i-0abc"}));
+    t.run(&["graph"])
+        .code(0)
+        .stdout_has("Show/consumer  (after producer)");
 }
 
 #[test]

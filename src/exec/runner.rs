@@ -149,6 +149,10 @@ struct Schedule {
 }
 
 impl<'a> Runner<'a> {
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "step indices come from the plan, each below `plan.steps.len()` (the length of every per-step vector here), and its manifest and handler indices from `Plan::build`"
+    )]
     pub fn run(&self, plan: &Plan) -> RunReport {
         let started = Instant::now();
         let infos: Vec<Arc<StepInfo>> = plan
@@ -264,6 +268,10 @@ impl<'a> Runner<'a> {
     }
 
     /// A worker: take the next ready step, run it, record it, repeat until nothing is left.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "steps popped from the schedule index the plan and `infos`"
+    )]
     fn work(&self, plan: &Plan, infos: &[Arc<StepInfo>], shared: &Shared) {
         let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
@@ -307,6 +315,10 @@ impl<'a> Runner<'a> {
     }
 
     /// Bookkeeping for a finished step, under the schedule's lock.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "step indices come from the plan, which sized every vector"
+    )]
     fn finished(
         &self,
         plan: &Plan,
@@ -346,6 +358,10 @@ impl<'a> Runner<'a> {
         }
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "a step's manifest index comes from `Plan::build`"
+    )]
     fn info(&self, index: usize, step: &Step) -> StepInfo {
         let m = &self.manifests[step.manifest];
         StepInfo {
@@ -383,6 +399,10 @@ impl<'a> Runner<'a> {
     }
 
     /// Marks everything that waits (transitively) on `failed` as skipped.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "step indices come from the plan, each below `plan.steps.len()` (the length of every per-step vector here), and its manifest and handler indices from `Plan::build`"
+    )]
     fn skip_downstream(
         &self,
         plan: &Plan,
@@ -408,6 +428,10 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs one step on this thread: `check`, then the function, with retries.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "a step's manifest index comes from `Plan::build`"
+    )]
     fn execute(&self, step: &Step) -> Outcome {
         let started = Instant::now();
         let m = &self.manifests[step.manifest];

@@ -51,7 +51,20 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
                 continue;
             }
             let shown = path.strip_prefix(".").unwrap_or(path).display().to_string();
-            match std::fs::read_to_string(path) {
+            match read_bounded(path) {
+                Ok(text) if text.len() as u64 > MAX_HANDLER_BYTES => {
+                    let placeholder = SourceFile::new(shown.clone(), ".", "");
+                    errors.push(HandlerError {
+                        location: Location::new(&placeholder, Mark::new(1, 1)),
+                        kind: HandlerErrorKind::Read {
+                            path: shown,
+                            reason: format!(
+                                "larger than the limit of {} MiB for a handler",
+                                MAX_HANDLER_BYTES >> 20
+                            ),
+                        },
+                    });
+                }
                 Ok(text) => found.push(Found {
                     source: SourceFile::new(shown, path.parent().unwrap_or(Path::new(".")), text),
                     root: root.clone(),
@@ -70,4 +83,18 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
         }
     }
     found
+}
+
+/// Largest handler script ordo reads (issue 9: every input is bounded). Handlers are code;
+/// data belongs in manifests and values.
+const MAX_HANDLER_BYTES: u64 = 16 << 20;
+
+/// A script's text, reading at most one byte more than the limit.
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_HANDLER_BYTES + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
 }

@@ -208,8 +208,17 @@ impl HandlerRegistry {
         &self.handlers
     }
 
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "handler indices come from `resolve`, which only returns positions in `handlers`"
+    )]
     pub fn get(&self, index: usize) -> &Handler {
         &self.handlers[index]
+    }
+
+    /// Registration `r` of handler `h`, as recorded in `by_kind`.
+    fn registration(&self, h: usize, r: usize) -> Option<&Registration> {
+        self.handlers.get(h)?.registrations.get(r)
     }
 
     /// The source file of a handler or module by its shown name, for error excerpts.
@@ -255,9 +264,8 @@ impl HandlerRegistry {
         let matching: Vec<usize> = candidates
             .iter()
             .filter(|&&(h, r)| {
-                self.handlers[h].registrations[r]
-                    .range
-                    .matches(&parsed.version)
+                self.registration(h, r)
+                    .is_some_and(|reg| reg.range.matches(&parsed.version))
             })
             .map(|&(h, _)| h)
             .collect::<BTreeSet<_>>()
@@ -266,7 +274,7 @@ impl HandlerRegistry {
         let user: Vec<usize> = matching
             .iter()
             .copied()
-            .filter(|&h| !self.handlers[h].bundled)
+            .filter(|&h| self.handlers.get(h).is_some_and(|x| !x.bundled))
             .collect();
         let chosen = if user.is_empty() { matching } else { user };
         match chosen.as_slice() {
@@ -276,19 +284,20 @@ impl HandlerRegistry {
                 version: version.to_string(),
                 served: candidates
                     .iter()
-                    .map(|&(h, r)| {
-                        format!(
+                    .filter_map(|&(h, r)| {
+                        let reg = self.registration(h, r)?;
+                        Some(format!(
                             "`{}` by {}",
-                            self.handlers[h].registrations[r].range,
-                            self.handlers[h].name()
-                        )
+                            reg.range,
+                            self.handlers.get(h)?.name()
+                        ))
                     })
                     .collect(),
             }),
             several => {
                 let mut files: Vec<String> = several
                     .iter()
-                    .map(|&h| self.handlers[h].name().to_string())
+                    .filter_map(|&h| Some(self.handlers.get(h)?.name().to_string()))
                     .collect();
                 files.sort();
                 Err(ResolveErrorKind::Ambiguous {

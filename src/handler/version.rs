@@ -175,15 +175,35 @@ fn probes(range: &Range) -> impl Iterator<Item = Version> + '_ {
         .flat_map(|c| {
             let (major, minor, patch) = (c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0));
             let base = Version::new(major, minor, patch);
-            let mut out = vec![base.clone(), Version::new(major, minor, patch + 1)];
-            out.push(Version::new(major, minor + 1, 0));
-            out.push(Version::new(major + 1, 0, 0));
+            // Saturating: `^18446744073709551615` is a valid range (issue 9).
+            let mut out = vec![
+                base.clone(),
+                Version::new(major, minor, patch.saturating_add(1)),
+            ];
+            out.push(Version::new(major, minor.saturating_add(1), 0));
+            out.push(Version::new(major.saturating_add(1), 0, 0));
             if patch > 0 {
                 out.push(Version::new(major, minor, patch - 1));
             } else if minor > 0 {
                 out.push(Version::new(major, minor - 1, u64::from(u32::MAX)));
             } else if major > 0 {
                 out.push(Version::new(major - 1, u64::from(u32::MAX), 0));
+            }
+            // A comparator with a pre-release matches pre-releases of its own release
+            // directly (issue 9, found by fuzzing: `<1.3.3-3bw` and `>1.3.3-74` both serve
+            // `1.3.3-0`, and no release shows it). The pre-releases a range matches form an
+            // interval, so its lowest member is one of: the comparator's own pre-release,
+            // the one right after it (`74` → `74.0`), or the lowest of all (`0`).
+            if !c.pre.is_empty() {
+                let with = |pre: &str| {
+                    Prerelease::new(pre).ok().map(|pre| Version {
+                        pre,
+                        ..base.clone()
+                    })
+                };
+                out.extend(with(c.pre.as_str()));
+                out.extend(with(&format!("{}.0", c.pre)));
+                out.extend(with("0"));
             }
             out
         })
@@ -265,6 +285,37 @@ mod tests {
         );
         assert!(Range::parse("one").is_err());
         assert!(Range::parse(">=1.0 <2.0").is_err());
+    }
+
+    /// Regression (found by fuzzing, issue 9): `overlaps` probed only releases, so two
+    /// ranges that serve the same pre-release were not seen to overlap, and a handler could
+    /// register a kind twice for one version.
+    #[test]
+    fn overlap_sees_pre_releases_found_by_fuzzing() {
+        let r = |t| Range::parse(t).unwrap();
+        let v = ManifestVersion::parse("1.3.3-0.3-7Nnn.3-7w")
+            .unwrap()
+            .version;
+        let (a, b) = (r("<1.3.3-3bw"), r(">1.3.3-74"));
+        assert!(a.matches(&v) && b.matches(&v));
+        assert!(a.overlaps(&b) && b.overlaps(&a));
+        assert!(
+            r(">1.3.3-74").overlaps(&r("<1.3.3-75")),
+            "`1.3.3-74.0` is in both"
+        );
+        assert!(r("=1.0.0-alpha").overlaps(&r("=1.0.0-alpha")));
+        assert!(!r("<1.3.3-74").overlaps(&r(">=1.3.4")));
+    }
+
+    /// Regression (issue 9): probing around `18446744073709551615` overflowed and panicked.
+    #[test]
+    fn ranges_at_the_largest_version_number_do_not_overflow() {
+        let max = u64::MAX;
+        let r = |t: String| Range::parse(&t).unwrap();
+        let top = r(format!("^{max}"));
+        assert!(top.overlaps(&r(format!(">={max}.{max}.{max}"))));
+        assert!(!top.overlaps(&r("^1".into())));
+        assert!(r(format!("={max}.{max}.{max}")).overlaps(&r("*".into())));
     }
 
     #[test]

@@ -185,12 +185,14 @@ fn read(path: &Path, errors: &mut Vec<ManifestError>) -> Option<Arc<SourceFile>>
         );
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return fail(
-            errors,
-            K::TooLarge {
+        // Reported at the file's start, like an empty file: `file:1:1` in every message.
+        errors.push(ManifestError {
+            location: Location::new(&placeholder, Mark::new(1, 1)),
+            kind: K::TooLarge {
                 limit: MAX_FILE_BYTES >> 20,
             },
-        );
+        });
+        return None;
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -240,7 +242,11 @@ fn check_duplicates(loaded: &mut Loaded) {
     let mut found = Vec::new();
     for group in by_name.values().filter(|g| g.len() > 1) {
         for (i, later) in group.iter().enumerate().skip(1) {
-            if let Some(first) = group[..i].iter().find(|f| share_an_environment(f, later)) {
+            if let Some(first) = group
+                .iter()
+                .take(i)
+                .find(|f| share_an_environment(f, later))
+            {
                 found.push(ManifestError {
                     location: later
                         .at(later.name_mark)

@@ -28,8 +28,11 @@ pub struct Limits {
     pub max_nodes: usize,
     /// Nodes created by expanding aliases, in one document.
     pub max_alias_nodes: usize,
-    /// Documents in one file.
+    /// Documents in one file, empty ones included.
     pub max_documents: usize,
+    /// Characters of text in one document (issue 9: one huge document in a file of many
+    /// small ones is refused with the line where it starts, not only by the file's size).
+    pub max_document_chars: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +42,7 @@ impl Default for Limits {
             max_nodes: 1_000_000,
             max_alias_nodes: 100_000,
             max_documents: 1_000_000,
+            max_document_chars: 16 << 20,
         }
     }
 }
@@ -70,6 +74,8 @@ pub enum YamlErrorKind {
     AliasBomb(usize),
     #[error("more than {0} documents in one file")]
     TooManyDocuments(usize),
+    #[error("this document is larger than the limit of {} MiB", .0 >> 20)]
+    DocumentTooLarge(usize),
     #[error("alias to an unknown anchor")]
     UnknownAnchor,
 }
@@ -86,6 +92,8 @@ pub struct YamlError {
 pub struct ParsedStream {
     pub documents: Vec<ParsedDocument>,
     pub error: Option<YamlError>,
+    /// Every document read, the empty ones included (they count toward the limit).
+    pub documents_seen: usize,
 }
 
 /// Parses every document of `text`. Empty documents (`---` alone, or `~`) are left out.
@@ -124,31 +132,31 @@ pub fn parse_stream_parallel(text: &str, limits: &Limits) -> ParsedStream {
                 h.join().unwrap_or_else(|_| ParsedStream {
                     documents: Vec::new(),
                     error: None,
+                    documents_seen: 0,
                 })
             })
             .collect()
     });
+    // Too many documents in all: parse again in one piece, which stops at the exact one.
+    if parsed.iter().map(|p| p.documents_seen).sum::<usize>() > limits.max_documents {
+        return parse_stream(text, limits);
+    }
     let mut documents = Vec::new();
     let mut error = None;
+    let mut documents_seen = 0;
     for piece in parsed {
         documents.extend(piece.documents);
-        if documents.len() > limits.max_documents {
-            let mark = documents
-                .get(limits.max_documents)
-                .map_or(Mark::default(), |d| d.mark);
-            documents.truncate(limits.max_documents);
-            error = Some(YamlError {
-                mark,
-                kind: YamlErrorKind::TooManyDocuments(limits.max_documents),
-            });
-            break;
-        }
+        documents_seen += piece.documents_seen;
         if piece.error.is_some() {
             error = piece.error;
             break;
         }
     }
-    ParsedStream { documents, error }
+    ParsedStream {
+        documents,
+        error,
+        documents_seen,
+    }
 }
 
 /// Splits `text` into about `n` pieces, each starting at a document marker; with the
@@ -193,6 +201,7 @@ fn parse_stream_at(text: &str, limits: &Limits, line_offset: u32) -> ParsedStrea
     let mut builder = Builder::new(*limits);
     builder.line_offset = line_offset;
     let mut documents = Vec::new();
+    let mut seen = 0_usize;
     let mut error = None;
     for event in Parser::new_from_str(text) {
         let step = match event {
@@ -214,7 +223,8 @@ fn parse_stream_at(text: &str, limits: &Limits, line_offset: u32) -> ParsedStrea
         };
         match step {
             Ok(Some(doc)) => {
-                if documents.len() == limits.max_documents {
+                seen += 1;
+                if seen > limits.max_documents {
                     error = Some(YamlError {
                         mark: doc.mark,
                         kind: YamlErrorKind::TooManyDocuments(limits.max_documents),
@@ -232,7 +242,11 @@ fn parse_stream_at(text: &str, limits: &Limits, line_offset: u32) -> ParsedStrea
             }
         }
     }
-    ParsedStream { documents, error }
+    ParsedStream {
+        documents,
+        error,
+        documents_seen: seen,
+    }
 }
 
 /// Parses text that must hold exactly one document (for `yaml::parse`); empty text is null.
@@ -287,6 +301,8 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Node, usize)>,
     doc_mark: Mark,
+    /// Where the current document starts, in characters from the start of the text.
+    doc_start: usize,
     root: Option<Node>,
     nodes: usize,
     alias_nodes: usize,
@@ -300,6 +316,7 @@ impl Builder {
             stack: Vec::new(),
             anchors: HashMap::new(),
             doc_mark: Mark::new(1, 1),
+            doc_start: 0,
             root: None,
             nodes: 0,
             alias_nodes: 0,
@@ -309,6 +326,14 @@ impl Builder {
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<Option<ParsedDocument>, YamlError> {
         let mut mark = mark_of(span);
         mark.line = mark.line.saturating_add(self.line_offset);
+        if matches!(event, Event::DocumentStart(_)) {
+            self.doc_start = span.start.index();
+        } else if span.end.index().saturating_sub(self.doc_start) > self.limits.max_document_chars {
+            return Err(YamlError {
+                mark: self.doc_mark,
+                kind: YamlErrorKind::DocumentTooLarge(self.limits.max_document_chars),
+            });
+        }
         match event {
             Event::DocumentStart(_) => {
                 self.doc_mark = mark;
@@ -342,6 +367,14 @@ impl Builder {
                     return Err(YamlError {
                         mark,
                         kind: YamlErrorKind::AliasBomb(self.limits.max_alias_nodes),
+                    });
+                }
+                // The depth limit holds for the expanded tree: an alias of a deep node
+                // nested deep again would otherwise build any depth (issue 9).
+                if self.stack.len() + depth_of(&node) > self.limits.max_depth {
+                    return Err(YamlError {
+                        mark,
+                        kind: YamlErrorKind::TooDeep(self.limits.max_depth),
                     });
                 }
                 self.count(mark, size)?;
@@ -548,6 +581,22 @@ fn count_nodes(node: &Node) -> usize {
         }
         Value::Tagged(t) => count_nodes(&t.node),
         _ => 1,
+    }
+}
+
+/// How many collections are nested in `node`, itself included (a scalar is 0).
+fn depth_of(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(depth_of).max().unwrap_or(0),
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|e| depth_of(&e.value))
+                .max()
+                .unwrap_or(0)
+        }
+        Value::Tagged(t) => depth_of(&t.node),
+        _ => 0,
     }
 }
 
@@ -822,10 +871,55 @@ mod tests {
     }
 
     #[test]
+    fn a_document_over_the_size_limit_is_refused_where_it_starts() {
+        let limits = Limits {
+            max_document_chars: 100,
+            ..Limits::default()
+        };
+        let big = format!("a: 1\n---\nb: '{}'\n", "x".repeat(200));
+        let s = parse_stream(&big, &limits);
+        assert_eq!(s.documents.len(), 1, "the small document before it is kept");
+        let e = s.error.unwrap();
+        assert_eq!(e.kind, YamlErrorKind::DocumentTooLarge(100));
+        assert_eq!(e.mark, Mark::new(2, 1), "the `---` that starts it");
+        let small = format!("a: '{}'\n---\nb: '{}'\n", "x".repeat(80), "y".repeat(80));
+        assert!(parse_stream(&small, &limits).error.is_none());
+    }
+
+    #[test]
+    fn empty_documents_count_towards_the_document_limit() {
+        let limits = Limits {
+            max_documents: 3,
+            ..Limits::default()
+        };
+        let s = parse_stream("---\n---\n---\n---\na: 1\n", &limits);
+        let e = s.error.unwrap();
+        assert_eq!(e.kind, YamlErrorKind::TooManyDocuments(3));
+        assert_eq!(e.mark.line, 4);
+    }
+
+    #[test]
     fn deep_nesting_is_stopped() {
         let text = "[".repeat(10_000);
         let e = parse_one(&text, &Limits::default()).unwrap_err();
         assert!(matches!(e.kind, YamlErrorKind::TooDeep(_)), "{e:?}");
+    }
+
+    /// Regression (issue 9): the depth limit was checked only while parsing, so aliases of
+    /// deep nodes nested again built trees of any depth (thousands of levels within the
+    /// alias budget), deeper than every recursive walk downstream expects.
+    #[test]
+    fn aliases_cannot_nest_deeper_than_the_limit() {
+        let limits = Limits::default();
+        let open = "[".repeat(40);
+        let close = "]".repeat(40);
+        let text = format!("a: &a {open}1{close}\nb: &b {open}*a{close}\n");
+        let e = parse_one(&text, &limits).unwrap_err();
+        assert_eq!(e.kind, YamlErrorKind::TooDeep(64));
+        assert_eq!(e.mark.line, 2);
+        // Within the limit, aliases of nested nodes still work.
+        let ok = format!("a: &a {open}1{close}\nb: [*a]\n");
+        assert!(parse_one(&ok, &limits).is_ok());
     }
 
     #[test]

@@ -57,14 +57,32 @@ impl SourceFile {
         &self.text
     }
 
-    /// The text of a 1-based line, without its line break.
+    /// The text of a 1-based line, without its line break. Lines are counted as YAML counts
+    /// them, broken at `\n`, `\r\n` or a lone `\r` (issue 9: a file with old Mac line
+    /// breaks had the right line numbers in its errors but no excerpt).
     pub fn line(&self, line: u32) -> Option<&str> {
         let index = usize::try_from(line).ok()?.checked_sub(1)?;
-        self.text
-            .split('\n')
-            .nth(index)
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        lines(&self.text).nth(index)
     }
+}
+
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let t = rest?;
+        let Some(i) = t.find(['\n', '\r']) else {
+            rest = None;
+            return Some(t);
+        };
+        let (line, after) = t.split_at(i);
+        rest = Some(
+            after
+                .strip_prefix("\r\n")
+                .or_else(|| after.get(1..))
+                .unwrap_or_default(),
+        );
+        Some(line)
+    })
 }
 
 /// A position in a source file: 1-based line, 1-based column (in characters).
@@ -131,6 +149,24 @@ mod tests {
         assert_eq!(f.line(3), Some("three"));
         assert_eq!(f.line(4), None);
         assert_eq!(f.line(0), None);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_breaks_a_line_as_in_yaml() {
+        let f = SourceFile::new("a.yaml", ".", "one\rtwo\r\nthree\n\nfive\n");
+        let all: Vec<_> = (1..=7).map(|n| f.line(n)).collect();
+        assert_eq!(
+            all,
+            [
+                Some("one"),
+                Some("two"),
+                Some("three"),
+                Some(""),
+                Some("five"),
+                Some(""),
+                None
+            ]
+        );
     }
 
     #[test]

@@ -262,6 +262,16 @@ impl Pass<'_, '_> {
             result: StaticResult::default(),
         };
         let ok = nested.walk(&mut value, depth + 1);
+        // A value holding a `!Variable` makes this manifest wait for its producer, like a
+        // `!Variable` written here (issue 9: the edge and the deferral were lost, so the
+        // manifest could run first and fail). The edge points at the `!Value`.
+        let found = std::mem::take(&mut nested.result);
+        self.result.deferred |= found.deferred;
+        for p in found.producers {
+            if !self.result.producers.iter().any(|q| q.name == p.name) {
+                self.result.producers.push(NameRef { name: p.name, mark });
+            }
+        }
         value.mark = mark;
         ok.then_some(value)
     }
@@ -374,29 +384,32 @@ impl Pass<'_, '_> {
                 Some(Some(out))
             }
             Value::Seq(items) if items.len() == 2 => {
-                let template = scalar_text(&items[0]).map(str::to_string);
+                let [first, second] = items.as_mut_slice() else {
+                    return None;
+                };
+                let template = scalar_text(first).map(str::to_string);
                 let Some(template) = template else {
                     self.error(
                         mark,
                         TagErrorKind::BadArgument {
                             tag: "!Sub",
                             expected: "a template string first",
-                            found: items[0].type_name(),
+                            found: first.type_name(),
                         },
                     );
                     return None;
                 };
-                let map_ok = self.walk(&mut items[1], depth);
+                let map_ok = self.walk(second, depth);
                 if !map_ok {
                     return None;
                 }
-                let Value::Map(entries) = &items[1].value else {
+                let Value::Map(entries) = &second.value else {
                     self.error(
                         mark,
                         TagErrorKind::BadArgument {
                             tag: "!Sub",
                             expected: "a map second",
-                            found: items[1].type_name(),
+                            found: second.type_name(),
                         },
                     );
                     return None;

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use super::document::Manifest;
 use super::error::{ManifestError, ManifestErrorKind as K};
+use super::loader::MAX_FILE_BYTES;
 use super::node::{Node, Value};
 use super::parse::{Limits, parse_stream};
 use super::source::{Location, Mark, SourceFile};
@@ -308,6 +309,16 @@ fn definitions(
     out
 }
 
+/// A values file's text, reading at most one byte more than a manifest file may hold.
+fn read_bounded(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Where values come from, besides `Values` manifests.
 #[derive(Debug, Default)]
 pub struct ValueSources {
@@ -348,7 +359,16 @@ pub fn collect(
     for path in &sources.files {
         let mut level = Level::default();
         let shown = path.display().to_string();
-        match std::fs::read_to_string(path) {
+        match read_bounded(path) {
+            Ok(text) if text.len() as u64 > MAX_FILE_BYTES => {
+                let placeholder = SourceFile::new(shown, ".", "");
+                errors.push(ManifestError {
+                    location: Location::new(&placeholder, Mark::new(1, 1)),
+                    kind: K::TooLarge {
+                        limit: MAX_FILE_BYTES >> 20,
+                    },
+                });
+            }
             Err(e) => {
                 let placeholder = SourceFile::new(shown.clone(), ".", "");
                 errors.push(ManifestError {

@@ -53,9 +53,10 @@ impl From<PlanError> for Diagnostic {
                 edges,
                 delete,
             } => {
-                for (i, edge) in edges.into_iter().enumerate().skip(1) {
-                    let (a, b) = (&path[i], &path[i + 1]);
-                    d = d.related(edge, format!("`{a}` depends on `{b}`"));
+                for (edge, pair) in edges.into_iter().zip(path.windows(2)).skip(1) {
+                    if let [a, b] = pair {
+                        d = d.related(edge, format!("`{a}` depends on `{b}`"));
+                    }
                 }
                 if delete {
                     d = d.note("during delete a manifest goes before what it depends on, and after what it lists under `dependencies.delete`");

@@ -36,13 +36,16 @@ pub struct Graph {
 impl Graph {
     /// The manifests of `env` and their edges; every reference and cycle problem as errors.
     pub fn build(manifests: &[Manifest], env: &str) -> (Graph, Vec<PlanError>) {
-        let nodes: Vec<usize> = (0..manifests.len())
-            .filter(|&i| manifests[i].metadata.in_environment(env))
-            .collect();
-        let by_name: HashMap<String, usize> = nodes
+        let in_env: Vec<(usize, &Manifest)> = manifests
             .iter()
             .enumerate()
-            .map(|(n, &i)| (manifests[i].name.clone(), n))
+            .filter(|(_, m)| m.metadata.in_environment(env))
+            .collect();
+        let nodes: Vec<usize> = in_env.iter().map(|&(i, _)| i).collect();
+        let by_name: HashMap<String, usize> = in_env
+            .iter()
+            .enumerate()
+            .map(|(n, (_, m))| (m.name.clone(), n))
             .collect();
         let all_names: HashMap<&str, &Manifest> =
             manifests.iter().map(|m| (m.name.as_str(), m)).collect();
@@ -88,8 +91,7 @@ impl Graph {
         };
         let mut apply = Vec::with_capacity(nodes.len());
         let mut delete = Vec::with_capacity(nodes.len());
-        for &i in &nodes {
-            let m = &manifests[i];
+        for &(_, m) in &in_env {
             let mut edges = resolve(m, &m.metadata.dependencies.apply);
             // `!Variable` references order the producer first, like a written dependency.
             for e in resolve(m, &m.implicit) {
@@ -102,7 +104,11 @@ impl Graph {
         }
         let applies_on_delete = nodes
             .iter()
-            .map(|&i| manifests[i].metadata.delete_runs == crate::manifest::Action::Apply)
+            .map(|&i| {
+                manifests
+                    .get(i)
+                    .is_some_and(|m| m.metadata.delete_runs == crate::manifest::Action::Apply)
+            })
             .collect();
         let graph = Graph {
             nodes,
@@ -172,26 +178,25 @@ impl Graph {
         let any = !found.is_empty();
         for scc in found {
             let path = cycle_in(&scc, &pred);
-            let name = |n: usize| manifests[self.nodes[n]].name.clone();
+            let manifest = |n: usize| self.nodes.get(n).and_then(|&i| manifests.get(i));
+            let name = |n: usize| manifest(n).map(|m| m.name.clone()).unwrap_or_default();
             // The edge `a -> b` is written in the manifest that holds it: `a` for apply edges
             // and delete-list edges, `b` for reversed apply edges.
             let edges: Vec<_> = path
                 .windows(2)
-                .map(|w| {
-                    let (a, b) = (w[0], w[1]);
-                    let edge = pred[a]
+                .filter_map(|w| {
+                    let (&a, &b) = (w.first()?, w.get(1)?);
+                    let edge = edges_of(&pred, a)
                         .iter()
                         .find(|e| e.node == b)
                         .map(|e| e.mark)
                         .unwrap_or_default();
-                    let holder = if self.apply[a].iter().any(|e| e.node == b && e.mark == edge)
-                        || self.delete[a].iter().any(|e| e.node == b && e.mark == edge)
-                    {
-                        a
-                    } else {
-                        b
-                    };
-                    manifests[self.nodes[holder]].at(edge)
+                    let written_in_a = edges_of(&self.apply, a)
+                        .iter()
+                        .chain(edges_of(&self.delete, a).iter())
+                        .any(|e| e.node == b && e.mark == edge);
+                    let holder = if written_in_a { a } else { b };
+                    manifest(holder).map(|m| m.at(edge))
                 })
                 .collect();
             let Some(location) = edges.first().cloned() else {
@@ -210,6 +215,11 @@ impl Graph {
     }
 }
 
+/// The edges of node `n` in `list`; none for a node that is not there.
+fn edges_of(list: &[Vec<Edge>], n: usize) -> &[Edge] {
+    list.get(n).map(Vec::as_slice).unwrap_or_default()
+}
+
 /// A cycle through the strongly connected component `scc`, starting at its first node in
 /// document order: `[a, b, c, a]`, where each node has the next as a predecessor.
 fn cycle_in(scc: &[usize], pred: &[Vec<Edge>]) -> Vec<usize> {
@@ -220,8 +230,10 @@ fn cycle_in(scc: &[usize], pred: &[Vec<Edge>]) -> Vec<usize> {
     let mut parent: HashMap<usize, usize> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(n) = queue.pop_front() {
-        let mut next: Vec<usize> = pred[n]
-            .iter()
+        let mut next: Vec<usize> = pred
+            .get(n)
+            .into_iter()
+            .flatten()
             .map(|e| e.node)
             .filter(|m| members.contains(m))
             .collect();

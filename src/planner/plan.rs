@@ -37,6 +37,10 @@ impl Plan {
     /// Builds the plan for `action`. `handlers[i]` is the handler of manifest `i`;
     /// `selection` is what `--only`, `--selector` and `--exclude` picked (everything when
     /// `None`).
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "node indices are below `graph.nodes.len()`, the length of `graph.apply`, `graph.delete`, the selection's vectors and every per-node vector here; `graph.nodes` holds indices into `manifests`, and `handlers` has one entry per manifest (the planner fuzz target checks these)"
+    )]
     pub fn build(
         graph: &Graph,
         manifests: &[Manifest],
@@ -154,6 +158,10 @@ impl Plan {
     /// Puts `prune` steps (deletions of manifests gone from the files) before everything
     /// else: `prune_before[i]` are the prune steps that must finish before prune step `i`.
     /// Every step of `self` without predecessors waits for all of them.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "`before` holds step indices below `steps.len()`, the length of `after`"
+    )]
     pub fn prune_first(self, prune: Vec<Step>, prune_before: Vec<Vec<usize>>) -> Plan {
         let k = prune.len();
         if k == 0 {

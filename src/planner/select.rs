@@ -173,6 +173,10 @@ impl Selection {
 
     /// Applies the selection to `graph`; `delete` brings dependents along instead of
     /// dependencies. Names and globs that match nothing are errors.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "node indices are below `graph.nodes.len()`, the length of `roots` and `excluded`, and `graph.nodes` holds indices into `manifests`"
+    )]
     pub fn apply(
         &self,
         graph: &Graph,

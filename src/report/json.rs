@@ -79,8 +79,10 @@ impl Reporter for JsonReporter {
                     "duration_ms": ms(*duration), "error": error,
                 });
                 // `plan` says why; `apply` and `delete` keep exactly the documented keys.
-                if self.plan {
-                    entry["reason"] = json!(reason);
+                if self.plan
+                    && let Some(fields) = entry.as_object_mut()
+                {
+                    fields.insert("reason".into(), json!(reason));
                 }
                 self.entries.push((info.step, entry));
             }
@@ -106,8 +108,10 @@ impl Reporter for JsonReporter {
                     "manifests": entries.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
                     "summary": summary_json(command, summary),
                 });
-                if self.plan {
-                    result["handlers"] = json!(self.handlers);
+                if self.plan
+                    && let Some(fields) = result.as_object_mut()
+                {
+                    fields.insert("handlers".into(), json!(self.handlers));
                 }
                 self.result = Some(result);
             }

@@ -31,7 +31,8 @@ pub(super) fn validate(config: &Config, world: &World) -> Result<(), Error> {
     let names = |plan: &Plan| {
         plan.steps
             .iter()
-            .map(|s| world.manifests[s.manifest].name.clone())
+            .filter_map(|s| world.manifests.get(s.manifest))
+            .map(|m| m.name.clone())
             .collect::<Vec<_>>()
     };
     let mut out = std::io::stdout().lock();
@@ -157,8 +158,11 @@ pub(super) fn graph(config: &Config, world: &World) -> Result<(), Error> {
         selected.as_ref(),
     );
     let id = |s: usize| {
-        let m = &world.manifests[plan.steps[s].manifest];
-        (m.name.clone(), m.id())
+        plan.steps
+            .get(s)
+            .and_then(|step| world.manifests.get(step.manifest))
+            .map(|m| (m.name.clone(), m.id()))
+            .unwrap_or_default()
     };
     let mut out = std::io::stdout().lock();
     if config.graph_format == GraphFormat::Dot {
@@ -178,23 +182,26 @@ pub(super) fn graph(config: &Config, world: &World) -> Result<(), Error> {
         return Ok(());
     }
     // Steps are in a topological order, so each level is known when a step is reached.
-    let mut level = vec![0_usize; plan.steps.len()];
-    for s in 0..plan.steps.len() {
-        level[s] = plan.before[s]
+    let mut level: Vec<usize> = Vec::with_capacity(plan.before.len());
+    for before in &plan.before {
+        let l = before
             .iter()
-            .map(|&b| level[b] + 1)
+            .filter_map(|&b| level.get(b))
+            .map(|l| l + 1)
             .max()
             .unwrap_or(0);
+        level.push(l);
     }
     let levels = level.iter().copied().max().map_or(0, |m| m + 1);
     for l in 0..levels {
         let _ = writeln!(out, "{} level {l}", action.as_str());
-        for s in (0..plan.steps.len()).filter(|&s| level[s] == l) {
+        let at_level = level.iter().zip(&plan.before).enumerate();
+        for (s, (_, before)) in at_level.filter(|(_, (sl, _))| **sl == l) {
             let (_, label) = id(s);
-            if plan.before[s].is_empty() {
+            if before.is_empty() {
                 let _ = writeln!(out, "  {label}");
             } else {
-                let after: Vec<String> = plan.before[s].iter().map(|&b| id(b).0).collect();
+                let after: Vec<String> = before.iter().map(|&b| id(b).0).collect();
                 let _ = writeln!(out, "  {label}  (after {})", after.join(", "));
             }
         }

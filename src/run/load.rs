@@ -83,9 +83,9 @@ pub(super) fn load(config: &Config) -> Result<World, Error> {
     // leave "no handler serves kind" looking like a separate problem.
     let manifests = loaded.manifests;
     let mut handlers = vec![usize::MAX; manifests.len()];
-    for (i, m) in manifests.iter().enumerate() {
+    for (m, slot) in manifests.iter().zip(handlers.iter_mut()) {
         match registry.resolve(&m.kind, &m.version) {
-            Ok(h) => handlers[i] = h,
+            Ok(h) => *slot = h,
             Err(e) => {
                 let mark = if matches!(e, crate::handler::ResolveErrorKind::BadVersion(_)) {
                     m.version_mark

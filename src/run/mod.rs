@@ -61,24 +61,31 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
     }
 }
 
-/// A panic is a bug: say so, ask for a report, and exit non-zero without a backtrace.
+/// A panic is a bug: say so, ask for a report, and exit non-zero without a backtrace. The
+/// default hook, which prints the backtrace hint, is replaced; a panic on the main thread
+/// then ends the process with exit code 101, and one in a worker fails only its manifest.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let what = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(ToString::to_string)
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        eprintln!("error: internal error in ordo{location}: {what}");
-        eprintln!(
-            "  this is a bug; please report it, with the command and the input that caused it"
-        );
+        eprintln!("{}", panic_message(info.location(), info.payload()));
     }));
+}
+
+/// What the panic hook prints: where the bug is, what it said, and a request for a report.
+fn panic_message(
+    location: Option<&std::panic::Location<'_>>,
+    payload: &(dyn std::any::Any + Send),
+) -> String {
+    let location = location
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!(
+        "error: internal error in ordo{location}: {what}\n  this is a bug; please report it, with the command and the input that caused it"
+    )
 }
 
 fn init_tracing(trace: bool) {
@@ -153,5 +160,43 @@ fn execute(config: &Config) -> Result<(), Error> {
             };
             runs::run_handlers(config, &world, action)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_panic_message_asks_for_a_report_and_has_no_backtrace() {
+        let here = std::panic::Location::caller();
+        let text = panic_message(Some(here), &"index out of bounds");
+        assert!(
+            text.starts_with(&format!(
+                "error: internal error in ordo at {}:{}: index out of bounds\n",
+                here.file(),
+                here.line()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("this is a bug; please report it"), "{text}");
+        for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+            assert!(!text.contains(bad), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_panic_message_shows_formatted_payloads_and_survives_others() {
+        let text = panic_message(None, &String::from("bad state 7"));
+        assert!(
+            text.starts_with("error: internal error in ordo: bad state 7\n"),
+            "{text}"
+        );
+        let text = panic_message(None, &42_u8);
+        assert!(
+            text.starts_with("error: internal error in ordo: \n"),
+            "{text}"
+        );
+        assert!(text.contains("please report it"), "{text}");
     }
 }

@@ -105,7 +105,8 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         .graph
         .nodes
         .iter()
-        .map(|&i| world.manifests[i].name.as_str())
+        .filter_map(|&i| world.manifests.get(i))
+        .map(|m| m.name.as_str())
         .collect();
     let gone: Vec<(String, Entry)> = recorded
         .iter()
@@ -311,8 +312,8 @@ fn prune_steps(world: &World, gone: &[(String, Entry)]) -> Result<PruneSteps, Er
     for (i, (_, entry)) in gone.iter().enumerate() {
         for dep in &entry.dependencies {
             // `i` depended on `dep`: `i` is deleted before `dep`.
-            if let Some(&d) = index.get(dep.as_str()) {
-                before[d].push(i);
+            if let Some(list) = index.get(dep.as_str()).and_then(|&d| before.get_mut(d)) {
+                list.push(i);
             }
         }
     }

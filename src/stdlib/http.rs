@@ -384,7 +384,7 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
         if n == 0 {
             break;
         }
-        tmp.write_all(&buf[..n])
+        tmp.write_all(buf.get(..n).unwrap_or(buf.as_slice()))
             .map_err(|e| context::io_error(call, &target, &e))?;
         size += n as u64;
     }

@@ -195,10 +195,9 @@ fn argv(cmd: &Dynamic) -> R<Vec<String>> {
 
 /// How the command is described in messages.
 fn shown(argv: &[String]) -> String {
-    let text = if argv.len() == 3 && argv[0] == "sh" && argv[1] == "-c" {
-        argv[2].clone()
-    } else {
-        argv.join(" ")
+    let text = match argv {
+        [sh, c, script] if sh == "sh" && c == "-c" => script.clone(),
+        _ => argv.join(" "),
     };
     let first_line = text.lines().next().unwrap_or_default();
     let mut s: String = first_line.chars().take(80).collect();
@@ -218,7 +217,7 @@ fn read_capped(mut pipe: impl Read, cap: usize) -> (Vec<u8>, bool) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 let room = cap.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
+                kept.extend_from_slice(buf.get(..n.min(room)).unwrap_or_default());
                 truncated |= n > room;
             }
         }
@@ -247,8 +246,14 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     let argv = argv(cmd)?;
     let what = shown(&argv);
 
-    let mut command = Command::new(&argv[0]);
-    command.args(&argv[1..]);
+    let Some((program, args)) = argv.split_first() else {
+        return Err(script_error(
+            "`shell::run`: an argv must be a non-empty array of strings".into(),
+            None,
+        ));
+    };
+    let mut command = Command::new(program);
+    command.args(args);
     if let Some(cwd) = &o.cwd {
         command.current_dir(ctx.path("shell::run", cwd)?);
     }
@@ -264,12 +269,9 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     command.process_group(0);
 
-    let mut child = command.spawn().map_err(|e| {
-        script_error(
-            format!("`shell::run`: cannot start `{}`: {e}", argv[0]),
-            None,
-        )
-    })?;
+    let mut child = command
+        .spawn()
+        .map_err(|e| script_error(format!("`shell::run`: cannot start `{program}`: {e}"), None))?;
     let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     GROUPS.add(pgid);
     let result = supervise(&ctx, &mut child, pgid, &o);

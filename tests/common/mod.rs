@@ -11,6 +11,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
+    clippy::indexing_slicing,
     reason = "test helpers fail by panicking"
 )]
 
@@ -244,19 +245,24 @@ impl Output {
     /// No panic message and no Rust backtrace, whatever happened.
     #[track_caller]
     pub fn no_panic(&self) -> &Self {
-        for bad in [
+        if let Some(bad) = self.panic_signs().first() {
+            panic!("stderr has {bad:?}\n{}", self.stderr);
+        }
+        self
+    }
+
+    /// The signs of a panic or a backtrace in stderr (none is what [`Output::no_panic`]
+    /// asserts).
+    pub fn panic_signs(&self) -> Vec<&'static str> {
+        [
             "panicked",
             "RUST_BACKTRACE",
             "stack backtrace",
             "internal error",
-        ] {
-            assert!(
-                !self.stderr.contains(bad),
-                "stderr has {bad:?}\n{}",
-                self.stderr
-            );
-        }
-        self
+        ]
+        .into_iter()
+        .filter(|bad| self.stderr.contains(bad))
+        .collect()
     }
 
     pub fn json(&self) -> serde_json::Value {
