@@ -48,7 +48,8 @@ pub struct Outcome {
     pub error: Option<Failure>,
     /// `plan`: why there is work to do.
     pub reason: Option<String>,
-    /// The `metadata` and `spec` the handler saw, as JSON (with `keep_resolved`).
+    /// The `metadata` and `spec` the handler saw, as JSON (with `keep_resolved`, and only
+    /// when they differ from the manifest as loaded).
     pub resolved: Option<Box<(serde_json::Value, serde_json::Value)>>,
 }
 
@@ -67,7 +68,8 @@ impl Outcome {
 /// Told about every finished step, on the coordinating thread, in finishing order: the
 /// state file's journal.
 pub trait Recorder: Send {
-    fn finished(&mut self, step: &Step, manifest: &Manifest, outcome: &Outcome);
+    /// May take what it keeps out of `outcome` (the resolved manifest).
+    fn finished(&mut self, step: &Step, manifest: &Manifest, outcome: &mut Outcome);
 }
 
 /// What `plan` knows from the state, to say why a manifest has work to do.
@@ -287,7 +289,11 @@ impl<'a> Runner<'a> {
                     info: Arc::clone(&infos[step]),
                 });
                 drop(state);
-                let outcome = self.execute(&plan.steps[step]);
+                let mut outcome = self.execute(&plan.steps[step]);
+                // Recorded before the schedule learns of it, so no dependent starts before
+                // the state holds what it depends on; outside the schedule's lock, so other
+                // workers go on scheduling meanwhile.
+                self.record(plan, step, &mut outcome);
                 state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
                 state.in_flight -= 1;
                 let before = state.ready.len();
@@ -314,6 +320,21 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Hands a finished step to the state recorder, if there is one.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "step indices come from the plan, and a step's manifest index from `Plan::build`"
+    )]
+    fn record(&self, plan: &Plan, step: usize, outcome: &mut Outcome) {
+        if let Some(recorder) = &self.recorder {
+            let s = &plan.steps[step];
+            recorder
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .finished(s, &self.manifests[s.manifest], outcome);
+        }
+    }
+
     /// Bookkeeping for a finished step, under the schedule's lock.
     #[expect(
         clippy::indexing_slicing,
@@ -328,13 +349,6 @@ impl<'a> Runner<'a> {
         mut outcome: Outcome,
     ) {
         let failed = outcome.status == Status::Failed;
-        if let Some(recorder) = &self.recorder {
-            let s = &plan.steps[step];
-            recorder
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .finished(s, &self.manifests[s.manifest], &outcome);
-        }
         // Recorded: the resolved manifest is not needed any more (at 100k manifests it
         // would be most of the memory).
         outcome.resolved = None;
@@ -706,9 +720,8 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// The read-only map `m` handed to handler functions.
-    /// The read-only map `m` handed to handler functions, and (with `keep_resolved`) its
-    /// `metadata` and `spec` as JSON.
+    /// The read-only map `m` handed to handler functions, and (with `keep_resolved`, for a
+    /// manifest whose `!Variable`s resolve only now) its `metadata` and `spec` as JSON.
     fn manifest_value(
         &self,
         m: &Manifest,
@@ -749,7 +762,9 @@ impl<'a> Runner<'a> {
         } else {
             (node_to_dynamic(&m.metadata_node), node_to_dynamic(&m.spec))
         };
-        let resolved = self.settings.keep_resolved.then(|| {
+        // Only a manifest resolved now differs from the manifest as loaded, which the
+        // recorder serializes itself.
+        let resolved = (self.settings.keep_resolved && m.deferred).then(|| {
             Box::new((
                 crate::script::convert::dynamic_to_json(&metadata),
                 crate::script::convert::dynamic_to_json(&spec),

@@ -39,6 +39,14 @@ pub fn add_value(value: &Dynamic) {
     }
 }
 
+/// Whether any secret is known yet (most runs have none, and skip masking).
+pub fn any() -> bool {
+    !SECRETS
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_empty()
+}
+
 /// `text` with every secret replaced by `***`.
 pub fn mask(text: &str) -> Cow<'_, str> {
     let secrets = SECRETS.read().unwrap_or_else(PoisonError::into_inner);
@@ -61,14 +69,20 @@ pub fn masked(text: &str) -> String {
 
 /// Masks every string inside a JSON value, in place.
 pub fn mask_json(value: &mut serde_json::Value) {
+    if any() {
+        mask_json_inner(value);
+    }
+}
+
+fn mask_json_inner(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(s) => {
             if let Cow::Owned(m) = mask(s) {
                 *s = m;
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_json),
-        serde_json::Value::Object(map) => map.values_mut().for_each(mask_json),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_json_inner),
+        serde_json::Value::Object(map) => map.values_mut().for_each(mask_json_inner),
         _ => {}
     }
 }

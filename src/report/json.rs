@@ -121,7 +121,9 @@ impl Reporter for JsonReporter {
 
     fn finish(&mut self) {
         if let Some(result) = self.result.take() {
-            let mut out = std::io::stdout().lock();
+            // Stdout is line-buffered: without a buffer of its own a pretty report
+            // would cost one write per line.
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
             let _ = serde_json::to_writer_pretty(&mut out, &result);
             let _ = writeln!(out);
             let _ = out.flush();

@@ -32,6 +32,49 @@ pub fn node_json(node: &Node) -> serde_json::Value {
     }
 }
 
+/// Serializes a node exactly as [`node_json`] would render it, without building the
+/// JSON tree first (the state records every manifest's spec and metadata).
+struct NodeJson<'a>(&'a Node);
+
+impl serde::Serialize for NodeJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match &self.0.value {
+            Value::Null => ser.serialize_unit(),
+            Value::Bool(b) => ser.serialize_bool(*b),
+            Value::Int(i) => ser.serialize_i64(*i),
+            Value::Float(f) if f.is_finite() => ser.serialize_f64(*f),
+            Value::Float(_) => ser.serialize_unit(),
+            Value::String(s) => ser.serialize_str(s),
+            Value::Seq(items) => {
+                let mut seq = ser.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&NodeJson(item))?;
+                }
+                seq.end()
+            }
+            Value::Map(entries) => {
+                let mut map = ser.serialize_map(Some(entries.len()))?;
+                for e in entries {
+                    map.serialize_entry(&e.key, &NodeJson(&e.value))?;
+                }
+                map.end()
+            }
+            Value::Tagged(t) => {
+                let mut map = ser.serialize_map(Some(2))?;
+                map.serialize_entry("tag", &t.tag)?;
+                map.serialize_entry("value", &NodeJson(&t.node))?;
+                map.end()
+            }
+        }
+    }
+}
+
+/// A node as compact JSON text.
+fn node_text(node: &Node) -> String {
+    serde_json::to_string(&NodeJson(node)).unwrap_or_else(|_| "null".into())
+}
+
 /// JSON back to a node (positions unknown).
 pub fn json_node(value: &serde_json::Value) -> Node {
     use serde_json::Value as J;
@@ -61,6 +104,23 @@ fn raw(value: &serde_json::Value) -> Box<serde_json::value::RawValue> {
         .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
 }
 
+/// Raw JSON from text this module serialized.
+fn raw_text(text: String) -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string(text)
+        .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
+}
+
+/// `node` as raw JSON with every secret masked.
+fn raw_masked(node: &Node) -> Box<serde_json::value::RawValue> {
+    if crate::exec::secrets::any() {
+        let mut value = node_json(node);
+        crate::exec::secrets::mask_json(&mut value);
+        raw(&value)
+    } else {
+        raw_text(node_text(node))
+    }
+}
+
 /// Parses raw JSON kept in the state (it was written by us, so it is valid).
 pub fn parse_raw(raw: &serde_json::value::RawValue) -> serde_json::Value {
     serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null)
@@ -68,7 +128,7 @@ pub fn parse_raw(raw: &serde_json::value::RawValue) -> serde_json::Value {
 
 /// sha256 of a spec as written (after values), to tell a changed spec from drift.
 pub fn spec_hash(spec: &Node) -> String {
-    crate::stdlib::sha256_hex(node_json(spec).to_string().as_bytes())
+    crate::stdlib::sha256_hex(node_text(spec).as_bytes())
 }
 
 /// Rebuilds a manifest from its state entry, to delete it with its handler (`--prune`).
@@ -152,15 +212,20 @@ impl<'a> StateRecorder<'a> {
         Ok(self.state)
     }
 
-    fn entry(&self, step: &Step, m: &Manifest, outcome: &Outcome) -> Entry {
+    fn entry(&self, step: &Step, m: &Manifest, outcome: &mut Outcome) -> Entry {
         let handler = self.registry.get(step.handler);
-        let (mut metadata, mut spec) = match &outcome.resolved {
-            Some(r) => (r.0.clone(), r.1.clone()),
-            None => (node_json(&m.metadata_node), node_json(&m.spec)),
-        };
         // Secrets never reach the state file, not even inside a spec or an output.
-        crate::exec::secrets::mask_json(&mut metadata);
-        crate::exec::secrets::mask_json(&mut spec);
+        let (metadata, spec) = match outcome.resolved.take() {
+            // Resolved at run time (`!Variable`): what the handler saw.
+            Some(r) => {
+                let (mut metadata, mut spec) = *r;
+                crate::exec::secrets::mask_json(&mut metadata);
+                crate::exec::secrets::mask_json(&mut spec);
+                (raw(&metadata), raw(&spec))
+            }
+            // Everything was resolved at load: the manifest as loaded is what it saw.
+            None => (raw_masked(&m.metadata_node), raw_masked(&m.spec)),
+        };
         let mut variables = serde_json::Map::new();
         let mut secret_variables = Vec::new();
         for (key, var) in self.vars.of_manifest(&m.name) {
@@ -188,8 +253,8 @@ impl<'a> StateRecorder<'a> {
             version: m.version.clone(),
             file: m.file.name().to_string(),
             dir: m.file.absolute_dir().to_string(),
-            metadata: raw(&metadata),
-            spec: raw(&spec),
+            metadata,
+            spec,
             spec_hash: spec_hash(&m.spec),
             handler: handler.name().to_string(),
             handler_hash: handler.hash.clone(),
@@ -202,7 +267,7 @@ impl<'a> StateRecorder<'a> {
 }
 
 impl Recorder for StateRecorder<'_> {
-    fn finished(&mut self, step: &Step, m: &Manifest, outcome: &Outcome) {
+    fn finished(&mut self, step: &Step, m: &Manifest, outcome: &mut Outcome) {
         if self.error.is_some() || !matches!(outcome.status, Status::Changed | Status::Unchanged) {
             return;
         }
@@ -222,5 +287,22 @@ impl Recorder for StateRecorder<'_> {
             Ok(()) => self.state.apply(record),
             Err(e) => self.error = Some(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Limits, parse_one};
+
+    #[test]
+    fn node_text_renders_what_node_json_renders() {
+        // The spec hash in existing state files was taken over `node_json`'s text: the
+        // direct serializer must produce the same bytes, key order and all.
+        let yaml = "zeta: 1\nalpha: [true, null, -3, 1.5, .nan, .inf, \"a \\\"quoted\\\" \\u00e9\"]\n\
+                    nested: {b: {c: [], d: {}}, a: '0644'}\ntagged: !Custom {x: 1}\nplain: !Other text\n";
+        let node = parse_one(yaml, &Limits::default()).unwrap();
+        assert_eq!(node_text(&node), node_json(&node).to_string());
+        assert!(node_text(&node).starts_with("{\"zeta\":1,\"alpha\":"));
     }
 }

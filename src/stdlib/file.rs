@@ -31,13 +31,18 @@ fn open(call: &str, cap: Capability, path: &str) -> R<std::path::PathBuf> {
 /// Writes `bytes` to `target` through a temporary file in the same directory.
 pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option<u32>) -> R<()> {
     let dir = target.parent().unwrap_or(Path::new("/"));
-    if !dir.is_dir() {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(call, dir, &e))?;
-    }
-    // Most writes create a file: try that first (the link fails if the file exists), and
-    // only then look the existing file up for its mode.
-    if create_new(target, dir, bytes, mode.unwrap_or(0o644)) {
-        return Ok(());
+    // Most writes create a file in a directory that exists: try that first (the link fails
+    // if the file exists), and only then create the directory or look the existing file up
+    // for its mode.
+    match create_new(target, dir, bytes, mode.unwrap_or(0o644)) {
+        Created::Yes => return Ok(()),
+        Created::NoDirectory => {
+            std::fs::create_dir_all(dir).map_err(|e| io_error(call, dir, &e))?;
+            if create_new(target, dir, bytes, mode.unwrap_or(0o644)) == Created::Yes {
+                return Ok(());
+            }
+        }
+        Created::No => {}
     }
     let existing = std::fs::metadata(target)
         .ok()
@@ -63,33 +68,49 @@ pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option
 }
 
 /// Creates `target`, which does not exist yet, atomically: an unnamed file (`O_TMPFILE`)
-/// is written and then linked under its name, so no reader sees it half written. This is a
-/// third cheaper than a named temporary file and a rename. Returns false when it could not
-/// (no `O_TMPFILE` on this file system, or the target appeared meanwhile), and the caller
-/// falls back to the rename.
-fn create_new(target: &Path, dir: &Path, bytes: &[u8], mode: u32) -> bool {
+/// is written and then linked under its name, so no reader sees it half written, and a
+/// process killed halfway leaves no temporary file behind. It costs no more than a named
+/// temporary file and a rename (less on ext4). When it cannot (no `O_TMPFILE` on this file
+/// system, or the target exists) the caller falls back to the rename.
+fn create_new(target: &Path, dir: &Path, bytes: &[u8], mode: u32) -> Created {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
-    let Ok(mut file) = std::fs::OpenOptions::new()
+    let mut file = match std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_TMPFILE)
         .mode(mode)
         .open(dir)
-    else {
-        return false;
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Created::NoDirectory,
+        Err(_) => return Created::No,
     };
     if file.write_all(bytes).is_err() {
-        return false;
+        return Created::No;
     }
     let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-    rustix::fs::linkat(
+    let linked = rustix::fs::linkat(
         rustix::fs::CWD,
         proc_path.as_str(),
         rustix::fs::CWD,
         target,
         rustix::fs::AtFlags::SYMLINK_FOLLOW,
-    )
-    .is_ok()
+    );
+    if linked.is_ok() {
+        Created::Yes
+    } else {
+        Created::No
+    }
+}
+
+/// What [`create_new`] did.
+#[derive(PartialEq, Eq)]
+enum Created {
+    Yes,
+    /// The directory does not exist (yet).
+    NoDirectory,
+    /// Anything else: the caller falls back to a named temporary file.
+    No,
 }
 
 fn read(path: &str) -> R<String> {
@@ -176,10 +197,14 @@ fn copy(from: &str, to: &str) -> R<()> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for b in digest.iter() {
+        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 fn sha256(path: &str) -> R<String> {
