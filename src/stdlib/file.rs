@@ -197,12 +197,11 @@ fn copy(from: &str, to: &str) -> R<()> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    use std::fmt::Write as _;
     let digest = Sha256::digest(bytes);
     let mut hex = String::with_capacity(digest.len() * 2);
     for b in digest.iter() {
-        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(b & 0xf)]));
+        let _ = write!(hex, "{b:02x}");
     }
     hex
 }
