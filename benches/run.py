@@ -168,6 +168,8 @@ def side_by_side(pairs):
             "ordo_median_s": statistics.median(o_times),
             "median_ratio": statistics.median(ratios),
             "ratios": ratios,
+            "animus_times_s": a_times,
+            "ordo_times_s": o_times,
             "animus_handler_calls": calls,
             "ordo_handler_calls": ordo_calls,
         }

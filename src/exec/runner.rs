@@ -1,9 +1,13 @@
 //! [`Runner`]: executes a [`Plan`], emitting events, on up to `-j` worker threads.
 //!
-//! The coordinator keeps the ready set (steps whose predecessors are done) in a min-heap on
-//! plan order and hands steps to workers as slots free up, so a step starts as soon as its
+//! The ready set (steps whose predecessors are done) is a min-heap on plan order; a worker
+//! that finishes a step takes the next ready one itself, so a step starts as soon as its
 //! dependencies finish and, with `-j 1`, steps run exactly in plan order. A failure marks
 //! everything downstream `skipped`; without `--keep-going` nothing new starts after it.
+//!
+//! The pool starts with one worker per CPU and grows to `-j` when steps wait while workers
+//! are held up in a step (a shell command, a request): more threads than CPUs only help
+//! then, and cost time when handlers are busy computing.
 //! Workers share one engine and the compiled handlers; each call gets its own
 //! [`CallContext`] on the worker thread.
 
@@ -135,8 +139,15 @@ pub struct Runner<'a> {
 /// What the workers share: the schedule and a way to wake each other.
 struct Shared {
     state: Mutex<Schedule>,
+    /// Workers wait here for ready steps.
     wake: Condvar,
+    /// The pool's supervisor waits here; told when the run is over.
+    tick: Condvar,
 }
+
+/// A step running longer than this holds its worker up: if steps are waiting, the pool
+/// grows (up to `-j`).
+const HELD_UP: Duration = Duration::from_millis(1);
 
 struct Schedule {
     /// Steps whose predecessors are done, smallest (plan order) first.
@@ -148,6 +159,15 @@ struct Schedule {
     in_flight: usize,
     /// A failure without `--keep-going`: nothing new starts.
     stopped: bool,
+    /// Per worker, since when it runs its current step.
+    busy_since: Vec<Option<Instant>>,
+}
+
+impl Schedule {
+    /// Nothing runs and nothing more will start.
+    fn over(&self, cancelled: bool) -> bool {
+        self.in_flight == 0 && (self.ready.is_empty() || self.stopped || cancelled)
+    }
 }
 
 impl<'a> Runner<'a> {
@@ -188,7 +208,8 @@ impl<'a> Runner<'a> {
         let waiting: Vec<usize> = plan.before.iter().map(Vec::len).collect();
         let ready: BinaryHeap<Reverse<usize>> =
             (0..n).filter(|&s| waiting[s] == 0).map(Reverse).collect();
-        let jobs = self.settings.jobs.max(1);
+        let workers = self.settings.jobs.max(1).min(n.max(1));
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let shared = Shared {
             state: Mutex::new(Schedule {
                 ready,
@@ -197,19 +218,32 @@ impl<'a> Runner<'a> {
                 summary: Summary::default(),
                 in_flight: 0,
                 stopped: false,
+                busy_since: vec![None; workers],
             }),
             wake: Condvar::new(),
+            tick: Condvar::new(),
         };
         // Workers schedule for themselves: a worker that finishes a step does the
         // bookkeeping under the lock and takes the next ready step at once, with no
         // coordinator in between (a round trip per manifest cost more than a no-op
         // handler).
         std::thread::scope(|scope| {
-            for _ in 0..jobs.min(n.max(1)) {
+            let (infos, shared) = (&infos, &shared);
+            let spawn = |id: usize| {
                 std::thread::Builder::new()
                     .stack_size(16 << 20)
-                    .spawn_scoped(scope, || self.work(plan, &infos, &shared))
-                    .ok();
+                    .spawn_scoped(scope, move || self.work(id, plan, infos, shared))
+                    .is_ok()
+            };
+            // Worker ids index `busy_since`: an id is used up even when its thread could
+            // not be spawned (the pool is then smaller).
+            let first = workers.min(cpus);
+            (0..first).for_each(|id| {
+                spawn(id);
+            });
+            let mut spawned = first;
+            if spawned < workers {
+                self.supervise(shared, &mut spawned, first, workers, spawn);
             }
         });
         let Schedule {
@@ -269,12 +303,59 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Grows the pool from `spawned` workers up to `workers` while steps wait and workers
+    /// are held up in theirs: when every worker is held up, enough for every waiting step;
+    /// otherwise one per held-up worker beyond the `base` that keeps the CPUs busy.
+    fn supervise(
+        &self,
+        shared: &Shared,
+        spawned: &mut usize,
+        base: usize,
+        workers: usize,
+        spawn: impl Fn(usize) -> bool,
+    ) {
+        let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let cancelled = self.cancel.load(Ordering::Relaxed);
+            if state.over(cancelled) || *spawned >= workers {
+                return;
+            }
+            if !state.stopped
+                && !cancelled
+                && !state.ready.is_empty()
+                && state.in_flight >= *spawned
+            {
+                let now = Instant::now();
+                let held_up = state
+                    .busy_since
+                    .iter()
+                    .flatten()
+                    .filter(|&&since| now.duration_since(since) >= HELD_UP)
+                    .count();
+                let want = if held_up >= *spawned {
+                    *spawned + state.ready.len()
+                } else {
+                    held_up + base
+                };
+                for id in *spawned..want.min(workers) {
+                    spawn(id);
+                    *spawned = id + 1;
+                }
+            }
+            state = shared
+                .tick
+                .wait_timeout(state, HELD_UP)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
     /// A worker: take the next ready step, run it, record it, repeat until nothing is left.
     #[expect(
         clippy::indexing_slicing,
-        reason = "steps popped from the schedule index the plan and `infos`"
+        reason = "steps popped from the schedule index the plan and `infos`; `id` is below the number of workers, the length of `busy_since`"
     )]
-    fn work(&self, plan: &Plan, infos: &[Arc<StepInfo>], shared: &Shared) {
+    fn work(&self, id: usize, plan: &Plan, infos: &[Arc<StepInfo>], shared: &Shared) {
         let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             let cancelled = self.cancel.load(Ordering::Relaxed);
@@ -285,6 +366,7 @@ impl<'a> Runner<'a> {
             };
             if let Some(Reverse(step)) = next {
                 state.in_flight += 1;
+                state.busy_since[id] = Some(Instant::now());
                 self.events.emit(&Event::ManifestStarted {
                     info: Arc::clone(&infos[step]),
                 });
@@ -296,13 +378,15 @@ impl<'a> Runner<'a> {
                 self.record(plan, step, &mut outcome);
                 state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
                 state.in_flight -= 1;
+                state.busy_since[id] = None;
                 let before = state.ready.len();
                 self.finished(plan, infos, &mut state, step, outcome);
                 // This worker takes one of the steps that became ready; wake one other per
                 // remaining step, or everyone when the run is over or stopping.
-                let over = state.in_flight == 0 && (state.ready.is_empty() || state.stopped);
+                let over = state.over(false);
                 if over || state.stopped || self.cancel.load(Ordering::Relaxed) {
                     shared.wake.notify_all();
+                    shared.tick.notify_all();
                 } else {
                     for _ in 1..state.ready.len().saturating_sub(before).max(1) {
                         shared.wake.notify_one();
