@@ -220,6 +220,64 @@ fn ctrl_c_saves_the_state_of_what_finished_and_exits_130() {
     assert!(!t.exists(".ordo/state.json.journal") && !t.exists(".ordo/state.json.lock"));
 }
 
+#[test]
+fn a_second_ctrl_c_ends_the_run_at_once() {
+    // A command that ignores SIGINT and SIGTERM: after the first Ctrl-C ordo would wait out
+    // the grace period (2 s) before killing it; the second must end ordo at once and kill
+    // it. The marker is unique, to look for survivors afterwards.
+    let marker = format!("40.{}", std::process::id());
+    let yaml = step(
+        "stubborn",
+        &[],
+        &format!("shell: \"trap '' INT TERM; sleep {marker}\""),
+    );
+    let t = Test::new()
+        .handler("step.rhai", STEP)
+        .manifest("m.yaml", &yaml);
+    let sleeping = || {
+        let out = std::process::Command::new("pgrep")
+            .args(["-f", &format!("sleep {marker}")])
+            .output()
+            .unwrap();
+        !out.stdout.is_empty()
+    };
+    let interrupt = |pid: u32| {
+        std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap();
+    };
+    let mut child = t.spawn(&["apply"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    // The sleep runs once the trap is set.
+    while !sleeping() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(sleeping(), "the command never started");
+    let first = Instant::now();
+    interrupt(child.id());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl-C gives running commands time to stop"
+    );
+    interrupt(child.id());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        first.elapsed() < Duration::from_millis(1800),
+        "ordo ended {:?} after the first Ctrl-C: the second did not end it at once",
+        first.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("press Ctrl-C again to quit at once"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!sleeping(), "the command outlived ordo");
+}
+
 fn labelled() -> Test {
     let yaml = [
         trace_doc("db", "labels: {tier: data}", ""),
