@@ -48,3 +48,23 @@ impl Error {
         }
     }
 }
+
+/// Panics on purpose when `ORDO_DEBUG_PANIC` names this point: `main` (on the main thread,
+/// once the command line is read) or `manifest:NAME` (while running manifest NAME). A bug
+/// cannot be ordered up any other way, and the tests must see what a user sees when one
+/// happens: a request for a report, no backtrace, a non-zero exit.
+#[expect(clippy::panic, reason = "a deliberate panic is the whole point")]
+pub fn debug_panic(point: &str, name: &str) {
+    static WANTED: std::sync::LazyLock<Option<String>> =
+        std::sync::LazyLock::new(|| std::env::var("ORDO_DEBUG_PANIC").ok());
+    let Some(wanted) = WANTED.as_deref() else {
+        return;
+    };
+    let hit = match wanted.split_once(':') {
+        Some((p, n)) => p == point && n == name,
+        None => wanted == point && name.is_empty(),
+    };
+    if hit {
+        panic!("deliberate panic at `{wanted}`, asked for by ORDO_DEBUG_PANIC");
+    }
+}

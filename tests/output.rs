@@ -163,3 +163,59 @@ fn validate_checks_everything_and_runs_nothing() {
         serde_json::json!(["same", "after", "broken", "base"])
     );
 }
+
+/// What a user sees of a bug (issue 9): ordo is made to panic on purpose through
+/// `ORDO_DEBUG_PANIC`, with `RUST_BACKTRACE` set to show that no backtrace comes out anyway.
+fn panicking(at: &str) -> Test {
+    let yaml = [
+        trace_doc("first", "", ""),
+        trace_doc("buggy", "", ""),
+        trace_doc("after", "dependencies: {apply: [buggy]}", ""),
+        trace_doc("other", "", ""),
+    ]
+    .concat();
+    Test::new()
+        .trace()
+        .manifest("m.yaml", &yaml)
+        .env("ORDO_DEBUG_PANIC", at)
+        .env("RUST_BACKTRACE", "1")
+}
+
+fn assert_reported_as_a_bug(stderr: &str) {
+    assert!(stderr.contains("internal error in ordo"), "{stderr}");
+    assert!(stderr.contains("please report it"), "{stderr}");
+    for raw in [
+        "panicked at",
+        "stack backtrace",
+        "RUST_BACKTRACE",
+        "note: run with",
+    ] {
+        assert!(!stderr.contains(raw), "stderr shows {raw:?}:\n{stderr}");
+    }
+}
+
+#[test]
+fn a_panic_on_the_main_thread_asks_for_a_report_without_a_backtrace() {
+    let t = panicking("main");
+    let out = t.run(&["apply", "-j", "1"]);
+    out.code(101);
+    assert_reported_as_a_bug(&out.stderr);
+    assert!(t.take_trace().is_empty(), "nothing ran");
+}
+
+#[test]
+fn a_panic_in_a_worker_fails_only_that_manifest() {
+    let t = panicking("manifest:buggy");
+    let out = t.run(&["apply", "-j", "1", "--keep-going"]);
+    out.code(1)
+        .stdout_has("failed    Trace/buggy")
+        .stdout_has("skipped   Trace/after  (`buggy` failed)")
+        .stdout_has("changed   Trace/other");
+    assert_reported_as_a_bug(&out.stderr);
+    assert!(
+        out.stderr
+            .contains("internal error in ordo while running `buggy`"),
+        "{}",
+        out.stderr
+    );
+}

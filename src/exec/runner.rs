@@ -535,6 +535,7 @@ impl<'a> Runner<'a> {
         let m = &self.manifests[step.manifest];
         let handler = self.registry.get(step.handler);
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            crate::error::debug_panic("manifest", &m.name);
             self.attempts(m, handler, step.function)
         }));
         let mut reason = None;

@@ -52,6 +52,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
         }
     };
     init_tracing(config.trace);
+    crate::error::debug_panic("main", "");
     match execute(&config) {
         Ok(()) => Ok(()),
         Err(e) => {
