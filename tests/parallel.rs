@@ -234,13 +234,7 @@ fn a_second_ctrl_c_ends_the_run_at_once() {
     let t = Test::new()
         .handler("step.rhai", STEP)
         .manifest("m.yaml", &yaml);
-    let sleeping = || {
-        let out = std::process::Command::new("pgrep")
-            .args(["-f", &format!("sleep {marker}")])
-            .output()
-            .unwrap();
-        !out.stdout.is_empty()
-    };
+    let sleeping = || !common::processes_matching(&format!("sleep {marker}")).is_empty();
     let interrupt = |pid: u32| {
         std::process::Command::new("kill")
             .args(["-INT", &pid.to_string()])

@@ -239,15 +239,8 @@ fn a_shell_timeout_kills_the_whole_process_group() {
         started.elapsed()
     );
     std::thread::sleep(Duration::from_millis(300));
-    let survivors = std::process::Command::new("pgrep")
-        .args(["-f", &format!("sleep {marker}")])
-        .output()
-        .unwrap();
-    assert!(
-        survivors.stdout.is_empty(),
-        "left behind: {}",
-        String::from_utf8_lossy(&survivors.stdout)
-    );
+    let survivors = common::processes_matching(&format!("sleep {marker}"));
+    assert!(survivors.is_empty(), "left behind: {survivors}");
 }
 
 #[test]
@@ -361,11 +354,7 @@ fn ctrl_c_stops_running_commands_and_exits_130() {
     // Wait until the command runs, then interrupt ordo the way a terminal would.
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        let found = std::process::Command::new("pgrep")
-            .args(["-f", &format!("sleep {marker}")])
-            .output()
-            .unwrap();
-        if !found.stdout.is_empty() {
+        if !common::processes_matching(&format!("sleep {marker}")).is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -388,15 +377,8 @@ fn ctrl_c_stops_running_commands_and_exits_130() {
         started.elapsed()
     );
     std::thread::sleep(Duration::from_millis(300));
-    let survivors = std::process::Command::new("pgrep")
-        .args(["-f", &format!("sleep {marker}")])
-        .output()
-        .unwrap();
-    assert!(
-        survivors.stdout.is_empty(),
-        "left behind: {}",
-        String::from_utf8_lossy(&survivors.stdout)
-    );
+    let survivors = common::processes_matching(&format!("sleep {marker}"));
+    assert!(survivors.is_empty(), "left behind: {survivors}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("(interrupted)"));
 }
 

@@ -67,6 +67,17 @@ fn delete(m) {
 }
 "#;
 
+/// The pids of running processes whose command line contains `pattern` (`pgrep -f`), one
+/// a line; empty when there are none. Tests use a unique marker in a command's arguments to
+/// look for processes that outlived ordo.
+pub fn processes_matching(pattern: &str) -> String {
+    let out = Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// One `Trace` manifest document with the given name and extra metadata/spec YAML.
 pub fn trace_doc(name: &str, metadata: &str, spec: &str) -> String {
     let mut doc = format!("---\nkind: Trace\nversion: v1\nmetadata:\n  name: {name}\n");
