@@ -27,9 +27,9 @@ pub enum Command {
     /// Read-only: what `apply` (or `plan --delete`) would do; only `check` runs
     Plan(PlanArgs),
     /// Load, resolve and order everything; run no handler
-    Validate(CommonArgs),
+    Validate(ValidateArgs),
     /// List kinds, version ranges, source files and permissions
-    Handlers(CommonArgs),
+    Handlers(HandlersArgs),
     /// Inspect the state file, or remove a stale lock
     State(StateArgs),
     /// Print the dependency graph: levels as text, or Graphviz with `--format dot`
@@ -45,7 +45,13 @@ pub enum GraphFormat {
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub load: LoadArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// `text` (levels) or `dot` (Graphviz)
     #[arg(long = "format", value_name = "FORMAT", default_value = "text")]
@@ -144,9 +150,9 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Options every subcommand takes.
+/// Where the manifests, handlers and values come from: every command that loads them.
 #[derive(Debug, Args)]
-pub struct CommonArgs {
+pub struct LoadArgs {
     /// A manifest file, a directory of them, or `-` for standard input [default: .]
     #[arg(short = 'm', long = "manifest", value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
@@ -171,7 +177,11 @@ pub struct CommonArgs {
     /// Set a value (read as YAML: `--set port=9` is a number); repeatable, wins over files
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+}
 
+/// Which manifests a command works on: the commands that walk the graph.
+#[derive(Debug, Default, Args)]
+pub struct SelectArgs {
     /// Run only these manifests (names or globs, repeatable) and what they need
     #[arg(long = "only", value_name = "NAME")]
     pub only: Vec<String>,
@@ -183,22 +193,55 @@ pub struct CommonArgs {
     /// Run only manifests whose labels match (`k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`)
     #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
     pub selector: Vec<String>,
+}
 
+/// How the result is printed: every command that loads manifests.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Output format [default: human]
     #[arg(short = 'o', long = "output", value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 
     /// More output (-v: debug logs from handlers; -vv: ordo's own debug logs)
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
-
-    /// Less output: no log lines from handlers below `warn`
-    #[arg(short = 'q', long = "quiet", global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
 
     /// When to use colours (`NO_COLOR` is honoured)
     #[arg(long = "color", value_name = "WHEN", default_value = "auto")]
     pub color: ColorChoice,
+}
+
+/// Options of the commands that run handlers: `apply`, `delete`, `plan`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Less output: no log lines from handlers below `warn`
+    #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Manifests run at once when the graph allows it
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
+    pub jobs: usize,
+
+    /// After a failure, keep running what does not depend on it
+    #[arg(long = "keep-going")]
+    pub keep_going: bool,
+
+    /// The state file [default: .ordo/state.json]
+    #[arg(long = "state", value_name = "PATH", conflicts_with = "no_state")]
+    pub state: Option<PathBuf>,
+
+    /// Run without a state file: nothing is read or recorded
+    #[arg(long = "no-state")]
+    pub no_state: bool,
 
     /// Deny a capability to every handler in this run: shell, file:read, file:write, http, env, prompt
     #[arg(long = "deny", value_name = "CAP", value_delimiter = ',')]
@@ -225,25 +268,25 @@ pub struct CommonArgs {
     pub max_operations: u64,
 }
 
-/// Options of the commands that run handlers.
+/// `validate`: loading, selection and output.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct ValidateArgs {
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub load: LoadArgs,
 
-    /// Manifests run at once when the graph allows it
-    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
-    pub jobs: usize,
+    #[command(flatten)]
+    pub select: SelectArgs,
 
-    /// After a failure, keep running what does not depend on it
-    #[arg(long = "keep-going")]
-    pub keep_going: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
 
-    /// The state file [default: .ordo/state.json]
-    #[arg(long = "state", value_name = "PATH", conflicts_with = "no_state")]
-    pub state: Option<PathBuf>,
+/// `handlers`: loading and output (the list does not depend on a selection).
+#[derive(Debug, Args)]
+pub struct HandlersArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
 
-    /// Run without a state file: nothing is read or recorded
-    #[arg(long = "no-state")]
-    pub no_state: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

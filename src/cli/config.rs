@@ -7,7 +7,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::args::{Cli, ColorChoice, Command, CommonArgs, GraphFormat, OutputFormat};
+use super::args::{
+    Cli, ColorChoice, Command, GraphFormat, LoadArgs, OutputArgs, OutputFormat, RunArgs, SelectArgs,
+};
 use crate::diagnostic::did_you_mean;
 use crate::exec::LogLevel;
 use crate::manifest::ValueSources;
@@ -84,28 +86,6 @@ pub struct UsageError {
     pub message: String,
 }
 
-/// The options only commands that run handlers have.
-struct RunOptions {
-    jobs: usize,
-    keep_going: bool,
-    state: Option<PathBuf>,
-}
-
-impl RunOptions {
-    fn from(jobs: usize, keep_going: bool, state: Option<PathBuf>, no_state: bool) -> Self {
-        let state = if no_state {
-            None
-        } else {
-            Some(state.unwrap_or_else(default_state_path))
-        };
-        RunOptions {
-            jobs,
-            keep_going,
-            state,
-        }
-    }
-}
-
 #[derive(Default)]
 struct PlanOptions {
     prune: bool,
@@ -119,57 +99,105 @@ fn usage(message: impl Into<String>) -> UsageError {
     }
 }
 
+/// The run options as clap gives them, or their defaults for commands that run no handler.
+fn run_parts(
+    r: RunArgs,
+) -> (
+    LoadArgs,
+    SelectArgs,
+    OutputArgs,
+    RunOptions,
+) {
+    let state = if r.no_state {
+        None
+    } else {
+        Some(r.state.unwrap_or_else(default_state_path))
+    };
+    (
+        r.load,
+        r.select,
+        r.output,
+        RunOptions {
+            quiet: r.quiet,
+            jobs: r.jobs,
+            keep_going: r.keep_going,
+            state,
+            deny: r.deny,
+            fs_roots: r.fs_roots,
+            net_allow: r.net_allow,
+            timeout: r.timeout,
+            max_operations: r.max_operations,
+        },
+    )
+}
+
+/// What only the commands that run handlers take; the others get [`RunOptions::default`].
+struct RunOptions {
+    quiet: bool,
+    jobs: usize,
+    keep_going: bool,
+    state: Option<PathBuf>,
+    deny: Vec<String>,
+    fs_roots: Vec<PathBuf>,
+    net_allow: Vec<String>,
+    timeout: f64,
+    max_operations: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        let limits = ScriptLimits::default();
+        RunOptions {
+            quiet: false,
+            jobs: 1,
+            keep_going: false,
+            state: None,
+            deny: Vec::new(),
+            fs_roots: Vec::new(),
+            net_allow: Vec::new(),
+            timeout: limits.timeout.as_secs_f64(),
+            max_operations: limits.max_operations,
+        }
+    }
+}
+
 impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, UsageError> {
         let mut plan = PlanOptions::default();
         let mut graph = (GraphFormat::Text, false);
-        let (command, common, run): (CommandKind, CommonArgs, Option<RunOptions>) =
-            match cli.command {
-                Command::Apply(a) => {
-                    plan.prune = a.prune;
-                    (
-                        CommandKind::Apply,
-                        a.run.common,
-                        Some(RunOptions::from(
-                            a.run.jobs,
-                            a.run.keep_going,
-                            a.run.state,
-                            a.run.no_state,
-                        )),
-                    )
-                }
-                Command::Delete(r) => (
-                    CommandKind::Delete,
-                    r.common,
-                    Some(RunOptions::from(r.jobs, r.keep_going, r.state, r.no_state)),
-                ),
-                Command::Plan(p) => {
-                    plan = PlanOptions {
-                        prune: p.prune,
-                        delete: p.delete,
-                        detailed_exitcode: p.detailed_exitcode,
-                    };
-                    (
-                        CommandKind::Plan,
-                        p.run.common,
-                        Some(RunOptions::from(
-                            p.run.jobs,
-                            p.run.keep_going,
-                            p.run.state,
-                            p.run.no_state,
-                        )),
-                    )
-                }
-                Command::Validate(c) => (CommandKind::Validate, c, None),
-                Command::Handlers(c) => (CommandKind::Handlers, c, None),
-                Command::Graph(g) => {
-                    graph = (g.format, g.delete);
-                    (CommandKind::Graph, g.common, None)
-                }
-                Command::State(_) => return Err(usage("`state` is handled before configuration")),
-            };
+        let (command, (load, select, output, run)) = match cli.command {
+            Command::Apply(a) => {
+                plan.prune = a.prune;
+                (CommandKind::Apply, run_parts(a.run))
+            }
+            Command::Delete(r) => (CommandKind::Delete, run_parts(r)),
+            Command::Plan(p) => {
+                plan = PlanOptions {
+                    prune: p.prune,
+                    delete: p.delete,
+                    detailed_exitcode: p.detailed_exitcode,
+                };
+                (CommandKind::Plan, run_parts(p.run))
+            }
+            Command::Validate(v) => (
+                CommandKind::Validate,
+                (v.load, v.select, v.output, RunOptions::default()),
+            ),
+            Command::Handlers(h) => (
+                CommandKind::Handlers,
+                (h.load, SelectArgs::default(), h.output, RunOptions::default()),
+            ),
+            Command::Graph(g) => {
+                graph = (g.format, g.delete);
+                (
+                    CommandKind::Graph,
+                    (g.load, g.select, g.output, RunOptions::default()),
+                )
+            }
+            Command::State(_) => return Err(usage("`state` is handled before configuration")),
+        };
         let mut deny = Permissions::default();
-        for name in common
+        for name in run
             .deny
             .iter()
             .map(|s| s.trim())
@@ -188,7 +216,7 @@ impl Config {
             deny.insert(cap);
         }
         let mut fs_roots = Vec::new();
-        for root in &common.fs_roots {
+        for root in &run.fs_roots {
             let real = root
                 .canonicalize()
                 .map_err(|e| usage(format!("--fs-root {}: {e}", root.display())))?;
@@ -200,26 +228,26 @@ impl Config {
             }
             fs_roots.push(real);
         }
-        if !(common.timeout.is_finite() && common.timeout > 0.0) {
+        if !(run.timeout.is_finite() && run.timeout > 0.0) {
             return Err(usage(format!(
                 "--timeout: `{}` is not a positive number of seconds",
-                common.timeout
+                run.timeout
             )));
         }
-        for set in &common.set {
+        for set in &load.set {
             match set.split_once('=') {
                 Some((name, _)) if !name.trim().is_empty() => {}
                 _ => return Err(usage(format!("--set `{set}`: expected KEY=VALUE"))),
             }
         }
         let mut selectors = Vec::new();
-        for text in &common.selector {
+        for text in &select.selector {
             selectors
                 .push(LabelSelector::parse(text).map_err(|e| usage(format!("--selector: {e}")))?);
         }
         let selection = Selection {
-            only: common.only.clone(),
-            exclude: common.exclude.clone(),
+            only: select.only,
+            exclude: select.exclude,
             selectors,
         };
         if plan.prune && !selection.is_empty() {
@@ -227,58 +255,58 @@ impl Config {
                 "--prune deletes everything gone from the files; it cannot be combined with --only, --exclude or --selector",
             ));
         }
-        let jobs = run.as_ref().map_or(1, |r| r.jobs);
+        let jobs = run.jobs;
         if jobs == 0 {
             return Err(usage("--jobs must be at least 1"));
         }
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = |terminal: bool| match common.color {
+        let color = |terminal: bool| match output.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => terminal && !no_color,
         };
         Ok(Config {
             command,
-            manifests: if common.manifests.is_empty() {
+            manifests: if load.manifests.is_empty() {
                 vec![PathBuf::from(".")]
             } else {
-                common.manifests
+                load.manifests
             },
-            src: if common.src.is_empty() {
+            src: if load.src.is_empty() {
                 None
             } else {
-                Some(common.src)
+                Some(load.src)
             },
-            env: common.env,
+            env: load.env,
             values: ValueSources {
-                files: common.values,
-                sets: common.set,
+                files: load.values,
+                sets: load.set,
             },
-            output: common.output.unwrap_or(OutputFormat::Human),
+            output: output.output.unwrap_or(OutputFormat::Human),
             color_out: color(std::io::stdout().is_terminal()),
             color_err: color(std::io::stderr().is_terminal()),
-            log_level: if common.quiet {
+            log_level: if run.quiet {
                 LogLevel::Warn
-            } else if common.verbose > 0 {
+            } else if output.verbose > 0 {
                 LogLevel::Debug
             } else {
                 LogLevel::Info
             },
-            trace: common.verbose > 1,
+            trace: output.verbose > 1,
             policy: Policy {
                 deny,
                 fs_roots,
-                net_allow: common.net_allow,
+                net_allow: run.net_allow,
                 read_only: false,
             },
             limits: ScriptLimits {
-                max_operations: common.max_operations,
-                timeout: Duration::from_secs_f64(common.timeout),
+                max_operations: run.max_operations,
+                timeout: Duration::from_secs_f64(run.timeout),
                 ..ScriptLimits::default()
             },
             jobs,
-            keep_going: run.as_ref().is_some_and(|r| r.keep_going),
-            state: run.and_then(|r| r.state),
+            keep_going: run.keep_going,
+            state: run.state,
             prune: plan.prune,
             plan_delete: plan.delete,
             detailed_exitcode: plan.detailed_exitcode,

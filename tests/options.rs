@@ -1,0 +1,116 @@
+//! Each subcommand offers only the options it uses: `--help` of the real binary lists them,
+//! and an option a command does not use is refused as a usage error (exit 2).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use common::Test;
+
+const LOAD: &[&str] = &["--manifest", "--src", "--env", "--values", "--set"];
+const SELECT: &[&str] = &["--only", "--exclude", "--selector"];
+const OUTPUT: &[&str] = &["--output", "--verbose", "--color"];
+const RUN: &[&str] = &[
+    "--quiet",
+    "--jobs",
+    "--keep-going",
+    "--state",
+    "--no-state",
+    "--deny",
+    "--fs-root",
+    "--net-allow",
+    "--timeout",
+    "--max-operations",
+];
+const OWN: &[&str] = &["--prune", "--delete", "--detailed-exitcode", "--format"];
+
+/// The long options `ordo <command> --help` lists.
+fn listed(command: &str) -> Vec<String> {
+    let out = Test::new().run(&[command, "--help"]);
+    out.code(0);
+    // Option lines: `  -m, --manifest <PATH>  ...` or `      --set <KEY=VALUE>  ...`.
+    let mut options: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let line = match line.strip_prefix('-') {
+                Some(rest) if !rest.starts_with('-') => rest.get(3..)?,
+                _ => line,
+            };
+            let name = line.split_whitespace().next()?;
+            let name = name.trim_end_matches("...");
+            name.starts_with("--").then(|| name.to_string())
+        })
+        .collect();
+    options.sort();
+    options.dedup();
+    options
+}
+
+fn check(command: &str, uses: &[&[&str]], own: &[&str]) {
+    let listed = listed(command);
+    let mut expected: Vec<String> = uses
+        .iter()
+        .flat_map(|group| group.iter())
+        .chain(own)
+        .chain(&["--help", "--version"])
+        .map(|s| (*s).to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(listed, expected, "`ordo {command} --help`");
+    for unused in all_known().iter().filter(|o| !expected.iter().any(|e| e == *o)) {
+        // Refused, not silently accepted.
+        let out = Test::new().run(&[command, unused]);
+        assert_eq!(
+            out.code, 2,
+            "`ordo {command} {unused}` should be a usage error\n{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("unexpected argument"), "{}", out.stderr);
+    }
+}
+
+fn all_known() -> Vec<&'static str> {
+    [LOAD, SELECT, OUTPUT, RUN, OWN].concat()
+}
+
+#[test]
+fn graph_offers_loading_selection_output_and_its_format() {
+    check("graph", &[LOAD, SELECT, OUTPUT], &["--format", "--delete"]);
+}
+
+#[test]
+fn validate_offers_loading_selection_and_output_only() {
+    check("validate", &[LOAD, SELECT, OUTPUT], &[]);
+}
+
+#[test]
+fn handlers_offers_loading_and_output_only() {
+    check("handlers", &[LOAD, OUTPUT], &[]);
+}
+
+#[test]
+fn apply_offers_the_run_options_and_prune() {
+    check("apply", &[LOAD, SELECT, OUTPUT, RUN], &["--prune"]);
+}
+
+#[test]
+fn delete_offers_the_run_options() {
+    check("delete", &[LOAD, SELECT, OUTPUT, RUN], &[]);
+}
+
+#[test]
+fn plan_offers_the_run_options_and_its_own() {
+    check(
+        "plan",
+        &[LOAD, SELECT, OUTPUT, RUN],
+        &["--delete", "--detailed-exitcode", "--prune"],
+    );
+}
