@@ -65,7 +65,10 @@ fn check(command: &str, uses: &[&[&str]], own: &[&str]) {
         .collect();
     expected.sort();
     assert_eq!(listed, expected, "`ordo {command} --help`");
-    for unused in all_known().iter().filter(|o| !expected.iter().any(|e| e == *o)) {
+    for unused in all_known()
+        .iter()
+        .filter(|o| !expected.iter().any(|e| e == *o))
+    {
         // Refused, not silently accepted.
         let out = Test::new().run(&[command, unused]);
         assert_eq!(

@@ -100,14 +100,7 @@ fn usage(message: impl Into<String>) -> UsageError {
 }
 
 /// The run options as clap gives them, or their defaults for commands that run no handler.
-fn run_parts(
-    r: RunArgs,
-) -> (
-    LoadArgs,
-    SelectArgs,
-    OutputArgs,
-    RunOptions,
-) {
+fn run_parts(r: RunArgs) -> (LoadArgs, SelectArgs, OutputArgs, RunOptions) {
     let state = if r.no_state {
         None
     } else {
@@ -185,7 +178,12 @@ impl Config {
             ),
             Command::Handlers(h) => (
                 CommandKind::Handlers,
-                (h.load, SelectArgs::default(), h.output, RunOptions::default()),
+                (
+                    h.load,
+                    SelectArgs::default(),
+                    h.output,
+                    RunOptions::default(),
+                ),
             ),
             Command::Graph(g) => {
                 graph = (g.format, g.delete);
@@ -197,12 +195,7 @@ impl Config {
             Command::State(_) => return Err(usage("`state` is handled before configuration")),
         };
         let mut deny = Permissions::default();
-        for name in run
-            .deny
-            .iter()
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-        {
+        for name in run.deny.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
             let cap = Capability::parse(name).ok_or_else(|| {
                 let names = Capability::ALL.map(Capability::as_str);
                 let hint = did_you_mean(name, names)
