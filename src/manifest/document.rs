@@ -155,6 +155,17 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// The text of the plain scalar at `mark` as the user wrote it (`1.10`, not `1.1`), for
+/// messages that tell them how to quote it.
+fn scalar_text(file: &SourceFile, mark: Mark) -> Option<String> {
+    let line = file.line(mark.line)?;
+    let start = usize::try_from(mark.col).ok()?.checked_sub(1)?;
+    let rest: String = line.chars().skip(start).collect();
+    let end = rest.find([',', '}', ']', '#']).unwrap_or(rest.len());
+    let text = rest.get(..end)?.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
 struct Checker<'a> {
     file: &'a Arc<SourceFile>,
     errors: Vec<ManifestError>,
@@ -409,9 +420,22 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
                 for e in entries {
                     let value = match &e.value.value {
                         Value::String(s) => s.clone(),
-                        Value::Int(i) => i.to_string(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Float(f) => f.to_string(),
+                        // Label values are strings, as in Kubernetes: an unquoted `1.10`
+                        // would become the number 1.1, and `-l release=1.10` select nothing
+                        // (issue 13).
+                        Value::Int(_) | Value::Bool(_) | Value::Float(_) => {
+                            let text = scalar_text(c.file, e.value.mark)
+                                .unwrap_or_else(|| e.value.type_name().to_string());
+                            c.error(
+                                e.value.mark,
+                                K::LabelNotString {
+                                    key: e.key.clone(),
+                                    found: e.value.type_name(),
+                                    text,
+                                },
+                            );
+                            continue;
+                        }
                         _ => {
                             c.wrong_type(&e.value, "metadata.labels", "a plain value");
                             continue;

@@ -10,6 +10,8 @@ pub enum ManifestErrorKind {
     Read { path: String, reason: String },
     #[error("no manifest files (`*.yaml`, `*.yml`) found in `{0}`")]
     NoFiles(String),
+    #[error("`{0}` is a handler script, not a manifest file")]
+    HandlerAsManifest(String),
     #[error("this file holds no manifests")]
     Empty,
     #[error("this file is not valid UTF-8 (byte {offset:#04x} at column {column})")]
@@ -39,6 +41,12 @@ pub enum ManifestErrorKind {
     },
     #[error("`{field}` is out of range: {value}")]
     OutOfRange { field: &'static str, value: String },
+    #[error("label `{key}` must be a string, not {found}")]
+    LabelNotString {
+        key: String,
+        found: &'static str,
+        text: String,
+    },
     #[error("invalid manifest name `{name}`")]
     InvalidName { name: String },
     #[error("invalid kind `{kind}`")]
@@ -72,6 +80,18 @@ impl From<ManifestError> for Diagnostic {
             K::UnknownKey { allowed, .. } => Some(format!("allowed here: {allowed}")),
             K::InvalidName { .. } => {
                 Some("names use only letters, digits, `.`, `_` and `-`".into())
+            }
+            K::LabelNotString { key, text, .. } => Some(format!(
+                "quote it, as Kubernetes requires: `{key}: \"{text}\"` (label values are text)"
+            )),
+            K::HandlerAsManifest(path) => {
+                let dir = std::path::Path::new(path)
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map_or_else(|| ".".to_string(), |p| p.display().to_string());
+                Some(format!(
+                    "`-m` takes manifests (`*.yaml`); give handler directories with `-s {dir}` (handlers next to the manifests are found without it)"
+                ))
             }
             K::BothVersions => {
                 Some("keep one of them; `apiVersion` is an alias of `version`".into())

@@ -126,6 +126,11 @@ fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
             }
             files
         }
+        Ok(_) if path.extension().is_some_and(|e| e == "rhai") => {
+            // A handler given as a manifest used to be reported as a YAML error (issue 13).
+            fail(errors, K::HandlerAsManifest(shown));
+            Vec::new()
+        }
         Ok(_) => vec![path.to_path_buf()],
     }
 }

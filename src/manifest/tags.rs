@@ -519,6 +519,30 @@ fn split_template(template: &str) -> Result<Vec<Piece>, TagErrorKind> {
     Ok(pieces)
 }
 
+/// Adds to `out` every value name `node` refers to: `!Value name` and the `${name}`s of a
+/// string `!Sub` (the list form names entries of its own map, whose `!Value`s are found
+/// as nodes of their own). Used to tell a `--set` that nothing reads from one that counts.
+pub fn value_references(node: &Node, out: &mut std::collections::BTreeSet<String>) {
+    let _ = node.try_walk(&mut |n: &Node| -> Result<(), ()> {
+        if let Value::Tagged(t) = &n.value {
+            match (t.tag.as_str(), &t.node.value) {
+                ("!Value", Value::String(name)) => {
+                    out.insert(name.clone());
+                }
+                ("!Sub", Value::String(template)) => {
+                    for piece in split_template(template).unwrap_or_default() {
+                        if let Piece::Name(name) = piece {
+                            out.insert(name);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    });
+}
+
 /// A variable's value, as the runner knows it.
 pub struct FoundVariable {
     pub value: Dynamic,

@@ -96,6 +96,8 @@ pub struct ValueSet {
     values: HashMap<String, ResolvedValue>,
     /// Names defined at some level but without a value in this environment.
     undefined_here: HashMap<String, Location>,
+    /// Names defined by a `Values` manifest or a `-f` file (not only by `--set`).
+    defined: std::collections::HashSet<String>,
 }
 
 impl ValueSet {
@@ -114,6 +116,21 @@ impl ValueSet {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
+    }
+
+    /// Whether a `Values` manifest or a `-f` file defines `name` (for any environment).
+    pub fn is_defined(&self, name: &str) -> bool {
+        self.defined.contains(name)
+    }
+
+    /// The names defined by `Values` manifests and `-f` files, for "did you mean".
+    pub fn defined_names(&self) -> impl Iterator<Item = &str> {
+        self.defined.iter().map(String::as_str)
+    }
+
+    /// Every value's node for this environment, for finding the values they refer to.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.values.values().map(|v| &v.value)
     }
 
     /// The text of every secret value, for masking output.
@@ -418,6 +435,10 @@ pub fn collect(
         levels.push(level);
     }
 
+    let defined = levels
+        .iter()
+        .flat_map(|level| level.defs.keys().cloned())
+        .collect();
     let mut set_level = Level::default();
     for set in &sources.sets {
         let Some((name, text)) = set.split_once('=') else {
@@ -442,7 +463,10 @@ pub fn collect(
     }
     levels.push(set_level);
 
-    let mut set = ValueSet::default();
+    let mut set = ValueSet {
+        defined,
+        ..ValueSet::default()
+    };
     for level in levels {
         for (name, def) in level.defs {
             // A `--set` or `-f` value keeps a manifest's `secret: true`.

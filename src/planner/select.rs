@@ -39,9 +39,34 @@ impl Requirement {
     }
 }
 
-/// A parsed `--selector`.
+impl Requirement {
+    fn key(&self) -> &str {
+        match self {
+            Requirement::Equals(k, _)
+            | Requirement::NotEquals(k, _)
+            | Requirement::In(k, _)
+            | Requirement::NotIn(k, _)
+            | Requirement::Exists(k)
+            | Requirement::NotExists(k) => k,
+        }
+    }
+
+    /// The values this requirement asks for, where it asks for some.
+    fn wanted(&self) -> &[String] {
+        match self {
+            Requirement::Equals(_, v) => std::slice::from_ref(v),
+            Requirement::In(_, vs) => vs,
+            _ => &[],
+        }
+    }
+}
+
+/// A parsed `--selector`, with the text it was parsed from (for messages).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LabelSelector(Vec<Requirement>);
+pub struct LabelSelector {
+    text: String,
+    requirements: Vec<Requirement>,
+}
 
 fn valid_key(k: &str) -> bool {
     !k.is_empty()
@@ -106,24 +131,66 @@ impl LabelSelector {
             } else {
                 Requirement::Exists(part.to_string())
             };
-            let key = match &req {
-                Requirement::Equals(k, _)
-                | Requirement::NotEquals(k, _)
-                | Requirement::In(k, _)
-                | Requirement::NotIn(k, _)
-                | Requirement::Exists(k)
-                | Requirement::NotExists(k) => k,
-            };
-            if !valid_key(key) {
+            if !valid_key(req.key()) {
                 return Err(bad());
             }
             reqs.push(req);
         }
-        Ok(LabelSelector(reqs))
+        Ok(LabelSelector {
+            text: text.trim().to_string(),
+            requirements: reqs,
+        })
     }
 
     pub fn matches(&self, labels: &indexmap::IndexMap<String, String>) -> bool {
-        self.0.iter().all(|r| r.matches(labels))
+        self.requirements.iter().all(|r| r.matches(labels))
+    }
+
+    /// Why this selector matches none of `labels` (one map per manifest), with a "did you
+    /// mean" from the labels that exist: the first requirement that alone matches nothing
+    /// is named, with the nearest key or value in use.
+    fn explain_no_match(&self, labels: &[&indexmap::IndexMap<String, String>]) -> String {
+        let mut message = format!("`-l {}` matches no manifest in this environment", self.text);
+        let Some(req) = self
+            .requirements
+            .iter()
+            .find(|r| !labels.iter().any(|l| r.matches(l)))
+        else {
+            return message;
+        };
+        let key = req.key();
+        let values: std::collections::BTreeSet<&str> = labels
+            .iter()
+            .filter_map(|l| l.get(key).map(String::as_str))
+            .collect();
+        if values.is_empty() {
+            let keys: std::collections::BTreeSet<&str> = labels
+                .iter()
+                .flat_map(|l| l.keys().map(String::as_str))
+                .collect();
+            message.push_str(&format!("; no manifest has the label `{key}`"));
+            if let Some(near) = did_you_mean(key, keys.iter().copied()) {
+                message.push_str(&format!("; did you mean `{near}`?"));
+            }
+        } else {
+            let missing: Vec<&str> = req
+                .wanted()
+                .iter()
+                .map(String::as_str)
+                .filter(|v| !values.contains(v))
+                .collect();
+            if let Some(near) = missing
+                .iter()
+                .find_map(|v| did_you_mean(v, values.iter().copied()))
+            {
+                message.push_str(&format!("; did you mean `{key}={near}`?"));
+            }
+            message.push_str(&format!(
+                " (values of `{key}` here: {})",
+                values.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        message
     }
 }
 
@@ -167,6 +234,17 @@ fn matcher(pattern: &str) -> Result<GlobMatcher, String> {
 }
 
 impl Selection {
+    /// The selection as the user wrote it: `--only a --exclude b -l tier=web`.
+    fn describe(&self) -> String {
+        let only = self.only.iter().map(|p| format!("--only {p}"));
+        let exclude = self.exclude.iter().map(|p| format!("--exclude {p}"));
+        let selectors = self.selectors.iter().map(|s| format!("-l {}", s.text));
+        only.chain(selectors)
+            .chain(exclude)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.only.is_empty() && self.exclude.is_empty() && self.selectors.is_empty()
     }
@@ -206,9 +284,24 @@ impl Selection {
                 let hint = did_you_mean(pattern, (0..n).map(name))
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
+                let flag = if only.iter().any(|(p, _)| p == pattern) {
+                    "--only"
+                } else {
+                    "--exclude"
+                };
                 errors.push(format!(
-                    "`{pattern}` matches no manifest in this environment{hint}"
+                    "{flag}: `{pattern}` matches no manifest in this environment{hint}"
                 ));
+            }
+        }
+        // A selector that matches nothing is a typo as surely as an `--only` name that
+        // matches nothing (issue 13: `-l tier=nope` used to exit 0 having done nothing).
+        let labels: Vec<_> = (0..n)
+            .map(|node| &manifests[graph.nodes[node]].metadata.labels)
+            .collect();
+        for selector in &self.selectors {
+            if !labels.iter().any(|l| selector.matches(l)) {
+                errors.push(selector.explain_no_match(&labels));
             }
         }
         if !errors.is_empty() {
@@ -226,6 +319,13 @@ impl Selection {
                 by_name && by_label && !excluded[node]
             })
             .collect();
+        if !roots.iter().any(|&r| r) {
+            // Each criterion matched something, but together they leave nothing to run.
+            return Err(vec![format!(
+                "the selection ({}) leaves no manifest to run",
+                self.describe()
+            )]);
+        }
         if explicit && delete {
             // What depends on a deleted manifest must be deleted first: it comes along.
             let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();

@@ -1,7 +1,7 @@
 //! Loading and checking everything a command works on: manifests, values, tags, handlers,
 //! the graph. Every input problem is collected; any of them means exit code 3.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,13 +9,15 @@ use rhai::Engine;
 
 use crate::cli::{CommandKind, Config};
 use crate::diagnostic::Diagnostic;
+use crate::diagnostic::did_you_mean;
 use crate::error::Error;
 use crate::handler::{HandlerRegistry, discover};
 use crate::manifest::{
     Limits, Manifest, ManifestError, StaticContext, StaticResult, ValueSet, collect_values,
-    resolve_static,
+    resolve_static, value_references,
 };
 use crate::planner::Graph;
+use crate::script::scan::value_lookups as value_lookups_of;
 use crate::script::{ImportResolver, ImportRoot, build};
 
 /// Everything loaded and checked: what a command works on.
@@ -41,6 +43,17 @@ pub(super) fn load(config: &Config) -> Result<World, Error> {
     );
     for secret in values.secret_texts() {
         crate::exec::secrets::add(&secret);
+    }
+    // What the manifests read, before `resolve_tags` replaces the tags by their values.
+    let mut value_refs = BTreeSet::new();
+    if !config.values.sets.is_empty() {
+        for m in &loaded.manifests {
+            value_references(&m.spec, &mut value_refs);
+            value_references(&m.metadata_node, &mut value_refs);
+        }
+        for node in values.nodes() {
+            value_references(node, &mut value_refs);
+        }
     }
     resolve_tags(config, &mut loaded.manifests, &values, &mut value_errors);
     diagnostics.extend(
@@ -104,6 +117,10 @@ pub(super) fn load(config: &Config) -> Result<World, Error> {
             }
         }
     }
+    if !config.values.sets.is_empty() {
+        let lookups = value_lookups(&engine, config, &registry, &manifests, &handlers);
+        diagnostics.extend(unused_sets(config, &values, &value_refs, &lookups));
+    }
     let (graph, plan_errors) = Graph::build(&manifests, &config.env);
     diagnostics.extend(plan_errors.into_iter().map(Diagnostic::from));
 
@@ -118,6 +135,82 @@ pub(super) fn load(config: &Config) -> Result<World, Error> {
         graph,
         values: Arc::new(values),
     })
+}
+
+/// The value names handlers look up with a literal `values::get("NAME")`/`values::has`,
+/// plus the names of the manifests served by a handler that looks a value up by a computed
+/// name (`CliInputPrompt` reads `--set <its manifest's name>`): those may be read too.
+fn value_lookups(
+    engine: &Engine,
+    config: &Config,
+    registry: &HandlerRegistry,
+    manifests: &[Manifest],
+    handlers: &[usize],
+) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut computed = HashSet::new();
+    for index in 0..registry.handlers().len() {
+        registry.prepare(engine, &config.limits, index);
+        if let Ok(compiled) = registry.get(index).compiled() {
+            let found = value_lookups_of(&compiled.ast);
+            names.extend(found.names);
+            if found.computed {
+                computed.insert(index);
+            }
+        }
+    }
+    for (m, h) in manifests.iter().zip(handlers) {
+        if computed.contains(h) {
+            names.insert(m.name.clone());
+        }
+    }
+    names
+}
+
+/// `--set NAME` that no value definition, no `!Value`/`!Sub` and no handler look-up uses
+/// is a typo: it would be silently ignored (issue 13: `--set replicsa=5`).
+fn unused_sets(
+    config: &Config,
+    values: &ValueSet,
+    refs: &BTreeSet<String>,
+    lookups: &BTreeSet<String>,
+) -> Vec<Diagnostic> {
+    let mut reported = HashSet::new();
+    let mut errors = Vec::new();
+    for set in &config.values.sets {
+        let Some((name, _)) = set.split_once('=') else {
+            continue;
+        };
+        if values.is_defined(name)
+            || refs.contains(name)
+            || lookups.contains(name)
+            || !reported.insert(name)
+        {
+            continue;
+        }
+        let known: BTreeSet<&str> = values
+            .defined_names()
+            .chain(refs.iter().map(String::as_str))
+            .chain(lookups.iter().map(String::as_str))
+            .collect();
+        let hint = did_you_mean(name, known.iter().copied())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        errors.push(
+            Diagnostic::error(format!(
+                "--set `{name}`: no value definition, `!Value`, `!Sub` or handler uses a value named `{name}`{hint}"
+            ))
+            .help(if known.is_empty() {
+                "this run defines and reads no values".to_string()
+            } else {
+                format!(
+                    "values known to this run: {}",
+                    known.into_iter().take(20).collect::<Vec<_>>().join(", ")
+                )
+            }),
+        );
+    }
+    errors
 }
 
 /// Substitutes `!Value`, `!Env`, `!Sub` and `std.*` in the manifests of the environment,
@@ -218,12 +311,5 @@ pub(super) fn select(
         .selection
         .apply(&world.graph, &world.manifests, delete)
         .map(Some)
-        .map_err(|errors| {
-            Error::Input(
-                errors
-                    .into_iter()
-                    .map(|e| Diagnostic::error(format!("--only/--exclude: {e}")))
-                    .collect(),
-            )
-        })
+        .map_err(|errors| Error::Input(errors.into_iter().map(Diagnostic::error).collect()))
 }

@@ -5,6 +5,7 @@ pub mod convert;
 mod engine;
 mod error;
 mod resolver;
+pub mod scan;
 
 pub use context::{CallContext, HandlerInfo};
 pub use engine::{STOP_INTERRUPTED, STOP_TIMEOUT, ScriptLimits, build};
