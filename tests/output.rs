@@ -63,7 +63,7 @@ fn a_successful_json_report_is_ok() {
     assert_eq!(json["environment"], "default");
     assert_eq!(
         json["summary"],
-        serde_json::json!({"changed": 1, "unchanged": 0, "failed": 0, "skipped": 0})
+        serde_json::json!({"changed": 1, "unchanged": 0, "failed": 0, "interrupted": 0, "skipped": 0})
     );
     let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
     assert_eq!(

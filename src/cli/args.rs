@@ -53,9 +53,10 @@ pub struct GraphArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
-    /// `text` (levels) or `dot` (Graphviz)
-    #[arg(long = "format", value_name = "FORMAT", default_value = "text")]
-    pub format: GraphFormat,
+    /// The human rendering: `text` (levels) or `dot` (Graphviz) [default: text]; `-o json`
+    /// prints nodes and edges instead
+    #[arg(long = "format", value_name = "FORMAT")]
+    pub format: Option<GraphFormat>,
 
     /// Show the delete order instead of the apply order
     #[arg(long = "delete")]

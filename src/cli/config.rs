@@ -186,7 +186,19 @@ impl Config {
                 ),
             ),
             Command::Graph(g) => {
-                graph = (g.format, g.delete);
+                if let (Some(format), Some(OutputFormat::Json | OutputFormat::Jsonl)) =
+                    (g.format, g.output.output)
+                {
+                    let format = if format == GraphFormat::Dot {
+                        "dot"
+                    } else {
+                        "text"
+                    };
+                    return Err(usage(format!(
+                        "--format {format} is a human rendering of the graph; with -o json it prints nodes and edges: give one or the other"
+                    )));
+                }
+                graph = (g.format.unwrap_or(GraphFormat::Text), g.delete);
                 (
                     CommandKind::Graph,
                     (g.load, g.select, g.output, RunOptions::default()),

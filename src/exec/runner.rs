@@ -101,6 +101,18 @@ pub struct Orphan {
 pub struct Failure {
     pub line: String,
     pub diagnostic: Box<Diagnostic>,
+    /// The handler function that was running (`check`, `apply` or `delete`); `None` when
+    /// the step failed before calling one (a handler that does not compile, a variable that
+    /// is not set).
+    pub function: Option<&'static str>,
+}
+
+impl Failure {
+    /// This failure, as one raised while `function` ran.
+    fn during(mut self, function: &'static str) -> Self {
+        self.function = Some(function);
+        self
+    }
 }
 
 #[derive(Debug)]
@@ -546,13 +558,21 @@ impl<'a> Runner<'a> {
                 resolved = done.resolved;
                 (done.status, None)
             }
+            // Cut by Ctrl-C or SIGTERM: whatever the handler or its command made of the
+            // signal (a command's exit code 130, an interrupted script), it is no failure.
+            Ok(Err(failure)) if self.cancel.load(Ordering::Relaxed) => {
+                reason = Some(match failure.function {
+                    Some(f) => format!("stopped while running `{f}`"),
+                    None => "stopped before a handler function ran".to_string(),
+                });
+                (Status::Interrupted, None)
+            }
             Ok(Err(mut failure)) => {
-                let note = format!(
-                    "while running `{}` for {} ({})",
-                    step.function.as_str(),
-                    m.id(),
-                    m.at(m.name_mark)
-                );
+                let what = match failure.function {
+                    Some(f) => format!("while running `{f}`"),
+                    None => "while preparing".to_string(),
+                };
+                let note = format!("{what} for {} ({})", m.id(), m.at(m.name_mark));
                 failure.diagnostic.notes.push(note);
                 (Status::Failed, Some(failure))
             }
@@ -570,6 +590,7 @@ impl<'a> Runner<'a> {
                     Some(Failure {
                         line: text,
                         diagnostic: Box::new(diagnostic),
+                        function: None,
                     }),
                 )
             }
@@ -705,7 +726,7 @@ impl<'a> Runner<'a> {
                 Ok(true) => {}
                 Err(found) => {
                     let text = format!("`check` must return `true` or `false`, not {found}");
-                    return Err((self.failure_text(handler, text), None));
+                    return Err((self.failure_text(handler, text).during("check"), None));
                 }
             }
         }
@@ -714,7 +735,7 @@ impl<'a> Runner<'a> {
         }
         let result = self.call(handler, compiled, function.as_str(), arg, timeout)?;
         self.store_outputs(m, handler, function, result)
-            .map_err(|f| (f, None))?;
+            .map_err(|f| (f.during(function.as_str()), None))?;
         done(Status::Changed, resolved)
     }
 
@@ -722,7 +743,7 @@ impl<'a> Runner<'a> {
         &self,
         handler: &Handler,
         compiled: &Compiled,
-        name: &str,
+        name: &'static str,
         arg: Dynamic,
         timeout: Duration,
     ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
@@ -749,6 +770,7 @@ impl<'a> Runner<'a> {
                     Failure {
                         line: err.located(),
                         diagnostic: Box::new(err.to_diagnostic(source)),
+                        function: Some(name),
                     },
                     limit,
                 )
@@ -759,6 +781,7 @@ impl<'a> Runner<'a> {
         Failure {
             line: format!("{}: {text}", handler.name()),
             diagnostic: Box::new(Diagnostic::error(text).note(format!("in {}", handler.name()))),
+            function: None,
         }
     }
 
@@ -838,6 +861,7 @@ impl<'a> Runner<'a> {
                     Unresolved::Failed(Failure {
                         line,
                         diagnostic: Box::new(diagnostic),
+                        function: None,
                     })
                 };
             (

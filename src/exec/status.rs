@@ -8,8 +8,10 @@ pub enum Status {
     Changed,
     /// `check` said there was nothing to do.
     Unchanged,
-    /// The handler threw, timed out, or was stopped.
+    /// The handler threw or timed out.
     Failed,
+    /// Cut by Ctrl-C or SIGTERM while its handler ran.
+    Interrupted,
     /// Not run: a dependency failed, or the run stopped first.
     Skipped,
     /// `plan` only: `check` says there is work to do.
@@ -24,6 +26,7 @@ impl Status {
             Status::Changed => "changed",
             Status::Unchanged => "unchanged",
             Status::Failed => "failed",
+            Status::Interrupted => "interrupted",
             Status::Skipped => "skipped",
             Status::Pending => "pending",
             Status::Orphaned => "orphaned",
@@ -42,6 +45,7 @@ pub struct Summary {
     pub changed: usize,
     pub unchanged: usize,
     pub failed: usize,
+    pub interrupted: usize,
     pub skipped: usize,
     pub pending: usize,
     pub orphaned: usize,
@@ -53,6 +57,7 @@ impl Summary {
             Status::Changed => self.changed += 1,
             Status::Unchanged => self.unchanged += 1,
             Status::Failed => self.failed += 1,
+            Status::Interrupted => self.interrupted += 1,
             Status::Skipped => self.skipped += 1,
             Status::Pending => self.pending += 1,
             Status::Orphaned => self.orphaned += 1,

@@ -100,6 +100,7 @@ fn status_style(status: Status) -> Style {
         Status::Unchanged => AnsiColor::BrightBlack,
         Status::Failed => AnsiColor::Red,
         Status::Skipped | Status::Orphaned => AnsiColor::Yellow,
+        Status::Interrupted => AnsiColor::Magenta,
         Status::Pending => AnsiColor::Cyan,
     };
     Style::new().fg_color(Some(color.into())).bold()
@@ -155,6 +156,7 @@ impl Reporter for HumanReporter {
                     (Status::Skipped | Status::Pending | Status::Orphaned, Some(r)) => {
                         format!("({r})")
                     }
+                    (Status::Interrupted, Some(r)) => format!("{} ({r})", duration(*d)),
                     _ => duration(*d),
                 };
                 let color = self.color;
@@ -219,6 +221,9 @@ impl Reporter for HumanReporter {
                     parts.push(format!("{} unchanged", summary.unchanged));
                 }
                 parts.push(format!("{} failed", summary.failed));
+                if summary.interrupted > 0 {
+                    parts.push(format!("{} interrupted", summary.interrupted));
+                }
                 parts.push(format!("{} skipped", summary.skipped));
                 let note = if *interrupted { " (interrupted)" } else { "" };
                 let _ = writeln!(

@@ -1,10 +1,69 @@
-//! `-o json` (one report at the end) and `-o jsonl` (one event per line, as it happens).
+//! `-o json` (one report at the end) and `-o jsonl` (one event per line, as it happens),
+//! and the one JSON shape of a manifest that every command's `-o json` uses.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use serde_json::{Value, json};
 
-use crate::exec::{Event, Reporter, Status, Summary};
+use crate::exec::{Event, LogLevel, Reporter, Summary};
+
+/// One manifest as every command's `-o json` shows it (DESIGN.md §10): the same keys
+/// whatever the command, `null` (or `[]`) where a command has nothing to say.
+#[derive(Debug)]
+pub struct ManifestJson<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub version: &'a str,
+    /// The handler file that serves it.
+    pub handler: &'a str,
+    /// A run status (`changed`, `interrupted`...), `valid` for the commands that only
+    /// load, `applied` for a state entry.
+    pub status: &'a str,
+    /// `None` when nothing ran.
+    pub duration_ms: Option<u64>,
+    pub error: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    /// `{level, message}` of the manifest's handler log lines, already masked.
+    pub logs: Vec<Value>,
+}
+
+impl ManifestJson<'_> {
+    /// The entry, its keys in the documented order.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.name, "kind": self.kind, "version": self.version,
+            "handler": self.handler, "status": self.status, "duration_ms": self.duration_ms,
+            "error": self.error, "reason": self.reason, "logs": self.logs,
+        })
+    }
+
+    /// An entry for a command that runs no handler.
+    pub fn loaded<'a>(
+        name: &'a str,
+        kind: &'a str,
+        version: &'a str,
+        handler: &'a str,
+        status: &'a str,
+    ) -> ManifestJson<'a> {
+        ManifestJson {
+            name,
+            kind,
+            version,
+            handler,
+            status,
+            duration_ms: None,
+            error: None,
+            reason: None,
+            logs: Vec::new(),
+        }
+    }
+}
+
+/// One log line of a manifest's `logs`.
+fn log_json(level: LogLevel, message: &str) -> Value {
+    json!({"level": level.as_str(), "message": message})
+}
 
 fn ms(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -12,14 +71,18 @@ fn ms(d: std::time::Duration) -> u64 {
 
 fn summary_json(command: &str, s: &Summary) -> Value {
     if command == "plan" {
-        json!({"pending": s.pending, "unchanged": s.unchanged, "failed": s.failed, "skipped": s.skipped, "orphaned": s.orphaned})
+        json!({"pending": s.pending, "unchanged": s.unchanged, "failed": s.failed, "interrupted": s.interrupted, "skipped": s.skipped, "orphaned": s.orphaned})
     } else {
-        json!({"changed": s.changed, "unchanged": s.unchanged, "failed": s.failed, "skipped": s.skipped})
+        json!({"changed": s.changed, "unchanged": s.unchanged, "failed": s.failed, "interrupted": s.interrupted, "skipped": s.skipped})
     }
 }
 
 /// Collects the run and prints one JSON object when it ends.
 pub struct JsonReporter {
+    /// Lowest handler log level kept in the entries' `logs` (`-v`, `-q`).
+    level: LogLevel,
+    /// Log lines of the manifests that have not finished yet, by name.
+    logs: HashMap<String, Vec<Value>>,
     plan: bool,
     environment: String,
     handlers: Vec<Value>,
@@ -31,13 +94,16 @@ pub struct JsonReporter {
 
 impl Default for JsonReporter {
     fn default() -> Self {
-        Self::new()
+        Self::new(LogLevel::Info)
     }
 }
 
 impl JsonReporter {
-    pub fn new() -> Self {
+    /// A reporter keeping handler log lines of `level` and above.
+    pub fn new(level: LogLevel) -> Self {
         JsonReporter {
+            level,
+            logs: HashMap::new(),
             plan: false,
             environment: String::new(),
             handlers: Vec::new(),
@@ -73,17 +139,18 @@ impl Reporter for JsonReporter {
                 reason,
                 ..
             } => {
-                let mut entry = json!({
-                    "name": info.name, "kind": info.kind, "version": info.version,
-                    "handler": info.handler, "status": status.as_str(),
-                    "duration_ms": ms(*duration), "error": error,
-                });
-                // `plan` says why; `apply` and `delete` keep exactly the documented keys.
-                if self.plan
-                    && let Some(fields) = entry.as_object_mut()
-                {
-                    fields.insert("reason".into(), json!(reason));
+                let entry = ManifestJson {
+                    name: &info.name,
+                    kind: &info.kind,
+                    version: &info.version,
+                    handler: &info.handler,
+                    status: status.as_str(),
+                    duration_ms: Some(ms(*duration)),
+                    error: error.as_deref(),
+                    reason: reason.as_deref(),
+                    logs: self.logs.remove(&info.name).unwrap_or_default(),
                 }
+                .to_json();
                 self.entries.push((info.step, entry));
             }
             Event::RunFinished {
@@ -114,6 +181,16 @@ impl Reporter for JsonReporter {
                     fields.insert("handlers".into(), json!(self.handlers));
                 }
                 self.result = Some(result);
+            }
+            Event::Log {
+                manifest: Some(name),
+                level,
+                message,
+            } if *level >= self.level => {
+                self.logs
+                    .entry(name.clone())
+                    .or_default()
+                    .push(log_json(*level, message));
             }
             Event::Log { .. } => {}
         }
@@ -176,8 +253,7 @@ pub fn event_json(event: &Event) -> Value {
         } => json!({
             "event": "manifest_finished", "step": info.step, "name": info.name, "kind": info.kind,
             "version": info.version, "handler": info.handler, "status": status.as_str(),
-            "duration_ms": ms(*duration), "error": error,
-            "reason": if *status == Status::Skipped { reason.clone() } else { None },
+            "duration_ms": ms(*duration), "error": error, "reason": reason,
         }),
         Event::Log {
             manifest,

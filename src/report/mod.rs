@@ -5,4 +5,4 @@ mod human;
 mod json;
 
 pub use human::{HumanReporter, duration};
-pub use json::{JsonLinesReporter, JsonReporter, event_json};
+pub use json::{JsonLinesReporter, JsonReporter, ManifestJson, event_json};

@@ -1,4 +1,4 @@
-//! The commands that only look: `validate` and `handlers`.
+//! The commands that only look: `validate`, `handlers` and `graph`.
 
 use std::io::Write;
 
@@ -10,6 +10,19 @@ use crate::error::Error;
 use crate::handler::HandlerRegistry;
 use crate::manifest::Action;
 use crate::planner::Plan;
+use crate::report::ManifestJson;
+
+/// The `-o json` entries of a plan's steps, in plan order: loaded and resolved, nothing run.
+fn step_entries(world: &World, plan: &Plan) -> Vec<serde_json::Value> {
+    plan.steps
+        .iter()
+        .filter_map(|s| {
+            let m = world.manifests.get(s.manifest)?;
+            let handler = world.registry.get(s.handler).name();
+            Some(ManifestJson::loaded(&m.name, &m.kind, &m.version, handler, "valid").to_json())
+        })
+        .collect()
+}
 
 pub(super) fn validate(config: &Config, world: &World) -> Result<(), Error> {
     let selected = super::load::select(config, world, false)?;
@@ -49,6 +62,7 @@ pub(super) fn validate(config: &Config, world: &World) -> Result<(), Error> {
     } else {
         let report = json!({
             "command": "validate", "environment": config.env, "ok": true,
+            "manifests": step_entries(world, &apply),
             "apply": names(&apply), "delete": names(&delete),
         });
         let _ = writeln!(out, "{report}");
@@ -165,6 +179,23 @@ pub(super) fn graph(config: &Config, world: &World) -> Result<(), Error> {
             .unwrap_or_default()
     };
     let mut out = std::io::stdout().lock();
+    if config.output != OutputFormat::Human {
+        // An edge goes from a manifest to one that waits for it, in this action's order.
+        let edges: Vec<_> = plan
+            .before
+            .iter()
+            .enumerate()
+            .flat_map(|(s, before)| before.iter().map(move |&b| (b, s)))
+            .map(|(from, to)| json!({"from": id(from).0, "to": id(to).0}))
+            .collect();
+        let report = json!({
+            "command": "graph", "environment": config.env, "ok": true,
+            "action": action.as_str(),
+            "nodes": step_entries(world, &plan), "edges": edges,
+        });
+        let _ = writeln!(out, "{report}");
+        return Ok(());
+    }
     if config.graph_format == GraphFormat::Dot {
         let _ = writeln!(out, "digraph ordo {{");
         let _ = writeln!(out, "  rankdir=LR;");

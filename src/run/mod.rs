@@ -111,12 +111,7 @@ fn report_error(config: &Config, e: &Error) {
             if config.output != OutputFormat::Human {
                 let errors: Vec<_> = diagnostics
                     .iter()
-                    .map(|d| {
-                        json!({
-                            "message": crate::exec::secrets::masked(&d.message),
-                            "location": d.location.as_ref().map(ToString::to_string),
-                        })
-                    })
+                    .map(error_json)
                     .collect();
                 let report = json!({"command": config.command.name(), "environment": config.env, "ok": false, "errors": errors});
                 println!("{report}");
@@ -129,6 +124,21 @@ fn report_error(config: &Config, e: &Error) {
     }
 }
 
+/// One input error of `-o json`: `message`, `file`, `line`, `column` (null where
+/// unknown, `line` and `column` 1-based), and the `help` the human output shows.
+fn error_json(d: &crate::diagnostic::Diagnostic) -> serde_json::Value {
+    let masked = crate::exec::secrets::masked;
+    let location = d.location.as_ref();
+    let mark = location.map(|l| l.mark).filter(|m| m.line > 0);
+    json!({
+        "message": masked(&d.message),
+        "file": location.map(|l| l.file.name()),
+        "line": mark.map(|m| m.line),
+        "column": mark.map(|m| m.col).filter(|&c| c > 0),
+        "help": d.help.as_deref().map(masked),
+    })
+}
+
 mod info;
 mod load;
 mod runs;
@@ -137,7 +147,7 @@ mod state;
 fn reporter(config: &Config) -> Box<dyn Reporter> {
     match config.output {
         OutputFormat::Human => Box::new(HumanReporter::new(config.color_out, config.log_level)),
-        OutputFormat::Json => Box::new(JsonReporter::new()),
+        OutputFormat::Json => Box::new(JsonReporter::new(config.log_level)),
         OutputFormat::Jsonl => Box::new(JsonLinesReporter::new()),
     }
 }

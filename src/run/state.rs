@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::cli::{OutputFormat, StateAction, StateArgs, default_state_path};
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
+use crate::report::ManifestJson;
 use crate::state::{Record, StateErrorKind, StateLock, StateStore, unlock};
 
 fn fail(e: &StateErrorKind) -> Error {
@@ -26,8 +27,14 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                 let list: Vec<_> = entries
                     .iter()
                     .map(|(name, e)| {
-                        json!({"name": name, "kind": e.kind, "version": e.version, "file": e.file,
-                               "handler": e.handler, "applied_at": e.applied_at})
+                        let mut entry =
+                            ManifestJson::loaded(name, &e.kind, &e.version, &e.handler, "applied")
+                                .to_json();
+                        if let Some(fields) = entry.as_object_mut() {
+                            fields.insert("file".into(), json!(e.file));
+                            fields.insert("applied_at".into(), json!(e.applied_at));
+                        }
+                        entry
                     })
                     .collect();
                 let _ = writeln!(
@@ -70,8 +77,19 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                     path.display()
                 )))));
             };
+            // The one manifest shape, then everything the state recorded.
+            let mut manifest =
+                ManifestJson::loaded(&name, &entry.kind, &entry.version, &entry.handler, "applied")
+                    .to_json();
+            if let (Some(fields), Ok(serde_json::Value::Object(recorded))) =
+                (manifest.as_object_mut(), serde_json::to_value(entry))
+            {
+                for (key, value) in recorded {
+                    fields.entry(key).or_insert(value);
+                }
+            }
             let text = serde_json::to_string_pretty(
-                &json!({"name": name, "environment": args.env, "entry": entry}),
+                &json!({"environment": args.env, "manifest": manifest}),
             )
             .unwrap_or_default();
             let _ = writeln!(out, "{}", crate::exec::secrets::masked(&text));

@@ -286,6 +286,9 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     let stdout = String::from_utf8_lossy(&stdout).into_owned();
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
 
+    // A command that ended on the run's own interrupt (the signal reached it before the
+    // loop above saw it) was stopped, whatever its exit code says.
+    let stop = stop.or_else(|| (code != 0 && ctx.cancelled()).then_some(Stop::Interrupted));
     if let Some(stop) = stop {
         let mut fields = Map::new();
         fields.insert("stderr".into(), tail(&stderr).into());
