@@ -336,6 +336,22 @@ fn templates_render_and_undefined_names_are_errors() {
 }
 
 #[test]
+fn a_rendered_template_keeps_its_final_newline() {
+    let t = probe(
+        "\"file:read\", \"file:write\"",
+        "let tpl = file::read(path::join(m.dir, \"app.conf.j2\"));\n\
+         file::write(path::join(m.dir, \"app.conf\"), template::render(tpl, #{ host: \"web\" }));\n\
+         file::write(path::join(m.dir, \"two.txt\"), template::render(\"a\\n\\n\", #{}));\n\
+         file::write(path::join(m.dir, \"none.txt\"), template::render(\"{{ host }}\", #{ host: \"x\" }));",
+    )
+    .file("app.conf.j2", "[server]\nhost = {{ host }}\n");
+    t.run(&["apply"]).code(0);
+    assert_eq!(t.read("app.conf"), "[server]\nhost = web\n");
+    assert_eq!(t.read("two.txt"), "a\n\n");
+    assert_eq!(t.read("none.txt"), "x", "no newline is added either");
+}
+
+#[test]
 fn yaml_round_trips() {
     let t = probe(
         "\"file:write\"",

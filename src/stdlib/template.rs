@@ -1,7 +1,8 @@
 //! `template::render(text, values)`: Jinja templates (minijinja), strict and bounded.
 //!
-//! An undefined name is an error, not an empty string. Rendering has a fuel limit, so a
-//! template cannot loop forever, and templates cannot load other files.
+//! An undefined name is an error, not an empty string. The template's final newline is kept
+//! (minijinja drops it by default), so a rendered file ends like its template. Rendering has
+//! a fuel limit, so a template cannot loop forever, and templates cannot load other files.
 
 use minijinja::{Environment, UndefinedBehavior};
 use rhai::{Dynamic, EvalAltResult, Module};
@@ -14,6 +15,13 @@ const FUEL: u64 = 10_000_000;
 fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // The default drops the final newline; the build only fails on bad delimiters.
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(64);
     let context = minijinja::Value::from(minijinja::value::Serde(
