@@ -54,12 +54,7 @@ fn project(spec: &str) -> Test {
 }
 
 /// Runs ordo, sends `signal` once `started` says `cut` runs, and returns the output.
-fn interrupt(
-    t: &Test,
-    args: &[&str],
-    signal: &str,
-    started: impl Fn() -> bool,
-) -> common::Output {
+fn interrupt(t: &Test, args: &[&str], signal: &str, started: impl Fn() -> bool) -> common::Output {
     let child = t.spawn(args);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !started() && Instant::now() < deadline {
@@ -93,7 +88,12 @@ fn ctrl_c_during_a_command_makes_the_manifest_interrupted_not_failed() {
         .stdout_has("(stopped while running `apply`)")
         .stdout_has("skipped   Slow/later  (the run was interrupted)")
         .stdout_has("apply: 1 changed, 0 unchanged, 0 failed, 1 interrupted, 1 skipped");
-    for bad in ["failed    Slow/cut", "exited with code", "check: false", "130"] {
+    for bad in [
+        "failed    Slow/cut",
+        "exited with code",
+        "check: false",
+        "130",
+    ] {
         assert!(
             !out.stdout.contains(bad) && !out.stderr.contains(bad),
             "{bad:?} in\n{}\n{}",
@@ -103,7 +103,10 @@ fn ctrl_c_during_a_command_makes_the_manifest_interrupted_not_failed() {
     }
     // Not recorded as applied: the next apply runs it again.
     let state = t.read(".ordo/state.json");
-    assert!(state.contains("\"first\"") && !state.contains("\"cut\""), "{state}");
+    assert!(
+        state.contains("\"first\"") && !state.contains("\"cut\""),
+        "{state}"
+    );
 }
 
 #[test]
@@ -156,10 +159,7 @@ fn check(m) { throw "cannot probe"; }
 fn apply(m) { }
 "#,
         )
-        .manifest(
-            "m.yaml",
-            "kind: Probe\nversion: v1\nmetadata:\n  name: p\n",
-        );
+        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata:\n  name: p\n");
     t.run(&["plan"])
         .code(1)
         .stderr_has("while running `check` for Probe/p")

@@ -119,7 +119,11 @@ fn every_command_gives_every_manifest_the_same_keys() {
 
     let listed = t.run(&["state", "list", "-o", "json"]);
     listed.code(0);
-    let list = entries(&listed.json()["manifests"], "state list", &["file", "applied_at"]);
+    let list = entries(
+        &listed.json()["manifests"],
+        "state list",
+        &["file", "applied_at"],
+    );
     assert_eq!(find(&list, "a")["status"], "applied");
 
     let shown = t.run(&["state", "show", "a", "-o", "json"]);
@@ -208,7 +212,10 @@ fn handler_logs_are_kept_per_manifest_with_warnings_and_masked() {
     // `-v` keeps debug lines too; `-q` only warnings and errors.
     let verbose = t.run(&["apply", "-o", "json", "--no-state", "-v"]).json();
     let logs = &find(verbose["manifests"].as_array().unwrap(), "c")["logs"];
-    assert_eq!(logs[0], json!({"level": "debug", "message": "debug line of c"}));
+    assert_eq!(
+        logs[0],
+        json!({"level": "debug", "message": "debug line of c"})
+    );
     assert_eq!(logs.as_array().unwrap().len(), 3);
     let quiet = t.run(&["apply", "-o", "json", "--no-state", "-q"]).json();
     assert_eq!(
@@ -222,7 +229,10 @@ fn input_errors_give_file_line_and_column() {
     let t = Test::new()
         .handler("loud.rhai", LOUD)
         .manifest("m.yaml", &[doc("a", &["nope"], "")].concat())
-        .handler("broken.rhai", "register(\"Broken\", \"^1\");\nfn apply(m) {\n  let x = ;\n}\n");
+        .handler(
+            "broken.rhai",
+            "register(\"Broken\", \"^1\");\nfn apply(m) {\n  let x = ;\n}\n",
+        );
     for command in ["apply", "plan", "validate", "graph", "delete", "handlers"] {
         let out = t.run(&[command, "-o", "json"]);
         out.code(3);

@@ -109,10 +109,7 @@ fn report_error(config: &Config, e: &Error) {
             }
             let _ = writeln!(err, "error: {e}");
             if config.output != OutputFormat::Human {
-                let errors: Vec<_> = diagnostics
-                    .iter()
-                    .map(error_json)
-                    .collect();
+                let errors: Vec<_> = diagnostics.iter().map(error_json).collect();
                 let report = json!({"command": config.command.name(), "environment": config.env, "ok": false, "errors": errors});
                 println!("{report}");
             }

@@ -78,9 +78,14 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                 )))));
             };
             // The one manifest shape, then everything the state recorded.
-            let mut manifest =
-                ManifestJson::loaded(&name, &entry.kind, &entry.version, &entry.handler, "applied")
-                    .to_json();
+            let mut manifest = ManifestJson::loaded(
+                &name,
+                &entry.kind,
+                &entry.version,
+                &entry.handler,
+                "applied",
+            )
+            .to_json();
             if let (Some(fields), Ok(serde_json::Value::Object(recorded))) =
                 (manifest.as_object_mut(), serde_json::to_value(entry))
             {
