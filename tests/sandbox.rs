@@ -58,7 +58,7 @@ fn undeclared_capabilities_are_refused_with_the_line_to_add() {
     for (call, message, cap) in cases {
         let t = probe("", call);
         t.run(&["apply"])
-            .code(1)
+            .code(3)
             .no_panic()
             .stderr_has(message)
             .stderr_has("which handler `probe.rhai` does not declare")
@@ -74,7 +74,7 @@ fn undeclared_capabilities_are_refused_with_the_line_to_add() {
         .handler("probe.rhai", handler)
         .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n");
     t.run(&["apply"])
-        .code(1)
+        .code(3)
         .stderr_has("add `permissions([\"shell\"]);` at the top of probe.rhai");
 }
 
@@ -154,7 +154,7 @@ fn imports_cannot_leave_the_handler_directory() {
         std::fs::create_dir_all(t.path().join("src/lib")).unwrap();
         std::os::unix::fs::symlink(outside.path(), t.path().join("src/lib/link")).unwrap();
         t.run(&["apply", "-s", "src"])
-            .code(1)
+            .code(3)
             .no_panic()
             .stderr_has("module not found")
             .stderr_has(why);

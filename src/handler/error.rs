@@ -30,6 +30,9 @@ pub enum HandlerErrorKind {
         first: String,
         second: String,
     },
+    /// The static check of calls found a problem.
+    #[error("{0}")]
+    Lint(super::lint::LintKind),
     #[error("unknown permission `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     BadPermission {
         name: String,
@@ -55,6 +58,7 @@ impl HandlerError {
                     ),
                     K::NoApply { .. } => Some("add `fn apply(m) { ... }`".to_string()),
                     K::BadPermission { .. } => Some("permissions are: shell, file:read, file:write, http, env, prompt".to_string()),
+                    K::Lint(l) => l.help(),
                     K::Overlap { .. } => Some("each version of a kind must have one handler; narrow one of the ranges".to_string()),
                     _ => None,
                 };

@@ -3,6 +3,7 @@
 mod bundled;
 mod discover;
 mod error;
+pub mod lint;
 mod registry;
 mod version;
 

@@ -479,6 +479,16 @@ fn load_one(
             kind: K::NoApply { kind },
         });
     }
+    let permissions_line = state.permission_calls.first().and_then(|p| p.line());
+    // Bundled handlers are checked by the tests; they are compiled when a run needs them.
+    if !bundled {
+        for finding in super::lint::check(engine, &ast, source, permissions, permissions_line) {
+            errors.push(HandlerError {
+                location: Location::new(&finding.file, finding.mark),
+                kind: K::Lint(finding.kind),
+            });
+        }
+    }
     if errors.len() > before {
         return None;
     }
@@ -496,7 +506,7 @@ fn load_one(
         info: Arc::new(HandlerInfo {
             name: source.name().to_string(),
             permissions,
-            permissions_line: state.permission_calls.first().and_then(|p| p.line()),
+            permissions_line,
         }),
         hash: crate::stdlib::sha256_hex(source.text().as_bytes()),
     })

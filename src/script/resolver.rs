@@ -14,6 +14,7 @@ use rhai::module_resolvers::ModuleResolver;
 use rhai::{Engine, EvalAltResult, Module, Position, Scope, Shared};
 
 use super::context;
+use crate::diagnostic::did_you_mean;
 
 /// The Rhai modules embedded from the top-level `stdlib/` directory.
 pub const STDLIB_MODULES: &[(&str, &str)] = &[("retry", include_str!("../../stdlib/retry.rhai"))];
@@ -117,10 +118,13 @@ impl ModuleResolver for ImportResolver {
                     .iter()
                     .map(|(n, _)| format!("ordo/{n}"))
                     .collect();
+                let hint = did_you_mean(path, known.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
                 return Err(not_found(
                     path,
                     pos,
-                    &format!("the stdlib modules are {}", known.join(", ")),
+                    &format!("{hint}the stdlib modules are {}", known.join(", ")),
                 ));
             };
             let name = format!("bundled:stdlib/{name}.rhai");
@@ -168,7 +172,14 @@ impl ModuleResolver for ImportResolver {
             file.as_mut_os_string().push(".rhai");
         }
         let Ok(real) = file.canonicalize() else {
-            return Err(not_found(path, pos, &format!("no file {}", file.display())));
+            let hint = did_you_mean_file(&root.dir, path)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(not_found(
+                path,
+                pos,
+                &format!("no file {}{hint}", file.display()),
+            ));
         };
         if !real.starts_with(&root.root) {
             return Err(not_found(
@@ -200,6 +211,22 @@ impl ModuleResolver for ImportResolver {
             pos,
         )
     }
+}
+
+/// The `.rhai` file below `dir` whose path (without the extension) is nearest to `wanted`.
+fn did_you_mean_file(dir: &Path, wanted: &str) -> Option<String> {
+    let wanted = wanted.strip_suffix(".rhai").unwrap_or(wanted);
+    let candidates: Vec<String> = walkdir::WalkDir::new(dir)
+        .max_depth(4)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "rhai"))
+        .filter_map(|e| {
+            let relative = e.path().strip_prefix(dir).ok()?.with_extension("");
+            Some(relative.display().to_string())
+        })
+        .collect();
+    did_you_mean(wanted, candidates.iter().map(String::as_str)).map(str::to_string)
 }
 
 /// `handlers/a.rhai` importing `lib/util` → `handlers/lib/util.rhai`, for messages.

@@ -1,9 +1,10 @@
 //! `env::get(name)` / `env::get(name, default)`: the ordo process's environment variables.
 //! Needs the `env` permission.
 
-use rhai::{Dynamic, EvalAltResult, Module};
+use rhai::{Dynamic, EvalAltResult};
 
 use super::Capability;
+use super::StdModule;
 use crate::script::context::{self, script_error};
 
 fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
@@ -20,12 +21,11 @@ fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResul
     }
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
-    fallible!(&mut m, "get", |name: &str| get(name, None));
-    fallible!(&mut m, "get", |name: &str, default: Dynamic| get(
-        name,
-        Some(default)
-    ));
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("env");
+    fallible!(&mut m, "get", needs[Env], |name: &str| get(name, None));
+    fallible!(&mut m, "get", needs[Env], |name: &str, default: Dynamic| {
+        get(name, Some(default))
+    });
     m
 }

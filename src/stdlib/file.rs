@@ -10,10 +10,11 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use rhai::{Array, Dynamic, EvalAltResult, Module};
+use rhai::{Array, Dynamic, EvalAltResult};
 use sha2::{Digest, Sha256};
 
 use super::Capability;
+use super::StdModule;
 use crate::script::context::{self, io_error, script_error};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
@@ -245,27 +246,40 @@ fn chmod(path: &str, mode: &Dynamic) -> R<()> {
         .map_err(|e| io_error("file::chmod", &p, &e))
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
-    fallible!(&mut m, "read", |path: &str| read(path));
-    fallible!(&mut m, "write", |path: &str, content: &str| write(
-        path, content
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("file");
+    fallible!(&mut m, "read", needs[FileRead], |path: &str| read(path));
+    fallible!(
+        &mut m,
+        "write",
+        needs[FileWrite],
+        |path: &str, content: &str| write(path, content)
+    );
+    fallible!(
+        &mut m,
+        "append",
+        needs[FileWrite],
+        |path: &str, content: &str| append(path, content)
+    );
+    fallible!(&mut m, "exists", needs[FileRead], |path: &str| exists(path));
+    fallible!(&mut m, "is_dir", needs[FileRead], |path: &str| is_dir(path));
+    fallible!(&mut m, "remove", needs[FileWrite], |path: &str| remove(
+        path
     ));
-    fallible!(&mut m, "append", |path: &str, content: &str| append(
-        path, content
-    ));
-    fallible!(&mut m, "exists", |path: &str| exists(path));
-    fallible!(&mut m, "is_dir", |path: &str| is_dir(path));
-    fallible!(&mut m, "remove", |path: &str| remove(path));
-    fallible!(&mut m, "remove_dir", |path: &str| remove_dir(path));
-    fallible!(&mut m, "mkdir", |path: &str| mkdir(path));
-    fallible!(&mut m, "list", |path: &str| list(path));
-    fallible!(&mut m, "copy", |from: &str, to: &str| copy(from, to));
-    fallible!(&mut m, "sha256", |path: &str| sha256(path));
-    fallible!(&mut m, "size", |path: &str| size(path));
-    fallible!(&mut m, "mode", |path: &str| mode(path));
-    fallible!(&mut m, "chmod", |path: &str, mode: Dynamic| chmod(
-        path, &mode
-    ));
+    fallible!(&mut m, "remove_dir", needs[FileWrite], |path: &str| {
+        remove_dir(path)
+    });
+    fallible!(&mut m, "mkdir", needs[FileWrite], |path: &str| mkdir(path));
+    fallible!(&mut m, "list", needs[FileRead], |path: &str| list(path));
+    fallible!(&mut m, "copy", needs [FileRead, FileWrite], |from: &str, to: &str| copy(from, to));
+    fallible!(&mut m, "sha256", needs[FileRead], |path: &str| sha256(path));
+    fallible!(&mut m, "size", needs[FileRead], |path: &str| size(path));
+    fallible!(&mut m, "mode", needs[FileRead], |path: &str| mode(path));
+    fallible!(
+        &mut m,
+        "chmod",
+        needs[FileWrite],
+        |path: &str, mode: Dynamic| chmod(path, &mode)
+    );
     m
 }

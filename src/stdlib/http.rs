@@ -9,10 +9,11 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use rhai::{Dynamic, EvalAltResult, Map, Module};
+use rhai::{Dynamic, EvalAltResult, Map};
 use ureq::http::{Method, Request, Uri};
 
 use super::Capability;
+use super::StdModule;
 use crate::script::context::{self, CallContext, script_error, script_error_with};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
@@ -407,27 +408,29 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
     Ok(out)
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
-    fallible!(&mut m, "get", |url: &str| request(
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("http");
+    fallible!(&mut m, "get", needs[Http], |url: &str| request(
         "http::get",
         "GET",
         url,
         &Map::new()
     ));
-    fallible!(&mut m, "get", |url: &str, opts: Map| request(
+    fallible!(&mut m, "get", needs[Http], |url: &str, opts: Map| request(
         "http::get",
         "GET",
         url,
         &opts
     ));
-    fallible!(&mut m, "request", |opts: Map| request_map(&opts));
-    fallible!(&mut m, "download", |url: &str, path: &str| download(
+    fallible!(&mut m, "request", needs[Http], |opts: Map| request_map(
+        &opts
+    ));
+    fallible!(&mut m, "download", needs [Http, FileWrite], |url: &str, path: &str| download(
         url,
         path,
         &Map::new()
     ));
-    fallible!(&mut m, "download", |url: &str, path: &str, opts: Map| {
+    fallible!(&mut m, "download", needs [Http, FileWrite], |url: &str, path: &str, opts: Map| {
         download(url, path, &opts)
     });
     m

@@ -1,7 +1,8 @@
 //! `json::parse(text)`, `json::to_string(value)`, `json::to_string_pretty(value)`.
 
-use rhai::{Dynamic, EvalAltResult, Module};
+use rhai::{Dynamic, EvalAltResult};
 
+use super::StdModule;
 use crate::script::context::script_error;
 use crate::script::convert::{dynamic_to_json, json_to_dynamic};
 
@@ -11,8 +12,8 @@ fn parse(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         .map_err(|e| script_error(format!("`json::parse`: invalid JSON: {e}"), None))
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("json");
     fallible!(&mut m, "parse", |text: &str| parse(text));
     add!(&mut m, "to_string", |value: Dynamic| dynamic_to_json(
         &value

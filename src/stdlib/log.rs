@@ -3,8 +3,9 @@
 //! `print(x)` is `log::info`, `debug(x)` is `log::debug`. Human output shows them on stderr
 //! under the manifest's name; `-o jsonl` emits them as `log` events.
 
-use rhai::{Dynamic, EvalAltResult, Module};
+use rhai::{Dynamic, EvalAltResult};
 
+use super::StdModule;
 use crate::exec::LogLevel;
 use crate::script::context;
 
@@ -20,8 +21,8 @@ fn emit(level: LogLevel, message: &Dynamic) -> Result<(), Box<EvalAltResult>> {
     Ok(())
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("log");
     fallible!(&mut m, "verbose", |msg: Dynamic| emit(
         LogLevel::Debug,
         &msg

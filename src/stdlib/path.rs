@@ -3,14 +3,14 @@
 
 use std::path::Path;
 
-use rhai::Module;
+use super::StdModule;
 
 fn text(p: &Path) -> String {
     p.display().to_string()
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("path");
     add!(&mut m, "join", |a: &str, b: &str| text(
         &Path::new(a).join(b)
     ));

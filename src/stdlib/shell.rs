@@ -14,9 +14,10 @@ use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rhai::{Dynamic, EvalAltResult, Map, Module};
+use rhai::{Dynamic, EvalAltResult, Map};
 
 use super::Capability;
+use super::StdModule;
 use crate::script::context::{self, CallContext, script_error, script_error_with};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
@@ -448,9 +449,14 @@ fn supervise(
     Ok((status, stdout, stderr, stop))
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
-    fallible!(&mut m, "run", |cmd: Dynamic| run(&cmd, &Map::new()));
-    fallible!(&mut m, "run", |cmd: Dynamic, opts: Map| run(&cmd, &opts));
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("shell");
+    fallible!(&mut m, "run", needs[Shell], |cmd: Dynamic| run(
+        &cmd,
+        &Map::new()
+    ));
+    fallible!(&mut m, "run", needs[Shell], |cmd: Dynamic, opts: Map| run(
+        &cmd, &opts
+    ));
     m
 }

@@ -5,8 +5,9 @@
 //! a fuel limit, so a template cannot loop forever, and templates cannot load other files.
 
 use minijinja::{Environment, UndefinedBehavior};
-use rhai::{Dynamic, EvalAltResult, Module};
+use rhai::{Dynamic, EvalAltResult};
 
+use super::StdModule;
 use crate::script::context::script_error;
 
 /// Template instructions one render may execute.
@@ -40,8 +41,8 @@ fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
     })
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("template");
     fallible!(&mut m, "render", |text: &str, values: Dynamic| render(
         text, &values
     ));

@@ -9,9 +9,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
 
-use rhai::{EvalAltResult, Map, Module};
+use rhai::{EvalAltResult, Map};
 
 use super::Capability;
+use super::StdModule;
 use crate::script::context::{self, script_error};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -66,12 +67,15 @@ fn prompt(text: &str, opts: &Map) -> Result<String, Box<EvalAltResult>> {
     Ok(answer.trim_end_matches(['\n', '\r']).to_string())
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
-    fallible!(&mut m, "prompt", |text: &str| prompt(text, &Map::new()));
-    fallible!(&mut m, "prompt", |text: &str, opts: Map| prompt(
-        text, &opts
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("term");
+    fallible!(&mut m, "prompt", needs[Prompt], |text: &str| prompt(
+        text,
+        &Map::new()
     ));
+    fallible!(&mut m, "prompt", needs[Prompt], |text: &str, opts: Map| {
+        prompt(text, &opts)
+    });
     add!(&mut m, "interactive", interactive);
     m
 }

@@ -5,8 +5,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rhai::{Dynamic, EvalAltResult, Module};
+use rhai::{Dynamic, EvalAltResult};
 
+use super::StdModule;
 use crate::script::context::{self, script_error};
 
 fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
@@ -42,8 +43,8 @@ fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
     }
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("time");
     fallible!(&mut m, "sleep", |s: Dynamic| sleep(&s));
     add!(&mut m, "now", || SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -5,8 +5,9 @@
 //! that look a value up by a name they compute, such as `CliInputPrompt` taking its answer
 //! from `--set <manifest name>=...` when there is no terminal.
 
-use rhai::{Dynamic, EvalAltResult, Module};
+use rhai::{Dynamic, EvalAltResult};
 
+use super::StdModule;
 use crate::script::context::{self, script_error};
 use crate::script::convert::node_to_dynamic;
 
@@ -28,8 +29,8 @@ fn has(name: &str) -> Result<bool, Box<EvalAltResult>> {
     Ok(ctx.values.get(name).is_some())
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("values");
     fallible!(&mut m, "get", |name: &str| get(name, None));
     fallible!(&mut m, "get", |name: &str, default: Dynamic| get(
         name,

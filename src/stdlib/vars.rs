@@ -4,8 +4,9 @@
 //! (`vars::get("db.id")`) or, for the running manifest's own variables, a bare key
 //! (`vars::get("id")`). A handler can only set and remove its own manifest's variables.
 
-use rhai::{Dynamic, EvalAltResult, Module};
+use rhai::{Dynamic, EvalAltResult};
 
+use super::StdModule;
 use crate::exec::{is_plain, split_name};
 use crate::script::context::{self, CallContext, script_error};
 
@@ -105,8 +106,8 @@ fn has(name: &str) -> Result<bool, Box<EvalAltResult>> {
     Ok(ctx.vars.contains(&full_name(&ctx, name)))
 }
 
-pub(super) fn module() -> Module {
-    let mut m = Module::new();
+pub(super) fn module() -> StdModule {
+    let mut m = StdModule::new("vars");
     fallible!(&mut m, "set", |key: &str, value: Dynamic| set(
         key, value, false
     ));
