@@ -34,6 +34,27 @@ pub enum Command {
     State(StateArgs),
     /// Print the dependency graph: levels as text, or Graphviz with `--format dot`
     Graph(GraphArgs),
+    /// Check handler scripts without running them: calls, argument counts, permissions
+    Lint(LintArgs),
+}
+
+/// `lint`: which handlers to check, and output.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Handler files or directories [default: the handler directories a run would use]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Manifests whose directories hold the handlers, when no PATH is given [default: .]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH")]
+    pub manifests: Vec<PathBuf>,
+
+    /// A directory of handler scripts, when no PATH is given
+    #[arg(short = 's', long = "src", value_name = "DIR")]
+    pub src: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -25,6 +25,7 @@ pub enum CommandKind {
     Validate,
     Handlers,
     Graph,
+    Lint,
 }
 
 impl CommandKind {
@@ -36,6 +37,7 @@ impl CommandKind {
             CommandKind::Validate => "validate",
             CommandKind::Handlers => "handlers",
             CommandKind::Graph => "graph",
+            CommandKind::Lint => "lint",
         }
     }
 }
@@ -72,6 +74,8 @@ pub struct Config {
     /// `graph --format`, and `graph --delete`.
     pub graph_format: GraphFormat,
     pub graph_delete: bool,
+    /// `lint PATH...`: handler files and directories (empty: those a run would use).
+    pub lint_paths: Vec<PathBuf>,
 }
 
 /// Where the state lives unless `--state` says otherwise.
@@ -158,6 +162,7 @@ impl Config {
     pub fn from_cli(cli: Cli) -> Result<Config, UsageError> {
         let mut plan = PlanOptions::default();
         let mut graph = (GraphFormat::Text, false);
+        let mut lint_paths = Vec::new();
         let (command, (load, select, output, run)) = match cli.command {
             Command::Apply(a) => {
                 plan.prune = a.prune;
@@ -202,6 +207,20 @@ impl Config {
                 (
                     CommandKind::Graph,
                     (g.load, g.select, g.output, RunOptions::default()),
+                )
+            }
+            Command::Lint(l) => {
+                lint_paths = l.paths;
+                let load = LoadArgs {
+                    manifests: l.manifests,
+                    src: l.src,
+                    env: "default".into(),
+                    values: Vec::new(),
+                    set: Vec::new(),
+                };
+                (
+                    CommandKind::Lint,
+                    (load, SelectArgs::default(), l.output, RunOptions::default()),
                 )
             }
             Command::State(_) => return Err(usage("`state` is handled before configuration")),
@@ -318,6 +337,7 @@ impl Config {
             selection,
             graph_format: graph.0,
             graph_delete: graph.1,
+            lint_paths,
         })
     }
 }

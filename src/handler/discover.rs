@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::error::{HandlerError, HandlerErrorKind};
 use crate::manifest::{Location, Mark, SourceFile};
+use crate::script::ImportRoot;
 
 /// A handler file found on disk, with the source directory it was found in.
 #[derive(Debug)]
@@ -15,6 +16,66 @@ pub struct Found {
     pub source: Arc<SourceFile>,
     /// The canonical source directory: imports must stay inside it.
     pub root: PathBuf,
+}
+
+impl Found {
+    /// The handler's name and where its imports may come from, for the import resolver.
+    pub fn import_root(&self) -> (String, ImportRoot) {
+        let dir = self
+            .source
+            .dir()
+            .canonicalize()
+            .unwrap_or_else(|_| self.root.clone());
+        (
+            self.source.name().to_string(),
+            ImportRoot {
+                root: self.root.clone(),
+                dir,
+            },
+        )
+    }
+
+    /// One handler file named on the command line (`ordo lint FILE`); its directory is its
+    /// source directory. `None` (and an error) when it cannot be read.
+    pub fn file(path: &Path, errors: &mut Vec<HandlerError>) -> Option<Found> {
+        let found = Found::read(path);
+        match found {
+            Ok(f) => Some(f),
+            Err(e) => {
+                errors.push(*e);
+                None
+            }
+        }
+    }
+
+    fn read(path: &Path) -> Result<Found, Box<HandlerError>> {
+        let shown = path.strip_prefix(".").unwrap_or(path).display().to_string();
+        let error = |reason: String| {
+            Box::new(HandlerError {
+                location: Location::new(&SourceFile::new(shown.clone(), ".", ""), Mark::default()),
+                kind: HandlerErrorKind::Read {
+                    path: shown.clone(),
+                    reason,
+                },
+            })
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let root = dir.canonicalize().map_err(|e| error(e.to_string()))?;
+        let text = read_bounded(path).map_err(|e| error(e.to_string()))?;
+        if text.len() as u64 > MAX_HANDLER_BYTES {
+            return Err(error(format!(
+                "larger than the limit of {} MiB for a handler",
+                MAX_HANDLER_BYTES >> 20
+            )));
+        }
+        Ok(Found {
+            source: SourceFile::new(shown, dir, text),
+            root,
+        })
+    }
 }
 
 pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> {

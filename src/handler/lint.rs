@@ -8,10 +8,11 @@
 //! from its registration ([`crate::stdlib::signatures`]), so the check cannot drift from
 //! what runs. A typo in `delete` is then found before anything is deleted (issue 13).
 //!
-//! No false positives: what the check cannot rule out is left to run time. A call whose name
-//! is also a variable (a function pointer called like a function), a method whose name is
-//! also a map key, a property or a string in the script (a closure stored in a map), calls
-//! through `call`/`Fn`/`curry`, and calls into modules it cannot resolve are not judged.
+//! No false positives: what the check cannot rule out is left to run time. A method whose
+//! name is also a map key, a property or a string in the script (a closure stored in a map),
+//! calls through `call`/`Fn`/`curry`, and calls into modules it cannot resolve are not
+//! judged. (A variable holding a closure cannot be called as `f(x)` in Rhai, only as
+//! `f.call(x)`, so `f(x)` is reported, with that hint.)
 //! Imported modules' own functions are checked too, and a handler calling a module
 //! function must declare the capabilities that function needs.
 
@@ -47,6 +48,8 @@ pub enum LintKind {
     UnknownFunction {
         name: String,
         suggestion: Option<String>,
+        /// The name is a variable: it may hold a function pointer.
+        variable: bool,
     },
     #[error("unknown method `{name}`{}", suggest(suggestion))]
     UnknownMethod {
@@ -118,6 +121,13 @@ impl LintKind {
                 ),
                 None => format!("add `{line}` at the top of {handler}"),
             }),
+            LintKind::UnknownFunction {
+                name,
+                variable: true,
+                ..
+            } => Some(format!(
+                "`{name}` is a variable; to call the function it holds, write `{name}.call(...)`"
+            )),
             LintKind::UnknownModule { .. } => Some(format!(
                 "the stdlib modules are {}; other modules need `import \"...\" as name;`",
                 stdlib_modules().collect::<Vec<_>>().join(", ")
@@ -446,7 +456,7 @@ impl Linter<'_> {
         };
         let mut scan = Scan::default();
         ast.walk(&mut |path: &[ASTNode]| scan.visit(path));
-        let defs: Vec<(String, usize, (usize, usize), (usize, usize))> = ast
+        let defs: Vec<(String, usize, Place, Place)> = ast
             .iter_fn_def()
             .map(|f| {
                 scan.variables
@@ -568,7 +578,7 @@ impl Linter<'_> {
         scan: &Scan,
         defined: &HashMap<String, BTreeSet<usize>>,
     ) -> Option<LintKind> {
-        if KEYWORD_FUNCTIONS.contains(&name) || scan.variables.contains(name) {
+        if KEYWORD_FUNCTIONS.contains(&name) {
             return None;
         }
         let own = defined.get(name);
@@ -618,6 +628,7 @@ impl Linter<'_> {
         Some(LintKind::UnknownFunction {
             name: name.to_string(),
             suggestion,
+            variable: scan.variables.contains(name),
         })
     }
 
@@ -696,6 +707,7 @@ impl Linter<'_> {
                     suggestion: did_you_mean(&full, names.iter().map(String::as_str))
                         .map(str::to_string),
                     name: full,
+                    variable: false,
                 });
             }
             let Some(sig) = overloads.iter().find(|s| s.arity == given) else {
@@ -721,6 +733,7 @@ impl Linter<'_> {
                         suggestion: did_you_mean(&full, names.iter().map(String::as_str))
                             .map(str::to_string),
                         name: full,
+                        variable: false,
                     });
                 };
                 let Some(needs) = arities.get(&given) else {
@@ -789,7 +802,9 @@ fn module_source(id: &str) -> Arc<SourceFile> {
 }
 
 /// `(line, column)`, comparable.
-fn place(pos: Position) -> (usize, usize) {
+type Place = (usize, usize);
+
+fn place(pos: Position) -> Place {
     (pos.line().unwrap_or(0), pos.position().unwrap_or(0))
 }
 

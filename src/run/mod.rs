@@ -137,6 +137,7 @@ fn error_json(d: &crate::diagnostic::Diagnostic) -> serde_json::Value {
 }
 
 mod info;
+mod lint;
 mod load;
 mod runs;
 mod state;
@@ -150,6 +151,9 @@ fn reporter(config: &Config) -> Box<dyn Reporter> {
 }
 
 fn execute(config: &Config) -> Result<(), Error> {
+    if config.command == CommandKind::Lint {
+        return lint::lint(config);
+    }
     let world = load::load(config)?;
     match config.command {
         CommandKind::Validate => info::validate(config, &world),
@@ -160,6 +164,7 @@ fn execute(config: &Config) -> Result<(), Error> {
         CommandKind::Apply => runs::run_handlers(config, &world, Action::Apply),
         CommandKind::Delete => runs::run_handlers(config, &world, Action::Delete),
         CommandKind::Graph => info::graph(config, &world),
+        CommandKind::Lint => lint::lint(config),
         CommandKind::Plan => {
             let action = if config.plan_delete {
                 Action::Delete

@@ -1,0 +1,81 @@
+//! `ordo lint [PATH...]`: the load-time check of handler scripts, on its own.
+//!
+//! Each handler is loaded as a run would load it (compiled, its top level run for
+//! `register` and `permissions`) and checked by [`crate::handler::lint`]; nothing else is
+//! read and nothing runs. Without a PATH, the handler directories a run would use.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::cli::{Config, OutputFormat};
+use crate::diagnostic::Diagnostic;
+use crate::error::Error;
+use crate::handler::{Found, HandlerRegistry, discover};
+use crate::manifest::{Limits, SourceFile};
+use crate::script::{ImportResolver, build};
+
+pub(super) fn lint(config: &Config) -> Result<(), Error> {
+    let mut errors = Vec::new();
+    let found: Vec<Found> = if config.lint_paths.is_empty() {
+        let dirs = config.src.clone().unwrap_or_else(|| {
+            let loaded = crate::manifest::load(&config.manifests, &Limits::default());
+            default_dirs(&loaded.files)
+        });
+        discover(&dirs, &mut errors)
+    } else {
+        let mut found = Vec::new();
+        for path in &config.lint_paths {
+            if path.is_dir() {
+                found.extend(discover(std::slice::from_ref(path), &mut errors));
+            } else {
+                found.extend(Found::file(path, &mut errors));
+            }
+        }
+        found
+    };
+    let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
+    let engine = build(&config.limits, ImportResolver::new(roots));
+    HandlerRegistry::load(&engine, &found, &config.limits, &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Input(
+            errors
+                .into_iter()
+                .map(|e| e.into_diagnostic())
+                .collect::<Vec<Diagnostic>>(),
+        ));
+    }
+    let names: Vec<&str> = found.iter().map(|f| f.source.name()).collect();
+    let mut out = std::io::stdout().lock();
+    if config.output == OutputFormat::Human {
+        let noun = if names.len() == 1 {
+            "handler"
+        } else {
+            "handlers"
+        };
+        let _ = writeln!(out, "checked {} {noun}: no problems", names.len());
+    } else {
+        let report = json!({"command": "lint", "ok": true, "handlers": names});
+        let _ = writeln!(out, "{report}");
+    }
+    Ok(())
+}
+
+/// The directories of the manifest files, as a run uses by default.
+fn default_dirs(files: &[Arc<SourceFile>]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for f in files {
+        let dir = if f.name() == "<stdin>" {
+            PathBuf::from(".")
+        } else {
+            f.dir().to_path_buf()
+        };
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}

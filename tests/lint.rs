@@ -1,0 +1,284 @@
+//! Handlers are checked when they load, and by `ordo lint`: unknown functions, wrong
+//! argument counts and undeclared capabilities are input errors (exit 3) with the handler's
+//! file, line and column, before anything runs (issue 13). No false positives: every
+//! bundled handler and every example passes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use common::Test;
+
+const MANIFEST: &str = "kind: Probe\nversion: v1\nmetadata: {name: p}\n";
+
+/// A `Probe` handler whose `apply` body is `body`, declaring `permissions`.
+fn probe(permissions: &str, body: &str) -> Test {
+    let handler = format!(
+        "register(\"Probe\", \"^1\");\npermissions([{permissions}]);\nfn helper(a, b) {{ a + b }}\nfn apply(m) {{\n    {body}\n}}\n"
+    );
+    Test::new()
+        .handler("probe.rhai", &handler)
+        .manifest("m.yaml", MANIFEST)
+}
+
+/// The bug of issue 13: `file::remvoe` in `delete` passed `validate`, and `ordo delete`
+/// removed the first manifests before failing on it, leaving half a teardown.
+#[test]
+fn a_typo_in_delete_stops_delete_before_anything_is_deleted() {
+    let keep = r#"register("Keep", "^1");
+permissions(["file:read", "file:write"]);
+fn apply(m) { file::write(path::join(m.dir, m.spec.path), "x"); }
+fn delete(m) { file::remove(path::join(m.dir, m.spec.path)); }
+"#;
+    let broken_ok = keep.replace("Keep", "Broken");
+    // `a` needs `b`, so `delete` removes `a` first and `b` (the broken one) after it.
+    let yaml = "kind: Keep\nversion: v1\nmetadata: {name: a, dependencies: {apply: [b]}}\nspec: {path: a.txt}\n---\nkind: Broken\nversion: v1\nmetadata: {name: b}\nspec: {path: b.txt}\n";
+    let t = Test::new()
+        .handler("keep.rhai", keep)
+        .handler("broken.rhai", &broken_ok)
+        .manifest("m.yaml", yaml);
+    t.run(&["apply"]).code(0);
+    assert!(t.exists("a.txt") && t.exists("b.txt"));
+
+    let t = t.handler(
+        "broken.rhai",
+        &broken_ok.replace("file::remove", "file::remvoe"),
+    );
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("unknown function `file::remvoe`; did you mean `file::remove`?")
+        .stderr_has("broken.rhai:4:");
+    t.run(&["delete"])
+        .code(3)
+        .no_panic()
+        .stderr_has("unknown function `file::remvoe`; did you mean `file::remove`?")
+        .stderr_has("broken.rhai:4:");
+    assert!(
+        t.exists("a.txt"),
+        "`a` was deleted before the typo was found"
+    );
+    assert!(t.exists("b.txt"));
+    t.run(&["plan", "--delete"]).code(3);
+}
+
+#[test]
+fn wrong_argument_counts_are_input_errors() {
+    for (body, message, at) in [
+        (
+            "file::read(\"a\", \"b\");",
+            "`file::read` takes 1 argument, not 2",
+            "probe.rhai:5:11",
+        ),
+        (
+            "path::join(\"a\");",
+            "`path::join` takes 2 or 3 arguments, not 1",
+            "probe.rhai:5:11",
+        ),
+        (
+            "helper(1);",
+            "`helper` takes 2 arguments, not 1",
+            "probe.rhai:5:5",
+        ),
+        (
+            "let s = \"x\".trim(1);",
+            "`.trim` takes 0 arguments, not 1",
+            "probe.rhai:5:17",
+        ),
+    ] {
+        let t = probe("\"file:read\"", body);
+        t.run(&["validate"])
+            .code(3)
+            .stderr_has(message)
+            .stderr_has(at);
+        t.run(&["apply"]).code(3).stderr_has(message);
+    }
+}
+
+#[test]
+fn an_undeclared_capability_is_refused_at_load_with_the_line_to_write() {
+    let t = probe("\"file:read\"", "shell::run(\"touch ran\");");
+    t.run(&["apply"])
+        .code(3)
+        .stderr_has("`shell::run` needs the `shell` permission, which handler `probe.rhai` does not declare")
+        .stderr_has("probe.rhai:5:")
+        .stderr_has(
+            "add \"shell\" to the `permissions([...])` call on line 2 of probe.rhai: `permissions([\"shell\", \"file:read\"]);`",
+        );
+    assert!(!t.exists("ran"));
+
+    // Without a `permissions` call, the line to add at the top.
+    let t = Test::new()
+        .handler(
+            "probe.rhai",
+            "register(\"Probe\", \"^1\");\nfn apply(m) {\n    file::copy(\"a\", \"b\");\n}\n",
+        )
+        .manifest("m.yaml", MANIFEST);
+    t.run(&["plan"])
+        .code(3)
+        .stderr_has("`file::copy` needs the `file:read` permission")
+        .stderr_has("`file::copy` needs the `file:write` permission")
+        .stderr_has("add `permissions([\"file:read\", \"file:write\"]);` at the top of probe.rhai");
+}
+
+#[test]
+fn unknown_names_get_a_did_you_mean_over_the_stdlib_and_the_scripts_functions() {
+    for (body, message) in [
+        (
+            "helpr(1, 2);",
+            "unknown function `helpr`; did you mean `helper`?",
+        ),
+        (
+            "file::exist(\"a\");",
+            "unknown function `file::exist`; did you mean `file::exists`?",
+        ),
+        (
+            "read(\"a\");",
+            "unknown function `read`; did you mean `file::read`?",
+        ),
+        (
+            "pritn(\"a\");",
+            "unknown function `pritn`; did you mean `print`?",
+        ),
+        (
+            "let x = 1; x.to_strng();",
+            "unknown method `to_strng`; did you mean `to_string`?",
+        ),
+    ] {
+        probe("\"file:read\"", body)
+            .run(&["validate"])
+            .code(3)
+            .stderr_has(message)
+            .stderr_has("probe.rhai:5:");
+    }
+}
+
+#[test]
+fn a_method_typo_is_found_and_what_cannot_be_ruled_out_is_left_to_run_time() {
+    probe("", "let s = \" x \".trimm();")
+        .run(&["apply"])
+        .code(3)
+        .stderr_has("unknown method `trimm`; did you mean `trim`?")
+        .stderr_has("probe.rhai:5:19");
+
+    // Closures in maps and variables, `call`, `Fn` and curried functions are fine.
+    let body = r#"let ops = #{ step: |x| x + 1 };
+    let f = |x| x * 2;
+    let g = Fn("helper");
+    let h = g.curry(1);
+    let total = ops.step(1) + f.call(3) + g.call(1, 2) + h.call(4) + call(f, 5);
+    let words = "a b".split(" ").map(|w| w.to_upper());
+    if total != 2 + 6 + 3 + 5 + 10 || words != ["A", "B"] { throw `wrong: ${total}`; }"#;
+    probe("", body).run(&["apply"]).code(0);
+
+    // Rhai cannot call a closure held in a variable as `f(x)`: the check says how.
+    probe(
+        "",
+        "let f = |x| x * 2;
+    f(2);",
+    )
+    .run(&["validate"])
+    .code(3)
+    .stderr_has("unknown function `f`")
+    .stderr_has("`f` is a variable; to call the function it holds, write `f.call(...)`");
+}
+
+#[test]
+fn a_module_import_typo_is_found_before_anything_runs() {
+    let util = "fn read_it(p) { file::read(p) }\nfn twice(x) { x * 2 }\n";
+    for (body, message) in [
+        (
+            "import \"lib/utl\" as util;\n    util::twice(1);",
+            "did you mean `lib/util`?",
+        ),
+        (
+            "import \"ordo/retyr\" as retry;\n    retry::with_backoff(2, 0.1, || 1);",
+            "did you mean `ordo/retry`?",
+        ),
+        (
+            "import \"lib/util\" as util;\n    util::twise(1);",
+            "unknown function `util::twise`; did you mean `util::twice`?",
+        ),
+        (
+            "import \"lib/util\" as util;\n    util::twice(1, 2);",
+            "`util::twice` takes 1 argument, not 2",
+        ),
+        (
+            "import \"lib/util\" as util;\n    util::read_it(\"x\");",
+            "`util::read_it` needs the `file:read` permission, which handler `probe.rhai` does not declare (a function of module `lib/util.rhai` that uses it)",
+        ),
+    ] {
+        let t = probe("", body).file("lib/util.rhai", util);
+        t.run(&["apply"])
+            .code(3)
+            .stderr_has(message)
+            .stderr_has("probe.rhai:");
+    }
+    // A mistake inside the module names the module's file.
+    let t = probe("", "import \"lib/util\" as util;\n    util::twice(1);").file(
+        "lib/util.rhai",
+        "fn twice(x) { x * 2 }\nfn bad() { lenn(\"x\") }\n",
+    );
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("unknown function `lenn`; did you mean `len`?")
+        .stderr_has("lib/util.rhai:2:12");
+    // And the module used right passes.
+    probe(
+        "\"file:read\"",
+        "import \"lib/util\" as util;\n    if util::twice(2) != 4 { throw \"no\"; }",
+    )
+    .file("lib/util.rhai", util)
+    .run(&["apply"])
+    .code(0);
+}
+
+#[test]
+fn lint_passes_a_clean_directory_and_fails_a_broken_one() {
+    let t = probe("", "helper(1, 2);");
+    t.run(&["lint"])
+        .code(0)
+        .stdout_has("checked 1 handler: no problems");
+    t.run(&["lint", "probe.rhai"]).code(0);
+    let json = t.run(&["lint", "-o", "json", "."]).json();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["handlers"], serde_json::json!(["probe.rhai"]));
+
+    let t = t.handler(
+        "more/broken.rhai",
+        "register(\"B\", \"^1\");\nfn apply(m) { file::remvoe(\"x\") }\n",
+    );
+    t.run(&["lint"])
+        .code(3)
+        .stderr_has("more/broken.rhai:2:21")
+        .stderr_has("unknown function `file::remvoe`; did you mean `file::remove`?");
+    t.run(&["lint", "probe.rhai"]).code(0);
+    t.run(&["lint", "more"]).code(3);
+    t.run(&["lint", "missing.rhai"])
+        .code(3)
+        .stderr_has("cannot read handler `missing.rhai`");
+}
+
+/// No false positives: the bundled handlers and every example's handlers pass.
+#[test]
+fn every_bundled_handler_and_example_passes_lint() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut dirs = vec![format!("{root}/handlers")];
+    for entry in std::fs::read_dir(format!("{root}/examples")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            dirs.push(path.display().to_string());
+        }
+    }
+    assert!(dirs.len() > 5, "{dirs:?}");
+    for dir in dirs {
+        let out = Test::new().run(&["lint", &dir]);
+        assert_eq!(out.code, 0, "{dir}:\n{}", out.stderr);
+        out.stdout_has("no problems");
+    }
+}
