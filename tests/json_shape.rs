@@ -66,9 +66,18 @@ fn project() -> Test {
         .manifest("m.yaml", &yaml)
 }
 
-/// Asserts each entry has exactly [`KEYS`] (plus `extra`), in order, and returns them.
+/// `plan` may add `diff` (DESIGN.md §10) after the common keys.
+const PLAN_EXTRA: &[&str] = &["diff"];
+
+/// Asserts each entry has exactly [`KEYS`] plus `extra`, in order, and returns them.
 #[track_caller]
 fn entries(list: &Value, what: &str, extra: &[&str]) -> Vec<Value> {
+    entries_with(list, what, extra, &[])
+}
+
+/// [`entries`], where the keys in `optional` may also follow.
+#[track_caller]
+fn entries_with(list: &Value, what: &str, extra: &[&str], optional: &[&str]) -> Vec<Value> {
     let list = list
         .as_array()
         .unwrap_or_else(|| panic!("{what}: not a list: {list}"));
@@ -80,6 +89,7 @@ fn entries(list: &Value, what: &str, extra: &[&str]) -> Vec<Value> {
             .unwrap()
             .keys()
             .map(String::as_str)
+            .filter(|k| !optional.contains(k))
             .collect();
         assert_eq!(keys, expected, "{what}: {entry}");
         assert!(entry["logs"].is_array(), "{what}: {entry}");
@@ -98,7 +108,7 @@ fn every_command_gives_every_manifest_the_same_keys() {
     let t = project();
     let plan = t.run(&["plan", "-o", "json"]);
     plan.code(0);
-    entries(&plan.json()["manifests"], "plan", &[]);
+    entries_with(&plan.json()["manifests"], "plan", &[], PLAN_EXTRA);
 
     let apply = t.run(&["apply", "-o", "json", "-j", "1"]);
     apply.code(0);
@@ -148,11 +158,16 @@ fn every_command_gives_every_manifest_the_same_keys() {
     .unwrap();
     let plan = t.run(&["plan", "-o", "json"]);
     plan.code(0);
-    let list = entries(&plan.json()["manifests"], "plan with an orphan", &[]);
+    let list = entries_with(
+        &plan.json()["manifests"],
+        "plan with an orphan",
+        &[],
+        PLAN_EXTRA,
+    );
     assert_eq!(find(&list, "c")["status"], "orphaned");
     let plan = t.run(&["plan", "--delete", "-o", "json"]);
     plan.code(0);
-    entries(&plan.json()["manifests"], "plan --delete", &[]);
+    entries_with(&plan.json()["manifests"], "plan --delete", &[], PLAN_EXTRA);
 
     let delete = t.run(&["delete", "-o", "json", "-j", "1"]);
     delete.code(0);
