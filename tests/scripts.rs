@@ -328,3 +328,37 @@ fn handlers_may_import_modules_from_their_own_lib_directory_and_the_stdlib() {
     t.run(&["apply"]).code(0);
     assert_eq!(t.read("v.txt"), "42");
 }
+
+/// The README promised that a top-level `const` is visible inside functions; Rhai alone
+/// refuses the plain name there (only `global::NAME` worked), issue 13.
+#[test]
+fn top_level_constants_are_visible_inside_functions_by_their_plain_name() {
+    let handler = r#"register("Probe", "^1");
+permissions(["file:write"]);
+const GREETING = "hello";
+const NAMES = ["a", "b"];
+const OUT = "out" + ".txt";
+fn greet(who) { `${GREETING} ${who}` }
+fn shadow(GREETING) { GREETING }
+fn apply(m) {
+    let all = NAMES.map(|n| greet(n));
+    let text = `${all} ${shadow("local")} ${global::GREETING}`;
+    file::write(path::join(m.dir, OUT), text);
+}
+"#;
+    let t = Test::new()
+        .handler("probe.rhai", handler)
+        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n");
+    t.run(&["lint"]).code(0);
+    t.run(&["apply"]).code(0);
+    assert_eq!(t.read("out.txt"), "[\"hello a\", \"hello b\"] local hello");
+    // A name that is no constant is still refused when the handler loads.
+    let t = t.handler(
+        "probe.rhai",
+        &handler.replace("${GREETING} ${who}", "${GREETNG} ${who}"),
+    );
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("GREETNG")
+        .stderr_has("probe.rhai:6:");
+}

@@ -352,7 +352,7 @@ fn load_one(
     errors: &mut Vec<HandlerError>,
 ) -> Option<Handler> {
     let at = |mark: Mark| Location::new(source, mark);
-    let mut ast = match engine.compile(source.text()) {
+    let mut ast = match crate::script::compile(engine, source.text()) {
         Ok(ast) => ast,
         Err(e) => {
             let err = ScriptError::from_parse(source.name(), &e);

@@ -84,6 +84,11 @@ pub fn build(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
             _ => None,
         }
     });
+    #[expect(
+        deprecated,
+        reason = "`on_var` is marked volatile, not deprecated; it is the documented hook"
+    )]
+    engine.on_var(top_level_constant);
     engine.on_print(|text| log_from_script(LogLevel::Info, text));
     engine.on_debug(|text, _source, _pos| log_from_script(LogLevel::Debug, text));
 
@@ -92,6 +97,62 @@ pub fn build(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
 
     crate::stdlib::register_all(&mut engine);
     engine
+}
+
+/// Makes a script's top-level `const NAME` visible by its plain name inside its functions,
+/// as the README promises (Rhai alone only offers `global::NAME` there). Locals and
+/// parameters win: only a name that is in no scope is looked up among the constants the
+/// top level defined (see [`compile`] for the compile-time half).
+fn top_level_constant(
+    name: &str,
+    index: usize,
+    ctx: rhai::EvalContext,
+) -> Result<Option<rhai::Dynamic>, Box<rhai::EvalAltResult>> {
+    // A variable the parser resolved to a slot of the scope is a local.
+    if index > 0 || ctx.scope().contains(name) {
+        return Ok(None);
+    }
+    let Some(constants) = &ctx.global_runtime_state().constants else {
+        return Ok(None);
+    };
+    let constants = constants
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok(constants.get(name).cloned())
+}
+
+/// Compiles a handler script. Rhai's strict-variables mode refuses a function that names a
+/// top-level constant; when that is the failure, the script is compiled again with the
+/// top level's constant names declared, and [`top_level_constant`] serves their values
+/// when the functions run.
+pub fn compile(engine: &Engine, text: &str) -> Result<rhai::AST, rhai::ParseError> {
+    let first = engine.compile(text);
+    let Err(e) = &first else {
+        return first;
+    };
+    if !matches!(e.err_type(), rhai::ParseErrorType::VariableUndefined(_)) {
+        return first;
+    }
+    // The top level's constants, from a lenient parse (nothing is run).
+    let mut lenient = Engine::new_raw();
+    lenient.set_optimization_level(OptimizationLevel::None);
+    let Ok(ast) = lenient.compile(text) else {
+        return first;
+    };
+    let mut scope = rhai::Scope::new();
+    for stmt in ast.statements() {
+        if let rhai::Stmt::Var(v, flags, _) = stmt
+            && flags.contains(rhai::ASTFlags::CONSTANT)
+        {
+            // Declared as plain variables, so the optimizer does not fold a placeholder
+            // value into the functions.
+            scope.push_dynamic(v.0.name.as_str(), rhai::Dynamic::UNIT);
+        }
+    }
+    if scope.is_empty() {
+        return first;
+    }
+    engine.compile_with_scope(&scope, text).or(first)
 }
 
 fn log_from_script(level: LogLevel, text: &str) {

@@ -8,6 +8,6 @@ mod resolver;
 pub mod scan;
 
 pub use context::{CallContext, HandlerInfo};
-pub use engine::{STOP_INTERRUPTED, STOP_TIMEOUT, ScriptLimits, build};
+pub use engine::{STOP_INTERRUPTED, STOP_TIMEOUT, ScriptLimits, build, compile};
 pub use error::{LimitKind, ScriptError};
 pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES};
