@@ -79,59 +79,28 @@ fn every_example_in_the_stdlib_reference_runs() {
     assert!(ran >= 25, "only {ran} examples found");
 }
 
+/// Every native function, as registered: `(module::name, capabilities)`, from the table the
+/// load-time check uses, so this list cannot drift from the code.
+fn registered() -> Vec<(String, Vec<&'static str>)> {
+    let mut out: Vec<(String, Vec<&'static str>)> = Vec::new();
+    for s in ordo::stdlib::signatures() {
+        let caps: Vec<&'static str> = s.needs.iter().map(|c| c.as_str()).collect();
+        match out.iter_mut().find(|(n, _)| *n == s.full_name()) {
+            Some((_, existing)) => assert_eq!(*existing, caps, "{}: overloads differ", s.full_name()),
+            None => out.push((s.full_name(), caps)),
+        }
+    }
+    out
+}
+
 #[test]
 fn every_native_function_is_documented() {
     let text = readme();
-    let functions = [
-        "vars::set",
-        "vars::set_secret",
-        "vars::get",
-        "vars::has",
-        "vars::remove",
-        "log::verbose",
-        "log::info",
-        "log::warn",
-        "log::error",
-        "env::get",
-        "json::parse",
-        "json::to_string",
-        "json::to_string_pretty",
-        "yaml::parse",
-        "yaml::to_string",
-        "template::render",
-        "path::join",
-        "path::parent",
-        "path::file_name",
-        "path::extension",
-        "path::is_absolute",
-        "time::sleep",
-        "time::now",
-        "file::read",
-        "file::write",
-        "file::append",
-        "file::exists",
-        "file::is_dir",
-        "file::remove",
-        "file::remove_dir",
-        "file::mkdir",
-        "file::list",
-        "file::copy",
-        "file::sha256",
-        "file::size",
-        "file::chmod",
-        "file::mode",
-        "shell::run",
-        "http::get",
-        "http::request",
-        "http::download",
-        "term::prompt",
-        "term::interactive",
-        "values::get",
-        "values::has",
-        "retry::with_backoff",
-        "retry::wait_until",
-    ];
-    for f in functions {
+    let mut functions: Vec<String> = registered().into_iter().map(|(f, _)| f).collect();
+    assert!(functions.len() > 40, "{functions:?}");
+    functions.extend(["retry::with_backoff".into(), "retry::wait_until".into()]);
+    for f in &functions {
+        let f = f.as_str();
         let heading = text
             .lines()
             .any(|l| l.starts_with("### ") && l.contains(&format!("`{f}(")));
@@ -141,5 +110,56 @@ fn every_native_function_is_documented() {
                 && code.contains(&format!("{}(", f.rsplit("::").next().unwrap()))
         });
         assert!(example, "no example calls {f}");
+    }
+}
+
+/// The functions the permission table lists in the row of `cap`: `module::name` once, then
+/// bare names of the same module (`file::read`, `exists`, ...).
+fn table_row(text: &str, cap: &str) -> Vec<String> {
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{cap}` |")))
+        .unwrap_or_else(|| panic!("stdlib/README.md: no permission table row for `{cap}`"));
+    let grants = row.splitn(3, '|').nth(2).unwrap();
+    let mut module = String::new();
+    let mut names = Vec::new();
+    for (i, piece) in grants.split('`').enumerate() {
+        // Prose between the names, and capability names (`(with `http`)`), are skipped.
+        if i % 2 == 0 || ordo::stdlib::Capability::parse(piece).is_some() {
+            continue;
+        }
+        if let Some((m, _)) = piece.split_once("::") {
+            module = m.to_string();
+            names.push(piece.to_string());
+        } else {
+            names.push(format!("{module}::{piece}"));
+        }
+    }
+    names
+}
+
+/// `file::mode` was missing from the table (issue 13): every function that needs a
+/// capability is in that capability's row, and every function in a row needs it.
+#[test]
+fn the_permission_table_lists_every_function_under_each_capability_it_needs() {
+    let text = readme();
+    let registered = registered();
+    for cap in ordo::stdlib::Capability::ALL {
+        let row = table_row(&text, cap.as_str());
+        for (f, caps) in &registered {
+            if caps.contains(&cap.as_str()) {
+                assert!(
+                    row.contains(f),
+                    "stdlib/README.md: `{f}` needs `{cap}` but is not in its row {row:?}"
+                );
+            }
+        }
+        for f in &row {
+            let needs = registered.iter().find(|(n, _)| n == f);
+            assert!(
+                needs.is_some_and(|(_, caps)| caps.contains(&cap.as_str())),
+                "stdlib/README.md: the `{cap}` row lists `{f}`, which does not need it"
+            );
+        }
     }
 }
