@@ -117,3 +117,8 @@ fn plan_offers_the_run_options_and_its_own() {
         &["--delete", "--detailed-exitcode", "--prune"],
     );
 }
+
+#[test]
+fn lint_offers_where_handlers_are_and_output_only() {
+    check("lint", &[OUTPUT, &["--manifest", "--src"]], &[]);
+}

@@ -86,7 +86,9 @@ fn registered() -> Vec<(String, Vec<&'static str>)> {
     for s in ordo::stdlib::signatures() {
         let caps: Vec<&'static str> = s.needs.iter().map(|c| c.as_str()).collect();
         match out.iter_mut().find(|(n, _)| *n == s.full_name()) {
-            Some((_, existing)) => assert_eq!(*existing, caps, "{}: overloads differ", s.full_name()),
+            Some((_, existing)) => {
+                assert_eq!(*existing, caps, "{}: overloads differ", s.full_name())
+            }
             None => out.push((s.full_name(), caps)),
         }
     }

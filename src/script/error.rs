@@ -149,6 +149,21 @@ fn parse_help(message: &str) -> Option<String> {
     if message.contains("Variable not found") || message.contains("Unknown variable") {
         return Some("handler functions only see their parameters; pass data through `m`, `vars::get` or a `const`".into());
     }
+    if let Some(name) = message.strip_prefix("Undefined module: ") {
+        let mut modules: Vec<&str> = crate::stdlib::signatures()
+            .iter()
+            .map(|s| s.module)
+            .collect();
+        modules.dedup();
+        let hint = crate::diagnostic::did_you_mean(name.trim(), modules.iter().copied())
+            .map(|s| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
+        return Some(format!(
+            "{hint}the stdlib modules are {}; other modules need `import \"...\" as {};`",
+            modules.join(", "),
+            name.trim()
+        ));
+    }
     None
 }
 
