@@ -3,6 +3,7 @@
 //! The crate is a pipeline, one module per stage:
 //!
 //! - [`cli`]: arguments → checked configuration
+//! - [`project`]: the project root, `ordo.yaml`, where the state lives
 //! - [`manifest`]: YAML files → documents with source locations → manifests
 //! - [`handler`]: handler discovery, registration, version resolution, bundled handlers
 //! - [`script`] and [`stdlib`]: the sandboxed Rhai engine and what handlers may call
@@ -19,7 +20,9 @@ pub mod error;
 pub mod exec;
 pub mod handler;
 pub mod manifest;
+pub mod paths;
 pub mod planner;
+pub mod project;
 pub mod report;
 mod run;
 pub mod script;

@@ -123,7 +123,8 @@ fn copy_dir(from: &Path, to: &Path, addr: &str) {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "out" {
+            // Neither what a run wrote nor its state, if the example was run in place.
+            if entry.file_name() != "out" && entry.file_name() != ".ordo" {
                 copy_dir(&entry.path(), &target, addr);
             }
         } else {
@@ -137,7 +138,8 @@ fn copy_dir(from: &Path, to: &Path, addr: &str) {
     }
 }
 
-/// Runs the README of `examples/<name>` in a fresh copy; returns the copy's root.
+/// Runs the README of `examples/<name>` in a fresh copy, and checks that its commands
+/// leave nothing behind in the example's state; returns the copy's root.
 fn run_example(name: &str) -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir().unwrap();
@@ -182,8 +184,38 @@ fn run_example(name: &str) -> tempfile::TempDir {
                 "missing on stderr: {log}\n{context}"
             );
         }
+        // Each example is its own project: no run sees another's state.
+        assert!(
+            !stderr.contains("gone from the files"),
+            "an orphan note\n{context}"
+        );
     }
+    assert_state_is_empty(name, work.path());
     work
+}
+
+/// The example's own state (`examples/<name>/.ordo/state.json`, its project root holds
+/// `ordo.yaml`) records nothing: the README cleaned up fully. No state was written
+/// anywhere else.
+fn assert_state_is_empty(name: &str, work: &Path) {
+    let example = work.join("examples").join(name);
+    assert!(
+        example.join("ordo.yaml").exists(),
+        "examples/{name} has no ordo.yaml"
+    );
+    assert!(
+        !work.join(".ordo").exists(),
+        "examples/{name}: a state was written outside the example"
+    );
+    let path = example.join(".ordo/state.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            state["environments"],
+            serde_json::json!({}),
+            "examples/{name}: its README leaves entries in the state"
+        );
+    }
 }
 
 fn example_names() -> Vec<String> {
@@ -217,6 +249,13 @@ fn environments_runs_as_its_readme_says() {
         !work
             .path()
             .join("examples/environments/out/app.example.com.conf")
+            .exists()
+    );
+    // `dev` was torn down too.
+    assert!(
+        !work
+            .path()
+            .join("examples/environments/out/localhost.conf")
             .exists()
     );
 }

@@ -35,8 +35,13 @@ fn probe(handler_body: &str, spec: &str) -> Test {
 #[test]
 fn m_has_every_field_of_the_design() {
     let t = probe(
-        "fn apply(m) {\n  file::write(path::join(m.dir, \"m.json\"), json::to_string(#{\n    kind: m.kind, version: m.version, name: m.name, env: m.env, action: m.action,\n    dry_run: m.dry_run, tier: m.metadata.labels.tier, spec: m.spec, dir_ok: m.dir.ends_with(\"\") }));\n}\n",
+        "fn apply(m) {\n  file::write(path::join(m.dir, \"m.json\"), json::to_string(#{\n    kind: m.kind, version: m.version, name: m.name, env: m.env, action: m.action,\n    dry_run: m.dry_run, tier: m.metadata.labels.tier, spec: m.spec, dir: m.dir, previous: m.previous }));\n}\n",
         "port: 8080\nflag: true\nmode: \"0644\"\nplain_mode: 0644\nratio: 0.5\nnothing: ~\nlist: [1, two]\n",
+    );
+    // `staging` exists because the project file lists it.
+    let t = t.file(
+        "ordo.yaml",
+        "kind: Project\nversion: v1\nmetadata: {name: p}\nspec: {environments: [staging]}\n",
     );
     t.run(&["apply", "-e", "staging"]).code(0);
     let m: serde_json::Value = serde_json::from_str(&t.read("m.json")).unwrap();
@@ -55,6 +60,10 @@ fn m_has_every_field_of_the_design() {
     assert_eq!(m["spec"]["ratio"], 0.5);
     assert_eq!(m["spec"]["nothing"], serde_json::Value::Null);
     assert_eq!(m["spec"]["list"], serde_json::json!([1, "two"]));
+    // `m.dir` is canonical; nothing was applied before, so `m.previous` is `()`.
+    let dir = t.path().canonicalize().unwrap();
+    assert_eq!(m["dir"], dir.display().to_string());
+    assert_eq!(m["previous"], serde_json::Value::Null);
 }
 
 #[test]

@@ -43,7 +43,11 @@ fn apply_records_each_manifest_with_hashes_variables_and_time() {
     let a = &s["environments"]["default"]["a"];
     assert_eq!(a["kind"], "Trace");
     assert_eq!(a["spec"], serde_json::json!({"x": 1}));
-    assert_eq!(a["handler"], "trace.rhai");
+    // Recorded paths are canonical, whatever directory ordo ran in.
+    let dir = t.path().canonicalize().unwrap();
+    assert_eq!(a["handler"], dir.join("trace.rhai").display().to_string());
+    assert_eq!(a["file"], dir.join("m.yaml").display().to_string());
+    assert_eq!(a["dir"], dir.display().to_string());
     assert_eq!(a["variables"]["applied"], "a");
     assert_eq!(a["spec_hash"].as_str().unwrap().len(), 64);
     assert!(a["applied_at"].as_str().unwrap().ends_with('Z'));
@@ -425,7 +429,14 @@ fn state_commands_list_and_show_entries() {
         .code(0)
         .stdout_has("b ");
     let shown = t.run(&["state", "show", "a", "-o", "json"]);
-    shown.code(0).stdout_has("\"handler\": \"trace.rhai\"");
+    shown.code(0).stdout_has(&format!(
+        "\"handler\": \"{}\"",
+        t.path()
+            .canonicalize()
+            .unwrap()
+            .join("trace.rhai")
+            .display()
+    ));
     t.run(&["state", "show", "zzz"])
         .code(1)
         .stderr_has("no manifest `zzz` is recorded");

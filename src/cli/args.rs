@@ -117,9 +117,13 @@ pub struct StateArgs {
     #[command(subcommand)]
     pub action: StateAction,
 
-    /// The state file [default: .ordo/state.json]
+    /// The state file [default: .ordo/state.json at the project root]
     #[arg(long = "state", value_name = "PATH", global = true)]
     pub state: Option<PathBuf>,
+
+    /// A manifest file or directory, to locate the project by [default: .]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH", global = true)]
+    pub manifests: Vec<PathBuf>,
 
     /// The environment whose entries to show
     #[arg(
@@ -257,7 +261,7 @@ pub struct RunArgs {
     #[arg(long = "keep-going")]
     pub keep_going: bool,
 
-    /// The state file [default: .ordo/state.json]
+    /// The state file [default: .ordo/state.json at the project root]
     #[arg(long = "state", value_name = "PATH", conflicts_with = "no_state")]
     pub state: Option<PathBuf>,
 

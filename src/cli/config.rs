@@ -62,8 +62,11 @@ pub struct Config {
     pub limits: ScriptLimits,
     pub jobs: usize,
     pub keep_going: bool,
-    /// The state file; `None` with `--no-state` (and for commands that do not use one).
+    /// The state file: `--state`, else (once the project is located) the project's; `None`
+    /// when `use_state` is false.
     pub state: Option<PathBuf>,
+    /// The command keeps state and `--no-state` was not given.
+    pub use_state: bool,
     /// `apply --prune` / `plan --prune`.
     pub prune: bool,
     /// `plan --delete`.
@@ -76,11 +79,6 @@ pub struct Config {
     pub graph_delete: bool,
     /// `lint PATH...`: handler files and directories (empty: those a run would use).
     pub lint_paths: Vec<PathBuf>,
-}
-
-/// Where the state lives unless `--state` says otherwise.
-pub fn default_state_path() -> PathBuf {
-    PathBuf::from(".ordo").join("state.json")
 }
 
 /// A command-line problem (exit 2).
@@ -105,11 +103,6 @@ fn usage(message: impl Into<String>) -> UsageError {
 
 /// The run options as clap gives them, or their defaults for commands that run no handler.
 fn run_parts(r: RunArgs) -> (LoadArgs, SelectArgs, OutputArgs, RunOptions) {
-    let state = if r.no_state {
-        None
-    } else {
-        Some(r.state.unwrap_or_else(default_state_path))
-    };
     (
         r.load,
         r.select,
@@ -118,7 +111,8 @@ fn run_parts(r: RunArgs) -> (LoadArgs, SelectArgs, OutputArgs, RunOptions) {
             quiet: r.quiet,
             jobs: r.jobs,
             keep_going: r.keep_going,
-            state,
+            state: r.state,
+            use_state: !r.no_state,
             deny: r.deny,
             fs_roots: r.fs_roots,
             net_allow: r.net_allow,
@@ -133,7 +127,9 @@ struct RunOptions {
     quiet: bool,
     jobs: usize,
     keep_going: bool,
+    /// `--state` (the project's state file when absent, unless `use_state` is false).
     state: Option<PathBuf>,
+    use_state: bool,
     deny: Vec<String>,
     fs_roots: Vec<PathBuf>,
     net_allow: Vec<String>,
@@ -149,6 +145,7 @@ impl Default for RunOptions {
             jobs: 1,
             keep_going: false,
             state: None,
+            use_state: false,
             deny: Vec::new(),
             fs_roots: Vec::new(),
             net_allow: Vec::new(),
@@ -291,11 +288,9 @@ impl Config {
         };
         Ok(Config {
             command,
-            manifests: if load.manifests.is_empty() {
-                vec![PathBuf::from(".")]
-            } else {
-                load.manifests
-            },
+            // Empty: the project's `spec.manifests`, else the project root (filled in once
+            // the project is located).
+            manifests: load.manifests,
             src: if load.src.is_empty() {
                 None
             } else {
@@ -331,6 +326,7 @@ impl Config {
             jobs,
             keep_going: run.keep_going,
             state: run.state,
+            use_state: run.use_state,
             prune: plan.prune,
             plan_delete: plan.delete,
             detailed_exitcode: plan.detailed_exitcode,

@@ -4,4 +4,4 @@ mod args;
 mod config;
 
 pub use args::{Cli, ColorChoice, Command, GraphFormat, OutputFormat, StateAction, StateArgs};
-pub use config::{CommandKind, Config, UsageError, default_state_path};
+pub use config::{CommandKind, Config, UsageError};

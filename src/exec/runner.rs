@@ -146,7 +146,13 @@ pub struct Runner<'a> {
     pub baselines: Vec<Baseline>,
     /// `plan`: state entries gone from the files.
     pub orphans: Vec<Orphan>,
+    /// `m.previous`: what the last apply of a manifest recorded (`None`: nothing, or no
+    /// state). Asked just before the manifest runs.
+    pub previous: Option<&'a Previous<'a>>,
 }
+
+/// Looks up `m.previous` by manifest name.
+pub type Previous<'a> = dyn Fn(&str) -> Option<Dynamic> + Sync + 'a;
 
 /// What the workers share: the schedule and a way to wake each other.
 struct Shared {
@@ -855,9 +861,12 @@ impl<'a> Runner<'a> {
                     }
                     let location = m.at(mark);
                     let line = format!("{location}: {kind}");
-                    let diagnostic = Diagnostic::error(kind.to_string())
+                    let mut diagnostic = Diagnostic::error(kind.to_string())
                         .at(location)
                         .help_opt(kind.help());
+                    if matches!(kind, crate::manifest::TagErrorKind::VariableNotSet { .. }) {
+                        diagnostic = diagnostic.note(self.vars.source_note());
+                    }
                     Unresolved::Failed(Failure {
                         line,
                         diagnostic: Box::new(diagnostic),
@@ -888,6 +897,8 @@ impl<'a> Runner<'a> {
         map.insert("env".into(), self.settings.environment.clone().into());
         map.insert("action".into(), function.as_str().into());
         map.insert("dir".into(), m.file.absolute_dir().into());
+        let previous = self.previous.and_then(|f| f(&m.name));
+        map.insert("previous".into(), previous.unwrap_or(Dynamic::UNIT));
         map.insert("dry_run".into(), self.settings.dry_run.into());
         Ok((Dynamic::from_map(map), resolved))
     }

@@ -20,6 +20,9 @@ pub struct Variable {
 #[derive(Debug, Default)]
 pub struct Variables {
     inner: RwLock<HashMap<String, BTreeMap<String, Variable>>>,
+    /// Where the variables of earlier runs came from, for "not set" errors: the state
+    /// file's path, or `None` without state.
+    state_file: Option<String>,
 }
 
 /// Splits `name.key` at its last dot.
@@ -51,6 +54,25 @@ pub fn is_plain(value: &Dynamic) -> bool {
 impl Variables {
     pub fn new() -> Self {
         Variables::default()
+    }
+
+    /// Variables seeded from the state file at `path` (named in "not set" errors).
+    pub fn from_state_file(path: Option<String>) -> Self {
+        Variables {
+            state_file: path,
+            ..Variables::default()
+        }
+    }
+
+    /// A note for "variable not set" errors: which state file was read for variables of
+    /// earlier runs, or that none was.
+    pub fn source_note(&self) -> String {
+        match &self.state_file {
+            Some(path) => format!("variables of earlier runs were read from the state file {path}"),
+            None => {
+                "no state file was read (`--no-state`): only variables set in this run exist".into()
+            }
+        }
     }
 
     /// The variable `manifest.key`.

@@ -1,8 +1,8 @@
 //! `-m` paths → manifest files → checked [`Manifest`]s, in a stable order.
 //!
-//! A path is a file, a directory (every `*.yaml` / `*.yml` below it, sorted by path), or `-`
-//! for standard input. Files are read once; each becomes a [`SourceFile`] that later stages
-//! point into. Problems are collected, not returned early, so a run reports all of them.
+//! A path is a file, a directory (every `*.yaml` / `*.yml` below it but the project file
+//! `ordo.yaml`, sorted by path), or `-` for standard input. Files are read once; each becomes
+//! a [`SourceFile`] that later stages point into. Problems are collected, not returned early, so a run reports all of them.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -13,6 +13,9 @@ use super::document::{Manifest, check_document};
 use super::error::{ManifestError, ManifestErrorKind as K};
 use super::parse::{Limits, parse_stream_parallel};
 use super::source::{Location, Mark, SourceFile};
+
+/// The project file's name (see `project/`), skipped in directories of manifests.
+const PROJECT_FILE: &str = "ordo.yaml";
 
 /// Largest manifest file ordo reads.
 pub(super) const MAX_FILE_BYTES: u64 = 256 << 20;
@@ -108,7 +111,12 @@ fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
                 });
             for entry in walker {
                 match entry {
-                    Ok(e) if e.file_type().is_file() && is_yaml(e.path()) => {
+                    // The project file (`ordo.yaml`, `kind: Project`) is not a manifest.
+                    Ok(e)
+                        if e.file_type().is_file()
+                            && is_yaml(e.path())
+                            && e.file_name() != PROJECT_FILE =>
+                    {
                         files.push(clean(e.path()))
                     }
                     Ok(_) => {}

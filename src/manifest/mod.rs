@@ -19,4 +19,6 @@ pub use tags::{
     FoundVariable, StaticContext, StaticResult, TagErrorKind, resolve_deferred, resolve_static,
     value_references,
 };
-pub use values::{VALUES_KIND, ValueSet, ValueSources, collect as collect_values};
+pub use values::{
+    VALUES_KIND, ValueSet, ValueSources, collect as collect_values, metadata_environments,
+};

@@ -16,8 +16,10 @@ pub struct SourceFile {
     name: String,
     /// The directory relative paths in this file are resolved against.
     dir: PathBuf,
-    /// `dir` made absolute, once (handlers see it as `m.dir` for every manifest).
+    /// `dir` made canonical, once (handlers see it as `m.dir` for every manifest).
     absolute_dir: std::sync::OnceLock<String>,
+    /// The file's path made canonical, once (recorded in the state).
+    canonical_name: std::sync::OnceLock<String>,
     text: String,
 }
 
@@ -31,6 +33,7 @@ impl SourceFile {
             name: name.into(),
             dir: dir.into(),
             absolute_dir: std::sync::OnceLock::new(),
+            canonical_name: std::sync::OnceLock::new(),
             text: text.into(),
         })
     }
@@ -43,13 +46,20 @@ impl SourceFile {
         &self.dir
     }
 
-    /// [`Self::dir`] as an absolute path, as text.
+    /// [`Self::dir`] as a canonical path (absolute, symlinks resolved, no `..`), as text:
+    /// the same whatever directory ordo was started from.
     pub fn absolute_dir(&self) -> &str {
-        self.absolute_dir.get_or_init(|| {
-            std::path::absolute(&self.dir)
-                .unwrap_or_else(|_| self.dir.clone())
-                .display()
-                .to_string()
+        self.absolute_dir
+            .get_or_init(|| crate::paths::canonical(&self.dir).display().to_string())
+    }
+
+    /// The file's canonical path, as text, for what is recorded; the name itself for what
+    /// is not a file on disk (`<stdin>`, `bundled:...`).
+    pub fn canonical_name(&self) -> &str {
+        self.canonical_name.get_or_init(|| {
+            Path::new(&self.name)
+                .canonicalize()
+                .map_or_else(|_| self.name.clone(), |p| p.display().to_string())
         })
     }
 

@@ -98,6 +98,50 @@ pub struct ValueSet {
     undefined_here: HashMap<String, Location>,
     /// Names defined by a `Values` manifest or a `-f` file (not only by `--set`).
     defined: std::collections::HashSet<String>,
+    /// Every environment a `Values` manifest or values file names (its
+    /// `metadata.environments`, its `environmentOverrides[].environmentName`), with where,
+    /// whichever environment the run is for: `-e` is checked against them.
+    pub environments: Vec<(String, Location)>,
+}
+
+/// The environments a manifest's `metadata.environments` names, with where.
+pub fn metadata_environments(
+    file: &Arc<SourceFile>,
+    metadata: &Node,
+    out: &mut Vec<(String, Location)>,
+) {
+    let Some(list) = metadata.get("environments") else {
+        return;
+    };
+    let items = match &list.value {
+        Value::Seq(items) => items.as_slice(),
+        _ => std::slice::from_ref(list),
+    };
+    for item in items {
+        if let Some(name) = item.as_str() {
+            out.push((name.to_string(), Location::new(file, item.mark)));
+        }
+    }
+}
+
+/// The environments named by `values[].environmentOverrides[].environmentName` in a
+/// `Values` spec, with where.
+fn override_environments(file: &Arc<SourceFile>, spec: &Node, out: &mut Vec<(String, Location)>) {
+    let Some(Value::Seq(items)) = spec.get("values").map(|n| &n.value) else {
+        return;
+    };
+    for item in items {
+        let Some(Value::Seq(overrides)) = item.get("environmentOverrides").map(|n| &n.value) else {
+            continue;
+        };
+        for o in overrides {
+            if let Some(n) = o.get("environmentName")
+                && let Some(name) = n.as_str()
+            {
+                out.push((name.to_string(), Location::new(file, n.mark)));
+            }
+        }
+    }
 }
 
 impl ValueSet {
@@ -355,11 +399,14 @@ pub fn collect(
 ) -> ValueSet {
     let mut from_manifests = Level::default();
     let mut kept = Vec::with_capacity(manifests.len());
+    let mut environments = Vec::new();
     for m in manifests.drain(..) {
         if m.kind != VALUES_KIND {
             kept.push(m);
             continue;
         }
+        metadata_environments(&m.file, &m.metadata_node, &mut environments);
+        override_environments(&m.file, &m.spec, &mut environments);
         if !m.metadata.in_environment(env) {
             continue;
         }
@@ -426,6 +473,7 @@ pub fn collect(
                     } else {
                         doc.root
                     };
+                    override_environments(&file, &holder, &mut environments);
                     for def in definitions(&file, &holder, errors) {
                         level.add(def, errors);
                     }
@@ -465,6 +513,7 @@ pub fn collect(
 
     let mut set = ValueSet {
         defined,
+        environments,
         ..ValueSet::default()
     };
     for level in levels {

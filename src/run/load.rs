@@ -13,10 +13,11 @@ use crate::diagnostic::did_you_mean;
 use crate::error::Error;
 use crate::handler::{HandlerRegistry, discover};
 use crate::manifest::{
-    Limits, Manifest, ManifestError, StaticContext, StaticResult, ValueSet, collect_values,
-    resolve_static, value_references,
+    Limits, Manifest, ManifestError, StaticContext, StaticResult, VALUES_KIND, ValueSet,
+    collect_values, metadata_environments, resolve_static, value_references,
 };
 use crate::planner::Graph;
+use crate::project::{Project, check_environments};
 use crate::script::scan::value_lookups as value_lookups_of;
 use crate::script::{ImportResolver, ImportRoot, build};
 
@@ -31,9 +32,14 @@ pub(super) struct World {
     pub values: Arc<ValueSet>,
 }
 
-pub(super) fn load(config: &Config) -> Result<World, Error> {
+pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut loaded = crate::manifest::load(&config.manifests, &Limits::default());
+    // Environments named by manifests, before `Values` manifests are taken out.
+    let mut environments = Vec::new();
+    for m in loaded.manifests.iter().filter(|m| m.kind != VALUES_KIND) {
+        metadata_environments(&m.file, &m.metadata_node, &mut environments);
+    }
     let mut value_errors = Vec::new();
     let values = collect_values(
         &mut loaded.manifests,
@@ -63,6 +69,8 @@ pub(super) fn load(config: &Config) -> Result<World, Error> {
             .chain(value_errors)
             .map(Diagnostic::from),
     );
+    environments.extend(values.environments.iter().cloned());
+    diagnostics.extend(check_environments(&config.env, project, &environments));
 
     let src_dirs = config
         .src

@@ -6,6 +6,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::path::PathBuf;
 
 use clap::Parser;
 use serde_json::json;
@@ -14,6 +15,7 @@ use crate::cli::{Cli, CommandKind, Config, OutputFormat};
 use crate::error::{Error, exit};
 use crate::exec::Reporter;
 use crate::manifest::Action;
+use crate::project::Project;
 use crate::report::{HumanReporter, JsonLinesReporter, JsonReporter, diagnostic};
 
 /// Runs ordo with these arguments; `Err` carries the exit code.
@@ -34,17 +36,23 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
         return match state::run_state(args) {
             Ok(()) => Ok(()),
             Err(e) => {
-                if let Error::State(d) = &e {
-                    eprintln!(
-                        "{}",
-                        diagnostic::render(d, std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                    );
+                let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+                match &e {
+                    Error::State(d) => eprintln!("{}", diagnostic::render(d, color)),
+                    // A broken project file.
+                    Error::Input(diagnostics) => {
+                        for d in diagnostics {
+                            eprintln!("{}\n", diagnostic::render(d, color));
+                        }
+                        eprintln!("error: {e}");
+                    }
+                    _ => {}
                 }
                 Err(e.code())
             }
         };
     }
-    let config = match Config::from_cli(cli) {
+    let mut config = match Config::from_cli(cli) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -53,7 +61,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
     };
     init_tracing(config.trace);
     crate::error::debug_panic("main", "");
-    match execute(&config) {
+    match execute(&mut config) {
         Ok(()) => Ok(()),
         Err(e) => {
             report_error(&config, &e);
@@ -150,11 +158,45 @@ fn reporter(config: &Config) -> Box<dyn Reporter> {
     }
 }
 
-fn execute(config: &Config) -> Result<(), Error> {
+/// Finds the project and fills in what the command line left to it: the manifests (the
+/// project file's `spec.manifests`, else the project root), handler directories, values
+/// files, and the state file (`<root>/.ordo/state.json`). Flags given replace all of these.
+fn locate_project(config: &mut Config) -> Result<Project, Error> {
+    let project =
+        Project::locate(config.manifests.first().map(PathBuf::as_path)).map_err(Error::Input)?;
+    let shown = |paths: &[PathBuf]| -> Vec<PathBuf> {
+        paths
+            .iter()
+            .map(|p| PathBuf::from(crate::paths::shown(p)))
+            .collect()
+    };
+    if let Some(file) = &project.file {
+        if config.manifests.is_empty() && !file.manifests.is_empty() {
+            config.manifests = shown(&file.manifests);
+        }
+        if config.src.is_none() && !file.handlers.is_empty() {
+            config.src = Some(shown(&file.handlers));
+        }
+        if config.values.files.is_empty() {
+            config.values.files = shown(&file.values);
+        }
+    }
+    if config.manifests.is_empty() {
+        config.manifests = shown(std::slice::from_ref(&project.root));
+    }
+    if config.use_state && config.state.is_none() {
+        config.state = Some(PathBuf::from(crate::paths::shown(&project.state_path())));
+    }
+    Ok(project)
+}
+
+fn execute(config: &mut Config) -> Result<(), Error> {
     if config.command == CommandKind::Lint {
         return lint::lint(config);
     }
-    let world = load::load(config)?;
+    let project = locate_project(config)?;
+    let config = &*config;
+    let world = load::load(config, &project)?;
     match config.command {
         CommandKind::Validate => info::validate(config, &world),
         CommandKind::Handlers => {

@@ -20,7 +20,7 @@ use crate::planner::{Plan, Step};
 use crate::script::convert::json_to_dynamic;
 use crate::state::{
     Entry, StateErrorKind, StateLock, StateRecorder, StateStore, entry_manifest, parse_raw,
-    spec_hash,
+    previous_value, spec_hash,
 };
 
 /// Ctrl-C (and SIGTERM): the first stops new work, interrupts running handlers and their
@@ -92,7 +92,9 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let recorded: &BTreeMap<String, Entry> = state.env(&config.env).unwrap_or(&empty);
 
     // Variables survive between runs: a later process reads what an earlier one stored.
-    let vars = Arc::new(Variables::new());
+    let vars = Arc::new(Variables::from_state_file(
+        store.as_ref().map(|s| s.path().display().to_string()),
+    ));
     for (name, entry) in recorded {
         if let serde_json::Value::Object(map) = parse_raw(&entry.variables) {
             for (key, value) in &map {
@@ -177,6 +179,8 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         Vec::new()
     };
 
+    // The state stays with the recorder (which applies this run's records to it) or here.
+    let mut kept = None;
     let recorder = match (&store, dry_run) {
         (Some(s), false) => {
             let journal = s.journal().map_err(|e| state_error(&e))?;
@@ -191,7 +195,20 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
             );
             Some(std::sync::Mutex::new(r))
         }
-        _ => None,
+        _ => {
+            kept = Some(state);
+            None
+        }
+    };
+    let previous = |name: &str| -> Option<rhai::Dynamic> {
+        if let Some(r) = &recorder {
+            let r = r.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            return r.previous(name).map(previous_value);
+        }
+        kept.as_ref()?
+            .env(&config.env)?
+            .get(name)
+            .map(previous_value)
     };
 
     let events = EventSink::new(super::reporter(config));
@@ -222,6 +239,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
             .map(|r| r as &std::sync::Mutex<dyn crate::exec::Recorder + '_>),
         baselines,
         orphans,
+        previous: Some(&previous),
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
     let mut used: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();

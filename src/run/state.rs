@@ -4,10 +4,11 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::cli::{OutputFormat, StateAction, StateArgs, default_state_path};
+use crate::cli::{OutputFormat, StateAction, StateArgs};
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::report::ManifestJson;
+use crate::project::Project;
 use crate::state::{Record, StateErrorKind, StateLock, StateStore, unlock};
 
 fn fail(e: &StateErrorKind) -> Error {
@@ -15,7 +16,13 @@ fn fail(e: &StateErrorKind) -> Error {
 }
 
 pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
-    let path = args.state.clone().unwrap_or_else(default_state_path);
+    let path = match args.state.clone() {
+        Some(p) => p,
+        None => Project::locate(args.manifests.first().map(std::path::PathBuf::as_path))
+            .map_err(Error::Input)?
+            .state_path(),
+    };
+    let path = std::path::PathBuf::from(crate::paths::shown(&path));
     let store = StateStore::new(path.clone());
     let json = matches!(args.output, Some(OutputFormat::Json | OutputFormat::Jsonl));
     let mut out = std::io::stdout().lock();
@@ -109,8 +116,9 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
             let state = store.read().map_err(|e| fail(&e))?;
             if state.env(&args.env).is_none_or(|e| !e.contains_key(&name)) {
                 return Err(Error::State(Box::new(Diagnostic::error(format!(
-                    "no manifest `{name}` is recorded for environment `{}`",
-                    args.env
+                    "no manifest `{name}` is recorded for environment `{}` in {}",
+                    args.env,
+                    path.display()
                 )))));
             }
             let mut journal = store.journal().map_err(|e| fail(&e))?;

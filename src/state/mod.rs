@@ -5,5 +5,7 @@ mod recorder;
 mod store;
 
 pub use lock::{StateLock, hostname, unlock};
-pub use recorder::{StateRecorder, entry_manifest, json_node, parse_raw, spec_hash};
+pub use recorder::{
+    StateRecorder, entry_manifest, json_node, parse_raw, previous_value, spec_hash,
+};
 pub use store::{Entry, Journal, Record, SCHEMA, State, StateErrorKind, StateStore};

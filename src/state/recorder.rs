@@ -117,6 +117,20 @@ pub fn spec_hash(spec: &Node) -> String {
     crate::stdlib::sha256_hex(node_text(spec).as_bytes())
 }
 
+/// `m.previous` for a handler: `#{ spec, variables, applied_at }` as the entry recorded
+/// them (secret values masked in the spec, secret variables absent, as in the state).
+pub fn previous_value(entry: &Entry) -> rhai::Dynamic {
+    use crate::script::convert::json_to_dynamic;
+    let mut map = rhai::Map::new();
+    map.insert("spec".into(), json_to_dynamic(&parse_raw(&entry.spec)));
+    map.insert(
+        "variables".into(),
+        json_to_dynamic(&parse_raw(&entry.variables)),
+    );
+    map.insert("applied_at".into(), entry.applied_at.clone().into());
+    rhai::Dynamic::from_map(map)
+}
+
 /// Rebuilds a manifest from its state entry, to delete it with its handler (`--prune`).
 pub fn entry_manifest(name: &str, entry: &Entry, index: usize) -> Manifest {
     Manifest {
@@ -188,6 +202,12 @@ impl<'a> StateRecorder<'a> {
         }
     }
 
+    /// The entry the state holds for `name` in this run's environment: before `name`
+    /// finishes, what the last apply of it recorded.
+    pub fn previous(&self, name: &str) -> Option<&Entry> {
+        self.state.env(&self.env)?.get(name)
+    }
+
     /// Syncs the journal and hands back the state with this run's records applied, to be
     /// committed; or the first error of the run.
     pub fn close(mut self) -> Result<State, StateErrorKind> {
@@ -237,12 +257,12 @@ impl<'a> StateRecorder<'a> {
         Entry {
             kind: m.kind.clone(),
             version: m.version.clone(),
-            file: m.file.name().to_string(),
+            file: m.file.canonical_name().to_string(),
             dir: m.file.absolute_dir().to_string(),
             metadata,
             spec,
             spec_hash: spec_hash(&m.spec),
-            handler: handler.name().to_string(),
+            handler: handler.file.canonical_name().to_string(),
             handler_hash: handler.hash.clone(),
             variables: raw(&serde_json::Value::Object(variables)),
             secret_variables,

@@ -82,7 +82,7 @@ fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResul
     };
     Err(script_error(
         format!("`vars::get`: no variable `{full}`"),
-        Some(help),
+        Some(format!("{help}; {}", ctx.vars.source_note())),
     ))
 }
 

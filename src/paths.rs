@@ -1,0 +1,75 @@
+//! Paths as ordo records and shows them.
+//!
+//! What is recorded (the state's `file`, `dir` and `handler`, `m.dir`, the project root)
+//! is canonical: absolute, symlinks resolved, no `.` or `..`, so it does not depend on
+//! where ordo was started (`-m ../proj` from a sibling and `-m proj` from the parent record
+//! the same bytes). What is shown in messages stays as the user would type it.
+
+use std::path::{Path, PathBuf};
+
+/// `path` made absolute and canonical when it exists; made absolute, with `.` and `..`
+/// removed lexically, when it does not (yet).
+pub fn canonical(path: &Path) -> PathBuf {
+    if let Ok(real) = path.canonicalize() {
+        return real;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    // The longest existing ancestor may still be a symlink: resolve that part.
+    let mut existing = out.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return out,
+        }
+    }
+    let mut real = existing
+        .canonicalize()
+        .unwrap_or_else(|_| existing.to_path_buf());
+    real.extend(rest.iter().rev());
+    real
+}
+
+/// A path as shown to the user: relative to the current directory when it is below it.
+pub fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok().map(|d| canonical(&d));
+    match cwd.as_deref().and_then(|c| path.strip_prefix(c).ok()) {
+        Some(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+        Some(rel) => rel.display().to_string(),
+        None => path.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_removes_dot_dot_and_resolves_symlinks_also_for_missing_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(real.join("a/b")).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(real.join("a"), real.join("link")).unwrap();
+        assert_eq!(canonical(&real.join("a/b/../b")), real.join("a/b"));
+        assert_eq!(canonical(&real.join("a/b/../new/x")), real.join("a/new/x"));
+        #[cfg(unix)]
+        assert_eq!(
+            canonical(&real.join("link/b/missing")),
+            real.join("a/b/missing")
+        );
+    }
+}

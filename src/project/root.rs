@@ -1,0 +1,66 @@
+//! [`Project`]: where the project root is, and what it gives a run by default.
+//!
+//! The root is the nearest directory, from the first `-m` path (the current directory when
+//! there is none, or for `-m -`) walking up, that holds `ordo.yaml` or a `.ordo/`
+//! directory; failing that, the directory of the first `-m` path (DESIGN.md §8). Everything
+//! here is canonical (symlinks resolved, no `..`), so the same project gives the same root,
+//! state file and recorded paths wherever ordo was started from.
+
+use std::path::{Path, PathBuf};
+
+use super::file::{PROJECT_FILE, ProjectFile};
+use crate::diagnostic::Diagnostic;
+use crate::paths::canonical;
+
+/// The directory that holds a project's state.
+pub const STATE_DIR: &str = ".ordo";
+
+/// A located project.
+#[derive(Debug)]
+pub struct Project {
+    /// The project root, canonical.
+    pub root: PathBuf,
+    /// `ordo.yaml` at the root, when there is one.
+    pub file: Option<ProjectFile>,
+}
+
+impl Project {
+    /// Finds the project of a run whose first `-m` path is `first` (`None`: no `-m`).
+    pub fn locate(first: Option<&Path>) -> Result<Project, Vec<Diagnostic>> {
+        let cwd = canonical(Path::new("."));
+        // Where the walk starts, and the fallback root.
+        let start = match first {
+            None => cwd,
+            Some(p) if p.as_os_str() == "-" => cwd,
+            Some(p) => {
+                let p = canonical(p);
+                if p.is_dir() {
+                    p
+                } else {
+                    p.parent().map_or(cwd, Path::to_path_buf)
+                }
+            }
+        };
+        let found = start
+            .ancestors()
+            .find(|dir| dir.join(PROJECT_FILE).is_file() || dir.join(STATE_DIR).is_dir());
+        let root = found.unwrap_or(&start).to_path_buf();
+        let file = root.join(PROJECT_FILE);
+        let file = if file.is_file() {
+            Some(ProjectFile::load(&canonical(&file))?)
+        } else {
+            None
+        };
+        Ok(Project { root, file })
+    }
+
+    /// Where the state lives unless `--state` says otherwise.
+    pub fn state_path(&self) -> PathBuf {
+        self.root.join(STATE_DIR).join("state.json")
+    }
+
+    /// The environments the project file lists, if it lists them.
+    pub fn environments(&self) -> Option<&[super::file::ListedEnvironment]> {
+        self.file.as_ref()?.environments.as_deref()
+    }
+}
