@@ -179,9 +179,16 @@ impl Test {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_in(".", args)
+    }
+
+    /// Runs ordo in `dir`, a directory relative to the test's directory (created).
+    pub fn run_in(&self, dir: &str, args: &[&str]) -> Output {
+        let cwd = self.dir.path().join(dir);
+        std::fs::create_dir_all(&cwd).expect("mkdir");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ordo"));
         cmd.args(args)
-            .current_dir(self.dir.path())
+            .current_dir(&cwd)
             .env_remove("NO_COLOR")
             .env_remove("ORDO_LOG")
             .env("TRACE_FILE", self.dir.path().join("trace.txt"))
