@@ -192,6 +192,9 @@ fn locate_project(config: &mut Config) -> Result<Project, Error> {
 
 fn execute(config: &mut Config) -> Result<(), Error> {
     if config.command == CommandKind::Lint {
+        if config.manifests.is_empty() {
+            config.manifests = vec![PathBuf::from(".")];
+        }
         return lint::lint(config);
     }
     let project = locate_project(config)?;

@@ -172,7 +172,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
                 name: name.clone(),
                 kind: e.kind.clone(),
                 version: e.version.clone(),
-                handler: e.handler.clone(),
+                handler: crate::paths::shown(std::path::Path::new(&e.handler)),
             })
             .collect()
     } else {

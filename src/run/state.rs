@@ -7,9 +7,15 @@ use serde_json::json;
 use crate::cli::{OutputFormat, StateAction, StateArgs};
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
-use crate::report::ManifestJson;
 use crate::project::Project;
+use crate::report::ManifestJson;
 use crate::state::{Record, StateErrorKind, StateLock, StateStore, unlock};
+
+/// A recorded (canonical) path as shown to the user: relative to the current directory
+/// when below it.
+fn shown(recorded: &str) -> String {
+    crate::paths::shown(std::path::Path::new(recorded))
+}
 
 fn fail(e: &StateErrorKind) -> Error {
     Error::State(Box::new(Diagnostic::error(e.to_string())))
@@ -34,11 +40,16 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                 let list: Vec<_> = entries
                     .iter()
                     .map(|(name, e)| {
-                        let mut entry =
-                            ManifestJson::loaded(name, &e.kind, &e.version, &e.handler, "applied")
-                                .to_json();
+                        let mut entry = ManifestJson::loaded(
+                            name,
+                            &e.kind,
+                            &e.version,
+                            &shown(&e.handler),
+                            "applied",
+                        )
+                        .to_json();
                         if let Some(fields) = entry.as_object_mut() {
-                            fields.insert("file".into(), json!(e.file));
+                            fields.insert("file".into(), json!(shown(&e.file)));
                             fields.insert("applied_at".into(), json!(e.applied_at));
                         }
                         entry
@@ -71,7 +82,8 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                 let _ = writeln!(
                     out,
                     "{name:<width$}  {kind:<24}  {:<20}  {}",
-                    e.applied_at, e.file
+                    e.applied_at,
+                    shown(&e.file)
                 );
             }
         }
@@ -89,7 +101,7 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                 &name,
                 &entry.kind,
                 &entry.version,
-                &entry.handler,
+                &shown(&entry.handler),
                 "applied",
             )
             .to_json();
