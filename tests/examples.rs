@@ -1,5 +1,5 @@
 //! Every example's README is executable: each `cargo run -q -- ...` command in a `sh` block
-//! is run (in a copy of the example, with the real binary), and the block that follows it
+//! (optionally after `cd DIR && `) is run (in a copy of the example, with the real binary), and the block that follows it
 //! is its expected output. Timings are ignored; log lines (`info  ...`) are looked for on
 //! stderr, every other line must be on stdout, in order.
 //!
@@ -26,6 +26,8 @@ use common::HttpServer;
 const PLACEHOLDER: &str = "127.0.0.1:8080";
 
 struct Step {
+    /// `cd DIR && cargo run ...`: the directory, relative to the repository root.
+    dir: Option<String>,
     args: Vec<String>,
     expected: Vec<String>,
 }
@@ -47,8 +49,16 @@ fn steps(readme: &str) -> Vec<Step> {
             .collect();
         if lang == "sh" {
             for cmd in &block {
+                let (dir, cmd) = match cmd.trim().strip_prefix("cd ") {
+                    Some(rest) => match rest.split_once(" && ") {
+                        Some((dir, cmd)) => (Some(dir.to_string()), cmd),
+                        None => (None, cmd.as_str()),
+                    },
+                    None => (None, cmd.as_str()),
+                };
                 if let Some(rest) = cmd.trim().strip_prefix("cargo run -q -- ") {
                     steps.push(Step {
+                        dir,
                         args: shell_words(rest),
                         expected: Vec::new(),
                     });
@@ -160,7 +170,7 @@ fn run_example(name: &str) -> tempfile::TempDir {
     for step in steps {
         let out = Command::new(env!("CARGO_BIN_EXE_ordo"))
             .args(&step.args)
-            .current_dir(work.path())
+            .current_dir(work.path().join(step.dir.as_deref().unwrap_or(".")))
             .env_remove("NO_COLOR")
             .output()
             .unwrap();

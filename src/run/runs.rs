@@ -129,7 +129,9 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         std::borrow::Cow::Borrowed(&world.manifests);
     let mut pruned = HashSet::new();
     if prune && !dry_run && !gone.is_empty() {
-        let (extra, steps, before) = prune_steps(world, &gone)?;
+        let state_file = store.as_ref().map(|s| s.path().display().to_string());
+        let (extra, steps, before) =
+            prune_steps(world, &gone, state_file.as_deref().unwrap_or_default())?;
         let mut all = world.manifests.clone();
         all.extend(extra);
         manifests = std::borrow::Cow::Owned(all);
@@ -291,7 +293,11 @@ type PruneSteps = (Vec<Manifest>, Vec<Step>, Vec<Vec<usize>>);
 
 /// Manifests rebuilt from the state for deletion, with their handlers and their order:
 /// one that depended on another is deleted first.
-fn prune_steps(world: &World, gone: &[(String, Entry)]) -> Result<PruneSteps, Error> {
+fn prune_steps(
+    world: &World,
+    gone: &[(String, Entry)],
+    state_file: &str,
+) -> Result<PruneSteps, Error> {
     let base = world.manifests.len();
     let mut manifests = Vec::new();
     let mut steps = Vec::new();
@@ -311,7 +317,10 @@ fn prune_steps(world: &World, gone: &[(String, Entry)]) -> Result<PruneSteps, Er
                     "cannot prune `{name}` ({} {}): no handler serves it any more",
                     entry.kind, entry.version
                 ))
-                .note(format!("{e}; it was applied with {}", entry.handler))
+                .note(format!(
+                    "{e}; it was applied with {}, as the state file {state_file} records",
+                    entry.handler
+                ))
                 .help(format!(
                     "restore the handler, or forget the manifest with `ordo state rm {name}`"
                 )),
