@@ -5,6 +5,7 @@ mod error;
 mod loader;
 mod node;
 mod parse;
+mod scalar;
 mod source;
 mod tags;
 mod values;

@@ -7,16 +7,17 @@
 //! bounded, each with its own error. No tag ever executes anything: `!!python/object` is just
 //! a tag, kept as data.
 //!
-//! Plain scalars are typed by the YAML 1.2 core schema, with one deliberate exception shared
-//! with serde_yaml: a decimal with a leading zero (`0644`) stays a string, because it is almost
-//! always a file mode or an identifier, never the number 644. Integers that do not fit in 64
-//! bits also stay strings rather than silently losing digits as floats.
+//! Mapping keys are text, spelled as written (`0x10:` is the key `"0x10"`, and `1:` and
+//! `1.0:` are two keys); a key may not carry a tag other than a core one, and only a plain
+//! `<<` is a merge key (`"<<"` is an ordinary key). What a scalar means (typing, tags) is
+//! `scalar.rs`'s business; this file builds the tree from the parser's events.
 
 use std::collections::{HashMap, HashSet};
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::node::{Entry, Node, Tagged, Value};
+use super::scalar::{TagKind, is_plain_collection, scalar, tag_kind, tag_name};
 use super::source::Mark;
 
 /// Bounds on what one YAML file may expand to, so a hostile file cannot exhaust memory.
@@ -60,6 +61,10 @@ pub enum YamlErrorKind {
     Syntax(String),
     #[error("mapping keys must be plain values, not {0}")]
     ComplexKey(&'static str),
+    #[error("a mapping key cannot have a tag (`{0}`): ordo would drop it")]
+    TaggedKey(String),
+    #[error("`%YAML {0}`: ordo reads YAML 1.2 (and 1.1 documents as 1.2), not this version")]
+    UnsupportedVersion(String),
     #[error("duplicate key `{key}` (first defined on line {first_line})")]
     DuplicateKey { key: String, first_line: u32 },
     #[error("a merge key (`<<`) takes a mapping or a list of mappings, not {0}")]
@@ -94,6 +99,8 @@ pub struct ParsedStream {
     pub error: Option<YamlError>,
     /// Every document read, the empty ones included (they count toward the limit).
     pub documents_seen: usize,
+    /// Where the second document read starts, empty or not (`yaml::parse` takes one).
+    pub second_document: Option<Mark>,
 }
 
 /// Parses every document of `text`. Empty documents (`---` alone, or `~`) are left out.
@@ -133,6 +140,7 @@ pub fn parse_stream_parallel(text: &str, limits: &Limits) -> ParsedStream {
                     documents: Vec::new(),
                     error: None,
                     documents_seen: 0,
+                    second_document: None,
                 })
             })
             .collect()
@@ -144,7 +152,13 @@ pub fn parse_stream_parallel(text: &str, limits: &Limits) -> ParsedStream {
     let mut documents = Vec::new();
     let mut error = None;
     let mut documents_seen = 0;
+    let mut second_document = None;
     for piece in parsed {
+        if documents_seen + piece.documents_seen >= 2 && second_document.is_none() {
+            second_document = piece
+                .second_document
+                .or(piece.documents.first().map(|d| d.mark));
+        }
         documents.extend(piece.documents);
         documents_seen += piece.documents_seen;
         if piece.error.is_some() {
@@ -156,6 +170,7 @@ pub fn parse_stream_parallel(text: &str, limits: &Limits) -> ParsedStream {
         documents,
         error,
         documents_seen,
+        second_document,
     }
 }
 
@@ -201,7 +216,9 @@ fn parse_stream_at(text: &str, limits: &Limits, line_offset: u32) -> ParsedStrea
     let mut builder = Builder::new(*limits);
     builder.line_offset = line_offset;
     let mut documents = Vec::new();
+    builder.directives = version_directives(text, line_offset);
     let mut seen = 0_usize;
+    let mut second_document = None;
     let mut error = None;
     for event in Parser::new_from_str(text) {
         let step = match event {
@@ -224,6 +241,9 @@ fn parse_stream_at(text: &str, limits: &Limits, line_offset: u32) -> ParsedStrea
         match step {
             Ok(Some(doc)) => {
                 seen += 1;
+                if seen == 2 {
+                    second_document = Some(doc.mark);
+                }
                 if seen > limits.max_documents {
                     error = Some(YamlError {
                         mark: doc.mark,
@@ -246,26 +266,50 @@ fn parse_stream_at(text: &str, limits: &Limits, line_offset: u32) -> ParsedStrea
         documents,
         error,
         documents_seen: seen,
+        second_document,
     }
 }
 
+/// The `%YAML` lines of `text`, with their line numbers and versions. Whether each is a
+/// directive, rather than a line of a multi-line scalar, is decided while parsing.
+fn version_directives(text: &str, line_offset: u32) -> Vec<(u32, String)> {
+    if !(text.starts_with("%YAML") || text.contains("\n%YAML")) {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(rest) = line.strip_prefix("%YAML") else {
+            continue;
+        };
+        if !rest.starts_with([' ', '\t']) {
+            continue;
+        }
+        let version = rest.split('#').next().unwrap_or_default().trim();
+        let line = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        found.push((line.saturating_add(line_offset), version.to_string()));
+    }
+    found
+}
+
 /// Parses text that must hold exactly one document (for `yaml::parse`); empty text is null.
+/// A second document is refused even when it is empty (`a: 1\n---\n`): the text is
+/// something other than one value.
 pub fn parse_one(text: &str, limits: &Limits) -> Result<Node, YamlError> {
     let stream = parse_stream(text, limits);
     if let Some(e) = stream.error {
         return Err(e);
     }
-    let mut docs = stream.documents.into_iter();
-    let first = docs
-        .next()
-        .map_or_else(|| Node::null(Mark::new(1, 1)), |d| d.root);
-    if let Some(second) = docs.next() {
+    if let Some(mark) = stream.second_document {
         return Err(YamlError {
-            mark: second.mark,
+            mark,
             kind: YamlErrorKind::Syntax("expected one document, found several".into()),
         });
     }
-    Ok(first)
+    Ok(stream
+        .documents
+        .into_iter()
+        .next()
+        .map_or_else(|| Node::null(Mark::new(1, 1)), |d| d.root))
 }
 
 fn mark_of(span: Span) -> Mark {
@@ -300,6 +344,12 @@ struct Builder {
     line_offset: u32,
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Node, usize)>,
+    /// The text of every anchored scalar, for aliases used as keys.
+    key_texts: HashMap<usize, String>,
+    /// `%YAML` lines of the text (see [`version_directives`]).
+    directives: Vec<(u32, String)>,
+    /// The last line holding content so far: a `%YAML` line after it is a directive.
+    content_end: u32,
     doc_mark: Mark,
     /// Where the current document starts, in characters from the start of the text.
     doc_start: usize,
@@ -315,6 +365,9 @@ impl Builder {
             line_offset: 0,
             stack: Vec::new(),
             anchors: HashMap::new(),
+            key_texts: HashMap::new(),
+            directives: Vec::new(),
+            content_end: 0,
             doc_mark: Mark::new(1, 1),
             doc_start: 0,
             root: None,
@@ -334,10 +387,17 @@ impl Builder {
                 kind: YamlErrorKind::DocumentTooLarge(self.limits.max_document_chars),
             });
         }
+        let end_line = u32::try_from(span.end.line())
+            .unwrap_or(u32::MAX)
+            .saturating_add(self.line_offset);
         match event {
-            Event::DocumentStart(_) => {
+            Event::DocumentStart(explicit) => {
+                if explicit {
+                    self.check_directives(mark.line)?;
+                }
                 self.doc_mark = mark;
                 self.anchors.clear();
+                self.key_texts.clear();
                 self.nodes = 0;
                 self.alias_nodes = 0;
                 self.root = None;
@@ -353,11 +413,32 @@ impl Builder {
                 }));
             }
             Event::Scalar(text, style, anchor, tag) => {
+                self.content_end = end_line;
                 self.count(mark, 1)?;
-                let node = Node::new(mark, scalar(&text, style, tag.as_deref(), mark)?);
-                self.finish(node, anchor, 1)?;
+                let tag = tag.as_deref();
+                let node = Node::new(mark, scalar(&text, style, tag, mark)?);
+                if anchor != 0 {
+                    self.key_texts.insert(anchor, text.to_string());
+                }
+                if self.expects_key() {
+                    if let Some(tag) = tag
+                        && matches!(tag_kind(tag), TagKind::Other)
+                    {
+                        return Err(YamlError {
+                            mark,
+                            kind: YamlErrorKind::TaggedKey(tag_name(tag)),
+                        });
+                    }
+                    // Only a plain, untagged `<<` is a merge key (issue 14): `"<<"` is text.
+                    let is_merge = text == "<<" && style == ScalarStyle::Plain && tag.is_none();
+                    self.remember(node, anchor, 1);
+                    self.set_key(text.to_string(), mark, is_merge);
+                } else {
+                    self.finish(node, anchor, 1)?;
+                }
             }
             Event::Alias(id) => {
+                self.content_end = end_line;
                 let (node, size) = self.anchors.get(&id).cloned().ok_or(YamlError {
                     mark,
                     kind: YamlErrorKind::UnknownAnchor,
@@ -378,14 +459,24 @@ impl Builder {
                     });
                 }
                 self.count(mark, size)?;
-                self.finish(node, 0, size)?;
+                if self.expects_key() {
+                    // An alias of a scalar key keeps the spelling of the anchored text.
+                    let canonical = key_text(&node)?;
+                    let text = self.key_texts.get(&id).cloned().unwrap_or(canonical);
+                    self.set_key(text, mark, false);
+                } else {
+                    self.finish(node, 0, size)?;
+                }
             }
             Event::SequenceStart(anchor, tag) => {
                 self.open(mark)?;
                 self.stack.push(Frame::Seq {
                     mark,
                     anchor,
-                    tag: tag.as_deref().map(tag_name),
+                    tag: tag
+                        .as_deref()
+                        .filter(|t| !is_plain_collection(t))
+                        .map(tag_name),
                     items: Vec::new(),
                 });
             }
@@ -394,7 +485,10 @@ impl Builder {
                 self.stack.push(Frame::Map {
                     mark,
                     anchor,
-                    tag: tag.as_deref().map(tag_name),
+                    tag: tag
+                        .as_deref()
+                        .filter(|t| !is_plain_collection(t))
+                        .map(tag_name),
                     entries: Vec::new(),
                     seen: None,
                     key: None,
@@ -402,6 +496,7 @@ impl Builder {
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
+                self.content_end = end_line;
                 let frame = self.stack.pop().ok_or(YamlError {
                     mark,
                     kind: YamlErrorKind::Syntax("unbalanced collection".into()),
@@ -437,6 +532,41 @@ impl Builder {
         Ok(())
     }
 
+    /// Refuses a `%YAML` directive of a version ordo does not read, among the lines before
+    /// the `---` on `line` (issue 14: `%YAML 9.9` was accepted without a word).
+    fn check_directives(&self, line: u32) -> Result<(), YamlError> {
+        for (at, version) in &self.directives {
+            if *at > self.content_end
+                && *at < line
+                && !matches!(version.as_str(), "1.0" | "1.1" | "1.2")
+            {
+                return Err(YamlError {
+                    mark: Mark::new(*at, 1),
+                    kind: YamlErrorKind::UnsupportedVersion(version.clone()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the next node completed is the key of a mapping entry.
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+
+    /// Sets the key of the mapping being built (see [`Builder::expects_key`]).
+    fn set_key(&mut self, text: String, mark: Mark, is_merge: bool) {
+        if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
+            *key = Some((text, mark, is_merge));
+        }
+    }
+
+    fn remember(&mut self, node: Node, anchor: usize, size: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node, size));
+        }
+    }
+
     /// A complete node: remember it under its anchor, then hand it to its parent.
     fn finish(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
         if anchor != 0 {
@@ -453,8 +583,8 @@ impl Builder {
                 ..
             }) => match key.take() {
                 None => {
-                    let (text, is_merge) = key_text(&node)?;
-                    *key = Some((text, node.mark, is_merge));
+                    // A collection where a key belongs (scalars are keyed before this).
+                    key_text(&node)?;
                 }
                 Some((_, _, true)) => merges.push(node),
                 Some((text, key_mark, false)) => {
@@ -600,175 +730,24 @@ fn depth_of(node: &Node) -> usize {
     }
 }
 
-/// The text of a mapping key, and whether it is the merge key `<<`.
-fn key_text(node: &Node) -> Result<(String, bool), YamlError> {
-    let text = match &node.value {
-        Value::String(s) => s.clone(),
-        Value::Null => "null".to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Tagged(t) => match t.node.value {
-            Value::String(_) | Value::Int(_) | Value::Bool(_) | Value::Float(_) | Value::Null => {
-                return key_text(&t.node);
-            }
-            _ => {
-                return Err(YamlError {
-                    mark: node.mark,
-                    kind: YamlErrorKind::ComplexKey("a tagged collection"),
-                });
-            }
-        },
-        other => {
-            return Err(YamlError {
-                mark: node.mark,
-                kind: YamlErrorKind::ComplexKey(other.type_name()),
-            });
-        }
-    };
-    let is_merge = text == "<<" && matches!(node.value, Value::String(_));
-    Ok((text, is_merge))
-}
-
-const CORE: &str = "tag:yaml.org,2002:";
-
-fn tag_name(tag: &Tag) -> String {
-    if tag.handle == CORE {
-        format!("!!{}", tag.suffix)
-    } else {
-        format!("{}{}", tag.handle, tag.suffix)
+/// The text of a mapping key that is not a scalar written there: an alias of a scalar
+/// whose text is unknown, or a collection, which is refused.
+fn key_text(node: &Node) -> Result<String, YamlError> {
+    match &node.value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Null => Ok("null".to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Int(i) => Ok(i.to_string()),
+        Value::Float(f) => Ok(f.to_string()),
+        Value::Tagged(t) => Err(YamlError {
+            mark: node.mark,
+            kind: YamlErrorKind::TaggedKey(t.tag.clone()),
+        }),
+        other => Err(YamlError {
+            mark: node.mark,
+            kind: YamlErrorKind::ComplexKey(other.type_name()),
+        }),
     }
-}
-
-fn scalar(
-    text: &str,
-    style: ScalarStyle,
-    tag: Option<&Tag>,
-    mark: Mark,
-) -> Result<Value, YamlError> {
-    let Some(tag) = tag else {
-        return Ok(if style == ScalarStyle::Plain {
-            plain(text)
-        } else {
-            Value::String(text.to_string())
-        });
-    };
-    let bad = || YamlError {
-        mark,
-        kind: YamlErrorKind::BadCoreTag {
-            tag: tag_name(tag),
-            value: text.to_string(),
-        },
-    };
-    if tag.handle == CORE {
-        match tag.suffix.as_str() {
-            "str" => return Ok(Value::String(text.to_string())),
-            "int" => return int(text).map(Value::Int).ok_or_else(bad),
-            "float" => {
-                return match plain(text) {
-                    Value::Int(i) => Ok(Value::Float(i as f64)),
-                    v @ Value::Float(_) => Ok(v),
-                    _ => Err(bad()),
-                };
-            }
-            "bool" => {
-                return match plain(text) {
-                    v @ Value::Bool(_) => Ok(v),
-                    _ => Err(bad()),
-                };
-            }
-            "null" => {
-                return match plain(text) {
-                    Value::Null => Ok(Value::Null),
-                    _ => Err(bad()),
-                };
-            }
-            _ => {}
-        }
-    }
-    let inner = if style == ScalarStyle::Plain {
-        plain(text)
-    } else {
-        Value::String(text.to_string())
-    };
-    Ok(Value::Tagged(Box::new(Tagged {
-        tag: tag_name(tag),
-        node: Node::new(mark, inner),
-    })))
-}
-
-/// Types a plain (unquoted) scalar by the YAML 1.2 core schema.
-fn plain(text: &str) -> Value {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY);
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
-        _ => {}
-    }
-    if let Some(i) = int(text) {
-        return Value::Int(i);
-    }
-    if is_float(text)
-        && let Ok(f) = text.parse::<f64>()
-    {
-        return Value::Float(f);
-    }
-    Value::String(text.to_string())
-}
-
-fn int(text: &str) -> Option<i64> {
-    let (negative, digits) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let (radix, body) = if let Some(hex) = digits.strip_prefix("0x") {
-        (16, hex)
-    } else if let Some(oct) = digits.strip_prefix("0o") {
-        (8, oct)
-    } else {
-        // `0644` is a string: see the module documentation.
-        if digits.len() > 1 && digits.starts_with('0') {
-            return None;
-        }
-        (10, digits)
-    };
-    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let magnitude = i128::from_str_radix(body, radix).ok()?;
-    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
-}
-
-/// `[-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
-fn is_float(text: &str) -> bool {
-    let s = text.strip_prefix(['-', '+']).unwrap_or(text);
-    let (mantissa, exponent) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let (whole, fraction) = match mantissa.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (mantissa, None),
-    };
-    let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
-    let mantissa_ok = match fraction {
-        Some(f) => digits(whole) && digits(f) && !(whole.is_empty() && f.is_empty()),
-        None => !whole.is_empty() && digits(whole),
-    };
-    if whole.len() > 1 && whole.starts_with('0') {
-        return false;
-    }
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && digits(e)
-    });
-    mantissa_ok && exponent_ok && (fraction.is_some() || exponent.is_some())
 }
 
 #[cfg(test)]
@@ -779,33 +758,118 @@ mod tests {
         parse_one(text, &Limits::default()).unwrap()
     }
 
-    macro_rules! plain_cases {
-        ($($text:expr => $value:expr),* $(,)?) => {
-            $( assert_eq!(plain($text), $value, "typing {:?}", $text); )*
-        };
+    fn err(text: &str) -> YamlError {
+        parse_one(text, &Limits::default()).unwrap_err()
     }
 
+    /// Regression (issue 14): `0x10:` became the key `"16"`, and `1:` and `1.0:` collided.
     #[test]
-    fn plain_scalars_are_typed_by_the_core_schema() {
-        plain_cases! {
-            "true" => Value::Bool(true),
-            "False" => Value::Bool(false),
-            "yes" => Value::String("yes".into()),
-            "8080" => Value::Int(8080),
-            "-3" => Value::Int(-3),
-            "0" => Value::Int(0),
-            "0644" => Value::String("0644".into()),
-            "0x1F" => Value::Int(31),
-            "0o17" => Value::Int(15),
-            "1.5" => Value::Float(1.5),
-            "1e3" => Value::Float(1000.0),
-            "1_000" => Value::String("1_000".into()),
-            "~" => Value::Null,
-            "" => Value::Null,
-            "99999999999999999999" => Value::String("99999999999999999999".into()),
-            "1.2.3" => Value::String("1.2.3".into()),
-            "." => Value::String(".".into()),
-        }
+    fn keys_keep_their_spelling() {
+        let n = one("0x10: a\n1: b\n1.0: c\ntrue: d\n~: e\n'x': f\n");
+        let keys: Vec<&str> = match &n.value {
+            Value::Map(entries) => entries.iter().map(|e| e.key.as_str()).collect(),
+            _ => panic!("not a map"),
+        };
+        assert_eq!(keys, ["0x10", "1", "1.0", "true", "~", "x"]);
+        let n = one("{1: a, 1.0: b}");
+        assert_eq!(n.get("1.0").unwrap().value, Value::String("b".into()));
+        // An alias used as a key keeps the anchored spelling.
+        let n = one("a: &k 0x10\n*k : b\n");
+        assert_eq!(n.get("0x10").unwrap().value, Value::String("b".into()));
+        // Same text, same key, whatever the style.
+        assert!(matches!(
+            err("1: a\n'1': b\n").kind,
+            YamlErrorKind::DuplicateKey { .. }
+        ));
+    }
+
+    /// Regression (issue 14): `! 12` was an unknown tag `{tag: "!", value: 12}`.
+    #[test]
+    fn the_non_specific_tag_makes_plain_strings_and_collections() {
+        let n = one("a: ! 12\nb: ! true\nc: ! [1]\nd: ! {x: 1}\n");
+        assert_eq!(n.get("a").unwrap().value, Value::String("12".into()));
+        assert_eq!(n.get("b").unwrap().value, Value::String("true".into()));
+        assert!(matches!(n.get("c").unwrap().value, Value::Seq(_)));
+        assert!(matches!(n.get("d").unwrap().value, Value::Map(_)));
+    }
+
+    /// Regression (issue 14): core tags written in full were unknown tags.
+    #[test]
+    fn core_tags_written_in_full_are_core_tags() {
+        let n = one(
+            "a: !<tag:yaml.org,2002:int> '12'\nb: !<tag:yaml.org,2002:str> 12\nc: !<tag:yaml.org,2002:seq> [1]\n",
+        );
+        assert_eq!(n.get("a").unwrap().value, Value::Int(12));
+        assert_eq!(n.get("b").unwrap().value, Value::String("12".into()));
+        assert!(matches!(n.get("c").unwrap().value, Value::Seq(_)));
+        assert!(matches!(
+            err("a: !<tag:yaml.org,2002:int> x").kind,
+            YamlErrorKind::BadCoreTag { .. }
+        ));
+    }
+
+    /// Regression (issue 14): a quoted `"<<"` was a merge key.
+    #[test]
+    fn only_a_plain_merge_key_merges() {
+        let n = one("a: {\"<<\": {meaning: here-doc}}\nb: {'<<': shift-left}\n");
+        let a = n.get("a").unwrap();
+        assert!(a.get("meaning").is_none());
+        assert!(a.get("<<").unwrap().get("meaning").is_some());
+        assert_eq!(
+            n.get("b").unwrap().get("<<").unwrap().value,
+            Value::String("shift-left".into())
+        );
+        assert!(matches!(
+            err("a: {<<: shift-left}").kind,
+            YamlErrorKind::BadMerge(_)
+        ));
+        assert!(
+            one("a: {!!str <<: {x: 1}}")
+                .get("a")
+                .unwrap()
+                .get("<<")
+                .is_some()
+        );
+    }
+
+    /// Regression (issue 14): the tag of a key (`!Env HOME: v`) was dropped without a word.
+    #[test]
+    fn a_tag_on_a_key_is_refused() {
+        let e = err("a: 1\n!Env HOME: v\n");
+        assert_eq!(e.kind, YamlErrorKind::TaggedKey("!Env".into()));
+        assert_eq!(e.mark.line, 2);
+        assert!(matches!(
+            err("x: &a !T k\n*a : v\n").kind,
+            YamlErrorKind::TaggedKey(_)
+        ));
+        // Core tags only type the key, which keeps its text.
+        assert!(one("!!str 1: a").get("1").is_some());
+    }
+
+    /// Regression (issue 14): `%YAML 9.9` was accepted without a word.
+    #[test]
+    fn unknown_yaml_versions_are_refused() {
+        let e = parse_stream("a: 1\n...\n%YAML 9.9\n---\nb: 2\n", &Limits::default())
+            .error
+            .unwrap();
+        assert_eq!(e.kind, YamlErrorKind::UnsupportedVersion("9.9".into()));
+        assert_eq!(e.mark.line, 3);
+        assert!(one("%YAML 1.2\n---\na: 1\n").get("a").is_some());
+        assert!(one("%YAML 1.1 # old\n---\na: 1\n").get("a").is_some());
+        // A line of a multi-line scalar that looks like a directive is text.
+        assert_eq!(
+            one("---\nscalar\n%YAML 9.9\n").value,
+            Value::String("scalar %YAML 9.9".into())
+        );
+    }
+
+    /// Regression (issue 14): `yaml::parse` accepted empty documents after the first.
+    #[test]
+    fn one_document_means_one() {
+        assert_eq!(err("a: 1\n---\n").mark.line, 2);
+        assert_eq!(err("a: 1\n--- ~\n").mark.line, 2);
+        assert!(one("a: 1\n...\n").get("a").is_some());
+        assert!(one("").is_null());
     }
 
     #[test]

@@ -1,0 +1,218 @@
+//! What a YAML scalar means: tags resolved, plain scalars typed, and the reverse question
+//! asked by `yaml::to_string`: would some reader take this text for something else?
+//!
+//! Plain scalars are typed by the YAML 1.2 core schema, with one deliberate exception shared
+//! with serde_yaml: a decimal with a leading zero (`0644`) stays a string, because it is almost
+//! always a file mode or an identifier, never the number 644. Integers that do not fit in 64
+//! bits also stay strings rather than silently losing digits as floats.
+//!
+//! This file knows nothing of documents, anchors or mappings (`parse.rs` builds the tree).
+
+use saphyr_parser::{ScalarStyle, Tag};
+
+use super::node::{Node, Tagged, Value};
+use super::parse::{YamlError, YamlErrorKind};
+use super::source::Mark;
+
+/// The prefix of the tags of the YAML core schema (`!!str` is `tag:yaml.org,2002:str`).
+const CORE: &str = "tag:yaml.org,2002:";
+
+/// What a tag asks for.
+pub(super) enum TagKind<'a> {
+    /// `!`: the node is a plain string (or a plain collection), whatever it looks like.
+    NonSpecific,
+    /// A core schema tag, by its suffix (`str`, `int`, ...), written as `!!int` or in full
+    /// as `!<tag:yaml.org,2002:int>`.
+    Core(&'a str),
+    /// Any other tag, kept as data with its name as written (`!Ref`, `!!python/object`).
+    Other,
+}
+
+/// Classifies a tag.
+pub(super) fn tag_kind(tag: &Tag) -> TagKind<'_> {
+    if tag.handle.is_empty() && tag.suffix == "!" {
+        return TagKind::NonSpecific;
+    }
+    if tag.handle == CORE {
+        return TagKind::Core(&tag.suffix);
+    }
+    if tag.handle.is_empty()
+        && let Some(suffix) = tag.suffix.strip_prefix(CORE)
+    {
+        return TagKind::Core(suffix);
+    }
+    TagKind::Other
+}
+
+/// A tag's name as ordo shows it: core tags as `!!suffix`, others as written.
+pub(super) fn tag_name(tag: &Tag) -> String {
+    match tag_kind(tag) {
+        TagKind::Core(suffix) => format!("!!{suffix}"),
+        TagKind::NonSpecific => "!".to_string(),
+        TagKind::Other => format!("{}{}", tag.handle, tag.suffix),
+    }
+}
+
+/// Whether a collection with this tag is a plain sequence or mapping.
+pub(super) fn is_plain_collection(tag: &Tag) -> bool {
+    matches!(
+        tag_kind(tag),
+        TagKind::NonSpecific | TagKind::Core("map" | "seq")
+    )
+}
+
+/// The value of one scalar, from its text, style and tag.
+pub(super) fn scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    mark: Mark,
+) -> Result<Value, YamlError> {
+    let untagged = || {
+        if style == ScalarStyle::Plain {
+            plain(text)
+        } else {
+            Value::String(text.to_string())
+        }
+    };
+    let Some(tag) = tag else {
+        return Ok(untagged());
+    };
+    let bad = || YamlError {
+        mark,
+        kind: YamlErrorKind::BadCoreTag {
+            tag: tag_name(tag),
+            value: text.to_string(),
+        },
+    };
+    match tag_kind(tag) {
+        TagKind::NonSpecific | TagKind::Core("str") => Ok(Value::String(text.to_string())),
+        TagKind::Core("int") => int(text).map(Value::Int).ok_or_else(bad),
+        TagKind::Core("float") => match plain(text) {
+            Value::Int(i) => Ok(Value::Float(i as f64)),
+            v @ Value::Float(_) => Ok(v),
+            _ => Err(bad()),
+        },
+        TagKind::Core("bool") => match plain(text) {
+            v @ Value::Bool(_) => Ok(v),
+            _ => Err(bad()),
+        },
+        TagKind::Core("null") => match plain(text) {
+            Value::Null => Ok(Value::Null),
+            _ => Err(bad()),
+        },
+        TagKind::Core(_) | TagKind::Other => Ok(Value::Tagged(Box::new(Tagged {
+            tag: tag_name(tag),
+            node: Node::new(mark, untagged()),
+        }))),
+    }
+}
+
+/// Types a plain (unquoted) scalar by the YAML 1.2 core schema.
+pub(super) fn plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(i) = int(text) {
+        return Value::Int(i);
+    }
+    if is_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
+    Value::String(text.to_string())
+}
+
+fn int(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, text.get(1..)?),
+        b'+' => (false, text.get(1..)?),
+        _ => (false, text),
+    };
+    let (radix, body) = if let Some(hex) = digits.strip_prefix("0x") {
+        (16, hex)
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        (8, oct)
+    } else {
+        // `0644` is a string: see the module documentation.
+        if digits.len() > 1 && digits.starts_with('0') {
+            return None;
+        }
+        (10, digits)
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(body, radix).ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
+/// `[-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?`
+fn is_float(text: &str) -> bool {
+    let s = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match s.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (s, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+    let mantissa_ok = match fraction {
+        Some(f) => digits(whole) && digits(f) && !(whole.is_empty() && f.is_empty()),
+        None => !whole.is_empty() && digits(whole),
+    };
+    if whole.len() > 1 && whole.starts_with('0') {
+        return false;
+    }
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok && (fraction.is_some() || exponent.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! plain_cases {
+        ($($text:expr => $value:expr),* $(,)?) => {
+            $( assert_eq!(plain($text), $value, "typing {:?}", $text); )*
+        };
+    }
+
+    #[test]
+    fn plain_scalars_are_typed_by_the_core_schema() {
+        plain_cases! {
+            "true" => Value::Bool(true),
+            "False" => Value::Bool(false),
+            "yes" => Value::String("yes".into()),
+            "8080" => Value::Int(8080),
+            "-3" => Value::Int(-3),
+            "0" => Value::Int(0),
+            "0644" => Value::String("0644".into()),
+            "0x1F" => Value::Int(31),
+            "0o17" => Value::Int(15),
+            "1.5" => Value::Float(1.5),
+            "1e3" => Value::Float(1000.0),
+            "1_000" => Value::String("1_000".into()),
+            "~" => Value::Null,
+            "" => Value::Null,
+            "99999999999999999999" => Value::String("99999999999999999999".into()),
+            "1.2.3" => Value::String("1.2.3".into()),
+            "." => Value::String(".".into()),
+            "-" => Value::String("-".into()),
+        }
+    }
+}
