@@ -182,6 +182,60 @@ fn is_float(text: &str) -> bool {
     mantissa_ok && exponent_ok && (fraction.is_some() || exponent.is_some())
 }
 
+/// Whether `text`, written as a plain (unquoted) scalar, could be read by some common YAML
+/// reader as anything other than this string, or would not read back at all: the question
+/// `yaml::to_string` asks before leaving a string unquoted (issue 14). It covers ordo's own
+/// 1.2 core schema and YAML 1.1 (PyYAML, hence Ansible, and libyaml-based readers): the
+/// 1.1 booleans `y`/`n`/`yes`/`no`/`on`/`off` in any case, `null`/`~`, numbers in every base
+/// and with `_`, sexagesimal `1:20`, dates and timestamps (anything that starts like a
+/// number), `.inf`/`.nan`, the merge key `<<` and the value key `=`, indicators, leading or
+/// trailing blanks, and any character that is not printable.
+pub fn needs_quotes(text: &str) -> bool {
+    let Some(first) = text.chars().next() else {
+        return true;
+    };
+    // ordo's own reading (null, booleans, numbers, `.inf`...).
+    if !matches!(plain(text), Value::String(_)) {
+        return true;
+    }
+    let lower = text.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "~" | "<<" | "="
+    ) {
+        return true;
+    }
+    let unsigned = lower.strip_prefix(['-', '+']).unwrap_or(&lower);
+    // Anything that starts like a number: 1.1 ints (`0b1`, `1_000`, `0644`), sexagesimal
+    // `1:20`, dates `2001-12-14`, floats `1.`, `.5`, and `.inf`/`.nan` in every spelling.
+    if unsigned.starts_with(|c: char| c.is_ascii_digit())
+        || unsigned.starts_with(".inf")
+        || unsigned.starts_with(".nan")
+        || (unsigned.starts_with('.') && unsigned.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
+    {
+        return true;
+    }
+    // Indicators that start something else, and the document markers `---`, `...`.
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) || text.starts_with("...") {
+        return true;
+    }
+    if text.starts_with([' ', '\t']) || text.ends_with([' ', '\t', ':']) {
+        return true;
+    }
+    if text.contains(": ") || text.contains(" #") || text.contains(":\t") || text.contains("\t#") {
+        return true;
+    }
+    text.chars().any(|c| !is_plain_char(c))
+}
+
+/// A character that may stand in a plain scalar on one line: printable, not a tab, not a
+/// line break, not the byte order mark, and nothing a reader might normalise.
+fn is_plain_char(c: char) -> bool {
+    // U+2028 and U+2029 are line breaks to a YAML 1.1 reader.
+    !matches!(c, '\u{2028}' | '\u{2029}')
+        && matches!(c, ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fefe}' | '\u{ff00}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
