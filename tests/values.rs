@@ -373,3 +373,32 @@ fn apply(m) {
     out.code(3);
     assert!(!out.stderr.contains("hunter2-secret"));
 }
+
+/// Regression (issue 14): `secret: "yes"` is not a boolean; it is refused, and the value it
+/// was meant to hide stays masked in the excerpt of that error.
+#[test]
+fn a_secret_flag_that_is_not_a_boolean_is_refused_without_showing_the_value() {
+    let t = Test::new().handler("h.rhai", HANDLERS).manifest(
+        "v.yaml",
+        "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: token, defaultValue: hunter2, secret: \"yes\"}\n",
+    );
+    let out = t.run(&["validate"]);
+    out.code(3)
+        .stderr_has("v.yaml:6:")
+        .stderr_has("`secret` must be a boolean")
+        .stderr_lacks("hunter2");
+}
+
+/// Regression (issue 14): unknown keys in an `environmentOverrides` entry were accepted.
+#[test]
+fn unknown_keys_in_an_environment_override_are_refused() {
+    let t = Test::new().handler("h.rhai", HANDLERS).manifest(
+        "v.yaml",
+        "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - valueName: port\n    defaultValue: 80\n    environmentOverrides:\n    - {environmentName: prod, value: 443, secrett: true}\n",
+    );
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("v.yaml:9:")
+        .stderr_has("unknown key `secrett` in an environment override")
+        .stderr_has("allowed here: environmentName, value");
+}

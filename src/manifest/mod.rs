@@ -14,8 +14,8 @@ pub use document::{Action, Dependencies, Manifest, Metadata, NameRef, valid_name
 pub use error::{ManifestError, ManifestErrorKind};
 pub use loader::{Loaded, load, load_source};
 pub use node::{Entry, Node, Tagged, Value};
-pub use scalar::needs_quotes;
 pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream, parse_stream_parallel};
+pub use scalar::needs_quotes;
 pub use source::{Location, Mark, SourceFile};
 pub use tags::{
     FoundVariable, StaticContext, StaticResult, TagErrorKind, resolve_deferred, resolve_static,

@@ -61,7 +61,7 @@ pub enum YamlErrorKind {
     Syntax(String),
     #[error("mapping keys must be plain values, not {0}")]
     ComplexKey(&'static str),
-    #[error("a mapping key cannot have a tag (`{0}`): ordo would drop it")]
+    #[error("a mapping key cannot carry a tag (`{0}`); tags belong on values")]
     TaggedKey(String),
     #[error("`%YAML {0}`: ordo reads YAML 1.2 (and 1.1 documents as 1.2), not this version")]
     UnsupportedVersion(String),

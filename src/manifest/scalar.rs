@@ -211,7 +211,8 @@ pub fn needs_quotes(text: &str) -> bool {
     if unsigned.starts_with(|c: char| c.is_ascii_digit())
         || unsigned.starts_with(".inf")
         || unsigned.starts_with(".nan")
-        || (unsigned.starts_with('.') && unsigned.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
+        || (unsigned.starts_with('.')
+            && unsigned.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
     {
         return true;
     }

@@ -229,7 +229,17 @@ fn definitions(
             kind,
         })
     };
+    let typos = unknown_keys(
+        holder,
+        "the spec of `Values`",
+        &["values"],
+        &mut |mark, kind| err(errors, mark, kind),
+    );
     let Some(list) = holder.get("values") else {
+        // A misspelt `values` is reported once, as the unknown key it is.
+        if typos > 0 {
+            return Vec::new();
+        }
         err(
             errors,
             holder.mark,
@@ -265,33 +275,17 @@ fn definitions(
             );
             continue;
         }
-        if let Value::Map(entries) = &item.value {
-            for e in entries {
-                if !matches!(
-                    e.key.as_str(),
-                    "valueName" | "defaultValue" | "environmentOverrides" | "secret"
-                ) {
-                    let allowed = [
-                        "valueName",
-                        "defaultValue",
-                        "environmentOverrides",
-                        "secret",
-                    ];
-                    let suggestion =
-                        crate::diagnostic::did_you_mean(&e.key, allowed).map(str::to_string);
-                    err(
-                        errors,
-                        e.key_mark,
-                        K::UnknownKey {
-                            key: e.key.clone(),
-                            section: "a value",
-                            suggestion,
-                            allowed: allowed.join(", "),
-                        },
-                    );
-                }
-            }
-        }
+        unknown_keys(
+            item,
+            "a value",
+            &[
+                "valueName",
+                "defaultValue",
+                "environmentOverrides",
+                "secret",
+            ],
+            &mut |mark, kind| err(errors, mark, kind),
+        );
         let Some(name_node) = item.get("valueName") else {
             err(errors, item.mark, K::MissingField { field: "valueName" });
             continue;
@@ -308,21 +302,28 @@ fn definitions(
             );
             continue;
         };
-        let secret = match item.get("secret").map(|n| &n.value) {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                let n = item.get("secret").map_or(item.mark, |n| n.mark);
+        let secret = match item.get("secret") {
+            None => false,
+            Some(Node {
+                value: Value::Null, ..
+            }) => false,
+            Some(Node {
+                value: Value::Bool(b),
+                ..
+            }) => *b,
+            Some(n) => {
                 err(
                     errors,
-                    n,
+                    n.mark,
                     K::WrongType {
                         field: "secret",
-                        expected: "a boolean",
-                        found: "something else",
+                        expected: "a boolean (`true` or `false`)",
+                        found: n.type_name(),
                     },
                 );
-                false
+                // Fail closed (issue 14): a value meant as secret (`secret: "yes"`) stays
+                // masked in the error about it, whose excerpt may show the value's line.
+                true
             }
         };
         let mut overrides = Vec::new();
@@ -331,6 +332,12 @@ fn definitions(
                 Value::Null => {}
                 Value::Seq(entries) => {
                     for o in entries {
+                        let typos = unknown_keys(
+                            o,
+                            "an environment override",
+                            &["environmentName", "value"],
+                            &mut |mark, kind| err(errors, mark, kind),
+                        );
                         match (
                             o.get("environmentName").and_then(Node::as_str),
                             o.get("value"),
@@ -338,6 +345,8 @@ fn definitions(
                             (Some(env), Some(value)) => {
                                 overrides.push((env.to_string(), value.clone()))
                             }
+                            // A misspelt field is reported once, as the unknown key.
+                            _ if typos > 0 => {}
                             _ => err(
                                 errors,
                                 o.mark,
@@ -368,6 +377,36 @@ fn definitions(
         });
     }
     out
+}
+
+/// Reports every key of the mapping `node` that is not in `allowed`, with a "did you mean";
+/// returns how many there were.
+fn unknown_keys(
+    node: &Node,
+    section: &'static str,
+    allowed: &[&'static str],
+    report: &mut impl FnMut(Mark, K),
+) -> usize {
+    let Value::Map(entries) = &node.value else {
+        return 0;
+    };
+    let mut found = 0;
+    for e in entries {
+        if !allowed.contains(&e.key.as_str()) {
+            report(
+                e.key_mark,
+                K::UnknownKey {
+                    key: e.key.clone(),
+                    section,
+                    suggestion: crate::diagnostic::did_you_mean(&e.key, allowed.iter().copied())
+                        .map(str::to_string),
+                    allowed: allowed.join(", "),
+                },
+            );
+            found += 1;
+        }
+    }
+    found
 }
 
 /// A values file's text, reading at most one byte more than a manifest file may hold.

@@ -224,15 +224,102 @@ mod tests {
 
     /// Strings a YAML 1.1 reader (PyYAML, Ansible) or a 1.2 one reads as something else.
     const AMBIGUOUS: &[&str] = &[
-        "on", "On", "ON", "off", "OFF", "oFf", "yes", "Yes", "YES", "yEs", "no", "No", "NO",
-        "y", "Y", "n", "N", "true", "True", "TRUE", "tRue", "false", "FALSE", "null", "Null",
-        "NULL", "nULL", "~", "", "1:20", "190:20:30", "-1:20", "1:20.5", "2001-12-14",
-        "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "<<", "=", "0o17", "0x1F",
-        "0b101", "+0b1", "0644", "1_000", "1__0", "-1_0.5", "1e3", "1.5", "1.", ".5", "+1",
-        "-0", "12", ".inf", ".Inf", "-.INF", "+.inf", ".nan", ".NaN", ".NAN", " lead",
-        "trail ", "tab\t", "a: b", "a #b", "#c", "- x", "-", "? x", "?", ":", "x:", "[a]",
-        "{a}", "]", "}", ",", "&a", "*a", "!t", "|", ">", "'q'", "\"q\"", "%x", "@x", "`x",
-        "---", "...", "a\nb", "\u{85}", "\u{2028}", "\u{feff}x", "\u{0}", "\u{7f}", "\r",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "OFF",
+        "oFf",
+        "yes",
+        "Yes",
+        "YES",
+        "yEs",
+        "no",
+        "No",
+        "NO",
+        "y",
+        "Y",
+        "n",
+        "N",
+        "true",
+        "True",
+        "TRUE",
+        "tRue",
+        "false",
+        "FALSE",
+        "null",
+        "Null",
+        "NULL",
+        "nULL",
+        "~",
+        "",
+        "1:20",
+        "190:20:30",
+        "-1:20",
+        "1:20.5",
+        "2001-12-14",
+        "2001-12-14t21:59:43.10-05:00",
+        "2001-12-14 21:59:43.10 -5",
+        "<<",
+        "=",
+        "0o17",
+        "0x1F",
+        "0b101",
+        "+0b1",
+        "0644",
+        "1_000",
+        "1__0",
+        "-1_0.5",
+        "1e3",
+        "1.5",
+        "1.",
+        ".5",
+        "+1",
+        "-0",
+        "12",
+        ".inf",
+        ".Inf",
+        "-.INF",
+        "+.inf",
+        ".nan",
+        ".NaN",
+        ".NAN",
+        " lead",
+        "trail ",
+        "tab\t",
+        "a: b",
+        "a #b",
+        "#c",
+        "- x",
+        "-",
+        "? x",
+        "?",
+        ":",
+        "x:",
+        "[a]",
+        "{a}",
+        "]",
+        "}",
+        ",",
+        "&a",
+        "*a",
+        "!t",
+        "|",
+        ">",
+        "'q'",
+        "\"q\"",
+        "%x",
+        "@x",
+        "`x",
+        "---",
+        "...",
+        "a\nb",
+        "\u{85}",
+        "\u{2028}",
+        "\u{feff}x",
+        "\u{0}",
+        "\u{7f}",
+        "\r",
     ];
 
     fn text(value: &Dynamic) -> String {
@@ -252,8 +339,22 @@ mod tests {
             assert!(t.starts_with('"'), "{s:?} written as {t:?}");
             assert_eq!(back(&t).into_string().unwrap(), *s, "{t:?}");
         }
-        for s in ["hello", "web-1", "a b", "x.y", "http://h/p?q=1", "é", "C:\\x", "a'b", "a\"b"] {
-            assert_eq!(text(&Dynamic::from(s.to_string())), format!("{s}\n"), "{s:?}");
+        for s in [
+            "hello",
+            "web-1",
+            "a b",
+            "x.y",
+            "http://h/p?q=1",
+            "é",
+            "C:\\x",
+            "a'b",
+            "a\"b",
+        ] {
+            assert_eq!(
+                text(&Dynamic::from(s.to_string())),
+                format!("{s}\n"),
+                "{s:?}"
+            );
         }
     }
 
@@ -266,9 +367,14 @@ mod tests {
             map.insert(format!("k{i}").into(), Dynamic::from(s.to_string()));
             map.insert((*s).into(), Dynamic::from(i64::try_from(i).unwrap()));
         }
-        map.insert("floats".into(), Dynamic::from_array(vec![
-            Dynamic::from_float(2.0), Dynamic::from_float(1e20), Dynamic::from_float(-1.5e-7),
-        ]));
+        map.insert(
+            "floats".into(),
+            Dynamic::from_array(vec![
+                Dynamic::from_float(2.0),
+                Dynamic::from_float(1e20),
+                Dynamic::from_float(-1.5e-7),
+            ]),
+        );
         let yaml = text(&Dynamic::from_map(map));
         let script = "import sys, yaml, json\nprint(json.dumps(yaml.safe_load(sys.stdin.read())))";
         let Ok(mut child) = std::process::Command::new("python3")
@@ -281,22 +387,43 @@ mod tests {
             return;
         };
         use std::io::Write as _;
-        child.stdin.take().unwrap().write_all(yaml.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(yaml.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         if !out.status.success() {
             return; // no PyYAML here
         }
         let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         for (i, s) in AMBIGUOUS.iter().enumerate() {
-            assert_eq!(got[format!("k{i}")], serde_json::json!(s), "PyYAML read {s:?} differently");
-            assert_eq!(got[*s], serde_json::json!(i), "PyYAML read the key {s:?} differently");
+            assert_eq!(
+                got[format!("k{i}")],
+                serde_json::json!(s),
+                "PyYAML read {s:?} differently"
+            );
+            assert_eq!(
+                got[*s],
+                serde_json::json!(i),
+                "PyYAML read the key {s:?} differently"
+            );
         }
         assert_eq!(got["floats"], serde_json::json!([2.0, 1e20, -1.5e-7]));
     }
 
     #[test]
     fn floats_are_written_as_both_yaml_versions_read_them() {
-        for (f, t) in [(2.0, "2.0"), (1e20, "1.0e+20"), (0.5, "0.5"), (-1.5e-7, "-1.5e-7"), (f64::INFINITY, ".inf"), (f64::NEG_INFINITY, "-.inf"), (f64::NAN, ".nan")] {
+        for (f, t) in [
+            (2.0, "2.0"),
+            (1e20, "1.0e+20"),
+            (0.5, "0.5"),
+            (-1.5e-7, "-1.5e-7"),
+            (f64::INFINITY, ".inf"),
+            (f64::NEG_INFINITY, "-.inf"),
+            (f64::NAN, ".nan"),
+        ] {
             assert_eq!(float(f), t);
         }
     }
@@ -318,16 +445,75 @@ mod tests {
 
         fn string(&mut self) -> String {
             const PIECES: &[&str] = &[
-                "yes", "No", "ON", "off", "y", "~", "null", "true", "1", "0", "1:20", "2001-12-14",
-                "<<", "=", "0x1F", "0o7", "0b1", "1_0", ".inf", ".NaN", "e3", ".", "-", "+", ":",
-                ": ", " #", "#", "?", "[", "]", "{", "}", ",", "&", "*", "!", "|", ">", "'", "\"",
-                "%", "@", "`", " ", "\t", "\n", "\r", "\\", "\u{85}", "\u{2028}", "\u{feff}",
-                "\u{0}", "\u{1b}", "\u{7f}", "é", "😀", "---", "...", "a", "word", "x y", "\u{fffe}",
+                "yes",
+                "No",
+                "ON",
+                "off",
+                "y",
+                "~",
+                "null",
+                "true",
+                "1",
+                "0",
+                "1:20",
+                "2001-12-14",
+                "<<",
+                "=",
+                "0x1F",
+                "0o7",
+                "0b1",
+                "1_0",
+                ".inf",
+                ".NaN",
+                "e3",
+                ".",
+                "-",
+                "+",
+                ":",
+                ": ",
+                " #",
+                "#",
+                "?",
+                "[",
+                "]",
+                "{",
+                "}",
+                ",",
+                "&",
+                "*",
+                "!",
+                "|",
+                ">",
+                "'",
+                "\"",
+                "%",
+                "@",
+                "`",
+                " ",
+                "\t",
+                "\n",
+                "\r",
+                "\\",
+                "\u{85}",
+                "\u{2028}",
+                "\u{feff}",
+                "\u{0}",
+                "\u{1b}",
+                "\u{7f}",
+                "é",
+                "😀",
+                "---",
+                "...",
+                "a",
+                "word",
+                "x y",
+                "\u{fffe}",
             ];
             let mut s = String::new();
             for _ in 0..self.below(5) {
                 if self.below(4) == 0 {
-                    let c = char::from_u32(u32::try_from(self.below(0x11_0000)).unwrap()).unwrap_or('?');
+                    let c = char::from_u32(u32::try_from(self.below(0x11_0000)).unwrap())
+                        .unwrap_or('?');
                     s.push(c);
                 } else {
                     s.push_str(PIECES[self.below(PIECES.len())]);
@@ -340,7 +526,9 @@ mod tests {
             match self.below(if depth > 3 { 6 } else { 8 }) {
                 0 => Dynamic::UNIT,
                 1 => Dynamic::from_bool(self.below(2) == 0),
-                2 => Dynamic::from_int(i64::from_ne_bytes(self.next().to_ne_bytes()) >> self.below(64)),
+                2 => Dynamic::from_int(
+                    i64::from_ne_bytes(self.next().to_ne_bytes()) >> self.below(64),
+                ),
                 3 => Dynamic::from_float(match self.below(6) {
                     0 => f64::NAN,
                     1 => f64::INFINITY,
@@ -349,7 +537,9 @@ mod tests {
                     _ => (self.next() % 100_000) as f64 / 8.0,
                 }),
                 4 | 5 => Dynamic::from(self.string()),
-                6 => Dynamic::from_array((0..self.below(4)).map(|_| self.value(depth + 1)).collect()),
+                6 => {
+                    Dynamic::from_array((0..self.below(4)).map(|_| self.value(depth + 1)).collect())
+                }
                 _ => Dynamic::from_map(
                     (0..self.below(4))
                         .map(|_| (self.string().into(), self.value(depth + 1)))
@@ -370,7 +560,8 @@ mod tests {
             return x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same(a, b));
         }
         if let (Some(x), Some(y)) = (a.read_lock::<Map>(), b.read_lock::<Map>()) {
-            return x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)));
+            return x.len() == y.len()
+                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)));
         }
         a.type_name() == b.type_name() && a.to_string() == b.to_string()
     }
