@@ -72,4 +72,16 @@ mod tests {
             real.join("a/b/missing")
         );
     }
+
+    #[test]
+    fn shown_is_relative_below_the_current_directory_and_absolute_elsewhere() {
+        let cwd = canonical(Path::new("."));
+        assert_eq!(shown(&cwd), ".");
+        assert_eq!(shown(&cwd.join("a/b.yaml")), "a/b.yaml");
+        assert_eq!(shown(Path::new("/")), "/");
+        assert_eq!(
+            shown(Path::new("bundled:handlers/x.rhai")),
+            "bundled:handlers/x.rhai"
+        );
+    }
 }

@@ -289,6 +289,10 @@ fn with_a_project_file_apply_alone_does_the_whole_job_from_any_directory_below()
         .code(0)
         .stderr_has("deleted id-site");
     assert!(!t.exists("shop/manifests/out/site.txt"));
+    // The project file given as a manifest.
+    t.run(&["apply", "-m", "shop/ordo.yaml"])
+        .code(3)
+        .stderr_has("`shop/ordo.yaml` is the project file, not a manifest file");
 }
 
 #[test]
@@ -421,6 +425,9 @@ fn variable_errors_name_the_state_file_they_read() {
         .stderr_has("read from the state file elsewhere/state.json");
     let out = t.run(&["delete", "-m", "proj", "--no-state"]);
     out.code(1).stderr_has("no state file was read");
+    // The hint says the likelier cause during a delete: another state was read.
+    let out = t.run(&["delete", "-m", "proj", "--state", "elsewhere/state.json"]);
+    out.stderr_has("if it was applied earlier, check that it was with this state");
     // `!Variable` resolved at run time, too.
     let t = t.manifest(
         "proj/uses.yaml",

@@ -12,6 +12,8 @@ pub enum ManifestErrorKind {
     NoFiles(String),
     #[error("`{0}` is a handler script, not a manifest file")]
     HandlerAsManifest(String),
+    #[error("`{0}` is the project file, not a manifest file")]
+    ProjectFileAsManifest(String),
     #[error("this file holds no manifests")]
     Empty,
     #[error("this file is not valid UTF-8 (byte {offset:#04x} at column {column})")]
@@ -93,6 +95,9 @@ impl From<ManifestError> for Diagnostic {
                     "`-m` takes manifests (`*.yaml`); give handler directories with `-s {dir}` (handlers next to the manifests are found without it)"
                 ))
             }
+            K::ProjectFileAsManifest(_) => Some(
+                "give `-m` the project's directory, or nothing: the project file says which manifests to load".into(),
+            ),
             K::BothVersions => {
                 Some("keep one of them; `apiVersion` is an alias of `version`".into())
             }

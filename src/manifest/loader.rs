@@ -139,6 +139,10 @@ fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
             fail(errors, K::HandlerAsManifest(shown));
             Vec::new()
         }
+        Ok(_) if path.file_name().is_some_and(|n| n == PROJECT_FILE) => {
+            fail(errors, K::ProjectFileAsManifest(shown));
+            Vec::new()
+        }
         Ok(_) => vec![path.to_path_buf()],
     }
 }

@@ -74,15 +74,25 @@ fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResul
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
+    let owner = split_name(&full).map_or(full.as_str(), |(m, _)| m);
     let help = if known.is_empty() {
-        "the manifest that sets it must run first: list it under `metadata.dependencies.apply`"
-            .to_string()
+        // Not only "run it first": during a `delete` the likelier cause is that the apply
+        // recorded it in another state (issue 13: apply from a parent directory, delete
+        // inside the project).
+        format!(
+            "no variable of `{owner}` is known: it has not set one in this run, and it has none in the state; if it must run first, list it under `metadata.dependencies.apply`; if it was applied earlier, check that it was with this state ({})",
+            ctx.vars.source_note()
+        )
     } else {
-        format!("set so far: {}", known.join(", "))
+        format!(
+            "set so far: {}; {}",
+            known.join(", "),
+            ctx.vars.source_note()
+        )
     };
     Err(script_error(
         format!("`vars::get`: no variable `{full}`"),
-        Some(format!("{help}; {}", ctx.vars.source_note())),
+        Some(help),
     ))
 }
 
