@@ -12,6 +12,8 @@
 //! - [`state`]: the state file, its journal and lock, persisted variables
 //! - [`report`]: diagnostics and events rendered for humans and machines
 //!
+//! [`input`] reads input files and walks directories for every stage that needs it.
+//!
 //! [`run`] drives them and turns the outcome into an exit code.
 
 pub mod cli;
@@ -19,6 +21,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod exec;
 pub mod handler;
+pub mod input;
 pub mod manifest;
 pub mod paths;
 pub mod planner;

@@ -411,7 +411,7 @@ fn write_file_modes_are_set_as_documented() {
     ) + &write_file(
         "run",
         "targetFile: run.sh\ndata: \"#!/bin/sh\\n\"\nfileMode: executable",
-    ) + &write_file("bare", "targetFile: bare.txt\ndata: 42\nfileMode: 640")
+    ) + &write_file("bare", "targetFile: bare.txt\ndata: 42\nfileMode: \"640\"")
         + &write_file("plain", "targetFile: plain.txt\ndata: true");
     let t = Test::new().manifest("m.yaml", &yaml);
     t.run(&["apply"]).code(0);
@@ -424,7 +424,7 @@ fn write_file_modes_are_set_as_documented() {
     };
     assert_eq!(mode("private.txt"), 0o600);
     assert_eq!(mode("run.sh"), 0o755);
-    // A YAML number is read as the octal digits it shows.
+    // Three quoted octal digits are a mode too (a YAML number is refused: tests/files.rs).
     assert_eq!(mode("bare.txt"), 0o640);
     assert_eq!(mode("plain.txt"), 0o644);
     assert_eq!(t.read("bare.txt"), "42");

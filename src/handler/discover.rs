@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{HandlerError, HandlerErrorKind};
+use crate::input::MAX_SCRIPT_BYTES as MAX_HANDLER_BYTES;
 use crate::manifest::{Location, Mark, SourceFile};
 use crate::script::ImportRoot;
 
@@ -93,20 +94,28 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
             });
             continue;
         };
-        let walker = walkdir::WalkDir::new(dir)
-            .follow_links(true)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| {
-                let hidden = e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.');
-                let lib = e.depth() > 0 && e.file_type().is_dir() && e.file_name() == "lib";
+        let walk = crate::input::walk(
+            dir,
+            |p| p.extension().is_some_and(|e| e == "rhai"),
+            |e| {
+                let hidden = e.file_name().to_string_lossy().starts_with('.');
+                let lib = e.file_type().is_dir() && e.file_name() == "lib";
                 !hidden && !lib
+            },
+        );
+        for (at, reason) in walk.problems {
+            let shown = at.strip_prefix(".").unwrap_or(&at).display().to_string();
+            let placeholder = SourceFile::new(shown.clone(), ".", "");
+            errors.push(HandlerError {
+                location: Location::new(&placeholder, Mark::default()),
+                kind: HandlerErrorKind::Read {
+                    path: shown,
+                    reason,
+                },
             });
-        for entry in walker.filter_map(Result::ok) {
-            let path = entry.path();
-            if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "rhai") {
-                continue;
-            }
+        }
+        for path in &walk.files {
+            let path = path.as_path();
             let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
             if !seen.insert(key) {
                 continue;
@@ -146,16 +155,8 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
     found
 }
 
-/// Largest handler script ordo reads (issue 9: every input is bounded). Handlers are code;
-/// data belongs in manifests and values.
-const MAX_HANDLER_BYTES: u64 = 16 << 20;
-
-/// A script's text, reading at most one byte more than the limit.
+/// A script's text, reading at most one byte more than the limit; regular files only,
+/// without a byte order mark (issue 14: a handler saved with one was a syntax error at 1:1).
 fn read_bounded(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(MAX_HANDLER_BYTES + 1)
-        .read_to_string(&mut text)?;
-    Ok(text)
+    crate::input::read_text_bounded(path, MAX_HANDLER_BYTES)
 }

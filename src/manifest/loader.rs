@@ -100,35 +100,21 @@ fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
             Vec::new()
         }
         Ok(meta) if meta.is_dir() => {
-            let mut files = Vec::new();
             // Hidden directories (`.git`, `.github`, `.ordo`) hold YAML that is not ours.
-            let walker = walkdir::WalkDir::new(path)
-                .follow_links(true)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_entry(|e| {
-                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+            // The project file (`ordo.yaml`, `kind: Project`) is not a manifest.
+            let wanted = |p: &Path| is_yaml(p) && p.file_name().is_none_or(|n| n != PROJECT_FILE);
+            let walk = crate::input::walk(path, wanted, |e| {
+                !e.file_name().to_string_lossy().starts_with('.')
+            });
+            for (at, reason) in walk.problems {
+                // Located at the link or directory itself, not at the `-m` argument.
+                let at = clean(&at).display().to_string();
+                errors.push(ManifestError {
+                    location: Location::new(&SourceFile::new(at.clone(), ".", ""), Mark::default()),
+                    kind: K::Read { path: at, reason },
                 });
-            for entry in walker {
-                match entry {
-                    // The project file (`ordo.yaml`, `kind: Project`) is not a manifest.
-                    Ok(e)
-                        if e.file_type().is_file()
-                            && is_yaml(e.path())
-                            && e.file_name() != PROJECT_FILE =>
-                    {
-                        files.push(clean(e.path()))
-                    }
-                    Ok(_) => {}
-                    Err(e) => fail(
-                        errors,
-                        K::Read {
-                            path: shown.clone(),
-                            reason: e.to_string(),
-                        },
-                    ),
-                }
             }
+            let files: Vec<PathBuf> = walk.files.iter().map(|f| clean(f)).collect();
             if files.is_empty() {
                 fail(errors, K::NoFiles(shown));
             }
@@ -190,7 +176,10 @@ fn read(path: &Path, errors: &mut Vec<ManifestError>) -> Option<Arc<SourceFile>>
             .take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        crate::input::read_bounded(path, MAX_FILE_BYTES).map(|b| {
+            bytes = b;
+            bytes.len()
+        })
     };
     if let Err(e) = result {
         return fail(
@@ -243,11 +232,7 @@ fn read(path: &Path, errors: &mut Vec<ManifestError>) -> Option<Arc<SourceFile>>
             return None;
         }
     };
-    let text = text
-        .strip_prefix('\u{feff}')
-        .map(str::to_string)
-        .unwrap_or(text);
-    Some(SourceFile::new(name, dir, text))
+    Some(SourceFile::new(name, dir, crate::input::strip_bom(text)))
 }
 
 /// Two manifests may share a name only if no environment can hold both.

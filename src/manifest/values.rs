@@ -410,13 +410,9 @@ fn unknown_keys(
 }
 
 /// A values file's text, reading at most one byte more than a manifest file may hold.
+/// A values file's text: bounded, a regular file, without a byte order mark.
 fn read_bounded(path: &std::path::Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)?;
-    Ok(text)
+    crate::input::read_text_bounded(path, MAX_FILE_BYTES)
 }
 
 /// Where values come from, besides `Values` manifests.

@@ -192,8 +192,20 @@ impl ModuleResolver for ImportResolver {
         if let Some(m) = self.cached(&key) {
             return Ok(m);
         }
-        let text = std::fs::read_to_string(&real)
+        // Bounded like a handler, regular files only, without a byte order mark.
+        let text = crate::input::read_text_bounded(&real, crate::input::MAX_SCRIPT_BYTES)
             .map_err(|e| not_found(path, pos, &format!("cannot read {}: {e}", real.display())))?;
+        if text.len() as u64 > crate::input::MAX_SCRIPT_BYTES {
+            return Err(not_found(
+                path,
+                pos,
+                &format!(
+                    "{} is larger than the limit of {} MiB for a script",
+                    real.display(),
+                    crate::input::MAX_SCRIPT_BYTES >> 20
+                ),
+            ));
+        }
         let shown = importer_dir_relative(importer_name, relative);
         let module_root = ImportRoot {
             root: root.root.clone(),

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use rhai::{Array, Dynamic, EvalAltResult};
+use rhai::{Array, Dynamic, EvalAltResult, Map};
 use sha2::{Digest, Sha256};
 
 use super::Capability;
@@ -30,16 +30,20 @@ fn open(call: &str, cap: Capability, path: &str) -> R<std::path::PathBuf> {
 }
 
 /// Writes `bytes` to `target` through a temporary file in the same directory.
+///
+/// `mode`: the exact mode the file gets, from the moment it appears under its name (issue
+/// 14: a secret file was linked 0644 and chmodded afterwards, readable for a moment). With
+/// `None`, a new file gets 0644 less the umask and a replaced one keeps exactly its mode.
 pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option<u32>) -> R<()> {
     let dir = target.parent().unwrap_or(Path::new("/"));
     // Most writes create a file in a directory that exists: try that first (the link fails
     // if the file exists), and only then create the directory or look the existing file up
     // for its mode.
-    match create_new(target, dir, bytes, mode.unwrap_or(0o644)) {
+    match create_new(target, dir, bytes, mode) {
         Created::Yes => return Ok(()),
         Created::NoDirectory => {
             std::fs::create_dir_all(dir).map_err(|e| io_error(call, dir, &e))?;
-            if create_new(target, dir, bytes, mode.unwrap_or(0o644)) == Created::Yes {
+            if create_new(target, dir, bytes, mode) == Created::Yes {
                 return Ok(());
             }
         }
@@ -49,18 +53,21 @@ pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option
         .ok()
         .map(|m| m.permissions().mode() & 0o7777);
     // Replacing a file (or no O_TMPFILE here): a named temporary file, renamed over it.
-    let mode = mode.or(existing).unwrap_or(0o644);
+    let exact = mode.or(existing);
     let mut tmp = tempfile::Builder::new()
         .prefix(".ordo-")
-        .permissions(std::fs::Permissions::from_mode(mode))
+        .permissions(std::fs::Permissions::from_mode(exact.unwrap_or(0o644)))
         .tempfile_in(dir)
         .map_err(|e| io_error(call, dir, &e))?;
     tmp.write_all(bytes)
         .map_err(|e| io_error(call, target, &e))?;
-    // The umask applied at creation; a replaced file keeps exactly its old mode.
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(|e| io_error(call, target, &e))?;
+    // Creation applied the umask: a given mode, or the replaced file's, is set exactly,
+    // before the rename makes the file visible under its name.
+    if let Some(exact) = exact {
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(exact))
+            .map_err(|e| io_error(call, target, &e))?;
+    }
     // Not fsynced: the rename makes the write atomic for every reader, which is what
     // handlers need; forcing each file to disk would cost milliseconds per manifest.
     tmp.persist(target)
@@ -73,19 +80,28 @@ pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option
 /// process killed halfway leaves no temporary file behind. It costs no more than a named
 /// temporary file and a rename (less on ext4). When it cannot (no `O_TMPFILE` on this file
 /// system, or the target exists) the caller falls back to the rename.
-fn create_new(target: &Path, dir: &Path, bytes: &[u8], mode: u32) -> Created {
+fn create_new(target: &Path, dir: &Path, bytes: &[u8], mode: Option<u32>) -> Created {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = match std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_TMPFILE)
-        .mode(mode)
+        .mode(mode.unwrap_or(0o644))
         .open(dir)
     {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Created::NoDirectory,
         Err(_) => return Created::No,
     };
+    // The umask applied at creation; a given mode is set exactly while the file has no
+    // name yet.
+    if let Some(mode) = mode
+        && file
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .is_err()
+    {
+        return Created::No;
+    }
     if file.write_all(bytes).is_err() {
         return Created::No;
     }
@@ -125,9 +141,64 @@ fn read(path: &str) -> R<String> {
     })
 }
 
-fn write(path: &str, content: &str) -> R<()> {
+fn write(path: &str, content: &str, opts: Option<&Map>) -> R<()> {
     let p = open("file::write", Capability::FileWrite, path)?;
-    write_atomic("file::write", &p, content.as_bytes(), None)
+    let mut mode = None;
+    for (key, value) in opts.into_iter().flatten() {
+        match key.as_str() {
+            "mode" => mode = Some(parse_mode("file::write", "mode", value)?),
+            other => {
+                return Err(script_error(
+                    format!("`file::write`: unknown option `{other}`"),
+                    Some("options: mode".into()),
+                ));
+            }
+        }
+    }
+    write_atomic("file::write", &p, content.as_bytes(), mode)
+}
+
+/// A file mode as handlers give it: an octal string, `"0640"`, `"640"` or `"0o640"`, at
+/// most `0o7777`. The one rule for every mode the stdlib and the bundled handlers take.
+///
+/// Integers are refused (issue 14): YAML's `0o640` and Rhai's `0o640` are the number 416,
+/// while `640` in a manifest means 0640 to its author, and a number cannot say which was
+/// meant. Ansible documents the same trap and asks for quoted modes; ordo enforces it, so
+/// a mode is always the one written, or an error naming the call and the field.
+///
+/// # Errors
+///
+/// A script error naming `call` and `field`, with the quoted spelling to use.
+pub(super) fn parse_mode(call: &str, field: &str, value: &Dynamic) -> R<u32> {
+    if let Ok(i) = value.as_int() {
+        return Err(script_error(
+            format!(
+                "`{call}`: `{field}` must be an octal mode written as a string, not the number {i}"
+            ),
+            Some(format!(
+                "quote it, such as \"0640\": a number cannot say whether {i} or octal {i:o} was meant"
+            )),
+        ));
+    }
+    let text = value
+        .clone()
+        .into_string()
+        .unwrap_or_else(|_| value.to_string());
+    let digits = text
+        .strip_prefix("0o")
+        .unwrap_or(&text)
+        .trim_start_matches('0');
+    let bits =
+        (text.len() <= 6 && !text.is_empty() && digits.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+            .then(|| u32::from_str_radix(if digits.is_empty() { "0" } else { digits }, 8).ok())
+            .flatten()
+            .filter(|b| *b <= 0o7777);
+    bits.ok_or_else(|| {
+        script_error(
+            format!("`{call}`: `{field}` `{text}` is not a file mode"),
+            Some("use an octal string such as \"0644\", \"755\" or \"0o600\"".into()),
+        )
+    })
 }
 
 fn append(path: &str, content: &str) -> R<()> {
@@ -227,21 +298,7 @@ fn mode(path: &str) -> R<String> {
 
 fn chmod(path: &str, mode: &Dynamic) -> R<()> {
     let p = open("file::chmod", Capability::FileWrite, path)?;
-    let bits = if let Ok(i) = mode.as_int() {
-        u32::try_from(i).ok()
-    } else if let Ok(s) = mode.clone().into_immutable_string() {
-        u32::from_str_radix(s.trim_start_matches("0o"), 8).ok()
-    } else {
-        None
-    };
-    let Some(bits) = bits.filter(|b| *b <= 0o7777) else {
-        return Err(script_error(
-            format!("`file::chmod`: `{mode}` is not a file mode"),
-            Some(
-                "use an octal string such as \"0644\" or \"755\", or an integer like 0o644".into(),
-            ),
-        ));
-    };
+    let bits = parse_mode("file::chmod", "mode", mode)?;
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits))
         .map_err(|e| io_error("file::chmod", &p, &e))
 }
@@ -253,7 +310,13 @@ pub(super) fn module() -> StdModule {
         &mut m,
         "write",
         needs[FileWrite],
-        |path: &str, content: &str| write(path, content)
+        |path: &str, content: &str| write(path, content, None)
+    );
+    fallible!(
+        &mut m,
+        "write",
+        needs[FileWrite],
+        |path: &str, content: &str, opts: Map| write(path, content, Some(&opts))
     );
     fallible!(
         &mut m,

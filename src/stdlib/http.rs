@@ -63,6 +63,8 @@ fn options(call: &str, method: &str, url: &str, opts: &Map) -> R<Options> {
     for (key, value) in opts {
         match key.as_str() {
             "method" | "url" => {}
+            // Read by `download` itself.
+            "mode" if call == "http::download" => {}
             "headers" => {
                 let map = value.read_lock::<Map>().ok_or_else(|| {
                     script_error(format!("`{call}`: `headers` must be a map"), None)
@@ -352,6 +354,10 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
         Some(m) => text(m, "method")?,
         None => "GET".to_string(),
     };
+    let mode = opts
+        .get("mode")
+        .map(|m| super::file::parse_mode(call, "mode", m))
+        .transpose()?;
     let o = options(call, &method, url, opts)?;
     let response = send(&ctx, call, &o)?;
     let status = response.status().as_u16();
@@ -389,12 +395,17 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
             .map_err(|e| context::io_error(call, &target, &e))?;
         size += n as u64;
     }
-    // Atomic by rename, like `file::write`; not fsynced.
+    // Atomic by rename, like `file::write`, with its final mode before it has its name
+    // (a given `mode`, else a replaced file's, else 0644); not fsynced.
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
+        let existing = std::fs::metadata(&target)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777);
+        let exact = mode.or(existing).unwrap_or(0o644);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(exact))
+            .map_err(|e| context::io_error(call, &target, &e))?;
     }
     tmp.persist(&target)
         .map_err(|e| context::io_error(call, &target, &e.error))?;

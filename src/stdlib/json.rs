@@ -7,7 +7,8 @@ use crate::script::context::script_error;
 use crate::script::convert::{dynamic_to_json, json_to_dynamic};
 
 fn parse(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-    serde_json::from_str::<serde_json::Value>(text)
+    // A leading byte order mark is not part of the text (issue 14).
+    serde_json::from_str::<serde_json::Value>(crate::input::strip_bom_str(text))
         .map(|v| json_to_dynamic(&v))
         .map_err(|e| script_error(format!("`json::parse`: invalid JSON: {e}"), None))
 }

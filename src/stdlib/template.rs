@@ -28,17 +28,19 @@ fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
     let context = minijinja::Value::from(minijinja::value::Serde(
         crate::script::convert::dynamic_to_json(values),
     ));
-    env.render_str(text, context).map_err(|e| {
-        let line = e
-            .line()
-            .map(|l| format!(" on line {l} of the template"))
-            .unwrap_or_default();
-        let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
-        script_error(
-            format!("`template::render`: {}{detail}{line}", e.kind()),
-            None,
-        )
-    })
+    // A leading byte order mark is not part of the template (issue 14).
+    env.render_str(crate::input::strip_bom_str(text), context)
+        .map_err(|e| {
+            let line = e
+                .line()
+                .map(|l| format!(" on line {l} of the template"))
+                .unwrap_or_default();
+            let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
+            script_error(
+                format!("`template::render`: {}{detail}{line}", e.kind()),
+                None,
+            )
+        })
 }
 
 pub(super) fn module() -> StdModule {

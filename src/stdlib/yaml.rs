@@ -20,7 +20,8 @@ use crate::script::context::script_error;
 use crate::script::convert::node_to_dynamic;
 
 fn parse(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-    parse_one(text, &Limits::default())
+    // A leading byte order mark is not part of the text (issue 14).
+    parse_one(crate::input::strip_bom_str(text), &Limits::default())
         .map(|node| node_to_dynamic(&node))
         .map_err(|e| {
             script_error(
