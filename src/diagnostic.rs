@@ -48,6 +48,12 @@ impl Diagnostic {
         }
     }
 
+    /// The same message as a warning.
+    pub fn as_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
     pub fn at(mut self, location: Location) -> Self {
         self.location = Some(location);
         self

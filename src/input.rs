@@ -83,8 +83,12 @@ pub fn read_text_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
 #[derive(Debug, Default)]
 pub struct Walk {
     pub files: Vec<PathBuf>,
-    /// `(path, reason)`: a link out of the tree or to nowhere, an unreadable directory.
+    /// `(path, reason)`: a wanted link out of the tree or to nowhere, a wanted name that is
+    /// not a regular file, an unreadable directory. Input errors.
     pub problems: Vec<(PathBuf, String)>,
+    /// `(path, reason)`: a link to a directory outside the tree, which is not followed.
+    /// Worth a warning, not an error: a link to shared data beside the manifests is fine.
+    pub not_followed: Vec<(PathBuf, String)>,
 }
 
 /// Every file below `root` for which `wanted` holds, sorted by path, without entering
@@ -93,9 +97,9 @@ pub struct Walk {
 ///
 /// A link to a file inside `root` that is wanted is listed under its own name; a link to
 /// a directory inside `root` is not entered (what it holds is found through the real
-/// path). A wanted link that points nowhere, a wanted link or a directory link that
-/// points outside `root`, and a wanted name that is not a regular file (a FIFO) are
-/// problems; any other link or special file is ignored.
+/// path). A wanted link that points nowhere or outside `root`, and a wanted name that is
+/// not a regular file (a FIFO), are problems; a link to a directory outside `root` is
+/// listed as not followed; any other link or special file is ignored.
 pub fn walk(
     root: &Path,
     wanted: impl Fn(&Path) -> bool,
@@ -157,15 +161,15 @@ pub fn walk(
             Ok(target) => {
                 let is_dir = target.is_dir();
                 if !target.starts_with(&real_root) {
-                    if is_dir || wanted(path) {
-                        found.problems.push((
-                            path.to_path_buf(),
-                            format!(
-                                "a symbolic link to `{}`, outside `{}`; ordo does not follow links out of the directory it reads",
-                                target.display(),
-                                root.display()
-                            ),
-                        ));
+                    let why = format!(
+                        "a symbolic link to `{}`, outside `{}`; ordo does not follow links out of the directory it reads",
+                        target.display(),
+                        root.display()
+                    );
+                    if wanted(path) {
+                        found.problems.push((path.to_path_buf(), why));
+                    } else if is_dir {
+                        found.not_followed.push((path.to_path_buf(), why));
                     }
                 } else if !is_dir && wanted(path) {
                     found.files.push(path.to_path_buf());

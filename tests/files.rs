@@ -358,9 +358,22 @@ fn links_out_of_the_tree_are_refused_without_walking_them() {
         "took {:?}",
         start.elapsed()
     );
-    out.code(3)
-        .stderr_has("`root-link`: a symbolic link to `/`, outside `.`; ordo does not follow links out of the directory it reads")
-        .stderr_has("cannot read handler `root-link`");
+    // A directory link out of the tree is a warning, said once, and not walked.
+    out.code(0).stderr_has(
+        "warning: `root-link` is a symbolic link to `/`, outside `.`; ordo does not follow links out of the directory it reads; not followed",
+    );
+    assert_eq!(out.stderr.matches("warning:").count(), 1, "{}", out.stderr);
+    // A link named like a manifest or a handler that leads out is an input error.
+    std::os::unix::fs::symlink("/etc/hostname", t.path().join("host.yaml")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", t.path().join("host.rhai")).unwrap();
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("cannot read `host.yaml`: a symbolic link to `/etc/hostname`, outside `.`")
+        .stderr_has(
+            "cannot read handler `host.rhai`: a symbolic link to `/etc/hostname`, outside `.`",
+        );
+    std::fs::remove_file(t.path().join("host.yaml")).unwrap();
+    std::fs::remove_file(t.path().join("host.rhai")).unwrap();
     // A link to a manifest inside the tree is read, once.
     std::fs::remove_file(t.path().join("root-link")).unwrap();
     std::fs::create_dir_all(t.path().join("sub/data")).unwrap();

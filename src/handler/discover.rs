@@ -103,6 +103,17 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
                 !hidden && !lib
             },
         );
+        for (at, reason) in walk.not_followed {
+            let shown = at.strip_prefix(".").unwrap_or(&at).display().to_string();
+            let placeholder = SourceFile::new(shown.clone(), ".", "");
+            errors.push(HandlerError {
+                location: Location::new(&placeholder, Mark::default()),
+                kind: HandlerErrorKind::NotFollowed {
+                    path: shown,
+                    reason,
+                },
+            });
+        }
         for (at, reason) in walk.problems {
             let shown = at.strip_prefix(".").unwrap_or(&at).display().to_string();
             let placeholder = SourceFile::new(shown.clone(), ".", "");

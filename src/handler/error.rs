@@ -9,6 +9,9 @@ use crate::script::ScriptError;
 pub enum HandlerErrorKind {
     #[error("cannot read handler `{path}`: {reason}")]
     Read { path: String, reason: String },
+    /// A warning, not an error: a directory link out of a handler directory.
+    #[error("`{path}` is {reason}; not followed")]
+    NotFollowed { path: String, reason: String },
     #[error("{}", .0.message)]
     Script(ScriptError),
     #[error("this handler registers no kind")]
@@ -47,6 +50,11 @@ pub struct HandlerError {
 }
 
 impl HandlerError {
+    /// Whether this only deserves a warning (it stops nothing).
+    pub fn is_warning(&self) -> bool {
+        matches!(self.kind, HandlerErrorKind::NotFollowed { .. })
+    }
+
     pub fn into_diagnostic(self) -> Diagnostic {
         use HandlerErrorKind as K;
         match self.kind {

@@ -8,6 +8,8 @@ use crate::diagnostic::Diagnostic;
 pub enum ManifestErrorKind {
     #[error("cannot read `{path}`: {reason}")]
     Read { path: String, reason: String },
+    #[error("`{path}` is {reason}; not followed")]
+    NotFollowed { path: String, reason: String },
     #[error("no manifest files (`*.yaml`, `*.yml`) found in `{0}`")]
     NoFiles(String),
     #[error("`{0}` is a handler script, not a manifest file")]

@@ -27,6 +27,8 @@ pub struct Loaded {
     /// Every file read, in order (for `-s` defaults and messages).
     pub files: Vec<Arc<SourceFile>>,
     pub errors: Vec<ManifestError>,
+    /// What is worth saying but stops nothing: a directory link not followed.
+    pub warnings: Vec<ManifestError>,
 }
 
 /// Reads and checks every manifest under `paths`.
@@ -34,7 +36,7 @@ pub fn load(paths: &[PathBuf], limits: &Limits) -> Loaded {
     let mut loaded = Loaded::default();
     let mut seen = HashSet::new();
     for path in paths {
-        for file in expand(path, &mut loaded.errors) {
+        for file in expand(path, &mut loaded.errors, &mut loaded.warnings) {
             let key = file.canonicalize().unwrap_or_else(|_| file.clone());
             if !seen.insert(key) {
                 continue;
@@ -76,7 +78,11 @@ pub fn load_source(source: &Arc<SourceFile>, limits: &Limits, loaded: &mut Loade
 }
 
 /// A `-m` argument → the files it names.
-fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
+fn expand(
+    path: &Path,
+    errors: &mut Vec<ManifestError>,
+    warnings: &mut Vec<ManifestError>,
+) -> Vec<PathBuf> {
     if path.as_os_str() == "-" {
         return vec![path.to_path_buf()];
     }
@@ -106,6 +112,13 @@ fn expand(path: &Path, errors: &mut Vec<ManifestError>) -> Vec<PathBuf> {
             let walk = crate::input::walk(path, wanted, |e| {
                 !e.file_name().to_string_lossy().starts_with('.')
             });
+            for (at, reason) in walk.not_followed {
+                let at = clean(&at).display().to_string();
+                warnings.push(ManifestError {
+                    location: Location::new(&SourceFile::new(at.clone(), ".", ""), Mark::default()),
+                    kind: K::NotFollowed { path: at, reason },
+                });
+            }
             for (at, reason) in walk.problems {
                 // Located at the link or directory itself, not at the `-m` argument.
                 let at = clean(&at).display().to_string();

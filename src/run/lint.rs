@@ -37,6 +37,15 @@ pub(super) fn lint(config: &Config) -> Result<(), Error> {
         }
         found
     };
+    let (not_followed, real): (Vec<_>, Vec<_>) = errors
+        .into_iter()
+        .partition(crate::handler::HandlerError::is_warning);
+    errors = real;
+    let warnings: Vec<Diagnostic> = not_followed
+        .into_iter()
+        .map(|e| e.into_diagnostic().as_warning())
+        .collect();
+    super::warn(config, &warnings);
     let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
     let engine = build(&config.limits, ImportResolver::new(roots));
     HandlerRegistry::load(&engine, &found, &config.limits, &mut errors);

@@ -78,6 +78,23 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         .unwrap_or_else(|| default_src(&loaded.files));
     let mut handler_errors = Vec::new();
     let found = discover(&src_dirs, &mut handler_errors);
+    // Directory links not followed are said once (manifests and handlers are often read
+    // from the same directory) and stop nothing.
+    let (not_followed, errors): (Vec<_>, Vec<_>) = handler_errors
+        .into_iter()
+        .partition(crate::handler::HandlerError::is_warning);
+    handler_errors = errors;
+    let mut warnings: Vec<Diagnostic> = Vec::new();
+    for d in std::mem::take(&mut loaded.warnings)
+        .into_iter()
+        .map(Diagnostic::from)
+        .chain(not_followed.into_iter().map(|e| e.into_diagnostic()))
+    {
+        if !warnings.iter().any(|w| w.message == d.message) {
+            warnings.push(d.as_warning());
+        }
+    }
+    super::warn(config, &warnings);
     let roots: HashMap<String, ImportRoot> = found
         .iter()
         .map(|f| {

@@ -108,6 +108,14 @@ fn init_tracing(trace: bool) {
         .try_init();
 }
 
+/// Warnings about the input: rendered on stderr as they are found; they stop nothing.
+fn warn(config: &Config, warnings: &[crate::diagnostic::Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    for d in warnings {
+        let _ = writeln!(err, "{}\n", diagnostic::render(d, config.color_err));
+    }
+}
+
 fn report_error(config: &Config, e: &Error) {
     match e {
         Error::Input(diagnostics) => {
