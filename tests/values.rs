@@ -402,3 +402,97 @@ fn unknown_keys_in_an_environment_override_are_refused() {
         .stderr_has("unknown key `secrett` in an environment override")
         .stderr_has("allowed here: environmentName, value");
 }
+
+/// Regression (issue 14): `2.0` and `1e20` rendered as `2` and `100000000000000000000`
+/// through `!Sub`, but as `2.0` and `1e20` through ShellScript's `env`, `!Value` into
+/// `WriteFile.data` and `template::render`. One value, one text, on every path.
+#[test]
+fn a_number_renders_as_one_text_on_every_path() {
+    let handler = r#"
+register("Render", "^1");
+permissions(["file:write"]);
+fn apply(m) {
+    let line = template::render("app-{{ ver }}.tar.gz big={{ big }}", m.spec);
+    file::write(path::join(m.dir, "template.txt"), line);
+    file::write(path::join(m.dir, "concat.txt"), "app-" + m.spec.ver + ".tar.gz big=" + m.spec.big);
+    file::write(path::join(m.dir, "interp.txt"), `app-${m.spec.ver}.tar.gz big=${m.spec.big}`);
+    file::write(path::join(m.dir, "yaml.txt"), yaml::to_string(m.spec));
+}
+"#;
+    let manifests = r#"kind: Values
+version: v1
+metadata: {name: settings}
+spec:
+  values:
+  - {valueName: ver, defaultValue: 2.0}
+  - {valueName: big, defaultValue: 1e20}
+---
+kind: WriteFile
+version: v1
+metadata: {name: sub}
+spec:
+  targetFile: sub.txt
+  data: !Sub "app-${ver}.tar.gz big=${big}"
+---
+kind: WriteFile
+version: v1
+metadata: {name: value}
+spec:
+  targetFile: value.txt
+  data: !Value big
+---
+kind: WriteFile
+version: v1
+metadata: {name: literal}
+spec:
+  targetFile: literal.txt
+  data: 2.0
+---
+kind: ShellScript
+version: v1
+metadata: {name: env}
+spec:
+  source: {value: 'printf "app-%s.tar.gz big=%s" "$VER" "$BIG" > env.txt'}
+  env: {VER: !Value ver, BIG: !Value big}
+---
+kind: Render
+version: v1
+metadata: {name: render}
+spec: {ver: !Value ver, big: 1e20}
+"#;
+    let t = Test::new()
+        .handler("render.rhai", handler)
+        .manifest("m.yaml", manifests);
+    t.run(&["apply"]).code(0);
+    let wanted = "app-2.0.tar.gz big=1e20";
+    for file in [
+        "sub.txt",
+        "env.txt",
+        "template.txt",
+        "concat.txt",
+        "interp.txt",
+    ] {
+        assert_eq!(t.read(file), wanted, "{file}");
+    }
+    assert_eq!(t.read("value.txt"), "1e20");
+    assert_eq!(t.read("literal.txt"), "2.0");
+    // As YAML data the float keeps its value, in the form YAML 1.1 readers need too.
+    assert_eq!(t.read("yaml.txt"), "big: 1.0e+20\nver: 2.0\n");
+}
+
+/// Regression (issue 14): a secret float was remembered for masking as the text `!Sub`
+/// gave it (`100000000000000000000`), so its usual text `1e20` was shown in clear.
+#[test]
+fn a_secret_number_is_masked_in_the_text_it_is_shown_as() {
+    let handler = r#"
+register("Say", "^1");
+fn apply(m) { throw "pin is " + m.spec.pin; }
+"#;
+    let manifests = "kind: Values\nversion: v1\nmetadata: {name: s}\nspec:\n  values:\n  - {valueName: pin, defaultValue: 1e20, secret: true}\n---\nkind: Say\nversion: v1\nmetadata: {name: say}\nspec: {pin: !Value pin}\n";
+    let t = Test::new()
+        .handler("say.rhai", handler)
+        .manifest("m.yaml", manifests);
+    let out = t.run(&["apply"]);
+    out.code(1).stderr_has("pin is ***").stderr_lacks("1e20");
+    assert!(!out.stdout.contains("1e20"), "{}", out.stdout);
+}

@@ -89,7 +89,29 @@ impl Node {
     }
 }
 
+/// The one text of a float, wherever ordo or a handler turns one into text (issue 14): `!Sub`,
+/// Rhai's `"" + x` and `${x}`, ShellScript's `env`, `WriteFile`'s `data`,
+/// `template::render`. It is Rhai's own rendering, so text made in a handler agrees with
+/// text made by ordo: the shortest digits that read back as the same number, `.0` on a
+/// whole number (`2.0`), exponent form from 1e13 up and below 1e-13 (`1e20`, `1.5e-14`),
+/// `NaN`, `inf`, `-inf`.
+pub fn float_text(f: f64) -> String {
+    rhai::Dynamic::from_float(f).to_string()
+}
+
 impl Value {
+    /// The text of a scalar (a string, number or boolean) when it is put into text; `None`
+    /// for null and collections. Numbers have one rendering on every path ([`float_text`]).
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Value::String(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(float_text(*f)),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
@@ -101,5 +123,29 @@ impl Value {
             Value::Map(_) => "a mapping",
             Value::Tagged(_) => "a tagged value",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_have_one_text() {
+        for (f, text) in [
+            (2.0, "2.0"),
+            (1e20, "1e20"),
+            (0.5, "0.5"),
+            (3.25, "3.25"),
+            (1e5, "100000.0"),
+            (-1.5e-14, "-1.5e-14"),
+            (0.0, "0.0"),
+        ] {
+            assert_eq!(float_text(f), text);
+            // What a handler's `"" + x` gives.
+            assert_eq!(rhai::Dynamic::from_float(f).to_string(), text);
+        }
+        assert_eq!(Value::Float(2.0).text().as_deref(), Some("2.0"));
+        assert_eq!(Value::Null.text(), None);
     }
 }

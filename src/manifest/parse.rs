@@ -734,11 +734,10 @@ fn depth_of(node: &Node) -> usize {
 /// whose text is unknown, or a collection, which is refused.
 fn key_text(node: &Node) -> Result<String, YamlError> {
     match &node.value {
-        Value::String(s) => Ok(s.clone()),
         Value::Null => Ok("null".to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Int(i) => Ok(i.to_string()),
-        Value::Float(f) => Ok(f.to_string()),
+        Value::String(_) | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
+            Ok(node.value.text().unwrap_or_default())
+        }
         Value::Tagged(t) => Err(YamlError {
             mark: node.mark,
             kind: YamlErrorKind::TaggedKey(t.tag.clone()),

@@ -474,14 +474,10 @@ impl Pass<'_, '_> {
 }
 
 /// The text a scalar stands for in a `!Sub`.
+/// The same text a handler gets from `"" + value` (issue 14: `2.0` was `2` here, `1e20`
+/// `100000000000000000000`).
 fn node_text(node: &Node) -> Result<String, &'static str> {
-    match &node.value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Int(i) => Ok(i.to_string()),
-        Value::Float(f) => Ok(f.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
-        other => Err(other.type_name()),
-    }
+    node.value.text().ok_or(node.value.type_name())
 }
 
 enum Piece {

@@ -182,13 +182,9 @@ impl ValueSet {
         self.values
             .values()
             .filter(|v| v.secret)
-            .filter_map(|v| match &v.value.value {
-                Value::String(s) => Some(s.clone()),
-                Value::Int(i) => Some(i.to_string()),
-                Value::Float(f) => Some(f.to_string()),
-                Value::Bool(b) => Some(b.to_string()),
-                _ => None,
-            })
+            // The text the value is shown as anywhere (a float `1e20` was masked only as
+            // `100000000000000000000`, and shown in clear as `1e20`).
+            .filter_map(|v| v.value.value.text())
             .collect()
     }
 }

@@ -25,6 +25,19 @@ fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
     }
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(64);
+    // A float is output as everywhere else in ordo (issue 14: `1e20` came out as
+    // `100000000000000000000.0`).
+    env.set_formatter(|out, state, value| {
+        if value.is_number()
+            && !value.is_integer()
+            && let Ok(f) = f64::try_from(value.clone())
+        {
+            return out.write_str(&crate::manifest::float_text(f)).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+            });
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     let context = minijinja::Value::from(minijinja::value::Serde(
         crate::script::convert::dynamic_to_json(values),
     ));
