@@ -377,28 +377,9 @@ mod tests {
             ]),
         );
         let yaml = text(&Dynamic::from_map(map));
-        let script = "import sys, yaml, json\nprint(json.dumps(yaml.safe_load(sys.stdin.read())))";
-        let Ok(mut child) = std::process::Command::new("python3")
-            .args(["-c", script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-        else {
+        let Some(got) = pyyaml(&yaml) else {
             return;
         };
-        use std::io::Write as _;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(yaml.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        if !out.status.success() {
-            return; // no PyYAML here
-        }
-        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         for (i, s) in AMBIGUOUS.iter().enumerate() {
             assert_eq!(
                 got[format!("k{i}")],
@@ -412,6 +393,66 @@ mod tests {
             );
         }
         assert_eq!(got["floats"], serde_json::json!([2.0, 1e20, -1.5e-7]));
+    }
+
+    /// Generated strings, as values and as keys, read by PyYAML (when it is here).
+    #[test]
+    fn pyyaml_reads_generated_strings_back() {
+        let mut g = Gen(0x2545_F491_4F6C_DD1D);
+        let strings: Vec<String> = (0..3000).map(|_| g.string()).collect();
+        let mut map = Map::new();
+        for (i, s) in strings.iter().enumerate() {
+            map.insert(format!("k{i}").into(), Dynamic::from(s.clone()));
+        }
+        let list: Array = strings.iter().map(|s| Dynamic::from(s.clone())).collect();
+        map.insert("list".into(), Dynamic::from_array(list));
+        let Some(got) = pyyaml(&text(&Dynamic::from_map(map))) else {
+            return;
+        };
+        for (i, s) in strings.iter().enumerate() {
+            assert_eq!(
+                got[format!("k{i}")],
+                serde_json::json!(s),
+                "PyYAML read {s:?} differently"
+            );
+            assert_eq!(got["list"][i], serde_json::json!(s));
+        }
+    }
+
+    /// `text` read by PyYAML, as JSON; `None` when python3 with PyYAML is not on this
+    /// machine. PyYAML refusing the text fails the test.
+    fn pyyaml(text: &str) -> Option<serde_json::Value> {
+        use std::io::Write as _;
+        use std::process::{Command, Stdio};
+        let here = Command::new("python3")
+            .args(["-c", "import yaml"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !here {
+            return None;
+        }
+        let script = "import sys, yaml, json\nprint(json.dumps(yaml.safe_load(sys.stdin.read())))";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "PyYAML refused the text: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(serde_json::from_slice(&out.stdout).unwrap())
     }
 
     #[test]
