@@ -1,5 +1,6 @@
 //! Loading YAML manifest files: sources, the YAML tree, the manifest format.
 
+mod builder;
 mod document;
 mod error;
 mod loader;
