@@ -16,17 +16,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::{Test, trace_doc};
-
-fn write_file(name: &str, spec: &str) -> String {
-    let mut doc = format!("---\nkind: WriteFile\nversion: v1\nmetadata:\n  name: {name}\nspec:\n");
-    for line in spec.lines() {
-        doc.push_str("  ");
-        doc.push_str(line);
-        doc.push('\n');
-    }
-    doc
-}
+use common::{Test, trace_doc, write_file_doc as write_file};
 
 fn mode(t: &Test, file: &str) -> u32 {
     std::fs::metadata(t.path().join(file))
@@ -46,12 +36,7 @@ fn run_with_umask(t: &Test, umask: &str, args: &str) -> common::Output {
         .env("TRACE_FILE", t.path().join("trace.txt"))
         .output()
         .unwrap();
-    common::Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        dir: t.path().to_path_buf(),
-    }
+    common::Output::of(out, t.path())
 }
 
 #[test]

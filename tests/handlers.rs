@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use common::{HttpServer, Output, Test};
+use common::{HttpServer, Output, Test, write_file_doc as write_file};
 
 /// A test handler: writes the variables named in `spec.vars` to `spec.file` (default
 /// `dump.json`) as a JSON map; a missing variable is `"<unset>"`.
@@ -320,16 +320,6 @@ fn shell_script_delete_does_nothing_unless_overridden() {
 
 // ---------------------------------------------------------------------------------------
 // WriteFile
-
-fn write_file(name: &str, spec: &str) -> String {
-    let mut doc = format!("---\nkind: WriteFile\nversion: v1\nmetadata:\n  name: {name}\nspec:\n");
-    for line in spec.lines() {
-        doc.push_str("  ");
-        doc.push_str(line);
-        doc.push('\n');
-    }
-    doc
-}
 
 #[test]
 fn write_file_apply_then_unchanged_then_delete() {

@@ -67,13 +67,7 @@ fn interrupt(t: &Test, args: &[&str], signal: &str, started: impl Fn() -> bool) 
         .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    common::Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        dir: t.path().to_path_buf(),
-    }
+    common::Output::of(child.wait_with_output().unwrap(), t.path())
 }
 
 #[test]

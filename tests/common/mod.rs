@@ -78,6 +78,17 @@ pub fn processes_matching(pattern: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// One `WriteFile` manifest document (the bundled handler) with this spec YAML.
+pub fn write_file_doc(name: &str, spec: &str) -> String {
+    let mut doc = format!("---\nkind: WriteFile\nversion: v1\nmetadata:\n  name: {name}\nspec:\n");
+    for line in spec.lines() {
+        doc.push_str("  ");
+        doc.push_str(line);
+        doc.push('\n');
+    }
+    doc
+}
+
 /// One `Trace` manifest document with the given name and extra metadata/spec YAML.
 pub fn trace_doc(name: &str, metadata: &str, spec: &str) -> String {
     let mut doc = format!("---\nkind: Trace\nversion: v1\nmetadata:\n  name: {name}\n");
@@ -208,16 +219,21 @@ impl Test {
             pipe.write_all(input.as_bytes()).expect("write stdin");
         }
         let out = child.wait_with_output().expect("wait for ordo");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            dir: self.dir.path().to_path_buf(),
-        }
+        Output::of(out, self.dir.path())
     }
 }
 
 impl Output {
+    /// The output of a process a test started itself (through a shell, or to signal it).
+    pub fn of(out: std::process::Output, dir: &Path) -> Output {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: dir.to_path_buf(),
+        }
+    }
+
     #[track_caller]
     pub fn code(&self, code: i32) -> &Self {
         assert_eq!(
