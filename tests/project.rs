@@ -203,6 +203,9 @@ fn state_subcommands_find_the_project_like_runs_do() {
     t.run_in("proj/out", &["state", "list"])
         .code(0)
         .stdout_has("web");
+    t.run(&["state", "list", "-m", "proj", "-e", "defualt"])
+        .code(3)
+        .stderr_has("unknown environment `defualt`; did you mean `default`?");
     t.run(&["state", "rm", "zzz", "-m", "proj"])
         .code(1)
         .stderr_has("no manifest `zzz` is recorded")

@@ -6,10 +6,11 @@ use serde_json::json;
 
 use crate::cli::{OutputFormat, StateAction, StateArgs};
 use crate::diagnostic::Diagnostic;
+use crate::diagnostic::did_you_mean;
 use crate::error::Error;
-use crate::project::Project;
+use crate::project::{DEFAULT_ENV, Project};
 use crate::report::ManifestJson;
-use crate::state::{Record, StateErrorKind, StateLock, StateStore, unlock};
+use crate::state::{Record, State, StateErrorKind, StateLock, StateStore, unlock};
 
 /// A recorded (canonical) path as shown to the user: relative to the current directory
 /// when below it.
@@ -17,16 +18,59 @@ fn shown(recorded: &str) -> String {
     crate::paths::shown(std::path::Path::new(recorded))
 }
 
+/// `-e` must name `default`, an environment the state records, or one the project file
+/// lists: a typo is an input error, not an empty list.
+fn check_env(
+    env: &str,
+    state: &State,
+    project: Option<&Project>,
+    path: &std::path::Path,
+) -> Result<(), Error> {
+    let listed: Vec<&str> = project
+        .and_then(Project::environments)
+        .map(|l| l.iter().map(|e| e.name.as_str()).collect())
+        .unwrap_or_default();
+    if env == DEFAULT_ENV || state.environments.contains_key(env) || listed.contains(&env) {
+        return Ok(());
+    }
+    let known: Vec<&str> = state
+        .environments
+        .keys()
+        .map(String::as_str)
+        .chain(listed)
+        .collect();
+    let hint = did_you_mean(env, known.iter().copied())
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default();
+    let recorded = state
+        .environments
+        .keys()
+        .map(|e| format!("`{e}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let help = if recorded.is_empty() {
+        format!("the state file {} records no environment", path.display())
+    } else {
+        format!("the state file {} records {recorded}", path.display())
+    };
+    Err(Error::Input(vec![
+        Diagnostic::error(format!("-e: unknown environment `{env}`{hint}")).help(help),
+    ]))
+}
+
 fn fail(e: &StateErrorKind) -> Error {
     Error::State(Box::new(Diagnostic::error(e.to_string())))
 }
 
 pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
-    let path = match args.state.clone() {
-        Some(p) => p,
-        None => Project::locate(args.manifests.first().map(std::path::PathBuf::as_path))
-            .map_err(Error::Input)?
-            .state_path(),
+    let (project, path) = match args.state.clone() {
+        Some(path) => (None, path),
+        None => {
+            let project = Project::locate(args.manifests.first().map(std::path::PathBuf::as_path))
+                .map_err(Error::Input)?;
+            let path = project.state_path();
+            (Some(project), path)
+        }
     };
     let path = std::path::PathBuf::from(crate::paths::shown(&path));
     let store = StateStore::new(path.clone());
@@ -35,6 +79,7 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
     match args.action {
         StateAction::List => {
             let state = store.read().map_err(|e| fail(&e))?;
+            check_env(&args.env, &state, project.as_ref(), &path)?;
             let entries = state.env(&args.env).cloned().unwrap_or_default();
             if json {
                 let list: Vec<_> = entries
@@ -89,6 +134,7 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
         }
         StateAction::Show { name } => {
             let state = store.read().map_err(|e| fail(&e))?;
+            check_env(&args.env, &state, project.as_ref(), &path)?;
             let Some(entry) = state.env(&args.env).and_then(|e| e.get(&name)) else {
                 return Err(Error::State(Box::new(Diagnostic::error(format!(
                     "no manifest `{name}` is recorded for environment `{}` in {}",
@@ -126,6 +172,7 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
             }
             store.fold().map_err(|e| fail(&e))?;
             let state = store.read().map_err(|e| fail(&e))?;
+            check_env(&args.env, &state, project.as_ref(), &path)?;
             if state.env(&args.env).is_none_or(|e| !e.contains_key(&name)) {
                 return Err(Error::State(Box::new(Diagnostic::error(format!(
                     "no manifest `{name}` is recorded for environment `{}` in {}",
