@@ -61,8 +61,10 @@ pub enum Event {
         error: Option<String>,
         /// For `failed`: the full diagnostic, for human output.
         detail: Option<crate::diagnostic::Diagnostic>,
-        /// For `skipped`: why.
+        /// For `skipped`, and `pending` under `plan`: why.
         reason: Option<String>,
+        /// `plan`: how the spec changed since the last apply (already masked).
+        diff: Option<Vec<super::diff::Change>>,
     },
     Log {
         manifest: Option<String>,
@@ -141,6 +143,7 @@ fn mask_event(event: &Event) -> Option<Event> {
             error,
             detail,
             reason,
+            diff,
         } if error.is_some() || detail.is_some() => Some(Event::ManifestFinished {
             info: Arc::clone(info),
             status: *status,
@@ -155,6 +158,7 @@ fn mask_event(event: &Event) -> Option<Event> {
                 d
             }),
             reason: reason.clone(),
+            diff: diff.clone(),
         }),
         _ => None,
     }

@@ -1,5 +1,6 @@
 //! Execution: the runner, statuses, events, shared variables.
 
+pub mod diff;
 mod event;
 mod runner;
 pub mod secrets;

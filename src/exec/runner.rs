@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use rhai::{CallFnOptions, Dynamic, Engine, Map, Scope};
 
+use super::diff::{Change, KNOWN_AFTER_APPLY, spec_diff};
 use super::event::{Event, EventSink, LogLevel, StepInfo};
 use super::status::{Status, Summary};
 use super::variables::{Variables, is_plain};
@@ -55,6 +56,8 @@ pub struct Outcome {
     /// The `metadata` and `spec` the handler saw, as JSON (with `keep_resolved`, and only
     /// when they differ from the manifest as loaded).
     pub resolved: Option<Box<(serde_json::Value, serde_json::Value)>>,
+    /// `plan`: for a pending manifest whose spec changed since the last apply, how.
+    pub diff: Option<Vec<Change>>,
 }
 
 impl Outcome {
@@ -65,6 +68,7 @@ impl Outcome {
             error: None,
             reason: None,
             resolved: None,
+            diff: None,
         }
     }
 }
@@ -149,6 +153,8 @@ pub struct Runner<'a> {
     /// `m.previous`: what the last apply of a manifest recorded (`None`: nothing, or no
     /// state). Asked just before the manifest runs.
     pub previous: Option<&'a Previous<'a>>,
+    /// `plan`: per manifest whose spec changed since the last apply, the spec recorded then.
+    pub recorded_specs: Vec<Option<serde_json::Value>>,
 }
 
 /// Looks up `m.previous` by manifest name.
@@ -302,6 +308,7 @@ impl<'a> Runner<'a> {
                 error: None,
                 detail: None,
                 reason: Some("in the state, gone from the files".into()),
+                diff: None,
             });
         }
         let duration = started.elapsed();
@@ -388,8 +395,14 @@ impl<'a> Runner<'a> {
                 self.events.emit(&Event::ManifestStarted {
                     info: Arc::clone(&infos[step]),
                 });
+                // `plan`: what this step depends on that is pending (all finished by now).
+                let pending = if self.settings.dry_run {
+                    pending_before(plan, &state.outcomes, infos, step)
+                } else {
+                    Vec::new()
+                };
                 drop(state);
-                let mut outcome = self.execute(&plan.steps[step]);
+                let mut outcome = self.execute(&plan.steps[step], plan.action, &pending);
                 // Recorded before the schedule learns of it, so no dependent starts before
                 // the state holds what it depends on; outside the schedule's lock, so other
                 // workers go on scheduling meanwhile.
@@ -499,6 +512,7 @@ impl<'a> Runner<'a> {
             error: outcome.error.as_ref().map(|f| f.line.clone()),
             detail: outcome.error.as_ref().map(|f| (*f.diagnostic).clone()),
             reason: outcome.reason.clone(),
+            diff: outcome.diff.clone(),
         });
     }
 
@@ -511,6 +525,7 @@ impl<'a> Runner<'a> {
             error: None,
             detail: None,
             reason: Some(reason.to_string()),
+            diff: None,
         });
     }
 
@@ -544,14 +559,32 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs one step on this thread: `check`, then the function, with retries.
+    ///
+    /// `plan` (`pending`: the steps this one waits for that are pending): a step downstream
+    /// of a pending one is pending, known after apply, and its `check` does not run: it
+    /// would see a world that apply changes before the step runs.
     #[expect(
         clippy::indexing_slicing,
         reason = "a step's manifest index comes from `Plan::build`"
     )]
-    fn execute(&self, step: &Step) -> Outcome {
+    fn execute(&self, step: &Step, action: Action, pending: &[String]) -> Outcome {
         let started = Instant::now();
         let m = &self.manifests[step.manifest];
         let handler = self.registry.get(step.handler);
+        if let Some(first) = pending.first() {
+            let reason = match action {
+                Action::Apply => format!("depends on pending `{first}`; known after apply"),
+                Action::Delete => format!("runs after pending `{first}`; known after delete"),
+            };
+            return Outcome {
+                status: Status::Pending,
+                duration: started.elapsed(),
+                error: None,
+                reason: Some(reason),
+                resolved: None,
+                diff: self.plan_diff(m, action, pending),
+            };
+        }
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             crate::error::debug_panic("manifest", &m.name);
             self.attempts(m, handler, step.function)
@@ -602,27 +635,77 @@ impl<'a> Runner<'a> {
             }
         };
         let reason = reason.or_else(|| {
-            (status == Status::Pending).then(|| self.pending_reason(m, handler, step.function))
+            (status == Status::Pending)
+                .then(|| self.pending_reason(m, handler, action, step.function))
         });
+        let diff = if status == Status::Pending {
+            self.plan_diff(m, action, pending)
+        } else {
+            None
+        };
         Outcome {
             status,
             duration: started.elapsed(),
             error,
             reason,
             resolved,
+            diff,
         }
     }
 
-    /// Why `plan` found work to do for `m`.
-    fn pending_reason(&self, m: &Manifest, handler: &Handler, function: Action) -> String {
+    /// `plan` (of an apply): how the spec of `m` changed since the last apply, if it did. A
+    /// `!Variable` of a `pending` step, or one not set yet, is shown as known after apply.
+    fn plan_diff(&self, m: &Manifest, action: Action, pending: &[String]) -> Option<Vec<Change>> {
+        if action != Action::Apply || self.baselines.get(m.index) != Some(&Baseline::SpecChanged)
+        {
+            return None;
+        }
+        let old = self.recorded_specs.get(m.index)?.as_ref()?;
+        let unknown = || FoundVariable {
+            value: Dynamic::from(KNOWN_AFTER_APPLY),
+        };
+        let lookup = |name: &str| {
+            let producer = super::variables::split_name(name).map(|(p, _)| p);
+            if producer.is_some_and(|p| pending.iter().any(|u| u == p)) {
+                return Some(unknown());
+            }
+            Some(
+                self.vars
+                    .get(name)
+                    .map_or_else(unknown, |v| FoundVariable { value: v.value }),
+            )
+        };
+        let spec = if m.deferred {
+            resolve_deferred(&m.spec, &lookup).unwrap_or_else(|_| node_to_dynamic(&m.spec))
+        } else {
+            node_to_dynamic(&m.spec)
+        };
+        let mut new = crate::script::convert::dynamic_to_json(&spec);
+        super::secrets::mask_json(&mut new);
+        Some(spec_diff(old, &new))
+    }
+
+    /// Why `plan` found work to do for `m` (`action`: what the plan is for).
+    fn pending_reason(
+        &self,
+        m: &Manifest,
+        handler: &Handler,
+        action: Action,
+        function: Action,
+    ) -> String {
         if !handler.compiled().is_ok_and(|c| c.functions.check) {
             return format!("no `check`: `{}` always runs", function.as_str());
         }
-        if self.settings.command == "plan"
-            && function == Action::Delete
-            && self.baselines.is_empty()
-        {
-            return "`check` says there is something to delete".into();
+        if action == Action::Delete {
+            if function == Action::Apply {
+                return "`check` says `apply` has work to do (it runs on delete)".into();
+            }
+            return match self.baselines.get(m.index) {
+                // Without a state file there is nothing to compare with.
+                None => "`check` says it exists".into(),
+                Some(Baseline::New) => "not recorded in the state, but `check` says it exists".into(),
+                Some(_) => "recorded in the state, and `check` says it exists".into(),
+            };
         }
         match self
             .baselines
@@ -918,6 +1001,29 @@ enum Unresolved {
     /// A variable of a manifest that has not run: `plan` reports it as pending.
     Pending(String),
     Failed(Failure),
+}
+
+/// The names of the steps `step` waits for whose outcome is `pending`, in plan order.
+/// Downstream of a pending step everything is pending, so the nearest pending one upstream
+/// is always among these.
+fn pending_before(
+    plan: &Plan,
+    outcomes: &[Option<Outcome>],
+    infos: &[Arc<StepInfo>],
+    step: usize,
+) -> Vec<String> {
+    plan.before
+        .get(step)
+        .into_iter()
+        .flatten()
+        .filter(|&&b| {
+            outcomes
+                .get(b)
+                .and_then(Option::as_ref)
+                .is_some_and(|o| o.status == Status::Pending)
+        })
+        .filter_map(|&b| infos.get(b).map(|i| i.name.clone()))
+        .collect()
 }
 
 /// The position of `fn name(` in a script, for errors Rhai gives no position.

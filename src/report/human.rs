@@ -1,6 +1,10 @@
 //! Human output: a line per manifest as it finishes, log lines, failures with their
 //! excerpt, and a summary. Results go to stdout, diagnostics and logs to stderr.
 //!
+//! `plan` lists manifests in plan order whatever `-j` is: a line that finishes early waits
+//! until every earlier step has been printed. Under a pending entry whose spec changed, the
+//! difference from the recorded spec follows, one change a line.
+//!
 //! On a terminal a progress line sits at the bottom of stderr while a run lasts: how many
 //! manifests are done out of how many, the elapsed time, and which are running now. It is
 //! cleared before anything else is printed and redrawn after, so it never tears a line.
@@ -25,6 +29,20 @@ pub struct HumanReporter {
     progress: Option<ProgressBar>,
     /// Names of the manifests running now, in start order.
     running: Vec<String>,
+    /// `plan`: lines are printed in plan order.
+    ordered: bool,
+    /// `plan`: finished steps waiting for an earlier one, by step.
+    held: std::collections::BTreeMap<usize, Finished>,
+    /// `plan`: the next step to print.
+    next: usize,
+}
+
+/// A finished manifest, as printed.
+struct Finished {
+    line: String,
+    /// The spec diff, one change a line.
+    diff: Vec<String>,
+    detail: Option<crate::diagnostic::Diagnostic>,
 }
 
 impl HumanReporter {
@@ -43,7 +61,45 @@ impl HumanReporter {
             progress_enabled,
             progress: None,
             running: Vec::new(),
+            ordered: false,
+            held: std::collections::BTreeMap::new(),
+            next: 0,
         }
+    }
+
+    /// Prints a finished manifest, or, under `plan`, keeps it until the steps before it
+    /// are printed.
+    fn finished(&mut self, step: usize, f: Finished) {
+        if !self.ordered {
+            self.print(f);
+            return;
+        }
+        self.held.insert(step, f);
+        while let Some(f) = self.held.remove(&self.next) {
+            self.print(f);
+            self.next += 1;
+        }
+    }
+
+    fn print(&mut self, f: Finished) {
+        let color = self.color;
+        self.above(|me| {
+            let _ = writeln!(me.out, "{}", f.line);
+            for line in &f.diff {
+                let style = match line.chars().next() {
+                    Some('+') => Style::new().fg_color(Some(AnsiColor::Green.into())),
+                    Some('-') => Style::new().fg_color(Some(AnsiColor::Red.into())),
+                    Some('~') => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+                    _ => Style::new(),
+                };
+                let _ = writeln!(me.out, "          {}", me.paint(style, line));
+            }
+            if let Some(diag) = &f.detail {
+                let _ = me.out.flush();
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "{}", diagnostic::render(diag, color));
+            }
+        });
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
@@ -110,8 +166,12 @@ impl Reporter for HumanReporter {
     fn event(&mut self, event: &Event) {
         match event {
             Event::RunStarted {
-                handlers, total, ..
+                command,
+                handlers,
+                total,
+                ..
             } => {
+                self.ordered = *command == "plan";
                 for (file, permissions) in handlers {
                     let may = if permissions.is_empty() {
                         "nothing beyond pure functions".to_string()
@@ -144,6 +204,7 @@ impl Reporter for HumanReporter {
                 duration: d,
                 detail,
                 reason,
+                diff,
                 ..
             } => {
                 if let Some(i) = self.running.iter().position(|n| *n == info.name) {
@@ -159,15 +220,20 @@ impl Reporter for HumanReporter {
                     (Status::Interrupted, Some(r)) => format!("{} ({r})", duration(*d)),
                     _ => duration(*d),
                 };
-                let color = self.color;
-                self.above(|me| {
-                    let _ = writeln!(me.out, "{word} {id}  {tail}");
-                    if let Some(diag) = detail {
-                        let _ = me.out.flush();
-                        let mut err = std::io::stderr().lock();
-                        let _ = writeln!(err, "{}", diagnostic::render(diag, color));
-                    }
-                });
+                let diff = match diff {
+                    Some(changes) if changes.is_empty() => vec![
+                        "(no difference to show: the change is in a secret or a `!Variable` reference)"
+                            .to_string(),
+                    ],
+                    Some(changes) => crate::exec::diff::render(changes),
+                    None => Vec::new(),
+                };
+                let finished = Finished {
+                    line: format!("{word} {id}  {tail}"),
+                    diff,
+                    detail: detail.clone(),
+                };
+                self.finished(info.step, finished);
                 if let Some(bar) = &self.progress {
                     bar.inc(1);
                 }
@@ -206,6 +272,9 @@ impl Reporter for HumanReporter {
                 interrupted,
                 ..
             } => {
+                for (_, f) in std::mem::take(&mut self.held) {
+                    self.print(f);
+                }
                 if let Some(bar) = self.progress.take() {
                     bar.finish_and_clear();
                 }

@@ -137,9 +137,10 @@ impl Reporter for JsonReporter {
                 duration,
                 error,
                 reason,
+                diff,
                 ..
             } => {
-                let entry = ManifestJson {
+                let mut entry = ManifestJson {
                     name: &info.name,
                     kind: &info.kind,
                     version: &info.version,
@@ -151,6 +152,12 @@ impl Reporter for JsonReporter {
                     logs: self.logs.remove(&info.name).unwrap_or_default(),
                 }
                 .to_json();
+                // `plan` adds how a changed spec changed (`null` otherwise).
+                if self.plan
+                    && let Some(fields) = entry.as_object_mut()
+                {
+                    fields.insert("diff".into(), json!(diff));
+                }
                 self.entries.push((info.step, entry));
             }
             Event::RunFinished {
@@ -168,7 +175,12 @@ impl Reporter for JsonReporter {
                     .collect();
                 let position = |step: usize| order.get(&step).copied().unwrap_or(usize::MAX);
                 let mut entries = std::mem::take(&mut self.entries);
-                entries.sort_by_key(|(step, _)| (position(*step), *step));
+                if self.plan {
+                    // `plan` lists manifests in plan order whatever `-j` is.
+                    entries.sort_by_key(|(step, _)| *step);
+                } else {
+                    entries.sort_by_key(|(step, _)| (position(*step), *step));
+                }
                 let mut result = json!({
                     "command": command, "environment": self.environment, "ok": ok,
                     "duration_ms": ms(*duration),

@@ -151,7 +151,8 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         );
     }
 
-    let baselines = if dry_run {
+    // Without a state file there is nothing to compare with (every manifest is new).
+    let baselines: Vec<Baseline> = if dry_run && store.is_some() {
         world
             .manifests
             .iter()
@@ -168,6 +169,16 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     } else {
         Vec::new()
     };
+    // `plan` shows how a changed spec changed: the spec recorded by the last apply.
+    let recorded_specs = baselines
+        .iter()
+        .zip(world.manifests.iter())
+        .map(|(b, m)| {
+            (*b == Baseline::SpecChanged)
+                .then(|| recorded.get(&m.name).map(|e| parse_raw(&e.spec)))
+                .flatten()
+        })
+        .collect();
     let orphans = if dry_run && action == Action::Apply {
         gone.iter()
             .map(|(name, e)| Orphan {
@@ -242,6 +253,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         baselines,
         orphans,
         previous: Some(&previous),
+        recorded_specs,
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
     let mut used: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();
