@@ -675,12 +675,7 @@ impl<'a> Runner<'a> {
                     .map_or_else(unknown, |v| FoundVariable { value: v.value }),
             )
         };
-        let spec = if m.deferred {
-            resolve_deferred(&m.spec, &lookup).unwrap_or_else(|_| node_to_dynamic(&m.spec))
-        } else {
-            node_to_dynamic(&m.spec)
-        };
-        let mut new = crate::script::convert::dynamic_to_json(&spec);
+        let mut new = spec_json(&m.spec, &lookup);
         super::secrets::mask_json(&mut new);
         Some(spec_diff(old, &new))
     }
@@ -1001,6 +996,25 @@ enum Unresolved {
     /// A variable of a manifest that has not run: `plan` reports it as pending.
     Pending(String),
     Failed(Failure),
+}
+
+/// A spec as JSON in the order it is written, each tag resolved with `lookup` as the
+/// handler would see it (a tag that cannot be resolved is shown as written).
+fn spec_json(node: &crate::manifest::Node, lookup: &dyn Fn(&str) -> Option<FoundVariable>) -> serde_json::Value {
+    use crate::manifest::Value as V;
+    use serde_json::Value as J;
+    match &node.value {
+        V::Seq(items) => J::Array(items.iter().map(|n| spec_json(n, lookup)).collect()),
+        V::Map(entries) => J::Object(
+            entries
+                .iter()
+                .map(|e| (e.key.clone(), spec_json(&e.value, lookup)))
+                .collect(),
+        ),
+        _ => crate::script::convert::dynamic_to_json(
+            &resolve_deferred(node, lookup).unwrap_or_else(|_| node_to_dynamic(node)),
+        ),
+    }
 }
 
 /// The names of the steps `step` waits for whose outcome is `pending`, in plan order.

@@ -1,0 +1,243 @@
+//! `plan` (DESIGN.md §10): the spec diff, secrets masked, plan order whatever `-j`, and the
+//! reasons of `plan --delete`. The "never lies" property is in `plan_property.rs`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use common::Test;
+
+/// `Conf`: writes `spec` as JSON to `<name>.json`; `check` says whether the file differs.
+/// With `spec.token_from_check`, `check` also sets a secret variable `token`.
+const CONF: &str = r#"
+register("Conf", "^1");
+permissions(["file:read", "file:write"]);
+
+fn check(m) {
+    if m.spec.token_from_check == true { vars::set_secret("token", "tok-secret-9"); }
+    let p = path::join(m.dir, m.name + ".json");
+    !file::exists(p) || file::read(p) != json::to_string(m.spec)
+}
+
+fn apply(m) {
+    file::write(path::join(m.dir, m.name + ".json"), json::to_string(m.spec));
+}
+"#;
+
+const VALUES: &str = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: PW, secret: true}\n";
+
+fn conf(name: &str, spec: &str) -> String {
+    format!("---\nkind: Conf\nversion: v1\nmetadata: {{name: {name}}}\nspec:\n{spec}")
+}
+
+#[test]
+fn plan_shows_how_a_changed_spec_changed_with_secrets_masked() {
+    let v1 = conf(
+        "web",
+        "  port: 80\n  gone: 1\n  tags: [a, b]\n  url: !Sub [\"pg://u:${p}@host\", {p: !Value pw}]\n  password: !Value pw\n  content: \"one\\ntwo\\nthree\\n\"\n",
+    );
+    let t = Test::new()
+        .handler("conf.rhai", CONF)
+        .manifest("values.yaml", &VALUES.replace("PW", "old-secret-1"))
+        .manifest("m.yaml", &v1);
+    t.run(&["apply"]).code(0);
+    let v2 = conf(
+        "web",
+        "  port: 8080\n  tags: [a, c, b]\n  url: !Sub [\"pg://u:${p}@other\", {p: !Value pw}]\n  password: !Value pw\n  content: \"one\\n2\\nthree\\n\"\n  added: {x: true}\n",
+    );
+    let t = t
+        .manifest("values.yaml", &VALUES.replace("PW", "new-secret-2"))
+        .manifest("m.yaml", &v2);
+    let out = t.run(&["plan"]);
+    out.code(0)
+        .stdout_has("pending   Conf/web  (spec changed since the last apply)\n          ~ spec.port: 80 -> 8080\n")
+        .stdout_has("\n          + spec.tags[1]: \"c\"\n")
+        .stdout_has("\n          ~ spec.url: \"pg://u:***@host\" -> \"pg://u:***@other\"\n")
+        .stdout_has("\n          ~ spec.content:\n                one\n              - two\n              + 2\n                three\n")
+        .stdout_has("\n          + spec.added: {\"x\":true}\n")
+        .stdout_has("\n          - spec.gone: 1\n");
+    assert!(
+        !out.stdout.contains("spec.password"),
+        "a secret that changed is not shown, not even as a change: {}",
+        out.stdout
+    );
+    for secret in ["old-secret-1", "new-secret-2"] {
+        assert!(!out.stdout.contains(secret), "{}", out.stdout);
+        assert!(!out.stderr.contains(secret), "{}", out.stderr);
+    }
+    let json = t.run(&["plan", "-o", "json"]).json();
+    let web = &json["manifests"][0];
+    assert_eq!(web["reason"], "spec changed since the last apply");
+    assert_eq!(
+        web["diff"],
+        serde_json::json!([
+            {"op": "~", "path": "spec.port", "old": 80, "new": 8080},
+            {"op": "+", "path": "spec.tags[1]", "old": null, "new": "c"},
+            {"op": "~", "path": "spec.url", "old": "pg://u:***@host", "new": "pg://u:***@other"},
+            {"op": "~", "path": "spec.content", "old": "one\ntwo\nthree\n", "new": "one\n2\nthree\n"},
+            {"op": "+", "path": "spec.added", "old": null, "new": {"x": true}},
+            {"op": "-", "path": "spec.gone", "old": 1, "new": null},
+        ])
+    );
+    // A manifest whose spec did not change has no diff.
+    t.run(&["apply"]).code(0);
+    let json = t.run(&["plan", "-o", "json"]).json();
+    assert_eq!(json["manifests"][0]["status"], "unchanged");
+    assert_eq!(json["manifests"][0]["diff"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_diff_masks_variables_set_with_set_secret_and_marks_what_apply_will_know() {
+    // `token` comes from a variable set with `vars::set_secret` by `check`; `id` from a
+    // manifest that is pending, so only apply knows it.
+    let docs = |port: u32, note: &str| {
+        [
+            conf("src", "  token_from_check: true\n"),
+            "---\nkind: Always\nversion: v1\nmetadata: {name: ids}\n".to_string(),
+            conf(
+                "app",
+                &format!("  port: {port}\n  token: !Variable src.token\n  id: !Variable ids.id\n  note: {note}\n"),
+            ),
+        ]
+        .concat()
+    };
+    let always = "register(\"Always\", \"^1\");\nfn apply(m) { #{ id: \"id-\" + time::now() } }\n";
+    let t = Test::new()
+        .handler("conf.rhai", CONF)
+        .handler("always.rhai", always)
+        .manifest("m.yaml", &docs(80, "a"));
+    t.run(&["apply"]).code(0);
+    let t = t.manifest("m.yaml", &docs(81, "a"));
+    let json = t.run(&["plan", "-o", "json"]).json();
+    let app = &json["manifests"][2];
+    assert_eq!(app["name"], "app");
+    assert_eq!(app["reason"], "depends on pending `ids`; known after apply");
+    let diff = app["diff"].as_array().unwrap();
+    assert!(
+        diff.contains(&serde_json::json!({"op": "~", "path": "spec.port", "old": 80, "new": 81})),
+        "{diff:?}"
+    );
+    let id = diff.iter().find(|c| c["path"] == "spec.id").unwrap();
+    assert_eq!(id["new"], "(known after apply)");
+    assert!(
+        !diff.iter().any(|c| c["path"] == "spec.token"),
+        "the secret is the same, masked on both sides: {diff:?}"
+    );
+    let text = t.run(&["plan"]);
+    text.stdout_has("          ~ spec.id: \"id-");
+    assert!(!text.stdout.contains("tok-secret-9"), "{}", text.stdout);
+}
+
+#[test]
+fn plan_lists_manifests_in_plan_order_whatever_jobs() {
+    // Independent manifests whose checks sleep less the later they come: with -j 8 they
+    // finish in reverse order.
+    let handler = r#"
+register("Slow", "^1");
+fn check(m) { time::sleep(m.spec.sleep); m.spec.pending }
+fn apply(m) { }
+"#;
+    let mut yaml = String::new();
+    for i in 0..8 {
+        yaml.push_str(&format!(
+            "---\nkind: Slow\nversion: v1\nmetadata: {{name: s{i}}}\nspec: {{sleep: {}, pending: {}}}\n",
+            f64::from(8 - i) * 0.04,
+            i % 2 == 0
+        ));
+    }
+    yaml.push_str("---\nkind: Slow\nversion: v1\nmetadata: {name: last, dependencies: {apply: [s7]}}\nspec: {sleep: 0, pending: false}\n");
+    let t = Test::new().handler("slow.rhai", handler).manifest("m.yaml", &yaml);
+    let lines = |jobs: &str| {
+        let out = t.run(&["plan", "-j", jobs]);
+        out.code(0);
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with("pending") || l.starts_with("unchanged"))
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    let expected: Vec<String> = (0..8)
+        .map(|i| {
+            let status = if i % 2 == 0 { "pending" } else { "unchanged" };
+            format!("{status} Slow/s{i}")
+        })
+        .chain(["unchanged Slow/last".to_string()])
+        .collect();
+    assert_eq!(lines("1"), expected);
+    assert_eq!(lines("8"), expected);
+    let names = |jobs: &str| {
+        t.run(&["plan", "-o", "json", "-j", jobs]).json()["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let order: Vec<String> = (0..8)
+        .map(|i| format!("s{i}"))
+        .chain(["last".to_string()])
+        .collect();
+    assert_eq!(names("1"), order);
+    assert_eq!(names("8"), order);
+}
+
+#[test]
+fn plan_delete_gives_each_manifest_its_own_reason() {
+    // `Res` has work to do on delete while its file exists.
+    let res = r#"
+register("Res", "^1");
+permissions(["file:read", "file:write"]);
+fn check(m) {
+    let exists = file::exists(path::join(m.dir, m.name + ".txt"));
+    if m.action == "delete" { exists } else { !exists }
+}
+fn apply(m) { file::write(path::join(m.dir, m.name + ".txt"), m.name); }
+fn delete(m) { file::remove(path::join(m.dir, m.name + ".txt")); }
+"#;
+    let bare = "register(\"Bare\", \"^1\");\nfn apply(m) { }\nfn delete(m) { }\n";
+    let res_doc = |name: &str, deps: &str| {
+        format!("---\nkind: Res\nversion: v1\nmetadata: {{name: {name}{deps}}}\n")
+    };
+    let yaml = [
+        res_doc("base", ""),
+        res_doc("app", ", dependencies: {apply: [base]}"),
+        res_doc("stray", ""),
+        res_doc("gone", ""),
+        "---\nkind: Bare\nversion: v1\nmetadata: {name: bare}\n".to_string(),
+    ]
+    .concat();
+    let t = Test::new()
+        .handler("res.rhai", res)
+        .handler("bare.rhai", bare)
+        .manifest("m.yaml", &yaml);
+    t.run(&["apply", "--only", "app", "--only", "gone"]).code(0);
+    std::fs::remove_file(t.path().join("gone.txt")).unwrap();
+    std::fs::write(t.path().join("stray.txt"), "made by hand").unwrap();
+    let out = t.run(&["plan", "--delete"]);
+    out.code(0)
+        .stdout_has("pending   Res/app  (recorded in the state, and `check` says it exists)")
+        .stdout_has("pending   Res/base  (runs after pending `app`; known after delete)")
+        .stdout_has(
+            "pending   Res/stray  (not recorded in the state, but `check` says it exists)",
+        )
+        .stdout_has("unchanged Res/gone")
+        .stdout_has("pending   Bare/bare  (no `check`: `delete` always runs)");
+    assert!(!out.stdout.contains("drift"), "{}", out.stdout);
+    // Without a state file there is nothing to compare with.
+    t.run(&["plan", "--delete", "--no-state"])
+        .code(0)
+        .stdout_has("pending   Res/stray  (`check` says it exists)");
+    // The plan was right: delete deletes those.
+    t.run(&["delete"])
+        .code(0)
+        .stdout_has("changed   Res/app")
+        .stdout_has("changed   Res/base")
+        .stdout_has("changed   Res/stray")
+        .stdout_has("unchanged Res/gone");
+}
