@@ -26,7 +26,7 @@ use common::Test;
 /// in `spec.reads` (a missing one makes `check` throw), every variable in `spec.vars`
 /// (`vars::get`, which throws while unset) and `spec.extra` (usually a `!Variable`). With
 /// `spec.eager` the check computes that text before looking at its own file. `apply`
-/// writes the file and outputs it as `out`.
+/// writes the file and outputs it as `out`; `delete` removes it.
 const GEN: &str = r#"
 register("Gen", "^1");
 permissions(["file:read", "file:write"]);
@@ -45,6 +45,7 @@ fn desired(m) {
 
 fn check(m) {
     let p = path::join(m.dir, m.spec.path);
+    if m.action == "delete" { return file::exists(p); }
     if m.spec.eager == true {
         let want = desired(m);
         return !file::exists(p) || file::read(p) != want;
@@ -380,4 +381,33 @@ fn a_check_that_needs_an_upstream_effect_is_pending_not_failed() {
     t.run(&["plan", "--detailed-exitcode"])
         .code(0)
         .stdout_has("unchanged Gen/service");
+}
+
+/// `apply --prune` deletes the orphans before anything else: under `plan --prune`, a
+/// manifest that depended on one when last applied may see that deletion.
+#[test]
+fn what_depended_on_an_orphan_is_known_after_apply_under_prune() {
+    let orphan = "kind: Gen\nversion: v1\nmetadata: {name: old}\nspec: {path: old.txt, content: o}\n---\n";
+    let user = |deps: &str| {
+        format!(
+            "kind: Gen\nversion: v1\nmetadata: {{name: user{deps}}}\nspec: {{path: user.txt, content: u, eager: true, reads: [old.txt]}}\n"
+        )
+    };
+    let t = Test::new().handler("gen.rhai", GEN).manifest(
+        "m.yaml",
+        &format!("{orphan}{}", user(", dependencies: {apply: [old]}")),
+    );
+    t.run(&["apply"]).code(0);
+    let t = t.manifest("m.yaml", &user(""));
+    // Without --prune nothing is deleted: the check still finds its file.
+    t.run(&["plan"]).code(0).stdout_has("unchanged Gen/user");
+    t.run(&["plan", "--prune"])
+        .code(0)
+        .stdout_has("orphaned  Gen/old")
+        .stdout_has(
+            "pending   Gen/user  (depended on `old`, which `--prune` deletes first; known after apply)",
+        );
+    t.run(&["apply", "--prune"])
+        .code(1)
+        .stdout_has("failed    Gen/user");
 }

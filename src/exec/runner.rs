@@ -155,6 +155,9 @@ pub struct Runner<'a> {
     pub previous: Option<&'a Previous<'a>>,
     /// `plan`: per manifest whose spec changed since the last apply, the spec recorded then.
     pub recorded_specs: Vec<Option<serde_json::Value>>,
+    /// `plan --prune`: per manifest that depended, when last applied, on an orphan (which
+    /// `apply --prune` deletes before anything else), that orphan.
+    pub after_prune: Vec<Option<String>>,
 }
 
 /// Looks up `m.previous` by manifest name.
@@ -571,11 +574,18 @@ impl<'a> Runner<'a> {
         let started = Instant::now();
         let m = &self.manifests[step.manifest];
         let handler = self.registry.get(step.handler);
-        if let Some(first) = pending.first() {
-            let reason = match action {
-                Action::Apply => format!("depends on pending `{first}`; known after apply"),
-                Action::Delete => format!("runs after pending `{first}`; known after delete"),
-            };
+        let after = match (pending.first(), action) {
+            (Some(first), Action::Apply) => {
+                Some(format!("depends on pending `{first}`; known after apply"))
+            }
+            (Some(first), Action::Delete) => {
+                Some(format!("runs after pending `{first}`; known after delete"))
+            }
+            (None, _) => self.after_prune.get(m.index).cloned().flatten().map(|o| {
+                format!("depended on `{o}`, which `--prune` deletes first; known after apply")
+            }),
+        };
+        if let Some(reason) = after {
             return Outcome {
                 status: Status::Pending,
                 duration: started.elapsed(),

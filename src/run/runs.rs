@@ -179,6 +179,24 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
                 .flatten()
         })
         .collect();
+    // `apply --prune` deletes the orphans before anything else: under `plan --prune`, what
+    // depended on one is known after apply.
+    let after_prune = if dry_run && prune && !gone.is_empty() {
+        world
+            .manifests
+            .iter()
+            .map(|m| {
+                recorded.get(&m.name).and_then(|e| {
+                    e.dependencies
+                        .iter()
+                        .find(|d| gone.iter().any(|(n, _)| n == *d))
+                        .cloned()
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let orphans = if dry_run && action == Action::Apply {
         gone.iter()
             .map(|(name, e)| Orphan {
@@ -254,6 +272,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         orphans,
         previous: Some(&previous),
         recorded_specs,
+        after_prune,
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
     let mut used: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();
