@@ -152,7 +152,9 @@ fn apply(m) { }
         ));
     }
     yaml.push_str("---\nkind: Slow\nversion: v1\nmetadata: {name: last, dependencies: {apply: [s7]}}\nspec: {sleep: 0, pending: false}\n");
-    let t = Test::new().handler("slow.rhai", handler).manifest("m.yaml", &yaml);
+    let t = Test::new()
+        .handler("slow.rhai", handler)
+        .manifest("m.yaml", &yaml);
     let lines = |jobs: &str| {
         let out = t.run(&["plan", "-j", jobs]);
         out.code(0);
@@ -223,9 +225,7 @@ fn delete(m) { file::remove(path::join(m.dir, m.name + ".txt")); }
     out.code(0)
         .stdout_has("pending   Res/app  (recorded in the state, and `check` says it exists)")
         .stdout_has("pending   Res/base  (runs after pending `app`; known after delete)")
-        .stdout_has(
-            "pending   Res/stray  (not recorded in the state, but `check` says it exists)",
-        )
+        .stdout_has("pending   Res/stray  (not recorded in the state, but `check` says it exists)")
         .stdout_has("unchanged Res/gone")
         .stdout_has("pending   Bare/bare  (no `check`: `delete` always runs)");
     assert!(!out.stdout.contains("drift"), "{}", out.stdout);

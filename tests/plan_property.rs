@@ -6,7 +6,8 @@
 //! upstream (and throws while they are missing), `!Variable`s of upstream outputs, handlers
 //! without `check`; an earlier version (or part of it) applied first, then specs edited and
 //! files changed behind ordo's back. Each case is seeded, so a failure names the seed that
-//! reproduces it. `ORDO_PLAN_CASES` raises the number of cases per test.
+//! reproduces it. `ORDO_PLAN_CASES` raises the number of cases per test (25) and
+//! `ORDO_PLAN_SEED` shifts the seeds.
 
 #![allow(
     clippy::unwrap_used,
@@ -113,12 +114,19 @@ struct Node {
     extra: Option<usize>,
     reads: Vec<usize>,
     vars: Vec<usize>,
+    /// Gone from the files (an orphan in the state, if it was applied).
+    removed: bool,
 }
 
 /// Everything upstream of `j` (through dependencies and the `!Variable`).
 fn ancestors(nodes: &[Node], j: usize) -> BTreeSet<usize> {
     let mut seen = BTreeSet::new();
-    let mut stack: Vec<usize> = nodes[j].deps.iter().copied().chain(nodes[j].extra).collect();
+    let mut stack: Vec<usize> = nodes[j]
+        .deps
+        .iter()
+        .copied()
+        .chain(nodes[j].extra)
+        .collect();
     while let Some(i) = stack.pop() {
         if seen.insert(i) {
             stack.extend(nodes[i].deps.iter().copied().chain(nodes[i].extra));
@@ -148,28 +156,50 @@ fn generate(rng: &mut Rng) -> Vec<Node> {
             extra: None,
             reads: Vec::new(),
             vars: Vec::new(),
+            removed: false,
         });
         wire(rng, &mut nodes, j);
     }
     nodes
 }
 
-/// The next version: some contents edited, some manifests rewired.
-fn mutate(rng: &mut Rng, nodes: &[Node]) -> Vec<Node> {
+/// The next version: some contents edited, some manifests rewired, maybe one removed.
+/// A manifest that read from the removed one (and was not rewired) keeps reading its file
+/// and variable without depending on it any more, if it was `applied`: only the state
+/// remembers that relation.
+fn mutate(rng: &mut Rng, nodes: &[Node], applied: &BTreeSet<usize>) -> Vec<Node> {
     let mut next = nodes.to_vec();
+    let before: Vec<BTreeSet<usize>> = (0..nodes.len()).map(|j| ancestors(nodes, j)).collect();
+    let mut rewired = vec![false; next.len()];
     for j in 0..next.len() {
         if rng.chance(30) {
             next[j].content.push('+');
         }
         if rng.chance(15) {
             wire(rng, &mut next, j);
+            rewired[j] = true;
+        }
+    }
+    let removed = rng.chance(25).then(|| rng.below(next.len()));
+    if let Some(r) = removed {
+        next[r].removed = true;
+        for n in &mut next {
+            n.deps.retain(|&i| i != r);
+            n.extra = n.extra.filter(|&i| i != r);
         }
     }
     // Rewiring changes what is upstream of later manifests: they read only from there.
     for j in 0..next.len() {
         let up = ancestors(&next, j);
-        next[j].reads.retain(|i| up.contains(i));
-        next[j].vars.retain(|i| up.contains(i));
+        let keep = |i: &usize| {
+            up.contains(i)
+                || (Some(*i) == removed
+                    && applied.contains(i)
+                    && !rewired[j]
+                    && before[j].contains(i))
+        };
+        next[j].reads.retain(keep);
+        next[j].vars.retain(keep);
     }
     next
 }
@@ -183,7 +213,7 @@ fn yaml(nodes: &[Node]) -> String {
             .join(", ")
     };
     let mut out = String::new();
-    for (j, n) in nodes.iter().enumerate() {
+    for (j, n) in nodes.iter().enumerate().filter(|(_, n)| !n.removed) {
         let kind = if n.always { "Always" } else { "Gen" };
         out.push_str(&format!(
             "---\nkind: {kind}\nversion: v1\nmetadata:\n  name: m{j}\n"
@@ -237,22 +267,27 @@ fn case(seed: u64) -> (usize, usize) {
         .manifest("m.yaml", &yaml(&first));
     let mut log = format!("seed {seed}\n--- version 1\n{}", yaml(&first));
     // What was applied before: nothing, everything, or part of it.
-    match rng.below(3) {
-        0 => {}
+    let applied: BTreeSet<usize> = match rng.below(3) {
+        0 => BTreeSet::new(),
         1 => {
             t.run(&["apply"]).code(0);
+            (0..first.len()).collect()
         }
         _ => {
-            let pick = format!("m{}", rng.below(first.len()));
-            log.push_str(&format!("(applied --only {pick})\n"));
-            t.run(&["apply", "--only", &pick]).code(0);
+            let pick = rng.below(first.len());
+            log.push_str(&format!("(applied --only m{pick})\n"));
+            t.run(&["apply", "--only", &format!("m{pick}")]).code(0);
+            let mut set = ancestors(&first, pick);
+            set.insert(pick);
+            set
         }
-    }
-    let next = mutate(&mut rng, &first);
+    };
+    let next = mutate(&mut rng, &first, &applied);
     let t = t.manifest("m.yaml", &yaml(&next));
     log.push_str(&format!("--- version 2\n{}", yaml(&next)));
-    // Drift: files removed or edited behind ordo's back.
-    for j in 0..next.len() {
+    // Drift: files removed or edited behind ordo's back (not an orphan's, which another
+    // manifest may read without depending on it any more).
+    for j in (0..next.len()).filter(|&j| !next[j].removed) {
         let file = t.path().join(format!("m{j}.txt"));
         if file.exists() && rng.chance(15) {
             if rng.chance(50) {
@@ -265,20 +300,31 @@ fn case(seed: u64) -> (usize, usize) {
         }
     }
     let jobs = ["1", "2", "8"][rng.below(3)];
-    let plan = t.run(&["plan", "-o", "json", "-j", jobs]);
-    let apply = t.run(&["apply", "-o", "json", "-j", jobs]);
+    let mut args = vec!["-o", "json", "-j", jobs];
+    // With an orphan, `--prune` deletes it before anything else.
+    let prune = next.iter().any(|n| n.removed) && rng.chance(50);
+    if prune {
+        args.push("--prune");
+        log.push_str("(--prune)\n");
+    }
+    let plan = t.run(&[&["plan"], args.as_slice()].concat());
+    // `--keep-going`: a failure (pruning deleted what one reads) does not hide the others.
+    let apply = t.run(&[&["apply", "--keep-going"], args.as_slice()].concat());
     let context = format!(
         "{log}--- plan\n{}\n{}--- apply\n{}\n{}",
         plan.stdout, plan.stderr, apply.stdout, apply.stderr
     );
-    assert_eq!(apply.code, 0, "the generated apply must succeed\n{context}");
-    let planned = statuses(&plan.json());
+    // Pruning may delete what a manifest still reads; otherwise the apply must succeed.
+    if !prune {
+        assert_eq!(apply.code, 0, "the generated apply must succeed\n{context}");
+    }
+    // Orphans are reported by `plan`; `apply --prune` deletes them.
+    let mut planned = statuses(&plan.json());
+    planned.retain(|_, (status, _)| status != "orphaned");
     let applied = statuses(&apply.json());
-    assert_eq!(
-        planned.keys().collect::<Vec<_>>(),
-        applied.keys().collect::<Vec<_>>(),
-        "{context}"
-    );
+    for name in planned.keys() {
+        assert!(applied.contains_key(name), "{name}\n{context}");
+    }
     let mut seen = (0, 0);
     for (name, (status, reason)) in &planned {
         seen.0 += usize::from(status == "unchanged");
@@ -302,9 +348,14 @@ fn cases(first: u64) {
     let count: u64 = std::env::var("ORDO_PLAN_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(15);
+        .unwrap_or(25);
+    let base: u64 = std::env::var("ORDO_PLAN_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let start = first * 1_000_000 + base;
     let mut seen = (0, 0);
-    for seed in first * 1_000_000..first * 1_000_000 + count {
+    for seed in start..start + count {
         let (unchanged, after_apply) = case(seed);
         seen = (seen.0 + unchanged, seen.1 + after_apply);
     }
@@ -347,7 +398,10 @@ fn a_variable_of_a_manifest_whose_spec_changed_is_known_after_apply() {
         .handler("gen.rhai", GEN)
         .manifest("m.yaml", &unit("unit.txt"));
     t.run(&["apply"]).code(0);
-    let t = t.manifest("m.yaml", &unit("unit2.txt").replace("content: unit", "content: v2"));
+    let t = t.manifest(
+        "m.yaml",
+        &unit("unit2.txt").replace("content: unit", "content: v2"),
+    );
     t.run(&["plan"])
         .code(0)
         .stdout_has("pending   Gen/web-unit  (spec changed since the last apply)")
@@ -370,13 +424,17 @@ fn a_check_that_needs_an_upstream_effect_is_pending_not_failed() {
     let yaml = "kind: Gen\nversion: v1\nmetadata: {name: config}\nspec: {path: app.conf, content: port=80}\n\
                 ---\nkind: Gen\nversion: v1\nmetadata: {name: service, dependencies: {apply: [config]}}\n\
                 spec: {path: service.txt, content: svc, eager: true, reads: [app.conf], vars: [config.out]}\n";
-    let t = Test::new().handler("gen.rhai", GEN).manifest("m.yaml", yaml);
+    let t = Test::new()
+        .handler("gen.rhai", GEN)
+        .manifest("m.yaml", yaml);
     t.run(&["plan", "--detailed-exitcode"])
         .code(4)
         .stdout_has("pending   Gen/config  (new)")
         .stdout_has("pending   Gen/service  (depends on pending `config`; known after apply)")
         .stdout_has("plan: 2 pending, 0 unchanged, 0 failed");
-    t.run(&["apply"]).code(0).stdout_has("changed   Gen/service");
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("changed   Gen/service");
     // Once everything is applied, the same check runs and finds nothing to do.
     t.run(&["plan", "--detailed-exitcode"])
         .code(0)
@@ -387,7 +445,8 @@ fn a_check_that_needs_an_upstream_effect_is_pending_not_failed() {
 /// manifest that depended on one when last applied may see that deletion.
 #[test]
 fn what_depended_on_an_orphan_is_known_after_apply_under_prune() {
-    let orphan = "kind: Gen\nversion: v1\nmetadata: {name: old}\nspec: {path: old.txt, content: o}\n---\n";
+    let orphan =
+        "kind: Gen\nversion: v1\nmetadata: {name: old}\nspec: {path: old.txt, content: o}\n---\n";
     let user = |deps: &str| {
         format!(
             "kind: Gen\nversion: v1\nmetadata: {{name: user{deps}}}\nspec: {{path: user.txt, content: u, eager: true, reads: [old.txt]}}\n"

@@ -666,8 +666,7 @@ impl<'a> Runner<'a> {
     /// `plan` (of an apply): how the spec of `m` changed since the last apply, if it did. A
     /// `!Variable` of a `pending` step, or one not set yet, is shown as known after apply.
     fn plan_diff(&self, m: &Manifest, action: Action, pending: &[String]) -> Option<Vec<Change>> {
-        if action != Action::Apply || self.baselines.get(m.index) != Some(&Baseline::SpecChanged)
-        {
+        if action != Action::Apply || self.baselines.get(m.index) != Some(&Baseline::SpecChanged) {
             return None;
         }
         let old = self.recorded_specs.get(m.index)?.as_ref()?;
@@ -708,7 +707,9 @@ impl<'a> Runner<'a> {
             return match self.baselines.get(m.index) {
                 // Without a state file there is nothing to compare with.
                 None => "`check` says it exists".into(),
-                Some(Baseline::New) => "not recorded in the state, but `check` says it exists".into(),
+                Some(Baseline::New) => {
+                    "not recorded in the state, but `check` says it exists".into()
+                }
                 Some(_) => "recorded in the state, and `check` says it exists".into(),
             };
         }
@@ -1010,7 +1011,10 @@ enum Unresolved {
 
 /// A spec as JSON in the order it is written, each tag resolved with `lookup` as the
 /// handler would see it (a tag that cannot be resolved is shown as written).
-fn spec_json(node: &crate::manifest::Node, lookup: &dyn Fn(&str) -> Option<FoundVariable>) -> serde_json::Value {
+fn spec_json(
+    node: &crate::manifest::Node,
+    lookup: &dyn Fn(&str) -> Option<FoundVariable>,
+) -> serde_json::Value {
     use crate::manifest::Value as V;
     use serde_json::Value as J;
     match &node.value {
