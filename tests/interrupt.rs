@@ -133,7 +133,9 @@ fn an_interrupted_plan_names_check() {
     let t = project(&format!("check_shell: '{marker}'"));
     // `first` has nothing to do: were it pending, `cut` would be known after apply, its
     // `check` not run.
-    let yaml = t.read("m.yaml").replacen("spec: {}", "spec: {pending: false}", 1);
+    let yaml = t
+        .read("m.yaml")
+        .replacen("spec: {}", "spec: {pending: false}", 1);
     let t = t.manifest("m.yaml", &yaml);
     let out = interrupt(&t, &["plan", "-j", "1"], "-INT", || {
         !common::processes_matching(&marker).is_empty()
