@@ -459,3 +459,33 @@ fn state_errors_name_the_state_file() {
         .code(1)
         .stderr_has("the state file proj/.ordo/state.json is not valid");
 }
+
+#[test]
+fn a_stray_state_directory_in_home_or_tmp_does_not_capture_projects_below() {
+    // `ordo apply -m ~/x.yaml` leaves `~/.ordo`; without ceilings, every project below the
+    // home directory (or the temporary directory, for `/tmp/.ordo`) would then share that
+    // state. The walk up never takes them as a root unless it starts there.
+    for var in ["HOME", "TMPDIR"] {
+        let t = Test::new()
+            .file(".ordo/state.json.keep", "")
+            .file("proj/probe.rhai", PROBE)
+            .manifest(
+                "proj/m.yaml",
+                "kind: Probe\nversion: v1\nmetadata: {name: a}\nspec: {path: a.txt, content: x}\n",
+            );
+        let dir = t.path().to_str().unwrap().to_string();
+        let t = t.env(var, &dir);
+        t.run(&["apply", "-m", "proj"]).code(0);
+        assert!(
+            t.exists("proj/.ordo/state.json"),
+            "{var}: state not in the project"
+        );
+        assert!(
+            !t.exists(".ordo/state.json"),
+            "{var}: the stray directory was the root"
+        );
+        // Started right there, it is the root as before.
+        t.run(&["apply", "-m", "proj/m.yaml", "-s", "proj", "--no-state"])
+            .code(0);
+    }
+}

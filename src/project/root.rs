@@ -2,7 +2,8 @@
 //!
 //! The root is the nearest directory, from the first `-m` path (the current directory when
 //! there is none, or for `-m -`) walking up, that holds `ordo.yaml` or a `.ordo/`
-//! directory; failing that, the directory of the first `-m` path (DESIGN.md §8). Everything
+//! directory; failing that, the directory of the first `-m` path (DESIGN.md §8). The walk
+//! does not stop at `/`, `$HOME` or the temporary directory unless it starts there. Everything
 //! here is canonical (symlinks resolved, no `..`), so the same project gives the same root,
 //! state file and recorded paths wherever ordo was started from.
 
@@ -24,6 +25,16 @@ pub struct Project {
     pub file: Option<ProjectFile>,
 }
 
+/// Directories the walk up never takes as a root unless it starts there: `/`, `$HOME` and
+/// the temporary directory (`$TMPDIR`, else `/tmp`), canonical.
+fn ceilings() -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from("/"), canonical(&std::env::temp_dir())];
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        dirs.push(canonical(Path::new(&home)));
+    }
+    dirs
+}
+
 impl Project {
     /// Finds the project of a run whose first `-m` path is `first` (`None`: no `-m`).
     pub fn locate(first: Option<&Path>) -> Result<Project, Vec<Diagnostic>> {
@@ -41,9 +52,16 @@ impl Project {
                 }
             }
         };
-        let found = start
-            .ancestors()
-            .find(|dir| dir.join(PROJECT_FILE).is_file() || dir.join(STATE_DIR).is_dir());
+        // Above the start, the file system root, the home directory and the temporary
+        // directory are ceilings, as for git's GIT_CEILING_DIRECTORIES: a stray `/tmp/.ordo`
+        // or `~/.ordo` (left by a run on a file there) must not silently become the root,
+        // and the state, of every project below it.
+        let ceilings = ceilings();
+        let found = start.ancestors().enumerate().find(|(depth, dir)| {
+            (*depth == 0 || !ceilings.iter().any(|c| c == dir))
+                && (dir.join(PROJECT_FILE).is_file() || dir.join(STATE_DIR).is_dir())
+        });
+        let found = found.map(|(_, dir)| dir);
         let root = found.unwrap_or(&start).to_path_buf();
         let file = root.join(PROJECT_FILE);
         let file = if file.is_file() {
