@@ -176,6 +176,18 @@ fn a_method_typo_is_found_and_what_cannot_be_ruled_out_is_left_to_run_time() {
     if total != 2 + 6 + 3 + 5 + 10 || words != ["A", "B"] { throw `wrong: ${total}`; }"#;
     probe("", body).run(&["apply"]).code(0);
 
+    // A script function called as a method gets the object as `this`, not as a parameter.
+    let methods = "register(\"Probe\", \"^1\");\nfn double() { this * 2 }\nfn add(n) { this + n }\nfn apply(m) {\n    let x = 2;\n    if x.double() + x.add(3) != 9 { throw \"no\"; }\n}\n";
+    let t = Test::new()
+        .handler("probe.rhai", methods)
+        .manifest("m.yaml", MANIFEST);
+    t.run(&["apply"]).code(0);
+    let t = t.handler("probe.rhai", &methods.replace("x.add(3)", "x.add(3, 4)"));
+    t.run(&["lint"])
+        .code(3)
+        .stderr_has("`.add` takes 1 argument, not 2")
+        .stderr_has("probe.rhai:6:23");
+
     // Rhai cannot call a closure held in a variable as `f(x)`: the check says how.
     probe(
         "",

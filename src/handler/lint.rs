@@ -503,7 +503,7 @@ impl Linter<'_> {
                 calls
                     .entry(owner)
                     .or_default()
-                    .push((c.name.clone(), c.args + usize::from(c.method)));
+                    .push((c.name.clone(), c.args));
             }
         }
         // Close over calls between the module's functions.
@@ -553,7 +553,7 @@ impl Linter<'_> {
             }
             let kind = if call.namespace.is_empty() {
                 if call.method {
-                    self.method(name, call.args + 1, scan, defined)
+                    self.method(name, call.args, scan, defined)
                 } else {
                     self.function(name, call.args, scan, defined)
                 }
@@ -632,34 +632,41 @@ impl Linter<'_> {
         })
     }
 
-    /// A method call `x.name(args)`; `arity` counts `x`.
+    /// A method call `x.name(args)` with `given` arguments besides `x`. A native function
+    /// takes `x` as its first parameter; a script function gets it as `this` and declares
+    /// only the others.
     fn method(
         &self,
         name: &str,
-        arity: usize,
+        given: usize,
         scan: &Scan,
         defined: &HashMap<String, BTreeSet<usize>>,
     ) -> Option<LintKind> {
         if KEYWORD_FUNCTIONS.contains(&name) || scan.keys.contains(name) {
             return None;
         }
-        let known = |a: Option<&BTreeSet<usize>>| a.is_some_and(|a| a.contains(&arity));
         let own = defined.get(name);
         let builtin = self.builtins.functions.get(name);
-        if known(own) || known(builtin) {
+        if own.is_some_and(|a| a.contains(&given))
+            || builtin.is_some_and(|a| a.contains(&(given + 1)))
+        {
             return None;
         }
         if own.is_some() || builtin.is_some() {
             let expected: BTreeSet<usize> = own
                 .into_iter()
-                .chain(builtin)
                 .flat_map(|a| a.iter().copied())
-                .filter(|a| *a > 0)
-                .map(|a| a - 1)
+                .chain(
+                    builtin
+                        .into_iter()
+                        .flat_map(|a| a.iter().copied())
+                        .filter(|a| *a > 0)
+                        .map(|a| a - 1),
+                )
                 .collect();
             return Some(LintKind::WrongArity {
                 name: format!(".{name}"),
-                given: arity - 1,
+                given,
                 expected: expected.into_iter().collect(),
             });
         }
