@@ -171,9 +171,15 @@ fn builtins(engine: &Engine) -> &'static Builtins {
 }
 
 fn stdlib_modules() -> impl Iterator<Item = &'static str> {
-    let mut names: Vec<&'static str> = signatures().iter().map(|s| s.module).collect();
-    names.dedup();
-    names.into_iter()
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            let mut names: Vec<&'static str> = signatures().iter().map(|s| s.module).collect();
+            names.dedup();
+            names
+        })
+        .iter()
+        .copied()
 }
 
 /// A module's functions, by name: arity → the capabilities a call needs.
