@@ -85,11 +85,31 @@ fn plan_shows_how_a_changed_spec_changed_with_secrets_masked() {
             {"op": "-", "path": "spec.gone", "old": 1, "new": null},
         ])
     );
+    // `-o jsonl` carries it on `manifest_finished`.
+    let lines = t.run(&["plan", "-o", "jsonl"]);
+    let finished: serde_json::Value = lines
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "manifest_finished")
+        .unwrap();
+    assert_eq!(finished["diff"], web["diff"]);
     // A manifest whose spec did not change has no diff.
     t.run(&["apply"]).code(0);
     let json = t.run(&["plan", "-o", "json"]).json();
     assert_eq!(json["manifests"][0]["status"], "unchanged");
     assert_eq!(json["manifests"][0]["diff"], serde_json::Value::Null);
+    // A change in a secret alone is a change with nothing to show.
+    let t = t.manifest("values.yaml", &VALUES.replace("PW", "third-secret-3"));
+    let out = t.run(&["plan"]);
+    out.code(0).stdout_has(
+        "pending   Conf/web  (spec changed since the last apply)\n          (no difference to show: the change is in a secret or a `!Variable` reference)\n",
+    );
+    assert!(!out.stdout.contains("third-secret-3"), "{}", out.stdout);
+    assert_eq!(
+        t.run(&["plan", "-o", "json"]).json()["manifests"][0]["diff"],
+        serde_json::json!([])
+    );
 }
 
 #[test]

@@ -261,12 +261,20 @@ pub fn event_json(event: &Event) -> Value {
             duration,
             error,
             reason,
+            diff,
             ..
-        } => json!({
-            "event": "manifest_finished", "step": info.step, "name": info.name, "kind": info.kind,
-            "version": info.version, "handler": info.handler, "status": status.as_str(),
-            "duration_ms": ms(*duration), "error": error, "reason": reason,
-        }),
+        } => {
+            let mut event = json!({
+                "event": "manifest_finished", "step": info.step, "name": info.name, "kind": info.kind,
+                "version": info.version, "handler": info.handler, "status": status.as_str(),
+                "duration_ms": ms(*duration), "error": error, "reason": reason,
+            });
+            // `plan`: how a changed spec changed.
+            if let (Some(diff), Some(fields)) = (diff, event.as_object_mut()) {
+                fields.insert("diff".into(), json!(diff));
+            }
+            event
+        }
         Event::Log {
             manifest,
             level,
