@@ -261,3 +261,45 @@ fn delete(m) { file::remove(path::join(m.dir, m.name + ".txt")); }
         .stdout_has("changed   Res/stray")
         .stdout_has("unchanged Res/gone");
 }
+
+/// Durations vary between runs: `12 ms` becomes `[time]`.
+fn stable(text: &str) -> String {
+    text.lines()
+        .map(
+            |line| match line.rfind(" in ").or_else(|| line.rfind("  ")) {
+                Some(i) if line.ends_with(" ms") || line.ends_with(" s") => {
+                    let cut = if line[i..].starts_with(" in ") {
+                        i + 4
+                    } else {
+                        i + 2
+                    };
+                    format!("{}[time]", &line[..cut])
+                }
+                _ => line.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn plan_output_with_a_diff_and_known_after_apply() {
+    let docs = |port: u32| {
+        [
+            conf("db", &format!("  port: {port}\n  name: main\n")),
+            conf("untouched", "  x: 1\n"),
+            "---\nkind: Conf\nversion: v1\nmetadata: {name: app, dependencies: {apply: [db]}}\nspec:\n  db_port: 1\n".to_string(),
+            conf("fresh", "  y: 2\n"),
+        ]
+        .concat()
+    };
+    let t = Test::new().handler("conf.rhai", CONF).manifest(
+        "m.yaml",
+        &docs(5432).replace(&conf("fresh", "  y: 2\n"), ""),
+    );
+    t.run(&["apply"]).code(0);
+    let t = t.manifest("m.yaml", &docs(5433));
+    let out = t.run(&["plan", "-j", "4"]);
+    out.code(0);
+    insta::assert_snapshot!("plan_diff_and_known_after_apply", stable(&out.stdout));
+}
