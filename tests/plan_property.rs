@@ -4,8 +4,9 @@
 //!
 //! Checked on generated graphs: manifests whose `check` reads files and variables written
 //! upstream (and throws while they are missing), `!Variable`s of upstream outputs, handlers
-//! without `check`; an earlier version (or part of it) applied first, then specs edited and
-//! files changed behind ordo's back. Each case is seeded, so a failure names the seed that
+//! without `check`; an earlier version (or part of it) applied first, then specs edited,
+//! manifests rewired or removed (orphans, sometimes pruned) and files changed behind ordo's
+//! back; then `plan` and `apply` (or `plan --delete` and `delete`). Each case is seeded, so a failure names the seed that
 //! reproduces it. `ORDO_PLAN_CASES` raises the number of cases per test (25) and
 //! `ORDO_PLAN_SEED` shifts the seeds.
 
@@ -307,15 +308,24 @@ fn case(seed: u64) -> (usize, usize) {
         args.push("--prune");
         log.push_str("(--prune)\n");
     }
-    let plan = t.run(&[&["plan"], args.as_slice()].concat());
+    // Sometimes the plan of a delete, and the delete.
+    let deleting = !prune && rng.chance(20);
+    let (planned, run) = if deleting {
+        log.push_str("(delete)\n");
+        (["plan", "--delete"].as_slice(), "delete")
+    } else {
+        (["plan"].as_slice(), "apply")
+    };
+    let plan = t.run(&[planned, args.as_slice()].concat());
     // `--keep-going`: a failure (pruning deleted what one reads) does not hide the others.
-    let apply = t.run(&[&["apply", "--keep-going"], args.as_slice()].concat());
+    let apply = t.run(&[&[run, "--keep-going"], args.as_slice()].concat());
     let context = format!(
         "{log}--- plan\n{}\n{}--- apply\n{}\n{}",
         plan.stdout, plan.stderr, apply.stdout, apply.stderr
     );
-    // Pruning may delete what a manifest still reads; otherwise the apply must succeed.
-    if !prune {
+    // Pruning may delete what a manifest still reads, and a delete needs the variables of
+    // what was applied; otherwise the apply must succeed.
+    if !prune && !deleting {
         assert_eq!(apply.code, 0, "the generated apply must succeed\n{context}");
     }
     // Orphans are reported by `plan`; `apply --prune` deletes them.
