@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::Test;
+use common::{Output, Test};
 
 const MANIFEST: &str = "kind: Probe\nversion: v1\nmetadata: {name: p}\n";
 
@@ -293,4 +293,34 @@ fn every_bundled_handler_and_example_passes_lint() {
         assert_eq!(out.code, 0, "{dir}:\n{}", out.stderr);
         out.stdout_has("no problems");
     }
+}
+
+/// Without a PATH, `ordo lint` checks the handlers a run would load: the project's, from
+/// any directory below its root.
+#[test]
+fn lint_without_a_path_checks_the_projects_handlers_from_below_its_root() {
+    let project = "kind: Project\nversion: v1\nmetadata: {name: shop}\nspec:\n  manifests: [manifests/]\n  handlers: [handlers/]\n";
+    let t = Test::new()
+        .file("ordo.yaml", project)
+        .manifest("manifests/m.yaml", MANIFEST)
+        .handler(
+            "handlers/probe.rhai",
+            "register(\"Probe\", \"^1\");\nfn apply(m) { file::remvoe(\"x\") }\n",
+        )
+        .file("manifests/deep/notes.txt", "");
+    let deep = t.path().join("manifests/deep");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .arg("lint")
+        .current_dir(&deep)
+        .output()
+        .unwrap();
+    Output::of(out, &deep)
+        .code(3)
+        .stderr_has("probe.rhai:2:21")
+        .stderr_has("did you mean `file::remove`?");
+    // With `-m` from elsewhere, the project of those manifests.
+    Test::new()
+        .run(&["lint", "-m", t.path().join("manifests").to_str().unwrap()])
+        .code(3)
+        .stderr_has("did you mean `file::remove`?");
 }

@@ -2,7 +2,8 @@
 //!
 //! Each handler is loaded as a run would load it (compiled, its top level run for
 //! `register` and `permissions`) and checked by [`crate::handler::lint`]; nothing else is
-//! read and nothing runs. Without a PATH, the handler directories a run would use.
+//! read and nothing runs. Without a PATH, the handler directories a run would use (the
+//! caller has located the project and filled in `-m`/`-s` from it).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -45,6 +46,18 @@ pub(super) fn lint(config: &Config) -> Result<(), Error> {
         .into_iter()
         .map(|e| e.into_diagnostic().as_warning())
         .collect();
+    super::warn(config, &warnings);
+    // Directory links not followed are notes, as for a run; they stop nothing.
+    let (not_followed, fatal): (Vec<_>, Vec<_>) = errors
+        .into_iter()
+        .partition(crate::handler::HandlerError::is_warning);
+    let mut errors = fatal;
+    let mut warnings: Vec<Diagnostic> = Vec::new();
+    for d in not_followed.into_iter().map(|e| e.into_diagnostic()) {
+        if !warnings.iter().any(|w| w.message == d.message) {
+            warnings.push(d.as_warning());
+        }
+    }
     super::warn(config, &warnings);
     let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
     let engine = build(&config.limits, ImportResolver::new(roots));

@@ -200,8 +200,9 @@ fn locate_project(config: &mut Config) -> Result<Project, Error> {
 
 fn execute(config: &mut Config) -> Result<(), Error> {
     if config.command == CommandKind::Lint {
-        if config.manifests.is_empty() {
-            config.manifests = vec![PathBuf::from(".")];
+        // Without a PATH, the handlers a run would load: those of the project.
+        if config.lint_paths.is_empty() {
+            locate_project(config)?;
         }
         return lint::lint(config);
     }
