@@ -3,13 +3,10 @@
 
 use rhai::{Dynamic, EvalAltResult};
 
-use super::Capability;
 use super::StdModule;
-use crate::script::context::{self, script_error};
+use crate::script::context::script_error;
 
 fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
-    let ctx = context::require("env::get")?;
-    ctx.require(Capability::Env, "env::get")?;
     match std::env::var(name) {
         Ok(v) => Ok(v.into()),
         Err(_) => default.ok_or_else(|| {

@@ -12,7 +12,6 @@ use std::time::Duration;
 use rhai::{Dynamic, EvalAltResult, Map};
 use ureq::http::{Method, Request, Uri};
 
-use super::Capability;
 use super::StdModule;
 use crate::script::context::{self, CallContext, script_error, script_error_with};
 
@@ -320,7 +319,6 @@ fn response_map(response: ureq::http::Response<ureq::Body>, max_body: u64, call:
 
 fn request(call: &str, method: &str, url: &str, opts: &Map) -> R<Map> {
     let ctx = context::require(call)?;
-    ctx.require(Capability::Http, call)?;
     let o = options(call, method, url, opts)?;
     if o.method != Method::GET && o.method != Method::HEAD {
         ctx.require_mutation(&format!("{call} ({})", o.method))?;
@@ -345,8 +343,6 @@ fn request_map(opts: &Map) -> R<Map> {
 fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
     let call = "http::download";
     let ctx = context::require(call)?;
-    ctx.require(Capability::Http, call)?;
-    ctx.require(Capability::FileWrite, call)?;
     ctx.require_mutation(call)?;
     let target = ctx.path(call, path)?;
     // GET unless the options say otherwise (some APIs serve files to a POST).

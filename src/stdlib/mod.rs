@@ -19,8 +19,9 @@ macro_rules! add {
 ///
 /// `needs [Cap, ...]` declares the capabilities the function needs. The declaration is the
 /// one place they are written: the wrapper refuses the call unless the handler declared
-/// them (and the run allows them), and `ordo lint` reads the same declaration
-/// ([`signatures`]) to refuse an undeclared call before anything runs.
+/// them (and the run allows them; function bodies check only the rest of the policy), and
+/// the load-time check reads the same declaration ([`signatures`]) to refuse an undeclared
+/// call before anything runs.
 macro_rules! fallible {
     ($module:expr, $name:expr, |$($arg:ident : $ty:ty),*| $body:expr) => {
         fallible!($module, $name, needs [], |$($arg: $ty),*| $body)

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, EvalAltResult, Map};
 
-use super::Capability;
 use super::StdModule;
 use crate::script::context::{self, CallContext, script_error, script_error_with};
 
@@ -234,7 +233,6 @@ enum Stop {
 
 fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     let ctx = context::require("shell::run")?;
-    ctx.require(Capability::Shell, "shell::run")?;
     let o = options(opts)?;
     if !o.read_only {
         ctx.require_mutation("shell::run").map_err(|_| {

@@ -11,9 +11,8 @@ use std::sync::Mutex;
 
 use rhai::{EvalAltResult, Map};
 
-use super::Capability;
 use super::StdModule;
-use crate::script::context::{self, script_error};
+use crate::script::context::script_error;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -22,8 +21,6 @@ fn interactive() -> bool {
 }
 
 fn prompt(text: &str, opts: &Map) -> Result<String, Box<EvalAltResult>> {
-    let ctx = context::require("term::prompt")?;
-    ctx.require(Capability::Prompt, "term::prompt")?;
     let mut mask = false;
     for (key, value) in opts {
         match key.as_str() {
