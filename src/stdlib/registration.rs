@@ -1,0 +1,138 @@
+//! How the stdlib is registered: each module's functions and the capabilities each one
+//! needs, declared together (`fallible!`'s `needs`), so the engine, the runtime check and
+//! the load-time check of handlers ([`signatures`]) all read one declaration.
+
+use rhai::{Engine, Module};
+
+use super::Capability;
+use super::{env, file, http, json, log, path, shell, template, term, time, values, vars, yaml};
+
+/// One stdlib module as it is built: the Rhai functions, and what each one needs.
+pub struct StdModule {
+    name: &'static str,
+    /// The Rhai functions (`add!` registers into it).
+    pub(super) module: Module,
+    /// `(function, capabilities)`, as declared by `fallible!`.
+    needs: Vec<(&'static str, &'static [Capability])>,
+}
+
+impl StdModule {
+    pub(super) fn new(name: &'static str) -> Self {
+        StdModule {
+            name,
+            module: Module::new(),
+            needs: Vec::new(),
+        }
+    }
+
+    /// Records what `function` needs; returns its full name (`file::read`) for messages.
+    pub(super) fn declare(
+        &mut self,
+        function: &'static str,
+        needs: &'static [Capability],
+    ) -> String {
+        if !needs.is_empty() {
+            self.needs.push((function, needs));
+        }
+        format!("{}::{function}", self.name)
+    }
+}
+
+/// Every native module, built.
+fn modules() -> [StdModule; 13] {
+    [
+        vars::module(),
+        log::module(),
+        env::module(),
+        json::module(),
+        yaml::module(),
+        file::module(),
+        shell::module(),
+        http::module(),
+        template::module(),
+        path::module(),
+        time::module(),
+        values::module(),
+        term::module(),
+    ]
+}
+
+/// Adds every native module to the engine, as `shell::`, `file::`, ...
+pub fn register_all(engine: &mut Engine) {
+    for m in modules() {
+        engine.register_static_module(m.name, m.module.into());
+    }
+}
+
+/// A stdlib function as the static check of handlers sees it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Signature {
+    /// The module: `file`.
+    pub module: &'static str,
+    /// The function: `read`.
+    pub name: String,
+    /// Its number of arguments (one entry per overload).
+    pub arity: usize,
+    /// The capabilities a call needs.
+    pub needs: Vec<Capability>,
+}
+
+impl Signature {
+    /// `file::read`.
+    pub fn full_name(&self) -> String {
+        format!("{}::{}", self.module, self.name)
+    }
+}
+
+/// Every native stdlib function with its arity and capabilities, read from the registration
+/// itself (the functions Rhai holds, the capabilities `fallible!` declared), so the check
+/// cannot drift from what runs. Sorted by module, name and arity.
+pub fn signatures() -> &'static [Signature] {
+    static TABLE: std::sync::OnceLock<Vec<Signature>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut engine = Engine::new_raw();
+        let mut needs: Vec<(&'static str, &'static str, &'static [Capability])> = Vec::new();
+        let mut names: Vec<&'static str> = Vec::new();
+        for m in modules() {
+            names.push(m.name);
+            needs.extend(m.needs.iter().map(|(f, caps)| (m.name, *f, *caps)));
+            engine.register_static_module(m.name, m.module.into());
+        }
+        let (names, needs) = (&names, &needs);
+        let mut table = engine.collect_fn_metadata(
+            None,
+            |f| {
+                let module = *names.iter().find(|n| **n == f.namespace)?;
+                let name = f.metadata.name.to_string();
+                let caps = needs
+                    .iter()
+                    .find(|(m, n, _)| *m == module && *n == name)
+                    .map(|(_, _, caps)| caps.to_vec())
+                    .unwrap_or_default();
+                Some(Signature {
+                    module,
+                    name,
+                    arity: f.metadata.num_params,
+                    needs: caps,
+                })
+            },
+            false,
+        );
+        table.sort();
+        table.dedup();
+        table
+    })
+}
+
+/// Refuses a call unless the running handler declared every capability it needs and the
+/// run allows them.
+pub(super) fn grant(call: &str, needs: &[Capability]) -> Result<(), Box<rhai::EvalAltResult>> {
+    if needs.is_empty() {
+        return Ok(());
+    }
+    let ctx = crate::script::context::require(call)?;
+    for cap in needs {
+        ctx.require(*cap, call)?;
+    }
+    Ok(())
+}
