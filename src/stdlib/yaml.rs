@@ -6,7 +6,8 @@
 //! Writing is ordo's own too, so that the text reads back as the same value in every
 //! common reader (issue 14): a string is left unquoted only when no YAML 1.1 or 1.2 reader
 //! could take it for something else ([`crate::manifest::needs_quotes`]), otherwise it is
-//! double-quoted with escapes; a float is written with a dot and a signed exponent
+//! double-quoted with escapes, or written as a literal block (`|`) when it spans lines
+//! and that is safe; a float is written with a dot and a signed exponent
 //! (`1.0e+20`), the form YAML 1.1 requires too. `yaml::parse(yaml::to_string(x)) == x` for
 //! every plain value `x`.
 
@@ -103,9 +104,48 @@ fn emit(value: &Dynamic, indent: usize, out: &mut String, depth: usize) -> bool 
         }
         return true;
     }
+    if let Some(text) = value.read_lock::<ImmutableString>()
+        && literal(&text, indent.max(2), out)
+    {
+        return true;
+    }
     out.push_str(&scalar(value));
     out.push('\n');
     true
+}
+
+/// Writes a multi-line string as a literal block (`|`), as it reads, when that is safe:
+/// every character printable, and a first line that fixes the indentation (not empty, no
+/// leading blank). False (nothing written) otherwise; the string is then double-quoted.
+fn literal(text: &str, indent: usize, out: &mut String) -> bool {
+    let body = text.trim_end_matches('\n');
+    if !text.contains('\n')
+        || body.is_empty()
+        || body.starts_with([' ', '\t', '\n'])
+        || !body
+            .chars()
+            .all(|c| c == '\n' || c == '\t' || (c != '\u{feff}' && is_printable(c)))
+    {
+        return false;
+    }
+    out.push_str(match text.len() - body.len() {
+        0 => "|-\n",
+        1 => "|\n",
+        _ => "|+\n",
+    });
+    for line in text.strip_suffix('\n').unwrap_or(text).split('\n') {
+        if !line.is_empty() {
+            pad(out, indent);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    true
+}
+
+/// Printable in YAML 1.1 and 1.2 and not a line break to either (U+0085, U+2028, U+2029).
+fn is_printable(c: char) -> bool {
+    matches!(c, ' '..='~' | '\u{a0}'..='\u{2027}' | '\u{202a}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}')
 }
 
 fn pad(out: &mut String, indent: usize) {
@@ -337,7 +377,7 @@ mod tests {
     fn strings_another_reader_would_misread_are_quoted() {
         for s in AMBIGUOUS {
             let t = text(&Dynamic::from(s.to_string()));
-            assert!(t.starts_with('"'), "{s:?} written as {t:?}");
+            assert!(t.starts_with(['"', '|']), "{s:?} written as {t:?}");
             assert_eq!(back(&t).into_string().unwrap(), *s, "{t:?}");
         }
         for s in [
@@ -453,6 +493,29 @@ mod tests {
             String::from_utf8_lossy(&out.stderr)
         );
         Some(serde_json::from_slice(&out.stdout).unwrap())
+    }
+
+    #[test]
+    fn multi_line_strings_are_literal_blocks_when_safe() {
+        let mut map = Map::new();
+        map.insert(
+            "script".into(),
+            Dynamic::from("set -e\necho hi\n".to_string()),
+        );
+        map.insert("kept".into(), Dynamic::from("a\n\n".to_string()));
+        map.insert("stripped".into(), Dynamic::from("a\n  b".to_string()));
+        map.insert("indented".into(), Dynamic::from(" a\nb".to_string()));
+        let t = text(&Dynamic::from_map(map));
+        assert_eq!(
+            t,
+            "indented: \" a\\nb\"\nkept: |+\n  a\n\nscript: |\n  set -e\n  echo hi\nstripped: |-\n  a\n    b\n"
+        );
+        assert_eq!(
+            text(&Dynamic::from_array(vec![Dynamic::from(
+                "x\ny".to_string()
+            )])),
+            "- |-\n  x\n  y\n"
+        );
     }
 
     #[test]
