@@ -101,15 +101,65 @@ fn a_selector_that_matches_nothing_is_an_error() {
     // Issue 13: `-l tier=nope` exited 0 having done nothing, while `--only nope` was exit 3.
     let t = project();
     refused(&t, &["apply", "-l", "tier=nope"])
-        .stderr_has("`-l tier=nope` matches no manifest in this environment")
+        .stderr_has("`-l tier=nope`: in this environment, no manifest has `tier=nope`")
         .stderr_has("values of `tier` here: data, web");
     refused(&t, &["apply", "-l", "tier=wbe"]).stderr_has("did you mean `tier=web`?");
     refused(&t, &["apply", "-l", "teir=web"])
         .stderr_has("no manifest has the label `teir`; did you mean `tier`?");
-    refused(&t, &["delete", "-l", "tier in (nope, none)"]).stderr_has("matches no manifest");
+    refused(&t, &["delete", "-l", "tier in (nope, none)"])
+        .stderr_has("no manifest has `tier=nope`")
+        .stderr_has("no manifest has `tier=none`");
     refused(&t, &["plan", "-l", "tier!=web,tier!=data"]).stderr_has("matches no manifest");
     t.run(&["apply", "-l", "tier=web"]).code(0);
     assert_eq!(t.take_trace(), ["APPLY web"]);
+}
+
+fn labelled(name: &str, tier: &str) -> String {
+    format!(
+        "---\nkind: WriteFile\nversion: v1\nmetadata:\n  name: {name}\n  labels: {{tier: {tier}}}\nspec: {{targetFile: {name}.txt, data: x}}\n"
+    )
+}
+
+/// Manifests `w` (`tier: web`) and `d` (`tier: db`), applied. A user tearing down all but
+/// the database mistypes it: `ordo delete -l 'tier!=dbb'` used to match no label, exclude
+/// nothing and delete `d.txt` too. Every key and value a selector names must exist.
+#[test]
+fn negative_label_selector_with_a_typo_selects_everything() {
+    let t = Test::new().manifest(
+        "m.yaml",
+        &format!("{}{}", labelled("w", "web"), labelled("d", "db")),
+    );
+    t.run(&["apply"]).code(0);
+    for (sel, hint) in [
+        ("tier!=dbb", "did you mean `tier=db`?"),
+        ("tier notin (dbb)", "did you mean `tier=db`?"),
+        ("teir!=db", "did you mean `tier`?"),
+        ("!teir", "did you mean `tier`?"),
+        ("tier!=db,!teir", "no manifest has the label `teir`"),
+    ] {
+        let out = t.run(&["plan", "--delete", "-l", sel]);
+        out.code(3).no_panic().stderr_has(hint);
+    }
+    t.run(&["delete", "-l", "tier!=dbb"]).code(3);
+    assert!(t.exists("d.txt"), "`delete -l tier!=dbb` deleted the db manifest");
+    assert!(t.exists("w.txt"), "`delete -l tier!=dbb` ran although refused");
+    // Spelt right, the negative selector deletes only what it says.
+    t.run(&["delete", "-l", "tier!=db"]).code(0);
+    assert!(t.exists("d.txt") && !t.exists("w.txt"));
+}
+
+/// `ordo apply -l 'tier in (web,dbb)'` ran only `w`, exit 0: the misspelt `dbb` was dropped
+/// without a word.
+#[test]
+fn label_set_with_a_typo_drops_the_misspelt_value() {
+    let t = Test::new().manifest(
+        "m.yaml",
+        &format!("{}{}", labelled("w", "web"), labelled("d", "db")),
+    );
+    t.run(&["validate", "-l", "tier in (web,dbb)"])
+        .code(3)
+        .stderr_has("no manifest has `tier=dbb`; did you mean `tier=db`?");
+    t.run(&["validate", "-l", "tier in (web,db)"]).code(0);
 }
 
 #[test]

@@ -59,6 +59,15 @@ impl Requirement {
             _ => &[],
         }
     }
+
+    /// Every value this requirement names, whether it asks for it or against it.
+    fn named(&self) -> &[String] {
+        match self {
+            Requirement::Equals(_, v) | Requirement::NotEquals(_, v) => std::slice::from_ref(v),
+            Requirement::In(_, vs) | Requirement::NotIn(_, vs) => vs,
+            Requirement::Exists(_) | Requirement::NotExists(_) => &[],
+        }
+    }
 }
 
 /// A parsed `--selector`, with the text it was parsed from (for messages).
@@ -144,6 +153,49 @@ impl LabelSelector {
 
     pub fn matches(&self, labels: &indexmap::IndexMap<String, String>) -> bool {
         self.requirements.iter().all(|r| r.matches(labels))
+    }
+
+    /// The names in this selector that no manifest of `labels` has: each key a requirement
+    /// names must be a label key of some manifest, and each value it names (for `=`, `!=`,
+    /// `in`, `notin`) a value of that key on some manifest. A misspelt name is a typo even
+    /// in a negative requirement, where it would otherwise select everything.
+    fn unknown_names(&self, labels: &[&indexmap::IndexMap<String, String>]) -> Vec<String> {
+        let keys: std::collections::BTreeSet<&str> = labels
+            .iter()
+            .flat_map(|l| l.keys().map(String::as_str))
+            .collect();
+        let mut errors = Vec::new();
+        for req in &self.requirements {
+            let key = req.key();
+            if !keys.contains(key) {
+                let hint = did_you_mean(key, keys.iter().copied())
+                    .map(|near| format!("; did you mean `{near}`?"))
+                    .unwrap_or_default();
+                errors.push(format!(
+                    "`-l {}`: in this environment, no manifest has the label `{key}`{hint}",
+                    self.text
+                ));
+                continue;
+            }
+            let values: std::collections::BTreeSet<&str> = labels
+                .iter()
+                .filter_map(|l| l.get(key).map(String::as_str))
+                .collect();
+            for value in req.named() {
+                if values.contains(value.as_str()) {
+                    continue;
+                }
+                let hint = did_you_mean(value, values.iter().copied())
+                    .map(|near| format!("; did you mean `{key}={near}`?"))
+                    .unwrap_or_default();
+                errors.push(format!(
+                    "`-l {}`: in this environment, no manifest has `{key}={value}`{hint} (values of `{key}` here: {})",
+                    self.text,
+                    values.iter().copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        errors
     }
 
     /// Why this selector matches none of `labels` (one map per manifest), with a "did you
@@ -299,8 +351,13 @@ impl Selection {
         let labels: Vec<_> = (0..n)
             .map(|node| &manifests[graph.nodes[node]].metadata.labels)
             .collect();
+        // Every key and value a selector names must exist, or a typo in a negative
+        // requirement (`tier!=dbb`) would select everything.
         for selector in &self.selectors {
-            if !labels.iter().any(|l| selector.matches(l)) {
+            let unknown = selector.unknown_names(&labels);
+            if !unknown.is_empty() {
+                errors.extend(unknown);
+            } else if !labels.iter().any(|l| selector.matches(l)) {
                 errors.push(selector.explain_no_match(&labels));
             }
         }
