@@ -303,3 +303,83 @@ fn plan_output_with_a_diff_and_known_after_apply() {
     out.code(0);
     insta::assert_snapshot!("plan_diff_and_known_after_apply", stable(&out.stdout));
 }
+
+/// `Probe`: `check` sleeps `spec.s` seconds, then throws when `spec.fail` is true, else
+/// says there is work to do.
+const PROBE: &str = r#"
+register("Probe", "^1");
+permissions(["shell"]);
+
+fn check(m) {
+    shell::run("sleep " + m.spec.s, #{ read_only: true });
+    if m.spec.fail == true { throw "probe " + m.name + " fails"; }
+    true
+}
+
+fn apply(m) { }
+"#;
+
+fn probe(name: &str, s: &str, fail: bool, deps: &[&str]) -> String {
+    format!(
+        "---\nkind: Probe\nversion: v1\nmetadata: {{name: {name}, dependencies: {{apply: [{}]}}}}\nspec: {{s: \"{s}\", fail: {fail}}}\n",
+        deps.join(", ")
+    )
+}
+
+/// A new user: a check that throws, and `ordo plan` run several times gave different
+/// results, because `plan` stopped at the first failure and called the rest `skipped`.
+/// Under `plan` a failing check stops nothing: every manifest is reported, dependents of a
+/// failed one skipped naming the first failed one in plan order, the same whatever `-j`.
+#[test]
+fn plan_reports_every_manifest_after_a_failing_check_whatever_jobs() {
+    let docs = [
+        probe("a", "0.3", true, &[]),
+        probe("b", "0.2", false, &[]),
+        probe("c", "0", false, &["a"]),
+        probe("d", "0", false, &["c"]),
+        probe("e", "0", true, &[]),
+        probe("f", "0.1", false, &[]),
+        probe("g", "0", false, &["a", "e"]),
+    ]
+    .concat();
+    let t = Test::new()
+        .handler("probe.rhai", PROBE)
+        .manifest("m.yaml", &docs);
+    let expected = [
+        ("a", "failed", None),
+        ("b", "pending", Some("new")),
+        ("c", "skipped", Some("`a` failed")),
+        ("d", "skipped", Some("`a` failed")),
+        ("e", "failed", None),
+        ("f", "pending", Some("new")),
+        ("g", "skipped", Some("`a` failed")),
+    ];
+    for jobs in ["1", "8", "8", "8"] {
+        let out = t.run(&["plan", "-j", jobs, "-o", "json"]);
+        out.code(1).no_panic();
+        let json = out.json();
+        let mut got: Vec<(String, String, Option<String>)> = json["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_string(),
+                    e["status"].as_str().unwrap().to_string(),
+                    e["reason"].as_str().map(str::to_string),
+                )
+            })
+            .collect();
+        got.sort();
+        let want: Vec<(String, String, Option<String>)> = expected
+            .iter()
+            .map(|(n, s, r)| (n.to_string(), s.to_string(), r.map(str::to_string)))
+            .collect();
+        assert_eq!(got, want, "plan -j {jobs}");
+        let human = t.run(&["plan", "-j", jobs]);
+        human
+            .code(1)
+            .stdout_has("pending   Probe/b")
+            .stdout_has("pending   Probe/f");
+    }
+}

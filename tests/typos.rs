@@ -141,8 +141,14 @@ fn negative_label_selector_with_a_typo_selects_everything() {
         out.code(3).no_panic().stderr_has(hint);
     }
     t.run(&["delete", "-l", "tier!=dbb"]).code(3);
-    assert!(t.exists("d.txt"), "`delete -l tier!=dbb` deleted the db manifest");
-    assert!(t.exists("w.txt"), "`delete -l tier!=dbb` ran although refused");
+    assert!(
+        t.exists("d.txt"),
+        "`delete -l tier!=dbb` deleted the db manifest"
+    );
+    assert!(
+        t.exists("w.txt"),
+        "`delete -l tier!=dbb` ran although refused"
+    );
     // Spelt right, the negative selector deletes only what it says.
     t.run(&["delete", "-l", "tier!=db"]).code(0);
     assert!(t.exists("d.txt") && !t.exists("w.txt"));

@@ -472,19 +472,35 @@ impl<'a> Runner<'a> {
         outcome.resolved = None;
         self.finish(&infos[step], &outcome, &mut state.summary);
         state.outcomes[step] = Some(outcome);
-        if failed {
-            if !self.settings.keep_going {
-                state.stopped = true;
-            }
+        // `plan` and `--keep-going` run everything a failure does not block: a step is
+        // skipped only once all it waits for are done, naming the first failed one in plan
+        // order, so what is reported does not depend on `-j` or on timing.
+        let go_on = self.settings.dry_run || self.settings.keep_going;
+        if failed && !go_on {
+            state.stopped = true;
             let Schedule {
                 outcomes, summary, ..
             } = state;
             self.skip_downstream(plan, step, infos, outcomes, summary);
-        } else {
-            for &next in &plan.after[step] {
+            return;
+        }
+        let mut done = vec![step];
+        while let Some(d) = done.pop() {
+            for &next in &plan.after[d] {
                 state.waiting[next] -= 1;
-                if state.waiting[next] == 0 && state.outcomes[next].is_none() {
-                    state.ready.push(Reverse(next));
+                if state.waiting[next] != 0 || state.outcomes[next].is_some() {
+                    continue;
+                }
+                match self.blocked_by(plan, &state.outcomes, infos, next) {
+                    Some(reason) => {
+                        self.emit_skip(&infos[next], &reason, &mut state.summary);
+                        state.outcomes[next] = Some(Outcome {
+                            reason: Some(reason),
+                            ..Outcome::skipped()
+                        });
+                        done.push(next);
+                    }
+                    None => state.ready.push(Reverse(next)),
                 }
             }
         }
@@ -530,6 +546,30 @@ impl<'a> Runner<'a> {
             reason: Some(reason.to_string()),
             diff: None,
         });
+    }
+
+    /// Why `step`, all of whose predecessors are done, cannot run: the first of them in
+    /// plan order that failed (or was skipped, for the same reason), if any.
+    fn blocked_by(
+        &self,
+        plan: &Plan,
+        outcomes: &[Option<Outcome>],
+        infos: &[Arc<StepInfo>],
+        step: usize,
+    ) -> Option<String> {
+        let mut before: Vec<usize> = plan.before.get(step).cloned().unwrap_or_default();
+        before.sort_unstable();
+        before.into_iter().find_map(|b| {
+            let outcome = outcomes.get(b)?.as_ref()?;
+            match outcome.status {
+                Status::Failed if self.cancel.load(Ordering::Relaxed) => {
+                    Some("the run was interrupted".to_string())
+                }
+                Status::Failed => Some(format!("`{}` failed", infos.get(b)?.name)),
+                Status::Skipped => outcome.reason.clone(),
+                _ => None,
+            }
+        })
     }
 
     /// Marks everything that waits (transitively) on `failed` as skipped.
