@@ -900,11 +900,16 @@ impl<'a> Runner<'a> {
                     err.mark = function_line(handler.file.text(), name);
                 }
                 let limit = err.limit;
-                let source = self.registry.source(&err.file);
+                // An error inside an imported module is shown in the module's text.
+                let source = self
+                    .registry
+                    .source(&err.file)
+                    .cloned()
+                    .unwrap_or_else(|| crate::script::module_source(&err.file));
                 (
                     Failure {
                         line: err.located(),
-                        diagnostic: Box::new(err.to_diagnostic(source)),
+                        diagnostic: Box::new(err.to_diagnostic(Some(&source))),
                         function: Some(name),
                     },
                     limit,

@@ -23,7 +23,6 @@ use rhai::{AST, ASTNode, Engine, Expr, FnCallExpr, Module, Position, Shared, Stm
 
 use crate::diagnostic::did_you_mean;
 use crate::manifest::{Mark, SourceFile};
-use crate::script::STDLIB_MODULES;
 use crate::stdlib::{Capability, Permissions, signatures};
 
 /// Functions Rhai handles as syntax rather than as registered functions; their arguments
@@ -416,10 +415,16 @@ impl Linter<'_> {
             let entry = match resolved {
                 Ok(module) => self.module(&module),
                 Err(e) => {
-                    if let Some(message) = import_error(&e) {
+                    if let Some((message, inside)) = import_error(&e) {
+                        // Where the error is: in the module (a syntax error, a cycle it
+                        // closes), or at this `import`.
+                        let (file, at) = match inside {
+                            Some((name, at)) => (crate::script::module_source(&name), at),
+                            None => (Arc::clone(file), *pos),
+                        };
                         self.findings.push(Finding {
-                            file: Arc::clone(file),
-                            mark: mark_of(*pos),
+                            file,
+                            mark: mark_of(at),
                             kind: LintKind::Import { message },
                         });
                     }
@@ -456,7 +461,7 @@ impl Linter<'_> {
 
         // The module's text, compiled again to walk it (Rhai keeps no walkable body in an
         // evaluated module). Without it, only names and arities are checked.
-        let file = module_source(&id);
+        let file = crate::script::module_source(&id);
         let Ok(ast) = self.engine.compile(file.text()) else {
             return Imported::Known { id, functions };
         };
@@ -777,41 +782,32 @@ impl Linter<'_> {
     }
 }
 
-/// The message of an import that can never work: no such module, or one that does not
-/// compile. `None` for errors its top level raised while running.
-fn import_error(e: &rhai::EvalAltResult) -> Option<String> {
+/// The message of an import that can never work: no such module, a module that does not
+/// compile, an import cycle; with the module file and position when the error is inside an
+/// imported module. `None` for errors its top level raised while running.
+fn import_error(e: &rhai::EvalAltResult) -> Option<(String, Option<(String, Position)>)> {
     use rhai::EvalAltResult as E;
-    match e {
-        E::ErrorRuntime(value, _) => {
+    let mut inside = None;
+    let mut current = e;
+    while let E::ErrorInModule(name, inner, _) = current {
+        inside = Some(name.clone());
+        current = inner;
+    }
+    let at = |pos: Position| inside.clone().map(|name| (name, pos));
+    match current {
+        E::ErrorRuntime(value, pos) => {
             let message = value
                 .read_lock::<rhai::Map>()
                 .and_then(|m| m.get("message").map(ToString::to_string))?;
-            message.starts_with("module not found").then_some(message)
+            (message.starts_with("module not found") || message.starts_with("import cycle"))
+                .then(|| (message, at(*pos)))
         }
-        E::ErrorModuleNotFound(path, _) => Some(format!("module not found: `{path}`")),
-        E::ErrorInModule(path, inner, _) => match &**inner {
-            E::ErrorParsing(p, pos) => Some(format!(
-                "module `{path}` does not compile: {p} (line {})",
-                pos.line().unwrap_or(0)
-            )),
-            _ => None,
-        },
+        E::ErrorModuleNotFound(path, pos) => {
+            Some((format!("module not found: `{path}`"), at(*pos)))
+        }
+        E::ErrorParsing(p, pos) => Some((format!("syntax error: {p}"), at(*pos))),
         _ => None,
     }
-}
-
-/// The source of an imported module, for excerpts: the embedded stdlib module, or the file
-/// (its id is the path as shown, relative to the working directory).
-fn module_source(id: &str) -> Arc<SourceFile> {
-    if let Some(name) = id
-        .strip_prefix("bundled:stdlib/")
-        .and_then(|n| n.strip_suffix(".rhai"))
-        && let Some((_, text)) = STDLIB_MODULES.iter().find(|(n, _)| *n == name)
-    {
-        return SourceFile::new(id, ".", *text);
-    }
-    let text = std::fs::read_to_string(id).unwrap_or_default();
-    SourceFile::new(id, ".", text)
 }
 
 /// `(line, column)`, comparable.

@@ -372,8 +372,14 @@ fn load_one(
     drop(guard);
     if let Err(e) = ran {
         let err = ScriptError::from_eval(source.name(), &e, limits, None);
+        // An error inside an imported module is shown in the module's text.
+        let file = if err.file == source.name() {
+            Arc::clone(source)
+        } else {
+            crate::script::module_source(&err.file)
+        };
         errors.push(HandlerError {
-            location: at(err.mark.unwrap_or_default()),
+            location: Location::new(&file, err.mark.unwrap_or_default()),
             kind: K::Script(err),
         });
         return None;

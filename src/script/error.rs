@@ -87,6 +87,8 @@ impl ScriptError {
                             m.line, m.col
                         ));
                     }
+                    // The resolver names the error by the module's file.
+                    file = path.clone();
                     current = inner;
                 }
                 _ => break,

@@ -10,4 +10,4 @@ pub mod scan;
 pub use context::{CallContext, HandlerInfo};
 pub use engine::{STOP_INTERRUPTED, STOP_TIMEOUT, ScriptLimits, build, compile};
 pub use error::{LimitKind, ScriptError};
-pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES};
+pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES, module_source};

@@ -6,15 +6,71 @@
 //! directory, canonicalized (following symlinks), and must still be inside the source
 //! directory the handler was found in. Compiled modules are cached per file.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rhai::module_resolvers::ModuleResolver;
 use rhai::{Engine, EvalAltResult, Module, Position, Scope, Shared};
 
 use super::context;
 use crate::diagnostic::did_you_mean;
+use crate::manifest::SourceFile;
+
+thread_local! {
+    /// The modules being compiled on this thread, outermost first: `(key, shown name)`.
+    /// A module's `import`s are resolved while it is evaluated, so an import cycle would
+    /// recurse until the stack overflows; it is refused instead.
+    static LOADING: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Pops this thread's [`LOADING`] entry when a module's evaluation ends, however it ends.
+struct Loading;
+
+impl Loading {
+    /// Marks `key` as being loaded, or names the cycle its import would close.
+    fn enter(key: &str, shown: &str) -> Result<Loading, String> {
+        LOADING.with(|l| {
+            let mut l = l.borrow_mut();
+            if let Some(i) = l.iter().position(|(k, _)| k == key) {
+                let chain: Vec<&str> = l
+                    .get(i..)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(_, n)| n.as_str())
+                    .chain([shown])
+                    .collect();
+                return Err(chain.join(" -> "));
+            }
+            l.push((key.to_string(), shown.to_string()));
+            Ok(Loading)
+        })
+    }
+}
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        LOADING.with(|l| {
+            l.borrow_mut().pop();
+        });
+    }
+}
+
+/// The text of an imported module by the name its errors carry: the embedded stdlib
+/// module, or the file (its name is the path as shown, relative to the working directory).
+/// Empty when it cannot be read.
+pub fn module_source(name: &str) -> Arc<SourceFile> {
+    if let Some(n) = name
+        .strip_prefix("bundled:stdlib/")
+        .and_then(|n| n.strip_suffix(".rhai"))
+        && let Some((_, text)) = STDLIB_MODULES.iter().find(|(m, _)| *m == n)
+    {
+        return SourceFile::new(name, ".", *text);
+    }
+    let text = std::fs::read_to_string(name).unwrap_or_default();
+    SourceFile::new(name, ".", text)
+}
 
 /// The Rhai modules embedded from the top-level `stdlib/` directory.
 pub const STDLIB_MODULES: &[(&str, &str)] = &[("retry", include_str!("../../stdlib/retry.rhai"))];
@@ -56,12 +112,20 @@ impl ImportResolver {
         &self,
         engine: &Engine,
         src: ModuleSource<'_>,
-        path: &str,
         pos: Position,
     ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        // The error keeps the module's file name, so it is reported where it is.
         let wrap = |e: Box<EvalAltResult>| {
-            Box::new(EvalAltResult::ErrorInModule(path.to_string(), e, pos))
+            Box::new(EvalAltResult::ErrorInModule(src.name.to_string(), e, pos))
         };
+        let _loading = Loading::enter(&src.key, src.name).map_err(|cycle| {
+            let mut e = context::script_error(
+                format!("import cycle: {cycle}"),
+                Some("modules may not import each other in a circle, nor themselves; move what both need into a third module".into()),
+            );
+            e.set_position(pos);
+            e
+        })?;
         let mut ast = engine.compile(src.text).map_err(|e| wrap(e.into()))?;
         ast.set_source(src.name);
         if let Some(r) = src.root {
@@ -136,7 +200,6 @@ impl ModuleResolver for ImportResolver {
                     text,
                     root: None,
                 },
-                path,
                 pos,
             );
         }
@@ -219,7 +282,6 @@ impl ModuleResolver for ImportResolver {
                 text: &text,
                 root: Some(module_root),
             },
-            path,
             pos,
         )
     }
