@@ -7,7 +7,8 @@
 //! start in: symbolic links are not followed out of it (a link to `/` beside a manifest
 //! made `ordo validate` walk the whole file system), and a link that matters (one named
 //! like a file being looked for, or one to a directory) and points outside, or nowhere,
-//! is reported rather than silently skipped. What is *not* here: parsing, and the
+//! is reported rather than silently skipped. Nor do walks enter a nested project (a
+//! directory below the start holding its own `ordo.yaml`). What is *not* here: parsing, and the
 //! sandbox's confinement of handler file access (`stdlib/`).
 
 use std::io::Read;
@@ -91,9 +92,20 @@ pub struct Walk {
     pub not_followed: Vec<(PathBuf, String)>,
 }
 
+/// Whether `entry` is a directory holding its own project file: another project (a vendored
+/// one, say), whose manifests and handlers are not this one's.
+fn other_project(entry: &walkdir::DirEntry) -> bool {
+    entry.file_type().is_dir()
+        && entry
+            .path()
+            .join(crate::project::PROJECT_FILE)
+            .symlink_metadata()
+            .is_ok()
+}
+
 /// Every file below `root` for which `wanted` holds, sorted by path, without entering
-/// directories for which `enter` is false and without following a symbolic link out of
-/// `root`.
+/// directories for which `enter` is false nor, below `root`, a directory that holds its own
+/// `ordo.yaml` (another project), and without following a symbolic link out of `root`.
 ///
 /// A link to a file inside `root` that is wanted is listed under its own name; a link to
 /// a directory inside `root` is not entered (what it holds is found through the real
@@ -117,7 +129,7 @@ pub fn walk(
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || enter(e));
+        .filter_entry(|e| e.depth() == 0 || (enter(e) && !other_project(e)));
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,

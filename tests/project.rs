@@ -489,3 +489,288 @@ fn a_stray_state_directory_in_home_or_tmp_does_not_capture_projects_below() {
             .code(0);
     }
 }
+
+// ---- Round 2: prune scope, one project per run, nested projects, values files, links ----
+
+const PROJECT_DOC: &str = "kind: Project\nversion: v1\nmetadata: {name: p}\n";
+
+fn write_file_to(name: &str, data: &str) -> String {
+    format!(
+        "kind: WriteFile\nversion: v1\nmetadata: {{name: {name}}}\nspec: {{targetFile: out.txt, data: {data}}}\n"
+    )
+}
+
+/// `apply --prune -m a` in a project holding `a/` and `b/` prunes only what was recorded
+/// from `a` (a prune never deletes what it was not shown); `plan -m a` lists no orphan
+/// from `b`, and `apply -m a` prints no "gone from the files" note about `b`.
+#[test]
+fn prune_with_a_subset_manifest_path_deletes_the_rest_of_the_project() {
+    let t = Test::new()
+        .file("ordo.yaml", PROJECT_DOC)
+        .manifest("a/w.yaml", &write_file_to("wa", "a"))
+        .manifest("a/x.yaml", &write_file_to("xa", "a"))
+        .manifest("b/w.yaml", &write_file_to("wb", "b"));
+    std::fs::create_dir_all(t.path().join("a/x")).unwrap();
+    std::fs::rename(t.path().join("a/x.yaml"), t.path().join("a/x/x.yaml")).unwrap();
+    t.run(&["apply"]).code(0);
+    assert!(t.exists("b/out.txt") && t.exists("a/x/out.txt"));
+    // `xa` leaves the files of `a`: it is an orphan of `-m a`, `wb` is not.
+    std::fs::remove_file(t.path().join("a/x/x.yaml")).unwrap();
+    let plan = t.run(&["plan", "-m", "a", "-o", "json"]);
+    plan.code(0);
+    let text = plan.stdout.clone();
+    assert!(text.contains("\"xa\""), "{text}");
+    assert!(
+        !text.contains("\"wb\""),
+        "plan -m a listed b's entry: {text}"
+    );
+    let note = t.run(&["apply", "-m", "a"]);
+    note.code(0).stderr_has("(xa)");
+    note.stderr_lacks("wb");
+    let out = t.run(&["apply", "--prune", "-m", "a"]);
+    out.code(0);
+    assert!(
+        t.exists("b/out.txt"),
+        "`apply --prune -m a` deleted b/out.txt, a file of a manifest it was not given\n{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(!t.exists("a/x/out.txt"), "the orphan of `a` was not pruned");
+    // From the whole project, `wb` is still there to manage.
+    t.run(&["apply", "--prune"]).code(0);
+    assert!(t.exists("b/out.txt"));
+}
+
+/// `-m A -m B` where A and B are two projects is refused (exit 3, naming both roots),
+/// unless `--state` says where the one state is.
+#[test]
+fn two_projects_in_one_run_share_a_state_and_prune_crosses_projects() {
+    let t = Test::new()
+        .file("A/ordo.yaml", PROJECT_DOC)
+        .file("B/ordo.yaml", PROJECT_DOC)
+        .manifest("A/w.yaml", &write_file_to("wA", "a"))
+        .manifest("B/w.yaml", &write_file_to("wB", "b"));
+    let first = t.run(&["apply", "-m", "A", "-m", "B"]);
+    first
+        .code(3)
+        .stderr_has("-m B: it belongs to the project at B")
+        .stderr_has("not to the project at A");
+    assert!(!t.exists("A/out.txt") && !t.exists("B/out.txt"));
+    t.run(&["apply", "-m", "A", "-m", "B", "--state", "both.json"])
+        .code(0);
+    assert!(t.exists("B/out.txt"));
+    t.run_in("A", &["apply", "--prune"]).code(0);
+    assert!(t.exists("B/out.txt"), "a prune in A deleted B's file");
+}
+
+/// A `.ordo/` ordo created in a parent (no `ordo.yaml`) is the root of the state, but
+/// without `-m` the manifests are the current directory's, not the whole root's.
+#[test]
+fn implicit_state_dir_in_a_parent_captures_sibling_projects() {
+    let wf = |name: &str, file: &str| {
+        format!(
+            "kind: WriteFile\nversion: v1\nmetadata: {{name: {name}}}\nspec: {{targetFile: {file}, data: x}}\n"
+        )
+    };
+    let t = Test::new()
+        .manifest("home/notes.yaml", &wf("n", "notes.txt"))
+        .manifest("home/projA/a.yaml", &wf("a", "out.txt"))
+        .manifest("home/projB/b.yaml", &wf("b", "out.txt"));
+    t.run_in("home", &["apply", "-m", "notes.yaml"]).code(0);
+    t.run_in("home", &["apply", "-m", "projA"]).code(0);
+    std::fs::remove_file(t.path().join("home/projA/out.txt")).unwrap();
+    let out = t.run_in("home/projB", &["apply", "--prune"]);
+    out.code(0);
+    assert!(t.exists("home/projB/out.txt"));
+    assert!(
+        !t.exists("home/projA/out.txt"),
+        "`ordo apply` in projB applied projA's manifest\n{}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(t.exists("home/notes.txt"), "a prune in projB deleted notes");
+    // The state is still the one at `home/.ordo`.
+    let list = t.run_in("home/projB", &["state", "list"]);
+    list.code(0).stdout_has("notes.yaml").stdout_has("b.yaml");
+}
+
+/// A directory holding its own `ordo.yaml` is another project: the walks for manifests and
+/// handlers do not enter it, so its handler cannot serve the parent's kinds.
+#[test]
+fn nested_project_handler_hijacks_the_parent_projects_kinds() {
+    let t = Test::new()
+        .file("ordo.yaml", PROJECT_DOC)
+        .file("vendor/q/ordo.yaml", PROJECT_DOC)
+        .manifest("p.yaml", &write_file_to("pw", "mine"))
+        .manifest("vendor/q/q.yaml", &write_file_to("qw", "theirs"))
+        .handler(
+            "vendor/q/write_file.rhai",
+            r#"
+register("WriteFile", "^1");
+permissions(["file:write"]);
+fn apply(m) { file::write(path::join(m.dir, m.spec.targetFile), "HIJACKED by vendor/q"); }
+"#,
+        );
+    let out = t.run(&["apply"]);
+    out.code(0);
+    assert_eq!(t.read("out.txt"), "mine", "{}{}", out.stdout, out.stderr);
+    assert!(!t.exists("vendor/q/out.txt"));
+    // Without a project file at the top, `-m .` still stops at the nested project.
+    std::fs::remove_file(t.path().join("ordo.yaml")).unwrap();
+    t.run(&["validate", "-m", ".", "-s", "."])
+        .code(0)
+        .stdout_has("1 manifest");
+    // The nested project itself, asked for, works on its own.
+    t.run_in("vendor/q", &["apply"]).code(0);
+    assert_eq!(t.read("vendor/q/out.txt"), "HIJACKED by vendor/q");
+}
+
+/// The lock and the journal are never opened through a symbolic link: a state error names
+/// the link, and its target is left as it was.
+#[test]
+fn state_lock_follows_a_symlink_and_overwrites_its_target() {
+    let t = Test::new().file("victim.txt", "precious data\n").manifest(
+        "m.yaml",
+        "kind: WriteFile\nversion: v1\nmetadata: {name: w}\nspec: {targetFile: o.txt, data: x}\n",
+    );
+    std::fs::create_dir_all(t.path().join(".ordo")).unwrap();
+    std::os::unix::fs::symlink("../victim.txt", t.path().join(".ordo/state.json.lock")).unwrap();
+    let out = t.run(&["apply"]);
+    out.no_panic()
+        .code(1)
+        .stderr_has(".ordo/state.json.lock is a symbolic link");
+    assert_eq!(t.read("victim.txt"), "precious data\n");
+    t.run(&["state", "unlock"])
+        .code(1)
+        .stderr_has("is a symbolic link");
+    assert_eq!(t.read("victim.txt"), "precious data\n");
+    // The journal, likewise.
+    std::fs::remove_file(t.path().join(".ordo/state.json.lock")).unwrap();
+    std::os::unix::fs::symlink("../victim.txt", t.path().join(".ordo/state.json.journal")).unwrap();
+    t.run(&["apply"])
+        .code(1)
+        .stderr_has(".ordo/state.json.journal is a symbolic link");
+    assert_eq!(t.read("victim.txt"), "precious data\n");
+    // And the state file itself is not read through one.
+    std::fs::remove_file(t.path().join(".ordo/state.json.journal")).unwrap();
+    std::os::unix::fs::symlink("../victim.txt", t.path().join(".ordo/state.json")).unwrap();
+    t.run(&["plan"])
+        .code(1)
+        .stderr_has(".ordo/state.json is a symbolic link");
+    assert_eq!(t.read("victim.txt"), "precious data\n");
+}
+
+/// The project's values files, and `-f` files, inside a manifest directory are values,
+/// never also manifests.
+#[test]
+fn project_values_file_is_also_loaded_as_a_manifest() {
+    let t = Test::new()
+        .file(
+            "ordo.yaml",
+            "kind: Project\nversion: v1\nmetadata: {name: p}\nspec:\n  values: [values/common.yaml]\n",
+        )
+        .file(
+            "values/common.yaml",
+            "values:\n- {valueName: v, defaultValue: val}\n",
+        )
+        .file("extra.yaml", "values:\n- {valueName: w, defaultValue: two}\n")
+        .manifest(
+            "m.yaml",
+            "kind: WriteFile\nversion: v1\nmetadata: {name: w}\nspec: {targetFile: o.txt, data: !Value v}\n",
+        );
+    t.run(&["validate", "-f", "extra.yaml"])
+        .code(0)
+        .stdout_has("1 manifest");
+    std::fs::remove_file(t.path().join("extra.yaml")).unwrap();
+    t.run(&["validate"]).code(0).stdout_has("1 manifest");
+    t.run(&["lint"]).code(0);
+}
+
+/// `-f FILE` adds to the project file's `values:`: the project's first, `-f` after and
+/// winning.
+#[test]
+fn values_flag_adds_to_the_project_values() {
+    let t = Test::new()
+        .file(
+            "ordo.yaml",
+            "kind: Project\nversion: v1\nmetadata: {name: p}\nspec:\n  manifests: [m.yaml]\n  values: [common.yaml]\n",
+        )
+        .file(
+            "common.yaml",
+            "values:\n- {valueName: a, defaultValue: from-project}\n- {valueName: b, defaultValue: from-project}\n",
+        )
+        .file("mine.yaml", "values:\n- {valueName: b, defaultValue: from-f}\n")
+        .manifest(
+            "m.yaml",
+            "kind: WriteFile\nversion: v1\nmetadata: {name: w}\nspec: {targetFile: o.txt, data: !Sub '${a} ${b}'}\n",
+        );
+    t.run(&["apply", "-f", "mine.yaml"]).code(0);
+    assert_eq!(t.read("o.txt"), "from-project from-f");
+}
+
+/// `ordo lint` with no PATH checks the handler directories a run uses, the project file's
+/// `handlers:` included.
+#[test]
+fn lint_ignores_the_project_files_handler_directories() {
+    let t = Test::new()
+        .file(
+            "ordo.yaml",
+            "kind: Project\nversion: v1\nmetadata: {name: p}\nspec: {manifests: [manifests/], handlers: [handlers/]}\n",
+        )
+        .handler(
+            "handlers/h.rhai",
+            "register(\"H\", \"^1\");\nfn apply(m) { file::remvoe(\"x\"); }\n",
+        )
+        .manifest(
+            "manifests/m.yaml",
+            "kind: H\nversion: v1\nmetadata: {name: h}\nspec: {}\n",
+        );
+    t.run(&["validate"]).code(3).stderr_has("file::remvoe");
+    t.run(&["lint"]).code(3).stderr_has("file::remvoe");
+    t.run_in("manifests", &["lint"])
+        .code(3)
+        .stderr_has("file::remvoe");
+}
+
+/// An `ordo.yaml` that is a directory or a FIFO is an input error, not ignored.
+#[test]
+fn project_file_that_is_a_directory_is_silently_ignored() {
+    let t = Test::new().manifest(
+        "m.yaml",
+        "kind: WriteFile\nversion: v1\nmetadata: {name: w}\nspec: {targetFile: o, data: x}\n",
+    );
+    std::fs::create_dir_all(t.path().join("ordo.yaml")).unwrap();
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("cannot read the project file `ordo.yaml`");
+    std::fs::remove_dir(t.path().join("ordo.yaml")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(t.path().join("ordo.yaml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("cannot read the project file `ordo.yaml`");
+}
+
+/// `spec.environments` refuses an empty name, a blank in a name and a duplicate, at the
+/// file's line.
+#[test]
+fn project_environments_accept_empty_and_duplicate_names() {
+    let t = Test::new()
+        .file(
+            "ordo.yaml",
+            "kind: Project\nversion: v1\nmetadata: {name: p}\nspec:\n  environments: [dev, dev, \"\", \"a b\"]\n",
+        )
+        .manifest(
+            "m.yaml",
+            "kind: WriteFile\nversion: v1\nmetadata: {name: w}\nspec: {targetFile: o, data: x}\n",
+        );
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("environment `dev` is listed twice")
+        .stderr_has("an environment name cannot be empty")
+        .stderr_has("a name cannot hold a blank")
+        .stderr_has("ordo.yaml:5:");
+}

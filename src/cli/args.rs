@@ -45,11 +45,11 @@ pub struct LintArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Manifests whose directories hold the handlers, when no PATH is given [default: .]
+    /// Manifests whose directories hold the handlers, when no PATH is given [default: ordo.yaml's spec.manifests, else .]
     #[arg(short = 'm', long = "manifest", value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
 
-    /// A directory of handler scripts, when no PATH is given
+    /// A directory of handler scripts, when no PATH is given [default: ordo.yaml's spec.handlers, else the directories of the manifest files]
     #[arg(short = 's', long = "src", value_name = "DIR")]
     pub src: Vec<PathBuf>,
 
@@ -179,11 +179,11 @@ pub enum ColorChoice {
 /// Where the manifests, handlers and values come from: every command that loads them.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// A manifest file, a directory of them, or `-` for standard input [default: .]
+    /// A manifest file, a directory of them, or `-` for standard input [default: ordo.yaml's spec.manifests (absent: the project root), else .]
     #[arg(short = 'm', long = "manifest", value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
 
-    /// A directory of handler scripts [default: the directories of the manifest files]
+    /// A directory of handler scripts [default: ordo.yaml's spec.handlers, else the directories of the manifest files]
     #[arg(short = 's', long = "src", value_name = "DIR")]
     pub src: Vec<PathBuf>,
 
@@ -196,7 +196,7 @@ pub struct LoadArgs {
     )]
     pub env: String,
 
-    /// A values file (`kind: Values` documents); repeatable, later files win
+    /// A values file (`kind: Values` documents); repeatable, later files win; added after ordo.yaml's spec.values
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
 

@@ -1,7 +1,8 @@
 //! `-m` paths → manifest files → checked [`Manifest`]s, in a stable order.
 //!
 //! A path is a file, a directory (every `*.yaml` / `*.yml` below it but the project file
-//! `ordo.yaml`, sorted by path), or `-` for standard input. Files are read once; each becomes
+//! `ordo.yaml` and the run's values files, sorted by path, not entering a directory that holds
+//! its own `ordo.yaml`: another project), or `-` for standard input. Files are read once; each becomes
 //! a [`SourceFile`] that later stages point into. Problems are collected, not returned early, so a run reports all of them.
 
 use std::collections::{HashMap, HashSet};
@@ -33,11 +34,26 @@ pub struct Loaded {
 
 /// Reads and checks every manifest under `paths`.
 pub fn load(paths: &[PathBuf], limits: &Limits) -> Loaded {
+    load_except(paths, &[], limits)
+}
+
+/// [`load`], leaving out of the directory walks the files in `values` (the values files of
+/// the run, `-f` and the project's `spec.values`): a file that is values is never also a
+/// manifest, as `ordo.yaml` is not.
+pub fn load_except(paths: &[PathBuf], values: &[PathBuf], limits: &Limits) -> Loaded {
     let mut loaded = Loaded::default();
     let mut seen = HashSet::new();
+    let values: HashSet<PathBuf> = values
+        .iter()
+        .filter_map(|v| v.canonicalize().ok())
+        .collect();
     for path in paths {
+        let walked = path.is_dir();
         for file in expand(path, &mut loaded.errors, &mut loaded.warnings) {
             let key = file.canonicalize().unwrap_or_else(|_| file.clone());
+            if walked && values.contains(&key) {
+                continue;
+            }
             if !seen.insert(key) {
                 continue;
             }

@@ -13,7 +13,7 @@ mod values;
 
 pub use document::{Action, Dependencies, Manifest, Metadata, NameRef, valid_name};
 pub use error::{ManifestError, ManifestErrorKind};
-pub use loader::{Loaded, load, load_source};
+pub use loader::{Loaded, load, load_except, load_source};
 pub use node::{Entry, Node, Tagged, Value, float_text};
 pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream, parse_stream_parallel};
 pub use scalar::needs_quotes;

@@ -19,6 +19,9 @@ use crate::manifest::{
 /// The file name that marks a project root.
 pub const PROJECT_FILE: &str = "ordo.yaml";
 
+/// Largest project file ordo reads (it is a few lines).
+const MAX_PROJECT_FILE_BYTES: u64 = 1 << 20;
+
 /// The `kind` of the project file's document.
 pub const PROJECT_KIND: &str = "Project";
 
@@ -154,11 +157,20 @@ impl ProjectFile {
     pub fn load(path: &Path) -> Result<ProjectFile, Vec<Diagnostic>> {
         let shown = crate::paths::shown(path);
         let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::input::read_text_bounded(path, MAX_PROJECT_FILE_BYTES) {
+            Ok(t) if t.len() as u64 > MAX_PROJECT_FILE_BYTES => {
+                return Err(vec![Diagnostic::error(format!(
+                    "the project file `{shown}` is larger than {} bytes",
+                    MAX_PROJECT_FILE_BYTES
+                ))]);
+            }
             Ok(t) => t,
             Err(e) => {
                 return Err(vec![Diagnostic::error(format!(
                     "cannot read the project file `{shown}`: {e}"
+                ))
+                .help(format!(
+                    "`{PROJECT_FILE}` marks the project root: it must be a regular file holding one `kind: {PROJECT_KIND}` document"
                 ))]);
             }
         };
@@ -275,14 +287,32 @@ impl ProjectFile {
                 }
                 if let Some(n) = s.get("environments") {
                     let list = c.strings(n, "spec.environments");
-                    project.environments = Some(
-                        list.into_iter()
-                            .map(|(name, mark)| ListedEnvironment {
-                                location: c.at(mark).with_width(name.chars().count()),
-                                name,
-                            })
-                            .collect(),
-                    );
+                    let mut listed: Vec<ListedEnvironment> = Vec::new();
+                    for (name, mark) in list {
+                        let location = c.at(mark).with_width(name.chars().count().max(1));
+                        let problem = if name.trim().is_empty() {
+                            Some("an environment name cannot be empty".to_string())
+                        } else if name.chars().any(char::is_whitespace) {
+                            Some(format!(
+                                "environment `{name}`: a name cannot hold a blank (it could not be given to `-e`)"
+                            ))
+                        } else if listed.iter().any(|e| e.name == name) {
+                            Some(format!(
+                                "environment `{name}` is listed twice in `spec.environments`"
+                            ))
+                        } else {
+                            None
+                        };
+                        match problem {
+                            Some(message) => c.errors.push(
+                                Diagnostic::error(message)
+                                    .at(location)
+                                    .help("list each environment once, by a name `-e` can take"),
+                            ),
+                            None => listed.push(ListedEnvironment { name, location }),
+                        }
+                    }
+                    project.environments = Some(listed);
                 }
                 for key in NOT_YET {
                     if let Some(e) = s.entry(key) {

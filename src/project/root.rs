@@ -38,8 +38,28 @@ fn ceilings() -> Vec<PathBuf> {
 impl Project {
     /// Finds the project of a run whose first `-m` path is `first` (`None`: no `-m`).
     pub fn locate(first: Option<&Path>) -> Result<Project, Vec<Diagnostic>> {
+        let (start, found) = Self::find(first);
+        let root = found.unwrap_or(start);
+        let file = root.join(PROJECT_FILE);
+        // Anything named `ordo.yaml` marks the root; one that is not a regular file (a
+        // directory, a FIFO) is an input error, not silently ignored.
+        let file = if file.symlink_metadata().is_ok() {
+            Some(ProjectFile::load(&canonical(&file))?)
+        } else {
+            None
+        };
+        Ok(Project { root, file })
+    }
+
+    /// The root the walk up from `path` finds by its markers (`ordo.yaml` or `.ordo/`), if
+    /// any: a second `-m` path found in another project than the first's is refused.
+    pub fn marked_root(path: &Path) -> Option<PathBuf> {
+        Self::find(Some(path)).1
+    }
+
+    /// Where the walk up starts (the fallback root), and the marked root it found.
+    fn find(first: Option<&Path>) -> (PathBuf, Option<PathBuf>) {
         let cwd = canonical(Path::new("."));
-        // Where the walk starts, and the fallback root.
         let start = match first {
             None => cwd,
             Some(p) if p.as_os_str() == "-" => cwd,
@@ -57,19 +77,16 @@ impl Project {
         // or `~/.ordo` (left by a run on a file there) must not silently become the root,
         // and the state, of every project below it.
         let ceilings = ceilings();
-        let found = start.ancestors().enumerate().find(|(depth, dir)| {
-            (*depth == 0 || !ceilings.iter().any(|c| c == dir))
-                && (dir.join(PROJECT_FILE).is_file() || dir.join(STATE_DIR).is_dir())
-        });
-        let found = found.map(|(_, dir)| dir);
-        let root = found.unwrap_or(&start).to_path_buf();
-        let file = root.join(PROJECT_FILE);
-        let file = if file.is_file() {
-            Some(ProjectFile::load(&canonical(&file))?)
-        } else {
-            None
-        };
-        Ok(Project { root, file })
+        let found = start
+            .ancestors()
+            .enumerate()
+            .find(|(depth, dir)| {
+                (*depth == 0 || !ceilings.iter().any(|c| c == dir))
+                    && (dir.join(PROJECT_FILE).symlink_metadata().is_ok()
+                        || dir.join(STATE_DIR).is_dir())
+            })
+            .map(|(_, dir)| dir.to_path_buf());
+        (start, found)
     }
 
     /// Where the state lives unless `--state` says otherwise.

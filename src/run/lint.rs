@@ -7,8 +7,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde_json::json;
 
@@ -16,15 +14,19 @@ use crate::cli::{Config, OutputFormat};
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::handler::{Found, HandlerRegistry, discover};
-use crate::manifest::{Limits, SourceFile};
+use crate::manifest::Limits;
 use crate::script::{ImportResolver, build};
 
 pub(super) fn lint(config: &Config) -> Result<(), Error> {
     let mut errors = Vec::new();
     let found: Vec<Found> = if config.lint_paths.is_empty() {
         let dirs = config.src.clone().unwrap_or_else(|| {
-            let loaded = crate::manifest::load(&config.manifests, &Limits::default());
-            default_dirs(&loaded.files)
+            let loaded = crate::manifest::load_except(
+                &config.manifests,
+                &config.values.files,
+                &Limits::default(),
+            );
+            super::load::default_src(&loaded.files)
         });
         discover(&dirs, &mut errors)
     } else {
@@ -84,20 +86,4 @@ pub(super) fn lint(config: &Config) -> Result<(), Error> {
         let _ = writeln!(out, "{report}");
     }
     Ok(())
-}
-
-/// The directories of the manifest files, as a run uses by default.
-fn default_dirs(files: &[Arc<SourceFile>]) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    for f in files {
-        let dir = if f.name() == "<stdin>" {
-            PathBuf::from(".")
-        } else {
-            f.dir().to_path_buf()
-        };
-        if !dirs.contains(&dir) {
-            dirs.push(dir);
-        }
-    }
-    dirs
 }

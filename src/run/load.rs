@@ -34,7 +34,8 @@ pub(super) struct World {
 
 pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
-    let mut loaded = crate::manifest::load(&config.manifests, &Limits::default());
+    let mut loaded =
+        crate::manifest::load_except(&config.manifests, &config.values.files, &Limits::default());
     // Environments named by manifests, before `Values` manifests are taken out.
     let mut environments = Vec::new();
     for m in loaded.manifests.iter().filter(|m| m.kind != VALUES_KIND) {
@@ -291,8 +292,9 @@ fn resolve_tags(
     }
 }
 
-/// The directories holding the manifest files (standard input counts as `.`), in order.
-fn default_src(files: &[Arc<crate::manifest::SourceFile>]) -> Vec<PathBuf> {
+/// The directories holding the manifest files (standard input counts as `.`), in order:
+/// where a run (and `ordo lint` without a PATH) looks for handlers when `-s` is not given.
+pub(super) fn default_src(files: &[Arc<crate::manifest::SourceFile>]) -> Vec<PathBuf> {
     // Distinct directories first (there may be one file per manifest), then drop those
     // inside another: handlers are found below each directory anyway.
     let mut seen = std::collections::HashSet::new();

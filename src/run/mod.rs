@@ -167,11 +167,17 @@ fn reporter(config: &Config) -> Box<dyn Reporter> {
 }
 
 /// Finds the project and fills in what the command line left to it: the manifests (the
-/// project file's `spec.manifests`, else the project root), handler directories, values
-/// files, and the state file (`<root>/.ordo/state.json`). Flags given replace all of these.
+/// project file's `spec.manifests`, else its root; without a project file, the current
+/// directory), handler directories, values files (the project's first, then `-f`'s), and the
+/// state file (`<root>/.ordo/state.json`). `-m` and `-s` given replace the project's
+/// defaults; `-f` adds to them. `-m` paths in two projects are refused unless `--state` says
+/// where the one state is.
 fn locate_project(config: &mut Config) -> Result<Project, Error> {
     let project =
         Project::locate(config.manifests.first().map(PathBuf::as_path)).map_err(Error::Input)?;
+    if config.use_state && config.state.is_none() {
+        check_one_project(&config.manifests, &project)?;
+    }
     let shown = |paths: &[PathBuf]| -> Vec<PathBuf> {
         paths
             .iter()
@@ -185,17 +191,75 @@ fn locate_project(config: &mut Config) -> Result<Project, Error> {
         if config.src.is_none() && !file.handlers.is_empty() {
             config.src = Some(shown(&file.handlers));
         }
-        if config.values.files.is_empty() {
-            config.values.files = shown(&file.values);
-        }
+        // Project values first, `-f` files after them (later files win), as Helm's `-f`.
+        let mut files = shown(&file.values);
+        files.append(&mut config.values.files);
+        config.values.files = files;
     }
     if config.manifests.is_empty() {
-        config.manifests = shown(std::slice::from_ref(&project.root));
+        // Only a project file makes the whole root the default: a `.ordo/` alone (which
+        // ordo creates on its own) must not pull in the directories beside this one.
+        config.manifests = if project.file.is_some() {
+            shown(std::slice::from_ref(&project.root))
+        } else {
+            vec![PathBuf::from(".")]
+        };
     }
     if config.use_state && config.state.is_none() {
         config.state = Some(PathBuf::from(crate::paths::shown(&project.state_path())));
     }
     Ok(project)
+}
+
+/// Whether a file recorded in the state (canonical) lies under one of the manifest paths
+/// a run loaded from: `--prune`, plan's `orphaned` entries and the "gone from the files"
+/// note consider only those, so a prune never deletes what it was not shown (`--prune -m
+/// a` leaves what was recorded from `b` alone). Standard input covers what it recorded.
+fn loaded_from(manifests: &[PathBuf]) -> impl Fn(&str) -> bool + use<> {
+    let scopes: Vec<PathBuf> = manifests
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                PathBuf::from("<stdin>")
+            } else {
+                crate::paths::canonical(p)
+            }
+        })
+        .collect();
+    move |file: &str| {
+        let file = std::path::Path::new(file);
+        scopes.iter().any(|s| file.starts_with(s))
+    }
+}
+
+/// Every `-m` path must belong to the first one's project: a path whose walk up finds
+/// another root (its own `ordo.yaml` or `.ordo/`) would record that project's manifests in
+/// this one's state, and a later `--prune` in either would delete the other's.
+fn check_one_project(manifests: &[PathBuf], project: &Project) -> Result<(), Error> {
+    let mut errors = Vec::new();
+    for path in manifests.iter().skip(1) {
+        if path.as_os_str() == "-" {
+            continue;
+        }
+        if let Some(other) = Project::marked_root(path)
+            && other != project.root
+        {
+            errors.push(
+                crate::diagnostic::Diagnostic::error(format!(
+                    "-m {}: it belongs to the project at {}, not to the project at {} (the first -m's); two projects never share one state",
+                    path.display(),
+                    crate::paths::shown(&other),
+                    crate::paths::shown(&project.root),
+                ))
+                .help("run ordo once per project, or give `--state FILE` to keep one state for both on purpose"),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Input(errors))
+    }
 }
 
 fn execute(config: &mut Config) -> Result<(), Error> {

@@ -110,9 +110,12 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         .filter_map(|&i| world.manifests.get(i))
         .map(|m| m.name.as_str())
         .collect();
+    // Only what this run was shown can be gone from it: an entry recorded from a file
+    // outside every `-m` path (or project default) is not this run's to prune or report.
+    let shown_to_run = super::loaded_from(&config.manifests);
     let gone: Vec<(String, Entry)> = recorded
         .iter()
-        .filter(|(n, _)| !current.contains(n.as_str()))
+        .filter(|(n, e)| !current.contains(n.as_str()) && shown_to_run(&e.file))
         .map(|(n, e)| (n.clone(), e.clone()))
         .collect();
     let prune = config.prune && action == Action::Apply;

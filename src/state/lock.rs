@@ -70,9 +70,17 @@ impl StateLock {
         command: &str,
     ) -> Result<(StateLock, Option<String>), StateErrorKind> {
         let shown = path.display().to_string();
-        let write_err = |e: std::io::Error| StateErrorKind::Write {
-            path: shown.clone(),
-            reason: e.to_string(),
+        let write_err = |e: std::io::Error| {
+            if super::store::is_link_refused(&e) {
+                StateErrorKind::Link {
+                    path: shown.clone(),
+                }
+            } else {
+                StateErrorKind::Write {
+                    path: shown.clone(),
+                    reason: e.to_string(),
+                }
+            }
         };
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(write_err)?;
@@ -84,6 +92,9 @@ impl StateLock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            // Never through a link: it would overwrite the link's target (a repository can
+            // ship `.ordo/state.json.lock -> ../somefile`).
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
             .map_err(write_err)?;
         match file.try_lock() {
@@ -139,10 +150,18 @@ impl Drop for StateLock {
 /// unless `force`.
 pub fn unlock(path: &Path, force: bool) -> Result<String, StateErrorKind> {
     let shown = path.display().to_string();
-    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(format!("{shown} is not locked"));
+        }
+        Err(e) if super::store::is_link_refused(&e) => {
+            return Err(StateErrorKind::Link { path: shown });
         }
         Err(e) => {
             return Err(StateErrorKind::Read {

@@ -124,6 +124,10 @@ pub enum StateErrorKind {
     TooNew { path: String, found: u32 },
     #[error("cannot write the state file {path}: {reason}")]
     Write { path: String, reason: String },
+    #[error(
+        "{path} is a symbolic link; ordo never opens its state, journal or lock through a link (remove the link)"
+    )]
+    Link { path: String },
     #[error("the state {path} is locked by pid {pid} on {host} since {since}, running `{command}`")]
     Locked {
         path: String,
@@ -147,10 +151,43 @@ pub struct StateStore {
 }
 
 fn io(path: &Path, e: &std::io::Error) -> StateErrorKind {
+    if is_link_refused(e) {
+        return StateErrorKind::Link {
+            path: path.display().to_string(),
+        };
+    }
     StateErrorKind::Write {
         path: path.display().to_string(),
         reason: e.to_string(),
     }
+}
+
+/// Whether an open with `O_NOFOLLOW` failed because the path is a symbolic link.
+pub(super) fn is_link_refused(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// A state read error: a link refused is said as such.
+fn read_error(path: &Path, e: &std::io::Error) -> StateErrorKind {
+    if is_link_refused(e) {
+        return StateErrorKind::Link {
+            path: path.display().to_string(),
+        };
+    }
+    StateErrorKind::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Opens a file of the state for reading without following a symbolic link: a link planted
+/// in `.ordo/` (a repository can ship one) must not make ordo read, or later replace,
+/// another file.
+fn open_read(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 impl StateStore {
@@ -185,7 +222,11 @@ impl StateStore {
 
     fn read_file(&self) -> Result<State, StateErrorKind> {
         let shown = self.path.display().to_string();
-        let text = match std::fs::read_to_string(&self.path) {
+        let read = open_read(&self.path).and_then(|mut f| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut f, &mut text).map(|_| text)
+        });
+        let text = match read {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(State {
@@ -193,12 +234,7 @@ impl StateStore {
                     environments: BTreeMap::new(),
                 });
             }
-            Err(e) => {
-                return Err(StateErrorKind::Read {
-                    path: shown,
-                    reason: e.to_string(),
-                });
-            }
+            Err(e) => return Err(read_error(&self.path, &e)),
         };
         let state: State = serde_json::from_str(&text).map_err(|e| StateErrorKind::Corrupt {
             path: shown.clone(),
@@ -217,15 +253,10 @@ impl StateStore {
 
     fn read_journal(&self) -> Result<Vec<Record>, StateErrorKind> {
         let path = self.journal_path();
-        let file = match File::open(&path) {
+        let file = match open_read(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(StateErrorKind::Read {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                });
-            }
+            Err(e) => return Err(read_error(&path, &e)),
         };
         let mut records = Vec::new();
         for line in BufReader::new(file).lines() {
@@ -308,6 +339,7 @@ impl StateStore {
             .create(true)
             .append(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| io(&path, &e))?;
         Ok(Journal {
