@@ -1,6 +1,7 @@
 //! Every example's README is executable: each `cargo run -q -- ...` command in a `sh` block
-//! (optionally after `cd DIR && `) is run (in a copy of the example, with the real binary), and the block that follows it
-//! is its expected output. Timings are ignored; log lines (`info  ...`) are looked for on
+//! (optionally after `cd DIR && `, which lasts for the commands after it, as in a shell) is
+//! run (in a copy of the example, with the real binary), and the block that follows it is
+//! its expected output. Timings are ignored; log lines (`info  ...`) are looked for on
 //! stderr, every other line must be on stdout, in order.
 //!
 //! Examples that need a web server use `127.0.0.1:8080`; the test starts one on a free
@@ -26,7 +27,7 @@ use common::HttpServer;
 const PLACEHOLDER: &str = "127.0.0.1:8080";
 
 struct Step {
-    /// `cd DIR && cargo run ...`: the directory, relative to the repository root.
+    /// `cd DIR && cargo run ...`: the directory, relative to where the previous commands ran.
     dir: Option<String>,
     args: Vec<String>,
     expected: Vec<String>,
@@ -167,10 +168,21 @@ fn run_example(name: &str) -> tempfile::TempDir {
         !steps.is_empty(),
         "examples/{name}/README.md shows no `cargo run -q -- ...` command"
     );
+    // A `cd` lasts, as in the shell the reader types the commands into: the commands
+    // after it run from that directory too.
+    let mut cwd = work.path().to_path_buf();
     for step in steps {
+        if let Some(dir) = &step.dir {
+            cwd = cwd.join(dir);
+            assert!(
+                cwd.is_dir(),
+                "examples/{name}/README.md: `cd {dir}` fails where the reader is ({})",
+                cwd.display()
+            );
+        }
         let out = Command::new(env!("CARGO_BIN_EXE_ordo"))
             .args(&step.args)
-            .current_dir(work.path().join(step.dir.as_deref().unwrap_or(".")))
+            .current_dir(&cwd)
             .env_remove("NO_COLOR")
             .output()
             .unwrap();
