@@ -383,3 +383,74 @@ fn plan_reports_every_manifest_after_a_failing_check_whatever_jobs() {
             .stdout_has("pending   Probe/f");
     }
 }
+
+/// `Content`: writes `spec.data` to `<name>.txt`; its `check` compares the content only
+/// (so a change of `spec.mode` is invisible to it).
+const CONTENT: &str = r#"
+register("Content", "^1");
+permissions(["file:read", "file:write"]);
+
+fn check(m) {
+    let p = path::join(m.dir, m.name + ".txt");
+    !file::exists(p) || file::read(p) != m.spec.data
+}
+
+fn apply(m) { file::write(path::join(m.dir, m.name + ".txt"), m.spec.data); }
+"#;
+
+fn content(name: &str, mode: &str) -> String {
+    format!(
+        "---\nkind: Content\nversion: v1\nmetadata: {{name: {name}}}\nspec: {{data: hello, mode: \"{mode}\"}}\n"
+    )
+}
+
+/// A new user: a handler whose `check` compares content only; `mode:` changed, and `plan`
+/// and `apply` said `unchanged` with no diff while the state took the new spec. `check`
+/// decides, but the change is shown with its reason (plan: and the diff, also in JSON).
+#[test]
+fn a_changed_spec_that_check_calls_done_is_unchanged_with_a_reason_and_a_diff() {
+    let t = Test::new().handler("content.rhai", CONTENT).manifest(
+        "m.yaml",
+        &format!("{}{}", content("a", "0644"), content("b", "0644")),
+    );
+    t.run(&["apply"]).code(0);
+    let t = t.manifest(
+        "m.yaml",
+        &format!("{}{}", content("a", "0600"), content("b", "0644")),
+    );
+    let reason = "spec changed since the last apply, but `check` says nothing to do";
+    let out = t.run(&["plan"]);
+    out.code(0)
+        .stdout_has("unchanged Content/a  ")
+        .stdout_has(&format!(
+            "({reason})\n          ~ spec.mode: \"0644\" -> \"0600\"\n"
+        ));
+    let b_line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("Content/b"))
+        .unwrap();
+    assert!(
+        !b_line.contains("but `check`"),
+        "b did not change:\n{}",
+        out.stdout
+    );
+    let json = t.run(&["plan", "-o", "json"]).json();
+    let entries = json["manifests"].as_array().unwrap();
+    let a = entries.iter().find(|e| e["name"] == "a").unwrap();
+    let b = entries.iter().find(|e| e["name"] == "b").unwrap();
+    assert_eq!(a["status"], "unchanged");
+    assert_eq!(a["reason"], reason);
+    assert!(a["diff"].as_array().is_some_and(|d| !d.is_empty()), "{a}");
+    assert!(b["reason"].is_null() && b["diff"].is_null(), "{b}");
+    t.run(&["apply"]).code(0).stdout_has(&format!("({reason})"));
+    // Now recorded: nothing more to say.
+    let out = t.run(&["plan"]);
+    out.code(0);
+    assert!(!out.stdout.contains("but `check`"), "{}", out.stdout);
+    // Removed from the state, it is unrecorded, and `plan` says so.
+    t.run(&["state", "rm", "a"]).code(0);
+    t.run(&["plan"]).code(0).stdout_has(
+        "not recorded in the state (for this environment), but `check` says nothing to do",
+    );
+}

@@ -146,7 +146,7 @@ pub struct Runner<'a> {
     pub cancel: Arc<AtomicBool>,
     pub settings: RunSettings,
     pub recorder: Option<&'a std::sync::Mutex<dyn Recorder + 'a>>,
-    /// `plan`: per manifest, how it compares with the state.
+    /// `plan` and `apply`: per manifest, how it compares with the state (empty without one).
     pub baselines: Vec<Baseline>,
     /// `plan`: state entries gone from the files.
     pub orphans: Vec<Orphan>,
@@ -155,6 +155,9 @@ pub struct Runner<'a> {
     pub previous: Option<&'a Previous<'a>>,
     /// `plan`: per manifest whose spec changed since the last apply, the spec recorded then.
     pub recorded_specs: Vec<Option<serde_json::Value>>,
+    /// The state records something for this environment (so a manifest it does not
+    /// record, and `check` calls done, is worth a word).
+    pub state_has_entries: bool,
     /// `plan --prune`: per manifest that depended, when last applied, on an orphan (which
     /// `apply --prune` deletes before anything else), that orphan.
     pub after_prune: Vec<Option<String>>,
@@ -684,11 +687,15 @@ impl<'a> Runner<'a> {
                 )
             }
         };
-        let reason = reason.or_else(|| {
-            (status == Status::Pending)
-                .then(|| self.pending_reason(m, handler, action, step.function))
+        let reason = reason.or_else(|| match status {
+            Status::Pending => Some(self.pending_reason(m, handler, action, step.function)),
+            Status::Unchanged => self.unchanged_reason(m, action),
+            _ => None,
         });
-        let diff = if status == Status::Pending {
+        // `check` is authoritative, but a changed spec it calls done is shown, not hidden.
+        let diff = if status == Status::Pending
+            || (status == Status::Unchanged && self.settings.dry_run)
+        {
             self.plan_diff(m, action, pending)
         } else {
             None
@@ -727,6 +734,25 @@ impl<'a> Runner<'a> {
         let mut new = spec_json(&m.spec, &lookup);
         super::secrets::mask_json(&mut new);
         Some(spec_diff(old, &new))
+    }
+
+    /// Why `m` is `unchanged` although the state says otherwise (`plan` and `apply` of an
+    /// apply): its spec changed since the last apply, or it is not recorded, and `check`
+    /// says nothing to do. `check` decides; this keeps its verdict from hiding the change.
+    fn unchanged_reason(&self, m: &Manifest, action: Action) -> Option<String> {
+        if action != Action::Apply {
+            return None;
+        }
+        match self.baselines.get(m.index)? {
+            Baseline::SpecChanged => {
+                Some("spec changed since the last apply, but `check` says nothing to do".into())
+            }
+            Baseline::New if self.state_has_entries => Some(
+                "not recorded in the state (for this environment), but `check` says nothing to do"
+                    .into(),
+            ),
+            _ => None,
+        }
     }
 
     /// Why `plan` found work to do for `m` (`action`: what the plan is for).

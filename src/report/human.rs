@@ -217,7 +217,9 @@ impl Reporter for HumanReporter {
                     (Status::Skipped | Status::Pending | Status::Orphaned, Some(r)) => {
                         format!("({r})")
                     }
-                    (Status::Interrupted, Some(r)) => format!("{} ({r})", duration(*d)),
+                    (Status::Interrupted | Status::Unchanged | Status::Changed, Some(r)) => {
+                        format!("{} ({r})", duration(*d))
+                    }
                     _ => duration(*d),
                 };
                 let diff = match diff {

@@ -155,7 +155,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     }
 
     // Without a state file there is nothing to compare with (every manifest is new).
-    let baselines: Vec<Baseline> = if dry_run && store.is_some() {
+    let baselines: Vec<Baseline> = if store.is_some() {
         world
             .manifests
             .iter()
@@ -213,6 +213,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         Vec::new()
     };
 
+    let state_has_entries = !recorded.is_empty();
     // The state stays with the recorder (which applies this run's records to it) or here.
     let mut kept = None;
     let recorder = match (&store, dry_run) {
@@ -275,6 +276,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         orphans,
         previous: Some(&previous),
         recorded_specs,
+        state_has_entries,
         after_prune,
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
