@@ -556,6 +556,11 @@ fn two_projects_in_one_run_share_a_state_and_prune_crosses_projects() {
         .stderr_has("-m B: it belongs to the project at B")
         .stderr_has("not to the project at A");
     assert!(!t.exists("A/out.txt") && !t.exists("B/out.txt"));
+    t.run(&["plan", "-m", "A", "-m", "B"])
+        .code(3)
+        .stderr_has("two projects never share one state");
+    // Commands that keep no state may read both.
+    t.run(&["validate", "-m", "A", "-m", "B"]).code(0);
     t.run(&["apply", "-m", "A", "-m", "B", "--state", "both.json"])
         .code(0);
     assert!(t.exists("B/out.txt"));

@@ -3,8 +3,8 @@
 //! This stage sits between the command line and the manifests. It finds the project root
 //! from the first `-m` path (or the current directory), reads the project file if there is
 //! one, and fills in what the command line left open: the manifests, handler directories
-//! and values files to load, and the state file (`<root>/.ordo/state.json`). Flags given on
-//! the command line replace the project's defaults. After loading, it checks that `-e`
+//! and values files to load, and the state file (`<root>/.ordo/state.json`). `-m` and `-s`
+//! given on the command line replace the project's defaults; `-f` adds to its values. After loading, it checks that `-e`
 //! names an environment that exists.
 
 mod environments;

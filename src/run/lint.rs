@@ -40,15 +40,6 @@ pub(super) fn lint(config: &Config) -> Result<(), Error> {
         }
         found
     };
-    let (not_followed, real): (Vec<_>, Vec<_>) = errors
-        .into_iter()
-        .partition(crate::handler::HandlerError::is_warning);
-    errors = real;
-    let warnings: Vec<Diagnostic> = not_followed
-        .into_iter()
-        .map(|e| e.into_diagnostic().as_warning())
-        .collect();
-    super::warn(config, &warnings);
     // Directory links not followed are notes, as for a run; they stop nothing.
     let (not_followed, fatal): (Vec<_>, Vec<_>) = errors
         .into_iter()
