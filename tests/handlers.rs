@@ -510,6 +510,73 @@ fn web_download_file_apply_then_unchanged_then_delete() {
     assert!(!t.exists("downloads/file.bin"));
 }
 
+/// Serves `/a.txt` = `AAAA` and `/b.txt` = `BBBB` (same size, different content) on
+/// 127.0.0.1, for as long as the test runs; returns the base URL.
+fn two_file_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+            }
+            let head = first.starts_with("HEAD");
+            let body = if first.contains("/b.txt") {
+                "BBBB"
+            } else {
+                "AAAA"
+            };
+            let mut s = stream;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\n{}",
+                if head { "" } else { body }
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// `sourceUrl` changed to a file of the same size: `check` compared only the size from a
+/// HEAD request, so the old content stayed while the state recorded the new URL. Where
+/// the file comes from is part of the end state: `check` compares it with `m.previous`.
+#[test]
+fn web_download_ignores_a_changed_source_url_of_the_same_size() {
+    let base = two_file_server();
+    let doc = |file: &str| {
+        format!(
+            "kind: WebDownloadFile\nversion: v1\nmetadata: {{name: d}}\nspec: {{sourceUrl: \"{base}/{file}\", targetOutputFile: out.txt}}\n"
+        )
+    };
+    let t = Test::new().manifest("m.yaml", &doc("a.txt"));
+    t.run(&["apply"]).code(0);
+    assert_eq!(t.read("out.txt"), "AAAA");
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("unchanged WebDownloadFile/d");
+    std::fs::write(t.path().join("m.yaml"), doc("b.txt")).unwrap();
+    t.run(&["plan"])
+        .code(0)
+        .stdout_has("pending   WebDownloadFile/d  (spec changed since the last apply)");
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("changed   WebDownloadFile/d");
+    assert_eq!(t.read("out.txt"), "BBBB", "the new URL was not downloaded");
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("unchanged WebDownloadFile/d");
+    // Without a state there is nothing to compare with: the size decides, as before.
+    t.run(&["apply", "--no-state"])
+        .code(0)
+        .stdout_has("unchanged WebDownloadFile/d");
+}
+
 fn file_len(p: &Path) -> u64 {
     std::fs::metadata(p).unwrap().len()
 }
