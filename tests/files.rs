@@ -54,7 +54,8 @@ fn a_yaml_octal_number_as_a_mode_is_refused_never_a_different_mode() {
             .code(1)
             .no_panic()
             .stderr_has("WriteFile `wf`: `spec.fileMode` must be")
-            .stderr_has("quote it");
+            .stderr_has("not the number")
+            .stderr_has("quote the mode");
         assert!(!t.exists("a.txt"), "{spelled}: a file was written");
     }
 }
