@@ -253,6 +253,45 @@ fn apply_prune_deletes_what_is_gone_in_reverse_order_first() {
     assert_eq!(recorded(&t, "default"), ["keep"]);
 }
 
+/// `apply --prune` reported a pruned manifest as `changed` with no word that it was
+/// deleted: it has the reason `pruned: gone from the files`, in human and JSON output.
+#[test]
+fn apply_prune_says_what_it_pruned() {
+    let both = [
+        trace_doc("old", "", "file: old.txt"),
+        trace_doc("keep", "", "file: keep.txt"),
+    ]
+    .concat();
+    for json in [false, true] {
+        let t = Test::new().trace().manifest("m.yaml", &both);
+        t.run(&["apply"]).code(0);
+        let t = t.manifest("m.yaml", &trace_doc("keep", "", "file: keep.txt"));
+        if json {
+            let out = t.run(&["apply", "--prune", "-o", "json"]);
+            out.code(0);
+            let report = out.json();
+            let entries = report["manifests"].as_array().unwrap();
+            let old = entries.iter().find(|e| e["name"] == "old").unwrap();
+            let keep = entries.iter().find(|e| e["name"] == "keep").unwrap();
+            assert_eq!(old["status"], "changed");
+            assert_eq!(old["reason"], "pruned: gone from the files");
+            assert!(keep["reason"].is_null(), "{keep}");
+        } else {
+            let out = t.run(&["apply", "--prune"]);
+            out.code(0);
+            let line = out.stdout.lines().find(|l| l.contains("/old")).unwrap();
+            assert!(
+                line.starts_with("changed") && line.ends_with("(pruned: gone from the files)"),
+                "{}",
+                out.stdout
+            );
+            let keep = out.stdout.lines().find(|l| l.contains("/keep")).unwrap();
+            assert!(!keep.contains("pruned"), "{}", out.stdout);
+        }
+        assert!(!t.exists("old.txt"));
+    }
+}
+
 #[test]
 fn prune_without_the_handler_is_a_clear_error() {
     let t = Test::new()

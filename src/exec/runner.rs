@@ -155,6 +155,9 @@ pub struct Runner<'a> {
     pub previous: Option<&'a Previous<'a>>,
     /// `plan`: per manifest whose spec changed since the last apply, the spec recorded then.
     pub recorded_specs: Vec<Option<serde_json::Value>>,
+    /// `apply --prune`: manifests from this index on are state entries gone from the files,
+    /// deleted first (`usize::MAX`: none).
+    pub first_pruned: usize,
     /// The state records something for this environment (so a manifest it does not
     /// record, and `check` calls done, is worth a word).
     pub state_has_entries: bool,
@@ -687,7 +690,12 @@ impl<'a> Runner<'a> {
                 )
             }
         };
+        let pruned = m.index >= self.first_pruned;
         let reason = reason.or_else(|| match status {
+            Status::Changed if pruned => Some("pruned: gone from the files".into()),
+            Status::Unchanged if pruned => {
+                Some("pruned: gone from the files, and `check` says nothing is left".into())
+            }
             Status::Pending => Some(self.pending_reason(m, handler, action, step.function)),
             Status::Unchanged => self.unchanged_reason(m, action),
             _ => None,

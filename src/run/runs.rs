@@ -277,6 +277,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         previous: Some(&previous),
         recorded_specs,
         state_has_entries,
+        first_pruned: world.manifests.len(),
         after_prune,
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
