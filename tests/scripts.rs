@@ -371,3 +371,39 @@ fn apply(m) {
         .stderr_has("GREETNG")
         .stderr_has("probe.rhai:6:");
 }
+
+/// The manifest of the `Lint` handler of the test below.
+const LINT_MANIFEST: &str = "kind: Lint\nversion: v1\nmetadata: {name: a}\nspec: {}\n";
+
+/// Reproduction: a handler whose `apply` builds a deeply nested array
+/// (`let a = []; for i in 0..10000 { a = [a]; }`) and then calls `json::to_string(a)`, or
+/// returns it as an output (`#{ out: a }`). ordo died with a stack overflow (SIGABRT, exit
+/// 134), killing every manifest running beside it. Every conversion ordo makes of a script
+/// value is bounded: the manifest fails with an error naming the call, the process lives.
+#[test]
+fn a_deeply_nested_value_fails_its_manifest_not_the_process() {
+    for (call, said) in [
+        ("print(json::to_string(a).len());", "`json::to_string`"),
+        (
+            "print(json::to_string_pretty(a).len());",
+            "`json::to_string_pretty`",
+        ),
+        ("template::render(\"x\", #{ a: a });", "`template::render`"),
+        ("vars::set(\"x\", a);", "`vars::set`"),
+        ("#{ out: a }", "`apply` returned the output `out`"),
+    ] {
+        let t = Test::new()
+            .handler(
+                "h.rhai",
+                &format!(
+                    "register(\"Lint\", \"^1\");\nfn apply(m) {{ let a = []; for i in 0..10000 {{ a = [a]; }} {call} }}\n"
+                ),
+            )
+            .manifest("m.yaml", LINT_MANIFEST);
+        let out = t.run(&["apply"]);
+        out.no_panic()
+            .stderr_has(said)
+            .stderr_has("nested deeper than 128 levels");
+        assert_eq!(out.code, 1, "{call}: {}", out.stderr);
+    }
+}

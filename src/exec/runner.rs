@@ -987,6 +987,15 @@ impl<'a> Runner<'a> {
             if key.is_empty() || key.contains('.') {
                 return Err(self.failure_text(handler, format!("`{}` returned the output key `{key}`; keys must be non-empty and without dots", function.as_str())));
             }
+            if crate::script::convert::deeper_than(value, crate::script::convert::MAX_DEPTH) {
+                return Err(self.failure_text(
+                    handler,
+                    crate::script::convert::too_deep(&format!(
+                        "`{}` returned the output `{key}`",
+                        function.as_str()
+                    )),
+                ));
+            }
             if !is_plain(value) {
                 return Err(self.failure_text(
                     handler,

@@ -32,7 +32,13 @@ pub fn split_name(full: &str) -> Option<(&str, &str)> {
 }
 
 /// Whether `value` is plain data (no functions, no host objects), recursively.
+/// Bounded: a value nested deeper than [`MAX_DEPTH`](crate::script::convert::MAX_DEPTH) is
+/// not looked into (and not plain).
 pub fn is_plain(value: &Dynamic) -> bool {
+    plain_within(value, crate::script::convert::MAX_DEPTH)
+}
+
+fn plain_within(value: &Dynamic, left: usize) -> bool {
     if value.is_unit()
         || value.is_bool()
         || value.is_int()
@@ -42,11 +48,14 @@ pub fn is_plain(value: &Dynamic) -> bool {
     {
         return true;
     }
+    let Some(left) = left.checked_sub(1) else {
+        return false;
+    };
     if let Some(array) = value.read_lock::<rhai::Array>() {
-        return array.iter().all(is_plain);
+        return array.iter().all(|v| plain_within(v, left));
     }
     if let Some(map) = value.read_lock::<rhai::Map>() {
-        return map.values().all(is_plain);
+        return map.values().all(|v| plain_within(v, left));
     }
     false
 }

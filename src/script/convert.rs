@@ -35,9 +35,49 @@ pub fn node_to_dynamic(node: &Node) -> Dynamic {
     }
 }
 
+/// How deep arrays and maps from a script may nest where ordo converts or keeps them
+/// (`json::to_string`, outputs, variables, template values, request bodies). Every walk
+/// over such a value is bounded, so a value nested thousands deep fails its manifest with
+/// an error instead of overflowing the stack. (serde_json reads at most 128 levels too.)
+pub const MAX_DEPTH: usize = 128;
+
+/// Whether `value` nests arrays and maps deeper than `limit` levels (looked at no deeper).
+pub fn deeper_than(value: &Dynamic, limit: usize) -> bool {
+    fn walk(value: &Dynamic, left: usize) -> bool {
+        if let Some(a) = value.read_lock::<Array>() {
+            return left == 0 || a.iter().any(|v| walk(v, left - 1));
+        }
+        if let Some(m) = value.read_lock::<Map>() {
+            return left == 0 || m.values().any(|v| walk(v, left - 1));
+        }
+        false
+    }
+    walk(value, limit)
+}
+
+/// The error for a value nested deeper than [`MAX_DEPTH`], naming what refused it.
+pub fn too_deep(what: &str) -> String {
+    format!("{what}: the value is nested deeper than {MAX_DEPTH} levels")
+}
+
+/// A Rhai value as JSON, refused (with [`too_deep`]) when nested deeper than [`MAX_DEPTH`].
+pub fn to_json(value: &Dynamic, what: &str) -> Result<serde_json::Value, String> {
+    if deeper_than(value, MAX_DEPTH) {
+        return Err(too_deep(what));
+    }
+    Ok(dynamic_to_json(value))
+}
+
 /// A Rhai value as JSON, for reports and the state file. Non-data values (functions, host
-/// objects) become their type name as a string.
+/// objects) become their type name as a string. Values from scripts are checked against
+/// [`MAX_DEPTH`] where they enter (outputs, variables, [`to_json`]); a manifest's spec
+/// holding them nests at most that much deeper, so anything below twice that depth is cut
+/// (as `null`) rather than walked: the walk is bounded whatever it is given.
 pub fn dynamic_to_json(value: &Dynamic) -> serde_json::Value {
+    bounded_json(value, 2 * MAX_DEPTH + 64)
+}
+
+fn bounded_json(value: &Dynamic, left: usize) -> serde_json::Value {
     use serde_json::Value as J;
     if value.is_unit() {
         return J::Null;
@@ -57,13 +97,16 @@ pub fn dynamic_to_json(value: &Dynamic) -> serde_json::Value {
     if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
         return J::String(s.to_string());
     }
+    let Some(left) = left.checked_sub(1) else {
+        return J::Null;
+    };
     if let Some(a) = value.read_lock::<Array>() {
-        return J::Array(a.iter().map(dynamic_to_json).collect());
+        return J::Array(a.iter().map(|v| bounded_json(v, left)).collect());
     }
     if let Some(m) = value.read_lock::<Map>() {
         return J::Object(
             m.iter()
-                .map(|(k, v)| (k.to_string(), dynamic_to_json(v)))
+                .map(|(k, v)| (k.to_string(), bounded_json(v, left)))
                 .collect(),
         );
     }
@@ -112,6 +155,23 @@ mod tests {
         let f = m["f"].read_lock::<Map>().unwrap();
         assert_eq!(f["tag"].clone().into_string().unwrap(), "!Ref");
         assert_eq!(f["value"].clone().into_string().unwrap(), "bucket");
+    }
+
+    #[test]
+    fn deep_values_are_refused_not_walked() {
+        let mut a = Dynamic::from_array(Array::new());
+        for _ in 0..1_000 {
+            a = Dynamic::from_array(vec![a]);
+        }
+        assert!(deeper_than(&a, MAX_DEPTH));
+        assert!(to_json(&a, "x").is_err());
+        assert!(dynamic_to_json(&a).is_array());
+        let mut b = Dynamic::from_array(Array::new());
+        for _ in 1..MAX_DEPTH {
+            b = Dynamic::from_array(vec![b]);
+        }
+        assert!(!deeper_than(&b, MAX_DEPTH));
+        assert!(to_json(&b, "x").is_ok());
     }
 
     #[test]

@@ -75,7 +75,8 @@ fn options(call: &str, method: &str, url: &str, opts: &Map) -> R<Options> {
             }
             "body" => o.body = text(value, "body")?.into_bytes(),
             "json" => {
-                o.body = crate::script::convert::dynamic_to_json(value)
+                o.body = crate::script::convert::to_json(value, &format!("`{call}`: `json`"))
+                    .map_err(|e| script_error(e, None))?
                     .to_string()
                     .into_bytes();
                 o.headers

@@ -4,7 +4,7 @@ use rhai::{Dynamic, EvalAltResult};
 
 use super::StdModule;
 use crate::script::context::script_error;
-use crate::script::convert::{dynamic_to_json, json_to_dynamic};
+use crate::script::convert::{json_to_dynamic, to_json};
 
 fn parse(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
     // A leading byte order mark is not part of the text (issue 14).
@@ -16,12 +16,16 @@ fn parse(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
 pub(super) fn module() -> StdModule {
     let mut m = StdModule::new("json");
     fallible!(&mut m, "parse", |text: &str| parse(text));
-    add!(&mut m, "to_string", |value: Dynamic| dynamic_to_json(
-        &value
+    fallible!(&mut m, "to_string", |value: Dynamic| to_json(
+        &value,
+        "`json::to_string`"
     )
-    .to_string());
-    add!(&mut m, "to_string_pretty", |value: Dynamic| {
-        serde_json::to_string_pretty(&dynamic_to_json(&value)).unwrap_or_default()
+    .map(|j| j.to_string())
+    .map_err(|e| script_error(e, None)));
+    fallible!(&mut m, "to_string_pretty", |value: Dynamic| {
+        to_json(&value, "`json::to_string_pretty`")
+            .map(|j| serde_json::to_string_pretty(&j).unwrap_or_default())
+            .map_err(|e| script_error(e, None))
     });
     m
 }

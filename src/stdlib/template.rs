@@ -38,9 +38,9 @@ fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
         }
         minijinja::escape_formatter(out, state, value)
     });
-    let context = minijinja::Value::from(minijinja::value::Serde(
-        crate::script::convert::dynamic_to_json(values),
-    ));
+    let values = crate::script::convert::to_json(values, "`template::render`")
+        .map_err(|e| script_error(e, None))?;
+    let context = minijinja::Value::from(minijinja::value::Serde(values));
     // A leading byte order mark is not part of the template (issue 14).
     env.render_str(crate::input::strip_bom_str(text), context)
         .map_err(|e| {

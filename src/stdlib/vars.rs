@@ -40,6 +40,12 @@ fn set(key: &str, value: Dynamic, secret: bool) -> Result<(), Box<EvalAltResult>
     let ctx = context::require(call)?;
     check_key(call, key)?;
     let value = value.flatten();
+    if crate::script::convert::deeper_than(&value, crate::script::convert::MAX_DEPTH) {
+        return Err(script_error(
+            crate::script::convert::too_deep(&format!("`{call}`")),
+            None,
+        ));
+    }
     if !is_plain(&value) {
         return Err(script_error(
             format!(
