@@ -189,3 +189,55 @@ fn delete(m) { throw "delete broke"; }
         .code(1)
         .stderr_has("while running `delete` for Bad/b");
 }
+
+/// Reproduction: a handler whose `apply` is
+/// `try { shell::run("sleep 5"); } catch (e) { } file::write(path::join(m.dir, "after.txt"), "x"); #{ done: true }`
+/// (an optional step whose failure it tolerates). Ctrl-C during the `sleep`: the command
+/// is stopped, the handler catches that error, `file::write` still succeeds after the
+/// interrupt (only `shell::run` is refused from then on), and the manifest is reported
+/// `changed` and recorded in the state as applied, although its work was cut. A
+/// manifest cut by Ctrl-C must be `interrupted` and not recorded (README: "they are not
+/// recorded, so the next run does them again"), and after the interrupt the stdlib must
+/// refuse new changes. The interrupt now ends the handler call uncatchably.
+#[test]
+fn ctrl_c_cannot_be_caught_by_the_handler_which_ends_interrupted_and_unrecorded() {
+    let t = Test::new()
+        .handler(
+            "s.rhai",
+            r#"
+register("Slow", "^1");
+permissions(["shell", "file:write"]);
+fn apply(m) {
+    file::write(path::join(m.dir, "started.txt"), "x");
+    try { shell::run("sleep 5"); } catch (e) { }
+    file::write(path::join(m.dir, "after.txt"), "x");
+    #{ done: true }
+}
+"#,
+        )
+        .manifest(
+            "m.yaml",
+            "kind: Slow\nversion: v1\nmetadata: {name: s}\nspec: {}\n",
+        );
+    let child = t.spawn(&["apply", "-o", "json"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !t.exists("started.txt") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    out.code(130).no_panic();
+    assert_eq!(
+        out.json()["manifests"][0]["status"],
+        "interrupted",
+        "{}",
+        out.stdout
+    );
+    assert!(!t.exists("after.txt"), "file::write ran after Ctrl-C");
+    let state = std::fs::read_to_string(t.path().join(".ordo/state.json")).unwrap_or_default();
+    assert!(!state.contains("\"s\""), "recorded: {state}");
+}

@@ -922,6 +922,15 @@ impl<'a> Runner<'a> {
         let mut scope = Scope::new();
         self.engine
             .call_fn_with_options::<Dynamic>(options, &mut scope, &compiled.ast, name, (arg,))
+            .and_then(|value| {
+                // A call the interrupt reached (a handler that caught the error of a command
+                // it stopped) did not finish its work: it is interrupted, whatever it returned.
+                if self.cancel.load(Ordering::Relaxed) {
+                    Err(crate::script::context::interrupted())
+                } else {
+                    Ok(value)
+                }
+            })
             .map_err(|e| {
                 let mut err = ScriptError::from_eval(
                     handler.name(),

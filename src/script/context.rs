@@ -104,14 +104,29 @@ pub fn current() -> Option<Arc<CallContext>> {
     })
 }
 
-/// The call context, or the error for a stdlib function used at load time.
+/// The call context, or the error for a stdlib function used at load time. Once the run
+/// is interrupted every stdlib call ends the handler call ([`interrupted`]).
 pub fn require(call: &str) -> Result<Arc<CallContext>, Box<EvalAltResult>> {
-    current().ok_or_else(|| {
+    let ctx = current().ok_or_else(|| {
         script_error(
             format!("`{call}` is not available while a handler loads"),
             Some("only `register`, `permissions` and pure functions run at the top level; call it from `check`, `apply` or `delete`".into()),
         )
-    })
+    })?;
+    if ctx.cancelled() {
+        return Err(interrupted());
+    }
+    Ok(ctx)
+}
+
+/// The error that ends a handler call cut by Ctrl-C or SIGTERM. Rhai's `try`/`catch`
+/// cannot catch it (a termination, like the `on_progress` one), so the handler cannot go
+/// on after the interrupt and the manifest is `interrupted`.
+pub fn interrupted() -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorTerminated(
+        super::engine::STOP_INTERRUPTED.into(),
+        Position::NONE,
+    ))
 }
 
 /// A runtime error carrying a message and a hint, as a map scripts can also inspect in

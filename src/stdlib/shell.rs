@@ -288,6 +288,9 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     // A command that ended on the run's own interrupt (the signal reached it before the
     // loop above saw it) was stopped, whatever its exit code says.
     let stop = stop.or_else(|| (code != 0 && ctx.cancelled()).then_some(Stop::Interrupted));
+    if matches!(stop, Some(Stop::Interrupted)) {
+        return Err(context::interrupted());
+    }
     if let Some(stop) = stop {
         let mut fields = Map::new();
         fields.insert("stderr".into(), tail(&stderr).into());

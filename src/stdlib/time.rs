@@ -25,10 +25,7 @@ fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
             return Ok(());
         }
         if ctx.cancelled() {
-            return Err(script_error(
-                "stopped: the run was interrupted".into(),
-                None,
-            ));
+            return Err(context::interrupted());
         }
         if ctx.deadline.is_some_and(|d| now >= d) {
             return Err(script_error(
