@@ -475,6 +475,79 @@ fn state_commands_list_and_show_entries() {
         .stderr_has("no manifest `zzz` is recorded");
 }
 
+/// `state show` printed JSON under `-o human` and had no "did you mean"; `state list` of an
+/// environment without entries, while others have some, did not point at `-e`.
+#[test]
+fn state_show_is_for_people_and_unknown_names_get_a_hint() {
+    let t = Test::new().trace().manifest(
+        "m.yaml",
+        &[
+            trace_doc("web", "", "port: 80"),
+            trace_doc("db", "environments: [prod]", ""),
+        ]
+        .concat(),
+    );
+    t.run(&["apply", "-e", "prod"]).code(0);
+    let shown = t.run(&["state", "show", "web", "-e", "prod"]);
+    shown
+        .code(0)
+        .stdout_has("web (Trace v1), environment `prod`\n")
+        .stdout_has("spec:\n  port: 80\n");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&shown.stdout).is_err(),
+        "{}",
+        shown.stdout
+    );
+    t.run(&["state", "show", "wbe", "-e", "prod"])
+        .code(1)
+        .stderr_has("no manifest `wbe` is recorded")
+        .stderr_has("did you mean `web`?");
+    t.run(&["state", "rm", "wbe", "-e", "prod"])
+        .code(1)
+        .stderr_has("did you mean `web`?");
+    t.run(&["state", "show", "web"])
+        .code(1)
+        .stderr_has("it is recorded for environment `prod`: add `-e prod`");
+    t.run(&["state", "list"])
+        .code(0)
+        .stdout_has("no manifests recorded for environment `default`")
+        .stdout_has("entries are recorded for `-e prod`");
+}
+
+/// In an empty directory, `ordo state show nope -o json` printed nothing on stdout, and
+/// `ordo state unlock -o json` a plain sentence: under `-o json` every `state` command
+/// prints one JSON document, failures included (`{"command", "ok": false, "errors"}`).
+#[test]
+fn state_commands_under_json_print_no_json() {
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &trace_doc("a", "", ""));
+    for (args, ok) in [
+        (&["state", "show", "nope", "-o", "json"][..], false),
+        (&["state", "unlock", "-o", "json"][..], true),
+        (&["state", "list", "-e", "nope", "-o", "json"][..], false),
+    ] {
+        let out = t.run(args);
+        let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`ordo {}` printed no JSON ({e}):\n{}{}",
+                args.join(" "),
+                out.stdout,
+                out.stderr
+            )
+        });
+        assert_eq!(report["ok"], ok, "{report}");
+        assert_eq!(report["command"], format!("state {}", args[1]), "{report}");
+        if !ok {
+            assert!(report["errors"][0]["message"].is_string(), "{report}");
+        }
+    }
+    t.run(&["apply"]).code(0);
+    let out = t.run(&["state", "rm", "a", "-o", "json"]);
+    out.code(0);
+    assert_eq!(out.json()["ok"], true);
+}
+
 #[test]
 fn a_corrupt_state_file_is_reported_and_nothing_runs() {
     let t = Test::new()

@@ -33,10 +33,30 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
         }
     };
     if let crate::cli::Command::State(args) = cli.command {
+        let json = matches!(args.output, Some(OutputFormat::Json | OutputFormat::Jsonl));
+        let command = match &args.action {
+            crate::cli::StateAction::List => "state list",
+            crate::cli::StateAction::Show { .. } => "state show",
+            crate::cli::StateAction::Rm { .. } => "state rm",
+            crate::cli::StateAction::Unlock { .. } => "state unlock",
+        };
+        let env = args.env.clone();
         return match state::run_state(args) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+                // Under `-o json` a failure is one JSON document too.
+                if json {
+                    let errors: Vec<_> = match &e {
+                        Error::State(d) => vec![error_json(d)],
+                        Error::Input(diagnostics) => diagnostics.iter().map(error_json).collect(),
+                        other => vec![
+                            json!({"message": other.to_string(), "file": null, "line": null, "column": null, "help": null}),
+                        ],
+                    };
+                    let report = json!({"command": command, "environment": env, "ok": false, "errors": errors});
+                    println!("{report}");
+                }
                 match &e {
                     Error::State(d) => eprintln!("{}", diagnostic::render(d, color)),
                     // A broken project file.

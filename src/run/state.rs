@@ -58,6 +58,82 @@ fn check_env(
     ]))
 }
 
+/// The error for `name`, which the state does not record for `env`: with the nearest
+/// recorded name, or the environments that do record it.
+fn not_recorded(name: &str, env: &str, state: &State, path: &std::path::Path) -> Error {
+    let mut d = Diagnostic::error(format!(
+        "no manifest `{name}` is recorded for environment `{env}` in {}",
+        path.display()
+    ));
+    let here = state.env(env);
+    let others: Vec<&str> = state
+        .environments
+        .iter()
+        .filter(|(e, entries)| e.as_str() != env && entries.contains_key(name))
+        .map(|(e, _)| e.as_str())
+        .collect();
+    if let Some(near) = here.and_then(|h| did_you_mean(name, h.keys().map(String::as_str))) {
+        d = d.help(format!("did you mean `{near}`?"));
+    } else if let Some(other) = others.first() {
+        d = d.help(format!(
+            "it is recorded for environment `{other}`: add `-e {other}`"
+        ));
+    }
+    Error::State(Box::new(d))
+}
+
+/// For an environment the state records nothing for: the ones it does record, as a hint.
+fn other_environments(env: &str, state: &State) -> Option<String> {
+    let others: Vec<String> = state
+        .environments
+        .iter()
+        .filter(|(e, entries)| e.as_str() != env && !entries.is_empty())
+        .map(|(e, _)| format!("`-e {e}`"))
+        .collect();
+    (!others.is_empty()).then(|| format!("entries are recorded for {}", others.join(", ")))
+}
+
+/// A recorded entry for people: its facts, then `metadata`, `spec` and `variables` as YAML.
+fn show_human(name: &str, env: &str, entry: &crate::state::Entry) -> String {
+    use crate::script::convert::json_to_dynamic;
+    let mut text = format!(
+        "{name} ({} {}), environment `{env}`\n  file:     {}\n  handler:  {}\n  applied:  {}\n",
+        entry.kind,
+        entry.version,
+        shown(&entry.file),
+        shown(&entry.handler),
+        entry.applied_at
+    );
+    if !entry.dependencies.is_empty() {
+        text.push_str(&format!("  after:    {}\n", entry.dependencies.join(", ")));
+    }
+    for (key, raw) in [
+        ("metadata", &entry.metadata),
+        ("spec", &entry.spec),
+        ("variables", &entry.variables),
+    ] {
+        let value: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+        let empty = value.as_object().is_some_and(serde_json::Map::is_empty) || value.is_null();
+        if empty {
+            text.push_str(&format!("{key}: {{}}\n"));
+            continue;
+        }
+        let yaml = crate::stdlib::yaml::to_string(&json_to_dynamic(&value))
+            .unwrap_or_else(|_| format!("{value}\n"));
+        text.push_str(&format!("{key}:\n"));
+        for line in yaml.lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
+    }
+    if !entry.secret_variables.is_empty() {
+        text.push_str(&format!(
+            "secret variables (not recorded): {}\n",
+            entry.secret_variables.join(", ")
+        ));
+    }
+    text
+}
+
 fn fail(e: &StateErrorKind) -> Error {
     Error::State(Box::new(Diagnostic::error(e.to_string())))
 }
@@ -100,17 +176,25 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                         entry
                     })
                     .collect();
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    json!({"environment": args.env, "manifests": list})
-                );
+                let mut report = json!({"command": "state list", "environment": args.env, "ok": true, "manifests": list});
+                if entries.is_empty()
+                    && let (Some(hint), Some(fields)) = (
+                        other_environments(&args.env, &state),
+                        report.as_object_mut(),
+                    )
+                {
+                    fields.insert("hint".into(), json!(hint));
+                }
+                let _ = writeln!(out, "{report}");
                 return Ok(());
             }
             if entries.is_empty() {
+                let hint = other_environments(&args.env, &state)
+                    .map(|h| format!("; {h}"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "no manifests recorded for environment `{}` in {}",
+                    "no manifests recorded for environment `{}` in {}{hint}",
                     args.env,
                     path.display()
                 );
@@ -136,12 +220,13 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
             let state = store.read().map_err(|e| fail(&e))?;
             check_env(&args.env, &state, project.as_ref(), &path)?;
             let Some(entry) = state.env(&args.env).and_then(|e| e.get(&name)) else {
-                return Err(Error::State(Box::new(Diagnostic::error(format!(
-                    "no manifest `{name}` is recorded for environment `{}` in {}",
-                    args.env,
-                    path.display()
-                )))));
+                return Err(not_recorded(&name, &args.env, &state, &path));
             };
+            if !json {
+                let text = show_human(&name, &args.env, entry);
+                let _ = write!(out, "{}", crate::exec::secrets::masked(&text));
+                return Ok(());
+            }
             // The one manifest shape, then everything the state recorded.
             let mut manifest = ManifestJson::loaded(
                 &name,
@@ -159,7 +244,7 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                 }
             }
             let text = serde_json::to_string_pretty(
-                &json!({"environment": args.env, "manifest": manifest}),
+                &json!({"command": "state show", "environment": args.env, "ok": true, "manifest": manifest}),
             )
             .unwrap_or_default();
             let _ = writeln!(out, "{}", crate::exec::secrets::masked(&text));
@@ -174,11 +259,7 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
             let state = store.read().map_err(|e| fail(&e))?;
             check_env(&args.env, &state, project.as_ref(), &path)?;
             if state.env(&args.env).is_none_or(|e| !e.contains_key(&name)) {
-                return Err(Error::State(Box::new(Diagnostic::error(format!(
-                    "no manifest `{name}` is recorded for environment `{}` in {}",
-                    args.env,
-                    path.display()
-                )))));
+                return Err(not_recorded(&name, &args.env, &state, &path));
             }
             let mut journal = store.journal().map_err(|e| fail(&e))?;
             journal
@@ -189,18 +270,28 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                 .map_err(|e| fail(&e))?;
             journal.sync().map_err(|e| fail(&e))?;
             store.fold().map_err(|e| fail(&e))?;
-            let _ = writeln!(
-                out,
+            let message = format!(
                 "forgot `{name}` in environment `{}` (nothing was deleted)",
                 args.env
             );
+            if json {
+                let report = json!({"command": "state rm", "environment": args.env, "ok": true, "message": message});
+                let _ = writeln!(out, "{report}");
+            } else {
+                let _ = writeln!(out, "{message}");
+            }
         }
         StateAction::Unlock { force } => {
             let message = unlock(&store.lock_path(), force).map_err(|e| {
                 let help = "stop that run first; `--force` removes the lock anyway, which lets two runs write at once";
                 Error::State(Box::new(Diagnostic::error(e.to_string()).help(help)))
             })?;
-            let _ = writeln!(out, "{message}");
+            if json {
+                let report = json!({"command": "state unlock", "ok": true, "message": message});
+                let _ = writeln!(out, "{report}");
+            } else {
+                let _ = writeln!(out, "{message}");
+            }
         }
     }
     Ok(())

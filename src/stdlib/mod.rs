@@ -52,7 +52,7 @@ mod term;
 mod time;
 mod values;
 mod vars;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use file::sha256_hex;
 pub use permission::{Capability, Permissions, Policy, Refusal, absolute, resolve};

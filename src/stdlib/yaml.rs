@@ -35,7 +35,8 @@ fn parse(text: &str) -> Result<Dynamic, Box<EvalAltResult>> {
 /// Nesting `yaml::to_string` follows before giving up (the reader's own limit is 64).
 const MAX_DEPTH: usize = 64;
 
-fn to_string(value: &Dynamic) -> Result<String, Box<EvalAltResult>> {
+/// `value` as YAML text (`yaml::to_string`); also how `ordo state show` prints a spec.
+pub(crate) fn to_string(value: &Dynamic) -> Result<String, Box<EvalAltResult>> {
     let mut out = String::new();
     if !emit(value, 0, &mut out, 0) {
         return Err(script_error(
