@@ -454,3 +454,65 @@ fn an_import_cycle_is_an_input_error_naming_the_cycle() {
         .stderr_has("import cycle: h.rhai -> h.rhai")
         .stderr_has("h.rhai:2:8");
 }
+
+/// Reproduction: `lib/util.rhai` defines `fn hello() { "hello" }`; the handler does
+/// `import "lib/util" as file;` and calls `file::hello()`. Rhai resolves an imported alias
+/// before a registered module of the same name, so this runs; but the check compares
+/// `file::hello` with the stdlib's `file` module and refuses it as "unknown function
+/// `file::hello`" (and would judge `file::write` of that module by the stdlib's
+/// permissions). It must either follow the import or refuse the alias itself ("`file`
+/// is a stdlib module; choose another alias"), not report a misleading unknown function.
+#[test]
+fn an_import_alias_named_like_a_stdlib_module_is_the_module() {
+    let t = Test::new()
+        .handler("lib/util.rhai", "fn hello() { \"hello\" }\n")
+        .handler(
+            "h.rhai",
+            "register(\"Lint\", \"^1\");\nimport \"lib/util\" as file;\nfn apply(m) { print(file::hello()); }\n",
+        )
+        .manifest("m.yaml", LINT_MANIFEST);
+    t.run(&["lint", "h.rhai"])
+        .code(0)
+        .stderr_lacks("unknown function `file::hello`");
+    t.run(&["apply", "--no-state", "-v"])
+        .code(0)
+        .stderr_has("hello");
+    // A typo in a function of the aliased module is still found, against the module.
+    let t = Test::new()
+        .handler("lib/util.rhai", "fn hello() { \"hello\" }\n")
+        .handler(
+            "h.rhai",
+            "register(\"Lint\", \"^1\");\nimport \"lib/util\" as file;\nfn apply(m) { print(file::helo()); }\n",
+        )
+        .manifest("m.yaml", LINT_MANIFEST);
+    t.run(&["lint", "h.rhai"])
+        .code(3)
+        .stderr_has("unknown function `file::helo`; did you mean `file::hello`?");
+}
+
+/// Reproduction: `lib/obj.rhai`: `fn make() { #{ count: 1, greet: |who| "hi " + who } }`;
+/// the handler does `import "lib/obj" as o; let obj = o::make(); print(obj.greet("you"));`.
+/// Calling a closure stored in a map in method style is correct Rhai, and the README says
+/// a method whose name is a map key is left to run time — but only keys written in the
+/// handler itself count, so `ordo lint` refuses "unknown method `greet`" (exit 3), and
+/// the handler cannot run. Keys of the imported modules count too.
+#[test]
+fn a_closure_method_of_a_map_made_by_a_module_passes_lint() {
+    let t = Test::new()
+        .handler(
+            "lib/obj.rhai",
+            "fn make() { #{ count: 1, greet: |who| \"hi \" + who } }\n",
+        )
+        .handler(
+            "h.rhai",
+            "register(\"Lint\", \"^1\");\nimport \"lib/obj\" as o;\nfn apply(m) {\n    let obj = o::make();\n    print(obj.greet(\"you\"));\n}\n",
+        )
+        .manifest("m.yaml", LINT_MANIFEST);
+    t.run(&["lint", "h.rhai"]).code(0);
+    // No false positive from the check; running it is Rhai's business (in Rhai 1.27 a
+    // closure made inside a module's function is private to the module, so the call
+    // fails at run time with "function not found: anon$...").
+    t.run(&["apply", "--no-state"])
+        .no_panic()
+        .stderr_lacks("unknown method `greet`");
+}

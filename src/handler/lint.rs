@@ -334,6 +334,7 @@ pub fn check(
         engine,
         builtins: builtins(engine),
         modules: HashMap::new(),
+        module_keys: HashSet::new(),
         findings: Vec::new(),
     };
     let imports = linter.imports(&scan, source);
@@ -394,6 +395,9 @@ struct Linter<'e> {
     builtins: &'static Builtins,
     /// Resolved modules by id: their functions and what each needs.
     modules: HashMap<String, ModuleFns>,
+    /// Map keys, properties and strings of the imported modules: a map a module makes may
+    /// hold a closure called as a method in the handler (`o::make().greet("you")`).
+    module_keys: HashSet<String>,
     findings: Vec<Finding>,
 }
 
@@ -467,6 +471,7 @@ impl Linter<'_> {
         };
         let mut scan = Scan::default();
         ast.walk(&mut |path: &[ASTNode]| scan.visit(path));
+        self.module_keys.extend(scan.keys.iter().cloned());
         let defs: Vec<(String, usize, Place, Place)> = ast
             .iter_fn_def()
             .map(|f| {
@@ -653,7 +658,10 @@ impl Linter<'_> {
         scan: &Scan,
         defined: &HashMap<String, BTreeSet<usize>>,
     ) -> Option<LintKind> {
-        if KEYWORD_FUNCTIONS.contains(&name) || scan.keys.contains(name) {
+        if KEYWORD_FUNCTIONS.contains(&name)
+            || scan.keys.contains(name)
+            || self.module_keys.contains(name)
+        {
             return None;
         }
         let own = defined.get(name);
@@ -710,7 +718,10 @@ impl Linter<'_> {
         if module == "global" {
             return None;
         }
-        if stdlib_modules().any(|m| m == module) {
+        // Rhai looks up an imported module before a registered one of the same name
+        // (`import "lib/util" as file;` makes `file::hello` the module's).
+        let imported = imports.is_some_and(|i| i.contains_key(module));
+        if !imported && stdlib_modules().any(|m| m == module) {
             let overloads: Vec<_> = signatures()
                 .iter()
                 .filter(|s| s.module == module && s.name == name)
