@@ -398,3 +398,22 @@ fn a_fifo_where_a_manifest_is_expected_is_refused_without_blocking() {
     let out = t.run(&["validate", "-m", "m.yaml", "-f", "pipe.yaml"]);
     out.code(3).stderr_has("not a regular file");
 }
+
+#[test]
+fn write_file_replaces_a_link_to_nowhere_with_the_file() {
+    // Found by the attack on issue 14: `file::exists` is true for a dangling link, and
+    // WriteFile's check then failed reading it. A link to nowhere is nothing to keep: the
+    // file is written in its place (the rename replaces the link, it does not follow it).
+    let t = Test::new().manifest("m.yaml", &write_file("w", "targetFile: d.txt\ndata: x"));
+    std::os::unix::fs::symlink("gone.txt", t.path().join("d.txt")).unwrap();
+    t.run(&["apply", "--no-state"])
+        .code(0)
+        .stdout_has("changed");
+    let meta = std::fs::symlink_metadata(t.path().join("d.txt")).unwrap();
+    assert!(meta.file_type().is_file(), "d.txt is still a link");
+    assert_eq!(t.read("d.txt"), "x");
+    assert!(!t.exists("gone.txt"), "the write followed the link");
+    t.run(&["apply", "--no-state"])
+        .code(0)
+        .stdout_has("unchanged");
+}

@@ -389,6 +389,21 @@ fn a_secret_flag_that_is_not_a_boolean_is_refused_without_showing_the_value() {
         .stderr_lacks("hunter2");
 }
 
+/// Regression (attack on issue 14): a misspelt `secret` key (`secrte: true`) was refused,
+/// but the excerpt of that error printed the value in clear. The value fails closed.
+#[test]
+fn a_misspelt_secret_key_is_refused_without_showing_the_value() {
+    let t = Test::new().handler("h.rhai", HANDLERS).manifest(
+        "v.yaml",
+        "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: hunter2, secrte: true}\n",
+    );
+    let out = t.run(&["validate"]);
+    out.code(3)
+        .stderr_has("unknown key `secrte`")
+        .stderr_has("did you mean `secret`?")
+        .stderr_lacks("hunter2");
+}
+
 /// Regression (issue 14): unknown keys in an `environmentOverrides` entry were accepted.
 #[test]
 fn unknown_keys_in_an_environment_override_are_refused() {

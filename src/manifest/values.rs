@@ -298,30 +298,39 @@ fn definitions(
             );
             continue;
         };
-        let secret = match item.get("secret") {
-            None => false,
-            Some(Node {
-                value: Value::Null, ..
-            }) => false,
-            Some(Node {
-                value: Value::Bool(b),
-                ..
-            }) => *b,
-            Some(n) => {
-                err(
-                    errors,
-                    n.mark,
-                    K::WrongType {
-                        field: "secret",
-                        expected: "a boolean (`true` or `false`)",
-                        found: n.type_name(),
-                    },
-                );
-                // Fail closed (issue 14): a value meant as secret (`secret: "yes"`) stays
-                // masked in the error about it, whose excerpt may show the value's line.
-                true
-            }
+        // A misspelt `secret` key (`secrte: true`) is an error above; the value is treated
+        // as secret all the same, so the error's excerpt does not show it in clear.
+        let misspelt_secret = match &item.value {
+            Value::Map(entries) => entries.iter().any(|e| {
+                e.key != "secret" && crate::diagnostic::did_you_mean(&e.key, ["secret"]).is_some()
+            }),
+            _ => false,
         };
+        let secret = misspelt_secret
+            || match item.get("secret") {
+                None => false,
+                Some(Node {
+                    value: Value::Null, ..
+                }) => false,
+                Some(Node {
+                    value: Value::Bool(b),
+                    ..
+                }) => *b,
+                Some(n) => {
+                    err(
+                        errors,
+                        n.mark,
+                        K::WrongType {
+                            field: "secret",
+                            expected: "a boolean (`true` or `false`)",
+                            found: n.type_name(),
+                        },
+                    );
+                    // Fail closed (issue 14): a value meant as secret (`secret: "yes"`) stays
+                    // masked in the error about it, whose excerpt may show the value's line.
+                    true
+                }
+            };
         let mut overrides = Vec::new();
         if let Some(list) = item.get("environmentOverrides") {
             match &list.value {
