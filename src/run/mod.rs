@@ -129,12 +129,20 @@ fn init_tracing(trace: bool) {
 }
 
 /// Warnings about the input: rendered on stderr as they are found; they stop nothing.
+/// At most [`MAX_WARNINGS`] are shown, then how many more there were: a directory like
+/// `/proc` holds thousands of links, and one screen says what matters.
 fn warn(config: &Config, warnings: &[crate::diagnostic::Diagnostic]) {
     let mut err = std::io::stderr().lock();
-    for d in warnings {
+    for d in warnings.iter().take(MAX_WARNINGS) {
         let _ = writeln!(err, "{}\n", diagnostic::render(d, config.color_err));
     }
+    if let Some(more) = warnings.len().checked_sub(MAX_WARNINGS).filter(|&n| n > 0) {
+        let _ = writeln!(err, "warning: {more} more like these not shown\n");
+    }
 }
+
+/// How many warnings [`warn`] shows.
+const MAX_WARNINGS: usize = 5;
 
 fn report_error(config: &Config, e: &Error) {
     match e {
