@@ -516,3 +516,60 @@ fn a_closure_method_of_a_map_made_by_a_module_passes_lint() {
         .no_panic()
         .stderr_lacks("unknown method `greet`");
 }
+
+/// Reproduction: a handler directory with `h.rhai` (a handler importing `lib/util`) and
+/// `lib/util.rhai` (a module: `fn ok() { 1 }`). `ordo lint lib` (or `ordo lint
+/// lib/util.rhai`) reported "this handler registers no kind" (exit 3). Files in a `lib`
+/// directory are modules (README, "Handler files") and are checked as modules: their calls,
+/// not a registration.
+#[test]
+fn lint_of_a_lib_directory_checks_modules_as_modules() {
+    let t = Test::new()
+        .handler("lib/util.rhai", "fn ok() { 1 }\n")
+        .handler(
+            "h.rhai",
+            "register(\"Lint\", \"^1\");\nimport \"lib/util\" as u;\nfn apply(m) { u::ok(); }\n",
+        );
+    t.run(&["lint", "."]).code(0);
+    t.run(&["lint", "lib"]).code(0);
+    t.run(&["lint", "lib/util.rhai"]).code(0);
+    // A module's own typo is still found, at the module's line.
+    let t = Test::new().handler(
+        "lib/util.rhai",
+        "fn ok() { 1 }\nfn gone() { file::remvoe(\"x\") }\n",
+    );
+    t.run(&["lint", "lib"])
+        .code(3)
+        .stderr_has("unknown function `file::remvoe`; did you mean `file::remove`?")
+        .stderr_has("lib/util.rhai:2:19");
+}
+
+/// `ordo lint m.yaml` reported a Rhai syntax error about the YAML; it says the file is not
+/// a handler script, as `-m handler.rhai` says a handler is not a manifest.
+#[test]
+fn lint_of_a_manifest_file_says_it_is_not_a_handler_script() {
+    let t = Test::new().manifest("m.yaml", LINT_MANIFEST);
+    t.run(&["lint", "m.yaml"])
+        .code(3)
+        .stderr_has("`m.yaml` is not a handler script (`.rhai`)")
+        .stderr_lacks("syntax error");
+}
+
+/// `fn aply(m)` gave "defines no `fn apply(m)`" with no hint; the near name is suggested,
+/// at its line and column.
+#[test]
+fn a_misspelt_apply_gets_a_did_you_mean_at_its_definition() {
+    let t = Test::new()
+        .handler(
+            "h.rhai",
+            "register(\"Lint\", \"^1\");\nfn check(m) { true }\nfn aply(m) {\n    1\n}\n",
+        )
+        .manifest("m.yaml", LINT_MANIFEST);
+    t.run(&["lint", "h.rhai"])
+        .code(3)
+        .stderr_has("defines no `fn apply(m)`; did you mean `aply`?")
+        .stderr_has("h.rhai:3:4");
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("did you mean `aply`?");
+}

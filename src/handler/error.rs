@@ -9,6 +9,9 @@ use crate::script::ScriptError;
 pub enum HandlerErrorKind {
     #[error("cannot read handler `{path}`: {reason}")]
     Read { path: String, reason: String },
+    /// `ordo lint FILE` of a file that is not a `.rhai` script (a manifest, say).
+    #[error("`{path}` is not a handler script (`.rhai`)")]
+    NotAScript { path: String },
     /// A warning, not an error: a directory link out of a handler directory.
     #[error("`{path}` is {reason}; not followed")]
     NotFollowed { path: String, reason: String },
@@ -16,8 +19,12 @@ pub enum HandlerErrorKind {
     Script(ScriptError),
     #[error("this handler registers no kind")]
     RegistersNothing,
-    #[error("this handler registers `{kind}` but defines no `fn apply(m)`")]
-    NoApply { kind: String },
+    #[error("this handler registers `{kind}` but defines no `fn apply(m)`{}", near.as_ref().map(|n| format!("; did you mean `{n}`?")).unwrap_or_default())]
+    NoApply {
+        kind: String,
+        /// A function of the script whose name is near `apply` (`aply`).
+        near: Option<String>,
+    },
     #[error("`fn {name}` must take exactly one parameter, the manifest `m`")]
     WrongArity { name: String },
     #[error("`register`: invalid kind `{kind}`")]
@@ -64,7 +71,9 @@ impl HandlerError {
                     K::RegistersNothing => Some(
                         "add `register(\"Kind\", \"^1\");` at the top level; a helper module imported by handlers belongs in a `lib/` directory".to_string(),
                     ),
+                    K::NoApply { near: Some(n), .. } => Some(format!("rename `fn {n}` to `fn apply(m)`")),
                     K::NoApply { .. } => Some("add `fn apply(m) { ... }`".to_string()),
+                    K::NotAScript { .. } => Some("`ordo lint` checks handler scripts and modules; manifests are checked by `ordo validate -m FILE`".to_string()),
                     K::BadPermission { .. } => Some("permissions are: shell, file:read, file:write, http, env, prompt".to_string()),
                     K::Lint(l) => l.help(),
                     K::Overlap { .. } => Some("each version of a kind must have one handler; narrow one of the ranges".to_string()),

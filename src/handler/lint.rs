@@ -390,6 +390,25 @@ pub fn check(
     findings
 }
 
+/// Checks a module (a file in a `lib` directory named to `ordo lint`) as an import sees it:
+/// its calls and its own imports. The capabilities its functions need are declared by the
+/// handlers that import it, so they are not asked for here.
+pub fn check_module(engine: &Engine, module: &Shared<Module>) -> Vec<Finding> {
+    let mut linter = Linter {
+        engine,
+        builtins: builtins(engine),
+        modules: HashMap::new(),
+        module_keys: HashSet::new(),
+        findings: Vec::new(),
+    };
+    linter.module(module);
+    let mut findings = linter.findings;
+    findings.sort_by_key(|f| (f.file.name().to_string(), f.mark.line, f.mark.col));
+    findings
+        .dedup_by(|a, b| a.file.name() == b.file.name() && a.mark == b.mark && a.kind == b.kind);
+    findings
+}
+
 struct Linter<'e> {
     engine: &'e Engine,
     builtins: &'static Builtins,

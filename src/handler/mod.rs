@@ -10,5 +10,7 @@ mod version;
 pub use bundled::{BUNDLED, shown_name};
 pub use discover::{Found, discover};
 pub use error::{HandlerError, HandlerErrorKind, ResolveErrorKind};
-pub use registry::{Compiled, Functions, Handler, HandlerRegistry, Registration, bundled_sources};
+pub use registry::{
+    Compiled, Functions, Handler, HandlerRegistry, Registration, bundled_sources, check_module,
+};
 pub use version::{ManifestVersion, Range, VersionErrorKind};

@@ -343,6 +343,55 @@ fn mark_of(pos: rhai::Position) -> Mark {
     )
 }
 
+/// Checks a module file named to `ordo lint` (a file in a `lib` directory): it compiles,
+/// its top level runs as an `import` runs it, and its calls pass the check. A module
+/// registers no kind and needs no `apply`.
+pub fn check_module(
+    engine: &Engine,
+    source: &Arc<SourceFile>,
+    limits: &ScriptLimits,
+    errors: &mut Vec<HandlerError>,
+) {
+    let mut ast = match crate::script::compile(engine, source.text()) {
+        Ok(ast) => ast,
+        Err(e) => {
+            let err = ScriptError::from_parse(source.name(), &e);
+            errors.push(HandlerError {
+                location: Location::new(source, err.mark.unwrap_or_default()),
+                kind: K::Script(err),
+            });
+            return;
+        }
+    };
+    ast.set_source(source.name());
+    let guard = context::enter_load();
+    let module = rhai::Module::eval_ast_as_new(Scope::new(), &ast, engine);
+    drop(context::take_load_state());
+    drop(guard);
+    let module = match module {
+        Ok(m) => rhai::Shared::new(m),
+        Err(e) => {
+            let err = ScriptError::from_eval(source.name(), &e, limits, None);
+            let file = if err.file == source.name() {
+                Arc::clone(source)
+            } else {
+                crate::script::module_source(&err.file)
+            };
+            errors.push(HandlerError {
+                location: Location::new(&file, err.mark.unwrap_or_default()),
+                kind: K::Script(err),
+            });
+            return;
+        }
+    };
+    for finding in super::lint::check_module(engine, &module) {
+        errors.push(HandlerError {
+            location: Location::new(&finding.file, finding.mark),
+            kind: K::Lint(finding.kind),
+        });
+    }
+}
+
 /// Compiles one script and runs its top level in the load phase.
 fn load_one(
     engine: &Engine,
@@ -490,9 +539,31 @@ fn load_one(
             .first()
             .map(|r| r.0.clone())
             .unwrap_or_default();
+        // `fn aply(m)`: point at the misspelt function.
+        let defs: Vec<(String, rhai::Position)> = ast
+            .iter_fn_def()
+            .filter(|f| !f.name.starts_with("anon$"))
+            .map(|f| (f.name.to_string(), f.body.start_position()))
+            .collect();
+        let near = did_you_mean("apply", defs.iter().map(|(n, _)| n.as_str())).map(str::to_string);
+        let mark = near
+            .as_ref()
+            .and_then(|n| defs.iter().find(|(d, _)| d == n))
+            .map_or(Mark::new(1, 1), |(name, pos)| {
+                // At the name in `fn aply(m)` on the line where its body starts, if there.
+                let body = mark_of(*pos);
+                let line = usize::try_from(body.line).unwrap_or(0);
+                let col = source
+                    .text()
+                    .lines()
+                    .nth(line.saturating_sub(1))
+                    .and_then(|l| l.find(&format!("fn {name}")))
+                    .and_then(|c| u32::try_from(c + 4).ok());
+                col.map_or(body, |c| Mark::new(body.line, c))
+            });
         errors.push(HandlerError {
-            location: at(Mark::new(1, 1)),
-            kind: K::NoApply { kind },
+            location: at(mark),
+            kind: K::NoApply { kind, near },
         });
     }
     let permissions_line = state.permission_calls.first().and_then(|p| p.line());

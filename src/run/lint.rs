@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::cli::{Config, OutputFormat};
 use crate::diagnostic::Diagnostic;
 use crate::error::Error;
-use crate::handler::{Found, HandlerRegistry, discover};
+use crate::handler::{Found, HandlerRegistry, check_module, discover};
 use crate::manifest::Limits;
 use crate::script::{ImportResolver, build};
 
@@ -34,6 +34,15 @@ pub(super) fn lint(config: &Config) -> Result<(), Error> {
         for path in &config.lint_paths {
             if path.is_dir() {
                 found.extend(discover(std::slice::from_ref(path), &mut errors));
+            } else if path.extension().is_none_or(|e| e != "rhai") {
+                let shown = path.display().to_string();
+                errors.push(crate::handler::HandlerError {
+                    location: crate::manifest::Location::new(
+                        &crate::manifest::SourceFile::new(shown.clone(), ".", ""),
+                        crate::manifest::Mark::default(),
+                    ),
+                    kind: crate::handler::HandlerErrorKind::NotAScript { path: shown },
+                });
             } else {
                 found.extend(Found::file(path, &mut errors));
             }
@@ -54,7 +63,18 @@ pub(super) fn lint(config: &Config) -> Result<(), Error> {
     super::warn(config, &warnings);
     let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
     let engine = build(&config.limits, ImportResolver::new(roots));
-    HandlerRegistry::load(&engine, &found, &config.limits, &mut errors);
+    // Files in a `lib` directory (`ordo lint lib`) are modules: checked as an import sees
+    // them, not as handlers that register nothing.
+    let (modules, handlers): (Vec<Found>, Vec<Found>) = found.into_iter().partition(|f| {
+        std::path::Path::new(f.source.name())
+            .parent()
+            .is_some_and(|d| d.components().any(|c| c.as_os_str() == "lib"))
+    });
+    HandlerRegistry::load(&engine, &handlers, &config.limits, &mut errors);
+    for m in &modules {
+        check_module(&engine, &m.source, &config.limits, &mut errors);
+    }
+    let found: Vec<Found> = handlers.into_iter().chain(modules).collect();
     if !errors.is_empty() {
         return Err(Error::Input(
             errors
