@@ -379,7 +379,8 @@ const LINT_MANIFEST: &str = "kind: Lint\nversion: v1\nmetadata: {name: a}\nspec:
 /// (`let a = []; for i in 0..10000 { a = [a]; }`) and then calls `json::to_string(a)`, or
 /// returns it as an output (`#{ out: a }`). ordo died with a stack overflow (SIGABRT, exit
 /// 134), killing every manifest running beside it. Every conversion ordo makes of a script
-/// value is bounded: the manifest fails with an error naming the call, the process lives.
+/// value is bounded, and so are Rhai's `print`/`debug`/`to_string` and `==`/`!=` of arrays
+/// and maps: the manifest fails with an error naming the call, the process lives.
 #[test]
 fn a_deeply_nested_value_fails_its_manifest_not_the_process() {
     for (call, said) in [
@@ -391,12 +392,17 @@ fn a_deeply_nested_value_fails_its_manifest_not_the_process() {
         ("template::render(\"x\", #{ a: a });", "`template::render`"),
         ("vars::set(\"x\", a);", "`vars::set`"),
         ("#{ out: a }", "`apply` returned the output `out`"),
+        // Rhai's own formatting and equality of arrays and maps, bounded by ordo.
+        ("print(a);", "printing an array"),
+        ("debug(#{ a: a });", "printing a map"),
+        ("let b = a; print(a == b);", "comparing arrays"),
+        ("print(#{ x: a } != #{ x: a });", "comparing maps"),
     ] {
         let t = Test::new()
             .handler(
                 "h.rhai",
                 &format!(
-                    "register(\"Lint\", \"^1\");\nfn apply(m) {{ let a = []; for i in 0..10000 {{ a = [a]; }} {call} }}\n"
+                    "register(\"Lint\", \"^1\");\nfn apply(m) {{ let a = []; for i in 0..3000 {{ a = [a]; }} {call} }}\n"
                 ),
             )
             .manifest("m.yaml", LINT_MANIFEST);
@@ -406,4 +412,30 @@ fn a_deeply_nested_value_fails_its_manifest_not_the_process() {
             .stderr_has("nested deeper than 128 levels");
         assert_eq!(out.code, 1, "{call}: {}", out.stderr);
     }
+}
+
+/// The bounded replacements of Rhai's formatting and equality behave as Rhai's own.
+#[test]
+fn printing_and_comparing_arrays_and_maps_is_unchanged() {
+    let t = Test::new()
+        .handler(
+            "h.rhai",
+            r#"register("Lint", "^1");
+fn apply(m) {
+    print([1, "x", #{ b: [2.5, ()] }]);
+    print(#{ a: 1, "b c": [1] });
+    print([1, [2]] == [1, [2]]);
+    print(#{ a: [1] } != #{ a: [2] });
+    print([1] in [[1], [2]]);
+    print([1, 2].to_string() + [3].to_debug());
+}
+"#,
+        )
+        .manifest("m.yaml", LINT_MANIFEST);
+    t.run(&["apply", "--no-state", "-v"])
+        .code(0)
+        .stderr_has(r#"[1, "x", #{"b": [2.5, ()]}]"#)
+        .stderr_has(r#"#{"a": 1, "b c": [1]}"#)
+        .stderr_has("[1, 2][3]")
+        .stderr_lacks("false");
 }

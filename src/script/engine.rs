@@ -58,6 +58,7 @@ pub fn build(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
 
     engine.disable_symbol("eval");
     engine.set_module_resolver(resolver);
+    super::deep::register(&mut engine);
 
     engine.set_max_operations(limits.max_operations);
     engine.set_max_call_levels(limits.max_call_levels);

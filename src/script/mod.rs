@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod convert;
+mod deep;
 mod engine;
 mod error;
 mod resolver;
