@@ -135,9 +135,22 @@ impl ImportResolver {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(src.name.to_string(), r);
         }
-        let module: Shared<Module> = Module::eval_ast_as_new(Scope::new(), &ast, engine)
-            .map_err(wrap)?
-            .into();
+        let mut module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(wrap)?;
+        // A closure made by a module's function (`#{ greet: |who| ... }`) is an anonymous
+        // function private to the module, so the importer could not call it ("function not
+        // found: anon$..."). They are exposed under their generated names.
+        // (Without the module's environment: such a closure cannot call the module's other
+        // functions.)
+        for f in ast.iter_fn_def().filter(|f| f.name.starts_with("anon$")) {
+            let hash = module.set_script_fn(f.clone());
+            #[expect(
+                deprecated,
+                reason = "script functions cannot be registered through `FuncRegistration`"
+            )]
+            module.update_fn_namespace(hash, rhai::FnNamespace::Global);
+        }
+        module.build_index();
+        let module: Shared<Module> = module.into();
         self.cache
             .write()
             .unwrap_or_else(PoisonError::into_inner)
