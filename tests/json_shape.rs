@@ -180,7 +180,10 @@ fn every_command_gives_every_manifest_the_same_keys() {
     // The list of handlers is not a list of manifests, but is JSON too.
     let handlers = t.run(&["handlers", "-o", "json"]);
     handlers.code(0);
-    assert!(handlers.json()["handlers"].is_array());
+    let handlers = handlers.json();
+    assert!(handlers["handlers"].is_array());
+    assert_eq!(handlers["command"], "handlers");
+    assert_eq!(handlers["ok"], true);
 }
 
 #[test]
@@ -282,6 +285,24 @@ fn input_errors_give_file_line_and_column() {
             assert!(dependency["column"].as_u64().unwrap() > 0, "{dependency}");
         }
     }
+}
+
+#[test]
+fn an_input_error_under_jsonl_is_a_run_finished_event() {
+    // Every line of `-o jsonl` is an event: a run refused for its input still ends with the
+    // `run_finished` a reader waits for, carrying the errors.
+    let t = Test::new().manifest("m.yaml", "kind: Nope\nversion: v1\nmetadata: {name: a}\n");
+    let out = t.run(&["apply", "-o", "jsonl"]);
+    out.code(3);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", out.stdout);
+    assert_eq!(lines[0]["event"], "run_finished");
+    assert_eq!(lines[0]["ok"], false);
+    assert_eq!(lines[0]["errors"][0]["file"], "m.yaml");
 }
 
 fn graph_project() -> Test {

@@ -106,7 +106,9 @@ pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry) {
             .iter()
             .map(|r| json!({"kind": r.kind, "range": r.range, "file": r.file, "permissions": r.permissions, "overridden": r.overridden}))
             .collect();
-        let _ = writeln!(out, "{}", json!({"handlers": list}));
+        let report =
+            json!({"command": "handlers", "environment": config.env, "ok": true, "handlers": list});
+        let _ = writeln!(out, "{report}");
         return;
     }
     let file = |r: &HandlerRow| {

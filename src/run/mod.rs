@@ -154,7 +154,14 @@ fn report_error(config: &Config, e: &Error) {
             let _ = writeln!(err, "error: {e}");
             if config.output != OutputFormat::Human {
                 let errors: Vec<_> = diagnostics.iter().map(error_json).collect();
-                let report = json!({"command": config.command.name(), "environment": config.env, "ok": false, "errors": errors});
+                let mut report = json!({"command": config.command.name(), "environment": config.env, "ok": false, "errors": errors});
+                // In `-o jsonl` it is the one event of a run that never started, so a reader
+                // waiting for `run_finished` gets it.
+                if config.output == OutputFormat::Jsonl
+                    && let Some(map) = report.as_object_mut()
+                {
+                    map.insert("event".into(), json!("run_finished"));
+                }
                 println!("{report}");
             }
         }
