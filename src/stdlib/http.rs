@@ -2,7 +2,11 @@
 //!
 //! A 4xx or 5xx answer is a status, not an error: scripts decide. Connection failures and
 //! timeouts are errors with a clear cause. Redirects are followed here, hop by hop (at most
-//! ten), so every host on the way is checked against `--net-allow`. `download` streams to a
+//! ten), so every host on the way is checked against `--net-allow`, and credentials (`auth`,
+//! every caller-set header) go only to the origin (scheme, host, port) the script named: a
+//! hop to another origin is sent without them. A proxy (the `proxy` option, else
+//! `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY` with `NO_PROXY`) must be `http://` or `https://`
+//! and its host is checked against `--net-allow` too. `download` streams to a
 //! temporary file next to the target and renames it into place only after a 2xx answer
 //! and a complete body. Needs the `http` permission (`download` also `file:write`).
 
@@ -26,7 +30,10 @@ const MAX_REDIRECTS: usize = 10;
 struct Options {
     method: Method,
     url: String,
+    /// Set by the caller (`headers`, `auth`): sent only to the origin the script named.
     headers: Vec<(String, String)>,
+    /// Set by ordo for the body (`json`'s content type): sent while the body is.
+    body_headers: Vec<(String, String)>,
     body: Vec<u8>,
     timeout: Duration,
     insecure: bool,
@@ -53,6 +60,7 @@ fn options(call: &str, method: &str, url: &str, opts: &Map) -> R<Options> {
         })?,
         url: url.to_string(),
         headers: Vec::new(),
+        body_headers: Vec::new(),
         body: Vec::new(),
         timeout: DEFAULT_TIMEOUT,
         insecure: false,
@@ -79,7 +87,7 @@ fn options(call: &str, method: &str, url: &str, opts: &Map) -> R<Options> {
                     .map_err(|e| script_error(e, None))?
                     .to_string()
                     .into_bytes();
-                o.headers
+                o.body_headers
                     .push(("content-type".into(), "application/json".into()));
             }
             "timeout" => {
@@ -173,12 +181,44 @@ fn host_of(call: &str, url: &str) -> R<(Uri, String)> {
     }
 }
 
-fn agent(o: &Options, timeout: Duration) -> R<ureq::Agent> {
+/// The proxy a request goes through: the `proxy` option (`""` for none), else the
+/// environment's (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, with `NO_PROXY`, as ureq reads
+/// them). Only HTTP CONNECT proxies (`http://`, `https://`) are supported: ureq is built
+/// without SOCKS, so any other scheme is refused here rather than failing inside ureq.
+fn proxy(call: &str, o: &Options) -> R<Option<ureq::Proxy>> {
+    let (proxy, source) = match o.proxy.as_deref() {
+        Some("") => return Ok(None),
+        Some(p) => (
+            ureq::Proxy::new(p)
+                .map_err(|e| script_error(format!("`{call}`: bad proxy `{p}`: {e}"), None))?,
+            "the `proxy` option",
+        ),
+        None => match ureq::Proxy::try_from_env() {
+            Some(p) => (p, "the environment (ALL_PROXY, HTTPS_PROXY or HTTP_PROXY)"),
+            None => return Ok(None),
+        },
+    };
+    match proxy.protocol() {
+        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https => Ok(Some(proxy)),
+        _ => Err(script_error(
+            format!(
+                "`{call}`: proxy `{}` from {source} is a {}:// proxy, which ordo does not support",
+                proxy.uri(),
+                proxy.uri().scheme_str().unwrap_or_default()
+            ),
+            Some("use an http:// or https:// (CONNECT) proxy, or `proxy: \"\"` for none".into()),
+        )),
+    }
+}
+
+fn agent(o: &Options, proxy: Option<ureq::Proxy>, timeout: Duration) -> ureq::Agent {
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(Some(timeout))
-        .user_agent(concat!("ordo/", env!("CARGO_PKG_VERSION")));
+        .user_agent(concat!("ordo/", env!("CARGO_PKG_VERSION")))
+        // Always set, so ureq never picks a proxy this module has not checked.
+        .proxy(proxy);
     if o.insecure {
         config = config.tls_config(
             ureq::tls::TlsConfig::builder()
@@ -186,12 +226,24 @@ fn agent(o: &Options, timeout: Duration) -> R<ureq::Agent> {
                 .build(),
         );
     }
-    if let Some(p) = &o.proxy {
-        let proxy = ureq::Proxy::new(p)
-            .map_err(|e| script_error(format!("`http`: bad proxy `{p}`: {e}"), None))?;
-        config = config.proxy(Some(proxy));
-    }
-    Ok(config.build().new_agent())
+    config.build().new_agent()
+}
+
+/// Scheme, host and port: what a redirect must keep for credentials to follow it.
+fn origin(uri: &Uri) -> (String, String, u16) {
+    let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if scheme == "https" { 443 } else { 80 });
+    let host = uri.host().unwrap_or_default().to_ascii_lowercase();
+    (scheme, host, port)
+}
+
+fn net_refusal(r: &super::permission::Refusal) -> Box<EvalAltResult> {
+    script_error(
+        r.to_string(),
+        Some("the run was started with `--net-allow`".into()),
+    )
 }
 
 /// Sends the request, following redirects hop by hop. Returns the final response.
@@ -199,20 +251,30 @@ fn send(ctx: &CallContext, call: &str, o: &Options) -> R<ureq::http::Response<ur
     let timeout = ctx
         .remaining()
         .map_or(o.timeout, |left| left.min(o.timeout));
-    let agent = agent(o, timeout)?;
+    let proxy = proxy(call, o)?;
+    let agent = agent(o, proxy.clone(), timeout);
     let mut url = o.url.clone();
     let mut method = o.method.clone();
     let mut body = o.body.clone();
+    let mut body_headers = o.body_headers.as_slice();
+    let first = origin(&host_of(call, &url)?.0);
     for _ in 0..=MAX_REDIRECTS {
         let (uri, host) = host_of(call, &url)?;
-        ctx.policy.check_host(call, &host).map_err(|r| {
-            script_error(
-                r.to_string(),
-                Some("the run was started with `--net-allow`".into()),
-            )
-        })?;
+        ctx.policy
+            .check_host(call, &host)
+            .map_err(|r| net_refusal(&r))?;
+        if let Some(p) = proxy.as_ref().filter(|p| !p.is_no_proxy(&uri)) {
+            let proxy_host = p.host().trim_start_matches('[').trim_end_matches(']');
+            ctx.policy
+                .check_host(&format!("{call} (proxy)"), proxy_host)
+                .map_err(|r| net_refusal(&r))?;
+        }
         let mut request = Request::builder().method(method.clone()).uri(uri.clone());
-        for (k, v) in &o.headers {
+        // Credentials and every header the caller set go to the origin the script named
+        // only, as curl, requests and Go do: a redirect elsewhere is sent without them.
+        let same_origin = origin(&uri) == first;
+        let caller = o.headers.iter().filter(|_| same_origin);
+        for (k, v) in caller.chain(body_headers) {
             request = request.header(k.as_str(), v.as_str());
         }
         let request = request
@@ -237,6 +299,7 @@ fn send(ctx: &CallContext, call: &str, o: &Options) -> R<ureq::http::Response<ur
                 {
                     method = Method::GET;
                     body = Vec::new();
+                    body_headers = &[];
                 }
             }
             _ => return Ok(response),
@@ -459,5 +522,15 @@ mod tests {
         assert_eq!(resolve(&base, "/c"), "http://h:1/c");
         assert_eq!(resolve(&base, "c"), "http://h:1/a/c");
         assert_eq!(resolve(&base, "https://x/y"), "https://x/y");
+    }
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port_with_defaults() {
+        let o = |u: &str| origin(&u.parse().unwrap());
+        assert_eq!(o("http://H/a"), o("http://h:80/b"));
+        assert_eq!(o("https://h/"), o("https://h:443/"));
+        assert_ne!(o("http://h/"), o("https://h/"));
+        assert_ne!(o("http://h/"), o("http://h:8080/"));
+        assert_ne!(o("http://h/"), o("http://g/"));
     }
 }
