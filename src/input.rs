@@ -46,22 +46,46 @@ pub fn strip_bom_str(text: &str) -> &str {
 ///
 /// The I/O error, or `InvalidInput` "not a regular file (a FIFO, a device or a socket)".
 pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    let file = open_regular(std::fs::OpenOptions::new().read(true), path)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Opens `path` with `options` without blocking and refuses anything but a regular file,
+/// checked on the open descriptor: a FIFO, a device or a socket where a file is expected
+/// would block a read or a write forever (issue 15), whatever the timeout.
+///
+/// # Errors
+///
+/// The I/O error, or `InvalidInput` "a directory" / "not a regular file (a FIFO, a device
+/// or a socket)".
+pub fn open_regular(
+    options: &mut std::fs::OpenOptions,
+    path: &Path,
+) -> std::io::Result<std::fs::File> {
+    let not_regular = "not a regular file (a FIFO, a device or a socket)";
+    let file = match options.custom_flags(libc::O_NONBLOCK).open(path) {
+        Ok(file) => file,
+        // A FIFO opened for writing without a reader.
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                not_regular,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let kind = file.metadata()?.file_type();
     if !kind.is_file() {
         let what = if kind.is_dir() {
             "a directory"
         } else {
-            "not a regular file (a FIFO, a device or a socket)"
+            not_regular
         };
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
     }
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    Ok(file)
 }
 
 /// [`read_bounded`] as UTF-8 text without a byte order mark.

@@ -128,6 +128,152 @@ fn fs_root_confines_paths_against_dotdot_absolute_paths_and_symlinks() {
 }
 
 #[test]
+fn fs_root_follows_a_dangling_symlink_to_where_it_would_create() {
+    // Issue 15: `dangle` -> outside/created, which does not exist yet. Opening the link to
+    // create or append would create the file outside the root.
+    let outside = tempfile::tempdir().unwrap();
+    let server = HttpServer::start();
+    let attacks = [
+        "file::append(path::join(m.dir, \"dangle\"), \"x\")".to_string(),
+        "file::write(path::join(m.dir, \"dangle\"), \"x\")".to_string(),
+        "file::copy(path::join(m.dir, \"m.yaml\"), path::join(m.dir, \"dangle\"))".to_string(),
+        "file::mkdir(path::join(m.dir, \"dangle\"))".to_string(),
+        "file::mkdir(path::join(m.dir, \"dangle/sub\"))".to_string(),
+        "file::append(path::join(m.dir, \"dangle/sub\"), \"x\")".to_string(),
+        "file::chmod(path::join(m.dir, \"dangle\"), \"0600\")".to_string(),
+        "file::remove(path::join(m.dir, \"dangle\"))".to_string(),
+        // A chain: an in-root dangling link to the dangling link.
+        "file::append(path::join(m.dir, \"chain\"), \"x\")".to_string(),
+        format!(
+            "http::download(\"{}\", path::join(m.dir, \"dangle\"))",
+            server.url("/file.bin")
+        ),
+    ];
+    for attack in attacks {
+        let t = probe("\"file:read\", \"file:write\", \"http\"", &attack);
+        std::os::unix::fs::symlink(outside.path().join("created"), t.path().join("dangle"))
+            .unwrap();
+        std::os::unix::fs::symlink("dangle", t.path().join("chain")).unwrap();
+        let root = t.path().to_str().unwrap().to_string();
+        t.run(&["apply", "--fs-root", &root])
+            .code(1)
+            .no_panic()
+            .stderr_has("is outside the allowed roots");
+        assert!(
+            !outside.path().join("created").exists(),
+            "{attack} created a file outside the root"
+        );
+    }
+    // A dangling link whose target is inside the root is followed and works.
+    let t = probe(
+        "\"file:write\"",
+        "file::append(path::join(m.dir, \"inner\"), \"ok\")",
+    );
+    std::os::unix::fs::symlink("made/here.txt", t.path().join("inner")).unwrap();
+    std::fs::create_dir(t.path().join("made")).unwrap();
+    let root = t.path().to_str().unwrap().to_string();
+    t.run(&["apply", "--fs-root", &root]).code(0);
+    assert_eq!(t.read("made/here.txt"), "ok");
+}
+
+#[test]
+fn a_fifo_is_refused_instead_of_blocking_the_call() {
+    // Issue 15: reading or appending to a FIFO with no other end blocked forever, past the
+    // timeout and SIGTERM. Every call that opens a file's content refuses what is not a
+    // regular file, naming the call and the path.
+    let attacks = [
+        ("file::read", "file::read(path::join(m.dir, \"pipe\"))"),
+        ("file::append", "file::append(path::join(m.dir, \"pipe\"), \"x\")"),
+        ("file::sha256", "file::sha256(path::join(m.dir, \"pipe\"))"),
+        (
+            "file::copy",
+            "file::copy(path::join(m.dir, \"pipe\"), path::join(m.dir, \"out\"))",
+        ),
+    ];
+    for (call, attack) in attacks {
+        for with_reader in [false, true] {
+            let t = probe("\"file:read\", \"file:write\"", attack);
+            let fifo = t.path().join("pipe");
+            let made = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap();
+            assert!(made.success());
+            // With a reader present, an append's open succeeds: the descriptor's type is
+            // what refuses it.
+            let _reader = with_reader.then(|| {
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&fifo)
+                    .unwrap()
+            });
+            let started = Instant::now();
+            t.run(&["apply"])
+                .code(1)
+                .no_panic()
+                .stderr_has(&format!("`{call}`: {}", fifo.display()))
+                .stderr_has("not a regular file");
+            assert!(started.elapsed() < Duration::from_secs(20), "{attack} blocked");
+            assert!(!t.exists("out"), "{attack} wrote a copy");
+        }
+    }
+}
+
+#[test]
+fn fs_root_refuses_to_change_a_file_with_other_hard_links() {
+    // Issue 15: a hard link inside the root to a file outside it cannot be seen by a path
+    // check. Under `--fs-root`, changing a hard-linked file in place (append, chmod) is
+    // refused; `file::write` replaces the name and leaves the outside file alone. Reads are
+    // not refused: `--fs-root` cannot tell a hard link from the file (documented).
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("target");
+    let attacks = [
+        ("file::append", "file::append(path::join(m.dir, \"hard\"), \"x\")"),
+        ("file::chmod", "file::chmod(path::join(m.dir, \"hard\"), \"0777\")"),
+    ];
+    for (call, attack) in attacks {
+        std::fs::write(&target, "original").unwrap();
+        std::fs::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let t = probe("\"file:read\", \"file:write\"", attack);
+        std::fs::hard_link(&target, t.path().join("hard")).unwrap();
+        let root = t.path().to_str().unwrap().to_string();
+        t.run(&["apply", "--fs-root", &root])
+            .code(1)
+            .no_panic()
+            .stderr_has(&format!("`{call}`"))
+            .stderr_has("has 2 hard links");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "original");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&target).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o7777, 0o600, "{attack} changed the outside file's mode");
+        std::fs::remove_file(&target).unwrap();
+    }
+    // `file::write` replaces the name: the outside file keeps its content.
+    std::fs::write(&target, "original").unwrap();
+    let t = probe(
+        "\"file:read\", \"file:write\"",
+        "file::write(path::join(m.dir, \"hard\"), \"new\")",
+    );
+    std::fs::hard_link(&target, t.path().join("hard")).unwrap();
+    let root = t.path().to_str().unwrap().to_string();
+    t.run(&["apply", "--fs-root", &root]).code(0);
+    assert_eq!(t.read("hard"), "new");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "original");
+    // Without `--fs-root` there is no root to protect: append works on any file.
+    let t = probe(
+        "\"file:write\"",
+        "file::append(path::join(m.dir, \"hard\"), \"+\")",
+    );
+    std::fs::hard_link(&target, t.path().join("hard")).unwrap();
+    t.run(&["apply"]).code(0);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "original+");
+}
+
+#[test]
 fn imports_cannot_leave_the_handler_directory() {
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("evil.rhai"), "fn x() { 1 }").unwrap();

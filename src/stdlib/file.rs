@@ -30,6 +30,39 @@ fn open(call: &str, cap: Capability, path: &str) -> R<std::path::PathBuf> {
     ctx.path(call, path)
 }
 
+/// Reads the whole content of the regular file `p` for `call`. A FIFO, a device or a socket
+/// is refused rather than read (issue 15): a FIFO with no writer would block the call past
+/// its timeout and every signal.
+fn read_content(call: &str, p: &Path) -> R<Vec<u8>> {
+    use std::io::Read;
+    let mut file = crate::input::open_regular(std::fs::OpenOptions::new().read(true), p)
+        .map_err(|e| io_error(call, p, &e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| io_error(call, p, &e))?;
+    Ok(bytes)
+}
+
+/// Refuses, under `--fs-root`, to change the content or mode of a regular file with more
+/// than one hard link (issue 15): its other names may lie outside the roots, and no path
+/// check can see them. `file::write` and `file::copy` are not concerned: they rename a new
+/// file over the name, which leaves the other names untouched.
+fn refuse_hard_link(call: &str, p: &Path, meta: &std::fs::Metadata) -> R<()> {
+    use std::os::unix::fs::MetadataExt;
+    let ctx = context::require(call)?;
+    if ctx.policy.fs_roots.is_empty() || !meta.is_file() || meta.nlink() <= 1 {
+        return Ok(());
+    }
+    Err(script_error(
+        format!(
+            "`{call}`: {} has {} hard links, and under `--fs-root` a file with other names is not changed in place (they may be outside the roots)",
+            p.display(),
+            meta.nlink()
+        ),
+        Some("replace it with `file::write`, which leaves the other names untouched".into()),
+    ))
+}
+
 /// Writes `bytes` to `target` through a temporary file in the same directory.
 ///
 /// `mode`: the exact mode the file gets, from the moment it appears under its name (issue
@@ -133,7 +166,7 @@ enum Created {
 
 fn read(path: &str) -> R<String> {
     let p = open("file::read", Capability::FileRead, path)?;
-    let bytes = std::fs::read(&p).map_err(|e| io_error("file::read", &p, &e))?;
+    let bytes = read_content("file::read", &p)?;
     String::from_utf8(bytes).map_err(|_| {
         script_error(
             format!("`file::read`: {} is not UTF-8 text", p.display()),
@@ -207,11 +240,15 @@ fn append(path: &str, content: &str) -> R<()> {
     if let Some(dir) = p.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io_error("file::append", dir, &e))?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&p)
+    let mut f = crate::input::open_regular(
+        std::fs::OpenOptions::new().create(true).append(true),
+        &p,
+    )
+    .map_err(|e| io_error("file::append", &p, &e))?;
+    let meta = f
+        .metadata()
         .map_err(|e| io_error("file::append", &p, &e))?;
+    refuse_hard_link("file::append", &p, &meta)?;
     f.write_all(content.as_bytes())
         .map_err(|e| io_error("file::append", &p, &e))
 }
@@ -262,7 +299,7 @@ fn list(path: &str) -> R<Array> {
 fn copy(from: &str, to: &str) -> R<()> {
     let src = open("file::copy", Capability::FileRead, from)?;
     let dst = open("file::copy", Capability::FileWrite, to)?;
-    let bytes = std::fs::read(&src).map_err(|e| io_error("file::copy", &src, &e))?;
+    let bytes = read_content("file::copy", &src)?;
     let mode = std::fs::metadata(&src)
         .map(|m| m.permissions().mode() & 0o7777)
         .ok();
@@ -281,7 +318,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 fn sha256(path: &str) -> R<String> {
     let p = open("file::sha256", Capability::FileRead, path)?;
-    let bytes = std::fs::read(&p).map_err(|e| io_error("file::sha256", &p, &e))?;
+    let bytes = read_content("file::sha256", &p)?;
     Ok(sha256_hex(&bytes))
 }
 
@@ -300,6 +337,8 @@ fn mode(path: &str) -> R<String> {
 fn chmod(path: &str, mode: &Dynamic) -> R<()> {
     let p = open("file::chmod", Capability::FileWrite, path)?;
     let bits = parse_mode("file::chmod", "mode", mode)?;
+    let meta = std::fs::metadata(&p).map_err(|e| io_error("file::chmod", &p, &e))?;
+    refuse_hard_link("file::chmod", &p, &meta)?;
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits))
         .map_err(|e| io_error("file::chmod", &p, &e))
 }

@@ -177,7 +177,18 @@ pub fn absolute(path: &Path) -> PathBuf {
 /// The real location of `path`: the longest existing prefix canonicalized (following every
 /// symlink in it), with the rest appended. `..` after a symlink is resolved physically by
 /// canonicalizing step by step.
+///
+/// A symlink whose target does not exist yet (dangling) is followed too (issue 15): opening
+/// it to create or append creates its target, so the target is what the roots must contain.
 pub fn resolve(path: &Path) -> PathBuf {
+    resolve_hops(path, 0)
+}
+
+/// Symlinks followed before giving up, as the kernel's `ELOOP` limit.
+const MAX_HOPS: u32 = 40;
+
+/// [`resolve`], having followed `hops` dangling symlinks already.
+fn resolve_hops(path: &Path, hops: u32) -> PathBuf {
     let mut resolved = PathBuf::from("/");
     let mut components = path.components().peekable();
     while let Some(c) = components.next() {
@@ -191,6 +202,18 @@ pub fn resolve(path: &Path) -> PathBuf {
                 match next.canonicalize() {
                     Ok(real) => resolved = real,
                     Err(_) => {
+                        // A dangling symlink: where it points, with the rest of the path.
+                        if let Ok(target) = std::fs::read_link(&next) {
+                            if hops >= MAX_HOPS {
+                                // A loop: nothing can be created through it.
+                                return next;
+                            }
+                            let mut rest = resolved.join(target);
+                            for c in components.by_ref() {
+                                rest.push(c.as_os_str());
+                            }
+                            return resolve_hops(&rest, hops + 1);
+                        }
                         // Does not exist (yet): the rest is taken literally, `..` folded.
                         resolved = next;
                         for rest in components.by_ref() {
