@@ -183,7 +183,10 @@ fn a_fifo_is_refused_instead_of_blocking_the_call() {
     // regular file, naming the call and the path.
     let attacks = [
         ("file::read", "file::read(path::join(m.dir, \"pipe\"))"),
-        ("file::append", "file::append(path::join(m.dir, \"pipe\"), \"x\")"),
+        (
+            "file::append",
+            "file::append(path::join(m.dir, \"pipe\"), \"x\")",
+        ),
         ("file::sha256", "file::sha256(path::join(m.dir, \"pipe\"))"),
         (
             "file::copy",
@@ -215,7 +218,10 @@ fn a_fifo_is_refused_instead_of_blocking_the_call() {
                 .no_panic()
                 .stderr_has(&format!("`{call}`: {}", fifo.display()))
                 .stderr_has("not a regular file");
-            assert!(started.elapsed() < Duration::from_secs(20), "{attack} blocked");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{attack} blocked"
+            );
             assert!(!t.exists("out"), "{attack} wrote a copy");
         }
     }
@@ -230,8 +236,14 @@ fn fs_root_refuses_to_change_a_file_with_other_hard_links() {
     let outside = tempfile::tempdir().unwrap();
     let target = outside.path().join("target");
     let attacks = [
-        ("file::append", "file::append(path::join(m.dir, \"hard\"), \"x\")"),
-        ("file::chmod", "file::chmod(path::join(m.dir, \"hard\"), \"0777\")"),
+        (
+            "file::append",
+            "file::append(path::join(m.dir, \"hard\"), \"x\")",
+        ),
+        (
+            "file::chmod",
+            "file::chmod(path::join(m.dir, \"hard\"), \"0777\")",
+        ),
     ];
     for (call, attack) in attacks {
         std::fs::write(&target, "original").unwrap();
@@ -249,7 +261,11 @@ fn fs_root_refuses_to_change_a_file_with_other_hard_links() {
         let mode = std::os::unix::fs::PermissionsExt::mode(
             &std::fs::metadata(&target).unwrap().permissions(),
         );
-        assert_eq!(mode & 0o7777, 0o600, "{attack} changed the outside file's mode");
+        assert_eq!(
+            mode & 0o7777,
+            0o600,
+            "{attack} changed the outside file's mode"
+        );
         std::fs::remove_file(&target).unwrap();
     }
     // `file::write` replaces the name: the outside file keeps its content.

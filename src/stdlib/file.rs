@@ -240,14 +240,10 @@ fn append(path: &str, content: &str) -> R<()> {
     if let Some(dir) = p.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io_error("file::append", dir, &e))?;
     }
-    let mut f = crate::input::open_regular(
-        std::fs::OpenOptions::new().create(true).append(true),
-        &p,
-    )
-    .map_err(|e| io_error("file::append", &p, &e))?;
-    let meta = f
-        .metadata()
-        .map_err(|e| io_error("file::append", &p, &e))?;
+    let mut f =
+        crate::input::open_regular(std::fs::OpenOptions::new().create(true).append(true), &p)
+            .map_err(|e| io_error("file::append", &p, &e))?;
+    let meta = f.metadata().map_err(|e| io_error("file::append", &p, &e))?;
     refuse_hard_link("file::append", &p, &meta)?;
     f.write_all(content.as_bytes())
         .map_err(|e| io_error("file::append", &p, &e))
