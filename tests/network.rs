@@ -348,12 +348,14 @@ file::write(path::join(m.dir, "out.txt"), r.body);"#,
 fn a_socks_proxy_is_a_clear_error_not_a_panic() {
     let t = probe(
         "\"http\"",
-        "http::get(\"http://127.0.0.1:9/\", #{ proxy: \"socks5://127.0.0.1:1080\" })",
+        // The password is built, so that the script's own text (in the excerpt) lacks it.
+        "let pw = \"pr0\" + \"xypw\";\nhttp::get(\"http://127.0.0.1:9/\", #{ proxy: `socks5://me:${pw}@127.0.0.1:1080` })",
     );
     t.run(&["apply"])
         .code(1)
         .no_panic()
-        .stderr_has("is a socks5:// proxy, which ordo does not support");
+        .stderr_has("proxy `socks5://***@127.0.0.1:1080/` from the `proxy` option is a socks5:// proxy, which ordo does not support")
+        .stderr_lacks("pr0xypw");
     let t = probe("\"http\"", "http::get(\"http://127.0.0.1:9/\")")
         .env("ALL_PROXY", "socks5h://127.0.0.1:1080");
     t.run(&["apply"]).code(1).no_panic().stderr_has(

@@ -203,11 +203,31 @@ fn proxy(call: &str, o: &Options) -> R<Option<ureq::Proxy>> {
         _ => Err(script_error(
             format!(
                 "`{call}`: proxy `{}` from {source} is a {}:// proxy, which ordo does not support",
-                proxy.uri(),
+                without_userinfo(&proxy.uri().to_string()),
                 proxy.uri().scheme_str().unwrap_or_default()
             ),
             Some("use an http:// or https:// (CONNECT) proxy, or `proxy: \"\"` for none".into()),
         )),
+    }
+}
+
+/// A proxy URL for a message: its `user:password@` (a credential) replaced by `***@`.
+fn without_userinfo(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url
+        .get(start..)
+        .and_then(|rest| rest.find('/'))
+        .map_or(url.len(), |i| start + i);
+    match url
+        .get(start..end)
+        .and_then(|authority| authority.rfind('@'))
+    {
+        Some(at) => format!(
+            "{}***{}",
+            url.get(..start).unwrap_or_default(),
+            url.get(start + at..).unwrap_or_default()
+        ),
+        None => url.to_string(),
     }
 }
 
@@ -522,6 +542,16 @@ mod tests {
         assert_eq!(resolve(&base, "/c"), "http://h:1/c");
         assert_eq!(resolve(&base, "c"), "http://h:1/a/c");
         assert_eq!(resolve(&base, "https://x/y"), "https://x/y");
+    }
+
+    #[test]
+    fn proxy_credentials_are_left_out_of_messages() {
+        assert_eq!(
+            without_userinfo("socks5://u:p@h:1/x@y"),
+            "socks5://***@h:1/x@y"
+        );
+        assert_eq!(without_userinfo("u:p@h"), "***@h");
+        assert_eq!(without_userinfo("http://h:1"), "http://h:1");
     }
 
     #[test]
