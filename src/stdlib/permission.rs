@@ -272,4 +272,25 @@ mod tests {
                 .is_err()
         );
     }
+
+    #[test]
+    fn a_dangling_symlink_is_checked_at_its_target() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root_path = root.path().canonicalize().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("new"), root_path.join("out")).unwrap();
+        std::os::unix::fs::symlink("out", root_path.join("chain")).unwrap();
+        std::os::unix::fs::symlink("sub/new", root_path.join("in")).unwrap();
+        std::os::unix::fs::symlink("loop", root_path.join("loop")).unwrap();
+        let policy = Policy {
+            fs_roots: vec![root_path.clone()],
+            ..Policy::default()
+        };
+        assert!(policy.check_path("t", &root_path.join("out")).is_err());
+        assert!(policy.check_path("t", &root_path.join("out/x")).is_err());
+        assert!(policy.check_path("t", &root_path.join("chain")).is_err());
+        assert_eq!(resolve(&root_path.join("in")), root_path.join("sub/new"));
+        assert!(policy.check_path("t", &root_path.join("in")).is_ok());
+        assert!(policy.check_path("t", &root_path.join("loop")).is_ok());
+    }
 }
