@@ -68,7 +68,11 @@ pub fn module_source(name: &str) -> Arc<SourceFile> {
     {
         return SourceFile::new(name, ".", *text);
     }
-    let text = std::fs::read_to_string(name).unwrap_or_default();
+    // Bounded and regular files only, like the import itself (a file swapped for a FIFO
+    // after the import must not hang the error report).
+    let text =
+        crate::input::read_text_bounded(std::path::Path::new(name), crate::input::MAX_SCRIPT_BYTES)
+            .unwrap_or_default();
     SourceFile::new(name, ".", text)
 }
 
