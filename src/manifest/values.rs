@@ -102,6 +102,9 @@ pub struct ValueSet {
     /// `metadata.environments`, its `environmentOverrides[].environmentName`), with where,
     /// whichever environment the run is for: `-e` is checked against them.
     pub environments: Vec<(String, Location)>,
+    /// The text of every value marked secret anywhere: every definition of a secret name
+    /// (conflicting ones, other environments', overridden defaults, the raw `--set` text).
+    all_secret_texts: Vec<String>,
 }
 
 /// The environments a manifest's `metadata.environments` names, with where.
@@ -177,15 +180,26 @@ impl ValueSet {
         self.values.values().map(|v| &v.value)
     }
 
-    /// The text of every secret value, for masking output.
+    /// The text of every value marked secret anywhere, for masking output: not only the
+    /// effective one for this environment but every definition of a secret name (a
+    /// conflicting one, another environment's, a default overridden by `--set`).
     pub fn secret_texts(&self) -> Vec<String> {
-        self.values
-            .values()
-            .filter(|v| v.secret)
-            // The text the value is shown as anywhere (a float `1e20` was masked only as
-            // `100000000000000000000`, and shown in clear as `1e20`).
-            .filter_map(|v| v.value.value.text())
-            .collect()
+        let mut out = self.all_secret_texts.clone();
+        for v in self.values.values().filter(|v| v.secret) {
+            node_texts(&v.value, &mut out);
+        }
+        out
+    }
+}
+
+/// The text of every scalar inside `node` (the text it is shown as anywhere: a float
+/// `1e20` is masked as written, not only as `100000000000000000000`).
+fn node_texts(node: &Node, out: &mut Vec<String>) {
+    match &node.value {
+        Value::Seq(items) => items.iter().for_each(|n| node_texts(n, out)),
+        Value::Map(entries) => entries.iter().for_each(|e| node_texts(&e.value, out)),
+        Value::Tagged(t) => node_texts(&t.node, out),
+        v => out.extend(v.text()),
     }
 }
 
@@ -193,10 +207,14 @@ impl ValueSet {
 #[derive(Default)]
 struct Level {
     defs: HashMap<String, Definition>,
+    /// Every definition added, a conflicting (refused) one included: its secret values are
+    /// masked all the same.
+    seen: Vec<Definition>,
 }
 
 impl Level {
     fn add(&mut self, def: Definition, errors: &mut Vec<ManifestError>) {
+        self.seen.push(def.clone());
         match self.defs.get(&def.name) {
             Some(first) if !first.same_as(&def) => errors.push(ManifestError {
                 location: def.location.clone(),
@@ -440,6 +458,7 @@ pub fn collect(
     let mut from_manifests = Level::default();
     let mut kept = Vec::with_capacity(manifests.len());
     let mut environments = Vec::new();
+    let mut other_envs = Vec::new();
     for m in manifests.drain(..) {
         if m.kind != VALUES_KIND {
             kept.push(m);
@@ -448,6 +467,8 @@ pub fn collect(
         metadata_environments(&m.file, &m.metadata_node, &mut environments);
         override_environments(&m.file, &m.spec, &mut environments);
         if !m.metadata.in_environment(env) {
+            // Not this environment's: only its secrets matter (they are masked anyway).
+            other_envs.extend(definitions(&m.file, &m.spec, &mut Vec::new()));
             continue;
         }
         for def in definitions(&m.file, &m.spec, errors) {
@@ -528,6 +549,7 @@ pub fn collect(
         .flat_map(|level| level.defs.keys().cloned())
         .collect();
     let mut set_level = Level::default();
+    let mut set_texts = Vec::new();
     for set in &sources.sets {
         let Some((name, text)) = set.split_once('=') else {
             continue;
@@ -537,6 +559,7 @@ pub fn collect(
             Ok(n) => n,
             Err(_) => Node::new(Mark::new(1, 1), Value::String(text.to_string())),
         };
+        set_texts.push((name.to_string(), text.to_string()));
         // Later `--set` of the same name wins, like later files.
         set_level.defs.insert(
             name.to_string(),
@@ -551,9 +574,36 @@ pub fn collect(
     }
     levels.push(set_level);
 
+    // Every definition of a name marked secret anywhere is secret.
+    let seen = || {
+        levels
+            .iter()
+            .flat_map(|l| l.seen.iter().chain(l.defs.values()))
+            .chain(&other_envs)
+    };
+    let secret_names: std::collections::HashSet<&str> = seen()
+        .filter(|d| d.secret)
+        .map(|d| d.name.as_str())
+        .collect();
+    let mut all_secret_texts = Vec::new();
+    for def in seen().filter(|d| secret_names.contains(d.name.as_str())) {
+        let nodes = def
+            .default
+            .iter()
+            .chain(def.overrides.iter().map(|(_, n)| n));
+        nodes.for_each(|n| node_texts(n, &mut all_secret_texts));
+    }
+    for (name, text) in &set_texts {
+        if secret_names.contains(name.as_str()) {
+            all_secret_texts.push(text.clone());
+        }
+    }
+    drop(secret_names);
+
     let mut set = ValueSet {
         defined,
         environments,
+        all_secret_texts,
         ..ValueSet::default()
     };
     for level in levels {

@@ -73,7 +73,10 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let store = config.state.clone().map(StateStore::new);
     let mut lock = None;
     if let (Some(store), false) = (&store, dry_run) {
-        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        // The lock file outlives a killed run and is shown to the next one and by
+        // `state unlock`: the command line is recorded with every secret masked (a `--set`
+        // of a secret value included; the values were registered when loading).
+        let command = crate::exec::secrets::masked(&std::env::args().collect::<Vec<_>>().join(" "));
         let (held, warning) =
             StateLock::acquire(&store.lock_path(), &command).map_err(|e| state_error(&e))?;
         if let Some(w) = warning {

@@ -1,0 +1,121 @@
+//! Secret masking under attack (issue 15): the lock file's command line, every definition
+//! of a secret value, escaped renderings, and masked values read back from the state.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Test, trace_doc};
+
+const SECRET_PW: &str = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: default-pw, secret: true}\n";
+
+/// Waits until the lock file names its holder.
+fn wait_for_lock(t: &Test) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if t.exists(".ordo/state.json.lock") {
+            let text = t.read(".ordo/state.json.lock");
+            if text.contains("\"pid\"") {
+                return text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_lock_records_the_command_line_with_secret_values_masked() {
+    let t = Test::new()
+        .trace()
+        .manifest("values.yaml", SECRET_PW)
+        .manifest(
+            "m.yaml",
+            &trace_doc("slow", "", "sleep: 5\nfile: !Value pw"),
+        );
+    let mut first = t.spawn(&["apply", "--set", "pw=Sup3r-Secret-77"]);
+    let lock = wait_for_lock(&t);
+    assert!(!lock.contains("Sup3r-Secret-77"), "{lock}");
+    assert!(lock.contains("pw=***"), "{lock}");
+    // The next run names the holder and its command, masked.
+    let second = t.run(&["apply"]);
+    second
+        .code(1)
+        .stderr_has("running `")
+        .stderr_has("pw=***")
+        .stderr_lacks("Sup3r-Secret-77");
+    // Killed: the lock is left behind, and `state unlock` shows its command, masked.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let unlock = t.run(&["state", "unlock"]);
+    unlock
+        .code(0)
+        .stdout_has("removed the lock")
+        .stdout_has("pw=***");
+    assert!(
+        !unlock.stdout.contains("Sup3r-Secret-77"),
+        "{}",
+        unlock.stdout
+    );
+}
+
+#[test]
+fn every_definition_of_a_secret_is_masked_in_input_error_excerpts() {
+    // Two conflicting secret definitions: the error shows both lines.
+    let conflicting = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: first-sec-111, secret: true}\n---\nkind: Values\nversion: v1\nmetadata: {name: w}\nspec:\n  values:\n  - {valueName: pw, defaultValue: second-sec-222, secret: true}\n";
+    let t = Test::new()
+        .trace()
+        .manifest("values.yaml", conflicting)
+        .manifest("m.yaml", &trace_doc("a", "", "file: !Value pw"));
+    let out = t.run(&["apply"]);
+    out.code(3)
+        .stderr_lacks("first-sec-111")
+        .stderr_lacks("second-sec-222");
+    assert!(out.stderr.contains("***"), "{}", out.stderr);
+
+    // A default overridden by `--set`, and another environment's override, on a line an
+    // error quotes (an unknown key).
+    let typo = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: default-sec-333, secret: true, environmentOverrides: [{environmentName: prod, value: prod-sec-444}], bogus: 1}\n";
+    let t = Test::new()
+        .trace()
+        .manifest("values.yaml", typo)
+        .manifest("m.yaml", &trace_doc("a", "", "file: !Value pw"));
+    for args in [
+        vec!["apply", "--set", "pw=set-sec-555"],
+        vec!["apply", "-o", "json", "--set", "pw=set-sec-555"],
+    ] {
+        let out = t.run(&args);
+        out.code(3).stderr_has("bogus");
+        for text in [&out.stderr, &out.stdout] {
+            for secret in ["default-sec-333", "prod-sec-444", "set-sec-555"] {
+                assert!(!text.contains(secret), "{secret} shown in {text}");
+            }
+        }
+    }
+
+    // A `Values` manifest for another environment: its secret is masked in this one's output.
+    let other_env = "kind: Values\nversion: v1\nmetadata: {name: v, environments: [prod]}\nspec:\n  values:\n  - {valueName: pw, defaultValue: prodonly-sec-666, secret: true}\n---\nkind: Values\nversion: v1\nmetadata: {name: w}\nspec:\n  values:\n  - {valueName: pw, defaultValue: ok}\n";
+    let leak = "register(\"Leak\", \"^1\");\nfn apply(m) { throw \"saw prodonly-sec-666\"; }\n";
+    let t = Test::new()
+        .handler("leak.rhai", leak)
+        .manifest("values.yaml", other_env)
+        .manifest(
+            "m.yaml",
+            "kind: Leak\nversion: v1\nmetadata: {name: l}\nspec: {pw: !Value pw}\n",
+        );
+    let out = t.run(&["apply"]);
+    out.code(1)
+        .stderr_has("saw ***")
+        .stderr_lacks("prodonly-sec-666");
+}
