@@ -119,3 +119,39 @@ fn every_definition_of_a_secret_is_masked_in_input_error_excerpts() {
         .stderr_has("saw ***")
         .stderr_lacks("prodonly-sec-666");
 }
+
+#[test]
+fn a_secret_is_masked_in_every_escaped_form_ordo_renders() {
+    // A quote, a backslash and a newline; the second is one line, so YAML double-quotes it.
+    let values = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: \"qq1\\\"x\\\\y\\nsec-777\", secret: true}\n  - {valueName: pw2, defaultValue: \"qq2\\\"x\\\\y\\tsec-888\", secret: true}\n";
+    let handler = r#"
+register("Leak", "^1");
+fn apply(m) {
+    print(#{pw: m.spec.pw, pw2: m.spec.pw2});
+    debug(#{pw: m.spec.pw});
+    log::info(json::to_string(#{pw: m.spec.pw, pw2: m.spec.pw2}));
+    log::info(yaml::to_string(#{pw2: m.spec.pw2}));
+    throw #{pw: m.spec.pw, pw2: m.spec.pw2};
+}
+"#;
+    let t = Test::new()
+        .handler("leak.rhai", handler)
+        .manifest("values.yaml", values)
+        .manifest(
+            "m.yaml",
+            "kind: Leak\nversion: v1\nmetadata: {name: l}\nspec: {pw: !Value pw, pw2: !Value pw2}\n",
+        );
+    for args in [
+        vec!["apply"],
+        vec!["apply", "-v"],
+        vec!["apply", "-o", "json"],
+    ] {
+        let out = t.run(&args);
+        out.code(1);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        for part in ["qq1", "sec-777", "qq2", "sec-888"] {
+            assert!(!all.contains(part), "{part} shown by {args:?}:\n{all}");
+        }
+        assert!(all.contains("***"), "{all}");
+    }
+}

@@ -15,17 +15,36 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 /// What a secret is shown as.
 pub const MASK: &str = "***";
 
-/// Remembers `text` as secret (empty text is ignored).
+/// Remembers `text` as secret (empty text is ignored), in every form ordo itself renders
+/// it: as is, JSON-escaped (`json::to_string`, `-o json`), as Rhai shows a string inside a
+/// printed or thrown map (Rust's debug escaping), and YAML double-quoted.
 pub fn add(text: &str) {
     if text.is_empty() {
         return;
     }
+    let mut forms = vec![text.to_string()];
+    forms.extend(quoted_inner(
+        &serde_json::to_string(text).unwrap_or_default(),
+    ));
+    forms.extend(quoted_inner(&format!("{text:?}")));
+    forms.extend(quoted_inner(&crate::stdlib::yaml::string(text)));
     let mut secrets = SECRETS.write().unwrap_or_else(PoisonError::into_inner);
-    if !secrets.iter().any(|s| s == text) {
-        secrets.push(text.to_string());
-        // Longest first, so a secret containing another is masked whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for form in forms {
+        if !secrets.iter().any(|s| *s == form) {
+            secrets.push(form);
+        }
     }
+    // Longest first, so a secret containing another is masked whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// The text between the quotes of a quoted rendering (`"a\"b"` → `a\"b`).
+fn quoted_inner(rendered: &str) -> Option<String> {
+    rendered
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
 }
 
 /// Remembers every string, number and boolean inside `value` as secret.
@@ -97,5 +116,12 @@ mod tests {
         add("hunter2-long");
         assert_eq!(mask("pw=hunter2-long and hunter2"), "pw=*** and ***");
         assert!(matches!(mask("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn escaped_renderings_are_masked() {
+        add("q\"u\\o\nte-9");
+        assert_eq!(mask(r#"{"pw":"q\"u\\o\nte-9"}"#), r#"{"pw":"***"}"#);
+        assert_eq!(mask("q\"u\\o\nte-9"), "***");
     }
 }

@@ -213,7 +213,7 @@ fn float(f: f64) -> String {
 
 /// A string as YAML text: plain where that is safe for every reader, otherwise
 /// double-quoted with every character that is not printable escaped.
-fn string(text: &str) -> String {
+pub(crate) fn string(text: &str) -> String {
     if !needs_quotes(text) {
         return text.to_string();
     }
