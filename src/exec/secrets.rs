@@ -30,7 +30,7 @@ pub fn add(text: &str) {
     forms.extend(quoted_inner(&crate::stdlib::yaml::string(text)));
     let mut secrets = SECRETS.write().unwrap_or_else(PoisonError::into_inner);
     for form in forms {
-        if !secrets.iter().any(|s| *s == form) {
+        if !secrets.contains(&form) {
             secrets.push(form);
         }
     }
