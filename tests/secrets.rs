@@ -155,3 +155,43 @@ fn apply(m) {
         assert!(all.contains("***"), "{all}");
     }
 }
+
+#[test]
+fn a_variable_masked_in_the_state_is_unknown_not_the_mask() {
+    let db = "register(\"Db\", \"^1\");\nfn apply(m) { if m.spec.skip != true { vars::set(\"url\", \"postgres://app:\" + m.spec.pw + \"@db\"); } }\n";
+    let use_get = "register(\"UseGet\", \"^1\");\nfn apply(m) { throw \"got \" + vars::get(\"db.url\", \"fallback\"); }\n";
+    let use_tag = "register(\"UseTag\", \"^1\");\nfn apply(m) { throw \"got \" + m.spec.u; }\n";
+    let t = Test::new()
+        .handler("db.rhai", db)
+        .handler("get.rhai", use_get)
+        .handler("tag.rhai", use_tag)
+        .manifest("values.yaml", SECRET_PW)
+        .manifest(
+            "db.yaml",
+            "kind: Db\nversion: v1\nmetadata: {name: db}\nspec: {pw: !Value pw}\n",
+        );
+    t.run(&["apply"]).code(0);
+    let state = t.read(".ordo/state.json");
+    assert!(
+        !state.contains("***@db") && !state.contains("default-pw"),
+        "{state}"
+    );
+    // A later run where `db` does not set it again: the variable recorded earlier is
+    // unknown, never `postgres://app:***@db`.
+    std::fs::write(
+        t.path().join("db.yaml"),
+        "kind: Db\nversion: v1\nmetadata: {name: db}\nspec: {pw: !Value pw, skip: true}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path().join("use.yaml"),
+        "kind: UseGet\nversion: v1\nmetadata: {name: g}\n---\nkind: UseTag\nversion: v1\nmetadata: {name: t}\nspec: {u: !Variable db.url}\n",
+    )
+    .unwrap();
+    let out = t.run(&["apply", "--keep-going"]);
+    out.code(1)
+        .stderr_lacks("postgres")
+        .stderr_has("the value of `db.url` is unknown")
+        .stderr_has("variable `db.url` is not set")
+        .stderr_has("`db.url` held secret text");
+}

@@ -1050,8 +1050,8 @@ impl<'a> Runner<'a> {
                     let mut diagnostic = Diagnostic::error(kind.to_string())
                         .at(location)
                         .help_opt(kind.help());
-                    if matches!(kind, crate::manifest::TagErrorKind::VariableNotSet { .. }) {
-                        diagnostic = diagnostic.note(self.vars.source_note());
+                    if let crate::manifest::TagErrorKind::VariableNotSet { name } = &kind {
+                        diagnostic = diagnostic.note(self.vars.note_for(name));
                     }
                     Unresolved::Failed(Failure {
                         line,

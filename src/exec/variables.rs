@@ -23,6 +23,9 @@ pub struct Variables {
     /// Where the variables of earlier runs came from, for "not set" errors: the state
     /// file's path, or `None` without state.
     state_file: Option<String>,
+    /// `manifest.key` of the earlier runs' variables the state kept out because they held
+    /// secret text: their value is unknown, never the mask.
+    masked: RwLock<std::collections::HashSet<String>>,
 }
 
 /// Splits `name.key` at its last dot.
@@ -82,6 +85,32 @@ impl Variables {
                 "no state file was read (`--no-state`): only variables set in this run exist".into()
             }
         }
+    }
+
+    /// Remembers that an earlier run's `manifest.key` held secret text, kept out of the state.
+    pub fn set_masked(&self, manifest: &str, key: &str) {
+        let mut guard = self.masked.write().unwrap_or_else(PoisonError::into_inner);
+        guard.insert(format!("{manifest}.{key}"));
+    }
+
+    /// The note for a "not set" error about `full`: that it held secret text the state kept
+    /// out (its value is unknown until its manifest runs again), or where variables were read.
+    pub fn note_for(&self, full: &str) -> String {
+        if self.is_masked(full) {
+            let owner = split_name(full).map_or(full, |(m, _)| m);
+            return format!(
+                "`{full}` held secret text, which the state keeps out (it is never read back as the mask): its value is unknown until `{owner}` sets it again; {}",
+                self.source_note()
+            );
+        }
+        self.source_note()
+    }
+
+    /// Whether `full` is an earlier run's variable that held secret text (and this run has
+    /// not set it again): its value is unknown.
+    pub fn is_masked(&self, full: &str) -> bool {
+        let masked = self.masked.read().unwrap_or_else(PoisonError::into_inner);
+        masked.contains(full) && self.get(full).is_none()
     }
 
     /// The variable `manifest.key`.

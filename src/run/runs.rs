@@ -104,6 +104,9 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
                 vars.set(name, key, json_to_dynamic(value), false);
             }
         }
+        for key in &entry.secret_variables {
+            vars.set_masked(name, key);
+        }
     }
 
     let current: HashSet<&str> = world

@@ -235,12 +235,14 @@ impl<'a> StateRecorder<'a> {
         let mut variables = serde_json::Map::new();
         let mut secret_variables = Vec::new();
         for (key, var) in self.vars.of_manifest(&m.name) {
-            if var.secret {
-                // Kept out: a masked value read back later would be worse than none.
+            let value = crate::script::convert::dynamic_to_json(&var.value);
+            let mut masked = value.clone();
+            crate::exec::secrets::mask_json(&mut masked);
+            if var.secret || masked != value {
+                // Kept out, a variable holding secret text too (`postgres://app:pw@db`): a
+                // masked value read back later would be worse than none.
                 secret_variables.push(key);
             } else {
-                let mut value = crate::script::convert::dynamic_to_json(&var.value);
-                crate::exec::secrets::mask_json(&mut value);
                 variables.insert(key, value);
             }
         }

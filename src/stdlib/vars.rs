@@ -68,6 +68,13 @@ fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResul
     if let Some(v) = ctx.vars.get(&full) {
         return Ok(v.value);
     }
+    if ctx.vars.is_masked(&full) {
+        // Held secret text in an earlier run: unknown, not absent (a default would hide it).
+        return Err(script_error(
+            format!("`vars::get`: the value of `{full}` is unknown"),
+            Some(ctx.vars.note_for(&full)),
+        ));
+    }
     if let Some(d) = default {
         return Ok(d);
     }
