@@ -335,9 +335,10 @@ fn secrets_stay_out_of_the_state_file() {
         !text.contains("tok-secret-123") && !text.contains("pw-secret-456"),
         "{text}"
     );
+    // `visible` holds secret text: kept out too (issue 15), never stored as `***`.
     assert_eq!(
         state(&t)["environments"]["default"]["s"]["secret_variables"],
-        serde_json::json!(["token"])
+        serde_json::json!(["token", "visible"])
     );
     let shown = t.run(&["state", "show", "s"]);
     assert!(!shown.stdout.contains("secret-"));
