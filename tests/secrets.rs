@@ -195,3 +195,37 @@ fn a_variable_masked_in_the_state_is_unknown_not_the_mask() {
         .stderr_has("variable `db.url` is not set")
         .stderr_has("`db.url` held secret text");
 }
+
+#[test]
+fn a_spec_value_masked_in_the_state_is_unknown_to_previous_and_prune() {
+    let handler = r#"
+register("P", "^1");
+fn apply(m) {
+    if m.previous != () { throw `prev=${m.previous.spec.pw} plain=${m.previous.spec.plain} masked=${m.previous.masked}`; }
+}
+fn delete(m) { throw "deleting with " + m.spec.pw; }
+"#;
+    let t = Test::new()
+        .handler("p.rhai", handler)
+        .manifest("values.yaml", SECRET_PW)
+        .manifest(
+            "m.yaml",
+            "kind: P\nversion: v1\nmetadata: {name: p}\nspec: {pw: !Value pw, plain: visible}\n",
+        );
+    t.run(&["apply"]).code(0);
+    let out = t.run(&["apply"]);
+    out.code(1)
+        .stderr_has("prev= plain=visible masked=[\"spec.pw\"]")
+        .stderr_lacks("prev=***");
+    // Pruned: its delete would receive `***`; refused, naming the field.
+    std::fs::write(
+        t.path().join("m.yaml"),
+        "kind: P\nversion: v1\nmetadata: {name: q}\nspec: {plain: other}\n",
+    )
+    .unwrap();
+    let out = t.run(&["apply", "--prune"]);
+    out.code(3)
+        .stderr_has("cannot prune `p` (P v1): its recorded spec.pw held secret text")
+        .stderr_has("ordo state rm p")
+        .stderr_lacks("deleting with");
+}

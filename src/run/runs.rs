@@ -346,6 +346,21 @@ fn prune_steps(
     let mut steps = Vec::new();
     let mut errors = Vec::new();
     for (i, (name, entry)) in gone.iter().enumerate() {
+        if !entry.masked.is_empty() {
+            // Its delete would receive `***` for the secret (issue 15): unknown, refused.
+            errors.push(
+                Diagnostic::error(format!(
+                    "cannot prune `{name}` ({} {}): its recorded {} held secret text, masked in the state, so its value is unknown",
+                    entry.kind,
+                    entry.version,
+                    entry.masked.join(", ")
+                ))
+                .help(format!(
+                    "put the manifest back and run `ordo delete` with its values, or forget it with `ordo state rm {name}`"
+                )),
+            );
+            continue;
+        }
         match world.registry.resolve(&entry.kind, &entry.version) {
             Ok(handler) => {
                 manifests.push(entry_manifest(name, entry, base + i));

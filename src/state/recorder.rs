@@ -96,14 +96,42 @@ fn raw_text(text: String) -> Box<serde_json::value::RawValue> {
         .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned())
 }
 
-/// `node` as raw JSON with every secret masked.
-fn raw_masked(node: &Node) -> Box<serde_json::value::RawValue> {
+/// `node` as raw JSON with every secret masked; the paths masked go to `masked`.
+fn raw_masked(
+    node: &Node,
+    prefix: &str,
+    masked: &mut Vec<String>,
+) -> Box<serde_json::value::RawValue> {
     if crate::exec::secrets::any() {
         let mut value = node_json(node);
-        crate::exec::secrets::mask_json(&mut value);
+        mask_paths(&mut value, prefix, masked);
         raw(&value)
     } else {
         raw_text(node_text(node))
+    }
+}
+
+/// Masks every string in `value`, noting the path of each one changed (`spec.a[0].b`).
+fn mask_paths(value: &mut serde_json::Value, path: &str, masked: &mut Vec<String>) {
+    use serde_json::Value as J;
+    match value {
+        J::String(s) => {
+            if let std::borrow::Cow::Owned(m) = crate::exec::secrets::mask(s) {
+                *s = m;
+                masked.push(path.to_string());
+            }
+        }
+        J::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                mask_paths(item, &format!("{path}[{i}]"), masked);
+            }
+        }
+        J::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                mask_paths(v, &format!("{path}.{k}"), masked);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -122,13 +150,47 @@ pub fn spec_hash(spec: &Node) -> String {
 pub fn previous_value(entry: &Entry) -> rhai::Dynamic {
     use crate::script::convert::json_to_dynamic;
     let mut map = rhai::Map::new();
-    map.insert("spec".into(), json_to_dynamic(&parse_raw(&entry.spec)));
+    let mut spec = parse_raw(&entry.spec);
+    // A value masked when recorded is unknown: `()`, never `***` (the paths are listed).
+    for path in entry.masked.iter().filter_map(|p| p.strip_prefix("spec")) {
+        if let Some(v) = spec.pointer_mut(&json_pointer(path)) {
+            *v = serde_json::Value::Null;
+        }
+    }
+    map.insert("spec".into(), json_to_dynamic(&spec));
+    map.insert(
+        "masked".into(),
+        entry
+            .masked
+            .iter()
+            .filter(|p| p.starts_with("spec"))
+            .map(|p| rhai::Dynamic::from(p.clone()))
+            .collect::<rhai::Array>()
+            .into(),
+    );
     map.insert(
         "variables".into(),
         json_to_dynamic(&parse_raw(&entry.variables)),
     );
     map.insert("applied_at".into(), entry.applied_at.clone().into());
     rhai::Dynamic::from_map(map)
+}
+
+/// `.a[0].b` as a JSON pointer (`/a/0/b`).
+fn json_pointer(path: &str) -> String {
+    let mut out = String::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, rest) = part.split_once('[').unwrap_or((part, ""));
+        if !key.is_empty() {
+            out.push('/');
+            out.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        }
+        for index in rest.split('[').filter(|i| !i.is_empty()) {
+            out.push('/');
+            out.push_str(index.trim_end_matches(']'));
+        }
+    }
+    out
 }
 
 /// Rebuilds a manifest from its state entry, to delete it with its handler (`--prune`).
@@ -221,16 +283,22 @@ impl<'a> StateRecorder<'a> {
     fn entry(&self, step: &Step, m: &Manifest, outcome: &mut Outcome) -> Entry {
         let handler = self.registry.get(step.handler);
         // Secrets never reach the state file, not even inside a spec or an output.
+        let mut masked = Vec::new();
         let (metadata, spec) = match outcome.resolved.take() {
             // Resolved at run time (`!Variable`): what the handler saw.
             Some(r) => {
                 let (mut metadata, mut spec) = *r;
-                crate::exec::secrets::mask_json(&mut metadata);
-                crate::exec::secrets::mask_json(&mut spec);
+                if crate::exec::secrets::any() {
+                    mask_paths(&mut metadata, "metadata", &mut masked);
+                    mask_paths(&mut spec, "spec", &mut masked);
+                }
                 (raw(&metadata), raw(&spec))
             }
             // Everything was resolved at load: the manifest as loaded is what it saw.
-            None => (raw_masked(&m.metadata_node), raw_masked(&m.spec)),
+            None => (
+                raw_masked(&m.metadata_node, "metadata", &mut masked),
+                raw_masked(&m.spec, "spec", &mut masked),
+            ),
         };
         let mut variables = serde_json::Map::new();
         let mut secret_variables = Vec::new();
@@ -268,6 +336,7 @@ impl<'a> StateRecorder<'a> {
             handler_hash: handler.hash.clone(),
             variables: raw(&serde_json::Value::Object(variables)),
             secret_variables,
+            masked,
             dependencies,
             applied_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         }
@@ -301,6 +370,12 @@ impl Recorder for StateRecorder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_paths_become_json_pointers() {
+        assert_eq!(json_pointer(".pw"), "/pw");
+        assert_eq!(json_pointer(".a[0][2].b/c"), "/a/0/2/b~1c");
+    }
     use crate::manifest::{Limits, parse_one};
 
     #[test]

@@ -58,6 +58,10 @@ pub struct Entry {
     pub variables: Box<RawValue>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_variables: Vec<String>,
+    /// Where the recorded `metadata`/`spec` had secret text masked (`spec.db.password`):
+    /// those values are unknown, never the mask (`m.previous`, `apply --prune`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
     /// Names this manifest depended on (apply order), for pruning in reverse order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
@@ -405,6 +409,7 @@ mod tests {
             handler_hash: "hh".into(),
             variables: RawValue::from_string("{}".into()).unwrap(),
             secret_variables: Vec::new(),
+            masked: Vec::new(),
             dependencies: Vec::new(),
             applied_at: "2026-01-01T00:00:00Z".into(),
         }
