@@ -13,11 +13,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use common::Test;
+use common::{Test, read_head};
 
 /// A server that records the head of every request it gets. `/hop` answers 302 and `/keep`
 /// 307 to `next`; `/echo` answers with the request's head; CONNECT opens a tunnel (so the
@@ -26,26 +26,6 @@ struct Server {
     port: u16,
     seen: Arc<Mutex<Vec<String>>>,
     next: Arc<Mutex<String>>,
-}
-
-fn read_head(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<String>, usize)> {
-    let mut first = String::new();
-    reader.read_line(&mut first).ok()?;
-    let mut headers = Vec::new();
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.trim().split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-            headers.push(format!("{}: {}", k.to_ascii_lowercase(), v.trim()));
-        }
-    }
-    Some((first.trim().to_string(), headers, length))
 }
 
 impl Server {

@@ -316,31 +316,16 @@ pub struct HttpServer {
 
 impl HttpServer {
     pub fn start() -> HttpServer {
-        use std::io::{BufRead, BufReader, Read};
+        use std::io::{BufReader, Read};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                    let mut first = String::new();
-                    if reader.read_line(&mut first).is_err() {
+                    let Some((first, headers, length)) = read_head(&mut reader) else {
                         return;
-                    }
-                    let mut headers = Vec::new();
-                    let mut length = 0;
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
-                            break;
-                        }
-                        if let Some((k, v)) = line.trim().split_once(':') {
-                            if k.eq_ignore_ascii_case("content-length") {
-                                length = v.trim().parse().unwrap_or(0);
-                            }
-                            headers.push(format!("{}: {}", k.to_ascii_lowercase(), v.trim()));
-                        }
-                    }
+                    };
                     let mut body = vec![0; length];
                     let _ = reader.read_exact(&mut body);
                     let mut parts = first.split_whitespace();
@@ -384,4 +369,29 @@ impl HttpServer {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+}
+
+/// Reads an HTTP request head: the request line, the headers as `name: value` (names in
+/// lower case) and the `Content-Length`. `None` when the connection has nothing to read.
+pub fn read_head(
+    reader: &mut std::io::BufReader<std::net::TcpStream>,
+) -> Option<(String, Vec<String>, usize)> {
+    use std::io::BufRead;
+    let mut first = String::new();
+    reader.read_line(&mut first).ok()?;
+    let mut headers = Vec::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.trim().split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            headers.push(format!("{}: {}", k.to_ascii_lowercase(), v.trim()));
+        }
+    }
+    Some((first.trim().to_string(), headers, length))
 }
