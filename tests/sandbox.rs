@@ -329,6 +329,88 @@ fn imports_cannot_leave_the_handler_directory() {
     }
 }
 
+/// Issue 15: a module imported inside `apply` was evaluated once, in the first importer's
+/// call and grant, and cached for every handler: a handler with no permissions received a
+/// file read by the module's top level under another handler's `file:read`. A module's top
+/// level now runs with no capability at all, whichever handler imports it first.
+#[test]
+fn a_module_top_level_never_borrows_an_importers_grant() {
+    let secret = tempfile::tempdir().unwrap();
+    let secret_file = secret.path().join("secret.txt");
+    std::fs::write(&secret_file, "TOPSECRET-4711").unwrap();
+    let module = format!(
+        "export const SECRET = file::read(\"{}\");\n",
+        secret_file.display()
+    );
+    let reader = "register(\"Reader\", \"^1\");\npermissions([\"file:read\"]);\nfn apply(m) {\n    import \"lib/m\" as s;\n    print(\"reader got \" + s::SECRET);\n}\n";
+    let thief = "register(\"Thief\", \"^1\");\nfn apply(m) {\n    import \"lib/m\" as s;\n    print(\"thief got \" + s::SECRET);\n}\n";
+    let reader_doc = "---\nkind: Reader\nversion: v1\nmetadata: {name: reader}\n";
+    let thief_doc = "---\nkind: Thief\nversion: v1\nmetadata: {name: thief}\n";
+    // Both orders: the module must not depend on who imports it first.
+    for docs in [
+        format!("{reader_doc}{thief_doc}"),
+        format!("{thief_doc}{reader_doc}"),
+    ] {
+        let t = Test::new()
+            .handler("lib/m.rhai", &module)
+            .handler("reader.rhai", reader)
+            .handler("thief.rhai", thief)
+            .manifest("m.yaml", &docs);
+        let out = t.run(&["apply", "-j", "1", "--keep-going", "--no-state"]);
+        out.code(1)
+            .no_panic()
+            .stderr_has("`file::read` is not available at the top level of module `lib/m.rhai`")
+            .stderr_has("lib/m.rhai:1:29")
+            .stdout_has("0 changed, 0 unchanged, 2 failed");
+        assert!(
+            !out.stdout.contains("TOPSECRET") && !out.stderr.contains("TOPSECRET"),
+            "the module's top level read the file:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+}
+
+/// The other half of the rule: a module's function runs with the grant of the handler that
+/// calls it. A handler with `file:read` reads through it; one without is refused before
+/// anything runs; and the run's `--deny` reaches the function when it runs.
+#[test]
+fn a_module_function_runs_with_its_callers_grant() {
+    let secret = tempfile::tempdir().unwrap();
+    let secret_file = secret.path().join("secret.txt");
+    std::fs::write(&secret_file, "TOPSECRET-4712").unwrap();
+    let module = "fn read(p) { file::read(p) }\n";
+    let handler = |permissions: &str| {
+        format!(
+            "register(\"Probe\", \"^1\");\npermissions([{permissions}]);\nfn apply(m) {{\n    import \"lib/m\" as s;\n    print(\"got \" + s::read(\"{}\"));\n}}\n",
+            secret_file.display()
+        )
+    };
+    let doc = "kind: Probe\nversion: v1\nmetadata: {name: p}\n";
+    let reader = Test::new()
+        .handler("lib/m.rhai", module)
+        .handler("probe.rhai", &handler("\"file:read\""))
+        .manifest("m.yaml", doc);
+    reader
+        .run(&["apply", "--no-state"])
+        .code(0)
+        .stderr_has("got TOPSECRET-4712");
+    reader
+        .run(&["apply", "--no-state", "--deny", "file:read"])
+        .code(1)
+        .stderr_has("`file::read` needs the `file:read` permission, which this run denies")
+        .stderr_has("lib/m.rhai:1:20");
+    let thief = Test::new()
+        .handler("lib/m.rhai", module)
+        .handler("probe.rhai", &handler(""))
+        .manifest("m.yaml", doc);
+    let out = thief.run(&["apply", "--no-state"]);
+    out.code(3).stderr_has(
+        "`s::read` needs the `file:read` permission, which handler `probe.rhai` does not declare",
+    );
+    assert!(!out.stderr.contains("TOPSECRET"), "{}", out.stderr);
+}
+
 #[test]
 fn a_runaway_loop_is_stopped_by_its_timeout_and_the_run_goes_on() {
     let handler = "register(\"Spin\", \"^1\");\nfn apply(m) { loop { } }\n";

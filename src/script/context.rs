@@ -56,6 +56,14 @@ enum Phase {
     Idle,
     Load(LoadState),
     Call(Arc<CallContext>),
+    /// A module's top level, being evaluated (issue 15). It runs once and is cached for
+    /// every handler that imports it, so it runs with no grant at all: never with the grant
+    /// of whichever handler happened to import it first. `limit` is the call that imported
+    /// it, kept only so its deadline and Ctrl-C still stop a runaway module.
+    Module {
+        name: String,
+        limit: Option<Arc<CallContext>>,
+    },
 }
 
 thread_local! {
@@ -74,6 +82,35 @@ impl Drop for PhaseGuard {
 pub fn enter_call(ctx: Arc<CallContext>) -> PhaseGuard {
     PHASE.with(|p| *p.borrow_mut() = Phase::Call(ctx));
     PhaseGuard(())
+}
+
+/// Puts the phase back to what it was before a module's top level ran.
+pub struct ModuleGuard(Option<Phase>);
+
+impl Drop for ModuleGuard {
+    fn drop(&mut self) {
+        if let Some(outer) = self.0.take() {
+            PHASE.with(|p| *p.borrow_mut() = outer);
+        }
+    }
+}
+
+/// Enters the top level of the module `name` (as shown in messages): until the guard drops,
+/// stdlib calls are refused ([`require`]) and `register`/`permissions` record nothing.
+pub fn enter_module(name: &str) -> ModuleGuard {
+    PHASE.with(|p| {
+        let mut p = p.borrow_mut();
+        let limit = match &*p {
+            Phase::Call(ctx) => Some(Arc::clone(ctx)),
+            Phase::Module { limit, .. } => limit.clone(),
+            Phase::Idle | Phase::Load(_) => None,
+        };
+        let module = Phase::Module {
+            name: name.to_string(),
+            limit,
+        };
+        ModuleGuard(Some(std::mem::replace(&mut *p, module)))
+    })
 }
 
 pub fn enter_load() -> PhaseGuard {
@@ -104,9 +141,33 @@ pub fn current() -> Option<Arc<CallContext>> {
     })
 }
 
+/// The handler call whose deadline and cancellation bound what runs now: the running call,
+/// or the call that imported the module whose top level runs now. Grants nothing.
+pub fn limiting() -> Option<Arc<CallContext>> {
+    PHASE.with(|p| match &*p.borrow() {
+        Phase::Call(ctx) => Some(Arc::clone(ctx)),
+        Phase::Module { limit, .. } => limit.clone(),
+        _ => None,
+    })
+}
+
+/// The module whose top level runs now, if any.
+fn module_name() -> Option<String> {
+    PHASE.with(|p| match &*p.borrow() {
+        Phase::Module { name, .. } => Some(name.clone()),
+        _ => None,
+    })
+}
+
 /// The call context, or the error for a stdlib function used at load time. Once the run
 /// is interrupted every stdlib call ends the handler call ([`interrupted`]).
 pub fn require(call: &str) -> Result<Arc<CallContext>, Box<EvalAltResult>> {
+    if let Some(module) = module_name() {
+        return Err(script_error(
+            format!("`{call}` is not available at the top level of module `{module}`"),
+            Some("a module's top level may only define functions and constants, because it runs once for every handler that imports it; call the stdlib from a function, which runs with the permissions of the handler that calls it".into()),
+        ));
+    }
     let ctx = current().ok_or_else(|| {
         script_error(
             format!("`{call}` is not available while a handler loads"),

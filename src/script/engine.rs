@@ -76,7 +76,8 @@ pub fn build(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
         if ops % 512 != 0 {
             return None;
         }
-        let ctx = context::current()?;
+        // A module's top level has no grant, but its importer's deadline still holds.
+        let ctx = context::limiting()?;
         if ctx.cancelled() {
             return Some(STOP_INTERRUPTED.into());
         }

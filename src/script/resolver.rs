@@ -4,7 +4,10 @@
 //! Rhai's stock file resolver accepts absolute paths and `..`, so it is not used. Here a
 //! relative path may only have normal components, is resolved against the importing file's
 //! directory, canonicalized (following symlinks), and must still be inside the source
-//! directory the handler was found in. Compiled modules are cached per file.
+//! directory the handler was found in. Compiled modules are cached per file, and shared by
+//! every handler that imports them, so a module's top level runs with no capability at all
+//! ([`context::enter_module`]): it may define functions and constants, nothing that needs
+//! the stdlib's permissions or a handler call.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -139,7 +142,14 @@ impl ImportResolver {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(src.name.to_string(), r);
         }
-        let mut module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(wrap)?;
+        // The top level runs once, and its result serves every importer: it runs with no
+        // grant (issue 15), whichever handler call imported it first. Its functions run
+        // later, in the phase of whoever calls them, with that caller's grant.
+        let evaluated = {
+            let _module = context::enter_module(src.name);
+            Module::eval_ast_as_new(Scope::new(), &ast, engine)
+        };
+        let mut module = evaluated.map_err(wrap)?;
         // A closure made by a module's function (`#{ greet: |who| ... }`) is an anonymous
         // function private to the module, so the importer could not call it ("function not
         // found: anon$..."). They are exposed under their generated names.
