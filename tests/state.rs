@@ -49,7 +49,7 @@ fn apply_records_each_manifest_with_hashes_variables_and_time() {
     assert_eq!(a["file"], dir.join("m.yaml").display().to_string());
     assert_eq!(a["dir"], dir.display().to_string());
     assert_eq!(a["variables"]["applied"], "a");
-    assert_eq!(a["spec_hash"].as_str().unwrap().len(), 64);
+    assert!(a["spec_hash"].as_str().unwrap().starts_with("hmac-sha256:"));
     assert!(a["applied_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         s["environments"]["default"]["b"]["dependencies"],
@@ -342,6 +342,156 @@ fn secrets_stay_out_of_the_state_file() {
     );
     let shown = t.run(&["state", "show", "s"]);
     assert!(!shown.stdout.contains("secret-"));
+}
+
+/// Every candidate spec text of a 4-digit secret `pw`, as an unsalted hash would be taken.
+fn guessable_hashes() -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let hex = |text: &str| {
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    (0..10_000)
+        .flat_map(|n| {
+            [
+                format!("{{\"pw\":{n:04}}}"),
+                format!("{{\"pw\":\"{n:04}\"}}"),
+                format!("{{\"pw\":{n}}}"),
+            ]
+        })
+        .map(|text| hex(&text))
+        .collect()
+}
+
+fn four_digit_secret() -> Test {
+    let values = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: \"4821\", secret: true}\n";
+    Test::new()
+        .handler(
+            "s.rhai",
+            "register(\"S\", \"^1\");\nfn check(m) { false }\nfn apply(m) {}\n",
+        )
+        .manifest("values.yaml", values)
+        .manifest(
+            "m.yaml",
+            "kind: S\nversion: v1\nmetadata: {name: s}\nspec: {pw: !Value pw}\n",
+        )
+}
+
+/// Everything under `.ordo/`, as text.
+fn ordo_dir_text(t: &Test) -> String {
+    let mut all = String::new();
+    for entry in std::fs::read_dir(t.path().join(".ordo")).unwrap() {
+        let path = entry.unwrap().path();
+        all.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+    }
+    all
+}
+
+// Issue 15 item 16: the spec hash was an unsalted sha256 over the spec with its secret
+// values; a 4-digit secret was recovered offline in under a second.
+#[test]
+fn the_state_does_not_let_a_short_secret_be_guessed_from_its_spec_hash() {
+    let t = four_digit_secret();
+    t.run(&["apply"]).code(0);
+    let text = ordo_dir_text(&t);
+    assert!(!text.contains("4821"), "{text}");
+    let found: Vec<String> = guessable_hashes()
+        .into_iter()
+        .filter(|h| text.contains(h.as_str()))
+        .collect();
+    assert!(found.is_empty(), "guessable hashes {found:?} in\n{text}");
+    // The key is a separate private file; the hash still tells an unchanged spec.
+    let key = t.path().join(".ordo/state.json.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let plan = t.run(&["plan", "-o", "json"]).code(0).json();
+    assert_eq!(plan["manifests"][0]["status"], "unchanged", "{plan}");
+    assert_eq!(
+        plan["manifests"][0]["reason"],
+        serde_json::Value::Null,
+        "{plan}"
+    );
+    // A changed secret is a changed spec.
+    let changed = t
+        .run(&["plan", "-o", "json", "--set", "pw=\"4822\""])
+        .code(0)
+        .json();
+    assert!(
+        changed["manifests"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("spec changed"),
+        "{changed}"
+    );
+}
+
+#[test]
+fn a_lost_state_key_makes_a_secret_spec_count_as_changed_once() {
+    let t = four_digit_secret()
+        .trace()
+        .manifest("t.yaml", &trace_doc("plain", "", "x: 1"));
+    t.run(&["apply"]).code(0);
+    std::fs::remove_file(t.path().join(".ordo/state.json.key")).unwrap();
+    // `plan` reads without a key: the plain spec is compared with the recorded one, the
+    // secret one cannot be.
+    let plan = t.run(&["plan", "-o", "json"]).code(0).json();
+    let reason = |plan: &serde_json::Value, name: &str| {
+        plan["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .map(|m| m["reason"].clone())
+            .unwrap()
+    };
+    assert!(
+        reason(&plan, "s")
+            .as_str()
+            .unwrap()
+            .contains("spec changed"),
+        "{plan}"
+    );
+    t.run(&["apply"]).code(0);
+    assert!(t.exists(".ordo/state.json.key"), "a new key is made");
+    let again = t.run(&["plan", "-o", "json"]).code(0).json();
+    assert_eq!(reason(&again, "s"), serde_json::Value::Null, "{again}");
+}
+
+// A state written before keyed hashes: nothing shows as changed, and the unkeyed hash is
+// never written again.
+#[test]
+fn an_unkeyed_spec_hash_of_an_older_state_is_migrated() {
+    use sha2::{Digest, Sha256};
+    let t = four_digit_secret();
+    t.run(&["apply"]).code(0);
+    let old: String = Sha256::digest(br#"{"pw":"4821"}"#)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut s = state(&t);
+    s["environments"]["default"]["s"]["spec_hash"] = old.clone().into();
+    std::fs::write(t.path().join(".ordo/state.json"), s.to_string()).unwrap();
+    std::fs::remove_file(t.path().join(".ordo/state.json.key")).unwrap();
+    let plan = t.run(&["plan", "-o", "json"]).code(0).json();
+    assert_eq!(
+        plan["manifests"][0]["reason"],
+        serde_json::Value::Null,
+        "{plan}"
+    );
+    t.run(&["apply"]).code(0);
+    let text = ordo_dir_text(&t);
+    assert!(!text.contains(&old), "{text}");
+    assert!(
+        state(&t)["environments"]["default"]["s"]["spec_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("hmac-sha256:")
+    );
 }
 
 #[test]

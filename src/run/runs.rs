@@ -19,8 +19,8 @@ use crate::manifest::{Action, Manifest};
 use crate::planner::{Plan, Step};
 use crate::script::convert::json_to_dynamic;
 use crate::state::{
-    Entry, StateErrorKind, StateLock, StateRecorder, StateStore, entry_manifest, parse_raw,
-    previous_value, spec_hash,
+    Entry, SpecHasher, StateErrorKind, StateLock, StateRecorder, StateStore, entry_manifest,
+    parse_raw, previous_value,
 };
 
 /// Ctrl-C (and SIGTERM): the first stops new work, interrupts running handlers and their
@@ -59,10 +59,15 @@ fn state_error(e: &StateErrorKind) -> Error {
 }
 
 /// How a manifest compares with what the state recorded.
-fn baseline(m: &Manifest, handler_hash: &str, recorded: Option<&Entry>) -> Baseline {
+fn baseline(
+    m: &Manifest,
+    handler_hash: &str,
+    recorded: Option<&Entry>,
+    hasher: &SpecHasher,
+) -> Baseline {
     match recorded {
         None => Baseline::New,
-        Some(e) if e.spec_hash != spec_hash(&m.spec) => Baseline::SpecChanged,
+        Some(e) if !hasher.same(&m.spec, e) => Baseline::SpecChanged,
         Some(e) if e.handler_hash != handler_hash => Baseline::HandlerChanged,
         Some(_) => Baseline::Same,
     }
@@ -90,6 +95,12 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         (Some(s), false) => s.recover().map_err(|e| state_error(&e))?,
         (Some(s), true) => s.read().map_err(|e| state_error(&e))?,
         (None, _) => crate::state::State::default(),
+    };
+    // The key of the recorded spec hashes (made by the first run that records; `plan`
+    // only reads it).
+    let hasher = match &store {
+        Some(s) => SpecHasher::load(s.path(), !dry_run).map_err(|e| state_error(&e))?,
+        None => SpecHasher::none(),
     };
     let empty = BTreeMap::new();
     let recorded: &BTreeMap<String, Entry> = state.env(&config.env).unwrap_or(&empty);
@@ -172,7 +183,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
                     .get(i)
                     .map(|&h| world.registry.get(h).hash.as_str())
                     .unwrap_or_default();
-                baseline(m, h, recorded.get(&m.name))
+                baseline(m, h, recorded.get(&m.name), &hasher)
             })
             .collect()
     } else {
@@ -233,7 +244,8 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
                 pruned,
                 Arc::clone(&vars),
                 &world.registry,
-            );
+            )
+            .keyed(hasher.clone());
             Some(std::sync::Mutex::new(r))
         }
         _ => {

@@ -1,11 +1,11 @@
 //! State: what earlier runs did, kept in a state file with a journal and a lock.
 
+mod key;
 mod lock;
 mod recorder;
 mod store;
 
+pub use key::SpecHasher;
 pub use lock::{StateLock, hostname, unlock};
-pub use recorder::{
-    StateRecorder, entry_manifest, json_node, parse_raw, previous_value, spec_hash,
-};
+pub use recorder::{StateRecorder, entry_manifest, json_node, parse_raw, previous_value};
 pub use store::{Entry, Journal, Record, SCHEMA, State, StateErrorKind, StateStore};

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::key::SpecHasher;
 use super::store::{Entry, Journal, Record, State, StateErrorKind};
 use crate::exec::{Outcome, Recorder, Status, Variables};
 use crate::handler::HandlerRegistry;
@@ -52,12 +53,12 @@ impl serde::Serialize for NodeJson<'_> {
 }
 
 /// A node as a JSON tree (to mask secrets in it).
-fn node_json(node: &Node) -> serde_json::Value {
+pub(super) fn node_json(node: &Node) -> serde_json::Value {
     serde_json::to_value(NodeJson(node)).unwrap_or(serde_json::Value::Null)
 }
 
 /// A node as compact JSON text.
-fn node_text(node: &Node) -> String {
+pub(super) fn node_text(node: &Node) -> String {
     serde_json::to_string(&NodeJson(node)).unwrap_or_else(|_| "null".into())
 }
 
@@ -138,11 +139,6 @@ fn mask_paths(value: &mut serde_json::Value, path: &str, masked: &mut Vec<String
 /// Parses raw JSON kept in the state (it was written by us, so it is valid).
 pub fn parse_raw(raw: &serde_json::value::RawValue) -> serde_json::Value {
     serde_json::from_str(raw.get()).unwrap_or(serde_json::Value::Null)
-}
-
-/// sha256 of a spec as written (after values), to tell a changed spec from drift.
-pub fn spec_hash(spec: &Node) -> String {
-    crate::stdlib::sha256_hex(node_text(spec).as_bytes())
 }
 
 /// `m.previous` for a handler: `#{ spec, variables, applied_at }` as the entry recorded
@@ -238,6 +234,8 @@ pub struct StateRecorder<'a> {
     pruned: HashSet<String>,
     vars: Arc<Variables>,
     registry: &'a HandlerRegistry,
+    /// Takes the keyed spec hashes recorded.
+    hasher: SpecHasher,
     /// The first error writing the journal; the run reports it at the end.
     pub error: Option<StateErrorKind>,
 }
@@ -260,8 +258,16 @@ impl<'a> StateRecorder<'a> {
             pruned,
             vars,
             registry,
+            hasher: SpecHasher::none(),
             error: None,
         }
+    }
+
+    /// Records spec hashes keyed with `hasher`'s key (without one, no hash is recorded).
+    #[must_use]
+    pub fn keyed(mut self, hasher: SpecHasher) -> Self {
+        self.hasher = hasher;
+        self
     }
 
     /// The entry the state holds for `name` in this run's environment: before `name`
@@ -331,7 +337,7 @@ impl<'a> StateRecorder<'a> {
             dir: m.file.absolute_dir().to_string(),
             metadata,
             spec,
-            spec_hash: spec_hash(&m.spec),
+            spec_hash: self.hasher.hash(&m.spec),
             handler: handler.file.canonical_name().to_string(),
             handler_hash: handler.hash.clone(),
             variables: raw(&serde_json::Value::Object(variables)),

@@ -50,7 +50,8 @@ pub struct Entry {
     /// `metadata` and `spec` as the handler saw them, every tag resolved.
     pub metadata: Box<RawValue>,
     pub spec: Box<RawValue>,
-    /// sha256 of the spec as written (after values), to tell when it changed.
+    /// Keyed hash of the spec as written (after values), to tell when it changed
+    /// (see `key.rs`).
     pub spec_hash: String,
     pub handler: String,
     pub handler_hash: String,
@@ -304,6 +305,9 @@ impl StateStore {
 
     /// Replaces the state file with `state`: temporary file, fsync, rename, fsync directory.
     pub fn write(&self, state: &State) -> Result<(), StateErrorKind> {
+        // Unkeyed spec hashes of an older ordo are never written again (issue 15).
+        let clean = super::key::without_unkeyed(state);
+        let state = clean.as_ref().unwrap_or(state);
         let dir = self
             .path
             .parent()
