@@ -217,7 +217,8 @@ fn ctrl_c_saves_the_state_of_what_finished_and_exits_130() {
         .keys()
         .collect();
     assert_eq!(names, ["c0", "c1"], "the state holds exactly what finished");
-    assert!(!t.exists(".ordo/state.json.journal") && !t.exists(".ordo/state.json.lock"));
+    assert!(!t.exists(".ordo/state.json.journal"));
+    assert_eq!(t.read(".ordo/state.json.lock"), "", "the lock is released");
 }
 
 #[test]

@@ -78,6 +78,10 @@ impl Outcome {
 pub trait Recorder: Send {
     /// May take what it keeps out of `outcome` (the resolved manifest).
     fn finished(&mut self, step: &Step, manifest: &Manifest, outcome: &mut Outcome);
+    /// Whether what finishes can still be recorded; asked before each step starts. Once it
+    /// cannot (the journal cannot be written, the lock was lost), nothing new starts, even
+    /// with `--keep-going`: what it did would not be recorded (issue 16).
+    fn can_record(&mut self) -> bool;
 }
 
 /// What `plan` knows from the state, to say why a manifest has work to do.
@@ -192,6 +196,8 @@ struct Schedule {
     in_flight: usize,
     /// A failure without `--keep-going`: nothing new starts.
     stopped: bool,
+    /// The state can no longer record: nothing new starts.
+    unrecordable: bool,
     /// Per worker, since when it runs its current step.
     busy_since: Vec<Option<Instant>>,
 }
@@ -251,6 +257,7 @@ impl<'a> Runner<'a> {
                 summary: Summary::default(),
                 in_flight: 0,
                 stopped: false,
+                unrecordable: false,
                 busy_since: vec![None; workers],
             }),
             wake: Condvar::new(),
@@ -282,15 +289,20 @@ impl<'a> Runner<'a> {
         let Schedule {
             mut outcomes,
             mut summary,
+            unrecordable,
             ..
         } = shared
             .state
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
+        // The last record may have failed with nothing left to start.
+        let unrecordable = unrecordable || !self.can_record();
 
         let interrupted = self.cancel.load(Ordering::Relaxed);
         let reason = if interrupted {
             "the run was interrupted"
+        } else if unrecordable {
+            "the run stopped: the state cannot record any more"
         } else {
             "the run stopped after a failure"
         };
@@ -321,7 +333,7 @@ impl<'a> Runner<'a> {
             });
         }
         let duration = started.elapsed();
-        let ok = summary.failed == 0 && !interrupted;
+        let ok = summary.failed == 0 && !interrupted && !unrecordable;
         self.events.emit(&Event::RunFinished {
             command: self.settings.command,
             ok,
@@ -393,7 +405,13 @@ impl<'a> Runner<'a> {
         let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             let cancelled = self.cancel.load(Ordering::Relaxed);
-            let next = if state.stopped || cancelled {
+            let next = if state.stopped || cancelled || state.ready.is_empty() {
+                None
+            } else if !self.can_record() {
+                state.stopped = true;
+                state.unrecordable = true;
+                shared.wake.notify_all();
+                shared.tick.notify_all();
                 None
             } else {
                 state.ready.pop()
@@ -457,6 +475,15 @@ impl<'a> Runner<'a> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .finished(s, &self.manifests[s.manifest], outcome);
         }
+    }
+
+    /// Whether the recorder, if any, can still record what finishes.
+    fn can_record(&self) -> bool {
+        self.recorder.is_none_or(|r| {
+            r.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .can_record()
+        })
     }
 
     /// Bookkeeping for a finished step, under the schedule's lock.

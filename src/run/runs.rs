@@ -51,11 +51,20 @@ fn state_error(e: &StateErrorKind) -> Error {
         StateErrorKind::Corrupt { .. } => {
             Some("restore it from a backup, or move it away to start from an empty state")
         }
+        StateErrorKind::JournalCorrupt { .. } => Some(
+            "each line records one manifest on its own: fix or delete that line, and run again",
+        ),
         _ => None,
     };
-    Error::State(Box::new(
-        Diagnostic::error(e.to_string()).help_opt(help.map(str::to_string)),
-    ))
+    let mut d = Diagnostic::error(e.to_string()).help_opt(help.map(str::to_string));
+    if let StateErrorKind::Stopped {
+        saving: Some(saving),
+        ..
+    } = e
+    {
+        d = d.note(format!("saving the state failed too: {saving}"));
+    }
+    Error::State(Box::new(d))
 }
 
 /// How a manifest compares with what the state recorded.
@@ -77,11 +86,11 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let dry_run = config.command == CommandKind::Plan;
     let store = config.state.clone().map(StateStore::new);
     let mut lock = None;
+    // The lock file outlives a killed run and is shown to the next one and by
+    // `state unlock`: the command line is recorded with every secret masked (a `--set`
+    // of a secret value included; the values were registered when loading).
+    let command = crate::exec::secrets::masked(&std::env::args().collect::<Vec<_>>().join(" "));
     if let (Some(store), false) = (&store, dry_run) {
-        // The lock file outlives a killed run and is shown to the next one and by
-        // `state unlock`: the command line is recorded with every secret masked (a `--set`
-        // of a secret value included; the values were registered when loading).
-        let command = crate::exec::secrets::masked(&std::env::args().collect::<Vec<_>>().join(" "));
         let (held, warning) =
             StateLock::acquire(&store.lock_path(), &command).map_err(|e| state_error(&e))?;
         if let Some(w) = warning {
@@ -233,11 +242,12 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let state_has_entries = !recorded.is_empty();
     // The state stays with the recorder (which applies this run's records to it) or here.
     let mut kept = None;
-    let recorder = match (&store, dry_run) {
-        (Some(s), false) => {
+    let recorder = match (&store, dry_run, lock.take()) {
+        (Some(s), false, Some(lock)) => {
             let journal = s.journal().map_err(|e| state_error(&e))?;
             let r = StateRecorder::new(
                 journal,
+                lock,
                 state,
                 config.env.clone(),
                 action == Action::Delete,
@@ -315,9 +325,8 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         let recorder = r
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state_result = recorder.close().and_then(|state| store.commit(&state));
+        state_result = recorder.save(store, &command);
     }
-    drop(lock);
     if let Err(e) = state_result {
         return Err(state_error(&e));
     }

@@ -283,7 +283,7 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
         }
         StateAction::Unlock { force } => {
             let message = unlock(&store.lock_path(), force).map_err(|e| {
-                let help = "stop that run first; `--force` removes the lock anyway, which lets two runs write at once";
+                let help = "stop that run first; `--force` removes the lock anyway, and the run holding it stops before its next manifest";
                 Error::State(Box::new(Diagnostic::error(e.to_string()).help(help)))
             })?;
             if json {

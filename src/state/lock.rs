@@ -2,9 +2,18 @@
 //!
 //! The lock is an advisory `flock` on `state.json.lock`, whose text names the holder (pid,
 //! host, start time, command). The kernel releases the `flock` when the holder dies, so a
-//! lock file whose `flock` is free was left by a dead process: it is taken over with a
-//! warning. A second run while the holder lives is refused with a message naming it.
-//! `ordo state unlock` removes a lock file by hand.
+//! lock file whose `flock` is free but still names a holder was left by a dead process: it
+//! is taken over with a warning. A second run while the holder lives is refused with a
+//! message naming it.
+//!
+//! The file is never removed by the run that holds it (issue 16): a holder that unlinked it
+//! before releasing its `flock` let a third process lock a new file at the same path while
+//! a second one still held the old one, so two runs ran at once. A run that finishes
+//! empties the file and releases the `flock`; the file stays. Because a file can still be
+//! removed by hand (or by `ordo state unlock --force`), taking the lock checks after the
+//! `flock` that the path still names the very file locked (same device and inode) and
+//! starts over otherwise, and a run checks it again ([`StateLock::check`]) before each
+//! manifest starts and after each record: a lock removed or replaced under a run stops it.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -13,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::store::StateErrorKind;
+use super::store::{FileId, StateErrorKind};
 
 /// What the lock file says about its holder.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -31,6 +40,16 @@ impl Holder {
             host: hostname(),
             started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             command: command.to_string(),
+        }
+    }
+
+    /// A holder whose lock file says nothing readable.
+    fn unknown() -> Holder {
+        Holder {
+            pid: 0,
+            host: "?".into(),
+            started: "?".into(),
+            command: "?".into(),
         }
     }
 
@@ -56,11 +75,17 @@ fn read_holder(file: &mut File) -> Option<Holder> {
     serde_json::from_str(&text).ok()
 }
 
-/// Held for the whole run; released (and the file removed) on drop.
+/// How many times taking the lock starts over when the file it locked was removed or
+/// replaced in between: only a loop deleting the file could make it fail that often.
+const ATTEMPTS: usize = 100;
+
+/// Held for the whole run; released on drop (the file is emptied, never removed).
 #[derive(Debug)]
 pub struct StateLock {
     file: File,
     path: PathBuf,
+    /// The file locked: the path must keep naming it.
+    id: FileId,
 }
 
 impl StateLock {
@@ -85,37 +110,52 @@ impl StateLock {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(write_err)?;
         }
-        // 0600 from the start, like the state: the holder's command line may carry values.
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            // Never through a link: it would overwrite the link's target (a repository can
-            // ship `.ordo/state.json.lock -> ../somefile`).
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-            .map_err(write_err)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let h = read_holder(&mut file).unwrap_or(Holder {
-                    pid: 0,
-                    host: "?".into(),
-                    started: "?".into(),
-                    command: "?".into(),
-                });
-                return Err(StateErrorKind::Locked {
-                    path: shown,
-                    pid: h.pid,
-                    host: h.host,
-                    since: h.started,
-                    command: h.command,
-                });
+        let mut locked = None;
+        for _ in 0..ATTEMPTS {
+            // 0600 from the start, like the state: the holder's command line may carry values.
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                // Never through a link: it would overwrite the link's target (a repository can
+                // ship `.ordo/state.json.lock -> ../somefile`).
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+                .map_err(write_err)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    let h = read_holder(&mut file).unwrap_or_else(Holder::unknown);
+                    return Err(StateErrorKind::Locked {
+                        path: shown,
+                        pid: h.pid,
+                        host: h.host,
+                        since: h.started,
+                        command: h.command,
+                    });
+                }
+                Err(TryLockError::Error(e)) => return Err(write_err(e)),
             }
-            Err(TryLockError::Error(e)) => return Err(write_err(e)),
+            // The file may have been removed (and another created) between the open and the
+            // `flock`: then this lock excludes nobody. Start over.
+            let id = FileId::of(&file.metadata().map_err(write_err)?);
+            if FileId::at(path).map_err(write_err)? == Some(id) {
+                locked = Some((file, id));
+                break;
+            }
         }
+        let Some((mut file, id)) = locked else {
+            return Err(StateErrorKind::Write {
+                path: shown,
+                reason: format!(
+                    "the lock file was removed or replaced each of the {ATTEMPTS} times it was locked"
+                ),
+            });
+        };
+        // An empty file was released by a run that finished; one naming a holder whose
+        // `flock` is free was left by one that died.
         let warning = read_holder(&mut file)
             .filter(|h| h.pid != std::process::id())
             .map(|h| {
@@ -133,21 +173,48 @@ impl StateLock {
             StateLock {
                 file,
                 path: path.to_path_buf(),
+                id,
             },
             warning,
         ))
+    }
+
+    /// Whether the lock still holds: its path names the file locked. A lock file removed
+    /// (by hand, or `ordo state unlock --force`) or replaced lets another run in, so the
+    /// run holding it must stop.
+    pub fn check(&self) -> Result<(), StateErrorKind> {
+        let how = match FileId::at(&self.path) {
+            Ok(Some(id)) if id == self.id => return Ok(()),
+            Ok(Some(_)) => "replaced by another file",
+            Ok(None) => "removed",
+            Err(_) => "made unreadable",
+        };
+        Err(StateErrorKind::LockLost {
+            path: self.path.display().to_string(),
+            how,
+        })
+    }
+
+    /// The lock file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
 impl Drop for StateLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // Emptied, not removed, while the `flock` is still held: the next run finds a free
+        // lock naming nobody (no stale-lock warning), and nobody can lock another file at
+        // this path while this one is held.
+        let _ = self.file.set_len(0);
         let _ = self.file.unlock();
     }
 }
 
 /// `ordo state unlock`: removes a lock left behind. A holder still running is refused
-/// unless `force`.
+/// unless `force` (it notices and stops: see [`StateLock::check`]). A free lock is removed
+/// while this process holds its `flock`, so a run that opened the file meanwhile finds it
+/// gone once it locks it, and starts over.
 pub fn unlock(path: &Path, force: bool) -> Result<String, StateErrorKind> {
     let shown = path.display().to_string();
     let mut file = match OpenOptions::new()
@@ -170,15 +237,14 @@ pub fn unlock(path: &Path, force: bool) -> Result<String, StateErrorKind> {
             });
         }
     };
-    let holder = read_holder(&mut file);
     let held = matches!(file.try_lock(), Err(TryLockError::WouldBlock));
+    let holder = read_holder(&mut file);
+    if !held && holder.is_none() {
+        // Emptied by the run that released it: nothing to remove.
+        return Ok(format!("{shown} is not locked"));
+    }
     if held && !force {
-        let h = holder.unwrap_or(Holder {
-            pid: 0,
-            host: "?".into(),
-            started: "?".into(),
-            command: "?".into(),
-        });
+        let h = holder.unwrap_or_else(Holder::unknown);
         return Err(StateErrorKind::HolderAlive {
             path: shown,
             pid: h.pid,

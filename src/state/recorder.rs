@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::key::SpecHasher;
-use super::store::{Entry, Journal, Record, State, StateErrorKind};
+use super::lock::StateLock;
+use super::store::{Entry, Journal, Record, State, StateErrorKind, StateStore};
 use crate::exec::{Outcome, Recorder, Status, Variables};
 use crate::handler::HandlerRegistry;
 use crate::manifest::{
@@ -222,9 +223,16 @@ pub fn entry_manifest(name: &str, entry: &Entry, index: usize) -> Manifest {
     }
 }
 
-/// Writes a journal record as each manifest finishes.
+/// Writes a journal record as each manifest finishes, while the run holds the lock.
+///
+/// Recording can fail: the journal cannot be written (a full disk), or the lock file was
+/// removed or replaced under the run (another run may be in). Then nothing is recorded any
+/// more, the run starts nothing new (see [`Recorder::can_record`]), and [`Self::save`] saves
+/// what it safely can and says which finished manifests the state does not record.
 pub struct StateRecorder<'a> {
     journal: Journal,
+    /// Held for the whole run; checked before each manifest starts and after each record.
+    lock: StateLock,
     /// The state as of the start of the run, with every record of this run applied.
     state: State,
     env: String,
@@ -236,13 +244,20 @@ pub struct StateRecorder<'a> {
     registry: &'a HandlerRegistry,
     /// Takes the keyed spec hashes recorded.
     hasher: SpecHasher,
-    /// The first error writing the journal; the run reports it at the end.
-    pub error: Option<StateErrorKind>,
+    /// The first failure to record; nothing is recorded after it.
+    failure: Option<StateErrorKind>,
+    /// Records of manifests that finished since the failure (the failed one first).
+    unrecorded: Vec<(String, Record)>,
 }
 
 impl<'a> StateRecorder<'a> {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of a run the state records; a struct for them would be used once"
+    )]
     pub fn new(
         journal: Journal,
+        lock: StateLock,
         state: State,
         env: String,
         deleting: bool,
@@ -252,6 +267,7 @@ impl<'a> StateRecorder<'a> {
     ) -> Self {
         StateRecorder {
             journal,
+            lock,
             state,
             env,
             deleting,
@@ -259,7 +275,8 @@ impl<'a> StateRecorder<'a> {
             vars,
             registry,
             hasher: SpecHasher::none(),
-            error: None,
+            failure: None,
+            unrecorded: Vec::new(),
         }
     }
 
@@ -276,14 +293,65 @@ impl<'a> StateRecorder<'a> {
         self.state.env(&self.env)?.get(name)
     }
 
-    /// Syncs the journal and hands back the state with this run's records applied, to be
-    /// committed; or the first error of the run.
-    pub fn close(mut self) -> Result<State, StateErrorKind> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
+    /// Saves the run's records into the state file and releases the lock; an error when
+    /// the run could not record everything that finished (or cannot save now).
+    ///
+    /// While the lock held throughout, the state in memory is the state file plus every
+    /// record of this run, so it is written whole, with what the journal could not take.
+    /// A lock lost meanwhile means another run may have changed the state: the lock is
+    /// taken again and what was not recorded goes through the journal, folded into the
+    /// state as the disk has it; if another run holds the lock now, it is not recorded.
+    pub fn save(mut self, store: &StateStore, command: &str) -> Result<(), StateErrorKind> {
+        if self.failure.is_none() {
+            if let Err(e) = self.lock.check() {
+                self.failure = Some(e);
+            } else {
+                // The commit makes the journal moot; should it fail, the journal is kept,
+                // synced as far as the disk lets it.
+                let _ = self.journal.sync();
+                let saved = store.commit(&self.state);
+                drop(self.lock);
+                return saved;
+            }
         }
-        self.journal.sync()?;
-        Ok(self.state)
+        let cause = Box::new(self.failure.take().unwrap_or(StateErrorKind::LockLost {
+            path: self.lock.path().display().to_string(),
+            how: "lost",
+        }));
+        let names = self.unrecorded.iter().map(|(n, _)| n.clone()).collect();
+        let records = self.unrecorded.into_iter().map(|(_, r)| r);
+        let saved = if self.lock.check().is_ok() {
+            let mut state = self.state;
+            records.for_each(|r| state.apply(r));
+            let saved = store.commit(&state);
+            drop(self.lock);
+            saved
+        } else {
+            let path = self.lock.path().to_path_buf();
+            drop(self.lock);
+            StateLock::acquire(&path, command).and_then(|(lock, _)| {
+                let mut journal = store.journal()?;
+                for r in records {
+                    journal.append(&r)?;
+                }
+                journal.sync()?;
+                let folded = store.fold();
+                drop(lock);
+                folded
+            })
+        };
+        Err(match saved {
+            Ok(()) => StateErrorKind::Stopped {
+                cause,
+                unrecorded: Vec::new(),
+                saving: None,
+            },
+            Err(e) => StateErrorKind::Stopped {
+                cause,
+                unrecorded: names,
+                saving: Some(Box::new(e)),
+            },
+        })
     }
 
     fn entry(&self, step: &Step, m: &Manifest, outcome: &mut Outcome) -> Entry {
@@ -351,7 +419,7 @@ impl<'a> StateRecorder<'a> {
 
 impl Recorder for StateRecorder<'_> {
     fn finished(&mut self, step: &Step, m: &Manifest, outcome: &mut Outcome) {
-        if self.error.is_some() || !matches!(outcome.status, Status::Changed | Status::Unchanged) {
+        if !matches!(outcome.status, Status::Changed | Status::Unchanged) {
             return;
         }
         let record = if self.deleting || self.pruned.contains(&m.name) {
@@ -366,9 +434,32 @@ impl Recorder for StateRecorder<'_> {
                 entry: Box::new(self.entry(step, m, outcome)),
             }
         };
-        match self.journal.append(&record) {
+        if self.failure.is_some() {
+            self.unrecorded.push((m.name.clone(), record));
+            return;
+        }
+        // The lock is checked after the write: a record written while it held is read by
+        // whoever takes the lock next; one written after it was lost may not be.
+        let appended = self.journal.append(&record);
+        match self.lock.check().and(appended) {
             Ok(()) => self.state.apply(record),
-            Err(e) => self.error = Some(e),
+            Err(e) => {
+                self.failure = Some(e);
+                self.unrecorded.push((m.name.clone(), record));
+            }
+        }
+    }
+
+    fn can_record(&mut self) -> bool {
+        if self.failure.is_some() {
+            return false;
+        }
+        match self.lock.check() {
+            Ok(()) => true,
+            Err(e) => {
+                self.failure = Some(e);
+                false
+            }
         }
     }
 }

@@ -11,12 +11,13 @@
 //! nothing that finished. At the end of the run, and at the start of the next one if a
 //! crash left a journal behind, the journal is folded into the state file and removed.
 //! Replaying a record twice is harmless (records are "put" and "remove" of whole entries),
-//! so a crash during the fold is harmless too. A torn last line (killed mid-write) is
-//! ignored: that manifest's finish was not recorded.
+//! so a crash during the fold is harmless too. A torn last line (killed mid-write: no
+//! newline) is ignored, as that manifest's finish was not recorded; any other line that is
+//! not a record is an error naming it, and the journal is kept for a person to look at.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -127,8 +128,30 @@ pub enum StateErrorKind {
         "the state file {path} has schema {found}, newer than this ordo understands ({SCHEMA})"
     )]
     TooNew { path: String, found: u32 },
+    #[error(
+        "the state journal {path} is not valid at line {line}, column {column}: {reason}; it is kept as it is"
+    )]
+    JournalCorrupt {
+        path: String,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
     #[error("cannot write the state file {path}: {reason}")]
     Write { path: String, reason: String },
+    #[error("the lock {path} was {how} while this run held it, which lets another run in")]
+    LockLost { path: String, how: &'static str },
+    #[error("the state journal {path} was {how} while this run wrote to it")]
+    JournalLost { path: String, how: &'static str },
+    /// A run stopped because it could no longer record (`cause`); `unrecorded` names the
+    /// manifests that finished but that the state does not record, `saving` why saving
+    /// the rest failed.
+    #[error("{cause}; the run stopped, {}", unrecorded_text(.unrecorded))]
+    Stopped {
+        cause: Box<StateErrorKind>,
+        unrecorded: Vec<String>,
+        saving: Option<Box<StateErrorKind>>,
+    },
     #[error(
         "{path} is a symbolic link; ordo never opens its state, journal or lock through a link (remove the link)"
     )]
@@ -147,6 +170,25 @@ pub enum StateErrorKind {
         pid: u32,
         host: String,
     },
+}
+
+/// What a stopped run could not record, said for people.
+fn unrecorded_text(names: &[String]) -> String {
+    const SHOWN: usize = 20;
+    if names.is_empty() {
+        return "and everything that finished is recorded".into();
+    }
+    let mut list = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        list.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    let them = if names.len() == 1 { "it" } else { "them" };
+    format!("and the state does not record that {list} finished (a later run does {them} again)")
 }
 
 /// The state file and its journal, at one path.
@@ -193,6 +235,59 @@ fn open_read(path: &Path) -> std::io::Result<File> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
+}
+
+/// The device and inode of a file: which file a path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    pub(super) fn of(meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+
+    /// The file at `path` now (not following a link); `None` when there is none.
+    pub(super) fn at(path: &Path) -> std::io::Result<Option<FileId>> {
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) => Ok(Some(FileId::of(&meta))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The records of a journal's text; a bad line is `(line, column, reason)`.
+fn parse_journal(bytes: &[u8]) -> Result<Vec<Record>, (usize, usize, String)> {
+    let mut records = Vec::new();
+    let mut lines = bytes
+        .split_inclusive(|&b| b == b'\n')
+        .enumerate()
+        .peekable();
+    while let Some((i, line)) = lines.next() {
+        let number = i + 1;
+        let complete = line.ends_with(b"\n");
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        let parsed = if text.iter().all(u8::is_ascii_whitespace) {
+            Err((number, 1, "an empty line is not a record".to_string()))
+        } else {
+            serde_json::from_slice::<Record>(text).map_err(|e| (number, e.column(), e.to_string()))
+        };
+        match parsed {
+            Ok(r) => records.push(r),
+            // The last line, without its newline: torn by a kill mid-write. That manifest
+            // had not finished being recorded.
+            Err(_) if !complete && lines.peek().is_none() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(records)
 }
 
 impl StateStore {
@@ -256,23 +351,25 @@ impl StateStore {
         Ok(state)
     }
 
+    /// The journal's records, in order. Only a torn last line (no newline: the process died
+    /// writing it) is left out, as a record that did not finish; any other line that is
+    /// not a record (an empty line, garbage) is an error naming it, and the journal is kept
+    /// (issue 16: skipping it dropped every record after it, and the fold then removed them).
     fn read_journal(&self) -> Result<Vec<Record>, StateErrorKind> {
         let path = self.journal_path();
-        let file = match open_read(&path) {
+        let mut file = match open_read(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(read_error(&path, &e)),
         };
-        let mut records = Vec::new();
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { break };
-            // A torn last line (the process died mid-write) is not a finished record.
-            match serde_json::from_str::<Record>(&line) {
-                Ok(r) => records.push(r),
-                Err(_) => break,
-            }
-        }
-        Ok(records)
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| read_error(&path, &e))?;
+        parse_journal(&bytes).map_err(|(line, column, reason)| StateErrorKind::JournalCorrupt {
+            path: path.display().to_string(),
+            line,
+            column,
+            reason,
+        })
     }
 
     /// Folds the journal into the state file (atomically) and removes the journal.
@@ -350,9 +447,11 @@ impl StateStore {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| io(&path, &e))?;
+        let id = FileId::of(&file.metadata().map_err(|e| io(&path, &e))?);
         Ok(Journal {
             file,
             path,
+            id,
             last_sync: Instant::now(),
             unsynced: false,
         })
@@ -365,21 +464,45 @@ impl StateStore {
 pub struct Journal {
     file: File,
     path: PathBuf,
+    /// The file opened: a record written after the path stopped naming it is lost.
+    id: FileId,
     last_sync: Instant,
     unsynced: bool,
 }
 
 impl Journal {
+    /// Appends one record. An error means it is not recorded: a write that failed part way
+    /// (a full disk) is cut off again, so the journal never holds half a record followed
+    /// by more; and a journal removed or replaced meanwhile (its record went to a file
+    /// nobody will read) is an error too.
     pub fn append(&mut self, record: &Record) -> Result<(), StateErrorKind> {
         let mut line = serde_json::to_vec(record).map_err(|e| StateErrorKind::Write {
             path: self.path.display().to_string(),
             reason: e.to_string(),
         })?;
         line.push(b'\n');
+        let end = self.file.seek(std::io::SeekFrom::End(0));
         // One write(2) per record: a SIGKILL cannot leave half of one behind except torn
         // at the very end, which the reader ignores.
-        self.file.write_all(&line).map_err(|e| io(&self.path, &e))?;
+        if let Err(e) = self.file.write_all(&line) {
+            if let Ok(end) = end {
+                let _ = self.file.set_len(end);
+            }
+            return Err(io(&self.path, &e));
+        }
         self.unsynced = true;
+        let how = match FileId::at(&self.path) {
+            Ok(Some(id)) if id == self.id => None,
+            Ok(Some(_)) => Some("replaced by another file"),
+            Ok(None) => Some("removed"),
+            Err(_) => Some("made unreadable"),
+        };
+        if let Some(how) = how {
+            return Err(StateErrorKind::JournalLost {
+                path: self.path.display().to_string(),
+                how,
+            });
+        }
         if self.last_sync.elapsed() >= Duration::from_secs(1) {
             self.sync()?;
         }
@@ -455,6 +578,41 @@ mod tests {
         assert!(!store.journal_path().exists());
         let json = |s: &State| serde_json::to_string(s).unwrap();
         assert_eq!(json(&store.read().unwrap()), json(&state));
+    }
+
+    #[test]
+    fn only_a_torn_last_line_is_left_out_of_a_journal() {
+        let put = serde_json::to_string(&Record::Put {
+            env: "e".into(),
+            name: "a".into(),
+            entry: Box::new(entry("A")),
+        })
+        .unwrap();
+        let rm = "{\"remove\":{\"env\":\"e\",\"name\":\"a\"}}";
+        let torn = &put[..put.len() - 3];
+        /// How many records are read, or the line and column of the bad one.
+        type Read = Result<usize, (usize, usize)>;
+        let cases: Vec<(String, Read)> = vec![
+            (String::new(), Ok(0)),
+            (format!("{put}\n{rm}\n"), Ok(2)),
+            (format!("{put}\n{torn}"), Ok(1)),
+            // Whole but for its newline: the record is there.
+            (format!("{put}\n{rm}"), Ok(2)),
+            (format!("{put}\n\n{rm}\n"), Err((2, 1))),
+            (format!("\n{put}\n"), Err((1, 1))),
+            (format!("{put}\n  \n"), Err((2, 1))),
+            (format!("{put}\nxx\n{rm}\n"), Err((2, 1))),
+            // Torn, but followed by more: not the last line.
+            (format!("{torn}\n{rm}\n"), Err((1, torn.len()))),
+            (format!("{put}\n{torn}\n"), Err((2, torn.len()))),
+            (format!("{put}\n\u{fffd}"), Ok(1)),
+        ];
+        for (text, want) in cases {
+            let got = parse_journal(text.as_bytes())
+                .map(|r| r.len())
+                .map_err(|(line, column, _)| (line, column));
+            assert_eq!(got, want, "{text:?}");
+        }
     }
 
     #[test]

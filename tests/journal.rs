@@ -1,0 +1,199 @@
+//! The state journal: a bad line is an error that keeps it, only a torn last line is left
+//! out, and a journal that cannot be written stops the run (issue 16, items 2 and 3;
+//! DESIGN.md §8).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use common::{Test, trace_doc};
+
+const JOURNAL: &str = ".ordo/state.json.journal";
+
+/// Three manifests applied, then their state turned back into a journal of three lines
+/// (`put a`, `put b`, `put c`) beside an empty state: what a run killed before its fold
+/// leaves.
+fn journaled() -> (Test, Vec<String>) {
+    let t = Test::new().trace().manifest(
+        "m.yaml",
+        &[
+            trace_doc("a", "", ""),
+            trace_doc("b", "", ""),
+            trace_doc("c", "", ""),
+        ]
+        .concat(),
+    );
+    t.run(&["apply", "-j", "1"]).code(0);
+    let state: serde_json::Value = serde_json::from_str(&t.read(".ordo/state.json")).unwrap();
+    let lines = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            serde_json::json!({"put": {
+                "env": "default",
+                "name": name,
+                "entry": state["environments"]["default"][name],
+            }})
+            .to_string()
+        })
+        .collect();
+    std::fs::remove_file(t.path().join(".ordo/state.json")).unwrap();
+    t.take_trace();
+    (t, lines)
+}
+
+fn recorded(t: &Test) -> Vec<String> {
+    let listed = t.run(&["state", "list", "-o", "json"]);
+    listed.code(0);
+    listed.json()["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A bad line in the middle: every command that reads the state stops with an error naming
+/// the journal and the line, nothing runs, and the journal is kept as it was.
+fn refused_at_line(t: &Test, journal: &str, line: usize) {
+    std::fs::write(t.path().join(JOURNAL), journal).unwrap();
+    let at = format!("the state journal .ordo/state.json.journal is not valid at line {line}");
+    t.run(&["state", "list"]).code(1).no_panic().stderr_has(&at);
+    t.run(&["apply"])
+        .code(1)
+        .stderr_has(&at)
+        .stderr_has("fix or delete that line");
+    t.run(&["plan"]).code(1).stderr_has(&at);
+    assert!(t.take_trace().is_empty(), "nothing ran");
+    assert_eq!(t.read(JOURNAL), journal, "the journal is kept as it was");
+    assert!(!t.exists(".ordo/state.json"));
+}
+
+/// Issue 16: an empty line in the middle silently dropped every record after it, and the
+/// next run deleted the journal.
+#[test]
+fn an_empty_line_mid_journal_is_an_error_and_the_journal_is_kept() {
+    let (t, lines) = journaled();
+    refused_at_line(
+        &t,
+        &format!("{}\n\n{}\n{}\n", lines[0], lines[1], lines[2]),
+        2,
+    );
+}
+
+/// Issue 16: likewise garbage in the middle.
+#[test]
+fn garbage_mid_journal_is_an_error_and_the_journal_is_kept() {
+    let (t, lines) = journaled();
+    let journal = format!(
+        "{}\n{}\n{{\"put\": garbage\n{}\n",
+        lines[0], lines[1], lines[2]
+    );
+    refused_at_line(&t, &journal, 3);
+    // Once the line is fixed (here: deleted), every record is there.
+    std::fs::write(
+        t.path().join(JOURNAL),
+        format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2]),
+    )
+    .unwrap();
+    assert_eq!(recorded(&t), ["a", "b", "c"]);
+}
+
+/// A last line that does end with a newline but is not a record was not torn by a kill
+/// (a record is written in one piece, newline included): an error too.
+#[test]
+fn a_bad_last_line_with_its_newline_is_an_error() {
+    let (t, lines) = journaled();
+    refused_at_line(&t, &format!("{}\n{}\n{{\"put\":\n", lines[0], lines[1]), 3);
+}
+
+/// A torn last line (no newline: the process died writing it) is that manifest not having
+/// finished being recorded: left out, and the journal is folded as usual.
+#[test]
+fn a_torn_last_line_is_left_out() {
+    let (t, lines) = journaled();
+    let torn = &lines[2][..lines[2].len() / 2];
+    std::fs::write(
+        t.path().join(JOURNAL),
+        format!("{}\n{}\n{torn}", lines[0], lines[1]),
+    )
+    .unwrap();
+    assert_eq!(recorded(&t), ["a", "b"]);
+    t.run(&["apply", "-j", "1"]).code(0);
+    assert!(!t.exists(JOURNAL), "folded");
+    assert_eq!(recorded(&t), ["a", "b", "c"]);
+}
+
+/// Runs ordo with `RLIMIT_FSIZE` at `bytes` and `SIGXFSZ` ignored: no file it writes can
+/// grow past that size, and a write that would fails with `EFBIG`. A real failure of
+/// write(2) on the journal, the way a full disk fails it, without root or a small
+/// filesystem.
+#[expect(
+    unsafe_code,
+    reason = "setrlimit and signal between fork and exec have no safe wrapper"
+)]
+fn run_with_file_size_limit(t: &Test, bytes: u64, args: &[&str]) -> common::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ordo"));
+    cmd.args(args)
+        .current_dir(t.path())
+        .env("TRACE_FILE", t.path().join("trace.txt"));
+    // SAFETY: only async-signal-safe calls, on values copied into the closure.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    common::Output::of(cmd.output().unwrap(), t.path())
+}
+
+/// Issue 16: with the disk full, the run went on starting manifests it could no longer
+/// record (40 printed `changed`, 18 recorded). A failure to write the journal now stops new
+/// work at once, and the error names what finished but is not recorded.
+#[test]
+fn a_journal_that_cannot_be_written_stops_the_run_and_names_what_is_not_recorded() {
+    let names: Vec<String> = (0..12).map(|i| format!("m{i:02}")).collect();
+    let yaml: String = names.iter().map(|n| trace_doc(n, "", "")).collect();
+    let t = Test::new().trace().manifest("m.yaml", &yaml);
+    // A journal line is some 500 bytes here: a few fit, not twelve.
+    let out = run_with_file_size_limit(&t, 2000, &["apply", "-j", "1"]);
+    out.code(1)
+        .no_panic()
+        .stderr_has("cannot write the state file .ordo/state.json.journal: File too large")
+        .stdout_has("(the run stopped: the state cannot record any more)");
+    let applied: Vec<String> = t
+        .take_trace()
+        .iter()
+        .map(|l| l.strip_prefix("APPLY ").unwrap().to_string())
+        .collect();
+    // The manifest whose record failed was the last to start.
+    let last = applied.last().unwrap();
+    assert!(
+        applied.len() > 1 && applied.len() < names.len(),
+        "{applied:?}"
+    );
+    assert_eq!(applied, names[..applied.len()]);
+    out.stderr_has(&format!(
+        "the run stopped, and the state does not record that `{last}` finished (a later run does it again)"
+    ));
+    // The state file could not be written either (it is bigger still): said as a note.
+    out.stderr_has("saving the state failed too: cannot write the state file .ordo/state.json");
+    // Everything before it is recorded (in the journal, folded by the next command).
+    assert_eq!(recorded(&t), names[..applied.len() - 1]);
+    // With room again, the next run does the rest.
+    t.run(&["apply", "-j", "1"]).code(0);
+    assert_eq!(recorded(&t), names);
+}
