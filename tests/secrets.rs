@@ -229,3 +229,132 @@ fn delete(m) { throw "deleting with " + m.spec.pw; }
         .stderr_has("ordo state rm p")
         .stderr_lacks("deleting with");
 }
+
+/// A handler whose `apply` runs `command` (Rhai source of a string) with `m.spec.pw` in it.
+fn failing_command(secret: &str, command: &str) -> Test {
+    let values = format!(
+        "kind: Values\nversion: v1\nmetadata: {{name: v}}\nspec:\n  values:\n  - {{valueName: pw, defaultValue: {secret}, secret: true}}\n"
+    );
+    Test::new()
+        .handler(
+            "c.rhai",
+            &format!(
+                "register(\"C\", \"^1\");\npermissions([\"shell\"]);\nfn apply(m) {{\n    let pw = m.spec.pw;\n    shell::run({command});\n}}\n"
+            ),
+        )
+        .manifest("values.yaml", &values)
+        .manifest(
+            "m.yaml",
+            "kind: C\nversion: v1\nmetadata: {name: c}\nspec: {pw: !Value pw}\n",
+        )
+}
+
+/// Asserts that no piece of `secret` of 6 characters or more shows in human output or JSON.
+fn shows_no_piece_of(t: &Test, secret: &str) {
+    let human = t.run(&["apply"]);
+    human.code(1);
+    let json = t.run(&["apply", "-o", "json"]);
+    json.code(1);
+    let chars: Vec<char> = secret.chars().collect();
+    for window in chars.windows(6) {
+        let piece: String = window.iter().collect();
+        if piece.contains('\n') {
+            continue;
+        }
+        for (what, text) in [
+            ("stdout", &human.stdout),
+            ("stderr", &human.stderr),
+            ("json", &json.stdout),
+        ] {
+            assert!(
+                !text.contains(&piece),
+                "`{piece}` of the secret shows in {what}:\n{text}"
+            );
+        }
+    }
+}
+
+// Issue 15 item 12: the command shown in an error is cut at 80 characters, and a secret
+// straddling the cut was left half, unrecognised by the masking that came after.
+#[test]
+fn a_secret_straddling_the_cut_of_a_shown_command_is_masked() {
+    let pad = "x".repeat(65);
+    let t = failing_command(
+        "Straddle-Secret-9876",
+        &format!("\"echo {pad}\" + pw + \"; exit 3\""),
+    );
+    shows_no_piece_of(&t, "Straddle-Secret-9876");
+    t.run(&["apply"]).stderr_has("exited with code 3");
+}
+
+// The error of a failed command ends with the last 2000 bytes of its stderr; a secret
+// straddling their start was cut before it was masked.
+#[test]
+fn a_secret_straddling_the_cut_of_the_stderr_tail_is_masked() {
+    let t = failing_command(
+        "Tail-Secret-12345",
+        r#"["sh", "-c", "printf '%s' \"$PW\" >&2; head -c 1990 /dev/zero | tr '\\0' y >&2; exit 2", "sh"], #{ env: #{ PW: pw } }"#,
+    );
+    shows_no_piece_of(&t, "Tail-Secret-12345");
+    t.run(&["apply"]).stderr_has("exited with code 2: ***yyy");
+}
+
+// One line of a secret of several lines (a tool that echoes one line of a key it read)
+// showed: each line of it is a secret of its own.
+#[test]
+fn every_line_of_a_multi_line_secret_is_masked() {
+    let t = failing_command(
+        "\"first-line-secret\\nsecond-line-secret\\n}\"",
+        r#"["sh", "-c", "printf '%s\\n' \"$PW\" | sed -n 2p >&2; exit 4", "sh"], #{ env: #{ PW: pw } }"#,
+    );
+    shows_no_piece_of(&t, "first-line-secret\nsecond-line-secret");
+    t.run(&["apply"]).stderr_has("exited with code 4: ***");
+    // A trivial line (`}`) is not masked wherever it appears.
+    let braces = failing_command(
+        "\"first-line-secret\\nsecond-line-secret\\n}\"",
+        r#""echo '{}' >&2; exit 5""#,
+    );
+    braces.run(&["apply"]).stderr_has("exited with code 5: {}");
+}
+
+// An input error's excerpt of a long line is cut around the spot (`...`); the cut fell
+// inside a secret value before it was masked, and its tail showed.
+#[test]
+fn a_secret_straddling_the_cut_of_a_long_excerpt_line_is_masked() {
+    let line = format!(
+        "  - {{valueName: pw, secret: true, xx: {}, defaultValue: Excerpt-Secret-ABCDEFGHIJ, zz: {}, valueNme: 1}}",
+        "a".repeat(150),
+        "b".repeat(50)
+    );
+    let column = line.find("valueNme").unwrap() + 1;
+    let t = Test::new()
+        .trace()
+        .manifest(
+            "values.yaml",
+            &format!(
+                "kind: Values\nversion: v1\nmetadata: {{name: v}}\nspec:\n  values:\n{line}\n"
+            ),
+        )
+        .manifest("m.yaml", &trace_doc("a", "", "file: !Value pw"));
+    let out = t.run(&["validate"]);
+    out.code(3)
+        .stderr_has(&format!("values.yaml:6:{column}"))
+        .stderr_has("did you mean `valueName`");
+    let secret: Vec<char> = "Excerpt-Secret-ABCDEFGHIJ".chars().collect();
+    for window in secret.windows(6) {
+        let piece: String = window.iter().collect();
+        assert!(
+            !out.stderr.contains(&piece),
+            "`{piece}` shows:\n{}",
+            out.stderr
+        );
+    }
+    // The caret stays under the key: the masked line is shorter before it.
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let at = lines
+        .iter()
+        .rposition(|l| l.contains(", valueNme: 1}"))
+        .unwrap();
+    let key = lines[at].find("valueNme").unwrap();
+    assert_eq!(lines[at + 1].find('^'), Some(key), "{}", out.stderr);
+}

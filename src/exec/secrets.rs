@@ -15,19 +15,29 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 /// What a secret is shown as.
 pub const MASK: &str = "***";
 
+/// The shortest line of a multi-line secret that is masked on its own, counted in
+/// characters without its surrounding blanks: shorter lines (`}`, `-----`, `true`) are too
+/// common in other text to be masked wherever they appear.
+pub const MIN_LINE: usize = 8;
+
 /// Remembers `text` as secret (empty text is ignored), in every form ordo itself renders
 /// it: as is, JSON-escaped (`json::to_string`, `-o json`), as Rhai shows a string inside a
-/// printed or thrown map (Rust's debug escaping), and YAML double-quoted.
+/// printed or thrown map (Rust's debug escaping), and YAML double-quoted. Each line of a
+/// secret of several lines is a secret too (at least [`MIN_LINE`] characters, without its
+/// surrounding blanks), so text cut at a line break, or showing one line, masks it
+/// (issue 15).
 pub fn add(text: &str) {
     if text.is_empty() {
         return;
     }
-    let mut forms = vec![text.to_string()];
-    forms.extend(quoted_inner(
-        &serde_json::to_string(text).unwrap_or_default(),
-    ));
-    forms.extend(quoted_inner(&format!("{text:?}")));
-    forms.extend(quoted_inner(&crate::stdlib::yaml::string(text)));
+    let mut forms = forms(text);
+    if text.contains(['\n', '\r']) {
+        for line in text.lines().map(str::trim) {
+            if line.chars().count() >= MIN_LINE {
+                forms.extend(self::forms(line));
+            }
+        }
+    }
     let mut secrets = SECRETS.write().unwrap_or_else(PoisonError::into_inner);
     for form in forms {
         if !secrets.contains(&form) {
@@ -36,6 +46,17 @@ pub fn add(text: &str) {
     }
     // Longest first, so a secret containing another is masked whole.
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// `text` as is and in every escaped form ordo renders a string in.
+fn forms(text: &str) -> Vec<String> {
+    let mut forms = vec![text.to_string()];
+    forms.extend(quoted_inner(
+        &serde_json::to_string(text).unwrap_or_default(),
+    ));
+    forms.extend(quoted_inner(&format!("{text:?}")));
+    forms.extend(quoted_inner(&crate::stdlib::yaml::string(text)));
+    forms
 }
 
 /// The text between the quotes of a quoted rendering (`"a\"b"` → `a\"b`).
@@ -116,6 +137,14 @@ mod tests {
         add("hunter2-long");
         assert_eq!(mask("pw=hunter2-long and hunter2"), "pw=*** and ***");
         assert!(matches!(mask("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn each_line_of_a_multi_line_secret_is_masked_but_not_trivial_ones() {
+        add("-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\n}\n");
+        assert_eq!(mask("line: MIIEvQIBADANBgkqhkiG9w0B"), "line: ***");
+        assert_eq!(mask("-----BEGIN KEY-----"), "***");
+        assert_eq!(mask("{ x }"), "{ x }");
     }
 
     #[test]

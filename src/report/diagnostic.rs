@@ -25,9 +25,17 @@ pub fn render(d: &Diagnostic, color: bool) -> String {
     for (location, text) in &d.related {
         excerpts.push((location, Some(text.as_str()), false));
     }
-    for (location, label, primary) in excerpts {
-        group = match excerpt(location, label, primary) {
-            Some(snippet) => group.element(snippet),
+    // Each source line is masked before the renderer cuts a long one (`...`), which could
+    // leave part of a secret the masking below no longer recognises (issue 15).
+    let lines: Vec<_> = excerpts
+        .iter()
+        .map(|(location, _, _)| masked_line(location))
+        .collect();
+    for (&(location, label, primary), line) in excerpts.iter().zip(&lines) {
+        group = match line {
+            Some((text, span)) => {
+                group.element(snippet(location, text, span.clone(), label, primary))
+            }
             None => group.element(origin(location)),
         };
     }
@@ -37,8 +45,21 @@ pub fn render(d: &Diagnostic, color: bool) -> String {
     if let Some(help) = &d.help {
         group = group.element(Level::HELP.message(help.as_str()));
     }
-    // Excerpts show source lines, which may hold a secret value: mask the whole text.
-    crate::exec::secrets::masked(&renderer.render(&[group]))
+    let mut text = renderer.render(&[group]);
+    // The renderer names the column of the masked line; a secret masked before it on the
+    // line moved it: name the column in the file.
+    for ((location, _, _), line) in excerpts.iter().zip(&lines) {
+        if let Some((masked, span)) = line {
+            let shown = masked.get(..span.start).map_or(0, |t| t.chars().count()) + 1;
+            let real = location.mark.col.max(1) as usize;
+            if shown != real {
+                let at = |col| format!("{}:{}:{col}", location.file.name(), location.mark.line);
+                text = text.replacen(&at(shown), &at(real), 1);
+            }
+        }
+    }
+    // Notes and help may quote a secret too: mask the whole text.
+    crate::exec::secrets::masked(&text)
 }
 
 fn origin(location: &Location) -> Origin<'_> {
@@ -51,38 +72,63 @@ fn origin(location: &Location) -> Origin<'_> {
     o
 }
 
-/// The line of `location` with an annotation under its column, if the text is at hand.
-fn excerpt<'a>(
-    location: &'a Location,
-    label: Option<&'a str>,
-    primary: bool,
-) -> Option<Snippet<'a, annotate_snippets::Annotation<'a>>> {
+/// The line of `location`, secrets masked, with the byte range to annotate in it, if the
+/// text is at hand.
+fn masked_line(location: &Location) -> Option<(String, std::ops::Range<usize>)> {
     if location.mark.line == 0 {
         return None;
     }
     let line = location.file.line(location.mark.line)?;
     let col = location.mark.col.max(1) as usize - 1;
     let start = line.char_indices().nth(col).map_or(line.len(), |(b, _)| b);
-    let end = line[start..]
+    let end = line
+        .get(start..)?
         .char_indices()
         .nth(location.width as usize)
         .map_or(line.len(), |(b, _)| start + b);
+    let masked = crate::exec::secrets::masked(line);
+    // The annotated range, moved by what masking shortened before it.
+    let (start, end) = if masked.len() == line.len() {
+        (start, end)
+    } else {
+        let before = crate::exec::secrets::mask(line.get(..start)?).len();
+        let inside = crate::exec::secrets::mask(line.get(start..end)?).len();
+        let start = floor_boundary(&masked, before);
+        (start, floor_boundary(&masked, start + inside))
+    };
     let end = if end == start {
-        (start + 1).min(line.len().max(start))
+        (start + 1).min(masked.len().max(start))
     } else {
         end
     };
+    Some((masked, start..end))
+}
+
+/// `at`, or the nearest char boundary of `text` before it.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    (0..=at.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
+/// `line` with an annotation over `span`.
+fn snippet<'a>(
+    location: &'a Location,
+    line: &'a str,
+    span: std::ops::Range<usize>,
+    label: Option<&'a str>,
+    primary: bool,
+) -> Snippet<'a, annotate_snippets::Annotation<'a>> {
     let kind = if primary {
         AnnotationKind::Primary
     } else {
         AnnotationKind::Context
     };
-    Some(
-        Snippet::source(line)
-            .line_start(location.mark.line as usize)
-            .path(location.file.name())
-            .annotation(kind.span(start..end).label(label)),
-    )
+    Snippet::source(line)
+        .line_start(location.mark.line as usize)
+        .path(location.file.name())
+        .annotation(kind.span(span).label(label))
 }
 
 #[cfg(test)]

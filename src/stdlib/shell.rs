@@ -193,12 +193,15 @@ fn argv(cmd: &Dynamic) -> R<Vec<String>> {
     ))
 }
 
-/// How the command is described in messages.
+/// How the command is described in messages: its first line, cut at 80 characters. Secrets
+/// are masked before the cut, which could leave part of one that the masking of the
+/// message would no longer recognise (issue 15).
 fn shown(argv: &[String]) -> String {
     let text = match argv {
         [sh, c, script] if sh == "sh" && c == "-c" => script.clone(),
         _ => argv.join(" "),
     };
+    let text = crate::exec::secrets::masked(&text);
     let first_line = text.lines().next().unwrap_or_default();
     let mut s: String = first_line.chars().take(80).collect();
     if s.len() < text.len() {
@@ -339,7 +342,10 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     Ok(out)
 }
 
+/// The last [`STDERR_TAIL`] bytes of `text`, for messages; secrets masked before the cut.
 fn tail(text: &str) -> String {
+    let text = crate::exec::secrets::mask(text);
+    let text = text.as_ref();
     let start = text.len().saturating_sub(STDERR_TAIL);
     let start = (start..=text.len())
         .find(|i| text.is_char_boundary(*i))
