@@ -411,6 +411,99 @@ fn a_module_function_runs_with_its_callers_grant() {
     assert!(!out.stderr.contains("TOPSECRET"), "{}", out.stderr);
 }
 
+/// Issue 15: `--deny env` was bypassed by `file::read("/proc/self/environ")`. A process's
+/// environment is the `env` capability under every name that reaches it.
+#[test]
+fn a_process_environment_in_proc_needs_the_env_capability() {
+    let names = r#"let names = ["/proc/self/environ", "/proc/thread-self/environ",
+    "/proc/self/root/proc/self/environ", path::join(m.dir, "link")];
+for tid in file::list("/proc/self/task") { names.push(`/proc/self/task/${tid}/environ`); }
+let refused = 0;
+for n in names {
+    try { file::read(n); print("READ " + n); }
+    catch (e) { if e.message.contains("needs the `env` permission") { refused += 1; } else { print("OTHER " + e.message); } }
+    try { file::sha256(n); print("HASHED " + n); } catch (e) { refused += 1; }
+}
+print(`refused ${refused} of ${names.len() * 2}`);
+if refused != names.len() * 2 { throw "read an environment"; }"#;
+    for (permissions, args, refusal) in [
+        (
+            "\"file:read\"",
+            vec![],
+            "which handler `probe.rhai` does not declare",
+        ),
+        (
+            "\"file:read\", \"env\"",
+            vec!["--deny", "env"],
+            "which this run denies",
+        ),
+    ] {
+        let t = probe(permissions, names).env("ORDO_SECRET_15", "hunter2-env");
+        std::os::unix::fs::symlink("/proc/self/environ", t.path().join("link")).unwrap();
+        let mut argv = vec!["apply", "--no-state"];
+        argv.extend(args.iter().copied());
+        let out = t.run(&argv);
+        out.code(0).stderr_has("refused ");
+        assert!(!out.stderr.contains("READ ") && !out.stderr.contains("HASHED "));
+        assert!(!out.stderr.contains("OTHER "), "{}", out.stderr);
+        assert!(!out.stderr.contains("hunter2-env"), "{}", out.stderr);
+        // The refusal names the capability and why.
+        let t = probe(permissions, "file::read(\"/proc/self/environ\")");
+        t.run(&argv)
+            .code(1)
+            .stderr_has("`file::read(\"/proc/self/environ\")` needs the `env` permission")
+            .stderr_has(refusal);
+    }
+    // With `env`, reading it is reading the environment, as `env::get` does.
+    let t = probe(
+        "\"file:read\", \"env\"",
+        "if !file::read(\"/proc/self/environ\").contains(\"ORDO_SECRET_15\") { throw \"not read\"; }",
+    )
+    .env("ORDO_SECRET_15", "x");
+    t.run(&["apply", "--no-state"]).code(0);
+}
+
+/// Commands of a handler that may not read the environment (no `env`, or `--deny env`) get
+/// only what the handler passes plus a few harmless variables (`PATH`, `HOME`, ...).
+#[test]
+fn commands_of_a_handler_without_env_get_a_reduced_environment() {
+    let body = r#"let r = shell::run("env", #{ env: #{ PASSED: "yes" } });
+let out = r.stdout;
+out.replace("\n", " ");
+print("OUT " + out);"#;
+    for (permissions, args) in [
+        ("\"shell\"", vec![]),
+        ("\"shell\", \"env\"", vec!["--deny", "env"]),
+    ] {
+        let t = probe(permissions, body).env("ORDO_SECRET_15", "hunter2-env");
+        let mut argv = vec!["apply", "--no-state"];
+        argv.extend(args);
+        let out = t.run(&argv);
+        out.code(0).stderr_has("PASSED=yes").stderr_has("PATH=");
+        assert!(!out.stderr.contains("hunter2-env"), "{}", out.stderr);
+    }
+    // With `env` the command inherits ordo's environment.
+    let t = probe("\"shell\", \"env\"", body).env("ORDO_SECRET_15", "hunter2-env");
+    t.run(&["apply", "--no-state"])
+        .code(0)
+        .stderr_has("ORDO_SECRET_15=hunter2-env");
+}
+
+/// `!Env` under `--deny env` is an input error at its line: nothing runs.
+#[test]
+fn an_env_tag_is_refused_under_deny_env() {
+    let t = Test::new().trace().manifest(
+        "m.yaml",
+        "kind: Trace\nversion: v1\nmetadata: {name: a}\nspec:\n  home: !Env HOME\n",
+    );
+    t.run(&["apply", "--no-state", "--deny", "env"])
+        .code(3)
+        .stderr_has("`!Env HOME` reads the environment, which this run denies (--deny env)")
+        .stderr_has("m.yaml:5:9");
+    assert!(!t.exists("trace.txt"), "something ran");
+    t.run(&["apply", "--no-state"]).code(0);
+}
+
 #[test]
 fn a_runaway_loop_is_stopped_by_its_timeout_and_the_run_goes_on() {
     let handler = "register(\"Spin\", \"^1\");\nfn apply(m) { loop { } }\n";

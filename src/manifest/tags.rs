@@ -34,6 +34,8 @@ pub enum TagErrorKind {
     },
     #[error("environment variable `{0}` is not set")]
     EnvNotSet(String),
+    #[error("`!Env {0}` reads the environment, which this run denies (--deny env)")]
+    EnvDenied(String),
     #[error("`{tag}` takes {expected}, not {found}")]
     BadArgument {
         tag: &'static str,
@@ -77,6 +79,7 @@ impl TagErrorKind {
                 Some("define it in a `kind: Values` manifest, a `-f` values file, or with `--set name=value`".into())
             }
             TagErrorKind::EnvNotSet(n) => Some(format!("export {n} before running ordo")),
+            TagErrorKind::EnvDenied(n) => Some(format!("pass it as a value instead (`--set {n}=...` and `!Value {n}`), or run without `--deny env`")),
             TagErrorKind::SubUnknown { list: true, .. } => Some("add it to the `!Sub` map: `!Sub [\"${a}\", {a: ...}]`".into()),
             TagErrorKind::SubNotText { .. } => Some("only strings, numbers and booleans can be interpolated".into()),
             TagErrorKind::VariableNotSet { name } => {
@@ -98,6 +101,8 @@ pub struct StaticContext<'a> {
     pub names: &'a HashMap<String, usize>,
     /// Every manifest, for "not in this environment" messages.
     pub all_names: &'a HashMap<String, Vec<String>>,
+    /// `--deny env`: an `!Env` is an input error, not a read of the environment.
+    pub deny_env: bool,
 }
 
 /// What the load-time pass found in one manifest.
@@ -288,6 +293,10 @@ impl Pass<'_, '_> {
             );
             return None;
         };
+        if self.ctx.deny_env {
+            self.error(mark, TagErrorKind::EnvDenied(name.to_string()));
+            return None;
+        }
         match std::env::var(name) {
             Ok(v) => Some(Node::new(mark, Value::String(v))),
             Err(_) => {

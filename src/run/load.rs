@@ -271,6 +271,7 @@ fn resolve_tags(
         action,
         names: &names,
         all_names: &all_names,
+        deny_env: config.policy.deny.contains(crate::stdlib::Capability::Env),
     };
     for m in manifests
         .iter_mut()

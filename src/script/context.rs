@@ -252,6 +252,20 @@ impl CallContext {
         Ok(())
     }
 
+    /// Whether this handler may use `cap` in this run: declared, and not denied.
+    pub fn allows(&self, cap: Capability) -> bool {
+        self.handler.permissions.contains(cap) && !self.policy.deny.contains(cap)
+    }
+
+    /// Refuses `call` on `path` when `path` is a process's environment (`/proc/self/environ`)
+    /// and this handler may not read the environment (issue 15).
+    pub fn refuse_environ(&self, call: &str, path: &str) -> Result<(), Box<EvalAltResult>> {
+        if self.allows(Capability::Env) || !crate::stdlib::is_environ(Path::new(path)) {
+            return Ok(());
+        }
+        self.require(Capability::Env, &format!("{call}(\"{path}\")"))
+    }
+
     /// Checks that `call` may change things (it may not under `plan`).
     pub fn require_mutation(&self, call: &str) -> Result<(), Box<EvalAltResult>> {
         if self.policy.read_only {

@@ -24,6 +24,8 @@ type R<T> = Result<T, Box<EvalAltResult>>;
 /// function's registration (`fallible!`'s `needs`).
 fn open(call: &str, cap: Capability, path: &str) -> R<std::path::PathBuf> {
     let ctx = context::require(call)?;
+    // A process's environment is the `env` capability, whatever the name (issue 15).
+    ctx.refuse_environ(call, path)?;
     if cap == Capability::FileWrite {
         ctx.require_mutation(call)?;
     }
@@ -37,6 +39,11 @@ fn read_content(call: &str, p: &Path) -> R<Vec<u8>> {
     use std::io::Read;
     let mut file = crate::input::open_regular(std::fs::OpenOptions::new().read(true), p)
         .map_err(|e| io_error(call, p, &e))?;
+    // Checked again on what was opened: a name swapped after `open`'s check (issue 15).
+    if crate::stdlib::is_environ_fd(&file) {
+        let what = format!("{call}(\"{}\")", p.display());
+        context::require(call)?.require(Capability::Env, &what)?;
+    }
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)
         .map_err(|e| io_error(call, p, &e))?;

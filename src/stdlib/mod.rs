@@ -55,7 +55,9 @@ mod vars;
 pub(crate) mod yaml;
 
 pub use file::sha256_hex;
-pub use permission::{Capability, Permissions, Policy, Refusal, absolute, resolve};
+pub use permission::{
+    Capability, Permissions, Policy, Refusal, absolute, is_environ, is_environ_fd, resolve,
+};
 pub use registration::{Signature, StdModule, register_all, signatures};
 pub use shell::{ProcessGroups, interrupt_children};
 

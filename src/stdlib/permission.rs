@@ -162,6 +162,28 @@ impl Policy {
     }
 }
 
+/// Whether `path` names a process's environment: `/proc/<pid>/environ` and every name that
+/// resolves to one (`/proc/self/environ`, `/proc/thread-self/environ`, a task's, one of
+/// another process, a symlink to any of them, procfs mounted elsewhere). Reading one is
+/// reading environment variables, the `env` capability (issue 15: `--deny env` was bypassed
+/// by `file::read("/proc/self/environ")`).
+pub fn is_environ(path: &Path) -> bool {
+    let Ok(real) = path.canonicalize() else {
+        return false;
+    };
+    real.file_name().is_some_and(|n| n == "environ")
+        && rustix::fs::statfs(&real).is_ok_and(|fs| fs.f_type == rustix::fs::PROC_SUPER_MAGIC)
+}
+
+/// [`is_environ`] for a file already open, so a name swapped between the check and the
+/// open cannot reach an environment either: procfs names its files by what they are.
+pub fn is_environ_fd(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    rustix::fs::fstatfs(file).is_ok_and(|fs| fs.f_type == rustix::fs::PROC_SUPER_MAGIC)
+        && std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+            .is_ok_and(|p| p.file_name().is_some_and(|n| n == "environ"))
+}
+
 /// `path` made absolute against the current directory. Nothing is folded: `a/link/..` means
 /// what the operating system makes of it, and [`resolve`] checks exactly that.
 pub fn absolute(path: &Path) -> PathBuf {

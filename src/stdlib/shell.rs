@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, EvalAltResult, Map};
 
-use super::StdModule;
+use super::{Capability, StdModule};
 use crate::script::context::{self, CallContext, script_error, script_error_with};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
@@ -25,6 +25,11 @@ type R<T> = Result<T, Box<EvalAltResult>>;
 const MAX_OUTPUT: usize = 16 << 20;
 /// How long a stopped command gets between SIGTERM and SIGKILL.
 const GRACE: Duration = Duration::from_secs(2);
+/// The variables of ordo's environment a command gets when its handler may not read the
+/// environment (no `env` permission, or `--deny env`): what most programs need to start.
+const KEPT_WITHOUT_ENV: [&str; 9] = [
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TERM", "TMPDIR",
+];
 /// How much of stderr an error message quotes.
 const STDERR_TAIL: usize = 2000;
 
@@ -261,6 +266,15 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     }
     if o.clear_env {
         command.env_clear();
+    } else if !ctx.allows(Capability::Env) {
+        // The environment is the `env` capability (issue 15): without it, a command gets
+        // what the handler passes and the few variables below, none of them a secret.
+        command.env_clear();
+        for name in KEPT_WITHOUT_ENV {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
     }
     command.envs(o.env.iter().map(|(k, v)| (k, v)));
     command.stdin(if o.stdin.is_some() {
