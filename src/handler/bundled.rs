@@ -21,7 +21,7 @@ pub const BUNDLED: &[Bundled] = &[
         file: "shell_script.rhai",
         source: include_str!("../../handlers/shell_script.rhai"),
         kinds: &[("ShellScript", "^1")],
-        permissions: &["shell", "file:read"],
+        permissions: &["shell", "file:read", "env"],
     },
     Bundled {
         file: "write_file.rhai",
@@ -45,7 +45,7 @@ pub const BUNDLED: &[Bundled] = &[
         file: "git_repo.rhai",
         source: include_str!("../../handlers/git_repo.rhai"),
         kinds: &[("GitRepo", "^1")],
-        permissions: &["shell", "file:read", "file:write"],
+        permissions: &["shell", "file:read", "file:write", "env"],
     },
     Bundled {
         file: "cli_input_prompt.rhai",
