@@ -260,3 +260,69 @@ pub fn unlock(path: &Path, force: bool) -> Result<String, StateErrorKind> {
         None => format!("removed the lock on {shown}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_is_released_by_emptying_its_file_never_removing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json.lock");
+        let (lock, warning) = StateLock::acquire(&path, "ordo apply").unwrap();
+        assert!(warning.is_none());
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("ordo apply")
+        );
+        // Held: a second taker is refused and told who holds it.
+        let e = StateLock::acquire(&path, "ordo delete").unwrap_err();
+        assert!(matches!(e, StateErrorKind::Locked { pid, .. } if pid == std::process::id()));
+        drop(lock);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        assert_eq!(
+            unlock(&path, false).unwrap(),
+            format!("{} is not locked", path.display())
+        );
+        // Free and naming nobody: taken again without a stale-lock warning.
+        let (_lock, warning) = StateLock::acquire(&path, "ordo apply").unwrap();
+        assert!(warning.is_none());
+    }
+
+    #[test]
+    fn a_lock_removed_or_replaced_under_its_holder_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json.lock");
+        let (lock, _) = StateLock::acquire(&path, "ordo apply").unwrap();
+        lock.check().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let e = lock.check().unwrap_err();
+        assert!(
+            matches!(e, StateErrorKind::LockLost { how: "removed", .. }),
+            "{e}"
+        );
+        // Another run gets in through the new file: the first one's check says so.
+        let (other, _) = StateLock::acquire(&path, "ordo apply").unwrap();
+        let e = lock.check().unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StateErrorKind::LockLost {
+                    how: "replaced by another file",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        other.check().unwrap();
+        // The first one's release leaves the other's file alone.
+        drop(lock);
+        other.check().unwrap();
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("ordo apply")
+        );
+    }
+}
