@@ -129,13 +129,13 @@ fn a_torn_last_line_is_left_out() {
     assert_eq!(recorded(&t), ["a", "b", "c"]);
 }
 
-/// Runs ordo with `RLIMIT_FSIZE` at `bytes` and `SIGXFSZ` ignored: no file it writes can
-/// grow past that size, and a write that would fails with `EFBIG`. A real failure of
-/// write(2) on the journal, the way a full disk fails it, without root or a small
-/// filesystem.
+/// Runs ordo with `RLIMIT_FSIZE` at `bytes` (`ulimit -f`): no file it writes can grow past
+/// that size, and a write that would fails with `EFBIG` (ordo catches `SIGXFSZ`, which
+/// would otherwise end it). A real failure of write(2) on the journal, the way a full disk
+/// fails it, without root or a small filesystem.
 #[expect(
     unsafe_code,
-    reason = "setrlimit and signal between fork and exec have no safe wrapper"
+    reason = "setrlimit between fork and exec has no safe wrapper"
 )]
 fn run_with_file_size_limit(t: &Test, bytes: u64, args: &[&str]) -> common::Output {
     use std::os::unix::process::CommandExt;
@@ -143,10 +143,9 @@ fn run_with_file_size_limit(t: &Test, bytes: u64, args: &[&str]) -> common::Outp
     cmd.args(args)
         .current_dir(t.path())
         .env("TRACE_FILE", t.path().join("trace.txt"));
-    // SAFETY: only async-signal-safe calls, on values copied into the closure.
+    // SAFETY: setrlimit is async-signal-safe, and uses only a value copied in.
     unsafe {
         cmd.pre_exec(move || {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
             let limit = libc::rlimit {
                 rlim_cur: bytes,
                 rlim_max: bytes,

@@ -43,6 +43,26 @@ fn install_interrupt(cancel: &Arc<AtomicBool>) {
     });
 }
 
+/// A write past the file size limit (`ulimit -f`) raises `SIGXFSZ`, whose default ends the
+/// process on the spot; caught, the write fails with `EFBIG` instead, so a journal that
+/// cannot grow stops the run with an error saying what was not recorded (issue 16), and a
+/// handler's write fails its manifest. Caught rather than ignored: a caught signal is
+/// reset to its default in the commands handlers run, an ignored one would be inherited.
+#[expect(
+    unsafe_code,
+    reason = "signal(2) has no safe wrapper in std; the handler does nothing"
+)]
+fn catch_file_size_signal() {
+    extern "C" fn nothing(_: libc::c_int) {}
+    // SAFETY: the handler touches no state at all, so it is async-signal-safe.
+    unsafe {
+        libc::signal(
+            libc::SIGXFSZ,
+            nothing as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+}
+
 fn state_error(e: &StateErrorKind) -> Error {
     let help = match e {
         StateErrorKind::Locked { .. } => Some(
@@ -84,6 +104,7 @@ fn baseline(
 
 pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Result<(), Error> {
     let dry_run = config.command == CommandKind::Plan;
+    catch_file_size_signal();
     let store = config.state.clone().map(StateStore::new);
     let mut lock = None;
     // The lock file outlives a killed run and is shown to the next one and by
