@@ -768,3 +768,208 @@ fn arrays_maps_and_expression_nesting_are_bounded() {
         .no_panic()
         .stderr_has("probe.rhai:4:");
 }
+
+/// Runs `f` while a thread swaps the directory `a` and the symlink `b` (both in the same
+/// directory) with `renameat2(RENAME_EXCHANGE)` as fast as it can, so that a path checked
+/// while `a` is a directory may be opened while it is the symlink. Returns what `f` returns
+/// and how many swaps were made.
+fn while_swapping<R>(a: &std::path::Path, b: &std::path::Path, f: impl FnOnce() -> R) -> (R, u64) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let swapper = s.spawn(|| {
+            let mut swaps = 0_u64;
+            while !stop.load(Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    rustix::fs::CWD,
+                    a,
+                    rustix::fs::CWD,
+                    b,
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .unwrap();
+                swaps += 1;
+            }
+            swaps
+        });
+        let result = f();
+        stop.store(true, Ordering::Relaxed);
+        (result, swapper.join().unwrap())
+    })
+}
+
+/// Issue 15: a path checked against `--fs-root` and then opened by name can be redirected
+/// between the two: `d` (a directory in the root) swapped with `s` (a symlink to a canary
+/// directory outside) in a loop put files outside the root and read files there. Every
+/// file function, run for two seconds in a loop against that swap, must never touch the
+/// canary: confinement is enforced by the open itself.
+fn file_functions_stay_beneath_the_root_while_a_directory_is_swapped(fallback: bool) {
+    let canary = tempfile::tempdir().unwrap();
+    let secret = canary.path().join("secret");
+    std::fs::write(&secret, "CANARY").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    std::fs::create_dir(canary.path().join("keep")).unwrap();
+    // `d` never holds `secret` or `keep`: any call that sees them saw the canary.
+    let body = r#"
+let d = path::join(m.dir, "d");
+let leaks = [];
+let ok = 0;
+let end = time::now() + 2.0;
+while time::now() < end {
+    try { file::write(d + "/w.txt", "w"); ok += 1; } catch {}
+    try { file::append(d + "/a.txt", "a"); ok += 1; } catch {}
+    try { file::mkdir(d + "/made/deeper"); ok += 1; } catch {}
+    try { file::copy(path::join(m.dir, "m.yaml"), d + "/copied"); ok += 1; } catch {}
+    try { if file::read(d + "/secret").contains("CANARY") { leaks.push("read"); } } catch {}
+    try { file::sha256(d + "/secret"); leaks.push("sha256"); } catch {}
+    try { file::size(d + "/secret"); leaks.push("size"); } catch {}
+    try { file::mode(d + "/secret"); leaks.push("mode"); } catch {}
+    try { if file::exists(d + "/secret") { leaks.push("exists"); } } catch {}
+    try { if file::is_dir(d + "/keep") { leaks.push("is_dir"); } } catch {}
+    try { if file::list(d).contains("secret") { leaks.push("list"); } } catch {}
+    try { file::copy(d + "/secret", path::join(m.dir, "stolen")); leaks.push("copy"); } catch {}
+    try { file::chmod(d + "/secret", "0666"); leaks.push("chmod"); } catch {}
+    try { if file::remove(d + "/secret") { leaks.push("remove"); } } catch {}
+    try { if file::remove_dir(d + "/keep") { leaks.push("remove_dir"); } } catch {}
+}
+file::write(path::join(m.dir, "result.txt"), `${ok} ${leaks}`);
+"#;
+    let mut t = probe("\"file:read\", \"file:write\"", body);
+    if fallback {
+        t = t.env("ORDO_NO_OPENAT2", "1");
+    }
+    std::fs::create_dir(t.path().join("d")).unwrap();
+    std::os::unix::fs::symlink(canary.path(), t.path().join("s")).unwrap();
+    let root = t.path().to_str().unwrap().to_string();
+    let (out, swaps) = while_swapping(&t.path().join("d"), &t.path().join("s"), || {
+        t.run(&["apply", "--fs-root", &root])
+    });
+    out.code(0).no_panic();
+    let result = t.read("result.txt");
+    let (ok, leaks) = result.split_once(' ').unwrap();
+    assert_eq!(leaks, "[]", "calls reached the canary ({swaps} swaps)");
+    assert!(
+        ok.parse::<u64>().unwrap() > 0,
+        "nothing worked inside: {result}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(canary.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["keep", "secret"],
+        "files were made outside the root"
+    );
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "CANARY");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secret).unwrap().permissions());
+    assert_eq!(mode & 0o7777, 0o600, "the canary's mode changed");
+    assert!(!t.exists("stolen"));
+}
+
+#[test]
+fn fs_root_is_enforced_by_the_open_while_a_directory_is_swapped_for_a_symlink() {
+    file_functions_stay_beneath_the_root_while_a_directory_is_swapped(false);
+}
+
+#[test]
+fn fs_root_fallback_walk_is_enforced_while_a_directory_is_swapped_for_a_symlink() {
+    // `ORDO_NO_OPENAT2=1`: the component-by-component walk used where `openat2` is missing.
+    file_functions_stay_beneath_the_root_while_a_directory_is_swapped(true);
+}
+
+#[test]
+fn shell_cwd_stays_beneath_the_root_while_a_directory_is_swapped() {
+    // Issue 15: `shell::run`'s `cwd` was checked and then passed by name to the child.
+    for fallback in [false, true] {
+        let canary = tempfile::tempdir().unwrap();
+        let body = r#"
+let d = path::join(m.dir, "d");
+let ok = 0;
+let end = time::now() + 2.0;
+while time::now() < end {
+    try { shell::run(["touch", "planted"], #{ cwd: d }); ok += 1; } catch {}
+}
+file::write(path::join(m.dir, "result.txt"), `${ok}`);
+"#;
+        let mut t = probe("\"shell\", \"file:write\"", body);
+        if fallback {
+            t = t.env("ORDO_NO_OPENAT2", "1");
+        }
+        std::fs::create_dir(t.path().join("d")).unwrap();
+        std::os::unix::fs::symlink(canary.path(), t.path().join("s")).unwrap();
+        let root = t.path().to_str().unwrap().to_string();
+        let (out, swaps) = while_swapping(&t.path().join("d"), &t.path().join("s"), || {
+            t.run(&["apply", "--fs-root", &root])
+        });
+        out.code(0).no_panic();
+        assert!(
+            t.read("result.txt").parse::<u64>().unwrap() > 0,
+            "no command ran inside"
+        );
+        assert!(
+            !canary.path().join("planted").exists(),
+            "a command ran outside the root ({swaps} swaps)"
+        );
+    }
+}
+
+#[test]
+fn fs_root_follows_symlinks_that_stay_inside_the_root_with_openat2_and_the_walk() {
+    // Every file function, through a relative and an absolute symlink inside the root to a
+    // directory inside it, under `--fs-root`: with `openat2` and with the fallback walk
+    // (`ORDO_NO_OPENAT2=1`), the same results.
+    let body = r#"
+let r = m.dir;
+let out = [];
+file::write(r + "/rel/a.txt", "one");
+file::append(r + "/abs/a.txt", "+two");
+out.push(file::read(r + "/real/a.txt"));
+file::mkdir(r + "/rel/sub/deeper");
+file::copy(r + "/abs/a.txt", r + "/rel/sub/copy.txt");
+file::chmod(r + "/abs/sub/copy.txt", "0604");
+out.push(file::mode(r + "/real/sub/copy.txt"));
+out.push(file::size(r + "/rel/a.txt"));
+out.push(file::sha256(r + "/abs/a.txt").sub_string(0, 8));
+out.push(file::exists(r + "/rel/sub/deeper"));
+out.push(file::exists(r + "/rel/nothing"));
+out.push(file::is_dir(r + "/abs/sub"));
+out.push(file::list(r + "/rel"));
+out.push(file::list(r));
+shell::run(["touch", "by-shell"], #{ cwd: r + "/abs/sub" });
+out.push(file::exists(r + "/real/sub/by-shell"));
+out.push(file::remove(r + "/rel/a.txt"));
+out.push(file::remove(r + "/rel/a.txt"));
+out.push(file::remove_dir(r + "/abs/sub"));
+out.push(file::remove_dir(r + "/abs/sub"));
+// The link itself is what `remove` removes, not the directory it points to.
+out.push(file::remove(r + "/abs"));
+out.push(file::is_dir(r + "/real"));
+file::write(r + "/out.txt", `${out}`);
+"#;
+    let mut results = Vec::new();
+    for fallback in [false, true] {
+        let mut t = probe("\"file:read\", \"file:write\", \"shell\"", body);
+        if fallback {
+            t = t.env("ORDO_NO_OPENAT2", "1");
+        }
+        std::fs::create_dir(t.path().join("real")).unwrap();
+        std::os::unix::fs::symlink("real", t.path().join("rel")).unwrap();
+        std::os::unix::fs::symlink(t.path().join("real"), t.path().join("abs")).unwrap();
+        let root = t.path().to_str().unwrap().to_string();
+        t.run(&["apply", "--fs-root", &root]).code(0).no_panic();
+        assert!(!t.exists("abs") && t.exists("rel"));
+        results.push(t.read("out.txt"));
+    }
+    assert_eq!(
+        results[0],
+        "[\"one+two\", \"0604\", 7, \"c1eea744\", true, false, true, [\"a.txt\", \"sub\"], \
+         [\".ordo\", \"abs\", \"m.yaml\", \"probe.rhai\", \"real\", \"rel\"], true, true, false, true, false, true, true]"
+    );
+    assert_eq!(
+        results[0], results[1],
+        "the fallback walk differs from openat2"
+    );
+}

@@ -1,52 +1,62 @@
 //! `file::`: reading and writing files, atomically where it matters.
 //!
 //! Reads need `file:read`, changes need `file:write`. Every path goes through the run's
-//! policy (`--fs-root`, symlinks resolved). Writes and copies go to a temporary file in the
-//! target's directory that is then renamed over the target, so a reader never sees half a
-//! file and a crash never leaves one. Relative paths are relative to ordo's working
-//! directory; use `path::join(m.dir, ...)` for paths relative to the manifest.
+//! policy (`--fs-root`, symlinks resolved) and is then opened beneath its root's descriptor
+//! (`beneath.rs`), so a path cannot be redirected out of the root between the check and the
+//! use. Writes and copies go to a temporary file in the target's directory that is then
+//! renamed over the target, so a reader never sees half a file and a crash never leaves
+//! one. Relative paths are relative to ordo's working directory; use
+//! `path::join(m.dir, ...)` for paths relative to the manifest.
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use rhai::{Array, Dynamic, EvalAltResult, Map};
+use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
+use rustix::io::Errno;
 use sha2::{Digest, Sha256};
 
 use super::Capability;
 use super::StdModule;
-use crate::script::context::{self, io_error, script_error};
+use super::beneath::{self, Entry, Staged, Target};
+use crate::script::context::{self, script_error};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
 /// Checks the policy for `call` on `path` (`plan` is read-only for `file:write`, and
-/// `--fs-root`); returns the absolute path. The capability itself was checked from the
+/// `--fs-root`); returns the target to open. The capability itself was checked from the
 /// function's registration (`fallible!`'s `needs`).
-fn open(call: &str, cap: Capability, path: &str) -> R<std::path::PathBuf> {
+fn open(call: &str, cap: Capability, path: &str) -> R<Target> {
     let ctx = context::require(call)?;
     // A process's environment is the `env` capability, whatever the name (issue 15).
     ctx.refuse_environ(call, path)?;
     if cap == Capability::FileWrite {
         ctx.require_mutation(call)?;
     }
-    ctx.path(call, path)
+    Target::new(&ctx, call, path)
 }
 
-/// Reads the whole content of the regular file `p` for `call`. A FIFO, a device or a socket
-/// is refused rather than read (issue 15): a FIFO with no writer would block the call past
-/// its timeout and every signal.
-fn read_content(call: &str, p: &Path) -> R<Vec<u8>> {
-    use std::io::Read;
-    let mut file = crate::input::open_regular(std::fs::OpenOptions::new().read(true), p)
-        .map_err(|e| io_error(call, p, &e))?;
+/// Opens the regular file `t` for reading its content. A FIFO, a device or a socket is
+/// refused rather than read (issue 15): a FIFO with no writer would block the call past its
+/// timeout and every signal.
+fn open_content(t: &Target) -> R<std::fs::File> {
+    let file = t
+        .open_regular(OFlags::RDONLY, Mode::empty())
+        .map_err(|e| t.error(&e))?;
     // Checked again on what was opened: a name swapped after `open`'s check (issue 15).
     if crate::stdlib::is_environ_fd(&file) {
-        let what = format!("{call}(\"{}\")", p.display());
-        context::require(call)?.require(Capability::Env, &what)?;
+        let what = format!("{}(\"{}\")", t.call(), t.path().display());
+        context::require(t.call())?.require(Capability::Env, &what)?;
     }
+    Ok(file)
+}
+
+/// Reads the whole content of the regular file `t` ([`open_content`]).
+fn read_content(t: &Target) -> R<Vec<u8>> {
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|e| io_error(call, p, &e))?;
+    open_content(t)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| t.error(&e))?;
     Ok(bytes)
 }
 
@@ -54,136 +64,119 @@ fn read_content(call: &str, p: &Path) -> R<Vec<u8>> {
 /// than one hard link (issue 15): its other names may lie outside the roots, and no path
 /// check can see them. `file::write` and `file::copy` are not concerned: they rename a new
 /// file over the name, which leaves the other names untouched.
-fn refuse_hard_link(call: &str, p: &Path, meta: &std::fs::Metadata) -> R<()> {
-    use std::os::unix::fs::MetadataExt;
-    let ctx = context::require(call)?;
-    if ctx.policy.fs_roots.is_empty() || !meta.is_file() || meta.nlink() <= 1 {
+fn refuse_hard_link(t: &Target, kind: FileType, links: u64) -> R<()> {
+    if !t.confined() || kind != FileType::RegularFile || links <= 1 {
         return Ok(());
     }
     Err(script_error(
         format!(
-            "`{call}`: {} has {} hard links, and under `--fs-root` a file with other names is not changed in place (they may be outside the roots)",
-            p.display(),
-            meta.nlink()
+            "`{}`: {} has {links} hard links, and under `--fs-root` a file with other names is not changed in place (they may be outside the roots)",
+            t.call(),
+            t.path().display(),
         ),
         Some("replace it with `file::write`, which leaves the other names untouched".into()),
     ))
 }
 
-/// Writes `bytes` to `target` through a temporary file in the same directory.
+/// The error for a path that names no entry of a directory (`/`, a root, `x/..`), given to a
+/// call that changes a name.
+fn no_entry(t: &Target) -> Box<EvalAltResult> {
+    script_error(
+        format!(
+            "`{}`: {} is not a name in a directory (it is `/`, an `--fs-root` root, or ends in `..`)",
+            t.call(),
+            t.path().display()
+        ),
+        None,
+    )
+}
+
+/// The directory entry `t` names, its parents made.
+fn entry_made(t: &Target) -> R<Entry> {
+    t.entry(true)
+        .map_err(|e| t.error(&e))?
+        .ok_or_else(|| no_entry(t))
+}
+
+/// Writes `bytes` to `t` through a temporary file in the same directory.
 ///
 /// `mode`: the exact mode the file gets, from the moment it appears under its name (issue
 /// 14: a secret file was linked 0644 and chmodded afterwards, readable for a moment). With
 /// `None`, a new file gets 0644 less the umask and a replaced one keeps exactly its mode.
-pub(super) fn write_atomic(call: &str, target: &Path, bytes: &[u8], mode: Option<u32>) -> R<()> {
-    let dir = target.parent().unwrap_or(Path::new("/"));
-    // Most writes create a file in a directory that exists: try that first (the link fails
-    // if the file exists), and only then create the directory or look the existing file up
-    // for its mode.
-    match create_new(target, dir, bytes, mode) {
-        Created::Yes => return Ok(()),
-        Created::NoDirectory => {
-            std::fs::create_dir_all(dir).map_err(|e| io_error(call, dir, &e))?;
-            if create_new(target, dir, bytes, mode) == Created::Yes {
-                return Ok(());
-            }
-        }
-        Created::No => {}
+pub(super) fn write_atomic(t: &Target, bytes: &[u8], mode: Option<u32>) -> R<()> {
+    let entry = entry_made(t)?;
+    // Most writes create a file: try that first (the link fails if the file exists), and
+    // only then look the existing file up for its mode.
+    if create_new(&entry, bytes, mode) {
+        return Ok(());
     }
-    let existing = std::fs::metadata(target)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777);
+    let existing = t.stat().ok().map(|s| s.st_mode & 0o7777);
     // Replacing a file (or no O_TMPFILE here): a named temporary file, renamed over it.
     let exact = mode.or(existing);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ordo-")
-        .permissions(std::fs::Permissions::from_mode(exact.unwrap_or(0o644)))
-        .tempfile_in(dir)
-        .map_err(|e| io_error(call, dir, &e))?;
-    tmp.write_all(bytes)
-        .map_err(|e| io_error(call, target, &e))?;
+    let mut staged =
+        Staged::new(entry.dir.as_fd(), exact.unwrap_or(0o644)).map_err(|e| t.error(&e))?;
+    staged.file.write_all(bytes).map_err(|e| t.error(&e))?;
     // Creation applied the umask: a given mode, or the replaced file's, is set exactly,
     // before the rename makes the file visible under its name.
     if let Some(exact) = exact {
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(exact))
-            .map_err(|e| io_error(call, target, &e))?;
+        rustix::fs::fchmod(&staged.file, Mode::from_raw_mode(exact))
+            .map_err(|e| t.error(&e.into()))?;
     }
     // Not fsynced: the rename makes the write atomic for every reader, which is what
     // handlers need; forcing each file to disk would cost milliseconds per manifest.
-    tmp.persist(target)
-        .map_err(|e| io_error(call, target, &e.error))?;
-    Ok(())
+    staged.commit(&entry.name).map_err(|e| t.error(&e))
 }
 
-/// Creates `target`, which does not exist yet, atomically: an unnamed file (`O_TMPFILE`)
+/// Creates the entry, which does not exist yet, atomically: an unnamed file (`O_TMPFILE`)
 /// is written and then linked under its name, so no reader sees it half written, and a
 /// process killed halfway leaves no temporary file behind. It costs no more than a named
 /// temporary file and a rename (less on ext4). When it cannot (no `O_TMPFILE` on this file
-/// system, or the target exists) the caller falls back to the rename.
-fn create_new(target: &Path, dir: &Path, bytes: &[u8], mode: Option<u32>) -> Created {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = match std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_TMPFILE)
-        .mode(mode.unwrap_or(0o644))
-        .open(dir)
-    {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Created::NoDirectory,
-        Err(_) => return Created::No,
+/// system, or the name exists) it returns false and the caller falls back to the rename.
+fn create_new(entry: &Entry, bytes: &[u8], mode: Option<u32>) -> bool {
+    let Ok(fd) = rustix::fs::openat(
+        &entry.dir,
+        ".",
+        OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
+        Mode::from_raw_mode(mode.unwrap_or(0o644)),
+    ) else {
+        return false;
     };
+    let mut file = std::fs::File::from(fd);
     // The umask applied at creation; a given mode is set exactly while the file has no
     // name yet.
     if let Some(mode) = mode
-        && file
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .is_err()
+        && rustix::fs::fchmod(&file, Mode::from_raw_mode(mode)).is_err()
     {
-        return Created::No;
+        return false;
     }
     if file.write_all(bytes).is_err() {
-        return Created::No;
+        return false;
     }
+    // The name is one name in the directory's descriptor: nothing is resolved by path.
     let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
-    let linked = rustix::fs::linkat(
-        rustix::fs::CWD,
+    rustix::fs::linkat(
+        CWD,
         proc_path.as_str(),
-        rustix::fs::CWD,
-        target,
-        rustix::fs::AtFlags::SYMLINK_FOLLOW,
-    );
-    if linked.is_ok() {
-        Created::Yes
-    } else {
-        Created::No
-    }
-}
-
-/// What [`create_new`] did.
-#[derive(PartialEq, Eq)]
-enum Created {
-    Yes,
-    /// The directory does not exist (yet).
-    NoDirectory,
-    /// Anything else: the caller falls back to a named temporary file.
-    No,
+        &entry.dir,
+        &entry.name,
+        AtFlags::SYMLINK_FOLLOW,
+    )
+    .is_ok()
 }
 
 fn read(path: &str) -> R<String> {
-    let p = open("file::read", Capability::FileRead, path)?;
-    let bytes = read_content("file::read", &p)?;
+    let t = open("file::read", Capability::FileRead, path)?;
+    let bytes = read_content(&t)?;
     String::from_utf8(bytes).map_err(|_| {
         script_error(
-            format!("`file::read`: {} is not UTF-8 text", p.display()),
+            format!("`file::read`: {} is not UTF-8 text", t.path().display()),
             None,
         )
     })
 }
 
 fn write(path: &str, content: &str, opts: Option<&Map>) -> R<()> {
-    let p = open("file::write", Capability::FileWrite, path)?;
+    let t = open("file::write", Capability::FileWrite, path)?;
     let mut mode = None;
     for (key, value) in opts.into_iter().flatten() {
         match key.as_str() {
@@ -196,7 +189,7 @@ fn write(path: &str, content: &str, opts: Option<&Map>) -> R<()> {
             }
         }
     }
-    write_atomic("file::write", &p, content.as_bytes(), mode)
+    write_atomic(&t, content.as_bytes(), mode)
 }
 
 /// A file mode as handlers give it: an octal string, `"0640"`, `"640"` or `"0o640"`, at
@@ -243,58 +236,102 @@ pub(super) fn parse_mode(call: &str, field: &str, value: &Dynamic) -> R<u32> {
 }
 
 fn append(path: &str, content: &str) -> R<()> {
-    let p = open("file::append", Capability::FileWrite, path)?;
-    if let Some(dir) = p.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io_error("file::append", dir, &e))?;
+    let t = open("file::append", Capability::FileWrite, path)?;
+    let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
+    let mode = Mode::from_raw_mode(0o666);
+    let mut f = match t.open_regular(flags, mode) {
+        // The directory is missing: make it (and its parents), then try again.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            entry_made(&t)?;
+            t.open_regular(flags, mode)
+        }
+        other => other,
     }
-    let mut f =
-        crate::input::open_regular(std::fs::OpenOptions::new().create(true).append(true), &p)
-            .map_err(|e| io_error("file::append", &p, &e))?;
-    let meta = f.metadata().map_err(|e| io_error("file::append", &p, &e))?;
-    refuse_hard_link("file::append", &p, &meta)?;
-    f.write_all(content.as_bytes())
-        .map_err(|e| io_error("file::append", &p, &e))
+    .map_err(|e| t.error(&e))?;
+    let stat = rustix::fs::fstat(&f).map_err(|e| t.error(&e.into()))?;
+    refuse_hard_link(&t, FileType::from_raw_mode(stat.st_mode), stat.st_nlink)?;
+    f.write_all(content.as_bytes()).map_err(|e| t.error(&e))
+}
+
+/// Whether `e` is a step out of the roots, which is refused rather than taken for "absent".
+fn refused(t: &Target, e: &std::io::Error) -> bool {
+    t.confined() && e.raw_os_error() == Some(libc::EXDEV)
 }
 
 fn exists(path: &str) -> R<bool> {
-    let p = open("file::exists", Capability::FileRead, path)?;
-    Ok(p.symlink_metadata().is_ok())
+    let t = open("file::exists", Capability::FileRead, path)?;
+    match t.entry(false) {
+        // The name itself: a symlink exists even when its target does not.
+        Ok(Some(e)) => match rustix::fs::statat(&e.dir, &e.name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => Ok(true),
+            Err(Errno::XDEV) if t.confined() => Err(t.error(&Errno::XDEV.into())),
+            Err(_) => Ok(false),
+        },
+        Ok(None) => Ok(t.stat().is_ok()),
+        Err(e) if refused(&t, &e) => Err(t.error(&e)),
+        Err(_) => Ok(false),
+    }
 }
 
 fn is_dir(path: &str) -> R<bool> {
-    let p = open("file::is_dir", Capability::FileRead, path)?;
-    Ok(p.is_dir())
+    let t = open("file::is_dir", Capability::FileRead, path)?;
+    match t.stat() {
+        Ok(s) => Ok(FileType::from_raw_mode(s.st_mode) == FileType::Directory),
+        Err(e) if refused(&t, &e) => Err(t.error(&e)),
+        Err(_) => Ok(false),
+    }
 }
 
 fn remove(path: &str) -> R<bool> {
-    let p = open("file::remove", Capability::FileWrite, path)?;
-    match std::fs::remove_file(&p) {
+    let t = open("file::remove", Capability::FileWrite, path)?;
+    let entry = match t.entry(false) {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return Err(t.error(&Errno::ISDIR.into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(t.error(&e)),
+    };
+    match rustix::fs::unlinkat(&entry.dir, &entry.name, AtFlags::empty()) {
         Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(io_error("file::remove", &p, &e)),
+        Err(Errno::NOENT) => Ok(false),
+        Err(e) => Err(t.error(&e.into())),
     }
 }
 
 fn remove_dir(path: &str) -> R<bool> {
-    let p = open("file::remove_dir", Capability::FileWrite, path)?;
-    match std::fs::remove_dir_all(&p) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(io_error("file::remove_dir", &p, &e)),
-    }
+    let t = open("file::remove_dir", Capability::FileWrite, path)?;
+    let entry = match t.entry(false) {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return Err(no_entry(&t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(t.error(&e)),
+    };
+    let kind = match rustix::fs::statat(&entry.dir, &entry.name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(s) => FileType::from_raw_mode(s.st_mode),
+        Err(Errno::NOENT) => return Ok(false),
+        Err(e) => return Err(t.error(&e.into())),
+    };
+    let removed = match kind {
+        // A symlink is removed, never entered.
+        FileType::Symlink => {
+            rustix::fs::unlinkat(&entry.dir, &entry.name, AtFlags::empty()).map_err(Into::into)
+        }
+        FileType::Directory => beneath::remove_tree(entry.dir.as_fd(), &entry.name),
+        _ => Err(Errno::NOTDIR.into()),
+    };
+    removed.map(|()| true).map_err(|e| t.error(&e))
 }
 
 fn mkdir(path: &str) -> R<()> {
-    let p = open("file::mkdir", Capability::FileWrite, path)?;
-    std::fs::create_dir_all(&p).map_err(|e| io_error("file::mkdir", &p, &e))
+    let t = open("file::mkdir", Capability::FileWrite, path)?;
+    t.mkdir_all().map_err(|e| t.error(&e))
 }
 
 fn list(path: &str) -> R<Array> {
-    let p = open("file::list", Capability::FileRead, path)?;
-    let mut names: Vec<String> = std::fs::read_dir(&p)
-        .map_err(|e| io_error("file::list", &p, &e))?
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
+    let t = open("file::list", Capability::FileRead, path)?;
+    let dir = t
+        .open(OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())
+        .map_err(|e| t.error(&e))?;
+    let mut names = beneath::list(dir).map_err(|e| t.error(&e))?;
     names.sort();
     Ok(names.into_iter().map(Dynamic::from).collect())
 }
@@ -302,11 +339,12 @@ fn list(path: &str) -> R<Array> {
 fn copy(from: &str, to: &str) -> R<()> {
     let src = open("file::copy", Capability::FileRead, from)?;
     let dst = open("file::copy", Capability::FileWrite, to)?;
-    let bytes = read_content("file::copy", &src)?;
-    let mode = std::fs::metadata(&src)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .ok();
-    write_atomic("file::copy", &dst, &bytes, mode)
+    let mut file = open_content(&src)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(|e| src.error(&e))?;
+    // The mode of the file read, from its descriptor.
+    let mode = rustix::fs::fstat(&file).map(|s| s.st_mode & 0o7777).ok();
+    write_atomic(&dst, &bytes, mode)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -320,30 +358,56 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn sha256(path: &str) -> R<String> {
-    let p = open("file::sha256", Capability::FileRead, path)?;
-    let bytes = read_content("file::sha256", &p)?;
+    let t = open("file::sha256", Capability::FileRead, path)?;
+    let bytes = read_content(&t)?;
     Ok(sha256_hex(&bytes))
 }
 
 fn size(path: &str) -> R<i64> {
-    let p = open("file::size", Capability::FileRead, path)?;
-    let meta = std::fs::metadata(&p).map_err(|e| io_error("file::size", &p, &e))?;
-    Ok(i64::try_from(meta.len()).unwrap_or(i64::MAX))
+    let t = open("file::size", Capability::FileRead, path)?;
+    let stat = t.stat().map_err(|e| t.error(&e))?;
+    Ok(stat.st_size)
 }
 
 fn mode(path: &str) -> R<String> {
-    let p = open("file::mode", Capability::FileRead, path)?;
-    let meta = std::fs::metadata(&p).map_err(|e| io_error("file::mode", &p, &e))?;
-    Ok(format!("{:04o}", meta.permissions().mode() & 0o7777))
+    let t = open("file::mode", Capability::FileRead, path)?;
+    let stat = t.stat().map_err(|e| t.error(&e))?;
+    Ok(format!("{:04o}", stat.st_mode & 0o7777))
 }
 
 fn chmod(path: &str, mode: &Dynamic) -> R<()> {
-    let p = open("file::chmod", Capability::FileWrite, path)?;
+    let t = open("file::chmod", Capability::FileWrite, path)?;
     let bits = parse_mode("file::chmod", "mode", mode)?;
-    let meta = std::fs::metadata(&p).map_err(|e| io_error("file::chmod", &p, &e))?;
-    refuse_hard_link("file::chmod", &p, &meta)?;
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(bits))
-        .map_err(|e| io_error("file::chmod", &p, &e))
+    // One descriptor, opened beneath the root, is checked and changed: the name is not
+    // looked up again in between.
+    let fd = t
+        .open(OFlags::PATH, Mode::empty())
+        .map_err(|e| t.error(&e))?;
+    let stat = rustix::fs::fstat(&fd).map_err(|e| t.error(&e.into()))?;
+    refuse_hard_link(&t, FileType::from_raw_mode(stat.st_mode), stat.st_nlink)?;
+    chmod_fd(&t, &fd, bits).map_err(|e| t.error(&e))
+}
+
+/// Sets the mode of the file open as `fd` (an `O_PATH` descriptor, which `fchmod` does not
+/// take): through its `/proc/self/fd` link, which names exactly that file. Without `/proc`,
+/// the file is opened again for reading, checked to be the same one, and changed by
+/// `fchmod`.
+fn chmod_fd(t: &Target, fd: &OwnedFd, bits: u32) -> std::io::Result<()> {
+    let mode = Mode::from_raw_mode(bits);
+    let proc_path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    match rustix::fs::chmodat(CWD, proc_path.as_str(), mode, AtFlags::empty()) {
+        Err(Errno::NOENT) => {}
+        other => return Ok(other?),
+    }
+    let again = t.open(
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY,
+        Mode::empty(),
+    )?;
+    let (a, b) = (rustix::fs::fstat(fd)?, rustix::fs::fstat(&again)?);
+    if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino) {
+        return Err(Errno::AGAIN.into());
+    }
+    Ok(rustix::fs::fchmod(&again, mode)?)
 }
 
 pub(super) fn module() -> StdModule {

@@ -428,7 +428,7 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
     let call = "http::download";
     let ctx = context::require(call)?;
     ctx.require_mutation(call)?;
-    let target = ctx.path(call, path)?;
+    let target = super::beneath::Target::new(&ctx, call, path)?;
     // GET unless the options say otherwise (some APIs serve files to a POST).
     let method = match opts.get("method") {
         Some(m) => text(m, "method")?,
@@ -449,15 +449,14 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
             fields,
         ));
     }
-    let dir = target
-        .parent()
-        .unwrap_or(std::path::Path::new("/"))
-        .to_path_buf();
-    std::fs::create_dir_all(&dir).map_err(|e| context::io_error(call, &dir, &e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ordo-")
-        .tempfile_in(&dir)
-        .map_err(|e| context::io_error(call, &dir, &e))?;
+    // Into a temporary file in the target's directory, opened beneath its root like every
+    // file function's (issue 15), renamed over the name in that directory's descriptor.
+    let entry = target
+        .entry(true)
+        .map_err(|e| target.error(&e))?
+        .ok_or_else(|| target.error(&std::io::Error::from(rustix::io::Errno::ISDIR)))?;
+    let mut tmp = super::beneath::Staged::new(std::os::fd::AsFd::as_fd(&entry.dir), 0o644)
+        .map_err(|e| target.error(&e))?;
     let mut reader = response.into_body().into_reader();
     let mut buf = vec![0_u8; 64 * 1024];
     let mut size: u64 = 0;
@@ -471,27 +470,21 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
         if n == 0 {
             break;
         }
-        tmp.write_all(buf.get(..n).unwrap_or(buf.as_slice()))
-            .map_err(|e| context::io_error(call, &target, &e))?;
+        tmp.file
+            .write_all(buf.get(..n).unwrap_or(buf.as_slice()))
+            .map_err(|e| target.error(&e))?;
         size += n as u64;
     }
     // Atomic by rename, like `file::write`, with its final mode before it has its name
     // (a given `mode`, else a replaced file's, else 0644); not fsynced.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let existing = std::fs::metadata(&target)
-            .ok()
-            .map(|m| m.permissions().mode() & 0o7777);
-        let exact = mode.or(existing).unwrap_or(0o644);
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(exact))
-            .map_err(|e| context::io_error(call, &target, &e))?;
-    }
-    tmp.persist(&target)
-        .map_err(|e| context::io_error(call, &target, &e.error))?;
+    let existing = target.stat().ok().map(|s| s.st_mode & 0o7777);
+    let exact = mode.or(existing).unwrap_or(0o644);
+    rustix::fs::fchmod(&tmp.file, rustix::fs::Mode::from_raw_mode(exact))
+        .map_err(|e| target.error(&e.into()))?;
+    tmp.commit(&entry.name).map_err(|e| target.error(&e))?;
     let mut out = Map::new();
     out.insert("status".into(), i64::from(status).into());
-    out.insert("path".into(), target.display().to_string().into());
+    out.insert("path".into(), target.path().display().to_string().into());
     out.insert(
         "size".into(),
         i64::try_from(size).unwrap_or(i64::MAX).into(),

@@ -38,6 +38,7 @@ macro_rules! fallible {
     }};
 }
 
+mod beneath;
 mod env;
 mod file;
 mod http;
@@ -56,7 +57,7 @@ pub(crate) mod yaml;
 
 pub use file::sha256_hex;
 pub use permission::{
-    Capability, Permissions, Policy, Refusal, absolute, is_environ, is_environ_fd, resolve,
+    Capability, Located, Permissions, Policy, Refusal, absolute, is_environ, is_environ_fd, resolve,
 };
 pub use registration::{Signature, StdModule, register_all, signatures};
 pub use shell::{ProcessGroups, interrupt_children};

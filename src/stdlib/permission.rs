@@ -141,15 +141,36 @@ impl Policy {
     /// Resolves `path` (symlinks included, as far as it exists) and checks it against the
     /// roots. Returns the absolute path to use.
     pub fn check_path(&self, call: &str, path: &Path) -> Result<PathBuf, Refusal> {
+        self.locate(call, path).map(|l| l.absolute)
+    }
+
+    /// [`Policy::check_path`], keeping what an open beneath a root needs: the root the
+    /// resolved path lies in, and the resolved path relative to it.
+    pub fn locate(&self, call: &str, path: &Path) -> Result<Located, Refusal> {
         let absolute = absolute(path);
         if self.fs_roots.is_empty() {
-            return Ok(absolute);
+            return Ok(Located {
+                absolute,
+                beneath: None,
+            });
         }
         let resolved = resolve(&absolute);
-        if self.fs_roots.iter().any(|root| resolved.starts_with(root)) {
-            return Ok(absolute);
+        let beneath = self.fs_roots.iter().find_map(|root| {
+            let relative = resolved.strip_prefix(root).ok()?;
+            Some((root.clone(), relative.to_path_buf()))
+        });
+        match beneath {
+            Some(beneath) => Ok(Located {
+                absolute,
+                beneath: Some(beneath),
+            }),
+            None => Err(self.outside(call, path)),
         }
-        Err(Refusal::OutsideRoots {
+    }
+
+    /// The refusal of `path`, outside every root.
+    pub fn outside(&self, call: &str, path: &Path) -> Refusal {
+        Refusal::OutsideRoots {
             call: call.to_string(),
             path: path.display().to_string(),
             roots: self
@@ -158,7 +179,7 @@ impl Policy {
                 .map(|r| r.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-        })
+        }
     }
 }
 
@@ -182,6 +203,16 @@ pub fn is_environ_fd(file: &std::fs::File) -> bool {
     rustix::fs::fstatfs(file).is_ok_and(|fs| fs.f_type == rustix::fs::PROC_SUPER_MAGIC)
         && std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
             .is_ok_and(|p| p.file_name().is_some_and(|n| n == "environ"))
+}
+
+/// A path checked by [`Policy::locate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The path made absolute, nothing resolved.
+    pub absolute: PathBuf,
+    /// Under `--fs-root`: the root the path lies in, and the path relative to it with every
+    /// symlink resolved (the last one included); empty for the root itself.
+    pub beneath: Option<(PathBuf, PathBuf)>,
 }
 
 /// `path` made absolute against the current directory. Nothing is folded: `a/link/..` means

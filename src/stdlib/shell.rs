@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -15,7 +16,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, EvalAltResult, Map};
+use rustix::fs::{Mode, OFlags};
 
+use super::beneath::Target;
 use super::{Capability, StdModule};
 use crate::script::context::{self, CallContext, script_error, script_error_with};
 
@@ -80,6 +83,43 @@ fn kill_group(pgid: i32, signal: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; it has no memory effects.
     unsafe {
         libc::kill(-pgid, signal);
+    }
+}
+
+/// Sets the command's working directory. Under `--fs-root` the directory is opened beneath
+/// its root and the child changes into that descriptor (`fchdir`) before it executes, so
+/// the name is not looked up again after the check (issue 15: a directory swapped for a
+/// symlink in between ran the command outside the root). Returns the descriptor, which must
+/// stay open until the child has started.
+fn set_cwd(ctx: &CallContext, command: &mut Command, cwd: &str) -> R<Option<OwnedFd>> {
+    let t = Target::new(ctx, "shell::run", cwd)?;
+    if !t.confined() {
+        command.current_dir(t.path());
+        return Ok(None);
+    }
+    let fd = t
+        .open(OFlags::PATH | OFlags::DIRECTORY, Mode::empty())
+        .map_err(|e| t.error(&e))?;
+    change_dir_in_child(command, fd.as_raw_fd());
+    Ok(Some(fd))
+}
+
+#[expect(
+    unsafe_code,
+    reason = "changing into a descriptor in the child needs pre_exec"
+)]
+fn change_dir_in_child(command: &mut Command, fd: RawFd) {
+    // SAFETY: the closure runs in the child between fork and exec and only calls fchdir(2),
+    // which is async-signal-safe and touches no memory; `fd` stays open in the parent until
+    // the child has started, and the child inherits it until exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::fchdir(fd) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
     }
 }
 
@@ -261,9 +301,11 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     };
     let mut command = Command::new(program);
     command.args(args);
-    if let Some(cwd) = &o.cwd {
-        command.current_dir(ctx.path("shell::run", cwd)?);
-    }
+    // Held until the child has started: it changes into this descriptor.
+    let _cwd = match &o.cwd {
+        Some(cwd) => set_cwd(&ctx, &mut command, cwd)?,
+        None => None,
+    };
     if o.clear_env {
         command.env_clear();
     } else if !ctx.allows(Capability::Env) {
