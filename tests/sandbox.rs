@@ -973,3 +973,29 @@ file::write(r + "/out.txt", `${out}`);
         "the fallback walk differs from openat2"
     );
 }
+
+#[test]
+fn fs_root_a_root_itself_cannot_be_removed() {
+    // A root is not a name inside a root: `remove_dir` and `remove` on it are errors, and
+    // it is still there; looking at it works.
+    for (call, attack) in [
+        ("file::remove_dir", "file::remove_dir(m.dir)"),
+        ("file::remove", "file::remove(m.dir)"),
+    ] {
+        let t = probe(
+            "\"file:read\", \"file:write\"",
+            &format!(
+                "if !file::exists(m.dir) || !file::is_dir(m.dir) {{ throw \"unseen\"; }}\n{attack}"
+            ),
+        );
+        let root = t.path().to_str().unwrap().to_string();
+        t.run(&["apply", "--fs-root", &root])
+            .code(1)
+            .no_panic()
+            .stderr_has(&format!("`{call}`: {root}"));
+        assert!(
+            t.exists("m.yaml") && t.exists("probe.rhai"),
+            "{attack} removed the root"
+        );
+    }
+}
