@@ -798,6 +798,31 @@ fn while_swapping<R>(a: &std::path::Path, b: &std::path::Path, f: impl FnOnce() 
     })
 }
 
+/// The project and the root of a swap attack: a `Probe` handler running `body` with
+/// `permissions`, and a separate root (`m.spec.area`) holding `d`, a directory, `s`, a
+/// symlink to `canary`, and `src.txt`. The root is not the project directory, so that
+/// loading the project (which walks it) does not race with the swap.
+fn swap_area(
+    permissions: &str,
+    body: &str,
+    fallback: bool,
+    canary: &std::path::Path,
+) -> (Test, tempfile::TempDir) {
+    let area = tempfile::tempdir().unwrap();
+    std::fs::create_dir(area.path().join("d")).unwrap();
+    std::fs::write(area.path().join("src.txt"), "source").unwrap();
+    std::os::unix::fs::symlink(canary, area.path().join("s")).unwrap();
+    let manifest = format!(
+        "kind: Probe\nversion: v1\nmetadata: {{name: p}}\nspec: {{area: {:?}}}\n",
+        area.path().to_str().unwrap()
+    );
+    let mut t = probe(permissions, body).manifest("m.yaml", &manifest);
+    if fallback {
+        t = t.env("ORDO_NO_OPENAT2", "1");
+    }
+    (t, area)
+}
+
 /// Issue 15: a path checked against `--fs-root` and then opened by name can be redirected
 /// between the two: `d` (a directory in the root) swapped with `s` (a symlink to a canary
 /// directory outside) in a loop put files outside the root and read files there. Every
@@ -811,7 +836,7 @@ fn file_functions_stay_beneath_the_root_while_a_directory_is_swapped(fallback: b
     std::fs::create_dir(canary.path().join("keep")).unwrap();
     // `d` never holds `secret` or `keep`: any call that sees them saw the canary.
     let body = r#"
-let d = path::join(m.dir, "d");
+let d = path::join(m.spec.area, "d");
 let leaks = [];
 let ok = 0;
 let end = time::now() + 2.0;
@@ -819,7 +844,7 @@ while time::now() < end {
     try { file::write(d + "/w.txt", "w"); ok += 1; } catch {}
     try { file::append(d + "/a.txt", "a"); ok += 1; } catch {}
     try { file::mkdir(d + "/made/deeper"); ok += 1; } catch {}
-    try { file::copy(path::join(m.dir, "m.yaml"), d + "/copied"); ok += 1; } catch {}
+    try { file::copy(path::join(m.spec.area, "src.txt"), d + "/copied"); ok += 1; } catch {}
     try { if file::read(d + "/secret").contains("CANARY") { leaks.push("read"); } } catch {}
     try { file::sha256(d + "/secret"); leaks.push("sha256"); } catch {}
     try { file::size(d + "/secret"); leaks.push("size"); } catch {}
@@ -827,25 +852,25 @@ while time::now() < end {
     try { if file::exists(d + "/secret") { leaks.push("exists"); } } catch {}
     try { if file::is_dir(d + "/keep") { leaks.push("is_dir"); } } catch {}
     try { if file::list(d).contains("secret") { leaks.push("list"); } } catch {}
-    try { file::copy(d + "/secret", path::join(m.dir, "stolen")); leaks.push("copy"); } catch {}
+    try { file::copy(d + "/secret", path::join(m.spec.area, "stolen")); leaks.push("copy"); } catch {}
     try { file::chmod(d + "/secret", "0666"); leaks.push("chmod"); } catch {}
     try { if file::remove(d + "/secret") { leaks.push("remove"); } } catch {}
     try { if file::remove_dir(d + "/keep") { leaks.push("remove_dir"); } } catch {}
 }
-file::write(path::join(m.dir, "result.txt"), `${ok} ${leaks}`);
+file::write(path::join(m.spec.area, "result.txt"), `${ok} ${leaks}`);
 "#;
-    let mut t = probe("\"file:read\", \"file:write\"", body);
-    if fallback {
-        t = t.env("ORDO_NO_OPENAT2", "1");
-    }
-    std::fs::create_dir(t.path().join("d")).unwrap();
-    std::os::unix::fs::symlink(canary.path(), t.path().join("s")).unwrap();
-    let root = t.path().to_str().unwrap().to_string();
-    let (out, swaps) = while_swapping(&t.path().join("d"), &t.path().join("s"), || {
+    let (t, area) = swap_area(
+        "\"file:read\", \"file:write\"",
+        body,
+        fallback,
+        canary.path(),
+    );
+    let root = area.path().to_str().unwrap().to_string();
+    let (out, swaps) = while_swapping(&area.path().join("d"), &area.path().join("s"), || {
         t.run(&["apply", "--fs-root", &root])
     });
     out.code(0).no_panic();
-    let result = t.read("result.txt");
+    let result = std::fs::read_to_string(area.path().join("result.txt")).unwrap();
     let (ok, leaks) = result.split_once(' ').unwrap();
     assert_eq!(leaks, "[]", "calls reached the canary ({swaps} swaps)");
     assert!(
@@ -866,7 +891,7 @@ file::write(path::join(m.dir, "result.txt"), `${ok} ${leaks}`);
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secret).unwrap().permissions());
     assert_eq!(mode & 0o7777, 0o600, "the canary's mode changed");
-    assert!(!t.exists("stolen"));
+    assert!(!area.path().join("stolen").exists());
 }
 
 #[test]
@@ -886,29 +911,22 @@ fn shell_cwd_stays_beneath_the_root_while_a_directory_is_swapped() {
     for fallback in [false, true] {
         let canary = tempfile::tempdir().unwrap();
         let body = r#"
-let d = path::join(m.dir, "d");
+let d = path::join(m.spec.area, "d");
 let ok = 0;
 let end = time::now() + 2.0;
 while time::now() < end {
     try { shell::run(["touch", "planted"], #{ cwd: d }); ok += 1; } catch {}
 }
-file::write(path::join(m.dir, "result.txt"), `${ok}`);
+file::write(path::join(m.spec.area, "result.txt"), `${ok}`);
 "#;
-        let mut t = probe("\"shell\", \"file:write\"", body);
-        if fallback {
-            t = t.env("ORDO_NO_OPENAT2", "1");
-        }
-        std::fs::create_dir(t.path().join("d")).unwrap();
-        std::os::unix::fs::symlink(canary.path(), t.path().join("s")).unwrap();
-        let root = t.path().to_str().unwrap().to_string();
-        let (out, swaps) = while_swapping(&t.path().join("d"), &t.path().join("s"), || {
+        let (t, area) = swap_area("\"shell\", \"file:write\"", body, fallback, canary.path());
+        let root = area.path().to_str().unwrap().to_string();
+        let (out, swaps) = while_swapping(&area.path().join("d"), &area.path().join("s"), || {
             t.run(&["apply", "--fs-root", &root])
         });
         out.code(0).no_panic();
-        assert!(
-            t.read("result.txt").parse::<u64>().unwrap() > 0,
-            "no command ran inside"
-        );
+        let result = std::fs::read_to_string(area.path().join("result.txt")).unwrap();
+        assert!(result.parse::<u64>().unwrap() > 0, "no command ran inside");
         assert!(
             !canary.path().join("planted").exists(),
             "a command ran outside the root ({swaps} swaps)"
