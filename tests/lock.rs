@@ -30,34 +30,43 @@ fn apply(m) {
 }
 "#;
 
-/// A chain of `Slow` manifests `PREFIX0, PREFIX1, ...`, each applied after the one before
-/// and sleeping its number of seconds.
-fn slow_chain(prefix: &str, sleeps: &[f64]) -> String {
+/// A chain of `Slow` manifests `PREFIX0, PREFIX1, ...`, each applied after the one before;
+/// each waits for its own file `go-NAME` to exist (the test says when each finishes).
+fn slow_chain(prefix: &str, n: usize) -> String {
     let mut yaml = String::new();
-    for (i, sleep) in sleeps.iter().enumerate() {
+    for i in 0..n {
         let deps = if i == 0 {
             String::new()
         } else {
             format!("  dependencies: {{apply: [{prefix}{}]}}\n", i - 1)
         };
         yaml.push_str(&format!(
-            "---\nkind: Slow\nversion: v1\nmetadata:\n  name: {prefix}{i}\n{deps}spec: {{sleep: {sleep}}}\n"
+            "---\nkind: Slow\nversion: v1\nmetadata:\n  name: {prefix}{i}\n{deps}"
         ));
     }
     yaml
 }
 
-/// Writes `START name`, sleeps `spec.sleep`, writes `END name` (to `TRACE_FILE`).
+/// Writes `START name`, waits until the file `go-NAME` exists beside the manifest, writes
+/// `END name` (to `TRACE_FILE`).
 const SLOW: &str = r#"
 register("Slow", "^1");
-permissions(["file:write", "env"]);
+permissions(["file:read", "file:write", "env"]);
 fn apply(m) {
     file::append(env::get("TRACE_FILE"), "START " + m.name + "\n");
-    time::sleep(m.spec.sleep);
+    let gate = path::join(m.dir, "go-" + m.name);
+    while !file::exists(gate) { time::sleep(0.01); }
     file::append(env::get("TRACE_FILE"), "END " + m.name + "\n");
     #{ done: true }
 }
 "#;
+
+/// Lets the `Slow` manifests named finish (their `go-` files, in `dir`).
+fn go(t: &Test, dir: &str, names: &[&str]) {
+    for name in names {
+        std::fs::write(t.path().join(dir).join(format!("go-{name}")), "").unwrap();
+    }
+}
 
 fn wait_for(t: &Test, file: &str, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -171,10 +180,12 @@ fn concurrent_runs_never_overlap() {
 fn a_lock_removed_mid_run_stops_the_run_and_keeps_every_record() {
     let t = Test::new()
         .handler("slow.rhai", SLOW)
-        .manifest("m.yaml", &slow_chain("s", &[0.4; 6]));
+        .manifest("m.yaml", &slow_chain("s", 6));
+    go(&t, ".", &["s0", "s1"]);
     let child = t.spawn(&["apply", "-j", "1"]);
     wait_for(&t, "trace.txt", "START s2");
     std::fs::remove_file(t.path().join(".ordo/state.json.lock")).unwrap();
+    go(&t, ".", &["s2", "s3", "s4", "s5"]);
     let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
     out.code(1)
         .no_panic()
@@ -205,9 +216,10 @@ fn a_lock_removed_mid_run_stops_the_run_and_keeps_every_record() {
 fn a_run_let_in_by_a_removed_lock_loses_none_of_the_first_runs_records() {
     let t = Test::new()
         .handler("slow.rhai", SLOW)
-        .manifest("a.yaml", &slow_chain("a", &[0.1, 3.0, 3.0]))
-        .manifest("b/b.yaml", &slow_chain("b", &[4.0]));
+        .manifest("a.yaml", &slow_chain("a", 3))
+        .manifest("b/b.yaml", &slow_chain("b", 1));
     std::fs::create_dir_all(t.path().join(".ordo")).unwrap();
+    go(&t, ".", &["a0"]);
     let first = t.spawn(&["apply", "-j", "1", "-m", "a.yaml", "-s", "."]);
     wait_for(&t, "trace.txt", "START a1");
     std::fs::remove_file(t.path().join(".ordo/state.json.lock")).unwrap();
@@ -215,6 +227,7 @@ fn a_run_let_in_by_a_removed_lock_loses_none_of_the_first_runs_records() {
     // runs b0 when a1 finishes.
     let second = t.spawn(&["apply", "-m", "b", "-s", "."]);
     wait_for(&t, "trace.txt", "START b0");
+    go(&t, ".", &["a1", "a2"]);
     let first = common::Output::of(first.wait_with_output().unwrap(), t.path());
     first
         .code(1)
@@ -222,6 +235,7 @@ fn a_run_let_in_by_a_removed_lock_loses_none_of_the_first_runs_records() {
         .stderr_has(".ordo/state.json.lock was replaced by another file while this run held it")
         .stderr_has("the state does not record that `a1` finished")
         .stderr_has(&format!("is locked by pid {}", second.id()));
+    go(&t, "b", &["b0"]);
     let second = common::Output::of(second.wait_with_output().unwrap(), t.path());
     second.code(0);
     let trace = t.read("trace.txt");
@@ -238,12 +252,14 @@ fn a_run_let_in_by_a_removed_lock_loses_none_of_the_first_runs_records() {
 fn a_lock_replaced_mid_run_stops_the_run() {
     let t = Test::new()
         .handler("slow.rhai", SLOW)
-        .manifest("m.yaml", &slow_chain("s", &[0.4; 4]));
+        .manifest("m.yaml", &slow_chain("s", 4));
+    go(&t, ".", &["s0"]);
     let child = t.spawn(&["apply", "-j", "1"]);
     wait_for(&t, "trace.txt", "START s1");
     let lock = t.path().join(".ordo/state.json.lock");
     std::fs::remove_file(&lock).unwrap();
     std::fs::write(&lock, "").unwrap();
+    go(&t, ".", &["s1", "s2", "s3"]);
     let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
     out.code(1)
         .stderr_has("state.json.lock was replaced by another file while this run held it")
@@ -256,12 +272,14 @@ fn a_lock_replaced_mid_run_stops_the_run() {
 fn a_forced_unlock_stops_the_holder() {
     let t = Test::new()
         .handler("slow.rhai", SLOW)
-        .manifest("m.yaml", &slow_chain("s", &[0.4; 4]));
+        .manifest("m.yaml", &slow_chain("s", 4));
+    go(&t, ".", &["s0"]);
     let child = t.spawn(&["apply", "-j", "1"]);
     wait_for(&t, "trace.txt", "START s1");
     t.run(&["state", "unlock", "--force"])
         .code(0)
         .stdout_has("removed the lock");
+    go(&t, ".", &["s1", "s2", "s3"]);
     let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
     out.code(1).stderr_has("was removed while this run held it");
     assert_eq!(recorded(&t), ["s0", "s1"]);
