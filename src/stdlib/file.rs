@@ -260,6 +260,9 @@ fn refused(t: &Target, e: &std::io::Error) -> bool {
 
 fn exists(path: &str) -> R<bool> {
     let t = open("file::exists", Capability::FileRead, path)?;
+    if !t.confined() {
+        return Ok(rustix::fs::statat(CWD, t.path(), AtFlags::SYMLINK_NOFOLLOW).is_ok());
+    }
     match t.entry(false) {
         // The name itself: a symlink exists even when its target does not.
         Ok(Some(e)) => match rustix::fs::statat(&e.dir, &e.name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -284,13 +287,18 @@ fn is_dir(path: &str) -> R<bool> {
 
 fn remove(path: &str) -> R<bool> {
     let t = open("file::remove", Capability::FileWrite, path)?;
-    let entry = match t.entry(false) {
-        Ok(Some(entry)) => entry,
-        Ok(None) => return Err(t.error(&Errno::ISDIR.into())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(t.error(&e)),
+    let unlinked = if t.confined() {
+        let entry = match t.entry(false) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return Err(t.error(&Errno::ISDIR.into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(t.error(&e)),
+        };
+        rustix::fs::unlinkat(&entry.dir, &entry.name, AtFlags::empty())
+    } else {
+        rustix::fs::unlinkat(CWD, t.path(), AtFlags::empty())
     };
-    match rustix::fs::unlinkat(&entry.dir, &entry.name, AtFlags::empty()) {
+    match unlinked {
         Ok(()) => Ok(true),
         Err(Errno::NOENT) => Ok(false),
         Err(e) => Err(t.error(&e.into())),

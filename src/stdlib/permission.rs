@@ -227,12 +227,17 @@ pub fn absolute(path: &Path) -> PathBuf {
     }
 }
 
-/// The real location of `path`: the longest existing prefix canonicalized (following every
-/// symlink in it), with the rest appended. `..` after a symlink is resolved physically by
-/// canonicalizing step by step.
+/// The real location of `path`: the longest existing prefix with every symlink in it
+/// followed, with the rest appended. `..` is resolved physically: after a symlink, it goes
+/// up from where the link led.
 ///
 /// A symlink whose target does not exist yet (dangling) is followed too (issue 15): opening
 /// it to create or append creates its target, so the target is what the roots must contain.
+///
+/// One `lstat` per component (and a `readlink` per symlink): the prefix resolved so far is
+/// real, so a component that is not a symlink extends it as it is (issue 15 item 2 made
+/// every file call resolve; canonicalizing each prefix anew cost a system call per
+/// component per component).
 pub fn resolve(path: &Path) -> PathBuf {
     resolve_hops(path, 0)
 }
@@ -240,10 +245,10 @@ pub fn resolve(path: &Path) -> PathBuf {
 /// Symlinks followed before giving up, as the kernel's `ELOOP` limit.
 const MAX_HOPS: u32 = 40;
 
-/// [`resolve`], having followed `hops` dangling symlinks already.
+/// [`resolve`], having followed `hops` symlinks already.
 fn resolve_hops(path: &Path, hops: u32) -> PathBuf {
     let mut resolved = PathBuf::from("/");
-    let mut components = path.components().peekable();
+    let mut components = path.components();
     while let Some(c) = components.next() {
         match c {
             Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
@@ -252,21 +257,23 @@ fn resolve_hops(path: &Path, hops: u32) -> PathBuf {
             }
             Component::Normal(name) => {
                 let next = resolved.join(name);
-                match next.canonicalize() {
-                    Ok(real) => resolved = real,
-                    Err(_) => {
-                        // A dangling symlink: where it points, with the rest of the path.
-                        if let Ok(target) = std::fs::read_link(&next) {
-                            if hops >= MAX_HOPS {
-                                // A loop: nothing can be created through it.
-                                return next;
-                            }
-                            let mut rest = resolved.join(target);
-                            for c in components.by_ref() {
-                                rest.push(c.as_os_str());
-                            }
-                            return resolve_hops(&rest, hops + 1);
+                match std::fs::symlink_metadata(&next) {
+                    Ok(meta) if !meta.file_type().is_symlink() => resolved = next,
+                    Ok(_) => {
+                        // Where the link points (relative to its directory), then the rest.
+                        // A link replaced since the `lstat` is taken as what it is now.
+                        let Ok(target) = std::fs::read_link(&next) else {
+                            resolved = next;
+                            continue;
+                        };
+                        let tail: PathBuf = components.by_ref().collect();
+                        if hops >= MAX_HOPS {
+                            // A loop: the path as it is, which no open gets through.
+                            return next.join(tail);
                         }
+                        return resolve_hops(&resolved.join(target).join(tail), hops + 1);
+                    }
+                    Err(_) => {
                         // Does not exist (yet): the rest is taken literally, `..` folded.
                         resolved = next;
                         for rest in components.by_ref() {
@@ -345,5 +352,18 @@ mod tests {
         assert_eq!(resolve(&root_path.join("in")), root_path.join("sub/new"));
         assert!(policy.check_path("t", &root_path.join("in")).is_ok());
         assert!(policy.check_path("t", &root_path.join("loop")).is_ok());
+        // A loop keeps the rest of the path: what is acted on is never a shorter path.
+        assert_eq!(resolve(&root_path.join("loop/x")), root_path.join("loop/x"));
+        // Links to existing places are followed, `..` after one goes up from its target.
+        std::fs::create_dir_all(root_path.join("sub/deep")).unwrap();
+        std::os::unix::fs::symlink("sub/deep", root_path.join("deep")).unwrap();
+        assert_eq!(
+            resolve(&root_path.join("deep/../f")),
+            root_path.join("sub/f")
+        );
+        assert_eq!(
+            resolve(&root_path.join("./deep/x/../y")),
+            root_path.join("sub/deep/y")
+        );
     }
 }
