@@ -826,7 +826,7 @@ fn swap_area(
 /// Issue 15: a path checked against `--fs-root` and then opened by name can be redirected
 /// between the two: `d` (a directory in the root) swapped with `s` (a symlink to a canary
 /// directory outside) in a loop put files outside the root and read files there. Every
-/// file function, run for two seconds in a loop against that swap, must never touch the
+/// file function (and `http::download`), run for two seconds in a loop against that swap, must never touch the
 /// canary: confinement is enforced by the open itself.
 fn file_functions_stay_beneath_the_root_while_a_directory_is_swapped(fallback: bool) {
     let canary = tempfile::tempdir().unwrap();
@@ -834,15 +834,18 @@ fn file_functions_stay_beneath_the_root_while_a_directory_is_swapped(fallback: b
     std::fs::write(&secret, "CANARY").unwrap();
     std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     std::fs::create_dir(canary.path().join("keep")).unwrap();
+    let server = HttpServer::start();
     // `d` never holds `secret` or `keep`: any call that sees them saw the canary.
     let body = r#"
 let d = path::join(m.spec.area, "d");
+let url = "URL";
 let leaks = [];
 let ok = 0;
 let end = time::now() + 2.0;
 while time::now() < end {
     try { file::write(d + "/w.txt", "w"); ok += 1; } catch {}
     try { file::append(d + "/a.txt", "a"); ok += 1; } catch {}
+    try { http::download(url, d + "/dl.txt"); ok += 1; } catch {}
     try { file::mkdir(d + "/made/deeper"); ok += 1; } catch {}
     try { file::copy(path::join(m.spec.area, "src.txt"), d + "/copied"); ok += 1; } catch {}
     try { if file::read(d + "/secret").contains("CANARY") { leaks.push("read"); } } catch {}
@@ -859,9 +862,10 @@ while time::now() < end {
 }
 file::write(path::join(m.spec.area, "result.txt"), `${ok} ${leaks}`);
 "#;
+    let body = body.replace("URL", &server.url("/ok"));
     let (t, area) = swap_area(
-        "\"file:read\", \"file:write\"",
-        body,
+        "\"file:read\", \"file:write\", \"http\"",
+        &body,
         fallback,
         canary.path(),
     );
