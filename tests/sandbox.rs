@@ -586,6 +586,140 @@ fn a_shell_timeout_kills_the_whole_process_group() {
     assert!(survivors.is_empty(), "left behind: {survivors}");
 }
 
+/// Waits until no process's command line holds `marker`; panics naming the survivors after
+/// `within`.
+fn assert_gone(marker: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let survivors = common::processes_matching(marker);
+        if survivors.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "left behind: {survivors}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Issue 15: a grandchild started with `setsid` left the command's process group, survived
+/// the timeout and ordo's exit, and created its file 30 s later. Every process a command
+/// starts is below the command's keeper, whatever session it makes.
+#[test]
+fn a_setsid_grandchild_is_stopped_with_its_command_on_timeout() {
+    let marker = format!("2.{}1", std::process::id());
+    let t = probe("\"shell\"", "");
+    let out_file = t.path().join("OUT");
+    let body = format!(
+        "shell::run([\"sh\", \"-c\", \"setsid sh -c 'sleep {marker}; touch {out}' & sleep {marker}0\"], #{{ timeout: 1 }});",
+        out = out_file.display()
+    );
+    let t = t.handler(
+        "probe.rhai",
+        &format!(
+            "register(\"Probe\", \"^1\");\npermissions([\"shell\"]);\nfn apply(m) {{\n{body}\n}}\n"
+        ),
+    );
+    let started = Instant::now();
+    t.run(&["apply", "--no-state"])
+        .code(1)
+        .stderr_has("timed out after 1 s and was killed");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_gone(&format!("sleep {marker}"), Duration::from_secs(1));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!out_file.exists(), "the grandchild outlived its command");
+}
+
+/// When a command ends by itself, what it left running goes with it (as systemd's
+/// `KillMode=control-group`), a new session included; a command of another manifest
+/// running at the same time is not touched.
+#[test]
+fn what_a_command_leaves_running_is_stopped_when_it_ends() {
+    let marker = format!("2.{}2", std::process::id());
+    let t = Test::new();
+    let out_file = t.path().join("OUT");
+    let handler = format!(
+        r#"register("Probe", "^1");
+permissions(["shell"]);
+fn apply(m) {{
+    if m.name == "leaver" {{
+        shell::run("setsid sh -c 'sleep {marker}; touch {out}' >/dev/null 2>&1 &");
+        // Gone already, while ordo still runs (`[p]`: not this command's own line).
+        let left = shell::run("pgrep -f 'slee[p] {marker}'", #{{ check: false }});
+        print("leaver returned, left: [" + left.stdout + "]");
+    }} else {{
+        let r = shell::run("sleep 1.5; echo still-here");
+        print("worker " + r.stdout);
+    }}
+}}
+"#,
+        out = out_file.display()
+    );
+    let t = t.handler("probe.rhai", &handler).manifest(
+        "m.yaml",
+        "kind: Probe\nversion: v1\nmetadata: {name: worker}\n---\nkind: Probe\nversion: v1\nmetadata: {name: leaver}\n",
+    );
+    let started = Instant::now();
+    t.run(&["apply", "--no-state", "-j", "2"])
+        .code(0)
+        .stderr_has("leaver returned, left: []")
+        .stderr_has("worker still-here")
+        .stdout_has("2 changed");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_gone(&format!("sleep {marker}"), Duration::from_secs(1));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        !out_file.exists(),
+        "the detached process outlived its command"
+    );
+}
+
+/// SIGTERM (as Ctrl-C) and SIGKILL of ordo itself: the command's whole tree goes, its
+/// `setsid` grandchild included.
+#[test]
+fn a_setsid_grandchild_is_stopped_when_ordo_is_stopped_or_killed() {
+    for (n, signal, code) in [(3, "-TERM", Some(130)), (4, "-KILL", None)] {
+        let marker = format!("2.{}{n}", std::process::id());
+        let t = probe("\"shell\"", "");
+        let out_file = t.path().join("OUT");
+        let body = format!(
+            "shell::run([\"sh\", \"-c\", \"setsid sh -c 'sleep {marker}; touch {out}' & sleep {marker}0\"]);",
+            out = out_file.display()
+        );
+        let t = t.handler(
+            "probe.rhai",
+            &format!("register(\"Probe\", \"^1\");\npermissions([\"shell\"]);\nfn apply(m) {{\n{body}\n}}\n"),
+        );
+        let child = t.spawn(&["apply", "--no-state"]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while common::processes_matching(&format!("sleep {marker}0")).is_empty() {
+            assert!(Instant::now() < deadline, "the command never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            code,
+            "{signal}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_gone(&format!("sleep {marker}"), Duration::from_secs(5));
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(!out_file.exists(), "{signal}: the grandchild outlived ordo");
+    }
+}
+
 #[test]
 fn shell_output_is_capped() {
     let t = probe(

@@ -20,6 +20,17 @@ use crate::report::{HumanReporter, JsonLinesReporter, JsonReporter, diagnostic};
 
 /// Runs ordo with these arguments; `Err` carries the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // `shell::run` starts each command under ordo itself, as its keeper.
+    if args
+        .get(1)
+        .is_some_and(|a| a == crate::stdlib::contain::KEEPER)
+    {
+        return match crate::stdlib::contain::keeper(&args) {
+            0 => Ok(()),
+            code => Err(code),
+        };
+    }
     install_panic_hook();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

@@ -38,6 +38,7 @@ fn install_interrupt(cancel: &Arc<AtomicBool>) {
             );
         } else {
             crate::stdlib::interrupt_children(libc::SIGKILL);
+            crate::stdlib::contain::sweep();
             std::process::exit(exit::INTERRUPTED);
         }
     });
@@ -304,6 +305,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let events = EventSink::new(super::reporter(config));
     let cancel = Arc::new(AtomicBool::new(false));
     install_interrupt(&cancel);
+    crate::stdlib::contain::enter();
     let mut policy = config.policy.clone();
     policy.read_only = dry_run;
     let runner = Runner {
@@ -343,6 +345,8 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         world.registry.prepare(&world.engine, &config.limits, h);
     }
     let report = runner.run(&plan);
+    // Every command has ended; whatever a killed keeper left behind goes now.
+    crate::stdlib::contain::sweep();
     events.finish();
     drop(runner);
 

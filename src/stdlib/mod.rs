@@ -39,6 +39,7 @@ macro_rules! fallible {
 }
 
 mod beneath;
+pub mod contain;
 mod env;
 mod file;
 mod http;

@@ -26,8 +26,10 @@ type R<T> = Result<T, Box<EvalAltResult>>;
 
 /// Default cap on captured stdout and on captured stderr, each.
 const MAX_OUTPUT: usize = 16 << 20;
-/// How long a stopped command gets between SIGTERM and SIGKILL.
-const GRACE: Duration = Duration::from_secs(2);
+/// How long a stopped command gets between SIGTERM and SIGKILL (sent by its keeper).
+const GRACE: Duration = super::contain::GRACE;
+/// How much longer ordo waits for a keeper before killing its group itself.
+const KEEPER_MARGIN: Duration = Duration::from_secs(1);
 /// The variables of ordo's environment a command gets when its handler may not read the
 /// environment (no `env` permission, or `--deny env`): what most programs need to start.
 const KEPT_WITHOUT_ENV: [&str; 9] = [
@@ -293,14 +295,14 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     let argv = argv(cmd)?;
     let what = shown(&argv);
 
-    let Some((program, args)) = argv.split_first() else {
+    let Some(program) = argv.first() else {
         return Err(script_error(
             "`shell::run`: an argv must be a non-empty array of strings".into(),
             None,
         ));
     };
-    let mut command = Command::new(program);
-    command.args(args);
+    // Under a keeper, so that nothing the command starts outlives it (`contain.rs`).
+    let mut command = super::contain::keeper_command(&argv);
     // Held until the child has started: it changes into this descriptor.
     let _cwd = match &o.cwd {
         Some(cwd) => set_cwd(&ctx, &mut command, cwd)?,
@@ -343,6 +345,14 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     let (stderr, err_cut) = stderr;
     let stdout = String::from_utf8_lossy(&stdout).into_owned();
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    if code == i64::from(super::contain::CANNOT_START_CODE)
+        && let Some(why) = stderr.strip_prefix(super::contain::CANNOT_START)
+    {
+        return Err(script_error(
+            format!("`shell::run`: cannot start `{program}`: {why}"),
+            None,
+        ));
+    }
 
     // A command that ended on the run's own interrupt (the signal reached it before the
     // loop above saw it) was stopped, whatever its exit code says.
@@ -464,7 +474,9 @@ fn supervise(
                 killed_at = Some(now);
             }
         }
-        if killed_at.is_some_and(|k| now.duration_since(k) >= GRACE) {
+        // The keeper sends SIGKILL to the whole tree after its own grace; this one, later,
+        // only matters if the keeper itself does not end.
+        if killed_at.is_some_and(|k| now.duration_since(k) >= GRACE + KEEPER_MARGIN) {
             kill_group(pgid, libc::SIGKILL);
         }
         // Poll quickly at first (most commands are short), then back off.
