@@ -680,11 +680,16 @@ fn apply(m) {{
     );
 }
 
-/// SIGTERM (as Ctrl-C) and SIGKILL of ordo itself: the command's whole tree goes, its
-/// `setsid` grandchild included.
+/// SIGTERM (as Ctrl-C), a second SIGTERM (quit at once) and SIGKILL of ordo itself: the
+/// command's whole tree goes, its `setsid` grandchild included.
 #[test]
 fn a_setsid_grandchild_is_stopped_when_ordo_is_stopped_or_killed() {
-    for (n, signal, code) in [(3, "-TERM", Some(130)), (4, "-KILL", None)] {
+    for (n, signals, code) in [
+        (3, &["-TERM"][..], Some(130)),
+        (4, &["-KILL"][..], None),
+        (5, &["-TERM", "-TERM"][..], Some(130)),
+    ] {
+        let signal = signals.join(" ");
         let marker = format!("2.{}{n}", std::process::id());
         let t = probe("\"shell\"", "");
         let out_file = t.path().join("OUT");
@@ -703,10 +708,13 @@ fn a_setsid_grandchild_is_stopped_when_ordo_is_stopped_or_killed() {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(100));
-        std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
+        for signal in signals {
+            std::process::Command::new("kill")
+                .args([*signal, &child.id().to_string()])
+                .status()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let out = child.wait_with_output().unwrap();
         assert_eq!(
             out.status.code(),

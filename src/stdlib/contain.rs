@@ -282,3 +282,26 @@ mod sys {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descendants_follow_parent_links_and_skip_the_dead() {
+        let me = std::process::id();
+        assert_eq!(parent(me), Some(sys::parent()));
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let below = descendants(me);
+        assert!(below.contains(&child.id()), "{below:?}");
+        assert!(below.len() >= 2, "the sleep below sh: {below:?}");
+        stop_tree(child.id(), libc::SIGKILL);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(descendants(child.id()).is_empty());
+    }
+}

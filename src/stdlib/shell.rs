@@ -1,8 +1,9 @@
 //! `shell::run(cmd)` / `shell::run(cmd, opts)`: run a command and capture its output.
 //!
-//! A string runs through `sh -c`; an array is an argv run without a shell. Each command gets
-//! its own process group, so a timeout or an interrupt can stop the whole tree it started
-//! (`sleep 30 & sleep 30` included), not just the direct child. Output is captured up to a
+//! A string runs through `sh -c`; an array is an argv run without a shell. Each command runs
+//! under a keeper (`contain.rs`) in its own process group: signals go to the group, and the
+//! keeper stops the whole tree the command started (`sleep 30 &`, `setsid ...` included) when
+//! the command ends or is stopped. Output is captured up to a
 //! cap; the run waits for the command's own timeout, the handler call's deadline, or Ctrl-C,
 //! whichever comes first.
 
