@@ -605,7 +605,7 @@ fn assert_gone(marker: &str, within: Duration) {
 /// starts is below the command's keeper, whatever session it makes.
 #[test]
 fn a_setsid_grandchild_is_stopped_with_its_command_on_timeout() {
-    let marker = format!("2.{}1", std::process::id());
+    let marker = format!("3.{}1", std::process::id());
     let t = probe("\"shell\"", "");
     let out_file = t.path().join("OUT");
     let body = format!(
@@ -637,7 +637,7 @@ fn a_setsid_grandchild_is_stopped_with_its_command_on_timeout() {
 /// running at the same time is not touched.
 #[test]
 fn what_a_command_leaves_running_is_stopped_when_it_ends() {
-    let marker = format!("2.{}2", std::process::id());
+    let marker = format!("3.{}2", std::process::id());
     let t = Test::new();
     let out_file = t.path().join("OUT");
     let handler = format!(
@@ -690,7 +690,7 @@ fn a_setsid_grandchild_is_stopped_when_ordo_is_stopped_or_killed() {
         (5, &["-TERM", "-TERM"][..], Some(130)),
     ] {
         let signal = signals.join(" ");
-        let marker = format!("2.{}{n}", std::process::id());
+        let marker = format!("3.{}{n}", std::process::id());
         let t = probe("\"shell\"", "");
         let out_file = t.path().join("OUT");
         let body = format!(

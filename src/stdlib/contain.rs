@@ -140,8 +140,11 @@ pub fn keeper(args: &[OsString]) -> i32 {
             return CANNOT_START_CODE;
         }
     };
+    let me = std::process::id();
     let mut status = None;
-    let mut stopping: Option<Instant> = None;
+    // When the stop began, and the signal that began it.
+    let mut stopping: Option<(Instant, i32)> = None;
+    let mut signaled = std::collections::HashSet::new();
     loop {
         let (ended, children_left) = sys::reap(main);
         if ended.is_some() {
@@ -152,18 +155,30 @@ pub fn keeper(args: &[OsString]) -> i32 {
         }
         if status.is_some() && stopping.is_none() {
             // The command ended and left processes behind: they go with it.
-            stop_tree(std::process::id(), libc::SIGTERM);
-            stopping = Some(Instant::now());
+            stopping = Some((Instant::now(), libc::SIGTERM));
         }
-        if stopping.is_some_and(|s| s.elapsed() >= GRACE) {
-            stop_tree(std::process::id(), libc::SIGKILL);
+        if let Some((since, signal)) = stopping {
+            if since.elapsed() >= GRACE {
+                stop_tree(me, libc::SIGKILL);
+            } else {
+                // Each process once, those that appear while the tree stops included; and
+                // SIGTERM besides SIGINT or SIGHUP, which background jobs of a shell ignore.
+                for pid in descendants(me) {
+                    if signaled.insert(pid) {
+                        sys::kill(pid, signal);
+                        if signal != libc::SIGTERM {
+                            sys::kill(pid, libc::SIGTERM);
+                        }
+                    }
+                }
+            }
         }
-        if let Some(signal) = sys::wait_signal(&signals, Duration::from_millis(50))
+        let wait = if stopping.is_some() { 20 } else { 50 };
+        if let Some(signal) = sys::wait_signal(&signals, Duration::from_millis(wait))
             && signal != libc::SIGCHLD
             && stopping.is_none()
         {
-            stop_tree(std::process::id(), signal);
-            stopping = Some(Instant::now());
+            stopping = Some((Instant::now(), signal));
         }
     }
     match status {
