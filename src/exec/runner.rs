@@ -880,6 +880,7 @@ impl<'a> Runner<'a> {
             dry_run: self.settings.dry_run,
             deadline: Instant::now().checked_add(timeout),
             cancel: Arc::clone(&self.cancel),
+            limits: *self.limits,
         });
         let _guard = context::enter_call(ctx);
         let compiled = handler
@@ -1042,7 +1043,21 @@ impl<'a> Runner<'a> {
                     ),
                 ));
             }
-            self.vars.set(&m.name, key, value.clone(), false);
+            let limit = self.limits.max_variables_size;
+            if self
+                .vars
+                .set_within(&m.name, key, value.clone(), false, limit)
+                .is_err()
+            {
+                return Err(self.failure_text(
+                    handler,
+                    format!(
+                        "`{}` returned the output `{key}`, which exceeds the run's limit on the size of all variables ({})",
+                        function.as_str(),
+                        crate::script::bytes_text(limit)
+                    ),
+                ));
+            }
         }
         Ok(())
     }

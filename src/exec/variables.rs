@@ -5,6 +5,7 @@
 //! splits at its last dot even though manifest names may contain dots.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use rhai::Dynamic;
@@ -26,6 +27,37 @@ pub struct Variables {
     /// `manifest.key` of the earlier runs' variables the state kept out because they held
     /// secret text: their value is unknown, never the mask.
     masked: RwLock<std::collections::HashSet<String>>,
+    /// Bytes held by all the variables (as [`size_of_value`] counts them), kept under the
+    /// run's limit by [`Variables::set_within`].
+    bytes: AtomicUsize,
+}
+
+/// Bytes a value holds, roughly: its text, its keys, and 16 per item. Bounded in depth like
+/// every walk over script values.
+fn size_of_value(value: &Dynamic) -> usize {
+    size_within(value, crate::script::convert::MAX_DEPTH)
+}
+
+fn size_within(value: &Dynamic, left: usize) -> usize {
+    const ITEM: usize = 16;
+    let Some(left) = left.checked_sub(1) else {
+        return ITEM;
+    };
+    if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+        return ITEM + s.len();
+    }
+    if let Some(array) = value.read_lock::<rhai::Array>() {
+        return array
+            .iter()
+            .fold(ITEM, |n, v| n.saturating_add(size_within(v, left)));
+    }
+    if let Some(map) = value.read_lock::<rhai::Map>() {
+        return map.iter().fold(ITEM, |n, (k, v)| {
+            n.saturating_add(k.len())
+                .saturating_add(size_within(v, left))
+        });
+    }
+    ITEM
 }
 
 /// Splits `name.key` at its last dot.
@@ -124,9 +156,39 @@ impl Variables {
         self.get(full).is_some()
     }
 
+    /// Sets `manifest.key` (from the state, where no limit applies: it was within one when
+    /// it was set).
     pub fn set(&self, manifest: &str, key: &str, value: Dynamic, secret: bool) {
+        let _ = self.set_within(manifest, key, value, secret, usize::MAX);
+    }
+
+    /// Sets `manifest.key` unless all the variables would then hold more than `limit` bytes;
+    /// the error is the size they would have held.
+    pub fn set_within(
+        &self,
+        manifest: &str,
+        key: &str,
+        value: Dynamic,
+        secret: bool,
+        limit: usize,
+    ) -> Result<(), usize> {
         let value = value.flatten();
+        let size = size_of_value(&value).saturating_add(key.len());
         let mut guard = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let old = guard
+            .get(manifest)
+            .and_then(|keys| keys.get(key))
+            .map_or(0, |v| size_of_value(&v.value).saturating_add(key.len()));
+        // Under the write lock: no other set can slip in between the check and the update.
+        let total = self
+            .bytes
+            .load(Ordering::Relaxed)
+            .saturating_sub(old)
+            .saturating_add(size);
+        if total > limit {
+            return Err(total);
+        }
+        self.bytes.store(total, Ordering::Relaxed);
         match guard.get_mut(manifest) {
             Some(keys) => {
                 keys.insert(key.to_string(), Variable { value, secret });
@@ -136,12 +198,17 @@ impl Variables {
                 guard.insert(manifest.to_string(), keys);
             }
         }
+        Ok(())
     }
 
     pub fn remove(&self, full: &str) -> Option<Variable> {
         let (manifest, key) = split_name(full)?;
         let mut guard = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        guard.get_mut(manifest)?.remove(key)
+        let removed = guard.get_mut(manifest)?.remove(key)?;
+        let size = size_of_value(&removed.value).saturating_add(key.len());
+        let total = self.bytes.load(Ordering::Relaxed).saturating_sub(size);
+        self.bytes.store(total, Ordering::Relaxed);
+        Some(removed)
     }
 
     /// Every variable of one manifest, sorted by key.

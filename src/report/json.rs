@@ -77,12 +77,19 @@ fn summary_json(command: &str, s: &Summary) -> Value {
     }
 }
 
+/// Bytes of handler log messages one JSON report keeps; later lines are counted, not kept.
+const MAX_LOG_BYTES: usize = 64 << 20;
+
 /// Collects the run and prints one JSON object when it ends.
 pub struct JsonReporter {
     /// Lowest handler log level kept in the entries' `logs` (`-v`, `-q`).
     level: LogLevel,
     /// Log lines of the manifests that have not finished yet, by name.
     logs: HashMap<String, Vec<Value>>,
+    /// Bytes of log messages kept so far, at most [`MAX_LOG_BYTES`] (issue 15: the report
+    /// holds every line until the end), and per manifest how many lines were not kept.
+    log_bytes: usize,
+    dropped: HashMap<String, usize>,
     plan: bool,
     environment: String,
     handlers: Vec<Value>,
@@ -104,6 +111,8 @@ impl JsonReporter {
         JsonReporter {
             level,
             logs: HashMap::new(),
+            log_bytes: 0,
+            dropped: HashMap::new(),
             plan: false,
             environment: String::new(),
             handlers: Vec::new(),
@@ -111,6 +120,24 @@ impl JsonReporter {
             started: Vec::new(),
             result: None,
         }
+    }
+}
+
+impl JsonReporter {
+    /// The log lines kept for `name`, and a last one saying how many were not.
+    fn logs_of(&mut self, name: &str) -> Vec<Value> {
+        let mut logs = self.logs.remove(name).unwrap_or_default();
+        if let Some(n) = self.dropped.remove(name) {
+            logs.push(log_json(
+                LogLevel::Warn,
+                &format!(
+                    "{n} more log line{} not kept: the JSON report keeps at most {} MiB of handler logs (`-o jsonl` streams them all)",
+                    if n == 1 { " was" } else { "s were" },
+                    MAX_LOG_BYTES >> 20
+                ),
+            ));
+        }
+        logs
     }
 }
 
@@ -149,7 +176,7 @@ impl Reporter for JsonReporter {
                     duration_ms: Some(ms(*duration)),
                     error: error.as_deref(),
                     reason: reason.as_deref(),
-                    logs: self.logs.remove(&info.name).unwrap_or_default(),
+                    logs: self.logs_of(&info.name),
                 }
                 .to_json();
                 // `plan` adds how a changed spec changed (`null` otherwise).
@@ -199,10 +226,15 @@ impl Reporter for JsonReporter {
                 level,
                 message,
             } if *level >= self.level => {
-                self.logs
-                    .entry(name.clone())
-                    .or_default()
-                    .push(log_json(*level, message));
+                if self.log_bytes.saturating_add(message.len()) > MAX_LOG_BYTES {
+                    *self.dropped.entry(name.clone()).or_default() += 1;
+                } else {
+                    self.log_bytes += message.len();
+                    self.logs
+                        .entry(name.clone())
+                        .or_default()
+                        .push(log_json(*level, message));
+                }
             }
             Event::Log { .. } => {}
         }

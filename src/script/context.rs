@@ -41,6 +41,8 @@ pub struct CallContext {
     pub deadline: Option<Instant>,
     /// Set when the run is interrupted: running scripts and commands stop.
     pub cancel: Arc<AtomicBool>,
+    /// The run's ceilings on what a handler can make ordo hold (`stdlib/README.md`, Limits).
+    pub limits: super::ScriptLimits,
 }
 
 /// What a handler's top level declared while it ran at load.
@@ -211,6 +213,39 @@ pub fn script_error_with(message: String, fields: rhai::Map) -> Box<EvalAltResul
     Box::new(EvalAltResult::ErrorRuntime(
         Dynamic::from_map(map),
         Position::NONE,
+    ))
+}
+
+/// The error for data that would exceed the run's ceiling `limit` (named as in
+/// `stdlib/README.md`) of `max` bytes.
+pub fn too_large(call: &str, what: &str, limit: &str, max: usize) -> Box<EvalAltResult> {
+    script_error(
+        format!(
+            "`{call}`: {what} exceeds the run's limit on {limit} ({})",
+            super::engine::bytes_text(max)
+        ),
+        Some("see Limits in stdlib/README.md".into()),
+    )
+}
+
+/// Refuses an option that asks for more than the run's ceiling: a script can lower a
+/// ceiling, never raise it (issue 15).
+pub fn within_ceiling(
+    call: &str,
+    option: &str,
+    asked: u64,
+    limit: &str,
+    max: usize,
+) -> Result<(), Box<EvalAltResult>> {
+    if asked <= u64::try_from(max).unwrap_or(u64::MAX) {
+        return Ok(());
+    }
+    Err(script_error(
+        format!(
+            "`{call}`: `{option}` of {asked} bytes is above the run's limit on {limit} ({}); an option can lower a limit, never raise it",
+            super::engine::bytes_text(max)
+        ),
+        Some("see Limits in stdlib/README.md".into()),
     ))
 }
 

@@ -28,6 +28,9 @@ pub struct ScriptLimits {
     pub max_string_size: usize,
     pub max_array_size: usize,
     pub max_map_size: usize,
+    /// Bytes of all the variables of a run together (`vars::set`, outputs): one manifest
+    /// cannot fill ordo's memory through them.
+    pub max_variables_size: usize,
     /// Wall-clock time of one handler call unless `metadata.timeout` says otherwise.
     pub timeout: Duration,
 }
@@ -42,8 +45,20 @@ impl Default for ScriptLimits {
             max_string_size: 64 << 20,
             max_array_size: 1_000_000,
             max_map_size: 100_000,
+            max_variables_size: 256 << 20,
             timeout: Duration::from_secs(3600),
         }
+    }
+}
+
+/// A size for messages: `64 MiB`, `1000 bytes`.
+pub fn bytes_text(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
     }
 }
 

@@ -9,6 +9,6 @@ mod resolver;
 pub mod scan;
 
 pub use context::{CallContext, HandlerInfo};
-pub use engine::{STOP_INTERRUPTED, STOP_TIMEOUT, ScriptLimits, build, compile};
+pub use engine::{STOP_INTERRUPTED, STOP_TIMEOUT, ScriptLimits, build, bytes_text, compile};
 pub use error::{LimitKind, ScriptError};
 pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES, module_source};

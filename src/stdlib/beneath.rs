@@ -541,13 +541,20 @@ fn empty_files(fd: BorrowedFd<'_>) -> io::Result<Vec<OsString>> {
 /// # Errors
 ///
 /// The I/O error of reading the directory.
-pub(crate) fn list(fd: OwnedFd) -> io::Result<Vec<String>> {
+/// At most `limit` names: a directory holding more is an error, found before more are held
+/// (the run's limit on array length, issue 15).
+pub(crate) fn list(fd: OwnedFd, limit: usize) -> io::Result<Vec<String>> {
     let mut names = Vec::new();
     let mut entries = rustix::fs::Dir::new(fd)?;
     while let Some(entry) = entries.read() {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy();
         if name != "." && name != ".." {
+            if names.len() >= limit {
+                return Err(io::Error::other(format!(
+                    "it holds more entries than the run's limit on array length ({limit})"
+                )));
+            }
             names.push(name.into_owned());
         }
     }

@@ -51,12 +51,24 @@ fn open_content(t: &Target) -> R<std::fs::File> {
     Ok(file)
 }
 
-/// Reads the whole content of the regular file `t` ([`open_content`]).
+/// Reads the whole content of the regular file `t` ([`open_content`]), at most the run's
+/// string length: more is an error, found by reading one byte more, never from the size
+/// the file reports (`/proc` files say 0; a file may grow while it is read).
 fn read_content(t: &Target) -> R<Vec<u8>> {
+    let limit = context::require(t.call())?.limits.max_string_size;
     let mut bytes = Vec::new();
     open_content(t)?
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| t.error(&e))?;
+    if bytes.len() > limit {
+        return Err(context::too_large(
+            t.call(),
+            &t.path().display().to_string(),
+            "string length",
+            limit,
+        ));
+    }
     Ok(bytes)
 }
 
@@ -103,7 +115,7 @@ fn entry_made(t: &Target) -> R<Entry> {
 /// `mode`: the exact mode the file gets, from the moment it appears under its name (issue
 /// 14: a secret file was linked 0644 and chmodded afterwards, readable for a moment). With
 /// `None`, a new file gets 0644 less the umask and a replaced one keeps exactly its mode.
-pub(super) fn write_atomic(t: &Target, bytes: &[u8], mode: Option<u32>) -> R<()> {
+pub(super) fn write_atomic(t: &Target, bytes: &Content<'_>, mode: Option<u32>) -> R<()> {
     let entry = entry_made(t)?;
     // Most writes create a file: try that first (the link fails if the file exists), and
     // only then look the existing file up for its mode.
@@ -115,7 +127,7 @@ pub(super) fn write_atomic(t: &Target, bytes: &[u8], mode: Option<u32>) -> R<()>
     let exact = mode.or(existing);
     let mut staged =
         Staged::new(entry.dir.as_fd(), exact.unwrap_or(0o644)).map_err(|e| t.error(&e))?;
-    staged.file.write_all(bytes).map_err(|e| t.error(&e))?;
+    bytes.write_to(&mut staged.file).map_err(|e| t.error(&e))?;
     // Creation applied the umask: a given mode, or the replaced file's, is set exactly,
     // before the rename makes the file visible under its name.
     if let Some(exact) = exact {
@@ -132,7 +144,7 @@ pub(super) fn write_atomic(t: &Target, bytes: &[u8], mode: Option<u32>) -> R<()>
 /// process killed halfway leaves no temporary file behind. It costs no more than a named
 /// temporary file and a rename (less on ext4). When it cannot (no `O_TMPFILE` on this file
 /// system, or the name exists) it returns false and the caller falls back to the rename.
-fn create_new(entry: &Entry, bytes: &[u8], mode: Option<u32>) -> bool {
+fn create_new(entry: &Entry, bytes: &Content<'_>, mode: Option<u32>) -> bool {
     let Ok(fd) = rustix::fs::openat(
         &entry.dir,
         ".",
@@ -149,7 +161,7 @@ fn create_new(entry: &Entry, bytes: &[u8], mode: Option<u32>) -> bool {
     {
         return false;
     }
-    if file.write_all(bytes).is_err() {
+    if bytes.write_to(&mut file).is_err() {
         return false;
     }
     // The name is one name in the directory's descriptor: nothing is resolved by path.
@@ -162,6 +174,27 @@ fn create_new(entry: &Entry, bytes: &[u8], mode: Option<u32>) -> bool {
         AtFlags::SYMLINK_FOLLOW,
     )
     .is_ok()
+}
+
+/// What [`write_atomic`] writes: text, or the content of an open file, streamed (a copy
+/// never holds a whole file in memory).
+pub(super) enum Content<'a> {
+    Bytes(&'a [u8]),
+    File(&'a std::fs::File),
+}
+
+impl Content<'_> {
+    /// Writes everything to `out` (from the start of the file, for a second attempt).
+    fn write_to(&self, out: &mut std::fs::File) -> std::io::Result<()> {
+        match self {
+            Content::Bytes(b) => out.write_all(b),
+            Content::File(f) => {
+                let mut f: &std::fs::File = f;
+                std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0))?;
+                std::io::copy(&mut f, out).map(|_| ())
+            }
+        }
+    }
 }
 
 fn read(path: &str) -> R<String> {
@@ -189,7 +222,7 @@ fn write(path: &str, content: &str, opts: Option<&Map>) -> R<()> {
             }
         }
     }
-    write_atomic(&t, content.as_bytes(), mode)
+    write_atomic(&t, &Content::Bytes(content.as_bytes()), mode)
 }
 
 /// A file mode as handlers give it: an octal string, `"0640"`, `"640"` or `"0o640"`, at
@@ -339,7 +372,8 @@ fn list(path: &str) -> R<Array> {
     let dir = t
         .open(OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())
         .map_err(|e| t.error(&e))?;
-    let mut names = beneath::list(dir).map_err(|e| t.error(&e))?;
+    let limit = context::require("file::list")?.limits.max_array_size;
+    let mut names = beneath::list(dir, limit).map_err(|e| t.error(&e))?;
     names.sort();
     Ok(names.into_iter().map(Dynamic::from).collect())
 }
@@ -347,12 +381,10 @@ fn list(path: &str) -> R<Array> {
 fn copy(from: &str, to: &str) -> R<()> {
     let src = open("file::copy", Capability::FileRead, from)?;
     let dst = open("file::copy", Capability::FileWrite, to)?;
-    let mut file = open_content(&src)?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(|e| src.error(&e))?;
+    let file = open_content(&src)?;
     // The mode of the file read, from its descriptor.
     let mode = rustix::fs::fstat(&file).map(|s| s.st_mode & 0o7777).ok();
-    write_atomic(&dst, &bytes, mode)
+    write_atomic(&dst, &Content::File(&file), mode)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -367,8 +399,29 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 fn sha256(path: &str) -> R<String> {
     let t = open("file::sha256", Capability::FileRead, path)?;
-    let bytes = read_content(&t)?;
-    Ok(sha256_hex(&bytes))
+    // Streamed: a file of any size is hashed in constant memory.
+    let mut file = open_content(&t)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0_u8; 64 * 1024];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(t.error(&e)),
+        };
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        }))
 }
 
 fn size(path: &str) -> R<i64> {

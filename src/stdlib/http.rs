@@ -404,6 +404,13 @@ fn response_map(response: ureq::http::Response<ureq::Body>, max_body: u64, call:
 fn request(call: &str, method: &str, url: &str, opts: &Map) -> R<Map> {
     let ctx = context::require(call)?;
     let o = options(call, method, url, opts)?;
+    context::within_ceiling(
+        call,
+        "max_body",
+        o.max_body,
+        "string length",
+        ctx.limits.max_string_size,
+    )?;
     if o.method != Method::GET && o.method != Method::HEAD {
         ctx.require_mutation(&format!("{call} ({})", o.method))?;
     }

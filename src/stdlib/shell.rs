@@ -285,6 +285,13 @@ enum Stop {
 fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     let ctx = context::require("shell::run")?;
     let o = options(opts)?;
+    context::within_ceiling(
+        "shell::run",
+        "max_output",
+        u64::try_from(o.max_output).unwrap_or(u64::MAX),
+        "string length",
+        ctx.limits.max_string_size,
+    )?;
     if !o.read_only {
         ctx.require_mutation("shell::run").map_err(|_| {
             script_error(

@@ -2,7 +2,8 @@
 //!
 //! An undefined name is an error, not an empty string. The template's final newline is kept
 //! (minijinja drops it by default), so a rendered file ends like its template. Rendering has
-//! a fuel limit, so a template cannot loop forever, and templates cannot load other files.
+//! a fuel limit, so a template cannot loop forever, its output is bounded by the run's string
+//! length, and templates cannot load other files.
 
 use minijinja::{Environment, UndefinedBehavior};
 use rhai::{Dynamic, EvalAltResult};
@@ -41,8 +42,30 @@ fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
     let values = crate::script::convert::to_json(values, "`template::render`")
         .map_err(|e| script_error(e, None))?;
     let context = minijinja::Value::from(minijinja::value::Serde(values));
+    // The output is bounded by the run's string length as it is written (issue 15: a loop
+    // over a large value grew without end): fuel bounds instructions, not bytes.
+    let limit = crate::script::context::require("template::render")?
+        .limits
+        .max_string_size;
+    let mut out = Bounded {
+        text: Vec::new(),
+        limit,
+        over: false,
+    };
     // A leading byte order mark is not part of the template (issue 14).
-    env.render_str(crate::input::strip_bom_str(text), context)
+    let rendered = env
+        .template_from_str(crate::input::strip_bom_str(text))
+        .and_then(|t| t.render_captured_to(context, &mut out).map(|_| ()));
+    if out.over {
+        return Err(crate::script::context::too_large(
+            "template::render",
+            "the output",
+            "string length",
+            limit,
+        ));
+    }
+    rendered
+        .map(|()| String::from_utf8_lossy(&out.text).into_owned())
         .map_err(|e| {
             let line = e
                 .line()
@@ -54,6 +77,28 @@ fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
                 None,
             )
         })
+}
+
+/// A writer that refuses to hold more than `limit` bytes.
+struct Bounded {
+    text: Vec<u8>,
+    limit: usize,
+    over: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.text.len().saturating_add(buf.len()) > self.limit {
+            self.over = true;
+            return Err(std::io::Error::other("the output is too large"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 pub(super) fn module() -> StdModule {

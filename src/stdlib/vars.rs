@@ -58,8 +58,17 @@ fn set(key: &str, value: Dynamic, secret: bool) -> Result<(), Box<EvalAltResult>
     if secret {
         crate::exec::secrets::add_value(&value);
     }
-    ctx.vars.set(&ctx.manifest, key, value, secret);
-    Ok(())
+    let limit = ctx.limits.max_variables_size;
+    ctx.vars
+        .set_within(&ctx.manifest, key, value, secret, limit)
+        .map_err(|_| {
+            context::too_large(
+                call,
+                &format!("`{key}`"),
+                "the size of all variables",
+                limit,
+            )
+        })
 }
 
 fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {

@@ -1,0 +1,241 @@
+//! Memory is bounded (issue 15 item 8): every way a handler can make ordo hold data has a
+//! ceiling, an error names it, and an option a script passes can lower a ceiling, never
+//! raise it above the run's. Each test attacks one way and checks that ordo refuses it
+//! quickly, with the limit named, instead of growing until the kernel kills it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Test;
+
+/// A project with one `Probe` handler declaring `permissions` and running `body` in apply.
+fn probe(permissions: &str, body: &str) -> Test {
+    let handler = format!(
+        "register(\"Probe\", \"^1\");\npermissions([{permissions}]);\nfn apply(m) {{\n{body}\n}}\n"
+    );
+    Test::new()
+        .handler("probe.rhai", &handler)
+        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n")
+}
+
+/// Runs `apply` and expects the manifest to fail, within `secs`, with every text of
+/// `expected` in the error; returns the error line.
+fn fails_quickly(t: &Test, secs: u64, expected: &[&str]) -> String {
+    let started = Instant::now();
+    let out = t.run(&["apply", "-o", "json"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(secs),
+        "took {:?}",
+        started.elapsed()
+    );
+    out.code(1);
+    let report = out.json();
+    let error = report["manifests"][0]["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error: {report}"))
+        .to_string();
+    for text in expected {
+        assert!(error.contains(text), "`{text}` not in: {error}");
+    }
+    error
+}
+
+// `file::read` trusted nothing but read to the end: a file larger than a script may hold
+// (sparse here, so it takes no disk) was read whole before Rhai's limit could see it.
+#[test]
+fn file_read_of_a_file_larger_than_the_string_limit_fails_naming_the_limit() {
+    let t = probe(
+        "\"file:read\"",
+        "let text = file::read(path::join(m.dir, \"big.bin\")); text.len()",
+    );
+    let big = std::fs::File::create(t.path().join("big.bin")).unwrap();
+    big.set_len((64 << 20) + 1).unwrap();
+    fails_quickly(
+        &t,
+        30,
+        &["`file::read`", "big.bin", "limit on string length (64 MiB)"],
+    );
+    // Exactly at the limit it is read (the check is one byte more, not the reported size).
+    big.set_len(64 << 20).unwrap();
+    let at_limit = probe(
+        "\"file:read\"",
+        "let n = file::read(path::join(m.dir, \"big.bin\")).len(); if n != 64 * 1024 * 1024 { throw `read ${n}`; }",
+    );
+    std::fs::rename(t.path().join("big.bin"), at_limit.path().join("big.bin")).unwrap();
+    at_limit.run(&["apply"]).code(0);
+}
+
+// An endless file is refused at once: `/dev/zero` is not a regular file.
+#[test]
+fn file_read_of_an_endless_device_fails_at_once() {
+    let t = probe("\"file:read\"", "file::read(\"/dev/zero\");");
+    fails_quickly(&t, 10, &["`file::read`", "/dev/zero", "not a regular file"]);
+}
+
+// `file::sha256` and `file::copy` stream: a file larger than the string limit is hashed
+// and copied, never held whole.
+#[test]
+fn file_sha256_and_copy_stream_files_larger_than_the_string_limit() {
+    let t = probe(
+        "\"file:read\", \"file:write\"",
+        "let from = path::join(m.dir, \"big.bin\");\n\
+         let to = path::join(m.dir, \"copy.bin\");\n\
+         file::copy(from, to);\n\
+         if file::size(to) != 65 * 1024 * 1024 { throw \"size\"; }\n\
+         if file::sha256(to) != file::sha256(from) { throw \"hash\"; }",
+    );
+    let big = std::fs::File::create(t.path().join("big.bin")).unwrap();
+    big.set_len(65 << 20).unwrap();
+    t.run(&["apply"]).code(0);
+    std::fs::remove_file(t.path().join("copy.bin")).unwrap();
+}
+
+// A template looping over a value had no bound on its output: fuel bounds instructions,
+// not bytes.
+#[test]
+fn template_output_larger_than_the_string_limit_fails_naming_the_limit() {
+    let t = probe(
+        "",
+        "let s = \"\"; s.pad(1000, 'x');\n\
+         template::render(\"{% for i in range(100000) %}{{ s }}{% endfor %}\", #{ s: s });",
+    );
+    fails_quickly(
+        &t,
+        60,
+        &[
+            "`template::render`",
+            "the output",
+            "limit on string length (64 MiB)",
+        ],
+    );
+}
+
+// Values stored with `vars::set` in a loop grew without end.
+#[test]
+fn variables_set_in_a_loop_fail_at_the_run_limit() {
+    let t = probe(
+        "",
+        "let s = \"\"; s.pad(1000000, 'x');\n\
+         for i in 0..1000 { vars::set(`k${i}`, s); }",
+    );
+    fails_quickly(
+        &t,
+        60,
+        &[
+            "`vars::set`",
+            "limit on the size of all variables (256 MiB)",
+        ],
+    );
+    // Replacing a variable frees what it held: the same key set again and again is fine.
+    let same = probe(
+        "",
+        "let s = \"\"; s.pad(1000000, 'x');\n\
+         for i in 0..1000 { vars::set(\"k\", s); }",
+    );
+    same.run(&["apply"]).code(0);
+}
+
+// The map `apply` returns is stored as variables: the same ceiling.
+#[test]
+fn outputs_count_against_the_variables_limit() {
+    let t = probe(
+        "",
+        "let s = \"\"; s.pad(1000000, 'x');\n\
+         let out = #{};\n\
+         for i in 0..60 { out[`k${i}`] = s; }\n\
+         for i in 0..250 { vars::set(`v${i}`, s); }\n\
+         out",
+    );
+    fails_quickly(
+        &t,
+        60,
+        &[
+            "returned the output",
+            "limit on the size of all variables (256 MiB)",
+        ],
+    );
+}
+
+// `max_output` and `max_body` chosen by the script could raise the ceiling to anything.
+#[test]
+fn options_cannot_raise_a_ceiling_above_the_run_limit() {
+    let t = probe(
+        "\"shell\"",
+        "shell::run(\"yes | head -c 100\", #{ max_output: 1_000_000_000_000 });",
+    );
+    fails_quickly(
+        &t,
+        10,
+        &[
+            "`shell::run`",
+            "`max_output` of 1000000000000 bytes",
+            "limit on string length (64 MiB)",
+        ],
+    );
+    let http = probe(
+        "\"http\"",
+        "http::get(\"http://127.0.0.1:9/\", #{ max_body: 1_000_000_000_000 });",
+    );
+    fails_quickly(
+        &http,
+        10,
+        &[
+            "`http::get`",
+            "`max_body`",
+            "limit on string length (64 MiB)",
+        ],
+    );
+    // Lowering one is fine.
+    let lower = probe(
+        "\"shell\"",
+        "let r = shell::run(\"yes | head -c 100\", #{ max_output: 10 });\n\
+         if r.stdout.len() != 10 || !r.truncated { throw \"not cut\"; }",
+    );
+    lower.run(&["apply"]).code(0);
+}
+
+// `json::parse` of a text with millions of values built a tree many times the text's size
+// before Rhai's limits could see the result.
+#[test]
+fn json_parse_of_more_values_than_a_script_may_hold_is_refused_before_parsing() {
+    let t = probe(
+        "",
+        "let t = \"\"; t.pad(2000000, ',');\n\
+         t.replace(\",\", \"0,\");\n\
+         json::parse(\"[\" + t + \"0]\");",
+    );
+    fails_quickly(
+        &t,
+        60,
+        &["`json::parse`", "more values than the run's limits"],
+    );
+}
+
+// Under `-o json` the report holds every log line until the end: at most 64 MiB of them.
+#[test]
+fn the_json_report_keeps_a_bounded_amount_of_logs() {
+    let t = probe(
+        "",
+        "let s = \"\"; s.pad(1000000, 'x');\n\
+         for i in 0..70 { print(s); }",
+    );
+    let out = t.run(&["apply", "-o", "json"]);
+    out.code(0);
+    let report = out.json();
+    let logs = report["manifests"][0]["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 68, "67 lines of 1 MB and the note");
+    let note = logs.last().unwrap()["message"].as_str().unwrap();
+    assert!(
+        note.contains("3 more log lines were not kept") && note.contains("64 MiB"),
+        "{note}"
+    );
+}
