@@ -318,7 +318,9 @@ impl CallContext {
         Ok(())
     }
 
-    /// Checks a path against `--fs-root` and returns it made absolute.
+    /// Checks a path against `--fs-root` and returns it made absolute. Only a check: a path
+    /// opened by name afterwards can be redirected out of the roots in between (issue 15).
+    /// The stdlib opens paths through `stdlib::beneath::Target`, which confines the open.
     pub fn path(&self, call: &str, path: &str) -> Result<PathBuf, Box<EvalAltResult>> {
         if path.is_empty() {
             return Err(script_error(format!("`{call}`: the path is empty"), None));
