@@ -431,6 +431,36 @@ fn the_state_does_not_let_a_short_secret_be_guessed_from_its_spec_hash() {
     );
 }
 
+// WriteFile's `sha256` output of a file holding a secret was an unsalted hash of it, kept
+// in the state as a variable.
+#[test]
+fn a_digest_of_a_secret_is_kept_out_of_the_state() {
+    use sha2::{Digest, Sha256};
+    let values = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: \"4821\", secret: true}\n";
+    let t = Test::new().manifest("values.yaml", values).manifest(
+        "m.yaml",
+        "kind: WriteFile\nversion: v1\nmetadata: {name: w}\nspec: {targetFile: out.txt, data: !Value pw}\n",
+    );
+    let out = t.run(&["apply", "-o", "json"]);
+    out.code(0);
+    let text = ordo_dir_text(&t);
+    for n in 0..10_000 {
+        let digest: String = Sha256::digest(format!("{n:04}").as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(
+            !text.contains(&digest),
+            "the digest of {n:04} is in\n{text}"
+        );
+        assert!(!out.stdout.contains(&digest), "{}", out.stdout);
+    }
+    assert_eq!(
+        state(&t)["environments"]["default"]["w"]["secret_variables"],
+        serde_json::json!(["sha256"])
+    );
+}
+
 #[test]
 fn a_lost_state_key_makes_a_secret_spec_count_as_changed_once() {
     let t = four_digit_secret()

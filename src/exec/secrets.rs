@@ -25,12 +25,15 @@ pub const MIN_LINE: usize = 8;
 /// printed or thrown map (Rust's debug escaping), and YAML double-quoted. Each line of a
 /// secret of several lines is a secret too (at least [`MIN_LINE`] characters, without its
 /// surrounding blanks), so text cut at a line break, or showing one line, masks it
-/// (issue 15).
+/// (issue 15). Its sha256 (hex) is masked too.
 pub fn add(text: &str) {
     if text.is_empty() {
         return;
     }
     let mut forms = forms(text);
+    // Its sha256, as `file::sha256` gives it for a file holding just the secret (WriteFile's
+    // `sha256` output): kept in the state, it let a short secret be guessed (issue 15).
+    forms.push(crate::stdlib::sha256_hex(text.as_bytes()));
     if text.contains(['\n', '\r']) {
         for line in text.lines().map(str::trim) {
             if line.chars().count() >= MIN_LINE {
