@@ -342,32 +342,43 @@ fn a_module_top_level_never_borrows_an_importers_grant() {
         "export const SECRET = file::read(\"{}\");\n",
         secret_file.display()
     );
-    let reader = "register(\"Reader\", \"^1\");\npermissions([\"file:read\"]);\nfn apply(m) {\n    import \"lib/m\" as s;\n    print(\"reader got \" + s::SECRET);\n}\n";
-    let thief = "register(\"Thief\", \"^1\");\nfn apply(m) {\n    import \"lib/m\" as s;\n    print(\"thief got \" + s::SECRET);\n}\n";
-    let reader_doc = "---\nkind: Reader\nversion: v1\nmetadata: {name: reader}\n";
-    let thief_doc = "---\nkind: Thief\nversion: v1\nmetadata: {name: thief}\n";
-    // Both orders: the module must not depend on who imports it first.
-    for docs in [
-        format!("{reader_doc}{thief_doc}"),
-        format!("{thief_doc}{reader_doc}"),
-    ] {
-        let t = Test::new()
-            .handler("lib/m.rhai", &module)
-            .handler("reader.rhai", reader)
-            .handler("thief.rhai", thief)
-            .manifest("m.yaml", &docs);
-        let out = t.run(&["apply", "-j", "1", "--keep-going", "--no-state"]);
-        out.code(1)
-            .no_panic()
-            .stderr_has("`file::read` is not available at the top level of module `lib/m.rhai`")
-            .stderr_has("lib/m.rhai:1:29")
-            .stdout_has("0 changed, 0 unchanged, 2 failed");
-        assert!(
-            !out.stdout.contains("TOPSECRET") && !out.stderr.contains("TOPSECRET"),
-            "the module's top level read the file:\n{}\n{}",
-            out.stdout,
-            out.stderr
+    let reader_doc =
+        "---\nkind: Reader\nversion: v1\nmetadata: {name: reader}\nspec: {lib: lib/m}\n";
+    let thief_doc = "---\nkind: Thief\nversion: v1\nmetadata: {name: thief}\nspec: {lib: lib/m}\n";
+    // An import the load-time check resolves is refused before anything runs; one it cannot
+    // see (a path from the spec) is refused when it runs. Both orders: the module must not
+    // depend on who imports it first.
+    for (path, code) in [("\"lib/m\"", 3), ("m.spec.lib", 1)] {
+        let reader = format!(
+            "register(\"Reader\", \"^1\");\npermissions([\"file:read\"]);\nfn apply(m) {{\n    import {path} as s;\n    print(\"reader got \" + s::SECRET);\n}}\n"
         );
+        let thief = format!(
+            "register(\"Thief\", \"^1\");\nfn apply(m) {{\n    import {path} as s;\n    print(\"thief got \" + s::SECRET);\n}}\n"
+        );
+        for docs in [
+            format!("{reader_doc}{thief_doc}"),
+            format!("{thief_doc}{reader_doc}"),
+        ] {
+            let t = Test::new()
+                .handler("lib/m.rhai", &module)
+                .handler("reader.rhai", &reader)
+                .handler("thief.rhai", &thief)
+                .manifest("m.yaml", &docs);
+            let out = t.run(&["apply", "-j", "1", "--keep-going", "--no-state"]);
+            out.code(code)
+                .no_panic()
+                .stderr_has("`file::read` is not available at the top level of module `lib/m.rhai`")
+                .stderr_has("lib/m.rhai:1:29");
+            if code == 1 {
+                out.stdout_has("0 changed, 0 unchanged, 2 failed");
+            }
+            assert!(
+                !out.stdout.contains("TOPSECRET") && !out.stderr.contains("TOPSECRET"),
+                "the module's top level read the file:\n{}\n{}",
+                out.stdout,
+                out.stderr
+            );
+        }
     }
 }
 

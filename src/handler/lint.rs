@@ -813,8 +813,9 @@ impl Linter<'_> {
 }
 
 /// The message of an import that can never work: no such module, a module that does not
-/// compile, an import cycle; with the module file and position when the error is inside an
-/// imported module. `None` for errors its top level raised while running.
+/// compile, an import cycle, a stdlib call at a module's top level; with the module file and
+/// position when the error is inside an imported module. `None` for other errors its top
+/// level raised while running.
 fn import_error(e: &rhai::EvalAltResult) -> Option<(String, Option<(String, Position)>)> {
     use rhai::EvalAltResult as E;
     let mut inside = None;
@@ -829,8 +830,11 @@ fn import_error(e: &rhai::EvalAltResult) -> Option<(String, Option<(String, Posi
             let message = value
                 .read_lock::<rhai::Map>()
                 .and_then(|m| m.get("message").map(ToString::to_string))?;
-            (message.starts_with("module not found") || message.starts_with("import cycle"))
-                .then(|| (message, at(*pos)))
+            // A stdlib call at a module's top level is refused however it is imported.
+            (message.starts_with("module not found")
+                || message.starts_with("import cycle")
+                || message.contains(crate::script::context::MODULE_TOP_LEVEL))
+            .then(|| (message, at(*pos)))
         }
         E::ErrorModuleNotFound(path, pos) => {
             Some((format!("module not found: `{path}`"), at(*pos)))

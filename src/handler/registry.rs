@@ -364,9 +364,9 @@ pub fn check_module(
         }
     };
     ast.set_source(source.name());
-    let guard = context::enter_load();
+    // As an import runs it: with no grant (`script::context::enter_module`).
+    let guard = context::enter_module(source.name());
     let module = rhai::Module::eval_ast_as_new(Scope::new(), &ast, engine);
-    drop(context::take_load_state());
     drop(guard);
     let module = match module {
         Ok(m) => rhai::Shared::new(m),

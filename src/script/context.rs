@@ -153,6 +153,10 @@ pub fn limiting() -> Option<Arc<CallContext>> {
     })
 }
 
+/// How the refusal of a stdlib call at a module's top level reads (the load-time check
+/// recognises it: such an import can never work).
+pub const MODULE_TOP_LEVEL: &str = "is not available at the top level of module";
+
 /// The module whose top level runs now, if any.
 fn module_name() -> Option<String> {
     PHASE.with(|p| match &*p.borrow() {
@@ -166,7 +170,7 @@ fn module_name() -> Option<String> {
 pub fn require(call: &str) -> Result<Arc<CallContext>, Box<EvalAltResult>> {
     if let Some(module) = module_name() {
         return Err(script_error(
-            format!("`{call}` is not available at the top level of module `{module}`"),
+            format!("`{call}` {MODULE_TOP_LEVEL} `{module}`"),
             Some("a module's top level may only define functions and constants, because it runs once for every handler that imports it; call the stdlib from a function, which runs with the permissions of the handler that calls it".into()),
         ));
     }
