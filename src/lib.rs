@@ -5,6 +5,7 @@
 //! - [`cli`]: arguments → checked configuration
 //! - [`project`]: the project root, `ordo.yaml`, where the state lives
 //! - [`manifest`]: YAML files → documents with source locations → manifests
+//! - [`inventory`]: the hosts of `kind: Inventory` documents and `-i` files, host patterns
 //! - [`handler`]: handler discovery, registration, version resolution, bundled handlers
 //! - [`script`] and [`stdlib`]: the sandboxed Rhai engine and what handlers may call
 //! - [`planner`]: the dependency graph, cycle reports, the ordered plan
@@ -22,6 +23,7 @@ pub mod error;
 pub mod exec;
 pub mod handler;
 pub mod input;
+pub mod inventory;
 pub mod manifest;
 pub mod paths;
 pub mod planner;

@@ -36,6 +36,22 @@ pub enum Command {
     Graph(GraphArgs),
     /// Check handler scripts without running them: calls, argument counts, permissions
     Lint(LintArgs),
+    /// List the hosts of the inventory: address, port, user, groups, variables and their origin
+    Hosts(HostsArgs),
+}
+
+/// `hosts`: loading (for `kind: Inventory` documents and `-i`), `--limit`, output.
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+
+    /// Only these hosts: names, groups, globs, `!excluded` (repeatable, or comma-separated)
+    #[arg(long = "limit", value_name = "PATTERN")]
+    pub limit: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `lint`: which handlers to check, and output.
@@ -203,6 +219,10 @@ pub struct LoadArgs {
     /// Set a value (read as YAML: `--set port=9` is a number); repeatable, wins over files
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+
+    /// An inventory: `kind: Inventory` documents or an Ansible YAML inventory (repeatable)
+    #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+    pub inventories: Vec<PathBuf>,
 }
 
 /// Which manifests a command works on: the commands that walk the graph.
@@ -219,6 +239,10 @@ pub struct SelectArgs {
     /// Run only manifests whose labels match (`k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`)
     #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
     pub selector: Vec<String>,
+
+    /// Narrow the hosts of manifests with `metadata.hosts`: names, groups, globs, `!excluded` (repeatable, or comma-separated)
+    #[arg(long = "limit", value_name = "PATTERN")]
+    pub limit: Vec<String>,
 }
 
 /// How the result is printed: every command that loads manifests.

@@ -26,6 +26,7 @@ pub enum CommandKind {
     Handlers,
     Graph,
     Lint,
+    Hosts,
 }
 
 impl CommandKind {
@@ -38,6 +39,7 @@ impl CommandKind {
             CommandKind::Handlers => "handlers",
             CommandKind::Graph => "graph",
             CommandKind::Lint => "lint",
+            CommandKind::Hosts => "hosts",
         }
     }
 }
@@ -79,6 +81,10 @@ pub struct Config {
     pub graph_delete: bool,
     /// `lint PATH...`: handler files and directories (empty: those a run would use).
     pub lint_paths: Vec<PathBuf>,
+    /// `-i` files, in order.
+    pub inventories: Vec<PathBuf>,
+    /// `--limit` patterns, as given.
+    pub limit: Vec<String>,
 }
 
 /// A command-line problem (exit 2).
@@ -214,12 +220,25 @@ impl Config {
                     env: "default".into(),
                     values: Vec::new(),
                     set: Vec::new(),
+                    inventories: Vec::new(),
                 };
                 (
                     CommandKind::Lint,
                     (load, SelectArgs::default(), l.output, RunOptions::default()),
                 )
             }
+            Command::Hosts(h) => (
+                CommandKind::Hosts,
+                (
+                    h.load,
+                    SelectArgs {
+                        limit: h.limit,
+                        ..SelectArgs::default()
+                    },
+                    h.output,
+                    RunOptions::default(),
+                ),
+            ),
             Command::State(_) => return Err(usage("`state` is handled before configuration")),
         };
         let mut deny = Permissions::default();
@@ -266,6 +285,7 @@ impl Config {
             selectors
                 .push(LabelSelector::parse(text).map_err(|e| usage(format!("--selector: {e}")))?);
         }
+        let limit = select.limit;
         let selection = Selection {
             only: select.only,
             exclude: select.exclude,
@@ -334,6 +354,8 @@ impl Config {
             graph_format: graph.0,
             graph_delete: graph.1,
             lint_paths,
+            inventories: load.inventories,
+            limit,
         })
     }
 }

@@ -56,6 +56,9 @@ pub struct Metadata {
     pub timeout: Option<Duration>,
     pub retries: u32,
     pub retry_delay: Duration,
+    /// `metadata.hosts`: host patterns (DESIGN §13); `None`: the manifest runs on the
+    /// controller.
+    pub hosts: Option<Vec<NameRef>>,
 }
 
 impl Default for Metadata {
@@ -71,6 +74,7 @@ impl Default for Metadata {
             timeout: None,
             retries: 0,
             retry_delay: Duration::from_secs(1),
+            hosts: None,
         }
     }
 }
@@ -145,6 +149,7 @@ const METADATA: &[&str] = &[
     "timeout",
     "retries",
     "retryDelay",
+    "hosts",
 ];
 
 /// Whether `name` is a valid manifest name: `[A-Za-z0-9._-]+`.
@@ -547,6 +552,12 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
     }
     if let Some(d) = c.seconds(m.get("retryDelay"), "metadata.retryDelay") {
         meta.retry_delay = d;
+    }
+    if let Some(h) = m.get("hosts") {
+        let list = c.strings(h, "metadata.hosts");
+        if matches!(h.value, Value::Seq(_)) {
+            meta.hosts = Some(list);
+        }
     }
     (name, meta)
 }

@@ -12,6 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::diagnostic::did_you_mean;
 use crate::error::Error;
 use crate::handler::{HandlerRegistry, discover};
+use crate::inventory;
 use crate::manifest::{
     Limits, Manifest, ManifestError, StaticContext, StaticResult, VALUES_KIND, ValueSet,
     collect_values, metadata_environments, resolve_static, value_references,
@@ -34,8 +35,11 @@ pub(super) struct World {
 
 pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
-    let mut loaded =
-        crate::manifest::load_except(&config.manifests, &config.values.files, &Limits::default());
+    let mut loaded = crate::manifest::load_except(
+        &config.manifests,
+        &not_manifests(config),
+        &Limits::default(),
+    );
     // Environments named by manifests, before `Values` manifests are taken out.
     let mut environments = Vec::new();
     for m in loaded.manifests.iter().filter(|m| m.kind != VALUES_KIND) {
@@ -51,6 +55,18 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     for secret in values.secret_texts() {
         crate::exec::secrets::add(&secret);
     }
+    // `kind: Inventory` documents are data, like `Values`: out of the manifests, checked
+    // here, and every manifest selecting hosts refused until per-host execution exists.
+    let raw_inventory = inventory::collect(&mut loaded.manifests, &config.inventories, &config.env);
+    environments.extend(raw_inventory.environments.iter().cloned());
+    let (inventory, inventory_errors) = raw_inventory.resolve();
+    diagnostics.extend(inventory_errors);
+    diagnostics.extend(inventory::check_manifests(
+        &inventory,
+        &loaded.manifests,
+        &config.env,
+        &inventory::limit_patterns(&config.limit),
+    ));
     // What the manifests read, before `resolve_tags` replaces the tags by their values.
     let mut value_refs = BTreeSet::new();
     if !config.values.sets.is_empty() {
@@ -161,6 +177,18 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         graph,
         values: Arc::new(values),
     })
+}
+
+/// The files given as values (`-f`, the project's) or inventories (`-i`): never loaded as
+/// manifests when a `-m` directory holds them.
+pub(super) fn not_manifests(config: &Config) -> Vec<PathBuf> {
+    config
+        .values
+        .files
+        .iter()
+        .chain(&config.inventories)
+        .cloned()
+        .collect()
 }
 
 /// The value names handlers look up with a literal `values::get("NAME")`/`values::has`,

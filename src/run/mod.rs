@@ -198,6 +198,7 @@ fn error_json(d: &crate::diagnostic::Diagnostic) -> serde_json::Value {
     })
 }
 
+mod hosts;
 mod info;
 mod lint;
 mod load;
@@ -318,6 +319,9 @@ fn execute(config: &mut Config) -> Result<(), Error> {
     }
     let project = locate_project(config)?;
     let config = &*config;
+    if config.command == CommandKind::Hosts {
+        return hosts::hosts(config, &project);
+    }
     let world = load::load(config, &project)?;
     match config.command {
         CommandKind::Validate => info::validate(config, &world),
@@ -329,6 +333,7 @@ fn execute(config: &mut Config) -> Result<(), Error> {
         CommandKind::Delete => runs::run_handlers(config, &world, Action::Delete),
         CommandKind::Graph => info::graph(config, &world),
         CommandKind::Lint => lint::lint(config),
+        CommandKind::Hosts => hosts::hosts(config, &project),
         CommandKind::Plan => {
             let action = if config.plan_delete {
                 Action::Delete

@@ -1,0 +1,177 @@
+//! `ordo hosts`: the resolved inventory, for people (`human`) and programs (`-o json`).
+//!
+//! It loads what a run loads to find inventories (the manifests, for their `kind: Inventory`
+//! documents, values, `-i` files) and checks them the same way, but resolves no handler and
+//! refuses nothing about manifests selecting hosts: it shows what they would reach.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::cli::{Config, OutputFormat};
+use crate::diagnostic::Diagnostic;
+use crate::error::Error;
+use crate::inventory::{self, Host, Inventory, VarOrigin, node_json};
+use crate::manifest::{
+    Limits, ManifestErrorKind, VALUES_KIND, collect_values, load_except, metadata_environments,
+};
+use crate::project::{Project, check_environments};
+
+pub(super) fn hosts(config: &Config, project: &Project) -> Result<(), Error> {
+    let mut loaded = load_except(
+        &config.manifests,
+        &super::load::not_manifests(config),
+        &Limits::default(),
+    );
+    let mut environments = Vec::new();
+    for m in loaded.manifests.iter().filter(|m| m.kind != VALUES_KIND) {
+        metadata_environments(&m.file, &m.metadata_node, &mut environments);
+    }
+    let mut value_errors = Vec::new();
+    let values = collect_values(
+        &mut loaded.manifests,
+        &config.values,
+        &config.env,
+        &mut value_errors,
+    );
+    environments.extend(values.environments.iter().cloned());
+    let raw = inventory::collect(&mut loaded.manifests, &config.inventories, &config.env);
+    environments.extend(raw.environments.iter().cloned());
+    let (inventory, inventory_errors) = raw.resolve();
+    // With `-i`, a directory without manifest files is no problem: the inventory is there.
+    let given = !config.inventories.is_empty();
+    let mut diagnostics: Vec<Diagnostic> = loaded
+        .errors
+        .into_iter()
+        .filter(|e| !(given && matches!(e.kind, ManifestErrorKind::NoFiles(_))))
+        .chain(value_errors)
+        .map(Diagnostic::from)
+        .collect();
+    diagnostics.extend(inventory_errors);
+    diagnostics.extend(check_environments(&config.env, project, &environments));
+    let selected: Vec<String> = if config.limit.is_empty() || !diagnostics.is_empty() {
+        inventory.hosts.keys().cloned().collect()
+    } else {
+        inventory::select_hosts(&inventory, &inventory::limit_patterns(&config.limit))
+            .map_err(Error::Input)?
+    };
+    if !diagnostics.is_empty() {
+        return Err(Error::Input(diagnostics));
+    }
+    let hosts: Vec<&Host> = selected
+        .iter()
+        .filter_map(|h| inventory.hosts.get(h))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if config.output == OutputFormat::Human {
+        let _ = write!(out, "{}", human(&inventory, &hosts, &config.env));
+    } else {
+        let _ = writeln!(out, "{}", to_json(&inventory, &hosts, &config.env));
+    }
+    Ok(())
+}
+
+/// A block per host (`name  user@address:port  groups: ...`, then a line per variable with
+/// its origin), and a count.
+fn human(inventory: &Inventory, hosts: &[&Host], env: &str) -> String {
+    let mut text = String::new();
+    let width = hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
+    for h in hosts {
+        let user = h
+            .user
+            .as_deref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        let port = h.port.map(|p| format!(":{p}")).unwrap_or_default();
+        let groups = if h.groups.is_empty() {
+            "-".to_string()
+        } else {
+            h.groups.join(", ")
+        };
+        let mut extra = String::new();
+        if h.r#become {
+            let who = h.become_user.as_deref().unwrap_or("root");
+            extra.push_str(&format!("  become: {who}"));
+        }
+        if let Some(root) = &h.fs_root {
+            extra.push_str(&format!("  fsRoot: {root}"));
+        }
+        text.push_str(&format!(
+            "{:width$}  {user}{}{port}  groups: {groups}{extra}\n",
+            h.name, h.address
+        ));
+        for (name, var) in &h.vars {
+            text.push_str(&format!(
+                "    {name} = {}    ({}, {})\n",
+                node_json(&var.value),
+                var.origin,
+                var.location
+            ));
+        }
+    }
+    let count = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    text.push_str(&format!(
+        "{} of {}, {} (environment `{env}`)\n",
+        count(hosts.len(), "host"),
+        inventory.hosts.len(),
+        count(inventory.groups.len(), "group"),
+    ));
+    text
+}
+
+/// `{"command": "hosts", "environment", "ok", "hosts": [...], "groups": [...]}`.
+fn to_json(inventory: &Inventory, hosts: &[&Host], env: &str) -> serde_json::Value {
+    let shown: std::collections::HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    let hosts: Vec<serde_json::Value> = hosts
+        .iter()
+        .map(|h| {
+            let vars: serde_json::Map<String, serde_json::Value> = h
+                .vars
+                .iter()
+                .map(|(name, v)| {
+                    let (origin, group) = match &v.origin {
+                        VarOrigin::Host => ("host", None),
+                        VarOrigin::Group(g) => ("group", Some(g.as_str())),
+                        VarOrigin::Defaults => ("defaults", None),
+                    };
+                    (
+                        name.clone(),
+                        json!({
+                            "value": node_json(&v.value),
+                            "origin": origin,
+                            "group": group,
+                            "file": v.location.file.name(),
+                            "line": v.location.mark.line,
+                        }),
+                    )
+                })
+                .collect();
+            json!({
+                "name": h.name,
+                "address": h.address,
+                "port": h.port,
+                "user": h.user,
+                "identity_file": h.identity_file,
+                "ssh_options": h.ssh_options,
+                "become": h.r#become,
+                "become_user": h.become_user,
+                "fs_root": h.fs_root,
+                "groups": h.groups,
+                "vars": vars,
+            })
+        })
+        .collect();
+    let groups: Vec<serde_json::Value> = inventory
+        .groups
+        .values()
+        .map(|g| {
+            json!({
+                "name": g.name,
+                "hosts": g.hosts.iter().filter(|h| shown.contains(h.as_str())).collect::<Vec<_>>(),
+                "children": g.children,
+                "depth": g.depth,
+            })
+        })
+        .collect();
+    json!({"command": "hosts", "environment": env, "ok": true, "hosts": hosts, "groups": groups})
+}
