@@ -86,7 +86,12 @@ fn hosts_json_has_every_connection_setting_groups_and_vars_with_origin() {
     assert_eq!(report["ok"], true);
     assert_eq!(names(&report), ["web-1", "web-2", "db-1"]);
     let web2 = host(&report, "web-2");
-    let keys: Vec<&str> = web2.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = web2
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
         [
@@ -140,8 +145,14 @@ fn host_vars_precedence_is_host_then_child_group_then_parent_group_then_defaults
     assert_eq!(web1["site"]["origin"], "defaults");
     assert_eq!(web1["root"]["origin"], "host");
     let db = &host(&report, "db-1")["vars"];
-    assert_eq!(db["http_port"]["value"], 8080, "db-1 is in no group setting it");
-    assert_eq!(db["tier"]["value"], "db-host", "the host wins over its group");
+    assert_eq!(
+        db["http_port"]["value"], 8080,
+        "db-1 is in no group setting it"
+    );
+    assert_eq!(
+        db["tier"]["value"], "db-host",
+        "the host wins over its group"
+    );
 }
 
 #[test]
@@ -174,7 +185,10 @@ fn ansible_inventory_maps_host_port_user_and_keeps_other_keys_as_vars() {
     assert_eq!(lb1["groups"], json!(["edge", "lb"]));
     let lb2 = host(&report, "lb-2");
     assert_eq!(lb2["address"], "192.168.1.20");
-    assert_eq!(lb2["port"], 2201, "the host's own, quoted, wins over the group's");
+    assert_eq!(
+        lb2["port"], 2201,
+        "the host's own, quoted, wins over the group's"
+    );
     assert_eq!(lb2["vars"]["weight"]["group"], "lb");
     assert!(lb2["vars"].get("ansible_port").is_none());
 }
@@ -187,7 +201,9 @@ fn an_ansible_only_setting_is_an_input_error_naming_it() {
     );
     let out = t.run(&["hosts", "-i", "hosts.yml"]);
     out.code(3)
-        .stderr_has("Ansible setting `ansible_hots` is not supported by ordo; did you mean `ansible_host`?")
+        .stderr_has(
+            "Ansible setting `ansible_hots` is not supported by ordo; did you mean `ansible_host`?",
+        )
         .stderr_has("hosts.yml:4:7")
         .stderr_has("`ansible_ssh_private_key_file` is not supported")
         .stderr_has("hosts.yml:5:7");
@@ -226,7 +242,7 @@ fn a_native_inventory_file_given_with_i_is_read_and_not_loaded_as_a_manifest() {
     let t = Test::new()
         .trace()
         .file("site.yaml", &trace_doc("local", "", ""))
-        .file("lab.yaml", LAB.replace("kind: Inventory", "kind: Inventory").as_str());
+        .file("lab.yaml", LAB);
     // `lab.yaml` is under `-m .` and given with `-i`: read once, as the inventory.
     let report = hosts_json(&t, &["-i", "lab.yaml"]);
     assert_eq!(names(&report).len(), 3);
@@ -246,8 +262,10 @@ fn an_inventory_file_holding_another_kind_is_an_input_error() {
 
 #[test]
 fn inventory_documents_count_only_in_their_environments() {
-    let t = Test::new()
-        .file("inv.yaml", &LAB.replace("{name: lab}", "{name: lab, environments: [prod]}"));
+    let t = Test::new().file(
+        "inv.yaml",
+        &LAB.replace("{name: lab}", "{name: lab, environments: [prod]}"),
+    );
     let report = hosts_json(&t, &["-e", "prod"]);
     assert_eq!(names(&report).len(), 3);
     let report = hosts_json(&t, &[]);
@@ -318,7 +336,10 @@ fn limit_takes_names_groups_globs_excludes_and_commas() {
         (&["--limit", "*-1"], &["web-1", "db-1"]),
         (&["--limit", "all,!web-2"], &["web-1", "db-1"]),
         (&["--limit", "!web"], &["db-1"]),
-        (&["--limit", "pro?", "--limit", "!web-1"], &["web-2", "db-1"]),
+        (
+            &["--limit", "pro?", "--limit", "!web-1"],
+            &["web-2", "db-1"],
+        ),
         (&["--limit", "db-1,web-2"], &["web-2", "db-1"]),
         // A `!` pattern matching nothing is allowed.
         (&["--limit", "web,!nope"], &["web-1", "web-2"]),
@@ -354,7 +375,9 @@ fn a_limit_matching_nothing_is_an_input_error_with_a_did_you_mean() {
 
 #[test]
 fn a_limit_without_any_inventory_says_there_is_none() {
-    let t = Test::new().trace().file("site.yaml", &trace_doc("local", "", ""));
+    let t = Test::new()
+        .trace()
+        .file("site.yaml", &trace_doc("local", "", ""));
     t.run(&["plan", "--limit", "web", "--no-state"])
         .code(3)
         .stderr_has("the run has no inventory: give `-i FILE`");
@@ -365,7 +388,10 @@ fn a_manifest_selecting_hosts_is_refused_and_never_runs_locally() {
     let t = Test::new()
         .trace()
         .file("inv.yaml", LAB)
-        .file("site.yaml", &trace_doc("site", "hosts: [web, \"!web-2\"]", ""))
+        .file(
+            "site.yaml",
+            &trace_doc("site", "hosts: [web, \"!web-2\"]", ""),
+        )
         .file("other.yaml", &trace_doc("other", "", ""));
     for command in ["apply", "plan", "validate", "delete"] {
         let out = t.run(&[command, "--no-state"][..if command == "validate" { 1 } else { 2 }]);
@@ -425,28 +451,32 @@ fn hostvar_needs_hosts_and_a_key_every_selected_host_defines() {
         .code(3)
         .stderr_has("`!HostVar root` in manifest `site`, which has no `metadata.hosts`")
         .stderr_has("site.yaml:7:9");
-    let t = Test::new()
-        .trace()
-        .file("inv.yaml", LAB)
-        .file("site.yaml", &trace_doc("site", "hosts: [web]", "root: !HostVar roott\nport: !HostVar http_port"));
+    let t = Test::new().trace().file("inv.yaml", LAB).file(
+        "site.yaml",
+        &trace_doc(
+            "site",
+            "hosts: [web]",
+            "root: !HostVar roott\nport: !HostVar http_port",
+        ),
+    );
     t.run(&["validate"])
         .code(3)
         .stderr_has("`!HostVar roott`: host `web-1`, `web-2` of manifest `site` has no variable `roott`; did you mean `root`?")
         .stderr_has("site.yaml:8:9")
         .stderr_lacks("`!HostVar http_port`");
     // `root` is set on web-1 only: web-2 lacks it.
-    let t = Test::new()
-        .trace()
-        .file("inv.yaml", LAB)
-        .file("site.yaml", &trace_doc("site", "hosts: [web]", "root: !HostVar root"));
+    let t = Test::new().trace().file("inv.yaml", LAB).file(
+        "site.yaml",
+        &trace_doc("site", "hosts: [web]", "root: !HostVar root"),
+    );
     t.run(&["validate"])
         .code(3)
         .stderr_has("host `web-2` of manifest `site` has no variable `root`")
         .stderr_has("remote execution is not available yet");
-    let t = Test::new()
-        .trace()
-        .file("inv.yaml", LAB)
-        .file("site.yaml", &trace_doc("site", "hosts: [web]", "root: !HostVar [a]"));
+    let t = Test::new().trace().file("inv.yaml", LAB).file(
+        "site.yaml",
+        &trace_doc("site", "hosts: [web]", "root: !HostVar [a]"),
+    );
     t.run(&["validate"])
         .code(3)
         .stderr_has("`!HostVar` takes a host variable name, not a sequence");
