@@ -13,8 +13,15 @@ mod common;
 
 use common::Test;
 
-const LOAD: &[&str] = &["--manifest", "--src", "--env", "--values", "--set"];
-const SELECT: &[&str] = &["--only", "--exclude", "--selector"];
+const LOAD: &[&str] = &[
+    "--manifest",
+    "--src",
+    "--env",
+    "--values",
+    "--set",
+    "--inventory",
+];
+const SELECT: &[&str] = &["--only", "--exclude", "--selector", "--limit"];
 const OUTPUT: &[&str] = &["--output", "--verbose", "--color"];
 const RUN: &[&str] = &[
     "--quiet",
@@ -116,6 +123,11 @@ fn plan_offers_the_run_options_and_its_own() {
         &[LOAD, SELECT, OUTPUT, RUN],
         &["--delete", "--detailed-exitcode", "--prune"],
     );
+}
+
+#[test]
+fn hosts_offers_loading_limit_and_output_only() {
+    check("hosts", &[LOAD, OUTPUT], &["--limit"]);
 }
 
 #[test]
