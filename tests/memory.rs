@@ -239,3 +239,11 @@ fn the_json_report_keeps_a_bounded_amount_of_logs() {
         "{note}"
     );
 }
+
+// A thrown string of any size was held whole, for each failed manifest, until the report.
+#[test]
+fn a_huge_thrown_message_is_cut() {
+    let t = probe("", "let s = \"\"; s.pad(10000000, 'x');\nthrow s;");
+    let error = fails_quickly(&t, 30, &["more bytes not shown"]);
+    assert!(error.len() < 70_000, "{} bytes kept", error.len());
+}

@@ -35,6 +35,30 @@ pub struct ScriptError {
     pub limit: Option<LimitKind>,
 }
 
+/// Bytes of an error message (or its help) kept: a script can throw a string of the whole
+/// string length, and the run holds each failure until its report (issue 15).
+const MAX_MESSAGE: usize = 64 << 10;
+
+/// `text` cut to [`MAX_MESSAGE`] bytes, secrets masked before the cut (issue 15: a cut
+/// through a secret leaves a part the masking no longer recognises).
+fn bounded(text: String) -> String {
+    if text.len() <= MAX_MESSAGE {
+        return text;
+    }
+    let text = crate::exec::secrets::masked(&text);
+    let Some(end) = (0..=MAX_MESSAGE.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+    else {
+        return text;
+    };
+    format!(
+        "{} … ({} more bytes not shown)",
+        text.get(..end).unwrap_or_default(),
+        text.len() - end
+    )
+}
+
 fn mark_of(pos: Position) -> Option<Mark> {
     let line = u32::try_from(pos.line()?).ok()?;
     let col = pos
@@ -95,6 +119,7 @@ impl ScriptError {
             }
         }
         let (message, help, limit) = describe(current, limits, timeout_secs);
+        let (message, help) = (bounded(message), help.map(bounded));
         ScriptError {
             file,
             mark: mark_of(current.position()),
