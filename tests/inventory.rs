@@ -506,3 +506,22 @@ fn hosts_with_only_an_i_file_needs_no_manifests() {
         .code(3)
         .stderr_has("-i missing.yml: cannot read it");
 }
+
+#[test]
+fn the_project_files_inventory_is_the_default_and_i_replaces_it() {
+    let t = Test::new()
+        .file(
+            "ordo.yaml",
+            "kind: Project\nversion: v1\nmetadata: {name: lab}\nspec:\n  manifests: [manifests/]\n  inventory: [hosts.yml]\n",
+        )
+        .file("manifests/site.yaml", &trace_doc("local", "", ""))
+        .file("hosts.yml", ANSIBLE)
+        .file("other.yml", "all:\n  hosts:\n    other-1: {}\n");
+    let report = hosts_json(&t, &[]);
+    assert_eq!(names(&report), ["solo", "lb-1", "lb-2"]);
+    // From a directory below the root too.
+    let out = t.run_in("manifests", &["hosts", "--limit", "lb"]);
+    out.code(0).stdout_has("2 hosts of 3");
+    let report = hosts_json(&t, &["-i", "other.yml"]);
+    assert_eq!(names(&report), ["other-1"]);
+}

@@ -337,8 +337,8 @@ fn a_project_file_with_a_typo_is_an_input_error_at_its_line() {
     out.code(3)
         .stderr_has("ordo.yaml:5:3")
         .stderr_has("unknown key `manifest` in `spec`; did you mean `manifests`?")
-        .stderr_has("ordo.yaml:6:3")
-        .stderr_has("`spec.inventory` is not supported yet")
+        .stderr_has("ordo.yaml:6:15")
+        .stderr_has("`spec.inventory`: cannot read `hosts.yaml`")
         .stderr_has("ordo.yaml:7:")
         .stderr_has("values/missing.yaml")
         .stderr_has("nothing was run");

@@ -4,8 +4,8 @@
 //! exist (DESIGN.md §16). It is read and checked the way manifests are: every problem (YAML,
 //! unknown keys with a "did you mean", wrong types, paths that do not exist) is reported at
 //! its `file:line:column`, together, and means exit code 3. Paths in it are relative to the
-//! file. `inventory` and `sources` are accepted as keys, so a project written for a later
-//! ordo gets a clear "not supported yet" rather than "unknown key".
+//! file. `inventory` lists the default `-i` files. `sources` is accepted as a key, so a
+//! project written for a later ordo gets a clear "not supported yet" rather than "unknown key".
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,7 +36,7 @@ const SPEC: &[&str] = &[
     "sources",
 ];
 /// Keys of later capabilities: valid in the format, refused by this ordo.
-const NOT_YET: &[&str] = &["inventory", "sources"];
+const NOT_YET: &[&str] = &["sources"];
 
 /// An environment the project file lists, and where.
 #[derive(Clone, Debug)]
@@ -56,6 +56,8 @@ pub struct ProjectFile {
     pub manifests: Vec<PathBuf>,
     pub handlers: Vec<PathBuf>,
     pub values: Vec<PathBuf>,
+    /// `spec.inventory`: the default `-i` files, absolute paths.
+    pub inventory: Vec<PathBuf>,
     /// `spec.environments`: when given, the whole set of environments besides `default`.
     pub environments: Option<Vec<ListedEnvironment>>,
 }
@@ -268,6 +270,7 @@ impl ProjectFile {
             manifests: Vec::new(),
             handlers: Vec::new(),
             values: Vec::new(),
+            inventory: Vec::new(),
             environments: None,
         };
         match root.get("spec") {
@@ -284,6 +287,9 @@ impl ProjectFile {
                 }
                 if let Some(n) = s.get("values") {
                     project.values = c.paths(n, "spec.values");
+                }
+                if let Some(n) = s.get("inventory") {
+                    project.inventory = c.paths(n, "spec.inventory");
                 }
                 if let Some(n) = s.get("environments") {
                     let list = c.strings(n, "spec.environments");

@@ -238,6 +238,10 @@ fn locate_project(config: &mut Config) -> Result<Project, Error> {
         if config.src.is_none() && !file.handlers.is_empty() {
             config.src = Some(shown(&file.handlers));
         }
+        // `-i` given replaces the project's inventory, as `-m` and `-s` replace theirs.
+        if config.inventories.is_empty() {
+            config.inventories = shown(&file.inventory);
+        }
         // Project values first, `-f` files after them (later files win), as Helm's `-f`.
         let mut files = shown(&file.values);
         files.append(&mut config.values.files);
