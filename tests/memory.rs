@@ -247,3 +247,41 @@ fn a_huge_thrown_message_is_cut() {
     let error = fails_quickly(&t, 30, &["more bytes not shown"]);
     assert!(error.len() < 70_000, "{} bytes kept", error.len());
 }
+
+/// The peak resident memory of a running process, in KiB (`VmHWM`), if it still runs.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+// ordo's own memory stays bounded under the attacks: a 1 GiB file read and a template
+// asked for 100 MB of output leave its peak far below what they would have taken.
+#[test]
+fn ordos_peak_memory_stays_bounded_under_the_attacks() {
+    let t = probe(
+        "\"file:read\"",
+        "try { file::read(path::join(m.dir, \"huge.bin\")); throw \"read\"; } catch (e) { if e == \"read\" { throw e; } }\n\
+         let s = \"\"; s.pad(1000, 'x');\n\
+         try { template::render(\"{% for i in range(100000) %}{{ s }}{% endfor %}\", #{ s: s }); throw \"rendered\"; } catch (e) { if e == \"rendered\" { throw e; } }\n\
+         time::sleep(1.0);",
+    );
+    std::fs::File::create(t.path().join("huge.bin"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let mut child = t.spawn(&["apply"]);
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Some(kib) = peak_kib(child.id()) {
+            peak = peak.max(kib);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(peak > 0, "no sample of the running process");
+    // 64 MiB read and refused, then at most 64 MiB of output: well under 400 MiB.
+    assert!(peak < 400 * 1024, "peak resident memory {peak} KiB");
+}
