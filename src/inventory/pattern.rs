@@ -162,3 +162,95 @@ fn no_match(inventory: &Inventory, p: &Pattern, text: &str) -> Diagnostic {
     .at_opt(p.at.clone().map(|a| a.with_width(p.text.chars().count())))
     .help(help)
 }
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+
+    use super::*;
+    use crate::inventory::{Group, Host};
+    use crate::manifest::{Mark, SourceFile};
+
+    /// Hosts `web-1 web-2 db-1`; `web` holds the web hosts, `prod` holds `web` and `db-1`.
+    fn lab() -> Inventory {
+        let file = SourceFile::new("inv.yaml", ".", "");
+        let at = Location::new(&file, Mark::new(1, 1));
+        let host = |name: &str| Host {
+            name: name.into(),
+            address: name.into(),
+            port: None,
+            user: None,
+            identity_file: None,
+            ssh_options: Vec::new(),
+            r#become: false,
+            become_user: None,
+            fs_root: None,
+            vars: IndexMap::new(),
+            groups: Vec::new(),
+            location: at.clone(),
+        };
+        let group = |name: &str, hosts: &[&str], depth| Group {
+            name: name.into(),
+            hosts: hosts.iter().map(|h| (*h).to_string()).collect(),
+            children: Vec::new(),
+            depth,
+            location: at.clone(),
+        };
+        let mut inv = Inventory::default();
+        for h in ["web-1", "web-2", "db-1"] {
+            inv.hosts.insert(h.into(), host(h));
+        }
+        inv.groups
+            .insert("web".into(), group("web", &["web-1", "web-2"], 2));
+        inv.groups
+            .insert("prod".into(), group("prod", &["web-1", "web-2", "db-1"], 1));
+        inv
+    }
+
+    fn select(patterns: &[&str]) -> Result<Vec<String>, Vec<String>> {
+        let patterns: Vec<Pattern> = patterns
+            .iter()
+            .map(|p| Pattern {
+                text: (*p).to_string(),
+                at: None,
+                source: "--limit",
+            })
+            .collect();
+        select_hosts(&lab(), &patterns)
+            .map_err(|errors| errors.into_iter().map(|d| d.message).collect())
+    }
+
+    macro_rules! selects {
+        ($($patterns:expr => $hosts:expr;)*) => {
+            $(assert_eq!(select(&$patterns), Ok($hosts.iter().map(|h: &&str| h.to_string()).collect()), "{:?}", $patterns);)*
+        };
+    }
+
+    #[test]
+    fn patterns_select_in_inventory_order() {
+        selects! {
+            ["all"] => ["web-1", "web-2", "db-1"];
+            ["*"] => ["web-1", "web-2", "db-1"];
+            ["db-1", "web-1"] => ["web-1", "db-1"];
+            ["web"] => ["web-1", "web-2"];
+            ["prod", "!web"] => ["db-1"];
+            ["!db-1"] => ["web-1", "web-2"];
+            ["w*"] => ["web-1", "web-2"];
+            ["pr?d", "!web-?"] => ["db-1"];
+            ["web-{1,2}"] => ["web-1", "web-2"];
+            ["web", "!absent"] => ["web-1", "web-2"];
+        }
+    }
+
+    #[test]
+    fn a_pattern_matching_nothing_is_an_error_with_a_did_you_mean() {
+        let errors = select(&["wbe", "db-1", "zzz*"]).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].ends_with("did you mean `web`?"), "{errors:?}");
+        assert!(errors[1].contains("`zzz*` matches no host"), "{errors:?}");
+        let errors = select(&["web", "!prod"]).unwrap_err();
+        assert!(errors[0].contains("together select no host"), "{errors:?}");
+        let errors = select(&["web-[1"]).unwrap_err();
+        assert!(errors[0].contains("invalid glob"), "{errors:?}");
+    }
+}
