@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 seconds="${1:-600}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(version manifest_load tags planner)
+[ ${#targets[@]} -eq 0 ] && targets=(version manifest_load tags planner cli_args stdlib_options)
 mkdir -p logs
 export RUSTC_BOOTSTRAP=1
 status=0

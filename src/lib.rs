@@ -33,6 +33,7 @@ mod run;
 pub mod script;
 pub mod state;
 pub mod stdlib;
+pub mod units;
 
 pub use error::Error;
 pub use run::run;

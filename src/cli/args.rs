@@ -1,8 +1,11 @@
 //! The command line as clap sees it. `config.rs` turns it into a checked [`super::Config`].
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::stdlib::NetRule;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -147,6 +150,7 @@ pub struct StateArgs {
         long = "env",
         value_name = "NAME",
         default_value = "default",
+        value_parser = super::values::env_name,
         global = true
     )]
     pub env: String,
@@ -208,7 +212,8 @@ pub struct LoadArgs {
         short = 'e',
         long = "env",
         value_name = "NAME",
-        default_value = "default"
+        default_value = "default",
+        value_parser = super::values::env_name
     )]
     pub env: String,
 
@@ -301,13 +306,13 @@ pub struct RunArgs {
     #[arg(long = "fs-root", value_name = "DIR")]
     pub fs_roots: Vec<PathBuf>,
 
-    /// Allow HTTP only to this host (repeatable); other hosts are refused
-    #[arg(long = "net-allow", value_name = "HOST")]
-    pub net_allow: Vec<String>,
+    /// Allow HTTP only to this host, or host and port (repeatable): `example.com`, `127.0.0.1:8080`, `[::1]`
+    #[arg(long = "net-allow", value_name = "HOST[:PORT]", value_parser = super::values::net_rule)]
+    pub net_allow: Vec<NetRule>,
 
-    /// Wall-clock limit for one handler call, in seconds (`metadata.timeout` overrides it)
-    #[arg(long = "timeout", value_name = "SECS", default_value_t = 3600.0)]
-    pub timeout: f64,
+    /// Wall-clock limit for one handler call, in seconds, at most a year (`metadata.timeout` overrides it)
+    #[arg(long = "timeout", value_name = "SECS", default_value = "3600", value_parser = super::values::timeout)]
+    pub timeout: Duration,
 
     /// Limit on script operations in one handler call
     #[arg(

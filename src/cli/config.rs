@@ -15,7 +15,7 @@ use crate::exec::LogLevel;
 use crate::manifest::ValueSources;
 use crate::planner::{LabelSelector, Selection};
 use crate::script::ScriptLimits;
-use crate::stdlib::{Capability, Permissions, Policy};
+use crate::stdlib::{Capability, NetRule, Permissions, Policy};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommandKind {
@@ -85,6 +85,10 @@ pub struct Config {
     pub inventories: Vec<PathBuf>,
     /// `--limit` patterns, as given.
     pub limit: Vec<String>,
+    /// The command line as the lock file records it (secrets are masked there), filled in
+    /// by `run` from the arguments it was given, never from `std::env::args` (which panics
+    /// on an argument that is not UTF-8).
+    pub command_line: String,
 }
 
 /// A command-line problem (exit 2).
@@ -138,8 +142,8 @@ struct RunOptions {
     use_state: bool,
     deny: Vec<String>,
     fs_roots: Vec<PathBuf>,
-    net_allow: Vec<String>,
-    timeout: f64,
+    net_allow: Vec<NetRule>,
+    timeout: Duration,
     max_operations: u64,
 }
 
@@ -155,7 +159,7 @@ impl Default for RunOptions {
             deny: Vec::new(),
             fs_roots: Vec::new(),
             net_allow: Vec::new(),
-            timeout: limits.timeout.as_secs_f64(),
+            timeout: limits.timeout,
             max_operations: limits.max_operations,
         }
     }
@@ -268,12 +272,6 @@ impl Config {
             }
             fs_roots.push(real);
         }
-        if !(run.timeout.is_finite() && run.timeout > 0.0) {
-            return Err(usage(format!(
-                "--timeout: `{}` is not a positive number of seconds",
-                run.timeout
-            )));
-        }
         for set in &load.set {
             match set.split_once('=') {
                 Some((name, _)) if !name.trim().is_empty() => {}
@@ -340,7 +338,7 @@ impl Config {
             },
             limits: ScriptLimits {
                 max_operations: run.max_operations,
-                timeout: Duration::from_secs_f64(run.timeout),
+                timeout: run.timeout,
                 ..ScriptLimits::default()
             },
             jobs,
@@ -356,6 +354,7 @@ impl Config {
             lint_paths,
             inventories: load.inventories,
             limit,
+            command_line: String::new(),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod config;
+mod values;
 
 pub use args::{Cli, ColorChoice, Command, GraphFormat, OutputFormat, StateAction, StateArgs};
 pub use config::{CommandKind, Config, UsageError};

@@ -853,11 +853,19 @@ impl<'a> Runner<'a> {
                             delay.as_secs_f64()
                         ),
                     });
-                    let until = Instant::now() + delay;
-                    while Instant::now() < until && !self.cancel.load(Ordering::Relaxed) {
-                        std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+                    // `retryDelay` is at most a year (`crate::units`) and stays so when
+                    // doubled, so the deadline exists; `None` (never) would wait for Ctrl-C.
+                    let until = Instant::now().checked_add(delay);
+                    loop {
+                        let now = Instant::now();
+                        let left =
+                            until.map_or(Duration::MAX, |u| u.saturating_duration_since(now));
+                        if left.is_zero() || self.cancel.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        std::thread::sleep(left.min(Duration::from_millis(50)));
                     }
-                    delay = delay.saturating_mul(2);
+                    delay = delay.saturating_mul(2).min(crate::units::MAX_DURATION);
                 }
             }
         }

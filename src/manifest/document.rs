@@ -260,27 +260,34 @@ impl Checker<'_> {
         }
     }
 
-    fn seconds(&mut self, node: Option<&Node>, field: &'static str) -> Option<Duration> {
+    /// A number of seconds, through the one checked conversion ([`crate::units`]): NaN,
+    /// infinities, negative numbers, more than a year and positive numbers that round to
+    /// zero are errors naming the field; so is zero when `positive`.
+    fn seconds(
+        &mut self,
+        node: Option<&Node>,
+        field: &'static str,
+        positive: bool,
+    ) -> Option<Duration> {
         let node = node?;
         let secs = match node.value {
             Value::Null => return None,
-            Value::Int(i) => i as f64,
+            Value::Int(i) => crate::units::int_seconds(i),
             Value::Float(f) => f,
             _ => {
                 self.wrong_type(node, field, "a number of seconds");
                 return None;
             }
         };
-        match Duration::try_from_secs_f64(secs) {
-            Ok(d) if secs.is_finite() => Some(d),
-            _ => {
-                self.error(
-                    node.mark,
-                    K::OutOfRange {
-                        field,
-                        value: secs.to_string(),
-                    },
-                );
+        let convert = if positive {
+            crate::units::positive_duration
+        } else {
+            crate::units::duration
+        };
+        match convert(field, secs) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(node.mark, K::BadDuration(e));
                 None
             }
         }
@@ -522,18 +529,7 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
         }
     }
 
-    meta.timeout = c.seconds(m.get("timeout"), "metadata.timeout");
-    if meta.timeout == Some(Duration::ZERO)
-        && let Some(n) = m.get("timeout")
-    {
-        c.error(
-            n.mark,
-            K::OutOfRange {
-                field: "metadata.timeout",
-                value: "0".into(),
-            },
-        );
-    }
+    meta.timeout = c.seconds(m.get("timeout"), "metadata.timeout", true);
     if let Some(r) = m.get("retries") {
         match r.value {
             Value::Null => {}
@@ -550,7 +546,7 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
             _ => c.wrong_type(r, "metadata.retries", "a whole number"),
         }
     }
-    if let Some(d) = c.seconds(m.get("retryDelay"), "metadata.retryDelay") {
+    if let Some(d) = c.seconds(m.get("retryDelay"), "metadata.retryDelay", false) {
         meta.retry_delay = d;
     }
     if let Some(h) = m.get("hosts") {

@@ -45,6 +45,9 @@ pub enum ManifestErrorKind {
     },
     #[error("`{field}` is out of range: {value}")]
     OutOfRange { field: &'static str, value: String },
+    /// A number of seconds that is no duration: see [`crate::units`].
+    #[error("{0}")]
+    BadDuration(crate::units::UnitError),
     #[error("label `{key}` must be a string, not {found}")]
     LabelNotString {
         key: String,

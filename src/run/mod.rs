@@ -32,7 +32,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
         };
     }
     install_panic_hook();
-    let cli = match Cli::try_parse_from(args) {
+    // Kept as given: a path on the command line need not be UTF-8 (issue 16).
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -84,7 +86,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
         };
     }
     let mut config = match Config::from_cli(cli) {
-        Ok(c) => c,
+        Ok(c) => Config {
+            command_line: command_line(&args),
+            ..c
+        },
         Err(e) => {
             eprintln!("error: {e}");
             return Err(exit::USAGE);
@@ -99,6 +104,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
             Err(e.code())
         }
     }
+}
+
+/// The command line as the lock file records it: each argument as text, bytes that are
+/// not UTF-8 shown as `\u{FFFD}`, joined by spaces.
+fn command_line(args: &[OsString]) -> String {
+    args.iter()
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A panic is a bug: say so, ask for a report, and exit non-zero without a backtrace. The

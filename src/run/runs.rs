@@ -110,14 +110,10 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let mut lock = None;
     // The lock file outlives a killed run and is shown to the next one and by
     // `state unlock`: the command line is recorded with every secret masked (a `--set`
-    // of a secret value included; the values were registered when loading). `args_os`:
-    // `args` panics on an argument that is not UTF-8 (a path).
-    let command = crate::exec::secrets::masked(
-        &std::env::args_os()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
+    // of a secret value included; the values were registered when loading). It is the
+    // arguments `run` was given, as `OsString`s (`std::env::args` panics on an argument
+    // that is not UTF-8, a path).
+    let command = crate::exec::secrets::masked(&config.command_line);
     if let (Some(store), false) = (&store, dry_run) {
         let (held, warning) =
             StateLock::acquire(&store.lock_path(), &command).map_err(|e| state_error(&e))?;

@@ -210,6 +210,12 @@ fn read(path: &str) -> R<String> {
 
 fn write(path: &str, content: &str, opts: Option<&Map>) -> R<()> {
     let t = open("file::write", Capability::FileWrite, path)?;
+    let mode = write_options(opts)?;
+    write_atomic(&t, &Content::Bytes(content.as_bytes()), mode)
+}
+
+/// The options of `file::write`: its `mode`, if given.
+pub(super) fn write_options(opts: Option<&Map>) -> R<Option<u32>> {
     let mut mode = None;
     for (key, value) in opts.into_iter().flatten() {
         match key.as_str() {
@@ -222,7 +228,7 @@ fn write(path: &str, content: &str, opts: Option<&Map>) -> R<()> {
             }
         }
     }
-    write_atomic(&t, &Content::Bytes(content.as_bytes()), mode)
+    Ok(mode)
 }
 
 /// A file mode as handlers give it: an octal string, `"0640"`, `"640"` or `"0o640"`, at

@@ -27,7 +27,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_BODY: u64 = 32 << 20;
 const MAX_REDIRECTS: usize = 10;
 
-struct Options {
+pub(super) struct Options {
     method: Method,
     url: String,
     /// Set by the caller (`headers`, `auth`): sent only to the origin the script named.
@@ -53,7 +53,7 @@ fn text(value: &Dynamic, what: &str) -> R<String> {
     })
 }
 
-fn options(call: &str, method: &str, url: &str, opts: &Map) -> R<Options> {
+pub(super) fn options(call: &str, method: &str, url: &str, opts: &Map) -> R<Options> {
     let mut o = Options {
         method: Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
             script_error(format!("`{call}`: `{method}` is not an HTTP method"), None)
@@ -91,19 +91,7 @@ fn options(call: &str, method: &str, url: &str, opts: &Map) -> R<Options> {
                     .push(("content-type".into(), "application/json".into()));
             }
             "timeout" => {
-                let secs = value
-                    .as_float()
-                    .or_else(|_| value.as_int().map(|i| i as f64))
-                    .ok();
-                o.timeout = secs
-                    .filter(|s| s.is_finite() && *s > 0.0)
-                    .map(Duration::from_secs_f64)
-                    .ok_or_else(|| {
-                        script_error(
-                            format!("`{call}`: `timeout` must be a positive number of seconds"),
-                            None,
-                        )
-                    })?;
+                o.timeout = super::options::seconds(&format!("`{call}`: option `timeout`"), value)?;
             }
             "insecure" => {
                 o.insecure = value.as_bool().map_err(|_| {
@@ -162,17 +150,22 @@ fn basic_auth(user: &str, password: &str) -> String {
     )
 }
 
-fn host_of(call: &str, url: &str) -> R<(Uri, String)> {
+/// The URL, its host (without brackets) and its port (the scheme's default when absent),
+/// as `--net-allow` compares them.
+pub(super) fn host_of(call: &str, url: &str) -> R<(Uri, String, u16)> {
     let uri: Uri = url
         .parse()
         .map_err(|e| script_error(format!("`{call}`: `{url}` is not a URL: {e}"), None))?;
     match (uri.scheme_str(), uri.host()) {
-        (Some("http" | "https"), Some(host)) => {
+        (Some(scheme @ ("http" | "https")), Some(host)) => {
             let host = host
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_string();
-            Ok((uri, host))
+            let port = uri
+                .port_u16()
+                .unwrap_or(if scheme == "https" { 443 } else { 80 });
+            Ok((uri, host, port))
         }
         _ => Err(script_error(
             format!("`{call}`: `{url}` is not an http or https URL"),
@@ -279,14 +272,14 @@ fn send(ctx: &CallContext, call: &str, o: &Options) -> R<ureq::http::Response<ur
     let mut body_headers = o.body_headers.as_slice();
     let first = origin(&host_of(call, &url)?.0);
     for _ in 0..=MAX_REDIRECTS {
-        let (uri, host) = host_of(call, &url)?;
+        let (uri, host, port) = host_of(call, &url)?;
         ctx.policy
-            .check_host(call, &host)
+            .check_host(call, &host, port)
             .map_err(|r| net_refusal(&r))?;
         if let Some(p) = proxy.as_ref().filter(|p| !p.is_no_proxy(&uri)) {
             let proxy_host = p.host().trim_start_matches('[').trim_end_matches(']');
             ctx.policy
-                .check_host(&format!("{call} (proxy)"), proxy_host)
+                .check_host(&format!("{call} (proxy)"), proxy_host, p.port())
                 .map_err(|r| net_refusal(&r))?;
         }
         let mut request = Request::builder().method(method.clone()).uri(uri.clone());
@@ -418,7 +411,8 @@ fn request(call: &str, method: &str, url: &str, opts: &Map) -> R<Map> {
     response_map(response, o.max_body, call)
 }
 
-fn request_map(opts: &Map) -> R<Map> {
+/// The URL and method of `http::request(#{ url, method, .. })`.
+pub(super) fn url_and_method(opts: &Map) -> R<(String, String)> {
     let url = opts
         .get("url")
         .ok_or_else(|| script_error("`http::request`: `url` is required".into(), None))
@@ -428,6 +422,11 @@ fn request_map(opts: &Map) -> R<Map> {
         .map(|m| text(m, "method"))
         .transpose()?
         .unwrap_or_else(|| "GET".into());
+    Ok((url, method))
+}
+
+fn request_map(opts: &Map) -> R<Map> {
+    let (url, method) = url_and_method(opts)?;
     request("http::request", &method, &url, opts)
 }
 

@@ -45,6 +45,8 @@ mod file;
 mod http;
 mod json;
 mod log;
+mod net_rule;
+pub mod options;
 mod path;
 mod permission;
 mod registration;
@@ -57,6 +59,7 @@ mod vars;
 pub(crate) mod yaml;
 
 pub use file::sha256_hex;
+pub use net_rule::NetRule;
 pub use permission::{
     Capability, Located, Permissions, Policy, Refusal, absolute, is_environ, is_environ_fd, resolve,
 };

@@ -93,8 +93,8 @@ pub struct Policy {
     pub deny: Permissions,
     /// When non-empty, every file path must resolve inside one of these (canonical) roots.
     pub fs_roots: Vec<PathBuf>,
-    /// When non-empty, HTTP may only reach these hosts.
-    pub net_allow: Vec<String>,
+    /// When non-empty, HTTP may only reach these hosts (and ports, when a rule names one).
+    pub net_allow: Vec<super::NetRule>,
     /// `plan`: no mutation through the stdlib.
     pub read_only: bool,
 }
@@ -121,20 +121,45 @@ pub enum Refusal {
         host: String,
         allowed: String,
     },
+    #[error("`{call}`: port {port} of host `{host}` is not allowed (--net-allow {allowed})")]
+    PortNotAllowed {
+        call: String,
+        host: String,
+        port: u16,
+        allowed: String,
+    },
     #[error("`{call}` changes things, and `plan` is read-only")]
     ReadOnly { call: String },
 }
 
 impl Policy {
-    pub fn check_host(&self, call: &str, host: &str) -> Result<(), Refusal> {
-        if self.net_allow.is_empty() || self.net_allow.iter().any(|h| h.eq_ignore_ascii_case(host))
-        {
+    /// Whether HTTP may reach `host` (no brackets) on `port` under `--net-allow`.
+    ///
+    /// # Errors
+    ///
+    /// The refusal, saying whether the host or only the port is not allowed.
+    pub fn check_host(&self, call: &str, host: &str, port: u16) -> Result<(), Refusal> {
+        if self.net_allow.is_empty() || self.net_allow.iter().any(|r| r.matches(host, port)) {
             return Ok(());
+        }
+        let allowed = self
+            .net_allow
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.net_allow.iter().any(|r| r.matches_host(host)) {
+            return Err(Refusal::PortNotAllowed {
+                call: call.to_string(),
+                host: host.to_string(),
+                port,
+                allowed,
+            });
         }
         Err(Refusal::HostNotAllowed {
             call: call.to_string(),
             host: host.to_string(),
-            allowed: self.net_allow.join(", "),
+            allowed,
         })
     }
 

@@ -126,7 +126,7 @@ fn change_dir_in_child(command: &mut Command, fd: RawFd) {
     }
 }
 
-struct Options {
+pub(super) struct Options {
     cwd: Option<String>,
     env: Vec<(String, String)>,
     clear_env: bool,
@@ -137,7 +137,7 @@ struct Options {
     read_only: bool,
 }
 
-fn options(opts: &Map) -> R<Options> {
+pub(super) fn options(opts: &Map) -> R<Options> {
     let mut o = Options {
         cwd: None,
         env: Vec::new(),
@@ -185,14 +185,10 @@ fn options(opts: &Map) -> R<Options> {
                 )
             }
             "timeout" => {
-                let secs = value
-                    .as_float()
-                    .or_else(|_| value.as_int().map(|i| i as f64));
-                let secs = secs
-                    .ok()
-                    .filter(|s| s.is_finite() && *s > 0.0)
-                    .ok_or_else(|| bad("timeout", "a positive number of seconds"))?;
-                o.timeout = Some(Duration::from_secs_f64(secs));
+                o.timeout = Some(super::options::seconds(
+                    "`shell::run`: option `timeout`",
+                    value,
+                )?);
             }
             "check" => o.check = value.as_bool().map_err(|_| bad("check", "a boolean"))?,
             "max_output" => {
@@ -452,7 +448,7 @@ fn supervise(
         std::thread::spawn(move || err_tx.send(read_capped(pipe, cap)));
     }
 
-    let own_deadline = o.timeout.map(|t| started + t);
+    let own_deadline = o.timeout.and_then(|t| started.checked_add(t));
     let mut stop = None;
     let mut killed_at: Option<Instant> = None;
     let status = loop {

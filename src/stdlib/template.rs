@@ -14,7 +14,7 @@ use crate::script::context::script_error;
 /// Template instructions one render may execute.
 const FUEL: u64 = 10_000_000;
 
-fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
+pub(super) fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAltResult>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     // The default drops the final newline; the build only fails on bad delimiters.

@@ -10,18 +10,29 @@ use rhai::{Dynamic, EvalAltResult};
 use super::StdModule;
 use crate::script::context::{self, script_error};
 
-fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
+/// How long `time::sleep(seconds)` sleeps: zero or more seconds, at most a year, through
+/// the one checked conversion ([`crate::units`]).
+///
+/// # Errors
+///
+/// A script error naming `time::sleep` for anything else.
+pub(super) fn sleep_duration(seconds: &Dynamic) -> Result<Duration, Box<EvalAltResult>> {
     let secs = seconds
         .as_float()
-        .or_else(|_| seconds.as_int().map(|i| i as f64))
+        .or_else(|_| seconds.as_int().map(crate::units::int_seconds))
         .map_err(|_| script_error("`time::sleep` takes a number of seconds".into(), None))?;
-    let total = Duration::try_from_secs_f64(secs.max(0.0))
-        .map_err(|_| script_error(format!("`time::sleep`: {secs} is not a duration"), None))?;
+    crate::units::duration("`time::sleep`", secs).map_err(|e| script_error(e.to_string(), None))
+}
+
+fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
+    let total = sleep_duration(seconds)?;
     let ctx = context::require("time::sleep")?;
-    let end = std::time::Instant::now() + total;
+    // At most a year from now: the sum exists (`None`, never, would wait for the deadline).
+    let end = std::time::Instant::now().checked_add(total);
     loop {
         let now = std::time::Instant::now();
-        if now >= end {
+        let left = end.map_or(Duration::MAX, |e| e.saturating_duration_since(now));
+        if left.is_zero() {
             return Ok(());
         }
         if ctx.cancelled() {
@@ -36,7 +47,7 @@ fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
                 ),
             ));
         }
-        std::thread::sleep((end - now).min(Duration::from_millis(50)));
+        std::thread::sleep(left.min(Duration::from_millis(50)));
     }
 }
 

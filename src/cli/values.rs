@@ -1,0 +1,64 @@
+//! Value parsers for the options whose text needs more than clap's types (issue 16).
+//!
+//! Each turns the text into a checked value, or into a message that clap prints as
+//! ``error: invalid value '1e20' for '--timeout <SECS>': ...`` with exit code 2, before
+//! any file is read. Durations go through [`crate::units`] like every other duration from
+//! input.
+
+use std::time::Duration;
+
+use crate::stdlib::NetRule;
+
+/// `--timeout SECS`: a positive number of seconds, at most a year.
+pub(super) fn timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    crate::units::positive_duration("--timeout", secs).map_err(|e| e.describe())
+}
+
+/// `-e NAME`: an environment name that a manifest or the project file can name, and that
+/// can be shown and stored: not empty, no `/` or `\`, no blanks or control characters.
+pub(super) fn env_name(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("an environment name cannot be empty".into());
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '\\'))
+    {
+        return Err(format!(
+            "{c:?} cannot be in an environment name (no blanks, control characters, `/` or `\\`)"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// `--net-allow HOST[:PORT]`: see [`NetRule`].
+pub(super) fn net_rule(text: &str) -> Result<NetRule, String> {
+    NetRule::parse(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_checked_durations() {
+        assert_eq!(timeout("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(timeout("60"), Ok(Duration::from_secs(60)));
+        for bad in ["", "x", "0", "-1", "1e20", "1e-300", "inf", "NaN"] {
+            assert!(timeout(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn environment_names_are_checked() {
+        assert!(env_name("prod").is_ok());
+        assert!(env_name("eu-west.1").is_ok());
+        for bad in ["", "a b", "a\nb", "a/b", "..\\x", "\t"] {
+            assert!(env_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
