@@ -71,8 +71,13 @@ struct Shown(f64);
 
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // As `manifest::float_text`, which this leaf module must not reach up to.
-        write!(f, "{}", rhai::Dynamic::from_float(self.0))
+        // A whole number as the integer it was given as (`-1`, not `-1.0`); any other as
+        // `manifest::float_text` prints it, which this leaf module must not reach up to.
+        if self.0.fract() == 0.0 && self.0.abs() < 1e15 {
+            write!(f, "{:.0}", self.0)
+        } else {
+            write!(f, "{}", rhai::Dynamic::from_float(self.0))
+        }
     }
 }
 
@@ -180,6 +185,23 @@ mod tests {
             e.to_string(),
             "--timeout: `1e20` seconds is more than the longest duration ordo takes, 31536000 (365 days)"
         );
+    }
+
+    #[test]
+    fn whole_numbers_are_shown_as_given() {
+        assert!(
+            duration("f", -1.0)
+                .unwrap_err()
+                .to_string()
+                .contains("`-1` is negative")
+        );
+        assert!(
+            duration("f", -0.5)
+                .unwrap_err()
+                .to_string()
+                .contains("`-0.5` is negative")
+        );
+        assert_eq!(MAX_SECONDS_F64.to_string(), MAX_SECONDS.to_string());
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //!
 //! - `expect`: one location per line (`file:line:` or `file:line:col`) that stderr must show;
 //! - `args` (optional): extra arguments after `apply`, split on whitespace;
+//! - `usage` (optional, empty): the input is the command line (`args`), which ordo refuses
+//!   with exit code 2 before reading any file; `expect` then holds, one a line, text that
+//!   stderr must show (the option and the problem), as a command line has no `file:line`;
 //! - `generate` (optional): `KIND FILE`, a large input made here rather than committed:
 //!   `huge-file` (over the 256 MiB file limit, for manifests and values files alike),
 //!   `huge-handler` (over the 16 MiB limit of a handler script), `huge-document` (over the 16 MiB document
@@ -43,7 +46,10 @@ fn copy_inputs(from: &Path, to: &Path) {
         if entry.file_type().unwrap().is_dir() {
             std::fs::create_dir_all(&target).unwrap();
             copy_inputs(&entry.path(), &target);
-        } else if !matches!(name.to_str(), Some("expect" | "args" | "generate")) {
+        } else if !matches!(
+            name.to_str(),
+            Some("expect" | "args" | "generate" | "usage")
+        ) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
@@ -131,19 +137,25 @@ fn every_bad_input_is_an_input_error_with_its_place_and_nothing_runs() {
         args.extend(extra.split_whitespace());
 
         let out = t.run(&args);
+        let usage = case.join("usage").exists();
+        let want = if usage { 2 } else { 3 };
         // Every problem of every case is collected, so one run shows them all.
-        if out.code != 3 {
-            failures.push(format!("{name}: exit code {}, not 3", out.code));
+        if out.code != want {
+            failures.push(format!("{name}: exit code {}, not {want}", out.code));
         }
         // What `Output::no_panic` asserts, collected rather than stopping at the first.
         for bad in out.panic_signs() {
             failures.push(format!("{name}: stderr has `{bad}`"));
         }
-        if !out.stderr.contains("nothing was run") {
+        if !usage && !out.stderr.contains("nothing was run") {
             failures.push(format!("{name}: stderr does not say that nothing was run"));
         }
         for location in &locations {
-            if !is_location(location) {
+            if usage {
+                if !out.stderr.contains(location) {
+                    failures.push(format!("{name}: stderr lacks `{location}`"));
+                }
+            } else if !is_location(location) {
                 failures.push(format!(
                     "{name}: `{location}` in `expect` is not `file:line`"
                 ));

@@ -489,7 +489,12 @@ fn web_download_file_apply_then_unchanged_then_delete() {
         .stderr_has("(100000 bytes)");
     let bytes = std::fs::read(t.path().join("downloads/file.bin")).unwrap();
     assert_eq!(bytes.len(), 100_000);
-    assert!(bytes.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+    assert!(
+        bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| *b == u8::try_from(i % 251).unwrap())
+    );
     let d = dumped(&t);
     assert_eq!(d["bin.size"], 100_000);
     assert_eq!(d["bin.status"], 200);

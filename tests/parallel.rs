@@ -96,7 +96,7 @@ fn random_dags_keep_every_edge_at_j16() {
         // Documents in a shuffled order, so document order does not help.
         let mut order: Vec<usize> = (0..n).collect();
         for i in (1..n).rev() {
-            order.swap(i, (rng.next() as usize) % (i + 1));
+            order.swap(i, usize::try_from(rng.next() % (i as u64 + 1)).unwrap());
         }
         let yaml: String = order
             .iter()

@@ -284,7 +284,7 @@ impl Checker<'_> {
         } else {
             crate::units::duration
         };
-        match convert(field, secs) {
+        match convert(&format!("`{field}`"), secs) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.error(node.mark, K::BadDuration(e));

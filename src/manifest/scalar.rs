@@ -89,7 +89,7 @@ pub(super) fn scalar(
         TagKind::NonSpecific | TagKind::Core("str") => Ok(Value::String(text.to_string())),
         TagKind::Core("int") => int(text).map(Value::Int).ok_or_else(bad),
         TagKind::Core("float") => match plain(text) {
-            Value::Int(i) => Ok(Value::Float(i as f64)),
+            Value::Int(i) => Ok(Value::Float(int_as_float(i))),
             v @ Value::Float(_) => Ok(v),
             _ => Err(bad()),
         },
@@ -235,6 +235,16 @@ fn is_plain_char(c: char) -> bool {
     // U+2028 and U+2029 are line breaks to a YAML 1.1 reader.
     !matches!(c, '\u{2028}' | '\u{2029}')
         && matches!(c, ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fefe}' | '\u{ff00}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}')
+}
+
+/// `!!float 3`: the integer as the nearest float, as YAML asks (above 2^53 it rounds,
+/// which is what the tag requests).
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "an explicit `!!float` asks for the nearest float"
+)]
+fn int_as_float(i: i64) -> f64 {
+    i as f64
 }
 
 #[cfg(test)]

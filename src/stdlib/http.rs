@@ -479,7 +479,7 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
         tmp.file
             .write_all(buf.get(..n).unwrap_or(buf.as_slice()))
             .map_err(|e| target.error(&e))?;
-        size += n as u64;
+        size = size.saturating_add(n as u64);
     }
     // Atomic by rename, like `file::write`, with its final mode before it has its name
     // (a given `mode`, else a replaced file's, else 0644); not fsynced.

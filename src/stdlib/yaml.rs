@@ -640,7 +640,7 @@ mod tests {
                     1 => f64::INFINITY,
                     2 => f64::NEG_INFINITY,
                     3 => f64::from_bits(self.next()),
-                    _ => (self.next() % 100_000) as f64 / 8.0,
+                    _ => f64::from(u32::try_from(self.next() % 100_000).unwrap()) / 8.0,
                 }),
                 4 | 5 => Dynamic::from(self.string()),
                 6 => {
