@@ -11,6 +11,7 @@
 //! - [`planner`]: the dependency graph, cycle reports, the ordered plan
 //! - [`exec`]: the runner, statuses, events, variables
 //! - [`state`]: the state file, its journal and lock, persisted variables
+//! - [`target`]: where a handler acts; today the OpenSSH transport to remote hosts
 //! - [`report`]: diagnostics and events rendered for humans and machines
 //!
 //! [`input`] reads input files and walks directories for every stage that needs it.
@@ -33,6 +34,7 @@ mod run;
 pub mod script;
 pub mod state;
 pub mod stdlib;
+pub mod target;
 pub mod units;
 
 pub use error::Error;

@@ -36,9 +36,12 @@ fn install_interrupt(cancel: &Arc<AtomicBool>) {
             eprintln!(
                 "interrupted: stopping running handlers (press Ctrl-C again to quit at once)"
             );
+            // Remote commands: their process groups are killed, the masters closed.
+            crate::target::ssh::interrupt_all();
         } else {
             crate::stdlib::interrupt_children(libc::SIGKILL);
             crate::stdlib::contain::sweep();
+            crate::target::ssh::close_all();
             std::process::exit(exit::INTERRUPTED);
         }
     });

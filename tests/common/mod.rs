@@ -15,6 +15,8 @@
     reason = "test helpers fail by panicking"
 )]
 
+pub mod sshd;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,0 +1,1030 @@
+//! A host reached over the system's OpenSSH client: one multiplexed master connection per
+//! host, commands and file transfers as sessions on it.
+//!
+//! ordo runs the `ssh` found on `PATH`, so the user's `~/.ssh/config`, agent, keys and
+//! jump hosts work as in their shell. The traps it avoids were measured on OpenSSH 9.2
+//! (`reference/next-capabilities.md` §1.3):
+//!
+//! - The master is owned by the run: started on first use with `ControlMaster=yes`,
+//!   `ControlPersist=yes` (it never expires mid-run, ansible#16731) and `-f -N`, never `-M`
+//!   as well (two master requests make `ssh` refuse every session); [`Connection::close`],
+//!   drop and Ctrl-C ([`interrupt_all`]) send `-O exit`, so nothing outlives the run
+//!   (ansible#78227). A master found dead before a session is restarted once.
+//! - The control socket is `%C` (a hash) in a fresh 0700 directory under
+//!   `$XDG_RUNTIME_DIR` or `/tmp`, so its path stays far below the 108 bytes of `sun_path`.
+//! - `BatchMode`: a host that wants a password or an unknown host key fails at once.
+//! - At most `per_host` sessions at once ([`Settings::per_host`], default 8): sshd's
+//!   `MaxSessions` is 10, and `ssh` silently opens a new TCP connection for every session
+//!   the server refuses.
+//! - A killed local `ssh` leaves the remote command running (no PTY, no SIGHUP), so a
+//!   timeout or an interrupt kills the remote process group over a second channel:
+//!   SIGTERM, then SIGKILL after the same 2 s grace as local commands.
+//! - Exit code 255 means a connection failure or the command's own 255; the start marker
+//!   of the wrapper (`quote.rs`) tells them apart: a failure before it is
+//!   [`TransportError::Unreachable`].
+//!
+//! Everything is blocking and thread-safe: ordo's workers call a [`Connection`] from many
+//! threads at once, and the slots bound them. Nothing here prints: outcomes are values and
+//! errors. Masking secrets in messages is the caller's business (the runner masks
+//! everything it reports).
+
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak, mpsc};
+use std::time::{Duration, Instant};
+
+use sha2::Digest;
+
+use super::error::TransportError;
+use super::quote::{self, START};
+use super::slots::Slots;
+
+/// Default cap on captured stdout and on captured stderr, each (as `shell::run` locally).
+pub const MAX_OUTPUT: usize = 16 << 20;
+/// How long a stopped command gets between SIGTERM and SIGKILL (as locally).
+const GRACE_TENTHS: u32 = 20;
+/// Writes larger than this first ask whether the file already matches, so an unchanged big
+/// file is not sent; smaller ones send the content with the question, in one round trip.
+const SEND_WITH_CHECK: usize = 64 << 10;
+/// How long [`Connection::interrupt`] waits for running sessions to kill their remote groups
+/// before it closes the master.
+const INTERRUPT_WAIT: Duration = Duration::from_secs(8);
+/// How long a stopped session waits for a start marker still on its way.
+const MARKER_WAIT: Duration = Duration::from_secs(3);
+
+/// How to reach one host: plain values, so an inventory (or a test) can fill them in.
+#[derive(Debug, Clone, Default)]
+pub struct HostParams {
+    /// The host's name in messages (an inventory name such as `web-1`).
+    pub name: String,
+    /// What `ssh` connects to: an address or a name its configuration knows.
+    pub address: String,
+    /// `-p PORT`; absent: `ssh`'s own default (its configuration, or 22).
+    pub port: Option<u16>,
+    /// `-l USER`; absent: `ssh`'s own default.
+    pub user: Option<String>,
+    /// `-i FILE`.
+    pub identity_file: Option<PathBuf>,
+    /// Arguments given to `ssh` before the host (`["-o", "ProxyJump=bastion"]`). ordo's own
+    /// `-o` options come first and win (ssh keeps the first value of an option).
+    pub ssh_options: Vec<String>,
+}
+
+/// How the transport behaves, the same for every host of a run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The client program; default `ssh`, looked up on `PATH`.
+    pub program: OsString,
+    /// `ConnectTimeout` (default 10 s).
+    pub connect_timeout: Duration,
+    /// Sessions at once per host (default 8, below sshd's `MaxSessions` 10).
+    pub per_host: usize,
+    /// Where the control socket directories go; default `$XDG_RUNTIME_DIR` when it is a
+    /// directory with a short enough path, else `/tmp`.
+    pub runtime_dir: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            program: "ssh".into(),
+            connect_timeout: Duration::from_secs(10),
+            per_host: 8,
+            runtime_dir: None,
+        }
+    }
+}
+
+/// A command to run on a host: an argv (never a shell string: use
+/// `["sh", "-c", script]` for one), with its environment, directory, input and limits.
+#[derive(Debug, Clone)]
+pub struct RemoteCommand {
+    argv: Vec<OsString>,
+    env: Vec<(String, String)>,
+    cwd: Option<String>,
+    stdin: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+    max_output: usize,
+}
+
+impl RemoteCommand {
+    /// The command `argv` (program first).
+    pub fn new<I, S>(argv: I) -> RemoteCommand
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        RemoteCommand {
+            argv: argv.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+            cwd: None,
+            stdin: None,
+            timeout: None,
+            max_output: MAX_OUTPUT,
+        }
+    }
+
+    /// Adds `key=value` to the command's environment (an `env` prefix on the host).
+    #[must_use]
+    pub fn env(mut self, key: &str, value: &str) -> RemoteCommand {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Runs the command in `dir` on the host.
+    #[must_use]
+    pub fn cwd(mut self, dir: &str) -> RemoteCommand {
+        self.cwd = Some(dir.to_string());
+        self
+    }
+
+    /// Feeds `input` to the command's stdin (default: none, stdin is empty).
+    #[must_use]
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> RemoteCommand {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    /// Kills the command's remote process group after `limit`.
+    #[must_use]
+    pub fn timeout(mut self, limit: Duration) -> RemoteCommand {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Keeps at most `bytes` of stdout and of stderr (default [`MAX_OUTPUT`]).
+    #[must_use]
+    pub fn max_output(mut self, bytes: usize) -> RemoteCommand {
+        self.max_output = bytes;
+        self
+    }
+
+    /// The command as messages show it: its words, first line, cut at 80 characters.
+    fn shown(&self) -> String {
+        let words: Vec<String> = self
+            .argv
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        let text = match words.as_slice() {
+            [sh, c, script] if sh == "sh" && c == "-c" => script.clone(),
+            _ => words.join(" "),
+        };
+        cut(&text)
+    }
+}
+
+fn cut(text: &str) -> String {
+    let first_line = text.lines().next().unwrap_or_default();
+    let mut s: String = first_line.chars().take(80).collect();
+    if s.len() < text.len() {
+        s.push_str(" …");
+    }
+    s
+}
+
+/// What a command that ran left: its exit code (128 + N when killed by signal N) and its
+/// output, each capped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Whether stdout or stderr was cut at the cap.
+    pub truncated: bool,
+}
+
+/// One host and its master connection. Cheap to share by reference between threads; the
+/// master is closed when the connection is closed or dropped.
+#[derive(Debug)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    params: HostParams,
+    settings: Settings,
+    socket_dir: tempfile::TempDir,
+    master: Mutex<Option<Master>>,
+    slots: Slots,
+    /// Sessions between their start and their end (remote kill included).
+    sessions: AtomicUsize,
+    interrupted: AtomicBool,
+}
+
+/// The running master process, known by the pid `-O check` reports.
+#[derive(Debug)]
+struct Master {
+    pid: Option<i32>,
+}
+
+/// Every live connection, so Ctrl-C can reach them all.
+static LIVE: Mutex<Vec<Weak<Inner>>> = Mutex::new(Vec::new());
+
+/// Ctrl-C: stops every session of every live connection (their remote process groups are
+/// killed) and closes every master. Blocks until done, at most a few seconds.
+pub fn interrupt_all() {
+    let live: Vec<Arc<Inner>> = LIVE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    let threads: Vec<_> = live
+        .into_iter()
+        .map(|inner| std::thread::spawn(move || inner.interrupt()))
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+}
+
+/// Closes every live master at once, without waiting for sessions (a second Ctrl-C, just
+/// before ordo exits).
+pub fn close_all() {
+    let live: Vec<Arc<Inner>> = LIVE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for inner in live {
+        inner.interrupted.store(true, Ordering::SeqCst);
+        inner.close_master();
+    }
+}
+
+impl Connection {
+    /// A connection to the host `params` describes. Nothing connects yet: the master starts
+    /// on first use.
+    pub fn new(params: HostParams, settings: Settings) -> Result<Connection, TransportError> {
+        let base = settings.runtime_dir.clone().unwrap_or_else(runtime_dir);
+        let socket_dir = tempfile::Builder::new()
+            .prefix("ordo-")
+            .tempdir_in(&base)
+            .map_err(|source| TransportError::SocketDir {
+                dir: base.display().to_string(),
+                source,
+            })?;
+        let inner = Arc::new(Inner {
+            slots: Slots::new(settings.per_host),
+            params,
+            settings,
+            socket_dir,
+            master: Mutex::new(None),
+            sessions: AtomicUsize::new(0),
+            interrupted: AtomicBool::new(false),
+        });
+        let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        live.retain(|w| w.strong_count() > 0);
+        live.push(Arc::downgrade(&inner));
+        Ok(Connection { inner })
+    }
+
+    /// The host's name, as given.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.inner.params.name
+    }
+
+    /// The directory holding the control socket (it appears in the master's command line).
+    #[must_use]
+    pub fn socket_dir(&self) -> &Path {
+        self.inner.socket_dir.path()
+    }
+
+    /// The pid of the running master, if one runs.
+    #[must_use]
+    pub fn master_pid(&self) -> Option<i32> {
+        self.inner
+            .master
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|m| m.pid)
+    }
+
+    /// The most sessions that ran at once so far.
+    #[must_use]
+    pub fn peak_sessions(&self) -> usize {
+        self.inner.slots.peak()
+    }
+
+    /// Starts the master if it does not run (`ordo hosts --check`; otherwise the first
+    /// command does it).
+    pub fn open(&self) -> Result<(), TransportError> {
+        self.inner.ensure_master()
+    }
+
+    /// Runs `cmd` on the host. A command that exits non-zero is an [`Output`], not an error;
+    /// errors are the transport's (unreachable, timed out, interrupted, a bad argument).
+    pub fn run(&self, cmd: &RemoteCommand) -> Result<Output, TransportError> {
+        let line = quote::command_line(&cmd.argv, &cmd.env, cmd.cwd.as_deref()).map_err(|r| {
+            TransportError::BadArgument {
+                host: self.name().to_string(),
+                what: format!("the command `{}`", cmd.shown()),
+                reason: r.to_string(),
+            }
+        })?;
+        self.inner.session(&Session {
+            line,
+            stdin: cmd.stdin.as_deref(),
+            timeout: cmd.timeout,
+            max_output: cmd.max_output,
+            shown: cmd.shown(),
+        })
+    }
+
+    /// Writes `content` to `path` on the host with permissions `mode`, atomically (a temp
+    /// file next to it, renamed over it), in one round trip. Returns whether anything
+    /// changed: a file that already has this content and mode is left alone.
+    pub fn write(&self, path: &str, content: &[u8], mode: u32) -> Result<bool, TransportError> {
+        let host = self.name();
+        let bad = |reason: String| TransportError::BadArgument {
+            host: host.to_string(),
+            what: format!("the path `{path}`"),
+            reason,
+        };
+        let (dir, name) = match path.rsplit_once('/') {
+            Some((dir, name)) => (if dir.is_empty() { "/" } else { dir }, name),
+            None => (".", path),
+        };
+        if name.is_empty() || name == "." || name == ".." {
+            return Err(bad("it does not name a file".into()));
+        }
+        let q = |w: &str| quote::word(OsStr::new(w)).map_err(|r| bad(r.to_string()));
+        let p = q(path)?;
+        let template = q(&format!("{dir}/.{name}.ordo.XXXXXX"))?;
+        let hash = hex(&sha2::Sha256::digest(content));
+        let mode = format!("{:o}", mode & 0o7777);
+        let same = format!(
+            "p={p}; if [ -f \"$p\" ] && [ \"$(sha256sum <\"$p\" 2>/dev/null)\" = '{hash}  -' ] \
+             && [ \"$(stat -c %a -- \"$p\" 2>/dev/null)\" = '{mode}' ]; then echo unchanged; exit 0; fi"
+        );
+        if content.len() > SEND_WITH_CHECK {
+            let out = self.inner.session(&Session::internal(
+                format!("{same}; echo differs"),
+                None,
+                format!("compare {path}"),
+            ))?;
+            if out.code == 0 && out.stdout.starts_with(b"unchanged") {
+                return Ok(false);
+            }
+        }
+        let line = format!(
+            "{same}\numask 077; t=$(mktemp {template}) || exit 1\n\
+             if cat >\"$t\" && chmod {mode} \"$t\" && mv -f \"$t\" \"$p\"; then echo changed; \
+             else rm -f \"$t\"; exit 1; fi"
+        );
+        let out = self.inner.session(&Session::internal(
+            line,
+            Some(content),
+            format!("write {path}"),
+        ))?;
+        match (out.code, out.stdout.as_slice()) {
+            (0, b"changed\n") => Ok(true),
+            (0, b"unchanged\n") => Ok(false),
+            _ => Err(TransportError::FileFailed {
+                host: host.to_string(),
+                action: "writing",
+                path: path.to_string(),
+                detail: detail(&out),
+            }),
+        }
+    }
+
+    /// Reads the file `path` on the host, at most `limit` bytes (a larger file is an error).
+    pub fn read(&self, path: &str, limit: usize) -> Result<Vec<u8>, TransportError> {
+        let host = self.name();
+        let p = quote::word(OsStr::new(path)).map_err(|r| TransportError::BadArgument {
+            host: host.to_string(),
+            what: format!("the path `{path}`"),
+            reason: r.to_string(),
+        })?;
+        let line = format!(
+            "p={p}; [ -e \"$p\" ] || {{ echo 'no such file' >&2; exit 3; }}; exec cat -- \"$p\""
+        );
+        let mut session = Session::internal(line, None, format!("read {path}"));
+        session.max_output = limit;
+        let out = self.inner.session(&session)?;
+        match out.code {
+            0 if out.truncated => Err(TransportError::TooLarge {
+                host: host.to_string(),
+                path: path.to_string(),
+                limit,
+            }),
+            0 => Ok(out.stdout),
+            3 => Err(TransportError::NotFound {
+                host: host.to_string(),
+                path: path.to_string(),
+            }),
+            _ => Err(TransportError::FileFailed {
+                host: host.to_string(),
+                action: "reading",
+                path: path.to_string(),
+                detail: detail(&out),
+            }),
+        }
+    }
+
+    /// Stops this connection's sessions (killing their remote process groups) and closes
+    /// its master; later calls fail as interrupted.
+    pub fn interrupt(&self) {
+        self.inner.interrupt();
+    }
+
+    /// Closes the master (`-O exit`) and waits for it to end. A later command starts a new
+    /// one.
+    pub fn close(&self) {
+        self.inner.close_master();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close_master();
+    }
+}
+
+/// One session's line (not wrapped yet) and its limits.
+struct Session<'a> {
+    line: String,
+    stdin: Option<&'a [u8]>,
+    timeout: Option<Duration>,
+    max_output: usize,
+    shown: String,
+}
+
+impl<'a> Session<'a> {
+    fn internal(line: String, stdin: Option<&'a [u8]>, shown: String) -> Session<'a> {
+        Session {
+            line,
+            stdin,
+            timeout: None,
+            max_output: MAX_OUTPUT,
+            shown,
+        }
+    }
+}
+
+/// Why a session was stopped.
+enum Stop {
+    Timeout(Duration),
+    Interrupted,
+}
+
+/// Counts a session as running while it lives (so an interrupt can wait for it).
+struct Running<'a>(&'a AtomicUsize);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Inner {
+    fn host(&self) -> String {
+        self.params.name.clone()
+    }
+
+    fn interrupted_error(&self, shown: &str) -> TransportError {
+        TransportError::Interrupted {
+            host: self.host(),
+            command: shown.to_string(),
+        }
+    }
+
+    /// The arguments every invocation shares, so `%C` names the same socket for all.
+    fn base_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
+        let mut opt = |o: String| {
+            args.push("-o".into());
+            args.push(o.into());
+        };
+        opt(format!(
+            "ControlPath={}/%C",
+            self.socket_dir.path().display()
+        ));
+        opt("BatchMode=yes".into());
+        opt(format!(
+            "ConnectTimeout={}",
+            self.settings.connect_timeout.as_secs().max(1)
+        ));
+        opt("ServerAliveInterval=15".into());
+        if let Some(port) = self.params.port {
+            args.push("-p".into());
+            args.push(port.to_string().into());
+        }
+        if let Some(user) = &self.params.user {
+            args.push("-l".into());
+            args.push(user.into());
+        }
+        if let Some(identity) = &self.params.identity_file {
+            args.push("-i".into());
+            args.push(identity.into());
+        }
+        args.extend(self.params.ssh_options.iter().map(OsString::from));
+        args
+    }
+
+    fn ssh(&self) -> Command {
+        let mut command = Command::new(&self.settings.program);
+        command.args(self.base_args());
+        // Its own process group: the terminal's Ctrl-C must not kill a client before ordo
+        // has killed the remote command it runs.
+        command.process_group(0);
+        command
+    }
+
+    fn spawn_error(&self, source: std::io::Error) -> TransportError {
+        TransportError::Spawn {
+            program: self.settings.program.to_string_lossy().into_owned(),
+            source,
+        }
+    }
+
+    /// `ssh -O CMD HOST`: talks to the master over its socket only.
+    fn control(&self, cmd: &str) -> Option<std::process::Output> {
+        self.ssh()
+            .args(["-O", cmd, "--"])
+            .arg(&self.params.address)
+            .stdin(Stdio::null())
+            .output()
+            .ok()
+    }
+
+    fn ensure_master(&self) -> Result<(), TransportError> {
+        let mut master = self.master.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.interrupted.load(Ordering::SeqCst) {
+            return Err(self.interrupted_error("connect"));
+        }
+        if let Some(m) = master.as_ref() {
+            if self.master_alive(m) {
+                return Ok(());
+            }
+            // Dead (killed, or the host rebooted): one new start, then unreachable.
+            *master = None;
+        }
+        *master = Some(self.start_master()?);
+        Ok(())
+    }
+
+    fn master_alive(&self, m: &Master) -> bool {
+        match m.pid {
+            Some(pid) => process_alive(pid),
+            None => self.control("check").is_some_and(|o| o.status.success()),
+        }
+    }
+
+    fn start_master(&self) -> Result<Master, TransportError> {
+        let log_path = self.socket_dir.path().join("master.log");
+        let log = std::fs::File::create(&log_path).map_err(|source| TransportError::SocketDir {
+            dir: self.socket_dir.path().display().to_string(),
+            source,
+        })?;
+        let mut child = self
+            .ssh()
+            .args([
+                "-o",
+                "ControlMaster=yes",
+                "-o",
+                "ControlPersist=yes",
+                "-f",
+                "-N",
+                "--",
+            ])
+            .arg(&self.params.address)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| self.spawn_error(e))?;
+        // `-f`: the foreground process exits once the connection is up (or has failed);
+        // ConnectTimeout bounds the connect, BatchMode any prompt. An interrupt stops it.
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if self.interrupted.load(Ordering::SeqCst) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(self.interrupted_error("connect"));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(_) => break None,
+            }
+        };
+        if !status.is_some_and(|s| s.success()) {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(TransportError::Unreachable {
+                host: self.host(),
+                detail: ssh_message(&text),
+            });
+        }
+        // The master's pid, so liveness is a kill(pid, 0) instead of a process per session.
+        let pid = self.control("check").and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stderr).into_owned();
+            let start = text.find("pid=")? + 4;
+            let digits: String = text
+                .get(start..)?
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        });
+        Ok(Master { pid })
+    }
+
+    fn close_master(&self) {
+        let mut master = self.master.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(m) = master.take() else { return };
+        let _ = self.control("exit");
+        if let Some(pid) = m.pid {
+            let until = Instant::now() + Duration::from_secs(2);
+            while process_alive(pid) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if process_alive(pid) {
+                signal(pid, libc::SIGTERM);
+            }
+        }
+    }
+
+    fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        // Each running session sees the flag, kills its local client and its remote group.
+        let until = Instant::now() + INTERRUPT_WAIT;
+        while self.sessions.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.close_master();
+    }
+
+    /// Runs one session: a slot, a live master, the wrapped line, supervised.
+    fn session(&self, s: &Session<'_>) -> Result<Output, TransportError> {
+        let Some(_permit) = self.slots.acquire(&self.interrupted) else {
+            return Err(self.interrupted_error(&s.shown));
+        };
+        self.ensure_master()?;
+        self.sessions.fetch_add(1, Ordering::SeqCst);
+        let _running = Running(&self.sessions);
+        if self.interrupted.load(Ordering::SeqCst) {
+            return Err(self.interrupted_error(&s.shown));
+        }
+
+        let mut command = self.ssh();
+        command
+            .args(["-o", "ControlMaster=no", "-T", "--"])
+            .arg(&self.params.address)
+            .arg(quote::wrapped(&s.line))
+            .stdin(if s.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(|e| self.spawn_error(e))?;
+        let started = Instant::now();
+
+        if let (Some(mut pipe), Some(input)) = (child.stdin.take(), s.stdin) {
+            let input = input.to_vec();
+            // A write that the host does not read (an unchanged file) ends with EPIPE.
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+            });
+        }
+        let cap = s.max_output;
+        let pgid = Arc::new(OnceLock::new());
+        let (out_tx, out_rx) = mpsc::channel();
+        let (err_tx, err_rx) = mpsc::channel();
+        if let Some(pipe) = child.stdout.take() {
+            std::thread::spawn(move || out_tx.send(read_capped(pipe, cap)));
+        }
+        if let Some(pipe) = child.stderr.take() {
+            let pgid = Arc::clone(&pgid);
+            std::thread::spawn(move || err_tx.send(read_stderr(pipe, cap, &pgid)));
+        }
+
+        let deadline = s.timeout.map(|t| started + t);
+        let (status, stop) = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break (Some(status), None),
+                Ok(None) => {}
+                Err(_) => break (None, None),
+            }
+            let stop = if self.interrupted.load(Ordering::SeqCst) {
+                Some(Stop::Interrupted)
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                s.timeout.map(Stop::Timeout)
+            } else {
+                None
+            };
+            if let Some(stop) = stop {
+                self.stop_session(&mut child, &pgid);
+                break (None, Some(stop));
+            }
+            let waited = started.elapsed();
+            std::thread::sleep(if waited < Duration::from_millis(20) {
+                Duration::from_millis(1)
+            } else {
+                Duration::from_millis(10)
+            });
+        };
+        // The client passed its pipes to the master, which holds them until the channel
+        // closes: after a stop, the output is waited for a moment only (the remote group is
+        // dead by now, unless the host is gone).
+        let wait = |rx: mpsc::Receiver<(Vec<u8>, bool)>| {
+            if stop.is_some() {
+                rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default()
+            } else {
+                rx.recv().unwrap_or_default()
+            }
+        };
+        let (stdout, out_cut) = wait(out_rx);
+        let (stderr, err_cut) = wait(err_rx);
+
+        match stop {
+            Some(Stop::Timeout(after)) => {
+                return Err(TransportError::TimedOut {
+                    host: self.host(),
+                    command: s.shown.clone(),
+                    after,
+                });
+            }
+            Some(Stop::Interrupted) => return Err(self.interrupted_error(&s.shown)),
+            None => {}
+        }
+        let code = status.map_or(255, |st| {
+            st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
+        });
+        let started_remotely = pgid.get().is_some();
+        if !started_remotely && (code == 255 || status.is_none_or(|st| st.code().is_none())) {
+            return Err(TransportError::Unreachable {
+                host: self.host(),
+                detail: ssh_message(&String::from_utf8_lossy(&stderr)),
+            });
+        }
+        Ok(Output {
+            code,
+            stdout,
+            stderr,
+            truncated: out_cut || err_cut,
+        })
+    }
+
+    /// A timeout or an interrupt: the local client goes first (its channel closes), then the
+    /// remote process group is killed over a new channel, SIGKILL after the grace.
+    fn stop_session(&self, child: &mut Child, pgid: &OnceLock<i32>) {
+        // The marker may still be on its way (a session stopped as it starts): the client
+        // lives until it arrives, because a client killed before the master has wired its
+        // pipes leaves a remote command ordo never hears of.
+        let until = Instant::now() + MARKER_WAIT;
+        while pgid.get().is_none() && matches!(child.try_wait(), Ok(None)) && Instant::now() < until
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let Some(&group) = pgid.get() else { return };
+        let mut kill = self.ssh();
+        kill.args(["-o", "ControlMaster=no", "-T", "--"])
+            .arg(&self.params.address)
+            .arg(format!(
+                "exec sh -c {}",
+                quote::word(OsStr::new(&quote::kill_script(&[group], GRACE_TENTHS)))
+                    .unwrap_or_default()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Ok(mut killer) = kill.spawn() {
+            // The grace runs on the host; past it (and a connect), give up on the host.
+            let until = Instant::now()
+                + Duration::from_millis(u64::from(GRACE_TENTHS) * 100)
+                + self.settings.connect_timeout;
+            while matches!(killer.try_wait(), Ok(None)) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = killer.kill();
+            let _ = killer.wait();
+        }
+    }
+}
+
+/// `$XDG_RUNTIME_DIR` when it is a directory short enough for a socket path inside a
+/// directory of ours, else `/tmp`. `sun_path` holds 108 bytes (104 on macOS); the socket is
+/// `DIR/ordo-XXXXXX/` plus 40 hex digits of `%C` plus the 17 of ssh's temporary name.
+fn runtime_dir() -> PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && d.is_dir() && d.as_os_str().len() <= 30)
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
+#[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std")]
+fn signal(pid: i32, sig: i32) -> bool {
+    // SAFETY: kill(2) sends a signal (or with 0 checks the pid); it has no memory effects.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
+
+/// Whether `pid` runs. A master detaches from ordo, so when it ends it may stay a zombie
+/// until some init reaps it (containers often have none that does): on Linux its state in
+/// /proc says so, elsewhere kill(pid, 0) is the best there is.
+fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))),
+        Err(_) if Path::new("/proc/self/stat").exists() => false,
+        Err(_) => signal(pid, 0),
+    }
+}
+
+/// ssh's message, without the host-key notice, its last lines kept.
+fn ssh_message(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Warning: Permanently added"))
+        .collect();
+    let tail = lines
+        .get(lines.len().saturating_sub(3)..)
+        .unwrap_or_default();
+    if tail.is_empty() {
+        "ssh failed without a message".to_string()
+    } else {
+        tail.join("; ")
+    }
+}
+
+/// The remote shell's message for a failed file operation.
+fn detail(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let text = text.trim();
+    if text.is_empty() {
+        format!("exit code {}", out.code)
+    } else {
+        cut(text)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn push_capped(kept: &mut Vec<u8>, bytes: &[u8], cap: usize, truncated: &mut bool) {
+    let room = cap.saturating_sub(kept.len());
+    kept.extend_from_slice(bytes.get(..bytes.len().min(room)).unwrap_or_default());
+    *truncated |= bytes.len() > room;
+}
+
+/// Reads a pipe to the end, keeping at most `cap` bytes.
+fn read_capped(mut pipe: impl Read, cap: usize) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let mut buf = [0_u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => push_capped(
+                &mut kept,
+                buf.get(..n).unwrap_or_default(),
+                cap,
+                &mut truncated,
+            ),
+        }
+    }
+    (kept, truncated)
+}
+
+/// How far into stderr the start marker is looked for (a login script may print first).
+const MARKER_WINDOW: usize = 64 << 10;
+
+/// Reads stderr like [`read_capped`], taking the start marker out of it and publishing the
+/// remote process group it names as soon as it arrives.
+fn read_stderr(mut pipe: impl Read, cap: usize, pgid: &OnceLock<i32>) -> (Vec<u8>, bool) {
+    let marker = START.as_bytes();
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let mut head: Vec<u8> = Vec::new();
+    let mut searching = true;
+    let mut buf = [0_u8; 16 * 1024];
+    loop {
+        let n = match pipe.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let chunk = buf.get(..n).unwrap_or_default();
+        if !searching {
+            push_capped(&mut kept, chunk, cap, &mut truncated);
+            continue;
+        }
+        head.extend_from_slice(chunk);
+        if let Some(at) = find(&head, marker)
+            && let Some(nl) = head.get(at..).and_then(|rest| find(rest, b"\n"))
+        {
+            let number = head.get(at + marker.len()..at + nl).unwrap_or_default();
+            if let Some(group) = std::str::from_utf8(number)
+                .ok()
+                .and_then(|t| t.trim().parse::<i32>().ok())
+            {
+                let _ = pgid.set(group);
+            }
+            push_capped(
+                &mut kept,
+                head.get(..at).unwrap_or_default(),
+                cap,
+                &mut truncated,
+            );
+            push_capped(
+                &mut kept,
+                head.get(at + nl + 1..).unwrap_or_default(),
+                cap,
+                &mut truncated,
+            );
+            head.clear();
+            searching = false;
+        } else if head.len() > MARKER_WINDOW {
+            push_capped(&mut kept, &head, cap, &mut truncated);
+            head.clear();
+            searching = false;
+        }
+    }
+    push_capped(&mut kept, &head, cap, &mut truncated);
+    (kept, truncated)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    #[test]
+    fn the_marker_is_taken_out_of_stderr_and_names_the_group() {
+        let text = format!("motd says hi\n{START}4242\nreal error\n");
+        let pgid = OnceLock::new();
+        let (kept, cut) = read_stderr(text.as_bytes(), 1000, &pgid);
+        assert_eq!(pgid.get(), Some(&4242));
+        assert_eq!(kept, b"motd says hi\nreal error\n");
+        assert!(!cut);
+    }
+
+    #[test]
+    fn no_marker_means_no_group() {
+        let pgid = OnceLock::new();
+        let (kept, _) = read_stderr(
+            &b"ssh: connect to host: Connection refused\n"[..],
+            1000,
+            &pgid,
+        );
+        assert!(pgid.get().is_none());
+        assert_eq!(kept, b"ssh: connect to host: Connection refused\n");
+    }
+
+    #[test]
+    fn the_cap_applies_to_the_command_s_stderr() {
+        let text = format!("{START}7\n{}", "x".repeat(50));
+        let pgid = OnceLock::new();
+        let (kept, cut) = read_stderr(text.as_bytes(), 10, &pgid);
+        assert_eq!(kept.len(), 10);
+        assert!(cut);
+    }
+
+    #[test]
+    fn socket_paths_stay_short() {
+        let dir = runtime_dir();
+        // DIR/ordo-XXXXXX/ + 40 (%C) + 17 (ssh's temporary suffix) < 104.
+        assert!(
+            dir.as_os_str().len() + 1 + 11 + 1 + 40 + 17 < 104,
+            "{dir:?}"
+        );
+    }
+
+    #[test]
+    fn ssh_messages_drop_the_host_key_notice() {
+        let text = "Warning: Permanently added '[127.0.0.1]:22' (ED25519) to the list of known hosts.\r\n\
+                    ssh: connect to host 127.0.0.1 port 9: Connection refused\r\n";
+        assert_eq!(
+            ssh_message(text),
+            "ssh: connect to host 127.0.0.1 port 9: Connection refused"
+        );
+        assert_eq!(ssh_message(""), "ssh failed without a message");
+        let _ = hex(&[0xab]).len();
+    }
+}
