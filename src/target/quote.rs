@@ -281,19 +281,28 @@ mod tests {
         assert!(out.status.success(), "{out:?}");
         assert!(started.elapsed() >= std::time::Duration::from_millis(400));
         assert!(group.wait().unwrap().code().is_none(), "killed by a signal");
-        // Its orphaned `sleep`s may stay zombies here (no init reaps them): count the rest.
-        let left = std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
-            .filter(|stat| {
-                let fields: Vec<&str> = stat
-                    .rsplit_once(')')
-                    .map(|(_, rest)| rest.split_whitespace().collect())
-                    .unwrap_or_default();
-                fields.get(2) == Some(&pgid.to_string().as_str())
-                    && !matches!(fields.first(), Some(&("Z" | "X")))
-            })
-            .count();
+        // Its orphaned `sleep`s may stay zombies here (no init reaps them): count the rest,
+        // giving SIGKILL a moment to land on a loaded machine.
+        let live_in_group = || {
+            std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+                .filter(|stat| {
+                    let fields: Vec<&str> = stat
+                        .rsplit_once(')')
+                        .map(|(_, rest)| rest.split_whitespace().collect())
+                        .unwrap_or_default();
+                    fields.get(2) == Some(&pgid.to_string().as_str())
+                        && !matches!(fields.first(), Some(&("Z" | "X")))
+                })
+                .count()
+        };
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut left = live_in_group();
+        while left > 0 && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            left = live_in_group();
+        }
         assert_eq!(left, 0, "nothing of the group is left");
     }
 }
