@@ -14,6 +14,7 @@
 //! do not use it yet (issue 17 parts 2 and 3).
 
 mod error;
+mod output;
 mod quote;
 mod slots;
 pub mod ssh;

@@ -29,7 +29,7 @@
 //! everything it reports).
 
 use std::ffi::{OsStr, OsString};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,7 +40,8 @@ use std::time::{Duration, Instant};
 use sha2::Digest;
 
 use super::error::TransportError;
-use super::quote::{self, START};
+use super::output::{read_capped, read_stderr};
+use super::quote;
 use super::slots::Slots;
 
 /// Default cap on captured stdout and on captured stderr, each (as `shell::run` locally).
@@ -884,127 +885,9 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-fn push_capped(kept: &mut Vec<u8>, bytes: &[u8], cap: usize, truncated: &mut bool) {
-    let room = cap.saturating_sub(kept.len());
-    kept.extend_from_slice(bytes.get(..bytes.len().min(room)).unwrap_or_default());
-    *truncated |= bytes.len() > room;
-}
-
-/// Reads a pipe to the end, keeping at most `cap` bytes.
-fn read_capped(mut pipe: impl Read, cap: usize) -> (Vec<u8>, bool) {
-    let mut kept = Vec::new();
-    let mut truncated = false;
-    let mut buf = [0_u8; 16 * 1024];
-    loop {
-        match pipe.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => push_capped(
-                &mut kept,
-                buf.get(..n).unwrap_or_default(),
-                cap,
-                &mut truncated,
-            ),
-        }
-    }
-    (kept, truncated)
-}
-
-/// How far into stderr the start marker is looked for (a login script may print first).
-const MARKER_WINDOW: usize = 64 << 10;
-
-/// Reads stderr like [`read_capped`], taking the start marker out of it and publishing the
-/// remote process group it names as soon as it arrives.
-fn read_stderr(mut pipe: impl Read, cap: usize, pgid: &OnceLock<i32>) -> (Vec<u8>, bool) {
-    let marker = START.as_bytes();
-    let mut kept = Vec::new();
-    let mut truncated = false;
-    let mut head: Vec<u8> = Vec::new();
-    let mut searching = true;
-    let mut buf = [0_u8; 16 * 1024];
-    loop {
-        let n = match pipe.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let chunk = buf.get(..n).unwrap_or_default();
-        if !searching {
-            push_capped(&mut kept, chunk, cap, &mut truncated);
-            continue;
-        }
-        head.extend_from_slice(chunk);
-        if let Some(at) = find(&head, marker)
-            && let Some(nl) = head.get(at..).and_then(|rest| find(rest, b"\n"))
-        {
-            let number = head.get(at + marker.len()..at + nl).unwrap_or_default();
-            if let Some(group) = std::str::from_utf8(number)
-                .ok()
-                .and_then(|t| t.trim().parse::<i32>().ok())
-            {
-                let _ = pgid.set(group);
-            }
-            push_capped(
-                &mut kept,
-                head.get(..at).unwrap_or_default(),
-                cap,
-                &mut truncated,
-            );
-            push_capped(
-                &mut kept,
-                head.get(at + nl + 1..).unwrap_or_default(),
-                cap,
-                &mut truncated,
-            );
-            head.clear();
-            searching = false;
-        } else if head.len() > MARKER_WINDOW {
-            push_capped(&mut kept, &head, cap, &mut truncated);
-            head.clear();
-            searching = false;
-        }
-    }
-    push_capped(&mut kept, &head, cap, &mut truncated);
-    (kept, truncated)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
-
     use super::*;
-
-    #[test]
-    fn the_marker_is_taken_out_of_stderr_and_names_the_group() {
-        let text = format!("motd says hi\n{START}4242\nreal error\n");
-        let pgid = OnceLock::new();
-        let (kept, cut) = read_stderr(text.as_bytes(), 1000, &pgid);
-        assert_eq!(pgid.get(), Some(&4242));
-        assert_eq!(kept, b"motd says hi\nreal error\n");
-        assert!(!cut);
-    }
-
-    #[test]
-    fn no_marker_means_no_group() {
-        let pgid = OnceLock::new();
-        let (kept, _) = read_stderr(
-            &b"ssh: connect to host: Connection refused\n"[..],
-            1000,
-            &pgid,
-        );
-        assert!(pgid.get().is_none());
-        assert_eq!(kept, b"ssh: connect to host: Connection refused\n");
-    }
-
-    #[test]
-    fn the_cap_applies_to_the_command_s_stderr() {
-        let text = format!("{START}7\n{}", "x".repeat(50));
-        let pgid = OnceLock::new();
-        let (kept, cut) = read_stderr(text.as_bytes(), 10, &pgid);
-        assert_eq!(kept.len(), 10);
-        assert!(cut);
-    }
 
     #[test]
     fn socket_paths_stay_short() {
@@ -1025,6 +908,6 @@ mod tests {
             "ssh: connect to host 127.0.0.1 port 9: Connection refused"
         );
         assert_eq!(ssh_message(""), "ssh failed without a message");
-        let _ = hex(&[0xab]).len();
+        assert_eq!(hex(&[0xab, 0x01]), "ab01");
     }
 }
