@@ -78,18 +78,36 @@ fn undeclared_capabilities_are_refused_with_the_line_to_add() {
         .stderr_has("add `permissions([\"shell\"]);` at the top of probe.rhai");
 }
 
+/// `--deny` is checked when the run loads: a handler serving a manifest of the run whose
+/// code calls a denied function is refused at that call, and nothing runs (not even the
+/// handler's earlier steps).
 #[test]
-fn deny_overrides_what_a_handler_declares() {
+fn deny_overrides_what_a_handler_declares_before_anything_runs() {
     let t = probe(
         "\"shell\", \"file:write\"",
-        "shell::run(\"touch made-by-shell\");",
+        "file::write(\"written-first\", \"x\");\nshell::run(\"touch made-by-shell\");",
     );
-    t.run(&["apply", "--deny", "shell,http"])
-        .code(1)
-        .stderr_has("which this run denies (--deny shell)");
+    for command in ["apply", "plan"] {
+        t.run(&[command, "--deny", "shell,http"])
+            .code(3)
+            .stderr_has(
+                "`shell::run` needs the `shell` permission, which this run denies (--deny shell)",
+            )
+            .stderr_has("probe.rhai:5:8")
+            .stderr_has("handler `probe.rhai` serves `p`; nothing was run");
+    }
+    assert!(!t.exists("written-first"));
     assert!(!t.exists("made-by-shell"));
     t.run(&["apply"]).code(0);
     assert!(t.exists("made-by-shell"));
+    // A handler that serves nothing in the run is not in the way.
+    let t = probe("\"shell\"", "shell::run(\"true\");")
+        .handler(
+            "other.rhai",
+            "register(\"Other\", \"^1\");\nfn apply(m) {}\n",
+        )
+        .manifest("m.yaml", "kind: Other\nversion: v1\nmetadata: {name: o}\n");
+    t.run(&["apply", "--deny", "shell"]).code(0);
 }
 
 #[test]
@@ -384,7 +402,7 @@ fn a_module_top_level_never_borrows_an_importers_grant() {
 
 /// The other half of the rule: a module's function runs with the grant of the handler that
 /// calls it. A handler with `file:read` reads through it; one without is refused before
-/// anything runs; and the run's `--deny` reaches the function when it runs.
+/// anything runs; and the run's `--deny` reaches the function before anything runs.
 #[test]
 fn a_module_function_runs_with_its_callers_grant() {
     let secret = tempfile::tempdir().unwrap();
@@ -408,9 +426,9 @@ fn a_module_function_runs_with_its_callers_grant() {
         .stderr_has("got TOPSECRET-4712");
     reader
         .run(&["apply", "--no-state", "--deny", "file:read"])
-        .code(1)
-        .stderr_has("`file::read` needs the `file:read` permission, which this run denies")
-        .stderr_has("lib/m.rhai:1:20");
+        .code(3)
+        .stderr_has("`s::read` (through module `lib/m.rhai`) needs the `file:read` permission, which this run denies")
+        .stderr_has("probe.rhai:5:23");
     let thief = Test::new()
         .handler("lib/m.rhai", module)
         .handler("probe.rhai", &handler(""))

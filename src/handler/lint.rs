@@ -319,6 +319,30 @@ pub fn check(
     permissions: Permissions,
     permissions_line: Option<usize>,
 ) -> Vec<Finding> {
+    check_with_uses(engine, ast, source, permissions, permissions_line).0
+}
+
+/// A call the lint found that needs a capability: where it is, what it calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapabilityUse {
+    pub cap: Capability,
+    /// The stdlib function called, e.g. `shell::run`.
+    pub call: String,
+    /// The module the call is inside, when it is in an imported module's function.
+    pub via: Option<String>,
+    /// In the handler file: the call, or the call of the module function that makes it.
+    pub mark: Mark,
+}
+
+/// [`check`], and besides its findings every call that needs a capability, so a run can
+/// refuse a handler whose calls `--deny` takes away before anything runs.
+pub fn check_with_uses(
+    engine: &Engine,
+    ast: &AST,
+    source: &Arc<SourceFile>,
+    permissions: Permissions,
+    permissions_line: Option<usize>,
+) -> (Vec<Finding>, Vec<CapabilityUse>) {
     let mut scan = Scan::default();
     ast.walk(&mut |path: &[ASTNode]| scan.visit(path));
     for f in ast.iter_functions() {
@@ -349,6 +373,15 @@ pub fn check(
         },
     );
 
+    let uses = needed
+        .iter()
+        .map(|(cap, call, via, pos)| CapabilityUse {
+            cap: *cap,
+            call: call.clone(),
+            via: via.clone(),
+            mark: mark_of(*pos),
+        })
+        .collect();
     // Undeclared capabilities: one finding per call, each showing the whole line to write.
     let missing: Permissions = needed
         .iter()
@@ -387,7 +420,7 @@ pub fn check(
     findings.sort_by_key(|f| (f.file.name().to_string(), f.mark.line, f.mark.col));
     findings
         .dedup_by(|a, b| a.file.name() == b.file.name() && a.mark == b.mark && a.kind == b.kind);
-    findings
+    (findings, uses)
 }
 
 /// Checks a module (a file in a `lib` directory named to `ordo lint`) as an import sees it:

@@ -68,6 +68,9 @@ pub struct Handler {
     compiled: OnceLock<Result<Compiled, String>>,
     /// sha256 of the script text.
     pub hash: String,
+    /// Every call of a user handler that needs a capability (empty for bundled handlers,
+    /// which the tests check), found by the lint when it loads.
+    pub uses: Vec<super::lint::CapabilityUse>,
 }
 
 impl Handler {
@@ -148,6 +151,7 @@ fn bundled(b: &super::bundled::Bundled) -> Handler {
         bundled: true,
         registrations,
         compiled: OnceLock::new(),
+        uses: Vec::new(),
     }
 }
 
@@ -568,8 +572,12 @@ fn load_one(
     }
     let permissions_line = state.permission_calls.first().and_then(|p| p.line());
     // Bundled handlers are checked by the tests; they are compiled when a run needs them.
+    let mut uses = Vec::new();
     if !bundled {
-        for finding in super::lint::check(engine, &ast, source, permissions, permissions_line) {
+        let (findings, found) =
+            super::lint::check_with_uses(engine, &ast, source, permissions, permissions_line);
+        uses = found;
+        for finding in findings {
             errors.push(HandlerError {
                 location: Location::new(&finding.file, finding.mark),
                 kind: K::Lint(finding.kind),
@@ -596,6 +604,7 @@ fn load_one(
             permissions_line,
         }),
         hash: crate::stdlib::sha256_hex(source.text().as_bytes()),
+        uses,
     })
 }
 

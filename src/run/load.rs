@@ -159,6 +159,7 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
             }
         }
     }
+    diagnostics.extend(denied_calls(config, &registry, &manifests, &handlers));
     if !config.values.sets.is_empty() {
         let lookups = value_lookups(&engine, config, &registry, &manifests, &handlers);
         diagnostics.extend(unused_sets(config, &values, &value_refs, &lookups));
@@ -177,6 +178,62 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         graph,
         values: Arc::new(values),
     })
+}
+
+/// `--deny CAP` found before anything runs: each call of a handler serving a manifest of
+/// this run that needs a denied capability, once per handler and call, naming the manifests
+/// that would fail. (Bundled handlers are left to run time: their uses are not scanned.)
+fn denied_calls(
+    config: &Config,
+    registry: &HandlerRegistry,
+    manifests: &[crate::manifest::Manifest],
+    handlers: &[usize],
+) -> Vec<Diagnostic> {
+    let deny = config.policy.deny;
+    if deny == crate::stdlib::Permissions::default() {
+        return Vec::new();
+    }
+    let mut served: std::collections::BTreeMap<usize, Vec<&str>> = Default::default();
+    for (m, &h) in manifests.iter().zip(handlers) {
+        if h != usize::MAX && m.metadata.in_environment(&config.env) {
+            served.entry(h).or_default().push(&m.name);
+        }
+    }
+    let mut out = Vec::new();
+    for (h, names) in served {
+        let handler = registry.get(h);
+        for used in handler.uses.iter().filter(|u| deny.contains(u.cap)) {
+            let via = used
+                .via
+                .as_ref()
+                .map(|v| format!(" (through module `{v}`)"))
+                .unwrap_or_default();
+            let shown: Vec<String> = names.iter().take(5).map(|n| format!("`{n}`")).collect();
+            let more = names.len().saturating_sub(shown.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            out.push(
+                Diagnostic::error(format!(
+                    "`{}`{via} needs the `{}` permission, which this run denies (--deny {})",
+                    used.call, used.cap, used.cap
+                ))
+                .at(crate::manifest::Location::new(&handler.file, used.mark))
+                .note(format!(
+                    "handler `{}` serves {}{more}; nothing was run",
+                    handler.name(),
+                    shown.join(", ")
+                ))
+                .help(format!(
+                    "drop `--deny {}`, or leave these manifests out of the run (`--exclude`)",
+                    used.cap
+                )),
+            );
+        }
+    }
+    out
 }
 
 /// The files given as values (`-f`, the project's) or inventories (`-i`): never loaded as
