@@ -100,11 +100,19 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// The closest candidate to `wanted`, if it is close enough to be a plausible typo.
+/// The closest candidate to `wanted`, if it is close enough to be a plausible typo. A
+/// candidate that differs only in case (`PROD` for `prod`) is the closest of all.
 pub fn did_you_mean<'a>(
     wanted: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
+    if let Some(same) = candidates
+        .iter()
+        .find(|c| **c != wanted && c.to_lowercase() == wanted.to_lowercase())
+    {
+        return Some(same);
+    }
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(wanted, c), c))
@@ -124,5 +132,6 @@ mod tests {
         assert_eq!(did_you_mean("databse", names), Some("database"));
         assert_eq!(did_you_mean("zzz", names), None);
         assert_eq!(did_you_mean("cache", names), None);
+        assert_eq!(did_you_mean("NETWORK", names), Some("network"));
     }
 }

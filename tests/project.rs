@@ -377,6 +377,19 @@ fn an_unknown_environment_is_an_input_error_with_a_suggestion() {
 }
 
 #[test]
+fn an_environment_given_in_the_wrong_case_is_suggested() {
+    // newuser2 finding 9: `-e PROD` when only `prod` exists gave no suggestion.
+    let t = Test::new().handler("probe.rhai", PROBE).manifest(
+        "m.yaml",
+        "kind: Probe\nversion: v1\nmetadata:\n  name: s\n  environments: [prod]\nspec: {path: out/s.txt, content: x}\n",
+    );
+    t.run(&["apply", "-e", "PROD"])
+        .code(3)
+        .stderr_has("unknown environment `PROD`; did you mean `prod`?");
+    assert!(!t.exists("out/s.txt"));
+}
+
+#[test]
 fn environments_a_manifest_names_exist() {
     let t = Test::new().handler("probe.rhai", PROBE).manifest(
         "m.yaml",
