@@ -358,3 +358,35 @@ fn a_secret_straddling_the_cut_of_a_long_excerpt_line_is_masked() {
     let key = lines[at].find("valueNme").unwrap();
     assert_eq!(lines[at + 1].find('^'), Some(key), "{}", out.stderr);
 }
+
+#[test]
+fn a_multi_line_set_value_reaches_the_handler_byte_for_byte_with_every_line_masked() {
+    // newuser2 finding 1: `--set "pw=$(cat key.pem)"` was read as YAML, which folded the
+    // lines of the key into one.
+    const KEEPER: &str = r#"
+register("Keeper", "^1");
+permissions(["file:read", "file:write"]);
+fn check(m) { true }
+fn apply(m) {
+    log::info("key: " + m.spec.content);
+    for line in m.spec.content.split("\n") { log::info("line: " + line); }
+    file::write(path::join(m.dir, "out/key.pem"), m.spec.content);
+}
+"#;
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC: x\n  kqhkiG9w0BAQEFAASCBKcwggSjAgEAAo #no comment\nVu0c3ZbxwHkqU9Ebfq2H1nY8wD7tXq==\n-----END PRIVATE KEY-----";
+    let t = Test::new()
+        .handler("keeper.rhai", KEEPER)
+        .manifest("values.yaml", SECRET_PW)
+        .manifest(
+            "m.yaml",
+            "kind: Keeper\nversion: v1\nmetadata: {name: k}\nspec: {content: !Value pw}\n",
+        );
+    let set = format!("pw={pem}");
+    let out = t.run(&["apply", "-v", "--set", &set]);
+    out.code(0).stderr_has("key: ***").stderr_has("line: ***");
+    assert_eq!(t.read("out/key.pem"), pem);
+    for line in pem.lines().skip(1).take(3) {
+        assert!(!out.stdout.contains(line.trim()), "{line}: {}", out.stdout);
+        assert!(!out.stderr.contains(line.trim()), "{line}: {}", out.stderr);
+    }
+}

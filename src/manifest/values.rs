@@ -555,9 +555,13 @@ pub fn collect(
             continue;
         };
         let file = SourceFile::new(format!("--set {name}"), ".", text.to_string());
-        let value = match super::parse::parse_one(text, &Limits::default()) {
-            Ok(n) => n,
-            Err(_) => Node::new(Mark::new(1, 1), Value::String(text.to_string())),
+        // A value spanning several lines (`--set "key=$(cat key.pem)"`) is literal text:
+        // read as YAML its lines would be folded into one.
+        let literal = || Node::new(Mark::new(1, 1), Value::String(text.to_string()));
+        let value = if text.contains('\n') {
+            literal()
+        } else {
+            super::parse::parse_one(text, &Limits::default()).unwrap_or_else(|_| literal())
         };
         set_texts.push((name.to_string(), text.to_string()));
         // Later `--set` of the same name wins, like later files.
