@@ -525,3 +525,21 @@ fn the_project_files_inventory_is_the_default_and_i_replaces_it() {
     let report = hosts_json(&t, &["-i", "other.yml"]);
     assert_eq!(names(&report), ["other-1"]);
 }
+
+#[test]
+fn an_ansible_inventory_among_the_manifests_is_one_error_saying_to_pass_it_with_i() {
+    // newuser2 finding 2: a second inventory beside the one given with `-i` was loaded as a
+    // manifest and gave four errors (`unknown key all`, missing kind, version, name).
+    let t = Test::new()
+        .file("ansible.yaml", "all:\n  hosts:\n    db-1:\n")
+        .file("ansible2.yaml", "all:\n  hosts:\n    web-1:\n");
+    let out = t.run(&["hosts", "-i", "ansible2.yaml"]);
+    out.code(3)
+        .stderr_has("this looks like an Ansible inventory (top-level `all:`), not a manifest")
+        .stderr_has("ansible.yaml:1:1")
+        .stderr_has("pass an inventory with `-i FILE`")
+        .stderr_lacks("unknown key `all`")
+        .stderr_lacks("missing required field");
+    // The one error and the summary line.
+    out.stderr_has("1 input error; nothing was run");
+}

@@ -315,6 +315,10 @@ pub(super) fn check_document(
         );
         return (None, c.errors);
     };
+    if root.get("kind").is_none() && root.get("all").is_some() {
+        c.error(root.mark, K::AnsibleInventory);
+        return (None, c.errors);
+    }
     c.unknown_keys(&root, TOP_LEVEL, "a manifest");
 
     let kind = root

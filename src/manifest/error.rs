@@ -37,6 +37,9 @@ pub enum ManifestErrorKind {
     },
     #[error("missing required field `{field}`")]
     MissingField { field: &'static str },
+    /// A document without `kind` whose top level has `all:`: an Ansible inventory.
+    #[error("this looks like an Ansible inventory (top-level `all:`), not a manifest")]
+    AnsibleInventory,
     #[error("`{field}` must be {expected}, not {found}")]
     WrongType {
         field: &'static str,
@@ -102,6 +105,9 @@ impl From<ManifestError> for Diagnostic {
             }
             K::ProjectFileAsManifest(_) => Some(
                 "give `-m` the project's directory, or nothing: the project file says which manifests to load".into(),
+            ),
+            K::AnsibleInventory => Some(
+                "pass an inventory with `-i FILE`, or move it out of the manifest paths".into(),
             ),
             K::BothVersions => {
                 Some("keep one of them; `apiVersion` is an alias of `version`".into())
