@@ -564,6 +564,78 @@ fn a_runaway_loop_is_stopped_by_its_timeout_and_the_run_goes_on() {
         .stderr_has("timeout of 0.5 s");
 }
 
+/// Attack on issue 15 (F2): a module's top level, imported inside `apply`, ran with no
+/// deadline: with `--max-operations 0` a module `loop {}` hung `apply` and `plan` for ever.
+/// It runs under the importing call's deadline (and, for the check at load, a short budget
+/// whose end is not an error).
+#[test]
+fn a_module_top_level_is_bound_by_the_handler_timeout() {
+    let t = Test::new()
+        .handler(
+            "probe.rhai",
+            "register(\"Probe\", \"^1\");\nfn apply(m) { import \"lib/spin\" as s; }\n",
+        )
+        .file("lib/spin.rhai", "loop { }\n")
+        .manifest(
+            "m.yaml",
+            "kind: Probe\nversion: v1\nmetadata: {name: p, timeout: 1}\n",
+        );
+    for command in ["apply", "plan"] {
+        let started = Instant::now();
+        let mut child = t.spawn(&[command, "--no-state", "--max-operations", "0"]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                let _ = child.wait();
+                panic!("{command}: a module's endless top level ignored the 1 s handler timeout");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{command} took {:?}",
+            started.elapsed()
+        );
+        if command == "apply" {
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains("ran longer than its timeout of 1 s"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("spin.rhai"), "{stderr}");
+        } else {
+            // plan runs no `apply`: the load-time check gave up, nothing failed.
+            assert_eq!(out.status.code(), Some(0), "{stderr}");
+        }
+    }
+}
+
+/// Attack on issue 15 (F3): the deadline was looked at every 512 operations, so a loop of
+/// slow built-in calls (`contains` on a million-item array) overshot a 2 s timeout by
+/// 16-51 s. It is looked at every 16 operations now.
+#[test]
+fn slow_builtin_calls_do_not_overshoot_the_timeout() {
+    let handler = "register(\"Probe\", \"^1\");\nfn apply(m) {\n  let a = []; a.pad(1000000, \"abcdefghijklmnop\");\n  for i in 0..100000 { let c = a.contains(\"zz\"); }\n}\n";
+    let t = Test::new().handler("probe.rhai", handler).manifest(
+        "m.yaml",
+        "kind: Probe\nversion: v1\nmetadata: {name: p, timeout: 1}\n",
+    );
+    let started = Instant::now();
+    t.run(&["apply", "--no-state", "--max-operations", "0"])
+        .code(1)
+        .stderr_has("ran longer than its timeout of 1 s");
+    // Generous for a loaded debug build; with the old check every 512 operations it
+    // took well over 10 s here.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn the_operation_limit_stops_a_loop_and_names_itself() {
     let t = probe("", "let i = 0; loop { i += 1; }");

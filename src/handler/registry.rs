@@ -163,6 +163,7 @@ impl HandlerRegistry {
         limits: &ScriptLimits,
         errors: &mut Vec<HandlerError>,
     ) -> Self {
+        context::set_load_timeout(limits.timeout);
         let mut registry = HandlerRegistry::default();
         for b in BUNDLED {
             registry.add(bundled(b));

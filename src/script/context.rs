@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
@@ -65,11 +65,35 @@ enum Phase {
     Module {
         name: String,
         limit: Option<Arc<CallContext>>,
+        /// When no call imported it (the load-time check, `ordo lint`): the load deadline.
+        deadline: Option<Instant>,
     },
 }
 
 thread_local! {
     static PHASE: RefCell<Phase> = const { RefCell::new(Phase::Idle) };
+    /// Wall-clock time a handler's or a module's top level may run at load (the run's
+    /// `--timeout`): with `--max-operations 0` an endless top level must still end.
+    static LOAD_TIMEOUT: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::from_secs(60)) };
+    /// Deadline of the top level that loads now, if any.
+    static LOAD_DEADLINE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets how long a top level may run at load on this thread (the run's `--timeout`).
+pub fn set_load_timeout(timeout: Duration) {
+    LOAD_TIMEOUT.with(|t| t.set(timeout));
+}
+
+/// Longest a module's top level runs for the load-time check of an import (outside any
+/// call). Running out there is not an error: the `import` at run time runs it again, under
+/// the importing call's deadline.
+const CHECK_BUDGET: Duration = Duration::from_secs(5);
+
+fn load_deadline() -> Option<Instant> {
+    LOAD_DEADLINE.with(std::cell::Cell::get).or_else(|| {
+        let budget = LOAD_TIMEOUT.with(std::cell::Cell::get).min(CHECK_BUDGET);
+        Instant::now().checked_add(budget)
+    })
 }
 
 /// Restores the idle phase when dropped.
@@ -78,6 +102,7 @@ pub struct PhaseGuard(());
 impl Drop for PhaseGuard {
     fn drop(&mut self) {
         PHASE.with(|p| *p.borrow_mut() = Phase::Idle);
+        LOAD_DEADLINE.with(|d| d.set(None));
     }
 }
 
@@ -102,14 +127,17 @@ impl Drop for ModuleGuard {
 pub fn enter_module(name: &str) -> ModuleGuard {
     PHASE.with(|p| {
         let mut p = p.borrow_mut();
-        let limit = match &*p {
-            Phase::Call(ctx) => Some(Arc::clone(ctx)),
-            Phase::Module { limit, .. } => limit.clone(),
-            Phase::Idle | Phase::Load(_) => None,
+        let (limit, deadline) = match &*p {
+            Phase::Call(ctx) => (Some(Arc::clone(ctx)), None),
+            Phase::Module {
+                limit, deadline, ..
+            } => (limit.clone(), *deadline),
+            Phase::Idle | Phase::Load(_) => (None, load_deadline()),
         };
         let module = Phase::Module {
             name: name.to_string(),
             limit,
+            deadline,
         };
         ModuleGuard(Some(std::mem::replace(&mut *p, module)))
     })
@@ -117,6 +145,8 @@ pub fn enter_module(name: &str) -> ModuleGuard {
 
 pub fn enter_load() -> PhaseGuard {
     PHASE.with(|p| *p.borrow_mut() = Phase::Load(LoadState::default()));
+    let deadline = Instant::now().checked_add(LOAD_TIMEOUT.with(std::cell::Cell::get));
+    LOAD_DEADLINE.with(|d| d.set(deadline));
     PhaseGuard(())
 }
 
@@ -143,14 +173,28 @@ pub fn current() -> Option<Arc<CallContext>> {
     })
 }
 
-/// The handler call whose deadline and cancellation bound what runs now: the running call,
-/// or the call that imported the module whose top level runs now. Grants nothing.
-pub fn limiting() -> Option<Arc<CallContext>> {
-    PHASE.with(|p| match &*p.borrow() {
-        Phase::Call(ctx) => Some(Arc::clone(ctx)),
-        Phase::Module { limit, .. } => limit.clone(),
+/// Why what runs now must stop, if it must: the running call's (or the importing call's)
+/// cancellation or deadline; at load, the load deadline (`--timeout`), so no top level,
+/// a handler's or a module's, runs unbounded even with `--max-operations 0`.
+pub fn stop_reason() -> Option<&'static str> {
+    let (ctx, deadline) = PHASE.with(|p| match &*p.borrow() {
+        Phase::Call(ctx) => (Some(Arc::clone(ctx)), None),
+        Phase::Module {
+            limit: Some(ctx), ..
+        } => (Some(Arc::clone(ctx)), None),
+        Phase::Module { deadline, .. } => (None, *deadline),
+        Phase::Load(_) => (None, LOAD_DEADLINE.with(std::cell::Cell::get)),
+        Phase::Idle => (None, None),
+    });
+    if let Some(ctx) = &ctx {
+        if ctx.cancelled() {
+            return Some(super::engine::STOP_INTERRUPTED);
+        }
+    }
+    match ctx.map_or(deadline, |c| c.deadline) {
+        Some(d) if Instant::now() >= d => Some(super::engine::STOP_TIMEOUT),
         _ => None,
-    })
+    }
 }
 
 /// How the refusal of a stdlib call at a module's top level reads (the load-time check
