@@ -186,10 +186,8 @@ pub fn stop_reason() -> Option<&'static str> {
         Phase::Load(_) => (None, LOAD_DEADLINE.with(std::cell::Cell::get)),
         Phase::Idle => (None, None),
     });
-    if let Some(ctx) = &ctx {
-        if ctx.cancelled() {
-            return Some(super::engine::STOP_INTERRUPTED);
-        }
+    if ctx.as_ref().is_some_and(|c| c.cancelled()) {
+        return Some(super::engine::STOP_INTERRUPTED);
     }
     match ctx.map_or(deadline, |c| c.deadline) {
         Some(d) if Instant::now() >= d => Some(super::engine::STOP_TIMEOUT),
