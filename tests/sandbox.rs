@@ -533,6 +533,39 @@ fn an_env_tag_is_refused_under_deny_env() {
     t.run(&["apply", "--no-state"]).code(0);
 }
 
+/// Attack on issue 15 (F4): `--deny env` let an `!Env` in another environment's override
+/// (and in a manifest of another environment) pass, because only what the run resolves was
+/// checked. Every `!Env` of every document is refused, whatever `-e` says.
+#[test]
+fn deny_env_refuses_env_tags_of_other_environments_too() {
+    let t = Test::new()
+        .handler("p.rhai", "register(\"Probe\", \"^1\");\nfn apply(m) { }\n")
+        .manifest(
+            "m.yaml",
+            "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: k, defaultValue: 1, environmentOverrides: [{environmentName: prod, value: !Env HOME}]}\n---\nkind: Probe\nversion: v1\nmetadata: {name: a}\nspec: {x: !Value k}\n---\nkind: Probe\nversion: v1\nmetadata: {name: b, environments: [prod]}\nspec: {y: !Env PATH}\n",
+        );
+    for args in [
+        &["apply", "--no-state", "--deny", "env"][..],
+        &["apply", "--no-state", "--deny", "env", "-e", "prod"][..],
+    ] {
+        t.run(args)
+            .code(3)
+            .stderr_has("`!Env HOME` reads the environment, which this run denies (--deny env)")
+            .stderr_has("m.yaml:6:");
+    }
+    t.run(&["apply", "--no-state", "--deny", "env"])
+        .stderr_has("`!Env PATH` reads the environment, which this run denies (--deny env)")
+        .stderr_has("m.yaml:16:11");
+    let out = t.run(&["apply", "--no-state", "--deny", "env", "-e", "prod"]);
+    let stderr = &out.stderr;
+    assert_eq!(
+        stderr.matches("`!Env HOME`").count(),
+        1,
+        "said once: {stderr}"
+    );
+    t.run(&["apply", "--no-state"]).code(0);
+}
+
 #[test]
 fn a_runaway_loop_is_stopped_by_its_timeout_and_the_run_goes_on() {
     let handler = "register(\"Spin\", \"^1\");\nfn apply(m) { loop { } }\n";

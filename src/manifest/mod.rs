@@ -19,8 +19,8 @@ pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream, parse
 pub use scalar::needs_quotes;
 pub use source::{Location, Mark, SourceFile};
 pub use tags::{
-    FoundVariable, StaticContext, StaticResult, TagErrorKind, resolve_deferred, resolve_static,
-    value_references,
+    FoundVariable, StaticContext, StaticResult, TagErrorKind, refuse_env_tags, resolve_deferred,
+    resolve_static, value_references,
 };
 pub use values::{
     VALUES_KIND, ValueSet, ValueSources, collect as collect_values, metadata_environments,

@@ -122,6 +122,30 @@ struct Pass<'a, 'b> {
     result: StaticResult,
 }
 
+/// Under `--deny env`: an error for every `!Env` in `node`, whatever environment it is for
+/// (an override of another environment, a manifest not in this one, a value never used),
+/// so the refusal does not depend on `-e` (attack on issue 15, F4).
+pub fn refuse_env_tags(node: &Node, file: &Arc<SourceFile>, errors: &mut Vec<ManifestError>) {
+    match &node.value {
+        Value::Seq(items) => items.iter().for_each(|n| refuse_env_tags(n, file, errors)),
+        Value::Map(entries) => entries
+            .iter()
+            .for_each(|e| refuse_env_tags(&e.value, file, errors)),
+        Value::Tagged(t) => {
+            if t.tag == "!Env" {
+                let name = scalar_text(&t.node).unwrap_or_default().to_string();
+                errors.push(ManifestError {
+                    location: Location::new(file, node.mark),
+                    kind: K::Tag(TagErrorKind::EnvDenied(name)),
+                });
+            } else {
+                refuse_env_tags(&t.node, file, errors);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::String(_) => {}
+    }
+}
+
 /// Resolves the load-time tags of `node` (a manifest's `spec` or `metadata`) in place.
 pub fn resolve_static(
     node: &mut Node,

@@ -15,7 +15,7 @@ use crate::handler::{HandlerRegistry, discover};
 use crate::inventory;
 use crate::manifest::{
     Limits, Manifest, ManifestError, StaticContext, StaticResult, VALUES_KIND, ValueSet,
-    collect_values, metadata_environments, resolve_static, value_references,
+    collect_values, metadata_environments, refuse_env_tags, resolve_static, value_references,
 };
 use crate::planner::Graph;
 use crate::project::{Project, check_environments};
@@ -44,6 +44,14 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     let mut environments = Vec::new();
     for m in loaded.manifests.iter().filter(|m| m.kind != VALUES_KIND) {
         metadata_environments(&m.file, &m.metadata_node, &mut environments);
+    }
+    // `--deny env` refuses every `!Env` of every document, whatever its environment.
+    let mut env_tag_errors = Vec::new();
+    if config.policy.deny.contains(crate::stdlib::Capability::Env) {
+        for m in &loaded.manifests {
+            refuse_env_tags(&m.spec, &m.file, &mut env_tag_errors);
+            refuse_env_tags(&m.metadata_node, &m.file, &mut env_tag_errors);
+        }
     }
     let mut value_errors = Vec::new();
     let values = collect_values(
@@ -79,6 +87,16 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         }
     }
     resolve_tags(config, &mut loaded.manifests, &values, &mut value_errors);
+    for e in env_tag_errors {
+        let said = |v: &ManifestError| {
+            v.location.file.name() == e.location.file.name()
+                && v.location.mark == e.location.mark
+                && v.kind.to_string() == e.kind.to_string()
+        };
+        if !value_errors.iter().any(said) && !loaded.errors.iter().any(said) {
+            value_errors.push(e);
+        }
+    }
     diagnostics.extend(
         loaded
             .errors
