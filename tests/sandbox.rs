@@ -862,6 +862,43 @@ fn a_setsid_grandchild_is_stopped_when_ordo_is_stopped_or_killed() {
     }
 }
 
+/// Attack on issue 15 (F1): a command killed its own keeper (`kill -9 $PPID`), so its
+/// tree was reparented to ordo and stopped only at the end of the run; ordo then killed by
+/// SIGKILL left it running for good. ordo stops what such a keeper leaves as soon as it
+/// reaps the keeper, while the command still runs.
+#[test]
+fn a_command_that_kills_its_keeper_does_not_outlive_a_killed_ordo() {
+    let marker = format!("4.{}7", std::process::id());
+    let t = probe("\"shell\"", "");
+    let out_file = t.path().join("OUT");
+    let body = format!(
+        "shell::run([\"sh\", \"-c\", \"setsid sh -c 'sleep {marker}; touch {out}' & sleep 0.2; kill -9 $PPID; sleep {marker}0\"]);",
+        out = out_file.display()
+    );
+    let t = t.handler(
+        "probe.rhai",
+        &format!(
+            "register(\"Probe\", \"^1\");\npermissions([\"shell\"]);\nfn apply(m) {{\n{body}\n}}\n"
+        ),
+    );
+    let child = t.spawn(&["apply", "--no-state"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while common::processes_matching(&format!("sleep {marker}0")).is_empty() {
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The keeper is dead by now, and what it kept is ordo's.
+    std::thread::sleep(Duration::from_millis(500));
+    std::process::Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait_with_output().unwrap();
+    assert_gone(&format!("sleep {marker}"), Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(!out_file.exists(), "the grandchild outlived ordo");
+}
+
 #[test]
 fn shell_output_is_capped() {
     let t = probe(

@@ -63,6 +63,78 @@ pub fn sweep() {
     sys::reap_all();
 }
 
+/// Stops at once what a keeper that did not end normally left behind (attack on issue 15,
+/// F1). A command can kill its own keeper (`kill -9 $PPID`): its processes are then
+/// reparented to ordo, and if ordo were killed by SIGKILL before the end-of-run [`sweep`],
+/// nothing would stop them. So as soon as ordo reaps a keeper that died by a signal, every
+/// process still in the keeper's process group (the command and whatever did not leave the
+/// group) and everything below them is killed. Only processes below ordo are touched.
+pub fn sweep_group(keeper: u32) {
+    for _ in 0..200 {
+        let table = proc_table();
+        let mine = below(&table, std::process::id());
+        let roots: Vec<u32> = table
+            .iter()
+            .filter(|p| p.pgrp == keeper && mine.contains(&p.pid))
+            .map(|p| p.pid)
+            .collect();
+        if roots.is_empty() {
+            return;
+        }
+        for pid in roots.iter().chain(
+            roots
+                .iter()
+                .flat_map(|r| below(&table, *r))
+                .collect::<Vec<_>>()
+                .iter(),
+        ) {
+            sys::kill(*pid, libc::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// One live process: its id, its parent, its process group.
+struct Proc {
+    pid: u32,
+    ppid: u32,
+    pgrp: u32,
+}
+
+/// Every live process (zombies left out), from `/proc/<pid>/stat`.
+fn proc_table() -> Vec<Proc> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (_, rest) = stat.rsplit_once(')')?;
+            let mut fields = rest.split_whitespace();
+            if fields.next()? == "Z" {
+                return None;
+            }
+            let ppid = fields.next()?.parse().ok()?;
+            let pgrp = fields.next()?.parse().ok()?;
+            Some(Proc { pid, ppid, pgrp })
+        })
+        .collect()
+}
+
+/// Every process of `table` below `root`.
+fn below(table: &[Proc], root: u32) -> Vec<u32> {
+    let mut found = vec![root];
+    let mut i = 0;
+    while let Some(&p) = found.get(i) {
+        found.extend(table.iter().filter(|c| c.ppid == p).map(|c| c.pid));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
 /// Every process below `root`, found through the parent links in `/proc`.
 pub fn descendants(root: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {

@@ -491,6 +491,11 @@ fn supervise(
             Duration::from_millis(10)
         });
     };
+    // A keeper that died by a signal may have been killed by its own command: what it kept
+    // is ordo's now, and is stopped at once, not at the end of the run (`contain.rs`).
+    if std::os::unix::process::ExitStatusExt::signal(&status).is_some() {
+        super::contain::sweep_group(child.id());
+    }
     // The direct child is gone; stragglers in its group (`cmd &`) may still hold the pipes.
     // They are waited for like a shell would, but not past a timeout.
     let collect = |rx: mpsc::Receiver<Output>, stop: &mut Option<Stop>| -> Output {
