@@ -119,6 +119,43 @@ fn template_output_larger_than_the_string_limit_fails_naming_the_limit() {
     );
 }
 
+// Attack on issue 15 (F5): a template filter built a result far larger than the string
+// limit inside minijinja (`replace` on a 64 MiB string took ordo to 1.9 GB) before the
+// output bound could see it. Each expanding filter works out the result's size first.
+#[test]
+fn expanding_template_filters_are_refused_before_building_a_result_over_the_limit() {
+    // `s` is 10 000 bytes, `n` 10 000 lines; each template asks for about 100 MB.
+    for template in [
+        "{{ s|replace('x', s)|length }}",
+        "{{ ([s] * 10000)|join|length }}",
+        "{{ ([s] * 5000)|join(s)|length }}",
+        "{{ n|indent(10000)|length }}",
+        "{{ '%100000000s'|format('x')|length }}",
+        "{{ ([s] * 10000)|pprint|length }}",
+    ] {
+        let t = probe(
+            "",
+            &format!(
+                "let s = \"\"; s.pad(10000, 'x');\nlet n = \"\"; n.pad(10000, '\\n');\nlet r = template::render(\"{template}\", #{{ s: s, n: n }});\nprint(\"rendered \" + r);"
+            ),
+        );
+        fails_quickly(
+            &t,
+            60,
+            &[
+                "`template::render`",
+                "would exceed the run's limit on string length (64 MiB)",
+            ],
+        );
+    }
+    // Within the limit they work as before.
+    let t = probe(
+        "",
+        "print(template::render(\"{{ s|replace('a', 'bb') }} {{ ['x', 'y']|join(', ') }} {{ '%3s'|format('z') }}\", #{ s: \"aXa\" }));",
+    );
+    t.run(&["apply"]).code(0).stderr_has("bbXbb x, y   z");
+}
+
 // Values stored with `vars::set` in a loop grew without end.
 #[test]
 fn variables_set_in_a_loop_fail_at_the_run_limit() {

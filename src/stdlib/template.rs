@@ -26,6 +26,10 @@ pub(super) fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAlt
     }
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(64);
+    let limit = crate::script::context::require("template::render")?
+        .limits
+        .max_string_size;
+    bound_filters(&mut env, limit);
     // A float is output as everywhere else in ordo (issue 14: `1e20` came out as
     // `100000000000000000000.0`).
     env.set_formatter(|out, state, value| {
@@ -44,9 +48,6 @@ pub(super) fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAlt
     let context = minijinja::Value::from(minijinja::value::Serde(values));
     // The output is bounded by the run's string length as it is written (issue 15: a loop
     // over a large value grew without end): fuel bounds instructions, not bytes.
-    let limit = crate::script::context::require("template::render")?
-        .limits
-        .max_string_size;
     let mut out = Bounded {
         text: Vec::new(),
         limit,
@@ -77,6 +78,172 @@ pub(super) fn render(text: &str, values: &Dynamic) -> Result<String, Box<EvalAlt
                 None,
             )
         })
+}
+
+/// The built-in filters whose result can be far larger than their input (`replace` of one
+/// character by a long string, `join`, `indent`, `format` widths, `pprint`) are replaced by
+/// versions that work out an upper bound of the result's size first and refuse a result
+/// over the run's string length before anything is allocated (attack on issue 15, F5: a
+/// `replace` on a 64 MiB string took ordo to 1.9 GB). What stays unbounded is named in
+/// stdlib/README.md, Limits.
+fn bound_filters(env: &mut Environment<'_>, limit: usize) {
+    use minijinja::value::{Rest, Value};
+    type Measure = fn(&[Value]) -> usize;
+    let filters: [(&str, Value, Measure); 5] = [
+        (
+            "replace",
+            Value::from_function(minijinja::filters::replace),
+            replace_size,
+        ),
+        (
+            "join",
+            Value::from_function(minijinja::filters::join),
+            join_size,
+        ),
+        (
+            "indent",
+            Value::from_function(minijinja::filters::indent),
+            indent_size,
+        ),
+        (
+            "format",
+            Value::from_function(minijinja::filters::format),
+            format_size,
+        ),
+        (
+            "pprint",
+            Value::from_function(minijinja::filters::pprint),
+            pprint_size,
+        ),
+    ];
+    for (name, builtin, measure) in filters {
+        env.add_filter(
+            name,
+            move |state: &mut minijinja::State<'_, '_>, args: Rest<Value>| {
+                if measure(&args) > limit {
+                    return Err(minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!(
+                            "the result of `{name}` would exceed the run's limit on string length ({})",
+                            crate::script::bytes_text(limit)
+                        ),
+                    ));
+                }
+                builtin.call(state, &args)
+            },
+        );
+    }
+}
+
+/// A value as the filters see it: a string's text, anything else's display.
+fn text(v: &minijinja::Value) -> std::borrow::Cow<'_, str> {
+    v.as_str()
+        .map_or_else(|| v.to_string().into(), std::borrow::Cow::Borrowed)
+}
+
+/// `replace(value, from, to)`: every occurrence of `from` replaced by `to`.
+fn replace_size(args: &[minijinja::Value]) -> usize {
+    let (Some(value), Some(from), Some(to)) = (args.first(), args.get(1), args.get(2)) else {
+        return 0;
+    };
+    let (value, from, to) = (text(value), text(from), text(to));
+    let times = if from.is_empty() {
+        value.chars().count().saturating_add(1)
+    } else {
+        value.matches(from.as_ref()).count()
+    };
+    value.len().saturating_add(times.saturating_mul(to.len()))
+}
+
+/// `join(value, joiner)`: every item's text, and the joiner between them.
+fn join_size(args: &[minijinja::Value]) -> usize {
+    let Some(value) = args.first() else { return 0 };
+    let joiner = args.get(1).map_or(0, |j| text(j).len());
+    let Ok(items) = value.try_iter() else {
+        return 0;
+    };
+    let mut size = 0usize;
+    for item in items {
+        size = size
+            .saturating_add(text(&item).len())
+            .saturating_add(joiner);
+        if size == usize::MAX {
+            break;
+        }
+    }
+    size
+}
+
+/// `indent(value, width)`: at most every line gets the width (whichever argument, or
+/// keyword, is a number).
+fn indent_size(args: &[minijinja::Value]) -> usize {
+    let Some(value) = args.first() else { return 0 };
+    let value = text(value);
+    let width = args
+        .iter()
+        .skip(1)
+        .flat_map(|a| {
+            let nested: Vec<minijinja::Value> = a
+                .try_iter()
+                .map(|keys| keys.filter_map(|k| a.get_item(&k).ok()).collect())
+                .unwrap_or_default();
+            std::iter::once(a.clone()).chain(nested)
+        })
+        .filter_map(|a| a.as_str().map(str::len).or_else(|| usize::try_from(a).ok()))
+        .max()
+        .unwrap_or(4);
+    let lines = value.matches('\n').count().saturating_add(1);
+    value.len().saturating_add(lines.saturating_mul(width))
+}
+
+/// `format(fmt, args...)`: the format, every argument's text, and every number in a
+/// conversion (a width or a precision) in full.
+fn format_size(args: &[minijinja::Value]) -> usize {
+    let Some(fmt) = args.first() else { return 0 };
+    let fmt = text(fmt);
+    let mut size = fmt.len();
+    for a in args.iter().skip(1) {
+        size = size.saturating_add(text(a).len());
+    }
+    let mut in_conversion = false;
+    let mut number = 0usize;
+    for c in fmt.chars() {
+        if c == '%' {
+            in_conversion = !in_conversion;
+            continue;
+        }
+        if !in_conversion {
+            continue;
+        }
+        if let Some(d) = c.to_digit(10) {
+            number = number.saturating_mul(10).saturating_add(d as usize);
+        } else {
+            size = size.saturating_add(number);
+            number = 0;
+            if c.is_ascii_alphabetic() {
+                in_conversion = false;
+            }
+        }
+    }
+    size.saturating_add(number)
+}
+
+/// `pprint(value)`: measured by writing it to a counter that stops past the limit.
+fn pprint_size(args: &[minijinja::Value]) -> usize {
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 = self.0.saturating_add(s.len());
+            if self.0 > (64 << 20) * 4 {
+                return Err(std::fmt::Error);
+            }
+            Ok(())
+        }
+    }
+    let Some(value) = args.first() else { return 0 };
+    let mut count = Count(0);
+    let _ = std::fmt::write(&mut count, format_args!("{value:#?}"));
+    count.0
 }
 
 /// A writer that refuses to hold more than `limit` bytes.
