@@ -197,7 +197,7 @@ fn ansible_inventory_maps_host_port_user_and_keeps_other_keys_as_vars() {
 fn an_ansible_only_setting_is_an_input_error_naming_it() {
     let t = Test::new().file(
         "hosts.yml",
-        "all:\n  hosts:\n    web-1:\n      ansible_hots: 10.0.0.1\n      ansible_ssh_private_key_file: k\n",
+        "all:\n  hosts:\n    web-1:\n      ansible_hots: 10.0.0.1\n      ansible_python_interpreter: /usr/bin/python3\n",
     );
     let out = t.run(&["hosts", "-i", "hosts.yml"]);
     out.code(3)
@@ -205,7 +205,7 @@ fn an_ansible_only_setting_is_an_input_error_naming_it() {
             "Ansible setting `ansible_hots` is not supported by ordo; did you mean `ansible_host`?",
         )
         .stderr_has("hosts.yml:4:7")
-        .stderr_has("`ansible_ssh_private_key_file` is not supported")
+        .stderr_has("`ansible_python_interpreter` is not supported")
         .stderr_has("hosts.yml:5:7");
     assert!(out.stdout.is_empty());
 }
@@ -542,4 +542,60 @@ fn an_ansible_inventory_among_the_manifests_is_one_error_saying_to_pass_it_with_
         .stderr_lacks("missing required field");
     // The one error and the summary line.
     out.stderr_has("1 input error; nothing was run");
+}
+
+#[test]
+fn ansible_become_key_file_and_ssh_args_map_onto_ordo_settings() {
+    // newuser2 finding 3: these made a real Ansible inventory unusable.
+    let t = Test::new().file(
+        "hosts.yml",
+        "all:\n  vars:\n    ansible_connection: ssh\n    ansible_ssh_common_args: -o 'ProxyCommand=ssh -W %h:%p bastion'\n  hosts:\n    db-1:\n      ansible_become: true\n      ansible_become_user: postgres\n      ansible_ssh_private_key_file: keys/db\n      ansible_ssh_extra_args: -o StrictHostKeyChecking=no\n",
+    );
+    let report = hosts_json(&t, &["-i", "hosts.yml"]);
+    let db = host(&report, "db-1");
+    assert_eq!(db["become"], true);
+    assert_eq!(db["become_user"], "postgres");
+    assert_eq!(db["identity_file"], "keys/db");
+    assert_eq!(
+        db["ssh_options"],
+        json!(["-o", "StrictHostKeyChecking=no"]),
+        "the host's own args win over all.vars"
+    );
+    let both = Test::new().file(
+        "hosts.yml",
+        "all:\n  hosts:\n    db-1:\n      ansible_ssh_extra_args: -v\n      ansible_ssh_common_args: -o 'ProxyCommand=ssh -W %h:%p bastion'\n",
+    );
+    let report = hosts_json(&both, &["-i", "hosts.yml"]);
+    assert_eq!(
+        host(&report, "db-1")["ssh_options"],
+        json!(["-o", "ProxyCommand=ssh -W %h:%p bastion", "-v"])
+    );
+}
+
+#[test]
+fn an_ansible_connection_other_than_ssh_and_unbalanced_ssh_args_are_input_errors() {
+    let t = Test::new().file(
+        "hosts.yml",
+        "all:\n  hosts:\n    db-1:\n      ansible_connection: local\n      ansible_ssh_common_args: -o 'ProxyCommand=ssh\n",
+    );
+    t.run(&["hosts", "-i", "hosts.yml"])
+        .code(3)
+        .stderr_has("`ansible_connection: local` is not supported by ordo")
+        .stderr_has("hosts.yml:4:27")
+        .stderr_has("`ansible_ssh_common_args`: unbalanced quotes")
+        .stderr_has("hosts.yml:5:32");
+}
+
+#[test]
+fn an_ini_inventory_is_an_input_error_saying_how_to_convert_it() {
+    let ini = "[web]\nweb-1 ansible_host=10.0.0.1\n\n[db]\ndb-1\n";
+    let t = Test::new().file("hosts.ini", ini).file("hosts", ini);
+    for file in ["hosts.ini", "hosts"] {
+        let out = t.run(&["hosts", "-i", file]);
+        out.code(3)
+            .stderr_has("this looks like an INI inventory; ordo reads only YAML inventories")
+            .stderr_has(&format!("{file}:1:1"))
+            .stderr_has(&format!("ansible-inventory -i {file} --list -y > hosts.yaml"))
+            .stderr_lacks("invalid YAML");
+    }
 }

@@ -1,9 +1,12 @@
 //! Ansible YAML inventories given with `-i`: `all:` (and any other top-level group) with
 //! `hosts`, `vars` and `children`, nested to any depth.
 //!
-//! `ansible_host`, `ansible_port` and `ansible_user` become `address`, `port` and `user` at
-//! the level they are written (host, group, or `all` as `defaults`); every other `ansible_*`
-//! key is an input error naming it, never silently ignored; any other key is a variable.
+//! `ansible_host`, `ansible_port`, `ansible_user`, `ansible_become`, `ansible_become_user` and
+//! `ansible_ssh_private_key_file` become `address`, `port`, `user`, `become`, `becomeUser` and
+//! `identityFile` at the level they are written (host, group, or `all` as `defaults`);
+//! `ansible_ssh_common_args` and `ansible_ssh_extra_args` are split as a shell would into
+//! `sshOptions`; `ansible_connection` may only be `ssh`. Every other `ansible_*` key is an
+//! input error naming it, never silently ignored; any other key is a variable.
 //! A host or group listed in several places of one file is one host or group (as in
 //! Ansible); the same variable given two values there is an error naming both.
 
@@ -16,7 +19,17 @@ use crate::diagnostic::did_you_mean;
 use crate::manifest::{Mark, Node, SourceFile, Value};
 
 const GROUP_KEYS: &[&str] = &["hosts", "vars", "children"];
-const MAPPED: &[&str] = &["ansible_host", "ansible_port", "ansible_user"];
+const MAPPED: &[&str] = &[
+    "ansible_host",
+    "ansible_port",
+    "ansible_user",
+    "ansible_become",
+    "ansible_become_user",
+    "ansible_ssh_private_key_file",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_connection",
+];
 
 /// Reads the documents of one Ansible inventory file into `raw`.
 pub(super) fn read(file: &Arc<SourceFile>, roots: &[Node], raw: &mut RawInventory) {
@@ -155,7 +168,7 @@ impl FileReader<'_> {
         host.vars = vars;
     }
 
-    /// A mapping of Ansible variables: the three mapped `ansible_*` keys become settings,
+    /// A mapping of Ansible variables: the mapped `ansible_*` keys become settings,
     /// other `ansible_*` keys are errors, the rest are variables.
     fn vars(&mut self, node: &Node, settings: &mut Settings, vars: &mut Vars) {
         for e in self.r.entries(node, "vars") {
@@ -169,6 +182,11 @@ impl FileReader<'_> {
                 "ansible_host" => settings.address.as_ref().map(|s| s.at.clone()),
                 "ansible_port" => settings.port.as_ref().map(|s| s.at.clone()),
                 "ansible_user" => settings.user.as_ref().map(|s| s.at.clone()),
+                "ansible_become" => settings.r#become.as_ref().map(|s| s.at.clone()),
+                "ansible_become_user" => settings.become_user.as_ref().map(|s| s.at.clone()),
+                "ansible_ssh_private_key_file" => {
+                    settings.identity_file.as_ref().map(|s| s.at.clone())
+                }
                 _ => None,
             };
             if let Some(first) = already {
@@ -189,6 +207,53 @@ impl FileReader<'_> {
                 "ansible_user" => {
                     settings.user = self.r.string(&e.value, key).map(|value| Spot { value, at })
                 }
+                "ansible_become" => {
+                    settings.r#become = self.r.bool(&e.value, key).map(|value| Spot { value, at })
+                }
+                "ansible_become_user" => {
+                    settings.become_user =
+                        self.r.string(&e.value, key).map(|value| Spot { value, at })
+                }
+                "ansible_ssh_private_key_file" => {
+                    settings.identity_file =
+                        self.r.string(&e.value, key).map(|value| Spot { value, at })
+                }
+                "ansible_ssh_common_args" | "ansible_ssh_extra_args" => {
+                    let Some(text) = self.r.string(&e.value, key) else {
+                        continue;
+                    };
+                    let Some(words) = shlex::split(&text) else {
+                        self.r.error(
+                            e.value.mark,
+                            text.chars().count(),
+                            format!("`{key}`: unbalanced quotes or a trailing `\\` in `{text}`"),
+                        );
+                        continue;
+                    };
+                    // Both keys at one level add up, common first (as `ssh` is given them).
+                    match settings.ssh_options.as_mut() {
+                        Some(options) if key == "ansible_ssh_extra_args" => {
+                            options.value.extend(words)
+                        }
+                        Some(options) => {
+                            let extra = std::mem::replace(&mut options.value, words);
+                            options.value.extend(extra);
+                        }
+                        None => settings.ssh_options = Some(Spot { value: words, at }),
+                    }
+                }
+                "ansible_connection" => {
+                    if let Some(text) = self.r.string(&e.value, key)
+                        && text != "ssh"
+                    {
+                        self.r.error_help(
+                            e.value.mark,
+                            text.chars().count(),
+                            format!("`ansible_connection: {text}` is not supported by ordo"),
+                            Some("ordo connects over `ssh` only; remove the setting or set it to `ssh`".into()),
+                        );
+                    }
+                }
                 _ => {
                     let hint = did_you_mean(key, MAPPED.iter().copied())
                         .map(|s| format!("; did you mean `{s}`?"))
@@ -198,7 +263,7 @@ impl FileReader<'_> {
                         key.chars().count(),
                         format!("Ansible setting `{key}` is not supported by ordo{hint}"),
                         Some(
-                            "ordo maps `ansible_host`, `ansible_port` and `ansible_user`; for `identityFile`, `sshOptions`, `become`, `becomeUser` or `fsRoot` write a `kind: Inventory` document (or keep the setting in ~/.ssh/config)"
+                            "ordo maps `ansible_host`, `ansible_port`, `ansible_user`, `ansible_become`, `ansible_become_user`, `ansible_ssh_private_key_file`, `ansible_ssh_common_args`, `ansible_ssh_extra_args` and `ansible_connection: ssh`; for anything else write a `kind: Inventory` document (or keep the setting in ~/.ssh/config)"
                                 .into(),
                         ),
                     );

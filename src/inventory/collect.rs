@@ -74,8 +74,28 @@ fn read_file(path: &std::path::Path, env: &str, raw: &mut RawInventory) {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
+    let ini = path.extension().is_some_and(|e| e == "ini");
     let file = SourceFile::new(shown, dir, text);
     let stream = parse_stream(file.text(), &Limits::default());
+    let not_yaml = stream.error.is_some()
+        || stream
+            .documents
+            .iter()
+            .any(|d| matches!(d.root.value, Value::String(_)));
+    if ini || (not_yaml && looks_like_ini(file.text())) {
+        let name = path.display();
+        let yaml = path.with_extension("yaml");
+        raw.errors.push(
+            Diagnostic::error("this looks like an INI inventory; ordo reads only YAML inventories")
+                .at(Location::new(&file, Mark::new(1, 1)))
+                .help(format!(
+                    "convert it: `ansible-inventory -i {name} --list -y > {}`, then pass `-i {}`",
+                    yaml.display(),
+                    yaml.display()
+                )),
+        );
+        return;
+    }
     if let Some(e) = stream.error {
         raw.errors.push(Diagnostic::from(ManifestError {
             location: Location::new(&file, e.mark),
@@ -101,6 +121,15 @@ fn read_file(path: &std::path::Path, env: &str, raw: &mut RawInventory) {
         let roots: Vec<Node> = stream.documents.into_iter().map(|d| d.root).collect();
         super::ansible::read(&file, &roots, raw);
     }
+}
+
+/// Whether `text`, which is not a YAML inventory, has the shape of an Ansible INI one: a
+/// `[group]` header or a `host key=value` line.
+fn looks_like_ini(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+        .any(|l| (l.starts_with('[') && l.ends_with(']')) || (l.contains('=') && !l.contains(": ")))
 }
 
 /// A `-i` file of `kind: Inventory` documents, checked as manifests are.
