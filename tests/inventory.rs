@@ -595,7 +595,9 @@ fn an_ini_inventory_is_an_input_error_saying_how_to_convert_it() {
         out.code(3)
             .stderr_has("this looks like an INI inventory; ordo reads only YAML inventories")
             .stderr_has(&format!("{file}:1:1"))
-            .stderr_has(&format!("ansible-inventory -i {file} --list -y > hosts.yaml"))
+            .stderr_has(&format!(
+                "ansible-inventory -i {file} --list -y > hosts.yaml"
+            ))
             .stderr_lacks("invalid YAML");
     }
 }
