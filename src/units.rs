@@ -91,6 +91,19 @@ pub fn int_seconds(i: i64) -> f64 {
     i as f64
 }
 
+/// A duration written with units, as humantime reads them (`90s`, `5m`, `1h30m`, `2h 5m`),
+/// in seconds; `None` when `text` is not one. The seconds still go through [`duration`] or
+/// [`positive_duration`], so the limits are the same as for a number.
+pub fn text_seconds(text: &str) -> Option<f64> {
+    humantime::parse_duration(text.trim())
+        .ok()
+        .map(|d| d.as_secs_f64())
+}
+
+/// What every duration field takes, for messages: `` a number of seconds or a duration
+/// like `90s`, `5m`, `1h30m` ``.
+pub const TAKES: &str = "a number of seconds or a duration like `90s`, `5m`, `1h30m`";
+
 /// `secs` seconds as a [`Duration`]: zero allowed (`retryDelay: 0`, `time::sleep(0)`).
 ///
 /// # Errors

@@ -189,7 +189,10 @@ fn a_shell_timeout_out_of_range_fails_the_call_naming_the_option() {
         ("1.0e-300", "`1e-300` seconds rounds to zero"),
         ("-1", "`-1` is negative"),
         ("0", "must be more than 0 seconds"),
-        ("\"soon\"", "must be a number of seconds, not string"),
+        (
+            "\"soon\"",
+            "must be a number of seconds or a duration like `90s`, `5m`, `1h30m`, not string",
+        ),
     ] {
         let t = probe(
             "\"shell\"",
@@ -466,4 +469,48 @@ fn an_environment_name_that_cannot_be_one_is_a_usage_error() {
         }
     }
     assert!(t.take_trace().is_empty());
+}
+
+/// newuser2 finding 5: `--timeout 5m` and `metadata.timeout: 5m` were refused; every
+/// duration takes humantime text (`90s`, `5m`, `1h30m`) as well as seconds, with the same
+/// limits.
+#[test]
+fn durations_take_units_on_the_command_line_in_manifests_and_in_stdlib_options() {
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &common::trace_doc("a", "", ""));
+    for value in ["5m", "90s", "1h30m", "2h 5m"] {
+        sane(&t.run(&["apply", &format!("--timeout={value}")])).code(0);
+    }
+    sane(&t.run(&["apply", "--timeout=400days"]))
+        .code(2)
+        .stderr_has("seconds is more than the longest duration ordo takes");
+    sane(&t.run(&["apply", "--timeout=soon"]))
+        .code(2)
+        .stderr_has("`soon` is not a number of seconds or a duration like `90s`, `5m`, `1h30m`");
+    sane(&t.run(&["apply", "--timeout=0s"]))
+        .code(2)
+        .stderr_has("must be more than 0 seconds");
+
+    // metadata.timeout: 1s is one second: the 5 s sleep is stopped.
+    let t = Test::new().trace().manifest(
+        "m.yaml",
+        &common::trace_doc("slow", "timeout: 1s\nretryDelay: 0s", "sleep: 5"),
+    );
+    let started = std::time::Instant::now();
+    sane(&t.run(&["apply"])).code(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let t = Test::new()
+        .trace()
+        .manifest("m.yaml", &common::trace_doc("a", "timeout: soon", ""));
+    sane(&t.run(&["apply"]))
+        .code(3)
+        .stderr_has("`metadata.timeout` must be a number of seconds or a duration like `90s`")
+        .stderr_has("m.yaml:6:12");
+
+    let t = probe(
+        "\"shell\"",
+        "shell::run(\"true\", #{ timeout: \"2m\" }); time::sleep(\"10ms\");",
+    );
+    sane(&t.run(&["apply"])).code(0);
 }

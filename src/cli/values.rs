@@ -9,12 +9,15 @@ use std::time::Duration;
 
 use crate::stdlib::NetRule;
 
-/// `--timeout SECS`: a positive number of seconds, at most a year.
+/// `--timeout SECS`: a positive number of seconds or a duration with units (`5m`), at most
+/// a year.
 pub(super) fn timeout(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .trim()
         .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+        .ok()
+        .or_else(|| crate::units::text_seconds(text))
+        .ok_or_else(|| format!("`{text}` is not {}", crate::units::TAKES))?;
     crate::units::positive_duration("--timeout", secs).map_err(|e| e.describe())
 }
 

@@ -274,8 +274,11 @@ impl Checker<'_> {
             Value::Null => return None,
             Value::Int(i) => crate::units::int_seconds(i),
             Value::Float(f) => f,
+            Value::String(ref s) if crate::units::text_seconds(s).is_some() => {
+                crate::units::text_seconds(s).unwrap_or_default()
+            }
             _ => {
-                self.wrong_type(node, field, "a number of seconds");
+                self.wrong_type(node, field, crate::units::TAKES);
                 return None;
             }
         };

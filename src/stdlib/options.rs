@@ -77,10 +77,19 @@ pub(super) fn seconds(field: &str, value: &Dynamic) -> R<Duration> {
     let secs = value
         .as_float()
         .or_else(|_| value.as_int().map(crate::units::int_seconds))
+        .or_else(|e| {
+            value
+                .clone()
+                .into_string()
+                .ok()
+                .and_then(|s| crate::units::text_seconds(&s))
+                .ok_or(e)
+        })
         .map_err(|_| {
             crate::script::context::script_error(
                 format!(
-                    "{field}: must be a number of seconds, not {}",
+                    "{field}: must be {}, not {}",
+                    crate::units::TAKES,
                     value.type_name()
                 ),
                 None,

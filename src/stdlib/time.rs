@@ -20,7 +20,15 @@ pub(super) fn sleep_duration(seconds: &Dynamic) -> Result<Duration, Box<EvalAltR
     let secs = seconds
         .as_float()
         .or_else(|_| seconds.as_int().map(crate::units::int_seconds))
-        .map_err(|_| script_error("`time::sleep` takes a number of seconds".into(), None))?;
+        .or_else(|e| {
+            seconds
+                .clone()
+                .into_string()
+                .ok()
+                .and_then(|s| crate::units::text_seconds(&s))
+                .ok_or(e)
+        })
+        .map_err(|_| script_error(format!("`time::sleep` takes {}", crate::units::TAKES), None))?;
     crate::units::duration("`time::sleep`", secs).map_err(|e| script_error(e.to_string(), None))
 }
 
