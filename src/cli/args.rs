@@ -310,7 +310,7 @@ pub struct RunArgs {
     #[arg(long = "net-allow", value_name = "HOST[:PORT]", value_parser = super::values::net_rule)]
     pub net_allow: Vec<NetRule>,
 
-    /// Wall-clock limit for one handler call, in seconds, at most a year (`metadata.timeout` overrides it)
+    /// Wall-clock limit for one handler call, in seconds or with units (`90s`, `5m`, `1h30m`), at most a year (`metadata.timeout` overrides it)
     #[arg(long = "timeout", value_name = "SECS", default_value = "3600", value_parser = super::values::timeout)]
     pub timeout: Duration,
 
