@@ -274,3 +274,26 @@ echo $? >apply.code
         .collect();
     assert_eq!(recorded, names[..applied.len() - 1]);
 }
+
+/// A FIFO planted as the journal or the state file is an error naming it, never a hang
+/// while holding the lock (issue 16 attack).
+#[test]
+fn a_fifo_as_the_journal_or_the_state_is_an_error_not_a_hang() {
+    for name in ["state.json.journal", "state.json"] {
+        let (t, _) = journaled();
+        let path = t.path().join(".ordo").join(name);
+        let _ = std::fs::remove_file(&path);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let started = std::time::Instant::now();
+        t.run(&["state", "list"])
+            .code(1)
+            .stderr_has(name)
+            .stderr_has("not a regular file");
+        t.run(&["apply"]).code(1).stderr_has("not a regular file");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    }
+}

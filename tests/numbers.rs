@@ -87,52 +87,35 @@ fn a_timeout_above_a_year_on_the_command_line_is_a_usage_error() {
     sane(&t.run(&["apply", "--timeout", "31536000"])).code(0);
 }
 
-/// The lock recorded `std::env::args()`, which panics on an argument that is not UTF-8:
-/// `-m` and `--state` paths that are not UTF-8 failed every run that keeps state.
+/// The lock recorded `std::env::args()`, which panicked on an argument that is not UTF-8;
+/// and a lossy path put the state of `m\xff` and `m\xfe` in one `m\u{FFFD}/.ordo` (issue 16
+/// attack). A path that is not UTF-8 is a usage error naming the flag: nothing runs.
 #[test]
-fn manifest_and_state_paths_that_are_not_utf8_work_with_the_state_on() {
+fn manifest_and_state_paths_that_are_not_utf8_are_refused_naming_the_flag() {
     let t = Test::new().trace();
     let manifest = not_utf8("m", ".yaml");
     std::fs::write(t.path().join(&manifest), common::trace_doc("a", "", "")).unwrap();
     let out = run_os(&t, &["apply".into(), "-m".into(), manifest.clone()]);
-    sane(&out).code(0).stdout_has("changed");
-    assert!(t.exists(".ordo/state.json"));
-
-    let state = not_utf8("s", ".json");
+    sane(&out).code(2).stderr_has(
+        "--manifest <PATH>: `m\u{FFFD}.yaml` is not UTF-8; ordo takes UTF-8 paths only",
+    );
     let args = [
         "apply".into(),
         "-m".into(),
-        manifest.clone(),
+        "m.yaml".into(),
         "--state".into(),
-        state.clone(),
+        not_utf8("s", ".json"),
     ];
-    sane(&run_os(&t, &args)).code(0).stdout_has("changed");
-    assert!(
-        t.path().join(&state).is_file(),
-        "the state is at the path given"
-    );
-    // The second run reads it back: nothing to do.
-    let out = run_os(
-        &t,
-        &[
-            "apply".into(),
-            "-m".into(),
-            manifest,
-            "--state".into(),
-            state,
-        ],
-    );
-    sane(&out).code(0);
-    assert_eq!(
-        t.take_trace().len(),
-        3,
-        "each run applied `a` (its check says: always)"
-    );
+    sane(&run_os(&t, &args))
+        .code(2)
+        .stderr_has("--state <PATH>: `s\u{FFFD}.json` is not UTF-8");
+    assert!(t.take_trace().is_empty(), "nothing ran");
+    assert!(!t.exists(".ordo"), "no state was made");
 }
 
-/// Every other path option takes a path that is not UTF-8 without panicking.
+/// Every other path option refuses a path that is not UTF-8 as a usage error, no panic.
 #[test]
-fn every_path_option_takes_a_path_that_is_not_utf8() {
+fn every_path_option_refuses_a_path_that_is_not_utf8() {
     let t = Test::new()
         .trace()
         .manifest("m.yaml", &common::trace_doc("a", "", ""));
@@ -168,7 +151,13 @@ fn every_path_option_takes_a_path_that_is_not_utf8() {
     ];
     for args in cases {
         let out = run_os(&t, &args);
-        assert_ne!(out.code, 101, "{args:?}\n{}", out.stderr);
+        assert_eq!(out.code, 2, "{args:?}\n{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("is not UTF-8; ordo takes UTF-8 paths only"),
+            "{args:?}\n{}",
+            out.stderr
+        );
         assert!(out.panic_signs().is_empty(), "{args:?}\n{}", out.stderr);
     }
 }

@@ -61,15 +61,15 @@ pub struct HostsArgs {
 #[derive(Debug, Args)]
 pub struct LintArgs {
     /// Handler files or directories [default: the handler directories a run would use]
-    #[arg(value_name = "PATH")]
+    #[arg(value_name = "PATH", value_parser = super::values::Utf8Path)]
     pub paths: Vec<PathBuf>,
 
     /// Manifests whose directories hold the handlers, when no PATH is given [default: ordo.yaml's spec.manifests, else .]
-    #[arg(short = 'm', long = "manifest", value_name = "PATH")]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH", value_parser = super::values::Utf8Path)]
     pub manifests: Vec<PathBuf>,
 
     /// A directory of handler scripts, when no PATH is given [default: ordo.yaml's spec.handlers, else the directories of the manifest files]
-    #[arg(short = 's', long = "src", value_name = "DIR")]
+    #[arg(short = 's', long = "src", value_name = "DIR", value_parser = super::values::Utf8Path)]
     pub src: Vec<PathBuf>,
 
     #[command(flatten)]
@@ -137,11 +137,11 @@ pub struct StateArgs {
     pub action: StateAction,
 
     /// The state file [default: .ordo/state.json at the project root]
-    #[arg(long = "state", value_name = "PATH", global = true)]
+    #[arg(long = "state", value_name = "PATH", global = true, value_parser = super::values::Utf8Path)]
     pub state: Option<PathBuf>,
 
     /// A manifest file or directory, to locate the project by [default: .]
-    #[arg(short = 'm', long = "manifest", value_name = "PATH", global = true)]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH", global = true, value_parser = super::values::Utf8Path)]
     pub manifests: Vec<PathBuf>,
 
     /// The environment whose entries to show
@@ -200,11 +200,11 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 pub struct LoadArgs {
     /// A manifest file, a directory of them, or `-` for standard input [default: ordo.yaml's spec.manifests (absent: the project root), else .]
-    #[arg(short = 'm', long = "manifest", value_name = "PATH")]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH", value_parser = super::values::Utf8Path)]
     pub manifests: Vec<PathBuf>,
 
     /// A directory of handler scripts [default: ordo.yaml's spec.handlers, else the directories of the manifest files]
-    #[arg(short = 's', long = "src", value_name = "DIR")]
+    #[arg(short = 's', long = "src", value_name = "DIR", value_parser = super::values::Utf8Path)]
     pub src: Vec<PathBuf>,
 
     /// Target environment
@@ -218,7 +218,7 @@ pub struct LoadArgs {
     pub env: String,
 
     /// A values file (`kind: Values` documents); repeatable, later files win; added after ordo.yaml's spec.values
-    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    #[arg(short = 'f', long = "values", value_name = "FILE", value_parser = super::values::Utf8Path)]
     pub values: Vec<PathBuf>,
 
     /// Set a value (read as YAML: `--set port=9` is a number); repeatable, wins over files
@@ -226,7 +226,7 @@ pub struct LoadArgs {
     pub set: Vec<String>,
 
     /// An inventory: `kind: Inventory` documents or an Ansible YAML inventory (repeatable)
-    #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+    #[arg(short = 'i', long = "inventory", value_name = "FILE", value_parser = super::values::Utf8Path)]
     pub inventories: Vec<PathBuf>,
 }
 
@@ -291,7 +291,7 @@ pub struct RunArgs {
     pub keep_going: bool,
 
     /// The state file [default: .ordo/state.json at the project root]
-    #[arg(long = "state", value_name = "PATH", conflicts_with = "no_state")]
+    #[arg(long = "state", value_name = "PATH", conflicts_with = "no_state", value_parser = super::values::Utf8Path)]
     pub state: Option<PathBuf>,
 
     /// Run without a state file: nothing is read or recorded
@@ -303,7 +303,7 @@ pub struct RunArgs {
     pub deny: Vec<String>,
 
     /// Confine every file path handlers use to this directory (repeatable)
-    #[arg(long = "fs-root", value_name = "DIR")]
+    #[arg(long = "fs-root", value_name = "DIR", value_parser = super::values::Utf8Path)]
     pub fs_roots: Vec<PathBuf>,
 
     /// Allow HTTP only to this host, or host and port (repeatable): `example.com`, `127.0.0.1:8080`, `[::1]`

@@ -65,3 +65,36 @@ mod tests {
         }
     }
 }
+
+/// A path from the command line, which must be UTF-8: ordo carries paths as text in its
+/// state (`file`, `dir`), its reports and `m.dir`, so a path that is not would be changed
+/// on the way (two projects sharing one state, `state list` reading another file).
+/// Refused with the flag named, as a usage error (exit 2).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Utf8Path;
+
+impl clap::builder::TypedValueParser for Utf8Path {
+    type Value = std::path::PathBuf;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        match value.to_str() {
+            Some(text) => Ok(std::path::PathBuf::from(text)),
+            None => {
+                let name = arg.map_or_else(|| "a path".to_string(), ToString::to_string);
+                Err(clap::Error::raw(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!(
+                        "{name}: `{}` is not UTF-8; ordo takes UTF-8 paths only (it records them as text)\n",
+                        value.to_string_lossy()
+                    ),
+                )
+                .with_cmd(cmd))
+            }
+        }
+    }
+}

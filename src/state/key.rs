@@ -17,9 +17,7 @@
 //! that was deleted) falls back to comparing the spec the state recorded, which is exact
 //! for a spec that holds no secret; one that holds a secret then counts as changed once.
 
-use std::fs::OpenOptions;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use hmac::{KeyInit, Mac};
@@ -167,10 +165,7 @@ fn invalid(path: &Path, reason: &str) -> StateErrorKind {
 
 /// The key in `path`, or `None` when there is no key file. Never through a link.
 fn read_key(path: &Path) -> Result<Option<[u8; 32]>, StateErrorKind> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path);
+    let file = super::store::open_read(path);
     let mut file = match file {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

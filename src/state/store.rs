@@ -230,11 +230,20 @@ fn read_error(path: &Path, e: &std::io::Error) -> StateErrorKind {
 /// Opens a file of the state for reading without following a symbolic link: a link planted
 /// in `.ordo/` (a repository can ship one) must not make ordo read, or later replace,
 /// another file.
-fn open_read(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
+/// Never anything but a regular file either: a FIFO planted as `state.json` or the journal
+/// would block the run forever, holding the lock.
+pub(super) fn open_read(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, a device, a socket or a directory)",
+        ));
+    }
+    Ok(file)
 }
 
 /// The device and inode of a file: which file a path names.
