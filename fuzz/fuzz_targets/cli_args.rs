@@ -21,24 +21,25 @@ use ordo::units::MAX_DURATION;
 
 use clap::Parser;
 
-const COMMANDS: [&str; 9] = [
-    "apply", "delete", "plan", "validate", "handlers", "graph", "lint", "state", "help",
+const COMMANDS: [&str; 10] = [
+    "apply", "delete", "plan", "validate", "handlers", "graph", "lint", "state", "hosts", "help",
 ];
 
-const FLAGS: [&str; 40] = [
+const FLAGS: [&str; 43] = [
     "-m", "--manifest", "-s", "--src", "-e", "--env", "-f", "--values", "--set", "-j",
     "--jobs", "--only", "--exclude", "-l", "--selector", "--keep-going", "--state",
     "--no-state", "--prune", "--delete", "--detailed-exitcode", "-o", "--output", "-v", "-q",
     "--color", "--deny", "--fs-root", "--net-allow", "--timeout", "--max-operations",
     "--format", "list", "show", "rm", "unlock", "--force", "--help", "--version", "-",
+    "-i", "--inventory", "--limit",
 ];
 
-const VALUES: [&str; 40] = [
+const VALUES: [&str; 44] = [
     "0", "1", "-1", "10", "3600", "1e20", "1e-300", "1e-9", "1e300", "31536000",
     "31536000.5", "NaN", "inf", "-inf", "0.5", "18446744073709551615", "99999999999999999999",
     "", "default", "prod", "a/b", "a b", "a\nb", "[::1]", "[::1]:8080", "::1", "host:80",
     "host:0", "host:65536", "http://x", "127.0.0.1", "json", "jsonl", "human", "shell",
-    "file:read", "k=v", "tier in (a,b)", ".", "/",
+    "file:read", "k=v", "tier in (a,b)", ".", "/", "90s", "1h30m", "web-*,!web-2", "all",
 ];
 
 #[derive(Arbitrary, Debug)]
