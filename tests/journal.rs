@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{Test, trace_doc};
+use common::{Test, recorded, trace_doc};
 
 const JOURNAL: &str = ".ordo/state.json.journal";
 
@@ -45,17 +45,6 @@ fn journaled() -> (Test, Vec<String>) {
     std::fs::remove_file(t.path().join(".ordo/state.json")).unwrap();
     t.take_trace();
     (t, lines)
-}
-
-fn recorded(t: &Test) -> Vec<String> {
-    let listed = t.run(&["state", "list", "-o", "json"]);
-    listed.code(0);
-    listed.json()["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// A bad line in the middle: every command that reads the state stops with an error naming

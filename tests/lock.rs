@@ -13,7 +13,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Test;
+use common::{Test, recorded};
 
 /// Appends `start RUN TIME` and `end RUN TIME` to `STAMP_FILE` around a short busy stretch,
 /// with the handler's own clock.
@@ -77,17 +77,6 @@ fn wait_for(t: &Test, file: &str, text: &str) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-fn recorded(t: &Test) -> Vec<String> {
-    let listed = t.run(&["state", "list", "-o", "json"]);
-    listed.code(0);
-    listed.json()["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// Issue 16: the lock file was removed before the lock was released, so a third process

@@ -15,17 +15,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Test;
-
-/// A project with one `Probe` handler declaring `permissions` and running `body` in apply.
-fn probe(permissions: &str, body: &str) -> Test {
-    let handler = format!(
-        "register(\"Probe\", \"^1\");\npermissions([{permissions}]);\nfn apply(m) {{\n{body}\n}}\n"
-    );
-    Test::new()
-        .handler("probe.rhai", &handler)
-        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n")
-}
+use common::{Test, probe};
 
 /// Runs `apply` and expects the manifest to fail, within `secs`, with every text of
 /// `expected` in the error; returns the error line.

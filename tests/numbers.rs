@@ -22,17 +22,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::process::{Command, Stdio};
 
-use common::{HttpServer, Output, Test};
-
-/// A `Probe` handler whose `apply` is `body`, and one manifest `p` of it.
-fn probe(permissions: &str, body: &str) -> Test {
-    let handler = format!(
-        "register(\"Probe\", \"^1\");\npermissions([{permissions}]);\nfn apply(m) {{\n{body}\n}}\n"
-    );
-    Test::new()
-        .handler("probe.rhai", &handler)
-        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n")
-}
+use common::{HttpServer, Output, Test, probe};
 
 /// Runs ordo in the test's directory with arguments that need not be UTF-8.
 fn run_os(t: &Test, args: &[OsString]) -> Output {

@@ -14,17 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{HttpServer, Test};
-
-/// A project with one `Probe` handler declaring `permissions` and running `body` in apply.
-fn probe(permissions: &str, body: &str) -> Test {
-    let handler = format!(
-        "register(\"Probe\", \"^1\");\npermissions([{permissions}]);\nfn apply(m) {{\n{body}\n}}\n"
-    );
-    Test::new()
-        .handler("probe.rhai", &handler)
-        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n")
-}
+use common::{HttpServer, Test, probe};
 
 #[test]
 fn undeclared_capabilities_are_refused_with_the_line_to_add() {

@@ -397,3 +397,25 @@ pub fn read_head(
     }
     Some((first.trim().to_string(), headers, length))
 }
+
+/// A project with one `Probe` handler declaring `permissions` and running `body` in apply.
+pub fn probe(permissions: &str, body: &str) -> Test {
+    let handler = format!(
+        "register(\"Probe\", \"^1\");\npermissions([{permissions}]);\nfn apply(m) {{\n{body}\n}}\n"
+    );
+    Test::new()
+        .handler("probe.rhai", &handler)
+        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\n")
+}
+
+/// The names of the manifests the state records (`state list -o json`).
+pub fn recorded(t: &Test) -> Vec<String> {
+    let listed = t.run(&["state", "list", "-o", "json"]);
+    listed.code(0);
+    listed.json()["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
