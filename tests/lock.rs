@@ -85,7 +85,10 @@ fn wait_for(t: &Test, file: &str, text: &str) {
 #[test]
 fn concurrent_runs_never_overlap() {
     const THREADS: usize = 4;
-    const RUNS: usize = 60;
+    // Each thread runs until this many of its runs got the lock (a refused run is retried),
+    // so the hammer does the same amount of locked work on a fast or a slow machine.
+    const WINS: usize = 15;
+    const MAX_TRIES: usize = 2000;
     let t = Test::new()
         .handler("stamp.rhai", STAMP)
         .manifest("m.yaml", "kind: Stamp\nversion: v1\nmetadata: {name: s}\n");
@@ -95,7 +98,11 @@ fn concurrent_runs_never_overlap() {
         for thread in 0..THREADS {
             let (t, stamps, ran) = (&t, &stamps, &ran);
             scope.spawn(move || {
-                for run in 0..RUNS {
+                let mut wins = 0;
+                for run in 0..MAX_TRIES {
+                    if wins == WINS {
+                        break;
+                    }
                     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ordo"))
                         .args(["apply", "-q"])
                         .current_dir(t.path())
@@ -106,6 +113,7 @@ fn concurrent_runs_never_overlap() {
                     let stderr = String::from_utf8_lossy(&out.stderr);
                     match out.status.code() {
                         Some(0) => {
+                            wins += 1;
                             ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         }
                         // Refused: another run holds the lock.
@@ -113,6 +121,7 @@ fn concurrent_runs_never_overlap() {
                         other => panic!("run {thread}-{run} ended with {other:?}:\n{stderr}"),
                     }
                 }
+                assert_eq!(wins, WINS, "thread {thread} got the lock {wins} times");
             });
         }
     });
@@ -155,11 +164,7 @@ fn concurrent_runs_never_overlap() {
         ran,
         "every run that succeeded ran its handler once"
     );
-    assert!(
-        ran >= RUNS,
-        "only {ran} of {} runs got the lock",
-        THREADS * RUNS
-    );
+    assert_eq!(ran, THREADS * WINS);
 }
 
 /// Issue 16: deleting the lock file by hand let a second run in, which lost most of the
