@@ -889,6 +889,8 @@ impl<'a> Runner<'a> {
             deadline: Instant::now().checked_add(timeout),
             cancel: Arc::clone(&self.cancel),
             limits: *self.limits,
+            target: crate::target::Target::Local,
+            unreachable: AtomicBool::new(false),
         });
         let _guard = context::enter_call(ctx);
         let compiled = handler

@@ -43,6 +43,13 @@ pub struct CallContext {
     pub cancel: Arc<AtomicBool>,
     /// The run's ceilings on what a handler can make ordo hold (`stdlib/README.md`, Limits).
     pub limits: super::ScriptLimits,
+    /// Where `file::*` and `shell::run` act: the controller, or the manifest instance's
+    /// host (DESIGN §13).
+    pub target: crate::target::Target,
+    /// Set by a stdlib function whose host could not be reached
+    /// ([`TransportError::Unreachable`](crate::target::TransportError)): a call that fails
+    /// with it set makes the step `unreachable`, not `failed`.
+    pub unreachable: AtomicBool,
 }
 
 /// What a handler's top level declared while it ran at load.
@@ -385,6 +392,11 @@ impl CallContext {
             level,
             message,
         });
+    }
+
+    /// Notes that the call's host could not be reached (see [`CallContext::unreachable`]).
+    pub fn mark_unreachable(&self) {
+        self.unreachable.store(true, Ordering::Relaxed);
     }
 
     pub fn cancelled(&self) -> bool {

@@ -19,4 +19,46 @@ mod quote;
 mod slots;
 pub mod ssh;
 
+use std::sync::Arc;
+
 pub use error::TransportError;
+
+/// Where a handler call acts (DESIGN §13): set by the runner on each call's
+/// [`CallContext`](crate::script::CallContext), read by the stdlib's `file::*` and
+/// `shell::run`, which act through it without knowing which one it is.
+#[derive(Clone, Debug, Default)]
+pub enum Target {
+    /// The controller: the machine ordo runs on.
+    #[default]
+    Local,
+    /// A host of the inventory, over the run's master connection to it.
+    Remote(Arc<RemoteHost>),
+}
+
+/// One inventory host as the stdlib needs it: its connection and how commands run there.
+#[derive(Debug)]
+pub struct RemoteHost {
+    /// The inventory name (`web-1`): what messages, `name@host` and the report use.
+    pub name: String,
+    /// The run's master connection to the host, shared by every call on it; it connects on
+    /// first use.
+    pub connection: Arc<ssh::Connection>,
+    /// Whether commands run through `sudo -n` unless a call says otherwise.
+    pub r#become: bool,
+    /// The user `sudo -u` switches to; `None`: root.
+    pub become_user: Option<String>,
+    /// The directory remote paths are confined to (the inventory's `fsRoot`); `None`: not
+    /// confined.
+    pub fs_root: Option<String>,
+}
+
+impl Target {
+    /// The host, when the call acts on one.
+    #[must_use]
+    pub fn host(&self) -> Option<&RemoteHost> {
+        match self {
+            Target::Local => None,
+            Target::Remote(h) => Some(h),
+        }
+    }
+}
