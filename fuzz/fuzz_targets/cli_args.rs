@@ -25,13 +25,13 @@ const COMMANDS: [&str; 10] = [
     "apply", "delete", "plan", "validate", "handlers", "graph", "lint", "state", "hosts", "help",
 ];
 
-const FLAGS: [&str; 43] = [
+const FLAGS: [&str; 44] = [
     "-m", "--manifest", "-s", "--src", "-e", "--env", "-f", "--values", "--set", "-j",
     "--jobs", "--only", "--exclude", "-l", "--selector", "--keep-going", "--state",
     "--no-state", "--prune", "--delete", "--detailed-exitcode", "-o", "--output", "-v", "-q",
     "--color", "--deny", "--fs-root", "--net-allow", "--timeout", "--max-operations",
     "--format", "list", "show", "rm", "unlock", "--force", "--help", "--version", "-",
-    "-i", "--inventory", "--limit",
+    "-i", "--inventory", "--limit", "--check",
 ];
 
 const VALUES: [&str; 44] = [

@@ -39,7 +39,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Check handler scripts without running them: calls, argument counts, permissions
     Lint(LintArgs),
-    /// List the hosts of the inventory: address, port, user, groups, variables and their origin
+    /// List the hosts of the inventory: address, port, user, groups, variables and their origin;
+    /// `--check` connects to each
     Hosts(HostsArgs),
 }
 
@@ -52,6 +53,11 @@ pub struct HostsArgs {
     /// Only these hosts: names, groups, globs, `!excluded` (repeatable, or comma-separated)
     #[arg(long = "limit", value_name = "PATTERN")]
     pub limit: Vec<String>,
+
+    /// Connect to each host and run `true` there: `ok` with the latency, or `unreachable` and
+    /// why; exit 1 when a host is unreachable
+    #[arg(long = "check")]
+    pub check: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,

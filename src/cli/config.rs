@@ -85,6 +85,8 @@ pub struct Config {
     pub inventories: Vec<PathBuf>,
     /// `--limit` patterns, as given.
     pub limit: Vec<String>,
+    /// `hosts --check`.
+    pub hosts_check: bool,
     /// The command line as the lock file records it (secrets are masked there), filled in
     /// by `run` from the arguments it was given, never from `std::env::args` (which panics
     /// on an argument that is not UTF-8).
@@ -170,6 +172,7 @@ impl Config {
         let mut plan = PlanOptions::default();
         let mut graph = (GraphFormat::Text, false);
         let mut lint_paths = Vec::new();
+        let mut hosts_check = false;
         let (command, (load, select, output, run)) = match cli.command {
             Command::Apply(a) => {
                 plan.prune = a.prune;
@@ -231,18 +234,21 @@ impl Config {
                     (load, SelectArgs::default(), l.output, RunOptions::default()),
                 )
             }
-            Command::Hosts(h) => (
-                CommandKind::Hosts,
+            Command::Hosts(h) => {
+                hosts_check = h.check;
                 (
-                    h.load,
-                    SelectArgs {
-                        limit: h.limit,
-                        ..SelectArgs::default()
-                    },
-                    h.output,
-                    RunOptions::default(),
-                ),
-            ),
+                    CommandKind::Hosts,
+                    (
+                        h.load,
+                        SelectArgs {
+                            limit: h.limit,
+                            ..SelectArgs::default()
+                        },
+                        h.output,
+                        RunOptions::default(),
+                    ),
+                )
+            }
             Command::State(_) => return Err(usage("`state` is handled before configuration")),
         };
         let mut deny = Permissions::default();
@@ -354,6 +360,7 @@ impl Config {
             lint_paths,
             inventories: load.inventories,
             limit,
+            hosts_check,
             command_line: String::new(),
         })
     }

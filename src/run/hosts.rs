@@ -2,7 +2,9 @@
 //!
 //! It loads what a run loads to find inventories (the manifests, for their `kind: Inventory`
 //! documents, values, `-i` files) and checks them the same way, but resolves no handler and
-//! refuses nothing about manifests selecting hosts: it shows what they would reach.
+//! refuses nothing about manifests selecting hosts: it shows what they would reach. With
+//! `--check` it connects to each selected host (`hosts_check.rs`) and shows what it found
+//! instead of the variables; a host that is not reachable makes the exit code 1.
 
 use std::io::Write;
 
@@ -16,6 +18,8 @@ use crate::manifest::{
     Limits, ManifestErrorKind, VALUES_KIND, collect_values, load_except, metadata_environments,
 };
 use crate::project::{Project, check_environments};
+
+use super::hosts_check::{self, CheckStatus, HostCheck, millis};
 
 pub(super) fn hosts(config: &Config, project: &Project) -> Result<(), Error> {
     let mut loaded = load_except(
@@ -62,6 +66,9 @@ pub(super) fn hosts(config: &Config, project: &Project) -> Result<(), Error> {
         .iter()
         .filter_map(|h| inventory.hosts.get(h))
         .collect();
+    if config.hosts_check {
+        return check(config, &inventory, &hosts);
+    }
     let mut out = std::io::stdout().lock();
     if config.output == OutputFormat::Human {
         let _ = write!(out, "{}", human(&inventory, &hosts, &config.env));
@@ -71,18 +78,105 @@ pub(super) fn hosts(config: &Config, project: &Project) -> Result<(), Error> {
     Ok(())
 }
 
+/// `hosts --check`: the hosts are reached, then reported; exit 1 when one is not reachable,
+/// 130 when Ctrl-C stopped the checks.
+fn check(config: &Config, inventory: &Inventory, hosts: &[&Host]) -> Result<(), Error> {
+    let checks = hosts_check::check_hosts(hosts);
+    let mut out = std::io::stdout().lock();
+    if config.output == OutputFormat::Human {
+        let _ = write!(out, "{}", human_check(hosts, &checks));
+    } else {
+        let mut report = to_json(inventory, hosts, &config.env);
+        let all_ok = checks.iter().all(|c| c.status == CheckStatus::Ok);
+        if let Some(map) = report.as_object_mut() {
+            map.insert("ok".into(), json!(all_ok));
+        }
+        if let Some(list) = report.get_mut("hosts").and_then(|h| h.as_array_mut()) {
+            for (host, c) in list.iter_mut().zip(&checks) {
+                if let Some(map) = host.as_object_mut() {
+                    map.insert("status".into(), json!(c.status.as_str()));
+                    map.insert("reachable".into(), json!(c.status == CheckStatus::Ok));
+                    map.insert("latency_ms".into(), json!(c.latency.map(millis)));
+                    map.insert("connect_ms".into(), json!(c.connect.map(millis)));
+                    map.insert("error".into(), json!(c.error));
+                }
+            }
+        }
+        let _ = writeln!(out, "{report}");
+    }
+    let _ = out.flush();
+    if hosts_check::interrupted(&checks) {
+        return Err(Error::Interrupted);
+    }
+    let failed = checks
+        .iter()
+        .filter(|c| c.status != CheckStatus::Ok)
+        .count();
+    if failed > 0 {
+        return Err(Error::RunFailed { failed });
+    }
+    Ok(())
+}
+
+/// A line per host (`name  user@address:port  ok  1.2 ms  (connected in 80.5 ms)`, or the
+/// status and why), and a summary naming the hosts that are not reachable.
+fn human_check(hosts: &[&Host], checks: &[HostCheck]) -> String {
+    let mut text = String::new();
+    let reach: Vec<String> = hosts.iter().map(|h| reach(h)).collect();
+    let width = hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
+    let reach_width = reach.iter().map(String::len).max().unwrap_or(0);
+    let mut missing = Vec::new();
+    for ((h, r), c) in hosts.iter().zip(&reach).zip(checks) {
+        let what = match (c.status, c.latency) {
+            (CheckStatus::Ok, Some(latency)) => {
+                let connect = c
+                    .connect
+                    .map(|d| format!("  (connected in {:.1} ms)", millis(d)))
+                    .unwrap_or_default();
+                format!("{:.1} ms{connect}", millis(latency))
+            }
+            _ => c.error.clone().unwrap_or_default(),
+        };
+        if c.status != CheckStatus::Ok {
+            missing.push(format!("`{}`", h.name));
+        }
+        text.push_str(&format!(
+            "{:width$}  {r:reach_width$}  {:11}  {what}\n",
+            h.name,
+            c.status.as_str()
+        ));
+    }
+    let total = hosts.len();
+    let ok = total - missing.len();
+    let noun = if total == 1 { "host" } else { "hosts" };
+    if missing.is_empty() {
+        text.push_str(&format!("{ok} of {total} {noun} reachable\n"));
+    } else {
+        text.push_str(&format!(
+            "{ok} of {total} {noun} reachable; not reachable: {}\n",
+            missing.join(", ")
+        ));
+    }
+    text
+}
+
+/// `user@address:port`, each part only when the inventory gives it.
+fn reach(h: &Host) -> String {
+    let user = h
+        .user
+        .as_deref()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    let port = h.port.map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{user}{}{port}", h.address)
+}
+
 /// A block per host (`name  user@address:port  groups: ...`, then a line per variable with
 /// its origin), and a count.
 fn human(inventory: &Inventory, hosts: &[&Host], env: &str) -> String {
     let mut text = String::new();
     let width = hosts.iter().map(|h| h.name.len()).max().unwrap_or(0);
     for h in hosts {
-        let user = h
-            .user
-            .as_deref()
-            .map(|u| format!("{u}@"))
-            .unwrap_or_default();
-        let port = h.port.map(|p| format!(":{p}")).unwrap_or_default();
         let groups = if h.groups.is_empty() {
             "-".to_string()
         } else {
@@ -97,8 +191,9 @@ fn human(inventory: &Inventory, hosts: &[&Host], env: &str) -> String {
             extra.push_str(&format!("  fsRoot: {root}"));
         }
         text.push_str(&format!(
-            "{:width$}  {user}{}{port}  groups: {groups}{extra}\n",
-            h.name, h.address
+            "{:width$}  {}  groups: {groups}{extra}\n",
+            h.name,
+            reach(h)
         ));
         for (name, var) in &h.vars {
             text.push_str(&format!(

@@ -213,6 +213,7 @@ fn error_json(d: &crate::diagnostic::Diagnostic) -> serde_json::Value {
 }
 
 mod hosts;
+mod hosts_check;
 mod info;
 mod lint;
 mod load;

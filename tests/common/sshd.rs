@@ -204,6 +204,42 @@ pub struct Reach {
     pub ssh_options: Vec<String>,
 }
 
+impl Reach {
+    /// This host as an entry of a native inventory's `spec.hosts`: one line,
+    /// `NAME: {address, port, identityFile, sshOptions, vars}`, with `vars` (a YAML flow
+    /// mapping's inside, e.g. `root: /tmp/x`) added when not empty.
+    pub fn inventory_entry(&self, vars: &str) -> String {
+        let quote = |s: &str| serde_json::to_string(s).expect("a string");
+        let options: Vec<String> = self.ssh_options.iter().map(|o| quote(o)).collect();
+        let vars = if vars.is_empty() {
+            String::new()
+        } else {
+            format!(", vars: {{{vars}}}")
+        };
+        format!(
+            "{}: {{address: {}, port: {}, identityFile: {}, sshOptions: [{}]{vars}}}",
+            self.name,
+            self.address,
+            self.port,
+            quote(&self.identity_file.display().to_string()),
+            options.join(", "),
+        )
+    }
+}
+
+/// A native inventory (`kind: Inventory`) holding these entries
+/// ([`Reach::inventory_entry`]) under `spec.hosts`.
+pub fn inventory(entries: &[String]) -> String {
+    let mut text =
+        "kind: Inventory\nversion: v1\nmetadata: {name: lab}\nspec:\n  hosts:\n".to_string();
+    for e in entries {
+        text.push_str("    ");
+        text.push_str(e);
+        text.push('\n');
+    }
+    text
+}
+
 impl Sshd {
     /// Stops this sshd (the listener; sessions already open live on in their own
     /// processes, as on a real host whose sshd restarts) and waits for it to go.
