@@ -35,7 +35,13 @@ const RUN: &[&str] = &[
     "--timeout",
     "--max-operations",
 ];
-const OWN: &[&str] = &["--prune", "--delete", "--detailed-exitcode", "--format"];
+const OWN: &[&str] = &[
+    "--prune",
+    "--delete",
+    "--detailed-exitcode",
+    "--format",
+    "--check",
+];
 
 /// The long options `ordo <command> --help` lists.
 fn listed(command: &str) -> Vec<String> {
@@ -126,8 +132,8 @@ fn plan_offers_the_run_options_and_its_own() {
 }
 
 #[test]
-fn hosts_offers_loading_limit_and_output_only() {
-    check("hosts", &[LOAD, OUTPUT], &["--limit"]);
+fn hosts_offers_loading_limit_check_and_output_only() {
+    check("hosts", &[LOAD, OUTPUT], &["--limit", "--check"]);
 }
 
 #[test]
