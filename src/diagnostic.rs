@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::manifest::Location;
+use crate::source::Location;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {

@@ -122,7 +122,7 @@ fn other_project(entry: &walkdir::DirEntry) -> bool {
     entry.file_type().is_dir()
         && entry
             .path()
-            .join(crate::project::PROJECT_FILE)
+            .join(crate::paths::PROJECT_FILE)
             .symlink_metadata()
             .is_ok()
 }

@@ -32,6 +32,7 @@ pub mod project;
 pub mod report;
 mod run;
 pub mod script;
+pub mod source;
 pub mod state;
 pub mod stdlib;
 pub mod target;

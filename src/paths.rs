@@ -7,6 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// The file name that marks a project root.
+pub const PROJECT_FILE: &str = "ordo.yaml";
+
 /// `path` made absolute and canonical when it exists; made absolute, with `.` and `..`
 /// removed lexically, when it does not (yet).
 pub fn canonical(path: &Path) -> PathBuf {

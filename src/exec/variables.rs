@@ -60,11 +60,9 @@ fn size_within(value: &Dynamic, left: usize) -> usize {
     ITEM
 }
 
-/// Splits `name.key` at its last dot.
-pub fn split_name(full: &str) -> Option<(&str, &str)> {
-    full.rsplit_once('.')
-        .filter(|(m, k)| !m.is_empty() && !k.is_empty())
-}
+/// Moved to `manifest/` (the `!Variable` tag reads it below the runner); kept here under
+/// its old path.
+pub use crate::manifest::split_name;
 
 /// Whether `value` is plain data (no functions, no host objects), recursively.
 /// Bounded: a value nested deeper than [`MAX_DEPTH`](crate::script::convert::MAX_DEPTH) is

@@ -13,7 +13,7 @@ use saphyr_parser::{Event, ScalarStyle, Span};
 use super::node::{Entry, Node, Tagged, Value};
 use super::parse::{Limits, ParsedDocument, YamlError, YamlErrorKind};
 use super::scalar::{TagKind, is_plain_collection, scalar, tag_kind, tag_name};
-use super::source::Mark;
+use crate::source::Mark;
 
 /// The `%YAML` lines of `text`, with their line numbers and versions. Whether each is a
 /// directive, rather than a line of a multi-line scalar, is decided while parsing.

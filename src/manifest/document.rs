@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 
 use super::error::{ManifestError, ManifestErrorKind as K};
 use super::node::{Node, Value};
-use super::source::{Location, Mark, SourceFile};
+use crate::source::{Location, Mark, SourceFile};
 use crate::diagnostic::did_you_mean;
 
 /// Which handler function runs for a manifest.

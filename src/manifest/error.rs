@@ -1,7 +1,7 @@
 //! Errors of the manifest stage: reading files, YAML, and the manifest format.
 
 use super::parse::YamlErrorKind;
-use super::source::Location;
+use crate::source::Location;
 use crate::diagnostic::Diagnostic;
 
 #[derive(Debug, thiserror::Error)]

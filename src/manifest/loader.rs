@@ -13,10 +13,9 @@ use std::sync::Arc;
 use super::document::{Manifest, check_document};
 use super::error::{ManifestError, ManifestErrorKind as K};
 use super::parse::{Limits, parse_stream_parallel};
-use super::source::{Location, Mark, SourceFile};
-
-/// The project file's name (see `project/`), skipped in directories of manifests.
-const PROJECT_FILE: &str = "ordo.yaml";
+// The project file (see `project/`) is skipped in directories of manifests.
+use crate::paths::PROJECT_FILE;
+use crate::source::{Location, Mark, SourceFile};
 
 /// Largest manifest file ordo reads.
 pub(super) const MAX_FILE_BYTES: u64 = 256 << 20;

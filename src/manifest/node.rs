@@ -4,7 +4,7 @@
 //! value type loses: the line and column of each node (for error messages) and unknown tags
 //! (`!Ref`, `!Value`, ...), which later stages resolve or hand to handlers as data.
 
-use super::source::Mark;
+use crate::source::Mark;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
@@ -122,6 +122,34 @@ impl Value {
             Value::Seq(_) => "a sequence",
             Value::Map(_) => "a mapping",
             Value::Tagged(_) => "a tagged value",
+        }
+    }
+}
+
+/// A node as a Rhai value, its types kept (`true` a bool, `8080` an integer, `"0644"` a
+/// string); a tag ordo does not resolve becomes the map `#{ tag, value }`.
+pub fn node_to_dynamic(node: &Node) -> rhai::Dynamic {
+    match &node.value {
+        Value::Null => rhai::Dynamic::UNIT,
+        Value::Bool(b) => rhai::Dynamic::from_bool(*b),
+        Value::Int(i) => rhai::Dynamic::from_int(*i),
+        Value::Float(f) => rhai::Dynamic::from_float(*f),
+        Value::String(s) => rhai::Dynamic::from(s.clone()),
+        Value::Seq(items) => {
+            rhai::Dynamic::from_array(items.iter().map(node_to_dynamic).collect::<rhai::Array>())
+        }
+        Value::Map(entries) => {
+            let map: rhai::Map = entries
+                .iter()
+                .map(|e| (e.key.as_str().into(), node_to_dynamic(&e.value)))
+                .collect();
+            rhai::Dynamic::from_map(map)
+        }
+        Value::Tagged(t) => {
+            let mut map = rhai::Map::new();
+            map.insert("tag".into(), rhai::Dynamic::from(t.tag.clone()));
+            map.insert("value".into(), node_to_dynamic(&t.node));
+            rhai::Dynamic::from_map(map)
         }
     }
 }

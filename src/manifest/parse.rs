@@ -15,7 +15,7 @@ use saphyr_parser::Parser;
 
 use super::builder::Builder;
 use super::node::Node;
-use super::source::Mark;
+use crate::source::Mark;
 
 /// Bounds on what one YAML file may expand to, so a hostile file cannot exhaust memory.
 #[derive(Clone, Copy, Debug)]

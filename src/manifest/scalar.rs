@@ -12,7 +12,7 @@ use saphyr_parser::{ScalarStyle, Tag};
 
 use super::node::{Node, Tagged, Value};
 use super::parse::{YamlError, YamlErrorKind};
-use super::source::Mark;
+use crate::source::Mark;
 
 /// The prefix of the tags of the YAML core schema (`!!str` is `tag:yaml.org,2002:str`).
 const CORE: &str = "tag:yaml.org,2002:";

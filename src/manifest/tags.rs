@@ -17,7 +17,7 @@ use rhai::Dynamic;
 use super::document::NameRef;
 use super::error::{ManifestError, ManifestErrorKind as K};
 use super::node::{Node, Tagged, Value};
-use super::source::{Location, Mark, SourceFile};
+use crate::source::{Location, Mark, SourceFile};
 use super::values::ValueSet;
 use crate::diagnostic::did_you_mean;
 
@@ -83,7 +83,7 @@ impl TagErrorKind {
             TagErrorKind::SubUnknown { list: true, .. } => Some("add it to the `!Sub` map: `!Sub [\"${a}\", {a: ...}]`".into()),
             TagErrorKind::SubNotText { .. } => Some("only strings, numbers and booleans can be interpolated".into()),
             TagErrorKind::VariableNotSet { name } => {
-                let producer = crate::exec::split_name(name).map_or(name.as_str(), |(m, _)| m);
+                let producer = split_name(name).map_or(name.as_str(), |(m, _)| m);
                 Some(format!("`{producer}` must set it: return it from `apply` or call `vars::set`"))
             }
             _ => None,
@@ -343,7 +343,7 @@ impl Pass<'_, '_> {
             );
             return Err(());
         };
-        let Some((producer, key)) = crate::exec::split_name(name) else {
+        let Some((producer, key)) = split_name(name) else {
             self.error(mark, TagErrorKind::BadVariableName(name.to_string()));
             return Err(());
         };
@@ -600,13 +600,13 @@ pub fn resolve_deferred(
         Value::Tagged(t) if t.tag == "!Variable" => variable(t, node.mark, lookup),
         Value::Tagged(t) if t.tag == "!Sub" => {
             let Value::Seq(items) = &t.node.value else {
-                return Ok(crate::script::convert::node_to_dynamic(node));
+                return Ok(super::node::node_to_dynamic(node));
             };
             let (Some(template), Some(Value::Map(entries))) = (
                 items.first().and_then(scalar_text),
                 items.get(1).map(|n| &n.value),
             ) else {
-                return Ok(crate::script::convert::node_to_dynamic(node));
+                return Ok(super::node::node_to_dynamic(node));
             };
             let mut out = String::new();
             for piece in split_template(template).map_err(|e| (node.mark, e))? {
@@ -620,7 +620,7 @@ pub fn resolve_deferred(
                             Value::Tagged(t) if t.tag == "!Variable" => {
                                 variable(t, entry.value.mark, lookup)?
                             }
-                            _ => crate::script::convert::node_to_dynamic(&entry.value),
+                            _ => super::node::node_to_dynamic(&entry.value),
                         };
                         if value.is_unit() || value.is_map() || value.is_array() {
                             return Err((
@@ -643,7 +643,7 @@ pub fn resolve_deferred(
             map.insert("value".into(), resolve_deferred(&t.node, lookup)?);
             Ok(Dynamic::from_map(map))
         }
-        _ => Ok(crate::script::convert::node_to_dynamic(node)),
+        _ => Ok(super::node::node_to_dynamic(node)),
     }
 }
 
@@ -661,6 +661,13 @@ fn variable(
             },
         )
     })
+}
+
+/// Splits a variable's full name `name.key` at its last dot (a key never holds one; a
+/// manifest name may): the `!Variable` tag's syntax, shared with `vars::get` and the runner.
+pub fn split_name(full: &str) -> Option<(&str, &str)> {
+    full.rsplit_once('.')
+        .filter(|(m, k)| !m.is_empty() && !k.is_empty())
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use super::error::{ManifestError, ManifestErrorKind as K};
 use super::loader::MAX_FILE_BYTES;
 use super::node::{Node, Value};
 use super::parse::{Limits, parse_stream};
-use super::source::{Location, Mark, SourceFile};
+use crate::source::{Location, Mark, SourceFile};
 
 /// The kind of the manifests that hold values.
 pub const VALUES_KIND: &str = "Values";

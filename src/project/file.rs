@@ -16,8 +16,9 @@ use crate::manifest::{
     parse_stream,
 };
 
-/// The file name that marks a project root.
-pub const PROJECT_FILE: &str = "ordo.yaml";
+/// Lives in `paths` (the input walk and the manifest loader read it below `project/`);
+/// kept here under its old path.
+pub use crate::paths::PROJECT_FILE;
 
 /// Largest project file ordo reads (it is a few lines).
 const MAX_PROJECT_FILE_BYTES: u64 = 1 << 20;

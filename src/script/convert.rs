@@ -7,33 +7,10 @@
 
 use rhai::{Array, Dynamic, Map};
 
-use crate::manifest::{Node, Value};
 
-pub fn node_to_dynamic(node: &Node) -> Dynamic {
-    match &node.value {
-        Value::Null => Dynamic::UNIT,
-        Value::Bool(b) => Dynamic::from_bool(*b),
-        Value::Int(i) => Dynamic::from_int(*i),
-        Value::Float(f) => Dynamic::from_float(*f),
-        Value::String(s) => Dynamic::from(s.clone()),
-        Value::Seq(items) => {
-            Dynamic::from_array(items.iter().map(node_to_dynamic).collect::<Array>())
-        }
-        Value::Map(entries) => {
-            let map: Map = entries
-                .iter()
-                .map(|e| (e.key.as_str().into(), node_to_dynamic(&e.value)))
-                .collect();
-            Dynamic::from_map(map)
-        }
-        Value::Tagged(t) => {
-            let mut map = Map::new();
-            map.insert("tag".into(), Dynamic::from(t.tag.clone()));
-            map.insert("value".into(), node_to_dynamic(&t.node));
-            Dynamic::from_map(map)
-        }
-    }
-}
+/// Moved to `manifest/` (the tree's own conversion, needed by the tags below the engine);
+/// kept here under its old path.
+pub use crate::manifest::node_to_dynamic;
 
 /// How deep arrays and maps from a script may nest where ordo converts or keeps them
 /// (`json::to_string`, outputs, variables, template values, request bodies). Every walk
