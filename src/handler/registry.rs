@@ -612,7 +612,7 @@ fn load_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::{ImportResolver, build};
+    use crate::script::ImportResolver;
 
     /// Bundled handlers are not checked when they load (they are compiled lazily, and
     /// cannot change after the build): this test is their check. `ordo/retry` is checked
@@ -620,7 +620,7 @@ mod tests {
     #[test]
     fn the_bundled_handlers_and_stdlib_modules_pass_the_static_check() {
         let limits = ScriptLimits::default();
-        let engine = build(&limits, ImportResolver::default());
+        let engine = crate::stdlib::engine(&limits, ImportResolver::default());
         let importer = "register(\"R\", \"^1\");\nimport \"ordo/retry\" as retry;\nfn apply(m) { retry::with_backoff(3, 0.1, || 1); retry::wait_until(3, 0.1, || true); }\n";
         let sources = BUNDLED
             .iter()
@@ -651,7 +651,7 @@ mod tests {
     #[test]
     fn the_bundled_table_says_what_the_scripts_declare() {
         let limits = ScriptLimits::default();
-        let engine = build(&limits, ImportResolver::default());
+        let engine = crate::stdlib::engine(&limits, ImportResolver::default());
         for b in BUNDLED {
             let table = bundled(b);
             let mut errors = Vec::new();

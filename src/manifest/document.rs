@@ -11,8 +11,8 @@ use indexmap::IndexMap;
 
 use super::error::{ManifestError, ManifestErrorKind as K};
 use super::node::{Node, Value};
-use crate::source::{Location, Mark, SourceFile};
 use crate::diagnostic::did_you_mean;
+use crate::source::{Location, Mark, SourceFile};
 
 /// Which handler function runs for a manifest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,8 +1,8 @@
 //! Errors of the manifest stage: reading files, YAML, and the manifest format.
 
 use super::parse::YamlErrorKind;
-use crate::source::Location;
 use crate::diagnostic::Diagnostic;
+use crate::source::Location;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestErrorKind {

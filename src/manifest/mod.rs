@@ -10,14 +10,14 @@ mod scalar;
 mod tags;
 mod values;
 
+/// Moved to the crate root (`source`), below `diagnostic`; kept here under their old paths.
+pub use crate::source::{Location, Mark, SourceFile};
 pub use document::{Action, Dependencies, Manifest, Metadata, NameRef, valid_name};
 pub use error::{ManifestError, ManifestErrorKind};
 pub use loader::{Loaded, load, load_except, load_source};
 pub use node::{Entry, Node, Tagged, Value, float_text, node_to_dynamic};
 pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream, parse_stream_parallel};
 pub use scalar::needs_quotes;
-/// Moved to the crate root (`source`), below `diagnostic`; kept here under their old paths.
-pub use crate::source::{Location, Mark, SourceFile};
 pub use tags::{
     FoundVariable, StaticContext, StaticResult, TagErrorKind, refuse_env_tags, resolve_deferred,
     resolve_static, split_name, value_references,

@@ -17,9 +17,9 @@ use rhai::Dynamic;
 use super::document::NameRef;
 use super::error::{ManifestError, ManifestErrorKind as K};
 use super::node::{Node, Tagged, Value};
-use crate::source::{Location, Mark, SourceFile};
 use super::values::ValueSet;
 use crate::diagnostic::did_you_mean;
+use crate::source::{Location, Mark, SourceFile};
 
 /// How deep `!Value`s may refer to values holding tags themselves.
 const MAX_VALUE_NESTING: usize = 16;

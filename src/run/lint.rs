@@ -15,7 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::handler::{Found, HandlerRegistry, check_module, discover};
 use crate::manifest::Limits;
-use crate::script::{ImportResolver, build};
+use crate::script::ImportResolver;
 
 pub(super) fn lint(config: &Config) -> Result<(), Error> {
     let mut errors = Vec::new();
@@ -62,7 +62,7 @@ pub(super) fn lint(config: &Config) -> Result<(), Error> {
     }
     super::warn(config, &warnings);
     let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
-    let engine = build(&config.limits, ImportResolver::new(roots));
+    let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots));
     // Files in a `lib` directory (`ordo lint lib`) are modules: checked as an import sees
     // them, not as handlers that register nothing.
     let (modules, handlers): (Vec<Found>, Vec<Found>) = found.into_iter().partition(|f| {

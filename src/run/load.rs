@@ -20,7 +20,7 @@ use crate::manifest::{
 use crate::planner::Graph;
 use crate::project::{Project, check_environments};
 use crate::script::scan::value_lookups as value_lookups_of;
-use crate::script::{ImportResolver, ImportRoot, build};
+use crate::script::{ImportResolver, ImportRoot};
 
 /// Everything loaded and checked: what a command works on.
 pub(super) struct World {
@@ -147,7 +147,7 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
             )
         })
         .collect();
-    let engine = build(&config.limits, ImportResolver::new(roots));
+    let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots));
     let registry = HandlerRegistry::load(&engine, &found, &config.limits, &mut handler_errors);
     let broken_handlers = !handler_errors.is_empty();
     diagnostics.extend(handler_errors.into_iter().map(|e| e.into_diagnostic()));

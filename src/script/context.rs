@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
+use super::permission::{Capability, Permissions, Policy, Refusal, is_environ};
 use crate::exec::{Event, EventSink, LogLevel, Variables};
 use crate::manifest::ValueSet;
-use crate::stdlib::{Capability, Permissions, Policy, Refusal};
 
 /// What the stdlib needs to know about the handler that is running.
 #[derive(Debug)]
@@ -348,7 +348,7 @@ impl CallContext {
     /// Refuses `call` on `path` when `path` is a process's environment (`/proc/self/environ`)
     /// and this handler may not read the environment (issue 15).
     pub fn refuse_environ(&self, call: &str, path: &str) -> Result<(), Box<EvalAltResult>> {
-        if self.allows(Capability::Env) || !crate::stdlib::is_environ(Path::new(path)) {
+        if self.allows(Capability::Env) || !is_environ(Path::new(path)) {
             return Ok(());
         }
         self.require(Capability::Env, &format!("{call}(\"{path}\")"))

@@ -7,7 +7,6 @@
 
 use rhai::{Array, Dynamic, Map};
 
-
 /// Moved to `manifest/` (the tree's own conversion, needed by the tags below the engine);
 /// kept here under its old path.
 pub use crate::manifest::node_to_dynamic;

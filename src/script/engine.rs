@@ -1,8 +1,10 @@
 //! The one Rhai engine of a run: built raw, with exactly what handlers may use.
 //!
-//! `Engine::new_raw()` has no I/O at all. We add the standard package (pure functions), the
-//! stdlib modules of `stdlib/`, `register` and `permissions` for the load phase, and an import
-//! resolver that only serves `ordo/<name>` and files inside a handler's own source directory.
+//! `Engine::new_raw()` has no I/O at all. We add the standard package (pure functions),
+//! `register` and `permissions` for the load phase, and an import resolver that only serves
+//! `ordo/<name>` and files inside a handler's own source directory. The stdlib's native
+//! modules are added one stage up, by `stdlib::engine`: the stdlib is built on this stage
+//! (the call context, the permissions), so this stage cannot name it.
 //! `eval` is disabled. Every limit is set explicitly, because Rhai's defaults differ between
 //! debug and release builds and tests run in debug.
 
@@ -70,7 +72,17 @@ pub const STOP_INTERRUPTED: &str = "interrupted";
 /// through the vDSO: tens of nanoseconds).
 const CHECK_EVERY: u64 = 16;
 
-pub fn build(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
+/// The names of the stdlib's native modules (`file::`, `shell::`, ...), sorted, for this
+/// stage's messages about an unknown module. The stdlib registers them one stage up; its
+/// tests check this list against what it registers.
+pub const NATIVE_MODULES: [&str; 13] = [
+    "env", "file", "http", "json", "log", "path", "shell", "template", "term", "time", "values",
+    "vars", "yaml",
+];
+
+/// The sandbox without the stdlib's native modules; `stdlib::engine` is the engine
+/// handlers run on.
+pub fn sandbox(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
     let mut engine = Engine::new_raw();
     engine.register_global_module(StandardPackage::new().as_shared_module());
     engine.set_optimization_level(OptimizationLevel::Simple);
@@ -110,8 +122,6 @@ pub fn build(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
 
     engine.register_fn("register", register);
     engine.register_fn("permissions", permissions);
-
-    crate::stdlib::register_all(&mut engine);
     engine
 }
 

@@ -177,11 +177,7 @@ fn parse_help(message: &str) -> Option<String> {
         return Some("handler functions only see their parameters; pass data through `m`, `vars::get` or a `const`".into());
     }
     if let Some(name) = message.strip_prefix("Undefined module: ") {
-        let mut modules: Vec<&str> = crate::stdlib::signatures()
-            .iter()
-            .map(|s| s.module)
-            .collect();
-        modules.dedup();
+        let modules = super::engine::NATIVE_MODULES;
         let hint = crate::diagnostic::did_you_mean(name.trim(), modules.iter().copied())
             .map(|s| format!("did you mean `{s}`? "))
             .unwrap_or_default();

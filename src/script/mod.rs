@@ -5,10 +5,18 @@ pub mod convert;
 mod deep;
 mod engine;
 mod error;
+mod net_rule;
+mod permission;
 mod resolver;
 pub mod scan;
 
 pub use context::{CallContext, HandlerInfo};
-pub use engine::{STOP_INTERRUPTED, STOP_TIMEOUT, ScriptLimits, build, bytes_text, compile};
+pub use engine::{
+    NATIVE_MODULES, STOP_INTERRUPTED, STOP_TIMEOUT, ScriptLimits, bytes_text, compile, sandbox,
+};
 pub use error::{LimitKind, ScriptError};
+pub use net_rule::NetRule;
+pub use permission::{
+    Capability, Located, Permissions, Policy, Refusal, absolute, is_environ, is_environ_fd, resolve,
+};
 pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES, module_source};

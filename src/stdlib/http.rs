@@ -252,7 +252,7 @@ fn origin(uri: &Uri) -> (String, String, u16) {
     (scheme, host, port)
 }
 
-fn net_refusal(r: &super::permission::Refusal) -> Box<EvalAltResult> {
+fn net_refusal(r: &super::Refusal) -> Box<EvalAltResult> {
     script_error(
         r.to_string(),
         Some("the run was started with `--net-allow`".into()),

@@ -1,6 +1,6 @@
 //! The standard library handlers reach the world through: one native Rhai module per file.
 //!
-//! Each function checks the handler's permissions and the run's policy (`permission.rs`)
+//! Each function checks the handler's permissions and the run's policy (`script/permission.rs`)
 //! before it acts. `stdlib/README.md` at the top of the repository is the reference.
 
 /// Registers a native function that must never be folded at compile time: every stdlib
@@ -45,10 +45,8 @@ mod file;
 mod http;
 mod json;
 mod log;
-mod net_rule;
 pub mod options;
 mod path;
-mod permission;
 mod registration;
 mod shell;
 mod template;
@@ -59,11 +57,13 @@ mod vars;
 pub(crate) mod yaml;
 
 pub use file::sha256_hex;
-pub use net_rule::NetRule;
-pub use permission::{
-    Capability, Located, Permissions, Policy, Refusal, absolute, is_environ, is_environ_fd, resolve,
+// The permission types live in `script/` (the call context checks them, below the stdlib);
+// kept here under their old paths.
+pub use crate::script::{
+    Capability, Located, NetRule, Permissions, Policy, Refusal, absolute, is_environ,
+    is_environ_fd, resolve,
 };
-pub use registration::{Signature, StdModule, register_all, signatures};
+pub use registration::{Signature, StdModule, engine, register_all, signatures};
 pub use shell::{ProcessGroups, interrupt_children};
 
 use registration::grant;

@@ -6,6 +6,7 @@ use rhai::{Engine, Module};
 
 use super::Capability;
 use super::{env, file, http, json, log, path, shell, template, term, time, values, vars, yaml};
+use crate::script::{ImportResolver, ScriptLimits};
 
 /// One stdlib module as it is built: the Rhai functions, and what each one needs.
 pub struct StdModule {
@@ -55,6 +56,13 @@ fn modules() -> [StdModule; 13] {
         values::module(),
         term::module(),
     ]
+}
+
+/// The engine handlers run on: the script stage's sandbox with every native module added.
+pub fn engine(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
+    let mut engine = crate::script::sandbox(limits, resolver);
+    register_all(&mut engine);
+    engine
 }
 
 /// Adds every native module to the engine, as `shell::`, `file::`, ...
@@ -135,4 +143,18 @@ pub(super) fn grant(call: &str, needs: &[Capability]) -> Result<(), Box<rhai::Ev
         ctx.require(*cap, call)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The script stage names the native modules in its messages without importing this
+    /// stage (layering): its list must be what is registered here.
+    #[test]
+    fn native_modules_are_the_registered_modules() {
+        let mut names: Vec<&str> = modules().iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        assert_eq!(names, crate::script::NATIVE_MODULES);
+    }
 }
