@@ -20,7 +20,9 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod digest;
 pub mod error;
+pub mod events;
 pub mod exec;
 pub mod handler;
 pub mod input;

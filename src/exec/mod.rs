@@ -1,15 +1,13 @@
 //! Execution: the runner, statuses, events, shared variables.
 
-pub mod diff;
-mod event;
 mod runner;
-pub mod secrets;
-mod status;
-mod variables;
 
-pub use event::{Event, EventSink, LogLevel, Reporter, StepInfo};
+// Events, statuses, diffs and secrets live in `events/`, the shared variables in `script/`,
+// below this stage (the handlers' call context needs them); kept here under their old paths.
+pub use crate::events::{Event, EventSink, LogLevel, Reporter, Status, StepInfo, Summary};
+pub use crate::events::{diff, secrets};
+pub use crate::manifest::split_name;
+pub use crate::script::{Variable, Variables, is_plain};
 pub use runner::{
     Baseline, Failure, Orphan, Outcome, Previous, Recorder, RunReport, RunSettings, Runner,
 };
-pub use status::{Status, Summary};
-pub use variables::{Variable, Variables, is_plain, split_name};

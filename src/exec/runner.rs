@@ -21,15 +21,14 @@ use std::time::{Duration, Instant};
 use rhai::{CallFnOptions, Dynamic, Engine, Map, Scope};
 
 use super::diff::{Change, KNOWN_AFTER_APPLY, spec_diff};
-use super::event::{Event, EventSink, LogLevel, StepInfo};
-use super::status::{Status, Summary};
-use super::variables::{Variables, is_plain};
 use crate::diagnostic::Diagnostic;
+use crate::events::{Event, EventSink, LogLevel, Status, StepInfo, Summary};
 use crate::handler::{Compiled, Handler, HandlerRegistry};
 use crate::manifest::{Action, FoundVariable, Manifest, ValueSet, resolve_deferred};
 use crate::planner::{Plan, Step};
 use crate::script::convert::node_to_dynamic;
 use crate::script::{CallContext, LimitKind, ScriptError, ScriptLimits, context};
+use crate::script::{Variables, is_plain};
 use crate::stdlib::Policy;
 
 /// How a run behaves, beyond what the plan says.
@@ -756,7 +755,7 @@ impl<'a> Runner<'a> {
             value: Dynamic::from(KNOWN_AFTER_APPLY),
         };
         let lookup = |name: &str| {
-            let producer = super::variables::split_name(name).map(|(p, _)| p);
+            let producer = crate::manifest::split_name(name).map(|(p, _)| p);
             if producer.is_some_and(|p| pending.iter().any(|u| u == p)) {
                 return Some(unknown());
             }
@@ -1092,7 +1091,7 @@ impl<'a> Runner<'a> {
                         && self.settings.dry_run
                     {
                         let producer =
-                            super::variables::split_name(name).map_or(name.as_str(), |(p, _)| p);
+                            crate::manifest::split_name(name).map_or(name.as_str(), |(p, _)| p);
                         return Unresolved::Pending(format!(
                             "uses `{name}`, known once `{producer}` has run"
                         ));

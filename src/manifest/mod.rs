@@ -17,7 +17,7 @@ pub use error::{ManifestError, ManifestErrorKind};
 pub use loader::{Loaded, load, load_except, load_source};
 pub use node::{Entry, Node, Tagged, Value, float_text, node_to_dynamic};
 pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream, parse_stream_parallel};
-pub use scalar::needs_quotes;
+pub use scalar::{needs_quotes, string_text};
 pub use tags::{
     FoundVariable, StaticContext, StaticResult, TagErrorKind, refuse_env_tags, resolve_deferred,
     resolve_static, split_name, value_references,

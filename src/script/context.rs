@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use rhai::{Dynamic, EvalAltResult, Position};
 
 use super::permission::{Capability, Permissions, Policy, Refusal, is_environ};
-use crate::exec::{Event, EventSink, LogLevel, Variables};
+use super::variables::Variables;
+use crate::events::{Event, EventSink, LogLevel};
 use crate::manifest::ValueSet;
 
 /// What the stdlib needs to know about the handler that is running.

@@ -15,7 +15,7 @@ use rhai::{Engine, NativeCallContext, OptimizationLevel};
 
 use super::context;
 use super::resolver::ImportResolver;
-use crate::exec::LogLevel;
+use crate::events::LogLevel;
 
 /// The sandbox's limits. Each has a flag or a manifest field; the defaults are documented in
 /// `stdlib/README.md`.

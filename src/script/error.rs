@@ -45,7 +45,7 @@ fn bounded(text: String) -> String {
     if text.len() <= MAX_MESSAGE {
         return text;
     }
-    let text = crate::exec::secrets::masked(&text);
+    let text = crate::events::secrets::masked(&text);
     let Some(end) = (0..=MAX_MESSAGE.min(text.len()))
         .rev()
         .find(|&i| text.is_char_boundary(i))

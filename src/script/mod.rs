@@ -9,6 +9,7 @@ mod net_rule;
 mod permission;
 mod resolver;
 pub mod scan;
+mod variables;
 
 pub use context::{CallContext, HandlerInfo};
 pub use engine::{
@@ -20,3 +21,4 @@ pub use permission::{
     Capability, Located, Permissions, Policy, Refusal, absolute, is_environ, is_environ_fd, resolve,
 };
 pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES, module_source};
+pub use variables::{Variable, Variables, is_plain};

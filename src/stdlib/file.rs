@@ -393,16 +393,6 @@ fn copy(from: &str, to: &str) -> R<()> {
     write_atomic(&dst, &Content::File(&file), mode)
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(digest.len() * 2);
-    for b in digest.iter() {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
-}
-
 fn sha256(path: &str) -> R<String> {
     let t = open("file::sha256", Capability::FileRead, path)?;
     // Streamed: a file of any size is hashed in constant memory.

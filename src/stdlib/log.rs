@@ -6,7 +6,7 @@
 use rhai::{Dynamic, EvalAltResult};
 
 use super::StdModule;
-use crate::exec::LogLevel;
+use crate::events::LogLevel;
 use crate::script::context;
 
 fn emit(level: LogLevel, message: &Dynamic) -> Result<(), Box<EvalAltResult>> {

@@ -56,7 +56,9 @@ mod values;
 mod vars;
 pub(crate) mod yaml;
 
-pub use file::sha256_hex;
+/// Moved to `digest` (the state and secrets hash too, below this stage); kept here under its
+/// old path.
+pub use crate::digest::sha256_hex;
 // The permission types live in `script/` (the call context checks them, below the stdlib);
 // kept here under their old paths.
 pub use crate::script::{

@@ -245,7 +245,7 @@ fn shown(argv: &[String]) -> String {
         [sh, c, script] if sh == "sh" && c == "-c" => script.clone(),
         _ => argv.join(" "),
     };
-    let text = crate::exec::secrets::masked(&text);
+    let text = crate::events::secrets::masked(&text);
     let first_line = text.lines().next().unwrap_or_default();
     let mut s: String = first_line.chars().take(80).collect();
     if s.len() < text.len() {
@@ -414,7 +414,7 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
 
 /// The last [`STDERR_TAIL`] bytes of `text`, for messages; secrets masked before the cut.
 fn tail(text: &str) -> String {
-    let text = crate::exec::secrets::mask(text);
+    let text = crate::events::secrets::mask(text);
     let text = text.as_ref();
     let start = text.len().saturating_sub(STDERR_TAIL);
     let start = (start..=text.len())

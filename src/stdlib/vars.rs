@@ -7,8 +7,9 @@
 use rhai::{Dynamic, EvalAltResult};
 
 use super::StdModule;
-use crate::exec::{is_plain, split_name};
+use crate::manifest::split_name;
 use crate::script::context::{self, CallContext, script_error};
+use crate::script::is_plain;
 
 /// A bare key means the running manifest's own variable.
 fn full_name(ctx: &CallContext, name: &str) -> String {
@@ -56,7 +57,7 @@ fn set(key: &str, value: Dynamic, secret: bool) -> Result<(), Box<EvalAltResult>
         ));
     }
     if secret {
-        crate::exec::secrets::add_value(&value);
+        crate::events::secrets::add_value(&value);
     }
     let limit = ctx.limits.max_variables_size;
     ctx.vars

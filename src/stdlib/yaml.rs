@@ -11,12 +11,10 @@
 //! (`1.0e+20`), the form YAML 1.1 requires too. `yaml::parse(yaml::to_string(x)) == x` for
 //! every plain value `x`.
 
-use std::fmt::Write as _;
-
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
 
 use super::StdModule;
-use crate::manifest::{Limits, needs_quotes, parse_one};
+use crate::manifest::{Limits, parse_one, string_text as string};
 use crate::script::context::script_error;
 use crate::script::convert::node_to_dynamic;
 
@@ -209,47 +207,6 @@ fn float(f: f64) -> String {
             format!("{mantissa}e{exponent}")
         }
     }
-}
-
-/// A string as YAML text: plain where that is safe for every reader, otherwise
-/// double-quoted with every character that is not printable escaped.
-pub(crate) fn string(text: &str) -> String {
-    if !needs_quotes(text) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            ' '..='~'
-            | '\u{a0}'..='\u{d7ff}'
-            | '\u{e000}'..='\u{fefe}'
-            | '\u{ff00}'..='\u{fffd}'
-            | '\u{10000}'..='\u{10ffff}' => {
-                out.push(c);
-            }
-            c if u32::from(c) <= 0xff => {
-                let _ = write!(out, "\\x{:02X}", u32::from(c));
-            }
-            c if u32::from(c) <= 0xffff => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => {
-                let _ = write!(out, "\\U{:08X}", u32::from(c));
-            }
-        }
-    }
-    out.push('"');
-    out
 }
 
 pub(super) fn module() -> StdModule {

@@ -33,7 +33,7 @@ pub fn add(text: &str) {
     let mut forms = forms(text);
     // Its sha256, as `file::sha256` gives it for a file holding just the secret (WriteFile's
     // `sha256` output): kept in the state, it let a short secret be guessed (issue 15).
-    forms.push(crate::stdlib::sha256_hex(text.as_bytes()));
+    forms.push(crate::digest::sha256_hex(text.as_bytes()));
     if text.contains(['\n', '\r']) {
         for line in text.lines().map(str::trim) {
             if line.chars().count() >= MIN_LINE {
@@ -58,7 +58,7 @@ fn forms(text: &str) -> Vec<String> {
         &serde_json::to_string(text).unwrap_or_default(),
     ));
     forms.extend(quoted_inner(&format!("{text:?}")));
-    forms.extend(quoted_inner(&crate::stdlib::yaml::string(text)));
+    forms.extend(quoted_inner(&crate::manifest::string_text(text)));
     forms
 }
 

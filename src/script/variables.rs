@@ -35,7 +35,7 @@ pub struct Variables {
 /// Bytes a value holds, roughly: its text, its keys, and 16 per item. Bounded in depth like
 /// every walk over script values.
 fn size_of_value(value: &Dynamic) -> usize {
-    size_within(value, crate::script::convert::MAX_DEPTH)
+    size_within(value, super::convert::MAX_DEPTH)
 }
 
 fn size_within(value: &Dynamic, left: usize) -> usize {
@@ -60,15 +60,13 @@ fn size_within(value: &Dynamic, left: usize) -> usize {
     ITEM
 }
 
-/// Moved to `manifest/` (the `!Variable` tag reads it below the runner); kept here under
-/// its old path.
-pub use crate::manifest::split_name;
+use crate::manifest::split_name;
 
 /// Whether `value` is plain data (no functions, no host objects), recursively.
-/// Bounded: a value nested deeper than [`MAX_DEPTH`](crate::script::convert::MAX_DEPTH) is
+/// Bounded: a value nested deeper than [`MAX_DEPTH`](super::convert::MAX_DEPTH) is
 /// not looked into (and not plain).
 pub fn is_plain(value: &Dynamic) -> bool {
-    plain_within(value, crate::script::convert::MAX_DEPTH)
+    plain_within(value, super::convert::MAX_DEPTH)
 }
 
 fn plain_within(value: &Dynamic, left: usize) -> bool {
