@@ -1,4 +1,5 @@
-//! Execution: the runner, statuses, events, shared variables.
+//! Execution: the runner and the handler call. The events, statuses and variables it
+//! shares with the handlers live below it (`events/`, `script/`) and are re-exported here.
 
 mod runner;
 

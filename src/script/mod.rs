@@ -1,4 +1,8 @@
-//! The Rhai engine: construction, limits, the per-call context, conversions, script errors.
+//! The Rhai engine: construction, limits, the per-call context with the permissions and
+//! policy it checks, the run's shared variables, conversions, script errors.
+//!
+//! The stdlib is built on this stage and this stage never names it: [`sandbox`] is the
+//! engine without the native modules, `stdlib::engine` the one handlers run on.
 
 pub mod context;
 pub mod convert;
