@@ -1,7 +1,6 @@
 //! The inventory (issue 17 part 1): `kind: Inventory` documents and `-i` files (native or
 //! Ansible YAML), the variable precedence chain, host patterns, `--limit`, `metadata.hosts`
-//! and `!HostVar` (checked, then refused: per-host execution does not exist yet), and
-//! `ordo hosts`. Every test drives the real binary.
+//! and `!HostVar` (checked; running on hosts is tests/remote.rs), and `ordo hosts`. Every test drives the real binary.
 
 #![allow(
     clippy::unwrap_used,
@@ -384,7 +383,7 @@ fn a_limit_without_any_inventory_says_there_is_none() {
 }
 
 #[test]
-fn a_manifest_selecting_hosts_is_refused_and_never_runs_locally() {
+fn a_manifest_selecting_hosts_is_one_instance_per_selected_host_never_run_locally() {
     let t = Test::new()
         .trace()
         .file("inv.yaml", LAB)
@@ -393,25 +392,24 @@ fn a_manifest_selecting_hosts_is_refused_and_never_runs_locally() {
             &trace_doc("site", "hosts: [web, \"!web-2\"]", ""),
         )
         .file("other.yaml", &trace_doc("other", "", ""));
-    for command in ["apply", "plan", "validate", "delete"] {
-        let out = t.run(&[command, "--no-state"][..if command == "validate" { 1 } else { 2 }]);
-        out.code(3)
-            .stderr_has("manifest `site` selects hosts (`web-1`), but remote execution is not available yet in this build of ordo")
-            .stderr_has("site.yaml:6:3")
-            .stderr_has("nothing was run");
-        assert!(t.take_trace().is_empty(), "{command} ran a handler");
-    }
-    // `--limit` narrows what the message names.
-    t.run(&["apply", "--no-state", "--limit", "db-1"])
-        .code(3)
-        .stderr_has("selects hosts (none under --limit)");
-    // `-o json` carries it as an input error with its place.
-    let out = t.run(&["apply", "--no-state", "-o", "json"]);
-    out.code(3);
-    let report = out.json();
-    assert_eq!(report["ok"], false);
-    assert_eq!(report["errors"][0]["file"], "site.yaml");
-    assert_eq!(report["errors"][0]["line"], 6);
+    t.run(&["validate"]).code(0);
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["graph", "-o", "json"];
+        all.extend_from_slice(args);
+        let out = t.run(&all);
+        out.code(0);
+        out.json()["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&[]), ["other", "site@web-1"]);
+    // `--limit` can leave a manifest no host: it does not run at all (never here instead).
+    assert_eq!(names(&["--limit", "db-1"]), ["other"]);
+    t.run(&["apply", "--no-state", "--limit", "db-1"]).code(0);
+    assert_eq!(t.take_trace(), ["APPLY other"]);
 }
 
 #[test]
@@ -471,8 +469,7 @@ fn hostvar_needs_hosts_and_a_key_every_selected_host_defines() {
     );
     t.run(&["validate"])
         .code(3)
-        .stderr_has("host `web-2` of manifest `site` has no variable `root`")
-        .stderr_has("remote execution is not available yet");
+        .stderr_has("host `web-2` of manifest `site` has no variable `root`");
     let t = Test::new().trace().file("inv.yaml", LAB).file(
         "site.yaml",
         &trace_doc("site", "hosts: [web]", "root: !HostVar [a]"),

@@ -27,6 +27,7 @@ const RUN: &[&str] = &[
     "--quiet",
     "--jobs",
     "--keep-going",
+    "--per-host",
     "--state",
     "--no-state",
     "--deny",

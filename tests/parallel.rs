@@ -392,13 +392,14 @@ fn jsonl_events_follow_the_schema() {
         let expected: &[&str] = match e["event"].as_str().unwrap() {
             "run_started" => &["command", "environment", "event", "jobs", "total"],
             "manifest_started" => &[
-                "event", "function", "handler", "kind", "name", "step", "version",
+                "event", "function", "handler", "host", "kind", "name", "step", "version",
             ],
             "manifest_finished" => &[
                 "duration_ms",
                 "error",
                 "event",
                 "handler",
+                "host",
                 "kind",
                 "name",
                 "reason",
@@ -411,6 +412,7 @@ fn jsonl_events_follow_the_schema() {
                 "command",
                 "duration_ms",
                 "event",
+                "hosts",
                 "interrupted",
                 "ok",
                 "summary",

@@ -296,6 +296,10 @@ pub struct RunArgs {
     #[arg(long = "keep-going")]
     pub keep_going: bool,
 
+    /// Commands at once per host, over its one SSH connection (keep it at or below sshd's `MaxSessions`, 10 by default)
+    #[arg(long = "per-host", value_name = "N", default_value_t = 8)]
+    pub per_host: usize,
+
     /// The state file [default: .ordo/state.json at the project root]
     #[arg(long = "state", value_name = "PATH", conflicts_with = "no_state", value_parser = super::values::Utf8Path)]
     pub state: Option<PathBuf>,

@@ -64,6 +64,8 @@ pub struct Config {
     pub limits: ScriptLimits,
     pub jobs: usize,
     pub keep_going: bool,
+    /// `--per-host`: commands at once per host.
+    pub per_host: usize,
     /// The state file: `--state`, else (once the project is located) the project's; `None`
     /// when `use_state` is false.
     pub state: Option<PathBuf>,
@@ -92,6 +94,9 @@ pub struct Config {
     /// on an argument that is not UTF-8).
     pub command_line: String,
 }
+
+/// Most `--per-host` sessions: more than sshd would ever allow on one connection.
+const MAX_PER_HOST: usize = 64;
 
 /// A command-line problem (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +128,7 @@ fn run_parts(r: RunArgs) -> (LoadArgs, SelectArgs, OutputArgs, RunOptions) {
             quiet: r.quiet,
             jobs: r.jobs,
             keep_going: r.keep_going,
+            per_host: r.per_host,
             state: r.state,
             use_state: !r.no_state,
             deny: r.deny,
@@ -139,6 +145,7 @@ struct RunOptions {
     quiet: bool,
     jobs: usize,
     keep_going: bool,
+    per_host: usize,
     /// `--state` (the project's state file when absent, unless `use_state` is false).
     state: Option<PathBuf>,
     use_state: bool,
@@ -156,6 +163,7 @@ impl Default for RunOptions {
             quiet: false,
             jobs: 1,
             keep_going: false,
+            per_host: 8,
             state: None,
             use_state: false,
             deny: Vec::new(),
@@ -304,6 +312,12 @@ impl Config {
         if jobs == 0 {
             return Err(usage("--jobs must be at least 1"));
         }
+        if !(1..=MAX_PER_HOST).contains(&run.per_host) {
+            return Err(usage(format!(
+                "--per-host must be from 1 to {MAX_PER_HOST}, not {}",
+                run.per_host
+            )));
+        }
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let color = |terminal: bool| match output.color {
             ColorChoice::Always => true,
@@ -349,6 +363,7 @@ impl Config {
             },
             jobs,
             keep_going: run.keep_going,
+            per_host: run.per_host,
             state: run.state,
             use_state: run.use_state,
             prune: plan.prune,

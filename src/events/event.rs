@@ -38,6 +38,9 @@ pub struct StepInfo {
     pub handler: String,
     /// The function that runs: `apply` or `delete` (after `actionOverrides`).
     pub function: &'static str,
+    /// The host of a manifest instance (`name` is then `manifest@host`); `None`: the
+    /// controller.
+    pub host: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +80,8 @@ pub enum Event {
         interrupted: bool,
         summary: Summary,
         duration: Duration,
+        /// Per host that manifest instances ran on, in inventory order: their counts.
+        hosts: Vec<(String, Summary)>,
     },
 }
 

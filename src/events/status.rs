@@ -10,6 +10,9 @@ pub enum Status {
     Unchanged,
     /// The handler threw or timed out.
     Failed,
+    /// The instance's host could not be reached (DESIGN §13): the connection failed, as
+    /// opposed to a command that ran and failed.
+    Unreachable,
     /// Cut by Ctrl-C or SIGTERM while its handler ran.
     Interrupted,
     /// Not run: a dependency failed, or the run stopped first.
@@ -26,6 +29,7 @@ impl Status {
             Status::Changed => "changed",
             Status::Unchanged => "unchanged",
             Status::Failed => "failed",
+            Status::Unreachable => "unreachable",
             Status::Interrupted => "interrupted",
             Status::Skipped => "skipped",
             Status::Pending => "pending",
@@ -45,6 +49,7 @@ pub struct Summary {
     pub changed: usize,
     pub unchanged: usize,
     pub failed: usize,
+    pub unreachable: usize,
     pub interrupted: usize,
     pub skipped: usize,
     pub pending: usize,
@@ -57,6 +62,7 @@ impl Summary {
             Status::Changed => self.changed += 1,
             Status::Unchanged => self.unchanged += 1,
             Status::Failed => self.failed += 1,
+            Status::Unreachable => self.unreachable += 1,
             Status::Interrupted => self.interrupted += 1,
             Status::Skipped => self.skipped += 1,
             Status::Pending => self.pending += 1,

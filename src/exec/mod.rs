@@ -1,6 +1,7 @@
 //! Execution: the runner and the handler call. The events, statuses and variables it
 //! shares with the handlers live below it (`events/`, `script/`) and are re-exported here.
 
+mod hosts;
 mod runner;
 
 // Events, statuses, diffs and secrets live in `events/`, the shared variables in `script/`,
@@ -9,6 +10,7 @@ pub use crate::events::{Event, EventSink, LogLevel, Reporter, Status, StepInfo, 
 pub use crate::events::{diff, secrets};
 pub use crate::manifest::split_name;
 pub use crate::script::{Variable, Variables, is_plain};
+pub use hosts::HostPool;
 pub use runner::{
     Baseline, Failure, Orphan, Outcome, Previous, Recorder, RunReport, RunSettings, Runner,
 };

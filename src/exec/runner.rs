@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 use rhai::{CallFnOptions, Dynamic, Engine, Map, Scope};
 
 use super::diff::{Change, KNOWN_AFTER_APPLY, spec_diff};
+use super::hosts::HostPool;
 use crate::diagnostic::Diagnostic;
 use crate::events::{Event, EventSink, LogLevel, Status, StepInfo, Summary};
 use crate::handler::{Compiled, Handler, HandlerRegistry};
-use crate::manifest::{Action, FoundVariable, Manifest, ValueSet, resolve_deferred};
+use crate::manifest::{Action, FoundVariable, InstanceHost, Manifest, ValueSet, resolve_deferred};
 use crate::planner::{Plan, Step};
 use crate::script::convert::node_to_dynamic;
 use crate::script::{CallContext, LimitKind, ScriptError, ScriptLimits, context};
@@ -112,6 +113,8 @@ pub struct Failure {
     /// the step failed before calling one (a handler that does not compile, a variable that
     /// is not set).
     pub function: Option<&'static str>,
+    /// The instance's host could not be reached: the status is `unreachable`.
+    pub unreachable: bool,
 }
 
 impl Failure {
@@ -133,7 +136,7 @@ pub struct RunReport {
 
 impl RunReport {
     pub fn ok(&self) -> bool {
-        self.summary.failed == 0 && !self.interrupted
+        self.summary.failed == 0 && self.summary.unreachable == 0 && !self.interrupted
     }
 }
 
@@ -167,6 +170,8 @@ pub struct Runner<'a> {
     /// `plan --prune`: per manifest that depended, when last applied, on an orphan (which
     /// `apply --prune` deletes before anything else), that orphan.
     pub after_prune: Vec<Option<String>>,
+    /// The connections to the hosts manifest instances run on (`None`: no instance runs).
+    pub hosts: Option<&'a HostPool>,
 }
 
 /// Looks up `m.previous` by manifest name.
@@ -199,6 +204,23 @@ struct Schedule {
     unrecordable: bool,
     /// Per worker, since when it runs its current step.
     busy_since: Vec<Option<Instant>>,
+    /// Hosts out of the run (an instance on it failed or was unreachable), with why: their
+    /// later instances are skipped, as Ansible drops a failed host from the play.
+    down: std::collections::HashMap<String, String>,
+    /// Per step of an instance, its `serial` batch (an index into `batches`).
+    batch_of: Vec<Option<usize>>,
+    batches: Vec<Batch>,
+}
+
+/// The instances of one manifest that run together (all of them without `serial`), for
+/// `maxFailPercent`.
+struct Batch {
+    manifest: String,
+    size: usize,
+    failed: usize,
+    max_fail_percent: Option<u8>,
+    /// Set once the batch failed more than it may: why later batches do not run.
+    halted: Option<String>,
 }
 
 impl Schedule {
@@ -243,6 +265,7 @@ impl<'a> Runner<'a> {
         });
 
         let n = plan.steps.len();
+        let (batch_of, batches) = self.batches(plan);
         let waiting: Vec<usize> = plan.before.iter().map(Vec::len).collect();
         let ready: BinaryHeap<Reverse<usize>> =
             (0..n).filter(|&s| waiting[s] == 0).map(Reverse).collect();
@@ -258,6 +281,9 @@ impl<'a> Runner<'a> {
                 stopped: false,
                 unrecordable: false,
                 busy_since: vec![None; workers],
+                down: std::collections::HashMap::new(),
+                batch_of,
+                batches,
             }),
             wake: Condvar::new(),
             tick: Condvar::new(),
@@ -289,6 +315,7 @@ impl<'a> Runner<'a> {
             mut outcomes,
             mut summary,
             unrecordable,
+            batches,
             ..
         } = shared
             .state
@@ -298,16 +325,19 @@ impl<'a> Runner<'a> {
         let unrecordable = unrecordable || !self.can_record();
 
         let interrupted = self.cancel.load(Ordering::Relaxed);
+        let halted = batches.iter().find_map(|b| b.halted.clone());
         let reason = if interrupted {
-            "the run was interrupted"
+            "the run was interrupted".to_string()
         } else if unrecordable {
-            "the run stopped: the state cannot record any more"
+            "the run stopped: the state cannot record any more".to_string()
+        } else if let Some(h) = halted {
+            format!("the run stopped: {h}")
         } else {
-            "the run stopped after a failure"
+            "the run stopped after a failure".to_string()
         };
         for step in 0..n {
             if outcomes[step].is_none() {
-                self.emit_skip(&infos[step], reason, &mut summary);
+                self.emit_skip(&infos[step], &reason, &mut summary);
                 outcomes[step] = Some(Outcome::skipped());
             }
         }
@@ -320,6 +350,9 @@ impl<'a> Runner<'a> {
                 version: orphan.version.clone(),
                 handler: orphan.handler.clone(),
                 function: "delete",
+                host: crate::manifest::split_instance(&orphan.name)
+                    .1
+                    .map(str::to_string),
             });
             self.events.emit(&Event::ManifestFinished {
                 info,
@@ -332,13 +365,14 @@ impl<'a> Runner<'a> {
             });
         }
         let duration = started.elapsed();
-        let ok = summary.failed == 0 && !interrupted && !unrecordable;
+        let ok = summary.failed == 0 && summary.unreachable == 0 && !interrupted && !unrecordable;
         self.events.emit(&Event::RunFinished {
             command: self.settings.command,
             ok,
             interrupted,
             summary,
             duration,
+            hosts: self.host_recap(&infos, &outcomes),
         });
         RunReport {
             outcomes,
@@ -416,6 +450,20 @@ impl<'a> Runner<'a> {
                 state.ready.pop()
             };
             if let Some(Reverse(step)) = next {
+                // A host out of the run, or a manifest whose batch failed too much: its
+                // later instances do not start.
+                if let Some(reason) = self.out_of_run(plan, &state, step) {
+                    let skipped = Outcome {
+                        reason: Some(reason),
+                        ..Outcome::skipped()
+                    };
+                    self.finished(plan, infos, &mut state, step, skipped);
+                    if state.over(false) {
+                        shared.wake.notify_all();
+                        shared.tick.notify_all();
+                    }
+                    continue;
+                }
                 state.in_flight += 1;
                 state.busy_since[id] = Some(Instant::now());
                 self.events.emit(&Event::ManifestStarted {
@@ -498,17 +546,35 @@ impl<'a> Runner<'a> {
         step: usize,
         mut outcome: Outcome,
     ) {
-        let failed = outcome.status == Status::Failed;
+        let failed = matches!(outcome.status, Status::Failed | Status::Unreachable);
         // Recorded: the resolved manifest is not needed any more (at 100k manifests it
         // would be most of the memory).
         outcome.resolved = None;
+        let status = outcome.status;
         self.finish(&infos[step], &outcome, &mut state.summary);
         state.outcomes[step] = Some(outcome);
         // `plan` and `--keep-going` run everything a failure does not block: a step is
         // skipped only once all it waits for are done, naming the first failed one in plan
         // order, so what is reported does not depend on `-j` or on timing.
         let go_on = self.settings.dry_run || self.settings.keep_going;
-        if failed && !go_on {
+        // An instance that fails stops its host's later work only (Ansible), unless its
+        // batch failed more than `maxFailPercent` allows: then new work stops as after a
+        // failure on the controller, and the manifest's later batches do not run.
+        let mut stop = failed;
+        if failed && let Some(host) = infos[step].host.clone() {
+            if status == Status::Unreachable || !self.settings.dry_run {
+                let why = match status {
+                    Status::Unreachable => format!("host `{host}` is unreachable"),
+                    _ => format!(
+                        "host `{host}` is out of the run: `{}` failed",
+                        infos[step].name
+                    ),
+                };
+                state.down.entry(host).or_insert(why);
+            }
+            stop = self.judge_batch(state, step);
+        }
+        if stop && !go_on {
             state.stopped = true;
             let Schedule {
                 outcomes, summary, ..
@@ -551,6 +617,7 @@ impl<'a> Runner<'a> {
             version: m.version.clone(),
             handler: self.registry.get(step.handler).name().to_string(),
             function: step.function.as_str(),
+            host: m.host.as_ref().map(|h| h.name.clone()),
         }
     }
 
@@ -580,6 +647,127 @@ impl<'a> Runner<'a> {
         });
     }
 
+    /// Why `step`, ready to start, must not: its host is out of the run, or its manifest's
+    /// batch failed more than `maxFailPercent` allows.
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "step indices come from the plan, which sized `batch_of`; batch indices come from `batches`"
+    )]
+    fn out_of_run(&self, plan: &Plan, state: &Schedule, step: usize) -> Option<String> {
+        let m = &self.manifests[plan.steps[step].manifest];
+        let host = m.host.as_ref()?;
+        if let Some(why) = state.down.get(&host.name) {
+            return Some(why.clone());
+        }
+        state
+            .batches
+            .iter()
+            .zip(0..)
+            .find(|(b, i)| {
+                b.manifest == m.base_name()
+                    && b.halted.is_some()
+                    && state.batch_of[step] != Some(*i)
+            })
+            .and_then(|(b, _)| b.halted.clone())
+    }
+
+    /// Counts a failed instance against its batch; whether the batch now failed more than
+    /// its manifest's `maxFailPercent` (which halts the manifest's later batches).
+    fn judge_batch(&self, state: &mut Schedule, step: usize) -> bool {
+        let Some(b) = state
+            .batch_of
+            .get(step)
+            .copied()
+            .flatten()
+            .and_then(|i| state.batches.get_mut(i))
+        else {
+            return false;
+        };
+        b.failed += 1;
+        let Some(max) = b.max_fail_percent else {
+            return false;
+        };
+        // Ansible's rule: more than the share, counted in this batch.
+        let exceeded = b.failed * 100 > usize::from(max) * b.size;
+        if exceeded && b.halted.is_none() {
+            b.halted = Some(format!(
+                "{} of {} hosts of `{}` failed, more than its maxFailPercent {max}%",
+                b.failed, b.size, b.manifest
+            ));
+        }
+        exceeded
+    }
+
+    /// Per step, its `serial` batch; the batches (all instances of a manifest form one
+    /// without `serial`), in the order of the hosts.
+    fn batches(&self, plan: &Plan) -> (Vec<Option<usize>>, Vec<Batch>) {
+        let mut by_manifest: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
+        for (step, s) in plan.steps.iter().enumerate() {
+            let Some(m) = self.manifests.get(s.manifest) else {
+                continue;
+            };
+            if m.host.is_none() {
+                continue;
+            }
+            match by_manifest.iter_mut().find(|(n, _)| n == m.base_name()) {
+                Some((_, list)) => list.push((m.index, step)),
+                None => by_manifest.push((m.base_name().to_string(), vec![(m.index, step)])),
+            }
+        }
+        let mut batch_of = vec![None; plan.steps.len()];
+        let mut batches = Vec::new();
+        for (name, mut list) in by_manifest {
+            list.sort_unstable();
+            let meta = list
+                .first()
+                .and_then(|&(i, _)| self.manifests.get(i))
+                .map(|m| (m.metadata.serial, m.metadata.max_fail_percent));
+            let (serial, max_fail_percent) = meta.unwrap_or((None, None));
+            let size = serial.map_or(list.len(), |s| s.batch(list.len())).max(1);
+            for chunk in list.chunks(size) {
+                for &(_, step) in chunk {
+                    if let Some(slot) = batch_of.get_mut(step) {
+                        *slot = Some(batches.len());
+                    }
+                }
+                batches.push(Batch {
+                    manifest: name.clone(),
+                    size: chunk.len(),
+                    failed: 0,
+                    max_fail_percent,
+                    halted: None,
+                });
+            }
+        }
+        (batch_of, batches)
+    }
+
+    /// The recap: per host (in the order its first instance is in the plan), the counts of
+    /// its instances.
+    fn host_recap(
+        &self,
+        infos: &[Arc<StepInfo>],
+        outcomes: &[Option<Outcome>],
+    ) -> Vec<(String, Summary)> {
+        let mut hosts: Vec<(String, Summary)> = Vec::new();
+        for (info, outcome) in infos.iter().zip(outcomes) {
+            let (Some(host), Some(outcome)) = (&info.host, outcome) else {
+                continue;
+            };
+            let i = match hosts.iter().position(|(h, _)| h == host) {
+                Some(i) => i,
+                None => {
+                    hosts.push((host.clone(), Summary::default()));
+                    hosts.len() - 1
+                }
+            };
+            if let Some((_, s)) = hosts.get_mut(i) {
+                s.add(outcome.status);
+            }
+        }
+        hosts
+    }
+
     /// Why `step`, all of whose predecessors are done, cannot run: the first of them in
     /// plan order that failed (or was skipped, for the same reason), if any.
     fn blocked_by(
@@ -590,14 +778,18 @@ impl<'a> Runner<'a> {
         step: usize,
     ) -> Option<String> {
         let mut before: Vec<usize> = plan.before.get(step).cloned().unwrap_or_default();
+        // The previous `serial` batch is an order, not a dependency.
+        let soft = plan.soft.get(step).map(Vec::as_slice).unwrap_or_default();
+        before.retain(|b| !soft.contains(b));
         before.sort_unstable();
         before.into_iter().find_map(|b| {
             let outcome = outcomes.get(b)?.as_ref()?;
             match outcome.status {
-                Status::Failed if self.cancel.load(Ordering::Relaxed) => {
+                Status::Failed | Status::Unreachable if self.cancel.load(Ordering::Relaxed) => {
                     Some("the run was interrupted".to_string())
                 }
                 Status::Failed => Some(format!("`{}` failed", infos.get(b)?.name)),
+                Status::Unreachable => Some(format!("`{}` is unreachable", infos.get(b)?.name)),
                 Status::Skipped => outcome.reason.clone(),
                 _ => None,
             }
@@ -619,6 +811,11 @@ impl<'a> Runner<'a> {
     ) {
         let reason = if self.cancel.load(Ordering::Relaxed) {
             "the run was interrupted".to_string()
+        } else if outcomes[failed]
+            .as_ref()
+            .is_some_and(|o| o.status == Status::Unreachable)
+        {
+            format!("`{}` is unreachable", infos[failed].name)
         } else {
             format!("`{}` failed", infos[failed].name)
         };
@@ -688,6 +885,16 @@ impl<'a> Runner<'a> {
                 });
                 (Status::Interrupted, None)
             }
+            Ok(Err(mut failure)) if failure.unreachable => {
+                let note = format!(
+                    "on host `{}`, for {} ({})",
+                    host_name(m),
+                    m.id(),
+                    m.at(m.name_mark)
+                );
+                failure.diagnostic.notes.push(note);
+                (Status::Unreachable, Some(failure))
+            }
             Ok(Err(mut failure)) => {
                 let what = match failure.function {
                     Some(f) => format!("while running `{f}`"),
@@ -712,6 +919,7 @@ impl<'a> Runner<'a> {
                         line: text,
                         diagnostic: Box::new(diagnostic),
                         function: None,
+                        unreachable: false,
                     }),
                 )
             }
@@ -759,9 +967,10 @@ impl<'a> Runner<'a> {
             if producer.is_some_and(|p| pending.iter().any(|u| u == p)) {
                 return Some(unknown());
             }
+            let host = m.host.as_ref().map(|h| h.name.as_str());
             Some(
                 self.vars
-                    .get(name)
+                    .get(&self.vars.resolve(name, host))
                     .map_or_else(unknown, |v| FoundVariable { value: v.value }),
             )
         };
@@ -836,6 +1045,7 @@ impl<'a> Runner<'a> {
                 Ok(done) => return Ok(done),
                 Err((failure, limit)) => {
                     let final_try = attempt >= m.metadata.retries
+                        || failure.unreachable
                         || self.cancel.load(Ordering::Relaxed)
                         || limit == Some(LimitKind::Interrupted);
                     if final_try {
@@ -877,6 +1087,10 @@ impl<'a> Runner<'a> {
         function: Action,
     ) -> Result<Done, (Failure, Option<LimitKind>)> {
         let timeout = m.metadata.timeout.unwrap_or(self.limits.timeout);
+        let target = match &m.host {
+            Some(host) => crate::target::Target::Remote(self.connect(host).map_err(|f| (f, None))?),
+            None => crate::target::Target::Local,
+        };
         let ctx = Arc::new(CallContext {
             manifest: m.name.clone(),
             handler: Arc::clone(&handler.info),
@@ -888,10 +1102,50 @@ impl<'a> Runner<'a> {
             deadline: Instant::now().checked_add(timeout),
             cancel: Arc::clone(&self.cancel),
             limits: *self.limits,
-            target: crate::target::Target::Local,
+            target,
             unreachable: AtomicBool::new(false),
         });
-        let _guard = context::enter_call(ctx);
+        let _guard = context::enter_call(Arc::clone(&ctx));
+        let result = self.attempt_in(m, handler, function, timeout);
+        // A call whose host stopped answering (the stdlib said so) is `unreachable`.
+        result.map_err(|(mut failure, limit)| {
+            if ctx.unreachable.load(Ordering::Relaxed) {
+                failure.unreachable = true;
+            }
+            (failure, limit)
+        })
+    }
+
+    /// The connection to an instance's host, its master started (before the handler's
+    /// first call, so an unreachable host fails fast).
+    fn connect(&self, host: &InstanceHost) -> Result<Arc<crate::target::RemoteHost>, Failure> {
+        let Some(pool) = self.hosts else {
+            let text = format!("no connection to host `{}` in this run", host.name);
+            return Err(Failure {
+                line: text.clone(),
+                diagnostic: Box::new(Diagnostic::error(text)),
+                function: None,
+                unreachable: false,
+            });
+        };
+        pool.connect(host).map_err(|e| {
+            let text = crate::exec::secrets::masked(&e.to_string());
+            Failure {
+                line: text.clone(),
+                diagnostic: Box::new(Diagnostic::error(text)),
+                function: None,
+                unreachable: matches!(e, crate::target::TransportError::Unreachable { .. }),
+            }
+        })
+    }
+
+    fn attempt_in(
+        &self,
+        m: &Manifest,
+        handler: &Handler,
+        function: Action,
+        timeout: Duration,
+    ) -> Result<Done, (Failure, Option<LimitKind>)> {
         let compiled = handler
             .compiled()
             .map_err(|e| (self.failure_text(handler, e), None))?;
@@ -991,6 +1245,7 @@ impl<'a> Runner<'a> {
                         line: err.located(),
                         diagnostic: Box::new(err.to_diagnostic(Some(&source))),
                         function: Some(name),
+                        unreachable: false,
                     },
                     limit,
                 )
@@ -1002,6 +1257,7 @@ impl<'a> Runner<'a> {
             line: format!("{}: {text}", handler.name()),
             diagnostic: Box::new(Diagnostic::error(text).note(format!("in {}", handler.name()))),
             function: None,
+            unreachable: false,
         }
     }
 
@@ -1079,10 +1335,12 @@ impl<'a> Runner<'a> {
         function: Action,
     ) -> Result<(Dynamic, Resolved), Unresolved> {
         let (metadata, spec) = if m.deferred {
-            // `!Variable`s are resolved now, just before the manifest runs.
+            // `!Variable`s are resolved now, just before the manifest runs; on a host,
+            // `other.key` is the variable of `other`'s instance there, if it runs there.
+            let host = m.host.as_ref().map(|h| h.name.as_str());
             let lookup = |name: &str| {
                 self.vars
-                    .get(name)
+                    .get(&self.vars.resolve(name, host))
                     .map(|v| FoundVariable { value: v.value })
             };
             let unresolved =
@@ -1108,6 +1366,7 @@ impl<'a> Runner<'a> {
                         line,
                         diagnostic: Box::new(diagnostic),
                         function: None,
+                        unreachable: false,
                     })
                 };
             (
@@ -1128,7 +1387,11 @@ impl<'a> Runner<'a> {
         let mut map = Map::new();
         map.insert("kind".into(), m.kind.clone().into());
         map.insert("version".into(), m.version.clone().into());
-        map.insert("name".into(), m.name.clone().into());
+        map.insert("name".into(), m.base_name().into());
+        map.insert(
+            "host".into(),
+            m.host.as_deref().map_or(Dynamic::UNIT, host_value),
+        );
         map.insert("metadata".into(), metadata);
         map.insert("spec".into(), spec);
         map.insert("env".into(), self.settings.environment.clone().into());
@@ -1200,6 +1463,26 @@ fn pending_before(
         })
         .filter_map(|&b| infos.get(b).map(|i| i.name.clone()))
         .collect()
+}
+
+/// `m.host`: `#{ name, address, groups, vars }`.
+fn host_value(host: &InstanceHost) -> Dynamic {
+    let mut map = Map::new();
+    map.insert("name".into(), host.name.clone().into());
+    map.insert("address".into(), host.address.clone().into());
+    let groups: rhai::Array = host.groups.iter().map(|g| g.clone().into()).collect();
+    map.insert("groups".into(), groups.into());
+    let mut vars = Map::new();
+    for (k, v) in &host.vars {
+        vars.insert(k.as_str().into(), node_to_dynamic(v));
+    }
+    map.insert("vars".into(), vars.into());
+    Dynamic::from_map(map)
+}
+
+/// The host of an instance, for messages.
+fn host_name(m: &Manifest) -> &str {
+    m.host.as_ref().map_or("", |h| h.name.as_str())
 }
 
 /// The position of `fn name(` in a script, for errors Rhai gives no position.

@@ -3,9 +3,8 @@
 //! [`collect`] takes the `kind: Inventory` documents out of the loaded manifests (as values
 //! collection takes `kind: Values` out: they are data, no handler serves them) and reads the
 //! `-i` files, native or Ansible. [`check_manifests`] checks `metadata.hosts`, `--limit` and
-//! `!HostVar` against the resolved inventory and refuses, for now, every manifest that
-//! selects hosts: per-host execution does not exist yet, and such a manifest must never run
-//! on the controller instead.
+//! `!HostVar` against the resolved inventory and says which hosts each manifest runs on
+//! (its [`Placement`]); the loader makes one instance per host of it.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -172,16 +171,27 @@ pub fn limit_patterns(limit: &[String]) -> Vec<Pattern> {
         .collect()
 }
 
+/// Where each manifest with `metadata.hosts` runs: its hosts under `--limit` (the
+/// instances of this run) and without it (what the state may record).
+#[derive(Debug, Default)]
+pub struct Placement {
+    /// Manifest name → the hosts it runs on in this run, in inventory order.
+    pub hosts: std::collections::HashMap<String, Vec<String>>,
+    /// Manifest name → every host its patterns select, whatever `--limit` says: an instance
+    /// outside the limit is not in this run, but not gone from the files either.
+    pub all_hosts: std::collections::HashMap<String, Vec<String>>,
+}
+
 /// Checks `--limit`, every `metadata.hosts` and every `!HostVar` of the manifests of `env`
-/// against the inventory, and refuses each manifest that selects hosts: this build cannot
-/// run a manifest on a host, and running it on the controller instead would be wrong.
+/// against the inventory, and says where each manifest with hosts runs.
 pub fn check_manifests(
     inventory: &Inventory,
     manifests: &[Manifest],
     env: &str,
     limit: &[Pattern],
-) -> Vec<Diagnostic> {
+) -> (Vec<Diagnostic>, Placement) {
     let mut errors = Vec::new();
+    let mut placement = Placement::default();
     let limited: Option<BTreeSet<String>> = if limit.is_empty() {
         None
     } else {
@@ -217,12 +227,16 @@ pub fn check_manifests(
                     })
                     .collect();
                 match select_hosts(inventory, &patterns) {
-                    Ok(hosts) => Some(
-                        hosts
-                            .into_iter()
-                            .filter(|h| limited.as_ref().is_none_or(|l| l.contains(h)))
-                            .collect::<Vec<_>>(),
-                    ),
+                    Ok(hosts) => {
+                        let run: Vec<String> = hosts
+                            .iter()
+                            .filter(|h| limited.as_ref().is_none_or(|l| l.contains(*h)))
+                            .cloned()
+                            .collect();
+                        placement.all_hosts.insert(m.name.clone(), hosts);
+                        placement.hosts.insert(m.name.clone(), run.clone());
+                        Some(run)
+                    }
                     Err(e) => {
                         errors.extend(e);
                         None
@@ -232,28 +246,8 @@ pub fn check_manifests(
             _ => None,
         };
         host_vars(inventory, m, selected.as_deref(), &mut errors);
-        if let (Some(hosts), Some(entry)) = (&selected, hosts_entry) {
-            let shown = if hosts.is_empty() {
-                "none under --limit".to_string()
-            } else {
-                hosts
-                    .iter()
-                    .map(|h| format!("`{h}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            errors.push(
-                Diagnostic::error(format!(
-                    "manifest `{}` selects hosts ({shown}), but remote execution is not available yet in this build of ordo",
-                    m.name
-                ))
-                .at(m.at(entry.key_mark).with_width(5))
-                .note("nothing was run: a manifest meant for hosts is never run on this machine instead")
-                .help("remove `metadata.hosts` to run the manifest on this machine; `ordo hosts` shows the inventory"),
-            );
-        }
     }
-    errors
+    (errors, placement)
 }
 
 /// Every `!HostVar key` of a manifest: a key (a string) that each selected host defines.

@@ -10,19 +10,21 @@
 //! where each variable came from. [`select_hosts`] is the one meaning of a host pattern
 //! (`metadata.hosts`, `--limit`, `ordo hosts --limit`).
 //!
-//! This module only describes hosts: nothing here connects to one (that is `target/`), and
-//! manifests that select hosts are refused at load until per-host execution exists
-//! ([`check_manifests`]).
+//! This module only describes hosts: nothing here connects to one (that is `target/`); the
+//! loader turns a manifest with hosts into one instance per host ([`check_manifests`] says
+//! which).
 
 mod ansible;
 mod collect;
+mod instances;
 mod model;
 mod native;
 mod pattern;
 mod raw;
 mod resolve;
 
-pub use collect::{INVENTORY_KIND, check_manifests, collect, limit_patterns};
+pub use collect::{INVENTORY_KIND, Placement, check_manifests, collect, limit_patterns};
+pub use instances::{expand, instance_host};
 pub use model::{Group, Host, HostVar, Inventory, VarOrigin, node_json};
 pub use pattern::{Pattern, select_hosts};
 pub use raw::RawInventory;

@@ -59,6 +59,30 @@ pub struct Metadata {
     /// `metadata.hosts`: host patterns (DESIGN §13); `None`: the manifest runs on the
     /// controller.
     pub hosts: Option<Vec<NameRef>>,
+    /// `metadata.serial`: the instances run in batches of this size (DESIGN §13).
+    pub serial: Option<Serial>,
+    /// `metadata.maxFailPercent` (0-100): more failed or unreachable instances than this,
+    /// in a batch, stop new work.
+    pub max_fail_percent: Option<u8>,
+}
+
+/// `metadata.serial`: how many of a manifest's hosts run at once, as a number or a share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serial {
+    /// `serial: 2`: two hosts per batch.
+    Count(usize),
+    /// `serial: "30%"`: that share of the hosts per batch (at least one).
+    Percent(u8),
+}
+
+impl Serial {
+    /// The batch size for `hosts` instances (at least 1).
+    pub fn batch(self, hosts: usize) -> usize {
+        match self {
+            Serial::Count(n) => n.max(1),
+            Serial::Percent(p) => (hosts * usize::from(p) / 100).max(1),
+        }
+    }
 }
 
 impl Default for Metadata {
@@ -75,6 +99,8 @@ impl Default for Metadata {
             retries: 0,
             retry_delay: Duration::from_secs(1),
             hosts: None,
+            serial: None,
+            max_fail_percent: None,
         }
     }
 }
@@ -118,6 +144,9 @@ pub struct Manifest {
     pub implicit: Vec<NameRef>,
     /// Whether `spec` or `metadata` still hold `!Variable`s to resolve when the manifest runs.
     pub deferred: bool,
+    /// The host this instance runs on (`name` is then `manifest@host`); `None`: the
+    /// controller.
+    pub host: Option<super::instance::SharedHost>,
 }
 
 impl Manifest {
@@ -127,6 +156,11 @@ impl Manifest {
 
     pub fn at(&self, mark: Mark) -> Location {
         Location::new(&self.file, mark)
+    }
+
+    /// The name as written in `metadata.name`: an instance's name without `@host`.
+    pub fn base_name(&self) -> &str {
+        super::instance::split_instance(&self.name).0
     }
 
     /// `Kind/name`, as shown in output.
@@ -150,6 +184,8 @@ const METADATA: &[&str] = &[
     "retries",
     "retryDelay",
     "hosts",
+    "serial",
+    "maxFailPercent",
 ];
 
 /// Whether `name` is a valid manifest name: `[A-Za-z0-9._-]+`.
@@ -401,6 +437,7 @@ pub(super) fn check_document(
                 spec,
                 implicit: Vec::new(),
                 deferred: false,
+                host: None,
             })
         }
         _ => None,
@@ -562,7 +599,85 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
             meta.hosts = Some(list);
         }
     }
+    host_batches(c, m, &mut meta);
     (name, meta)
+}
+
+/// `metadata.serial` (`N` or `"N%"`, N ≥ 1) and `metadata.maxFailPercent` (0-100), which
+/// only mean something for a manifest with `metadata.hosts`.
+fn host_batches(c: &mut Checker<'_>, m: &Node, meta: &mut Metadata) {
+    if let Some(node) = m.get("serial").filter(|n| !n.is_null()) {
+        meta.serial = match &node.value {
+            Value::Int(i) => match usize::try_from(*i) {
+                Ok(n) if n >= 1 => Some(Serial::Count(n)),
+                _ => {
+                    c.error(
+                        node.mark,
+                        K::OutOfRange {
+                            field: "metadata.serial",
+                            value: format!("{i} (a batch holds at least 1 host)"),
+                        },
+                    );
+                    None
+                }
+            },
+            Value::String(s) => match s.strip_suffix('%').map(|p| p.trim().parse::<u8>()) {
+                Some(Ok(p)) if (1..=100).contains(&p) => Some(Serial::Percent(p)),
+                _ => {
+                    c.error(
+                        node.mark,
+                        K::OutOfRange {
+                            field: "metadata.serial",
+                            value: format!(
+                                "`{s}` (a number of hosts, or a share from \"1%\" to \"100%\")"
+                            ),
+                        },
+                    );
+                    None
+                }
+            },
+            _ => {
+                c.wrong_type(
+                    node,
+                    "metadata.serial",
+                    "a number of hosts or a share such as \"30%\"",
+                );
+                None
+            }
+        };
+    }
+    if let Some(node) = m.get("maxFailPercent").filter(|n| !n.is_null()) {
+        meta.max_fail_percent = match node.value {
+            Value::Int(i) => match u8::try_from(i) {
+                Ok(p) if p <= 100 => Some(p),
+                _ => {
+                    c.error(
+                        node.mark,
+                        K::OutOfRange {
+                            field: "metadata.maxFailPercent",
+                            value: format!("{i} (a percentage from 0 to 100)"),
+                        },
+                    );
+                    None
+                }
+            },
+            _ => {
+                c.wrong_type(
+                    node,
+                    "metadata.maxFailPercent",
+                    "a whole number from 0 to 100",
+                );
+                None
+            }
+        };
+    }
+    if meta.hosts.is_none() {
+        for key in ["serial", "maxFailPercent"] {
+            if let Some(e) = m.entry(key) {
+                c.error(e.key_mark, K::NeedsHosts { field: key });
+            }
+        }
+    }
 }
 
 #[cfg(test)]

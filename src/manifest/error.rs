@@ -46,6 +46,11 @@ pub enum ManifestErrorKind {
         expected: &'static str,
         found: &'static str,
     },
+    /// `metadata.serial` or `maxFailPercent` on a manifest that runs on the controller.
+    #[error(
+        "`metadata.{field}` applies to a manifest run on hosts, and this one has no `metadata.hosts`"
+    )]
+    NeedsHosts { field: &'static str },
     #[error("`{field}` is out of range: {value}")]
     OutOfRange { field: &'static str, value: String },
     /// A number of seconds that is no duration: see [`crate::units`].
@@ -105,6 +110,9 @@ impl From<ManifestError> for Diagnostic {
             }
             K::ProjectFileAsManifest(_) => Some(
                 "give `-m` the project's directory, or nothing: the project file says which manifests to load".into(),
+            ),
+            K::NeedsHosts { .. } => Some(
+                "add `metadata.hosts`, or remove the key: a manifest on this machine runs once".into(),
             ),
             K::AnsibleInventory => Some(
                 "pass an inventory with `-i FILE`, or move it out of the manifest paths".into(),

@@ -3,6 +3,7 @@
 mod builder;
 mod document;
 mod error;
+mod instance;
 mod loader;
 mod node;
 mod parse;
@@ -12,8 +13,9 @@ mod values;
 
 /// Moved to the crate root (`source`), below `diagnostic`; kept here under their old paths.
 pub use crate::source::{Location, Mark, SourceFile};
-pub use document::{Action, Dependencies, Manifest, Metadata, NameRef, valid_name};
+pub use document::{Action, Dependencies, Manifest, Metadata, NameRef, Serial, valid_name};
 pub use error::{ManifestError, ManifestErrorKind};
+pub use instance::{HOST_SEPARATOR, InstanceHost, SharedHost, instance_name, split_instance};
 pub use loader::{Loaded, load, load_except, load_source};
 pub use node::{Entry, Node, Tagged, Value, float_text, node_to_dynamic};
 pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream, parse_stream_parallel};

@@ -11,7 +11,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::error::{PlanError, PlanErrorKind as K};
 use crate::diagnostic::did_you_mean;
-use crate::manifest::{Manifest, Mark};
+use crate::manifest::{Manifest, Mark, Serial, instance_name, split_instance};
 
 /// An edge: the node depended on, and where the dependency is written.
 #[derive(Clone, Copy, Debug)]
@@ -31,11 +31,27 @@ pub struct Graph {
     pub delete: Vec<Vec<Edge>>,
     /// Node → whether it runs its apply logic during delete (`actionOverrides`).
     pub applies_on_delete: Vec<bool>,
+    /// Node → the nodes of the previous batch of the same manifest (`metadata.serial`):
+    /// ordering only, in both actions; a failure there does not skip this node.
+    pub batch: Vec<Vec<usize>>,
 }
 
 impl Graph {
     /// The manifests of `env` and their edges; every reference and cycle problem as errors.
     pub fn build(manifests: &[Manifest], env: &str) -> (Graph, Vec<PlanError>) {
+        Graph::build_instances(manifests, env, &HashMap::new())
+    }
+
+    /// [`Graph::build`] over manifest instances (DESIGN §13). `hosted` maps each manifest
+    /// with `metadata.hosts` to every host it selects (whatever `--limit` says); its
+    /// instances among `manifests` are named `name@host`. If `b` depends on `a`, `b@h`
+    /// waits for `a@h` when `a` runs on `h`, else for every instance of `a`; a manifest on
+    /// the controller waits for every instance. `a@h` names one instance.
+    pub fn build_instances(
+        manifests: &[Manifest],
+        env: &str,
+        hosted: &HashMap<String, Vec<String>>,
+    ) -> (Graph, Vec<PlanError>) {
         let in_env: Vec<(usize, &Manifest)> = manifests
             .iter()
             .enumerate()
@@ -48,38 +64,93 @@ impl Graph {
             .map(|(n, (_, m))| (m.name.clone(), n))
             .collect();
         let all_names: HashMap<&str, &Manifest> =
-            manifests.iter().map(|m| (m.name.as_str(), m)).collect();
+            manifests.iter().map(|m| (m.base_name(), m)).collect();
+        let mut instances: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (n, (_, m)) in in_env.iter().enumerate() {
+            if m.host.is_some() {
+                instances.entry(m.base_name()).or_default().push(n);
+            }
+        }
 
         let mut errors = Vec::new();
+        // Every instance of a manifest holds the same written references: each problem is
+        // reported once.
+        let mut reported: HashSet<(String, Mark)> = HashSet::new();
         let mut resolve = |from: &Manifest, refs: &[crate::manifest::NameRef]| -> Vec<Edge> {
             let mut edges = Vec::new();
             let mut seen = HashSet::new();
+            let from_host = from.host.as_ref().map(|h| h.name.as_str());
             for r in refs {
                 let location = from.at(r.mark).with_width(r.name.chars().count());
-                if r.name == from.name {
-                    errors.push(PlanError {
-                        location,
-                        kind: K::SelfDependency {
-                            name: r.name.clone(),
-                        },
-                    });
-                    continue;
-                }
-                if let Some(&node) = by_name.get(&r.name) {
+                let (target, target_host) = split_instance(&r.name);
+                let mut push = |node: usize| {
                     if seen.insert(node) {
                         edges.push(Edge { node, mark: r.mark });
                     }
+                };
+                if target == from.base_name() {
+                    if reported.insert((from.file.name().to_string(), r.mark)) {
+                        errors.push(PlanError {
+                            location,
+                            kind: K::SelfDependency {
+                                name: r.name.clone(),
+                            },
+                        });
+                    }
+                    continue;
+                }
+                if let Some(&node) = by_name.get(&r.name) {
+                    push(node);
+                    continue;
+                }
+                if let Some(all) = hosted.get(target) {
+                    match target_host {
+                        // `a@h`: that instance, when `h` is one of `a`'s hosts (outside
+                        // `--limit`, it is not in this run: nothing to wait for).
+                        Some(h) if all.iter().any(|x| x == h) => {}
+                        Some(_) => {
+                            if reported.insert((from.file.name().to_string(), r.mark)) {
+                                errors.push(PlanError {
+                                    location,
+                                    kind: K::UnknownDependency {
+                                        from: from.base_name().to_string(),
+                                        name: r.name.clone(),
+                                        suggestion: did_you_mean(
+                                            &r.name,
+                                            by_name.keys().map(String::as_str),
+                                        )
+                                        .map(str::to_string),
+                                    },
+                                });
+                            }
+                        }
+                        None => {
+                            let same_host = from_host
+                                .and_then(|h| by_name.get(&instance_name(target, h)).copied());
+                            match same_host {
+                                Some(node) => push(node),
+                                None => {
+                                    for &node in instances.get(target).into_iter().flatten() {
+                                        push(node);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+                if !reported.insert((from.file.name().to_string(), r.mark)) {
                     continue;
                 }
                 let kind = match all_names.get(r.name.as_str()) {
                     Some(other) => K::OutsideEnvironment {
-                        from: from.name.clone(),
+                        from: from.base_name().to_string(),
                         name: r.name.clone(),
                         env: env.to_string(),
                         environments: other.metadata.environments.clone().unwrap_or_default(),
                     },
                     None => K::UnknownDependency {
-                        from: from.name.clone(),
+                        from: from.base_name().to_string(),
                         name: r.name.clone(),
                         suggestion: did_you_mean(&r.name, by_name.keys().map(String::as_str))
                             .map(str::to_string),
@@ -110,12 +181,14 @@ impl Graph {
                     .is_some_and(|m| m.metadata.delete_runs == crate::manifest::Action::Apply)
             })
             .collect();
+        let batch = batches(manifests, &nodes, &instances);
         let graph = Graph {
             nodes,
             by_name,
             apply,
             delete,
             applies_on_delete,
+            batch,
         };
         // A cycle in apply order shows up reversed in delete order too; report it once.
         if !graph.find_cycles(manifests, false, &mut errors) {
@@ -125,6 +198,7 @@ impl Graph {
     }
 
     /// The edges "must run before me" for `delete` (or apply) order: node → predecessors.
+    /// (`serial` batches are apart: [`Graph::batch`].)
     pub fn predecessors(&self, delete: bool) -> Vec<Vec<Edge>> {
         if !delete {
             return self.apply.clone();
@@ -176,10 +250,23 @@ impl Graph {
             .collect();
         found.sort_by_key(|scc: &Vec<usize>| scc.iter().min().copied());
         let any = !found.is_empty();
+        // The instances of a cycle's manifests repeat it once per host: reported once.
+        let mut seen_paths: HashSet<Vec<String>> = HashSet::new();
         for scc in found {
             let path = cycle_in(&scc, &pred);
             let manifest = |n: usize| self.nodes.get(n).and_then(|&i| manifests.get(i));
             let name = |n: usize| manifest(n).map(|m| m.name.clone()).unwrap_or_default();
+            let bases: Vec<String> = path
+                .iter()
+                .map(|&n| {
+                    manifest(n)
+                        .map(|m| m.base_name().to_string())
+                        .unwrap_or_default()
+                })
+                .collect();
+            if !seen_paths.insert(bases) {
+                continue;
+            }
             // The edge `a -> b` is written in the manifest that holds it: `a` for apply edges
             // and delete-list edges, `b` for reversed apply edges.
             let edges: Vec<_> = path
@@ -213,6 +300,36 @@ impl Graph {
         }
         any
     }
+}
+
+/// Node → the nodes of the previous batch of its manifest, for manifests with
+/// `metadata.serial`: the instances in host order, cut into batches.
+fn batches(
+    manifests: &[Manifest],
+    nodes: &[usize],
+    instances: &HashMap<&str, Vec<usize>>,
+) -> Vec<Vec<usize>> {
+    let mut batch = vec![Vec::new(); nodes.len()];
+    for list in instances.values() {
+        let serial: Option<Serial> = list
+            .first()
+            .and_then(|&n| nodes.get(n))
+            .and_then(|&i| manifests.get(i))
+            .and_then(|m| m.metadata.serial);
+        let Some(serial) = serial else { continue };
+        let size = serial.batch(list.len());
+        let chunks: Vec<&[usize]> = list.chunks(size).collect();
+        for pair in chunks.windows(2) {
+            if let [previous, current] = pair {
+                for &n in *current {
+                    if let Some(b) = batch.get_mut(n) {
+                        b.extend_from_slice(previous);
+                    }
+                }
+            }
+        }
+    }
+    batch
 }
 
 /// The edges of node `n` in `list`; none for a node that is not there.

@@ -31,6 +31,9 @@ pub struct Plan {
     pub before: Vec<Vec<usize>>,
     /// Step → the steps waiting for it.
     pub after: Vec<Vec<usize>>,
+    /// Step → those of `before` that are only an order (the previous `serial` batch of its
+    /// manifest): their failure does not skip the step.
+    pub soft: Vec<Vec<usize>>,
 }
 
 impl Plan {
@@ -80,7 +83,18 @@ impl Plan {
             );
         }
 
-        let pred = graph.predecessors(delete);
+        let mut pred = graph.predecessors(delete);
+        // `serial` batches: the same order in apply and delete.
+        for (node, previous) in graph.batch.iter().enumerate() {
+            for &p in previous {
+                if !pred[node].iter().any(|e| e.node == p) {
+                    pred[node].push(super::graph::Edge {
+                        node: p,
+                        mark: crate::manifest::Mark::default(),
+                    });
+                }
+            }
+        }
         // Kahn's algorithm over the included nodes, smallest document index first.
         let mut waiting: Vec<usize> = (0..n)
             .map(|node| {
@@ -145,11 +159,23 @@ impl Plan {
                 after[p].push(s);
             }
         }
+        let soft: Vec<Vec<usize>> = order
+            .iter()
+            .map(|&node| {
+                graph.batch[node]
+                    .iter()
+                    .filter(|&&p| included[p] && !graph.apply[node].iter().any(|e| e.node == p))
+                    .map(|&p| step_of[p])
+                    .filter(|&s| s != usize::MAX)
+                    .collect()
+            })
+            .collect();
         Plan {
             action,
             steps,
             before,
             after,
+            soft,
         }
     }
 }
@@ -167,6 +193,12 @@ impl Plan {
         if k == 0 {
             return self;
         }
+        let mut soft = vec![Vec::new(); k];
+        soft.extend(
+            self.soft
+                .into_iter()
+                .map(|b| b.into_iter().map(|s| s + k).collect::<Vec<_>>()),
+        );
         let mut steps = prune;
         let mut before = prune_before;
         for b in self.before {
@@ -188,6 +220,7 @@ impl Plan {
             steps,
             before,
             after,
+            soft,
         }
     }
 }

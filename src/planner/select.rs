@@ -315,6 +315,12 @@ impl Selection {
     ) -> Result<Selected, Vec<String>> {
         let n = graph.nodes.len();
         let name = |node: usize| manifests[graph.nodes[node]].name.as_str();
+        // A manifest run on hosts is matched by its name (every instance) and by
+        // `name@host` (one instance; `*@web-1`: every instance on a host).
+        let matches = |g: &GlobMatcher, node: usize| {
+            let m = &manifests[graph.nodes[node]];
+            g.is_match(&m.name) || (m.host.is_some() && g.is_match(m.base_name()))
+        };
         let mut errors = Vec::new();
         let compile =
             |patterns: &[String], errors: &mut Vec<String>| -> Vec<(String, GlobMatcher)> {
@@ -332,7 +338,7 @@ impl Selection {
         let only = compile(&self.only, &mut errors);
         let exclude = compile(&self.exclude, &mut errors);
         for (pattern, m) in only.iter().chain(exclude.iter()) {
-            if !(0..n).any(|node| m.is_match(name(node))) {
+            if !(0..n).any(|node| matches(m, node)) {
                 let hint = did_you_mean(pattern, (0..n).map(name))
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_default();
@@ -365,13 +371,13 @@ impl Selection {
             return Err(errors);
         }
         let excluded: Vec<bool> = (0..n)
-            .map(|node| exclude.iter().any(|(_, m)| m.is_match(name(node))))
+            .map(|node| exclude.iter().any(|(_, m)| matches(m, node)))
             .collect();
         let explicit = !only.is_empty() || !self.selectors.is_empty();
         let mut roots: Vec<bool> = (0..n)
             .map(|node| {
                 let m = &manifests[graph.nodes[node]];
-                let by_name = only.is_empty() || only.iter().any(|(_, g)| g.is_match(&m.name));
+                let by_name = only.is_empty() || only.iter().any(|(_, g)| matches(g, node));
                 let by_label = self.selectors.iter().all(|s| s.matches(&m.metadata.labels));
                 by_name && by_label && !excluded[node]
             })

@@ -154,7 +154,7 @@ fn status_style(status: Status) -> Style {
     let color = match status {
         Status::Changed => AnsiColor::Green,
         Status::Unchanged => AnsiColor::BrightBlack,
-        Status::Failed => AnsiColor::Red,
+        Status::Failed | Status::Unreachable => AnsiColor::Red,
         Status::Skipped | Status::Orphaned => AnsiColor::Yellow,
         Status::Interrupted => AnsiColor::Magenta,
         Status::Pending => AnsiColor::Cyan,
@@ -272,6 +272,7 @@ impl Reporter for HumanReporter {
                 summary,
                 duration: d,
                 interrupted,
+                hosts,
                 ..
             } => {
                 for (_, f) in std::mem::take(&mut self.held) {
@@ -279,6 +280,23 @@ impl Reporter for HumanReporter {
                 }
                 if let Some(bar) = self.progress.take() {
                     bar.finish_and_clear();
+                }
+                // Ansible's recap: a line per host (`ok` counts changed ones too).
+                let width = hosts
+                    .iter()
+                    .map(|(h, _)| h.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                for (host, s) in hosts {
+                    let _ = writeln!(
+                        self.out,
+                        "host      {host:<width$}  ok={} changed={} unreachable={} failed={} skipped={}",
+                        s.changed + s.unchanged + s.pending,
+                        s.changed,
+                        s.unreachable,
+                        s.failed,
+                        s.skipped
+                    );
                 }
                 let mut parts = Vec::new();
                 if *command == "plan" {
@@ -292,6 +310,9 @@ impl Reporter for HumanReporter {
                     parts.push(format!("{} unchanged", summary.unchanged));
                 }
                 parts.push(format!("{} failed", summary.failed));
+                if summary.unreachable > 0 {
+                    parts.push(format!("{} unreachable", summary.unreachable));
+                }
                 if summary.interrupted > 0 {
                     parts.push(format!("{} interrupted", summary.interrupted));
                 }

@@ -70,11 +70,32 @@ fn ms(d: std::time::Duration) -> u64 {
 }
 
 fn summary_json(command: &str, s: &Summary) -> Value {
-    if command == "plan" {
+    let mut v = if command == "plan" {
         json!({"pending": s.pending, "unchanged": s.unchanged, "failed": s.failed, "interrupted": s.interrupted, "skipped": s.skipped, "orphaned": s.orphaned})
     } else {
         json!({"changed": s.changed, "unchanged": s.unchanged, "failed": s.failed, "interrupted": s.interrupted, "skipped": s.skipped})
+    };
+    if s.unreachable > 0
+        && let Some(fields) = v.as_object_mut()
+    {
+        fields.insert("unreachable".into(), json!(s.unreachable));
     }
+    v
+}
+
+/// Per host, the counts of its instances (`ok` counts the changed ones too, as Ansible's
+/// recap does).
+fn hosts_json(hosts: &[(String, Summary)]) -> Value {
+    hosts
+        .iter()
+        .map(|(host, s)| {
+            json!({
+                "host": host, "ok": s.changed + s.unchanged + s.pending, "changed": s.changed,
+                "unchanged": s.unchanged, "pending": s.pending, "failed": s.failed,
+                "unreachable": s.unreachable, "skipped": s.skipped, "interrupted": s.interrupted,
+            })
+        })
+        .collect()
 }
 
 /// Bytes of handler log messages one JSON report keeps; later lines are counted, not kept.
@@ -192,6 +213,7 @@ impl Reporter for JsonReporter {
                 ok,
                 summary,
                 duration,
+                hosts,
                 ..
             } => {
                 let order: std::collections::HashMap<usize, usize> = self
@@ -218,6 +240,11 @@ impl Reporter for JsonReporter {
                     && let Some(fields) = result.as_object_mut()
                 {
                     fields.insert("handlers".into(), json!(self.handlers));
+                }
+                if !hosts.is_empty()
+                    && let Some(fields) = result.as_object_mut()
+                {
+                    fields.insert("hosts".into(), hosts_json(hosts));
                 }
                 self.result = Some(result);
             }
@@ -286,6 +313,7 @@ pub fn event_json(event: &Event) -> Value {
         Event::ManifestStarted { info } => json!({
             "event": "manifest_started", "step": info.step, "name": info.name, "kind": info.kind,
             "version": info.version, "handler": info.handler, "function": info.function,
+            "host": info.host,
         }),
         Event::ManifestFinished {
             info,
@@ -299,7 +327,7 @@ pub fn event_json(event: &Event) -> Value {
             let mut event = json!({
                 "event": "manifest_finished", "step": info.step, "name": info.name, "kind": info.kind,
                 "version": info.version, "handler": info.handler, "status": status.as_str(),
-                "duration_ms": ms(*duration), "error": error, "reason": reason,
+                "duration_ms": ms(*duration), "error": error, "reason": reason, "host": info.host,
             });
             // `plan`: how a changed spec changed.
             if let (Some(diff), Some(fields)) = (diff, event.as_object_mut()) {
@@ -320,9 +348,11 @@ pub fn event_json(event: &Event) -> Value {
             interrupted,
             summary,
             duration,
+            hosts,
         } => json!({
             "event": "run_finished", "command": command, "ok": ok, "interrupted": interrupted,
             "duration_ms": ms(*duration), "summary": summary_json(command, summary),
+            "hosts": hosts_json(hosts),
         }),
     }
 }

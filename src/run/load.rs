@@ -31,6 +31,8 @@ pub(super) struct World {
     pub handlers: Vec<usize>,
     pub graph: Graph,
     pub values: Arc<ValueSet>,
+    /// Where the manifests with `metadata.hosts` run (with and without `--limit`).
+    pub placement: inventory::Placement,
 }
 
 pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
@@ -64,17 +66,18 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         crate::exec::secrets::add(&secret);
     }
     // `kind: Inventory` documents are data, like `Values`: out of the manifests, checked
-    // here, and every manifest selecting hosts refused until per-host execution exists.
+    // here; a manifest selecting hosts becomes one instance per host below.
     let raw_inventory = inventory::collect(&mut loaded.manifests, &config.inventories, &config.env);
     environments.extend(raw_inventory.environments.iter().cloned());
     let (inventory, inventory_errors) = raw_inventory.resolve();
     diagnostics.extend(inventory_errors);
-    diagnostics.extend(inventory::check_manifests(
+    let (host_errors, placement) = inventory::check_manifests(
         &inventory,
         &loaded.manifests,
         &config.env,
         &inventory::limit_patterns(&config.limit),
-    ));
+    );
+    diagnostics.extend(host_errors);
     // What the manifests read, before `resolve_tags` replaces the tags by their values.
     let mut value_refs = BTreeSet::new();
     if !config.values.sets.is_empty() {
@@ -86,7 +89,13 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
             value_references(node, &mut value_refs);
         }
     }
-    resolve_tags(config, &mut loaded.manifests, &values, &mut value_errors);
+    resolve_tags(
+        config,
+        &mut loaded.manifests,
+        &values,
+        &placement,
+        &mut value_errors,
+    );
     for e in env_tag_errors {
         let said = |v: &ManifestError| {
             v.location.file.name() == e.location.file.name()
@@ -154,7 +163,7 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
 
     // A handler that failed to load may be the one a manifest needs: say so rather than
     // leave "no handler serves kind" looking like a separate problem.
-    let manifests = loaded.manifests;
+    let mut manifests = loaded.manifests;
     let mut handlers = vec![usize::MAX; manifests.len()];
     for (m, slot) in manifests.iter().zip(handlers.iter_mut()) {
         match registry.resolve(&m.kind, &m.version) {
@@ -182,7 +191,11 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         let lookups = value_lookups(&engine, config, &registry, &manifests, &handlers);
         diagnostics.extend(unused_sets(config, &values, &value_refs, &lookups));
     }
-    let (graph, plan_errors) = Graph::build(&manifests, &config.env);
+    // One manifest per host it runs on (`name@host`), once everything written in it is
+    // checked, so that each problem is reported once.
+    inventory::expand(&mut manifests, &mut handlers, &inventory, &placement);
+    let (graph, plan_errors) =
+        Graph::build_instances(&manifests, &config.env, &placement.all_hosts);
     diagnostics.extend(plan_errors.into_iter().map(Diagnostic::from));
 
     if !diagnostics.is_empty() {
@@ -195,6 +208,7 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         handlers,
         graph,
         values: Arc::new(values),
+        placement,
     })
 }
 
@@ -348,14 +362,23 @@ fn resolve_tags(
     config: &Config,
     manifests: &mut [Manifest],
     values: &ValueSet,
+    placement: &inventory::Placement,
     errors: &mut Vec<ManifestError>,
 ) {
-    let names: HashMap<String, usize> = manifests
+    let mut names: HashMap<String, usize> = manifests
         .iter()
         .enumerate()
         .filter(|(_, m)| m.metadata.in_environment(&config.env))
         .map(|(i, m)| (m.name.clone(), i))
         .collect();
+    // `!Variable web@h1.key` names one instance of a manifest run on hosts.
+    for (name, hosts) in &placement.all_hosts {
+        if let Some(&i) = names.get(name) {
+            for h in hosts {
+                names.insert(crate::manifest::instance_name(name, h), i);
+            }
+        }
+    }
     let mut all_names: HashMap<String, Vec<String>> = HashMap::new();
     for m in manifests.iter() {
         all_names

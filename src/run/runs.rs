@@ -142,9 +142,21 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let recorded: &BTreeMap<String, Entry> = state.env(&config.env).unwrap_or(&empty);
 
     // Variables survive between runs: a later process reads what an earlier one stored.
-    let vars = Arc::new(Variables::from_state_file(
-        store.as_ref().map(|s| s.path().display().to_string()),
-    ));
+    let instances = world
+        .manifests
+        .iter()
+        .filter(|m| m.host.is_some())
+        .map(|m| m.name.clone())
+        .chain(world.placement.all_hosts.iter().flat_map(|(name, hosts)| {
+            hosts
+                .iter()
+                .map(|h| crate::manifest::instance_name(name, h))
+        }))
+        .collect();
+    let vars = Arc::new(
+        Variables::from_state_file(store.as_ref().map(|s| s.path().display().to_string()))
+            .with_instances(instances),
+    );
     for (name, entry) in recorded {
         if let serde_json::Value::Object(map) = parse_raw(&entry.variables) {
             for (key, value) in &map {
@@ -156,13 +168,22 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         }
     }
 
-    let current: HashSet<&str> = world
+    let mut current: HashSet<String> = world
         .graph
         .nodes
         .iter()
         .filter_map(|&i| world.manifests.get(i))
-        .map(|m| m.name.as_str())
+        .map(|m| m.name.clone())
         .collect();
+    // An instance `--limit` leaves out of this run is not gone from the files; one on a host
+    // no longer selected (or removed from the inventory) is.
+    for (name, hosts) in &world.placement.all_hosts {
+        current.extend(
+            hosts
+                .iter()
+                .map(|h| crate::manifest::instance_name(name, h)),
+        );
+    }
     // Only what this run was shown can be gone from it: an entry recorded from a file
     // outside every `-m` path (or project default) is not this run's to prune or report.
     let shown_to_run = super::loaded_from(&config.manifests);
@@ -301,6 +322,11 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
             .map(previous_value)
     };
 
+    // One SSH connection per host for the whole run, made when its first instance runs.
+    let pool = crate::exec::HostPool::new(crate::target::ssh::Settings {
+        per_host: config.per_host,
+        ..crate::target::ssh::Settings::default()
+    });
     let events = EventSink::new(super::reporter(config));
     let cancel = Arc::new(AtomicBool::new(false));
     install_interrupt(&cancel);
@@ -335,6 +361,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         state_has_entries,
         first_pruned: world.manifests.len(),
         after_prune,
+        hosts: Some(&pool),
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
     let mut used: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();
@@ -344,6 +371,8 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         world.registry.prepare(&world.engine, &config.limits, h);
     }
     let report = runner.run(&plan);
+    // Every master ends with the run: nothing is left to expire on its own.
+    pool.close();
     // Every command has ended; whatever a killed keeper left behind goes now.
     crate::stdlib::contain::sweep();
     events.finish();
@@ -364,9 +393,9 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     if report.interrupted {
         return Err(Error::Interrupted);
     }
-    if report.summary.failed > 0 {
+    if report.summary.failed + report.summary.unreachable > 0 {
         return Err(Error::RunFailed {
-            failed: report.summary.failed,
+            failed: report.summary.failed + report.summary.unreachable,
         });
     }
     if dry_run && config.detailed_exitcode {

@@ -30,6 +30,9 @@ pub struct Variables {
     /// Bytes held by all the variables (as [`size_of_value`] counts them), kept under the
     /// run's limit by [`Variables::set_within`].
     bytes: AtomicUsize,
+    /// The manifest instances of the run (`name@host`): `name.key` read on a host where
+    /// `name` runs means that instance's variable (DESIGN §13).
+    instances: std::collections::HashSet<String>,
 }
 
 /// Bytes a value holds, roughly: its text, its keys, and 16 per item. Bounded in depth like
@@ -101,6 +104,33 @@ impl Variables {
         Variables {
             state_file: path,
             ..Variables::default()
+        }
+    }
+
+    /// These variables, knowing the run's manifest instances (`name@host`).
+    #[must_use]
+    pub fn with_instances(mut self, instances: std::collections::HashSet<String>) -> Self {
+        self.instances = instances;
+        self
+    }
+
+    /// The full name `full` (`name.key`) means when read by an instance on `host`: `name@host.key`
+    /// when `name` runs on that host, else `full` as it is (`name@other.key` names an
+    /// instance itself).
+    pub fn resolve(&self, full: &str, host: Option<&str>) -> String {
+        let Some(host) = host else {
+            return full.to_string();
+        };
+        match split_name(full) {
+            Some((m, k)) if !m.contains(crate::manifest::HOST_SEPARATOR) => {
+                let instance = crate::manifest::instance_name(m, host);
+                if self.instances.contains(&instance) {
+                    format!("{instance}.{k}")
+                } else {
+                    full.to_string()
+                }
+            }
+            _ => full.to_string(),
         }
     }
 

@@ -220,6 +220,7 @@ pub fn entry_manifest(name: &str, entry: &Entry, index: usize) -> Manifest {
         spec: json_node(&parse_raw(&entry.spec)),
         implicit: Vec::new(),
         deferred: false,
+        host: None,
     }
 }
 

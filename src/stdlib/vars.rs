@@ -11,10 +11,12 @@ use crate::manifest::split_name;
 use crate::script::context::{self, CallContext, script_error};
 use crate::script::is_plain;
 
-/// A bare key means the running manifest's own variable.
+/// A bare key means the running manifest's own variable; on a host, `other.key` means the
+/// instance of `other` on the same host when there is one (DESIGN §13).
 fn full_name(ctx: &CallContext, name: &str) -> String {
     if name.contains('.') {
-        name.to_string()
+        let host = ctx.target.host().map(|h| h.name.as_str());
+        ctx.vars.resolve(name, host)
     } else {
         format!("{}.{name}", ctx.manifest)
     }

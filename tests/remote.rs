@@ -1,0 +1,633 @@
+//! Manifests run on hosts (DESIGN.md §13): one instance per host named `name@host`, the
+//! per-host graph (`b@h` after `a@h`, else after every instance), `m.host`, `!HostVar`,
+//! variables per instance, `unreachable`, the per-host recap, `serial` and
+//! `maxFailPercent`, state and `--prune` per instance. The hosts are real `sshd`
+//! processes on 127.0.0.1 (tests/common/sshd.rs), each with its own directory as a host
+//! variable; without sshd the tests that need one skip (and fail under `CI=true`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use serde_json::Value;
+
+use common::Test;
+use common::sshd::{Lab, Sshd};
+
+/// `Hosted`: appends `APPLY name@host` / `DELETE name@host` to `trace.txt` of the project
+/// (the simulated hosts are this machine), sets `host` and `root` variables, reads
+/// `spec.read` with `vars::get`, fails on `spec.fail`, sleeps `spec.sleep`.
+const HOSTED: &str = r#"
+register("Hosted", "^1");
+permissions(["file:read", "file:write"]);
+
+fn where_(m) { if m.host == () { m.name } else { m.name + "@" + m.host.name } }
+
+fn apply(m) {
+    let line = "APPLY " + where_(m);
+    if m.spec.read != () { line += " read=" + vars::get(m.spec.read); }
+    if m.spec.root != () { line += " root=" + m.spec.root; }
+    file::append(path::join(m.dir, "trace.txt"), line + "\n");
+    if m.spec.sleep != () { time::sleep(m.spec.sleep); }
+    if m.spec.fail == true || (m.host != () && m.spec.fail_on == m.host.name) {
+        throw "failure requested by " + where_(m);
+    }
+    if m.host != () {
+        vars::set("host", m.host.name);
+        vars::set("groups", m.host.groups);
+        vars::set("root", m.host.vars.root);
+    }
+    #{ done: where_(m) }
+}
+
+fn delete(m) {
+    file::append(path::join(m.dir, "trace.txt"), "DELETE " + where_(m) + "\n");
+}
+"#;
+
+/// A YAML flow list of strings.
+fn list(items: &[String]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('"', "\\\"")))
+        .collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// An inventory (`kind: Inventory`, in `inventory.yaml`) of the lab's hosts, each with
+/// `vars: {root: <its own directory>}`, in group `web`.
+fn inventory(lab: &Lab, hosts: &[&Sshd]) -> String {
+    let mut doc =
+        String::from("kind: Inventory\nversion: v1\nmetadata: {name: lab}\nspec:\n  hosts:\n");
+    for h in hosts {
+        let reach = lab.reach(h);
+        let root = lab.dir().join(format!("root-{}", h.name));
+        doc.push_str(&format!(
+            "    {}: {{address: {}, port: {}, identityFile: \"{}\", sshOptions: {}, vars: {{root: \"{}\"}}}}\n",
+            h.name,
+            reach.address,
+            reach.port,
+            reach.identity_file.display(),
+            list(&reach.ssh_options),
+            root.display()
+        ));
+    }
+    let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    doc.push_str(&format!(
+        "  groups:\n    web: {{hosts: {}}}\n",
+        list(&names)
+    ));
+    doc
+}
+
+/// An inventory of hosts that are never contacted (for `graph` and `validate`).
+const PAPER: &str = "kind: Inventory\nversion: v1\nmetadata: {name: paper}\nspec:\n  hosts:\n    h1: {vars: {root: /r1}}\n    h2: {vars: {root: /r2}}\n    h3: {vars: {root: /r3}}\n  groups:\n    web: {hosts: [h1, h2]}\n";
+
+fn hosted(name: &str, metadata: &str, spec: &str) -> String {
+    format!(
+        "---\nkind: Hosted\nversion: v1\nmetadata:\n  name: {name}\n{metadata}spec: {{{spec}}}\n"
+    )
+}
+
+fn trace(t: &Test) -> Vec<String> {
+    t.read("trace.txt").lines().map(str::to_string).collect()
+}
+
+fn statuses(report: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = report["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_string(),
+                m["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = items
+        .iter()
+        .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// `graph -o json` edges as `from -> to` strings, sorted.
+fn edges(t: &Test, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["graph", "-o", "json"];
+    all.extend_from_slice(args);
+    let out = t.run(&all);
+    out.code(0);
+    let mut e: Vec<String> = out.json()["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} -> {}",
+                e["from"].as_str().unwrap(),
+                e["to"].as_str().unwrap()
+            )
+        })
+        .collect();
+    e.sort();
+    e
+}
+
+fn nodes(t: &Test, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["graph", "-o", "json"];
+    all.extend_from_slice(args);
+    let out = t.run(&all);
+    out.code(0);
+    let mut n: Vec<String> = out.json()["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn a_manifest_with_hosts_is_one_node_per_host_named_name_at_host() {
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inv.yaml", PAPER)
+        .manifest(
+            "m.yaml",
+            &(hosted("a", "  hosts: [web]\n", "") + &hosted("local", "", "")),
+        );
+    assert_eq!(nodes(&t, &[]), ["a@h1", "a@h2", "local"]);
+    // `--limit` narrows the hosts of the run.
+    assert_eq!(nodes(&t, &["--limit", "h2"]), ["a@h2", "local"]);
+}
+
+#[test]
+fn b_at_h_waits_for_a_at_h_when_a_runs_there_else_for_every_instance() {
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inv.yaml", PAPER)
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("a", "  hosts: [web]\n", ""),
+                // Same hosts as `a`: each instance waits for `a` on its host only.
+                hosted("b", "  hosts: [web]\n  dependencies: {apply: [a]}\n", ""),
+                // `a` does not run on h3: `c@h3` waits for every instance of `a`.
+                hosted("c", "  hosts: [h3]\n  dependencies: {apply: [a]}\n", ""),
+                // On the controller: waits for every instance.
+                hosted("d", "  dependencies: {apply: [b]}\n", ""),
+            ]
+            .concat(),
+        );
+    assert_eq!(
+        edges(&t, &[]),
+        [
+            "a@h1 -> b@h1",
+            "a@h1 -> c@h3",
+            "a@h2 -> b@h2",
+            "a@h2 -> c@h3",
+            "b@h1 -> d",
+            "b@h2 -> d",
+        ]
+    );
+    // Delete is the exact reverse.
+    assert_eq!(
+        edges(&t, &["--delete"]),
+        [
+            "b@h1 -> a@h1",
+            "b@h2 -> a@h2",
+            "c@h3 -> a@h1",
+            "c@h3 -> a@h2",
+            "d -> b@h1",
+            "d -> b@h2",
+        ]
+    );
+}
+
+#[test]
+fn a_variable_of_one_instance_orders_after_that_instance_only() {
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inv.yaml", PAPER)
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("a", "  hosts: [web]\n", ""),
+                hosted("b", "", "x: !Variable a@h2.host"),
+            ]
+            .concat(),
+        );
+    assert_eq!(edges(&t, &[]), ["a@h2 -> b"]);
+    // An instance that does not exist is named, with a "did you mean".
+    let t = t.manifest(
+        "m.yaml",
+        &[
+            hosted("a", "  hosts: [web]\n", ""),
+            hosted("b", "", "x: !Variable a@h3.host"),
+        ]
+        .concat(),
+    );
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("a@h3")
+        .stderr_has("m.yaml:13:11");
+}
+
+#[test]
+fn only_selects_every_instance_by_name_and_one_by_name_at_host() {
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inv.yaml", PAPER)
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("a", "  hosts: [web]\n", ""),
+                hosted("b", "  hosts: [web]\n  dependencies: {apply: [a]}\n", ""),
+            ]
+            .concat(),
+        );
+    assert_eq!(nodes(&t, &["--only", "a"]), ["a@h1", "a@h2"]);
+    assert_eq!(nodes(&t, &["--only", "b@h2"]), ["a@h2", "b@h2"]);
+    assert_eq!(nodes(&t, &["--only", "*@h1"]), ["a@h1", "b@h1"]);
+    assert_eq!(nodes(&t, &["--exclude", "b@h1"]), ["a@h1", "a@h2", "b@h2"]);
+    t.run(&["graph", "--only", "a@h9"])
+        .code(3)
+        .stderr_has("`a@h9` matches no manifest");
+}
+
+#[test]
+fn serial_and_max_fail_percent_are_checked_at_load() {
+    let cases = [
+        (
+            "  hosts: [web]\n  serial: 0\n",
+            "m.yaml:7:11",
+            "metadata.serial",
+        ),
+        (
+            "  hosts: [web]\n  serial: \"150%\"\n",
+            "m.yaml:7:11",
+            "metadata.serial",
+        ),
+        (
+            "  hosts: [web]\n  serial: [1]\n",
+            "m.yaml:7:11",
+            "metadata.serial",
+        ),
+        (
+            "  hosts: [web]\n  maxFailPercent: 101\n",
+            "m.yaml:7:19",
+            "metadata.maxFailPercent",
+        ),
+        (
+            "  hosts: [web]\n  maxFailPercent: \"5%\"\n",
+            "m.yaml:7:19",
+            "metadata.maxFailPercent",
+        ),
+        (
+            "  serial: 2\n",
+            "m.yaml:6:3",
+            "`metadata.serial` applies to a manifest run on hosts",
+        ),
+        (
+            "  maxFailPercent: 2\n",
+            "m.yaml:6:3",
+            "`metadata.maxFailPercent` applies to a manifest run on hosts",
+        ),
+    ];
+    for (metadata, at, message) in cases {
+        let t = Test::new()
+            .handler("hosted.rhai", HOSTED)
+            .manifest("inv.yaml", PAPER)
+            .manifest("m.yaml", &hosted("a", metadata, ""));
+        let out = t.run(&["apply"]);
+        out.code(3).stderr_has(at).stderr_has(message);
+        assert!(!t.exists("trace.txt"), "nothing runs: {metadata}");
+    }
+}
+
+#[test]
+fn serial_batches_order_the_instances_in_apply_and_delete() {
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inv.yaml", PAPER)
+        .manifest(
+            "m.yaml",
+            &hosted("a", "  hosts: [h1, h2, h3]\n  serial: 2\n", ""),
+        );
+    assert_eq!(edges(&t, &[]), ["a@h1 -> a@h3", "a@h2 -> a@h3"]);
+    assert_eq!(edges(&t, &["--delete"]), ["a@h1 -> a@h3", "a@h2 -> a@h3"]);
+    let t = t.manifest(
+        "m.yaml",
+        &hosted("a", "  hosts: [h1, h2, h3]\n  serial: \"34%\"\n", ""),
+    );
+    assert_eq!(edges(&t, &[]), ["a@h1 -> a@h2", "a@h2 -> a@h3"]);
+}
+
+#[test]
+fn per_host_must_be_a_positive_number() {
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("m.yaml", &hosted("a", "", ""));
+    t.run(&["apply", "--per-host", "0"])
+        .code(2)
+        .stderr_has("--per-host must be from 1 to 64, not 0");
+    t.run(&["apply", "--per-host", "x"]).code(2);
+    t.run(&["apply", "--per-host", "65"]).code(2);
+}
+
+#[test]
+fn m_host_is_unit_on_the_controller() {
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("m.yaml", &hosted("local", "", ""));
+    t.run(&["apply", "--no-state"]).code(0);
+    assert_eq!(trace(&t), ["APPLY local"]);
+}
+
+/// Two lab hosts, `h1` and `h2`, in group `web`.
+fn lab2() -> Option<(Lab, Sshd, Sshd)> {
+    let lab = Lab::new()?;
+    let h1 = lab.host("h1", 10);
+    let h2 = lab.host("h2", 10);
+    Some((lab, h1, h2))
+}
+
+#[test]
+fn instances_run_on_their_hosts_with_m_host_host_vars_and_their_own_variables() {
+    let Some((lab, h1, h2)) = lab2() else { return };
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("a", "  hosts: [web]\n", "root: !HostVar root"),
+                // `a.host` read on a host is `a`'s instance on that host.
+                hosted(
+                    "b",
+                    "  hosts: [web]\n  dependencies: {apply: [a]}\n",
+                    "read: a.host",
+                ),
+                // On the controller, an instance is named in full.
+                hosted("c", "  dependencies: {apply: [a]}\n", "read: a@h2.root"),
+            ]
+            .concat(),
+        );
+    let out = t.run(&["apply", "-o", "json"]);
+    out.code(0);
+    let report = out.json();
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("a@h1", "changed"),
+            ("a@h2", "changed"),
+            ("b@h1", "changed"),
+            ("b@h2", "changed"),
+            ("c", "changed"),
+        ])
+    );
+    let mut lines = trace(&t);
+    lines.sort();
+    let root = |h: &str| lab.dir().join(format!("root-{h}")).display().to_string();
+    assert_eq!(
+        lines,
+        [
+            format!("APPLY a@h1 root={}", root("h1")),
+            format!("APPLY a@h2 root={}", root("h2")),
+            "APPLY b@h1 read=h1".to_string(),
+            "APPLY b@h2 read=h2".to_string(),
+            format!("APPLY c read={}", root("h2")),
+        ]
+    );
+    // Per-host counts in `hosts`.
+    let hosts = report["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2);
+    assert_eq!(hosts[0]["host"], "h1");
+    assert_eq!(hosts[0]["ok"], 2);
+    assert_eq!(hosts[0]["changed"], 2);
+    assert_eq!(hosts[0]["unreachable"], 0);
+    // The state records each instance under `name@host`.
+    let listed = t.run(&["state", "list", "-o", "json"]);
+    let mut names: Vec<String> = listed.json()["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a@h1", "a@h2", "b@h1", "b@h2", "c"]);
+    // A later process reads an instance's variable from the state.
+    t.run(&["state", "show", "a@h1", "-o", "json"])
+        .code(0)
+        .stdout_has("\"groups\"");
+}
+
+#[test]
+fn an_unreachable_host_is_unreachable_its_later_work_skipped_and_the_others_finish() {
+    let Some((lab, h1, mut h2)) = lab2() else {
+        return;
+    };
+    h2.stop();
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("a", "  hosts: [web]\n", ""),
+                hosted("b", "  hosts: [web]\n  dependencies: {apply: [a]}\n", ""),
+                // Independent of `a`, but on the same host: out of the run with it.
+                hosted("z", "  hosts: [web]\n", ""),
+                hosted("local", "  dependencies: {apply: [a]}\n", ""),
+            ]
+            .concat(),
+        );
+    let out = t.run(&["apply", "-o", "json", "-j", "1"]);
+    out.code(1);
+    let report = out.json();
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("a@h1", "changed"),
+            ("a@h2", "unreachable"),
+            ("b@h1", "changed"),
+            ("b@h2", "skipped"),
+            ("local", "skipped"),
+            ("z@h1", "changed"),
+            ("z@h2", "skipped"),
+        ])
+    );
+    assert_eq!(report["summary"]["unreachable"], 1);
+    let a2 = report["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "a@h2")
+        .unwrap();
+    assert!(
+        a2["error"]
+            .as_str()
+            .unwrap()
+            .contains("host `h2` is unreachable"),
+        "{a2}"
+    );
+    // Nothing ran on h2.
+    assert!(
+        trace(&t).iter().all(|l| !l.contains("@h2")),
+        "{:?}",
+        trace(&t)
+    );
+    // Human output: a recap line per host, and the summary counts it.
+    let out = t.run(&["apply", "-j", "1"]);
+    out.code(1)
+        .stdout_has("unreachable Hosted/a@h2")
+        .stdout_has("ok=3 changed=3 unreachable=0 failed=0 skipped=0")
+        .stdout_has("ok=0 changed=0 unreachable=1 failed=0 skipped=2")
+        .stdout_has("1 unreachable");
+    // JSON lines carry the host of each instance.
+    let out = t.run(&["apply", "-o", "jsonl"]);
+    let finished: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"] == "manifest_finished")
+        .collect();
+    assert!(
+        finished
+            .iter()
+            .any(|e| e["name"] == "a@h2" && e["host"] == "h2" && e["status"] == "unreachable")
+    );
+    assert!(
+        finished
+            .iter()
+            .any(|e| e["name"] == "local" && e["host"].is_null())
+    );
+}
+
+#[test]
+fn a_failed_instance_stops_only_its_host_unless_max_fail_percent_is_exceeded() {
+    let Some((lab, h1, h2)) = lab2() else { return };
+    let docs = |max: &str| {
+        [
+            hosted("a", &format!("  hosts: [web]\n{max}"), "fail_on: h1"),
+            hosted("b", "  hosts: [web]\n  dependencies: {apply: [a]}\n", ""),
+        ]
+        .concat()
+    };
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest("m.yaml", &docs(""));
+    let out = t.run(&["apply", "-o", "json", "-j", "1"]);
+    out.code(1);
+    assert_eq!(
+        statuses(&out.json()),
+        pairs(&[
+            ("a@h1", "failed"),
+            ("a@h2", "changed"),
+            ("b@h1", "skipped"),
+            ("b@h2", "changed"),
+        ])
+    );
+    // 1 of 2 failed: 50% is more than 40%, so new work stops as after a failure on the
+    // controller.
+    let t = t.manifest("m.yaml", &docs("  maxFailPercent: 40\n"));
+    let out = t.run(&["apply", "-o", "json", "-j", "1", "--no-state"]);
+    out.code(1);
+    let report = out.json();
+    let status = |name: &str| {
+        report["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .map(|m| m["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status("a@h1"), "failed");
+    assert_eq!(status("b@h2"), "skipped");
+    // 50% is not more than 50%: the other host goes on.
+    let t = t.manifest("m.yaml", &docs("  maxFailPercent: 50\n"));
+    let out = t.run(&["apply", "-o", "json", "-j", "1", "--no-state"]);
+    out.code(1);
+    assert!(
+        statuses(&out.json()).contains(&("b@h2".to_string(), "changed".to_string())),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn max_fail_percent_is_judged_per_serial_batch_and_stops_later_batches() {
+    let Some(lab) = Lab::new() else { return };
+    let hosts: Vec<Sshd> = (1..=4).map(|i| lab.host(&format!("h{i}"), 10)).collect();
+    let refs: Vec<&Sshd> = hosts.iter().collect();
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &refs))
+        .manifest(
+            "m.yaml",
+            &hosted(
+                "a",
+                "  hosts: [web]\n  serial: 2\n  maxFailPercent: 0\n",
+                "fail_on: h3",
+            ),
+        );
+    let out = t.run(&["apply", "-o", "json", "--keep-going"]);
+    out.code(1);
+    assert_eq!(
+        statuses(&out.json()),
+        pairs(&[
+            ("a@h1", "changed"),
+            ("a@h2", "changed"),
+            ("a@h3", "failed"),
+            ("a@h4", "changed"),
+        ]),
+        "the failing batch finishes"
+    );
+    // A failure in the first batch stops the second, even with --keep-going.
+    let t = t.manifest(
+        "m.yaml",
+        &hosted(
+            "a",
+            "  hosts: [web]\n  serial: 2\n  maxFailPercent: 0\n",
+            "fail_on: h1",
+        ),
+    );
+    let out = t.run(&["apply", "-o", "json", "--keep-going", "--no-state"]);
+    out.code(1);
+    let report = out.json();
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("a@h1", "failed"),
+            ("a@h2", "changed"),
+            ("a@h3", "skipped"),
+            ("a@h4", "skipped"),
+        ])
+    );
+    let h3 = report["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "a@h3")
+        .unwrap();
+    assert!(
+        h3["reason"].as_str().unwrap().contains("maxFailPercent 0%"),
+        "{h3}"
+    );
+}
