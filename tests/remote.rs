@@ -631,3 +631,76 @@ fn max_fail_percent_is_judged_per_serial_batch_and_stops_later_batches() {
         "{h3}"
     );
 }
+
+#[test]
+fn a_host_removed_from_the_inventory_leaves_orphan_instances_that_prune_deletes_there() {
+    let Some((lab, h1, h2)) = lab2() else { return };
+    let site = [
+        hosted("a", "  hosts: [web]\n", ""),
+        hosted("b", "  hosts: [web]\n  dependencies: {apply: [a]}\n", ""),
+    ]
+    .concat();
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest("m.yaml", &site);
+    t.run(&["apply"]).code(0);
+    assert_eq!(common::recorded(&t), ["a@h1", "a@h2", "b@h1", "b@h2"]);
+    // `--limit` leaves h2 out of the run, but its instances are not gone from the files.
+    let _ = std::fs::remove_file(t.path().join("trace.txt"));
+    let out = t.run(&["apply", "--limit", "h1", "--prune", "-o", "json"]);
+    out.code(0);
+    assert!(
+        trace(&t).iter().all(|l| !l.starts_with("DELETE")),
+        "{:?}",
+        trace(&t)
+    );
+    // h2 leaves the inventory: its instances are orphans, and `--prune` deletes them on
+    // h2, reached with the settings the state recorded, dependents first.
+    let t = t.manifest("inventory.yaml", &inventory(&lab, &[&h1]));
+    t.run(&["plan", "-o", "json"])
+        .code(0)
+        .stdout_has("\"orphaned\": 2");
+    let _ = std::fs::remove_file(t.path().join("trace.txt"));
+    t.run(&["apply", "--prune", "-j", "1"])
+        .code(0)
+        .stdout_has("pruned: gone from the files");
+    let deletes: Vec<String> = trace(&t)
+        .into_iter()
+        .filter(|l| l.starts_with("DELETE"))
+        .collect();
+    assert_eq!(deletes, ["DELETE b@h2", "DELETE a@h2"]);
+    assert_eq!(common::recorded(&t), ["a@h1", "b@h1"]);
+}
+
+#[test]
+fn delete_runs_the_instances_in_the_exact_reverse_order() {
+    let Some((lab, h1, h2)) = lab2() else { return };
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("a", "  hosts: [web]\n", ""),
+                hosted("b", "  hosts: [h2]\n  dependencies: {apply: [a]}\n", ""),
+                hosted("c", "  dependencies: {apply: [b]}\n", ""),
+            ]
+            .concat(),
+        );
+    t.run(&["apply", "-j", "1"]).code(0);
+    assert_eq!(
+        trace(&t),
+        ["APPLY a@h1", "APPLY a@h2", "APPLY b@h2", "APPLY c"]
+    );
+    let _ = std::fs::remove_file(t.path().join("trace.txt"));
+    t.run(&["delete", "-j", "1"]).code(0);
+    let lines = trace(&t);
+    let at = |l: &str| lines.iter().position(|x| x == l).unwrap();
+    assert!(at("DELETE c") < at("DELETE b@h2"), "{lines:?}");
+    // `b@h2` waited for `a@h2` only (`a` runs on h2 too): `a@h1` does not wait for it,
+    // and goes first in plan order.
+    assert!(at("DELETE b@h2") < at("DELETE a@h2"), "{lines:?}");
+    assert_eq!(at("DELETE a@h1"), 0, "{lines:?}");
+    assert!(common::recorded(&t).is_empty());
+}

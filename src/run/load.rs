@@ -193,9 +193,12 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     }
     // One manifest per host it runs on (`name@host`), once everything written in it is
     // checked, so that each problem is reported once.
-    inventory::expand(&mut manifests, &mut handlers, &inventory, &placement);
+    let hosted = inventory::expand(&mut manifests, &mut handlers, &inventory, &placement);
     let (graph, plan_errors) =
         Graph::build_instances(&manifests, &config.env, &placement.all_hosts);
+    if hosted {
+        record_instance_dependencies(&mut manifests, &graph);
+    }
     diagnostics.extend(plan_errors.into_iter().map(Diagnostic::from));
 
     if !diagnostics.is_empty() {
@@ -210,6 +213,28 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         values: Arc::new(values),
         placement,
     })
+}
+
+/// With instances, what a manifest depends on is instances (`a@h1`), not the names
+/// written: the state records those, so `--prune` deletes orphaned instances in the
+/// right order.
+fn record_instance_dependencies(manifests: &mut [Manifest], graph: &Graph) {
+    for (node, edges) in graph.apply.iter().enumerate() {
+        let names: Vec<crate::manifest::NameRef> = edges
+            .iter()
+            .filter_map(|e| {
+                let m = graph.nodes.get(e.node).and_then(|&i| manifests.get(i))?;
+                Some(crate::manifest::NameRef {
+                    name: m.name.clone(),
+                    mark: e.mark,
+                })
+            })
+            .collect();
+        if let Some(m) = graph.nodes.get(node).and_then(|&i| manifests.get_mut(i)) {
+            m.metadata.dependencies.apply = names;
+            m.implicit.clear();
+        }
+    }
 }
 
 /// `--deny CAP` found before anything runs: each call of a handler serving a manifest of

@@ -8,4 +8,4 @@ mod store;
 pub use key::SpecHasher;
 pub use lock::{StateLock, hostname, unlock};
 pub use recorder::{StateRecorder, entry_manifest, json_node, parse_raw, previous_value};
-pub use store::{Entry, Journal, Record, SCHEMA, State, StateErrorKind, StateStore};
+pub use store::{Entry, Journal, Record, RecordedHost, SCHEMA, State, StateErrorKind, StateStore};

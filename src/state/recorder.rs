@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use super::key::SpecHasher;
 use super::lock::StateLock;
-use super::store::{Entry, Journal, Record, State, StateErrorKind, StateStore};
+use super::store::{Entry, Journal, Record, RecordedHost, State, StateErrorKind, StateStore};
 use crate::exec::{Outcome, Recorder, Status, Variables};
 use crate::handler::HandlerRegistry;
 use crate::manifest::{
-    Entry as NodeEntry, Manifest, Mark, Metadata, NameRef, Node, SourceFile, Value,
+    Entry as NodeEntry, InstanceHost, Manifest, Mark, Metadata, NameRef, Node, SourceFile, Value,
 };
 use crate::planner::Step;
 
@@ -220,7 +220,52 @@ pub fn entry_manifest(name: &str, entry: &Entry, index: usize) -> Manifest {
         spec: json_node(&parse_raw(&entry.spec)),
         implicit: Vec::new(),
         deferred: false,
-        host: None,
+        host: entry.host.as_ref().map(|h| Arc::new(instance_host(h))),
+    }
+}
+
+/// An instance's host as the state records it.
+fn recorded_host(h: &InstanceHost) -> RecordedHost {
+    RecordedHost {
+        name: h.name.clone(),
+        address: h.address.clone(),
+        port: h.port,
+        user: h.user.clone(),
+        identity_file: h.identity_file.clone(),
+        ssh_options: h.ssh_options.clone(),
+        r#become: h.r#become,
+        become_user: h.become_user.clone(),
+        fs_root: h.fs_root.clone(),
+        groups: h.groups.clone(),
+        vars: h
+            .vars
+            .iter()
+            .map(|(k, v)| {
+                let value = serde_json::to_value(NodeJson(v)).unwrap_or_default();
+                (k.clone(), value)
+            })
+            .collect(),
+    }
+}
+
+/// The host a recorded instance ran on, to reach it again (`--prune`).
+fn instance_host(h: &RecordedHost) -> InstanceHost {
+    InstanceHost {
+        name: h.name.clone(),
+        address: h.address.clone(),
+        port: h.port,
+        user: h.user.clone(),
+        identity_file: h.identity_file.clone(),
+        ssh_options: h.ssh_options.clone(),
+        r#become: h.r#become,
+        become_user: h.become_user.clone(),
+        fs_root: h.fs_root.clone(),
+        groups: h.groups.clone(),
+        vars: h
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), json_node(v)))
+            .collect(),
     }
 }
 
@@ -414,6 +459,7 @@ impl<'a> StateRecorder<'a> {
             masked,
             dependencies,
             applied_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            host: m.host.as_deref().map(recorded_host),
         }
     }
 }
