@@ -7,6 +7,12 @@
 //! renamed over the target, so a reader never sees half a file and a crash never leaves
 //! one. Relative paths are relative to ordo's working directory; use
 //! `path::join(m.dir, ...)` for paths relative to the manifest.
+//!
+//! Each function acts where the call does ([`on_host`]): on the controller with the code
+//! here, on a host through `crate::target::fs`, which keeps the same rules in one `sh`
+//! script per call (absolute paths, the host's `fsRoot`). `file::upload` and
+//! `file::download` join the two sides; `local::read`/`local::write` are the controller's
+//! `read`/`write` whatever the target.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -19,6 +25,7 @@ use sha2::{Digest, Sha256};
 use super::Capability;
 use super::StdModule;
 use super::beneath::{self, Entry, Staged, Target};
+use super::on_host::{OnHost, Side, on_host};
 use crate::script::context::{self, script_error};
 
 type R<T> = Result<T, Box<EvalAltResult>>;
@@ -197,20 +204,49 @@ impl Content<'_> {
     }
 }
 
-fn read(path: &str) -> R<String> {
-    let t = open("file::read", Capability::FileRead, path)?;
-    let bytes = read_content(&t)?;
-    String::from_utf8(bytes).map_err(|_| {
-        script_error(
-            format!("`file::read`: {} is not UTF-8 text", t.path().display()),
-            None,
-        )
-    })
+/// The string length, the most a read may bring back.
+fn max_string(call: &str) -> R<usize> {
+    Ok(context::require(call)?.limits.max_string_size)
 }
 
-fn write(path: &str, content: &str, opts: Option<&Map>) -> R<()> {
-    let t = open("file::write", Capability::FileWrite, path)?;
+/// Runs a host's file operation, its error made a script error.
+fn there<T>(
+    h: &OnHost,
+    op: impl FnOnce(&crate::target::fs::HostFs<'_>) -> Result<T, crate::target::TransportError>,
+) -> R<T> {
+    op(&h.fs()).map_err(|e| h.error(e))
+}
+
+pub(super) fn read(call: &str, side: Side, path: &str) -> R<String> {
+    let (bytes, shown) = match on_host(call, Some(Capability::FileRead), side)? {
+        Some(h) => {
+            let limit = max_string(call)?;
+            (
+                there(&h, |fs| fs.read(path, limit))?,
+                format!("{path} on `{}`", h.host.name),
+            )
+        }
+        None => {
+            let t = open(call, Capability::FileRead, path)?;
+            (read_content(&t)?, t.path().display().to_string())
+        }
+    };
+    String::from_utf8(bytes)
+        .map_err(|_| script_error(format!("`{call}`: {shown} is not UTF-8 text"), None))
+}
+
+pub(super) fn write(
+    call: &str,
+    side: Side,
+    path: &str,
+    content: &str,
+    opts: Option<&Map>,
+) -> R<()> {
     let mode = write_options(opts)?;
+    if let Some(h) = on_host(call, Some(Capability::FileWrite), side)? {
+        return there(&h, |fs| fs.write(path, content.as_bytes(), mode)).map(drop);
+    }
+    let t = open(call, Capability::FileWrite, path)?;
     write_atomic(&t, &Content::Bytes(content.as_bytes()), mode)
 }
 
@@ -275,6 +311,9 @@ pub(super) fn parse_mode(call: &str, field: &str, value: &Dynamic) -> R<u32> {
 }
 
 fn append(path: &str, content: &str) -> R<()> {
+    if let Some(h) = on_host("file::append", Some(Capability::FileWrite), Side::Target)? {
+        return there(&h, |fs| fs.append(path, content.as_bytes()));
+    }
     let t = open("file::append", Capability::FileWrite, path)?;
     let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
     let mode = Mode::from_raw_mode(0o666);
@@ -298,6 +337,9 @@ fn refused(t: &Target, e: &std::io::Error) -> bool {
 }
 
 fn exists(path: &str) -> R<bool> {
+    if let Some(h) = on_host("file::exists", Some(Capability::FileRead), Side::Target)? {
+        return there(&h, |fs| fs.exists(path));
+    }
     let t = open("file::exists", Capability::FileRead, path)?;
     if !t.confined() {
         return Ok(rustix::fs::statat(CWD, t.path(), AtFlags::SYMLINK_NOFOLLOW).is_ok());
@@ -316,6 +358,9 @@ fn exists(path: &str) -> R<bool> {
 }
 
 fn is_dir(path: &str) -> R<bool> {
+    if let Some(h) = on_host("file::is_dir", Some(Capability::FileRead), Side::Target)? {
+        return there(&h, |fs| fs.is_dir(path));
+    }
     let t = open("file::is_dir", Capability::FileRead, path)?;
     match t.stat() {
         Ok(s) => Ok(FileType::from_raw_mode(s.st_mode) == FileType::Directory),
@@ -325,6 +370,9 @@ fn is_dir(path: &str) -> R<bool> {
 }
 
 fn remove(path: &str) -> R<bool> {
+    if let Some(h) = on_host("file::remove", Some(Capability::FileWrite), Side::Target)? {
+        return there(&h, |fs| fs.remove(path));
+    }
     let t = open("file::remove", Capability::FileWrite, path)?;
     let unlinked = if t.confined() {
         let entry = match t.entry(false) {
@@ -345,6 +393,13 @@ fn remove(path: &str) -> R<bool> {
 }
 
 fn remove_dir(path: &str) -> R<bool> {
+    if let Some(h) = on_host(
+        "file::remove_dir",
+        Some(Capability::FileWrite),
+        Side::Target,
+    )? {
+        return there(&h, |fs| fs.remove_dir(path));
+    }
     let t = open("file::remove_dir", Capability::FileWrite, path)?;
     let entry = match t.entry(false) {
         Ok(Some(entry)) => entry,
@@ -369,11 +424,19 @@ fn remove_dir(path: &str) -> R<bool> {
 }
 
 fn mkdir(path: &str) -> R<()> {
+    if let Some(h) = on_host("file::mkdir", Some(Capability::FileWrite), Side::Target)? {
+        return there(&h, |fs| fs.mkdir(path));
+    }
     let t = open("file::mkdir", Capability::FileWrite, path)?;
     t.mkdir_all().map_err(|e| t.error(&e))
 }
 
 fn list(path: &str) -> R<Array> {
+    if let Some(h) = on_host("file::list", Some(Capability::FileRead), Side::Target)? {
+        let limit = h.ctx.limits.max_array_size;
+        let names = there(&h, |fs| fs.list(path, limit))?;
+        return Ok(names.into_iter().map(Dynamic::from).collect());
+    }
     let t = open("file::list", Capability::FileRead, path)?;
     let dir = t
         .open(OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty())
@@ -385,15 +448,69 @@ fn list(path: &str) -> R<Array> {
 }
 
 fn copy(from: &str, to: &str) -> R<()> {
-    let src = open("file::copy", Capability::FileRead, from)?;
-    let dst = open("file::copy", Capability::FileWrite, to)?;
+    if let Some(h) = on_host("file::copy", Some(Capability::FileWrite), Side::Target)? {
+        return there(&h, |fs| fs.copy(from, to));
+    }
+    copy_here("file::copy", from, to)
+}
+
+/// `file::copy` on the controller (and `upload`/`download` when the target is the
+/// controller too).
+fn copy_here(call: &str, from: &str, to: &str) -> R<()> {
+    let src = open(call, Capability::FileRead, from)?;
+    let dst = open(call, Capability::FileWrite, to)?;
     let file = open_content(&src)?;
     // The mode of the file read, from its descriptor.
     let mode = rustix::fs::fstat(&file).map(|s| s.st_mode & 0o7777).ok();
     write_atomic(&dst, &Content::File(&file), mode)
 }
 
+/// `file::upload(local, remote)`: a file of the controller written on the target,
+/// atomically, with its permission bits. At most the string length (64 MiB).
+fn upload(from: &str, to: &str) -> R<()> {
+    let call = "file::upload";
+    let Some(h) = on_host(call, Some(Capability::FileWrite), Side::Target)? else {
+        return copy_here(call, from, to);
+    };
+    let src = open(call, Capability::FileRead, from)?;
+    let mut file = open_content(&src)?;
+    let mode = rustix::fs::fstat(&file)
+        .map(|s| s.st_mode & 0o7777)
+        .map_err(|e| src.error(&e.into()))?;
+    let limit = max_string(call)?;
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| src.error(&e))?;
+    if bytes.len() > limit {
+        return Err(context::too_large(
+            call,
+            &src.path().display().to_string(),
+            "string length",
+            limit,
+        ));
+    }
+    there(&h, |fs| fs.write(to, &bytes, Some(mode))).map(drop)
+}
+
+/// `file::download(remote, local)`: a file of the target written on the controller,
+/// atomically, with its permission bits. At most the string length (64 MiB).
+fn download(from: &str, to: &str) -> R<()> {
+    let call = "file::download";
+    let Some(h) = on_host(call, Some(Capability::FileWrite), Side::Target)? else {
+        return copy_here(call, from, to);
+    };
+    let dst = open(call, Capability::FileWrite, to)?;
+    let limit = max_string(call)?;
+    let (bytes, mode) = there(&h, |fs| fs.read_with_mode(from, limit))?;
+    write_atomic(&dst, &Content::Bytes(&bytes), Some(mode))
+}
+
 fn sha256(path: &str) -> R<String> {
+    if let Some(h) = on_host("file::sha256", Some(Capability::FileRead), Side::Target)? {
+        return there(&h, |fs| fs.sha256(path));
+    }
     let t = open("file::sha256", Capability::FileRead, path)?;
     // Streamed: a file of any size is hashed in constant memory.
     let mut file = open_content(&t)?;
@@ -421,20 +538,29 @@ fn sha256(path: &str) -> R<String> {
 }
 
 fn size(path: &str) -> R<i64> {
+    if let Some(h) = on_host("file::size", Some(Capability::FileRead), Side::Target)? {
+        return there(&h, |fs| fs.size(path));
+    }
     let t = open("file::size", Capability::FileRead, path)?;
     let stat = t.stat().map_err(|e| t.error(&e))?;
     Ok(stat.st_size)
 }
 
 fn mode(path: &str) -> R<String> {
+    if let Some(h) = on_host("file::mode", Some(Capability::FileRead), Side::Target)? {
+        return there(&h, |fs| fs.mode(path).map(|m| format!("{m:04o}")));
+    }
     let t = open("file::mode", Capability::FileRead, path)?;
     let stat = t.stat().map_err(|e| t.error(&e))?;
     Ok(format!("{:04o}", stat.st_mode & 0o7777))
 }
 
 fn chmod(path: &str, mode: &Dynamic) -> R<()> {
-    let t = open("file::chmod", Capability::FileWrite, path)?;
     let bits = parse_mode("file::chmod", "mode", mode)?;
+    if let Some(h) = on_host("file::chmod", Some(Capability::FileWrite), Side::Target)? {
+        return there(&h, |fs| fs.chmod(path, bits));
+    }
+    let t = open("file::chmod", Capability::FileWrite, path)?;
     // One descriptor, opened beneath the root, is checked and changed: the name is not
     // looked up again in between.
     let fd = t
@@ -469,18 +595,28 @@ fn chmod_fd(t: &Target, fd: &OwnedFd, bits: u32) -> std::io::Result<()> {
 
 pub(super) fn module() -> StdModule {
     let mut m = StdModule::new("file");
-    fallible!(&mut m, "read", needs[FileRead], |path: &str| read(path));
+    fallible!(&mut m, "read", needs[FileRead], |path: &str| read(
+        "file::read",
+        Side::Target,
+        path
+    ));
     fallible!(
         &mut m,
         "write",
         needs[FileWrite],
-        |path: &str, content: &str| write(path, content, None)
+        |path: &str, content: &str| write("file::write", Side::Target, path, content, None)
     );
     fallible!(
         &mut m,
         "write",
         needs[FileWrite],
-        |path: &str, content: &str, opts: Map| write(path, content, Some(&opts))
+        |path: &str, content: &str, opts: Map| write(
+            "file::write",
+            Side::Target,
+            path,
+            content,
+            Some(&opts)
+        )
     );
     fallible!(
         &mut m,
@@ -499,6 +635,8 @@ pub(super) fn module() -> StdModule {
     fallible!(&mut m, "mkdir", needs[FileWrite], |path: &str| mkdir(path));
     fallible!(&mut m, "list", needs[FileRead], |path: &str| list(path));
     fallible!(&mut m, "copy", needs [FileRead, FileWrite], |from: &str, to: &str| copy(from, to));
+    fallible!(&mut m, "upload", needs [FileRead, FileWrite], |from: &str, to: &str| upload(from, to));
+    fallible!(&mut m, "download", needs [FileRead, FileWrite], |from: &str, to: &str| download(from, to));
     fallible!(&mut m, "sha256", needs[FileRead], |path: &str| sha256(path));
     fallible!(&mut m, "size", needs[FileRead], |path: &str| size(path));
     fallible!(&mut m, "mode", needs[FileRead], |path: &str| mode(path));

@@ -26,6 +26,16 @@ macro_rules! fallible {
     ($module:expr, $name:expr, |$($arg:ident : $ty:ty),*| $body:expr) => {
         fallible!($module, $name, needs [], |$($arg: $ty),*| $body)
     };
+    ($module:expr, $name:expr, needs [$($cap:ident),*], || $body:expr) => {{
+        const NEEDS: &[$crate::stdlib::Capability] = &[$($crate::stdlib::Capability::$cap),*];
+        let module: &mut $crate::stdlib::StdModule = $module;
+        let call = module.declare($name, NEEDS);
+        add!(module, $name, move |ctx: rhai::NativeCallContext| {
+            $crate::stdlib::grant(&call, NEEDS)
+                .and_then(|()| $body)
+                .map_err(|e| $crate::stdlib::at(&ctx, e))
+        })
+    }};
     ($module:expr, $name:expr, needs [$($cap:ident),*], |$($arg:ident : $ty:ty),*| $body:expr) => {{
         const NEEDS: &[$crate::stdlib::Capability] = &[$($crate::stdlib::Capability::$cap),*];
         let module: &mut $crate::stdlib::StdModule = $module;
@@ -42,9 +52,12 @@ mod beneath;
 pub mod contain;
 mod env;
 mod file;
+mod host;
 mod http;
 mod json;
+mod local;
 mod log;
+mod on_host;
 pub mod options;
 mod path;
 mod registration;

@@ -5,7 +5,9 @@
 use rhai::{Engine, Module};
 
 use super::Capability;
-use super::{env, file, http, json, log, path, shell, template, term, time, values, vars, yaml};
+use super::{
+    env, file, host, http, json, local, log, path, shell, template, term, time, values, vars, yaml,
+};
 use crate::script::{ImportResolver, ScriptLimits};
 
 /// One stdlib module as it is built: the Rhai functions, and what each one needs.
@@ -40,7 +42,7 @@ impl StdModule {
 }
 
 /// Every native module, built.
-fn modules() -> [StdModule; 13] {
+fn modules() -> [StdModule; 15] {
     [
         vars::module(),
         log::module(),
@@ -49,6 +51,8 @@ fn modules() -> [StdModule; 13] {
         yaml::module(),
         file::module(),
         shell::module(),
+        local::module(),
+        host::module(),
         http::module(),
         template::module(),
         path::module(),

@@ -20,8 +20,10 @@ use rhai::{Dynamic, EvalAltResult, Map};
 use rustix::fs::{Mode, OFlags};
 
 use super::beneath::Target;
+use super::on_host::{OnHost, Side, on_host};
 use super::{Capability, StdModule};
 use crate::script::context::{self, CallContext, script_error, script_error_with};
+use crate::target::exec::Exec;
 
 type R<T> = Result<T, Box<EvalAltResult>>;
 
@@ -135,6 +137,9 @@ pub(super) struct Options {
     check: bool,
     max_output: usize,
     read_only: bool,
+    /// `Some`: the call's `become`; `None`: the host's (`false` on the controller).
+    r#become: Option<bool>,
+    become_user: Option<String>,
 }
 
 pub(super) fn options(opts: &Map) -> R<Options> {
@@ -147,6 +152,8 @@ pub(super) fn options(opts: &Map) -> R<Options> {
         check: true,
         max_output: MAX_OUTPUT,
         read_only: false,
+        r#become: None,
+        become_user: None,
     };
     let bad = |key: &str, want: &str| {
         script_error(format!("`shell::run`: option `{key}` must be {want}"), None)
@@ -202,10 +209,19 @@ pub(super) fn options(opts: &Map) -> R<Options> {
             "read_only" => {
                 o.read_only = value.as_bool().map_err(|_| bad("read_only", "a boolean"))?
             }
+            "become" => o.r#become = Some(value.as_bool().map_err(|_| bad("become", "a boolean"))?),
+            "become_user" => {
+                o.become_user = Some(
+                    value
+                        .clone()
+                        .into_string()
+                        .map_err(|_| bad("become_user", "a string"))?,
+                )
+            }
             other => {
                 return Err(script_error(
                     format!("`shell::run`: unknown option `{other}`"),
-                    Some("options: cwd, env, clear_env, stdin, timeout, check, max_output, read_only".into()),
+                    Some("options: cwd, env, clear_env, stdin, timeout, check, max_output, read_only, become, become_user".into()),
                 ));
             }
         }
@@ -278,20 +294,28 @@ enum Stop {
     Interrupted,
 }
 
-fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
-    let ctx = context::require("shell::run")?;
+/// What a command left, wherever it ran.
+struct Ran {
+    code: i64,
+    stdout: Output,
+    stderr: Output,
+    stop: Option<Stop>,
+}
+
+fn run(call: &str, side: Side, cmd: &Dynamic, opts: &Map) -> R<Map> {
+    let ctx = context::require(call)?;
     let o = options(opts)?;
     context::within_ceiling(
-        "shell::run",
+        call,
         "max_output",
         u64::try_from(o.max_output).unwrap_or(u64::MAX),
         "string length",
         ctx.limits.max_string_size,
     )?;
     if !o.read_only {
-        ctx.require_mutation("shell::run").map_err(|_| {
+        ctx.require_mutation(call).map_err(|_| {
             script_error(
-                "`shell::run` may change things, and `plan` is read-only".into(),
+                format!("`{call}` may change things, and `plan` is read-only"),
                 Some("mark commands that only look with `#{ read_only: true }`".into()),
             )
         })?;
@@ -299,68 +323,27 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
     let argv = argv(cmd)?;
     let what = shown(&argv);
 
-    let Some(program) = argv.first() else {
+    let Some(program) = argv.first().cloned() else {
         return Err(script_error(
-            "`shell::run`: an argv must be a non-empty array of strings".into(),
+            format!("`{call}`: an argv must be a non-empty array of strings"),
             None,
         ));
     };
-    // Under a keeper, so that nothing the command starts outlives it (`contain.rs`).
-    let mut command = super::contain::keeper_command(&argv);
-    // Held until the child has started: it changes into this descriptor.
-    let _cwd = match &o.cwd {
-        Some(cwd) => set_cwd(&ctx, &mut command, cwd)?,
-        None => None,
+    let ran = match on_host(call, None, side)? {
+        Some(h) => run_there(&h, call, argv, &o, &what)?,
+        None => run_here(&ctx, call, &argv, &o, &program)?,
     };
-    if o.clear_env {
-        command.env_clear();
-    } else if !ctx.allows(Capability::Env) {
-        // The environment is the `env` capability (issue 15): without it, a command gets
-        // what the handler passes and the few variables below, none of them a secret.
-        command.env_clear();
-        for name in KEPT_WITHOUT_ENV {
-            if let Some(value) = std::env::var_os(name) {
-                command.env(name, value);
-            }
-        }
-    }
-    command.envs(o.env.iter().map(|(k, v)| (k, v)));
-    command.stdin(if o.stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    command.process_group(0);
-
-    let mut child = command
-        .spawn()
-        .map_err(|e| script_error(format!("`shell::run`: cannot start `{program}`: {e}"), None))?;
-    let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
-    GROUPS.add(pgid);
-    let result = supervise(&ctx, &mut child, pgid, &o);
-    GROUPS.remove(pgid);
-    let (status, stdout, stderr, stop) = result?;
-
-    let code = status
-        .code()
-        .map_or_else(|| 128 + i64::from(status.signal().unwrap_or(0)), i64::from);
-    let (stdout, out_cut) = stdout;
-    let (stderr, err_cut) = stderr;
+    let code = ran.code;
+    let (stdout, out_cut) = ran.stdout;
+    let (stderr, err_cut) = ran.stderr;
     let stdout = String::from_utf8_lossy(&stdout).into_owned();
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
-    if code == i64::from(super::contain::CANNOT_START_CODE)
-        && let Some(why) = stderr.strip_prefix(super::contain::CANNOT_START)
-    {
-        return Err(script_error(
-            format!("`shell::run`: cannot start `{program}`: {why}"),
-            None,
-        ));
-    }
 
     // A command that ended on the run's own interrupt (the signal reached it before the
     // loop above saw it) was stopped, whatever its exit code says.
-    let stop = stop.or_else(|| (code != 0 && ctx.cancelled()).then_some(Stop::Interrupted));
+    let stop = ran
+        .stop
+        .or_else(|| (code != 0 && ctx.cancelled()).then_some(Stop::Interrupted));
     if matches!(stop, Some(Stop::Interrupted)) {
         return Err(context::interrupted());
     }
@@ -410,6 +393,168 @@ fn run(cmd: &Dynamic, opts: &Map) -> R<Map> {
         return Err(err);
     }
     Ok(out)
+}
+
+/// The words `become` puts before a command on the controller: `sudo -n [-u USER] --`, and
+/// the environment after `sudo` (whose `env_reset` would drop it).
+fn become_here(o: &Options, argv: &[String]) -> Option<Vec<String>> {
+    let on = o.r#become.unwrap_or(o.become_user.is_some());
+    if !on {
+        return None;
+    }
+    let mut words: Vec<String> = vec!["sudo".into(), "-n".into()];
+    if let Some(user) = &o.become_user {
+        words.push("-u".into());
+        words.push(user.clone());
+    }
+    words.push("--".into());
+    if !o.env.is_empty() {
+        words.push("env".into());
+        words.push("--".into());
+        words.extend(o.env.iter().map(|(k, v)| format!("{k}={v}")));
+    }
+    words.extend(argv.iter().cloned());
+    Some(words)
+}
+
+/// Whether a `sudo -n` refused for want of a password or a terminal.
+fn sudo_wants_password(code: i64, stderr: &[u8]) -> bool {
+    code == 1
+        && String::from_utf8_lossy(stderr).lines().any(|l| {
+            l.starts_with("sudo:")
+                && (l.contains("password is required")
+                    || l.contains("a terminal is required")
+                    || l.contains("no tty present"))
+        })
+}
+
+/// Runs the command on the controller, under a keeper.
+fn run_here(ctx: &CallContext, call: &str, argv: &[String], o: &Options, program: &str) -> R<Ran> {
+    let becoming = become_here(o, argv);
+    // Under a keeper, so that nothing the command starts outlives it (`contain.rs`).
+    let mut command = super::contain::keeper_command(becoming.as_deref().unwrap_or(argv));
+    // Held until the child has started: it changes into this descriptor.
+    let _cwd = match &o.cwd {
+        Some(cwd) => set_cwd(ctx, &mut command, cwd)?,
+        None => None,
+    };
+    if o.clear_env {
+        command.env_clear();
+    } else if !ctx.allows(Capability::Env) {
+        // The environment is the `env` capability (issue 15): without it, a command gets
+        // what the handler passes and the few variables below, none of them a secret.
+        command.env_clear();
+        for name in KEPT_WITHOUT_ENV {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+    }
+    if becoming.is_none() {
+        command.envs(o.env.iter().map(|(k, v)| (k, v)));
+    }
+    command.stdin(if o.stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.process_group(0);
+
+    let mut child = command
+        .spawn()
+        .map_err(|e| script_error(format!("`{call}`: cannot start `{program}`: {e}"), None))?;
+    let pgid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+    GROUPS.add(pgid);
+    let result = supervise(ctx, &mut child, pgid, o);
+    GROUPS.remove(pgid);
+    let (status, stdout, stderr, stop) = result?;
+
+    let code = status
+        .code()
+        .map_or_else(|| 128 + i64::from(status.signal().unwrap_or(0)), i64::from);
+    if code == i64::from(super::contain::CANNOT_START_CODE)
+        && let Some(why) =
+            String::from_utf8_lossy(&stderr.0).strip_prefix(super::contain::CANNOT_START)
+    {
+        return Err(script_error(
+            format!("`{call}`: cannot start `{program}`: {why}"),
+            None,
+        ));
+    }
+    if becoming.is_some() && stop.is_none() && sudo_wants_password(code, &stderr.0) {
+        return Err(script_error(
+            format!(
+                "`{call}`: `sudo -n` wants a password to run as `{}`: become never types one",
+                o.become_user.as_deref().unwrap_or("root")
+            ),
+            Some("allow passwordless sudo (NOPASSWD) for this user, or drop `become`".into()),
+        ));
+    }
+    Ok(Ran {
+        code,
+        stdout,
+        stderr,
+        stop,
+    })
+}
+
+/// Runs the command on the call's host, in one session; a timeout or an interrupt kills
+/// its remote process group (the transport does it).
+fn run_there(h: &OnHost, call: &str, argv: Vec<String>, o: &Options, what: &str) -> R<Ran> {
+    let ctx = &h.ctx;
+    let cwd = match &o.cwd {
+        // Under the host's fsRoot the directory is resolved and checked there first.
+        Some(dir) if h.host.fs_root.is_some() => Some(h.fs().dir(dir).map_err(|e| h.error(e))?),
+        Some(dir) if !dir.starts_with('/') => {
+            return Err(h.error(crate::target::TransportError::NotAbsolute {
+                host: h.host.name.clone(),
+                path: dir.clone(),
+            }));
+        }
+        other => other.clone(),
+    };
+    // The call's own timeout, or the handler call's deadline, whichever comes first.
+    let remaining = ctx.remaining();
+    let own_first = match (o.timeout, remaining) {
+        (Some(t), Some(r)) => t <= r,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let limit = if own_first { o.timeout } else { remaining };
+    let exec = Exec {
+        argv,
+        env: o.env.clone(),
+        clear_env: o.clear_env,
+        cwd,
+        stdin: o.stdin.clone().map(String::into_bytes),
+        timeout: limit,
+        max_output: o.max_output,
+        r#become: o.r#become,
+        become_user: o.become_user.clone(),
+    };
+    match h.host.exec(&exec) {
+        Ok(out) => Ok(Ran {
+            code: i64::from(out.code),
+            stdout: (out.stdout, out.truncated),
+            stderr: (out.stderr, out.truncated),
+            stop: None,
+        }),
+        Err(crate::target::TransportError::TimedOut { .. }) => Ok(Ran {
+            code: 128 + 9,
+            stdout: (Vec::new(), false),
+            stderr: (Vec::new(), false),
+            stop: Some(match (own_first, o.timeout) {
+                (true, Some(t)) => Stop::Timeout(t),
+                _ => Stop::Deadline,
+            }),
+        }),
+        Err(crate::target::TransportError::BadArgument { host, reason, .. }) => Err(script_error(
+            format!("`{call}`: cannot send the command `{what}` to `{host}`: {reason}"),
+            None,
+        )),
+        Err(e) => Err(h.error(e)),
+    }
 }
 
 /// The last [`STDERR_TAIL`] bytes of `text`, for messages; secrets masked before the cut.
@@ -533,14 +678,24 @@ fn supervise(
     Ok((status, stdout, stderr, stop))
 }
 
+/// `local::run`: `shell::run` on the controller, whatever the call's target.
+pub(super) fn run_local(cmd: &Dynamic, opts: &Map) -> R<Map> {
+    run("local::run", Side::Controller, cmd, opts)
+}
+
 pub(super) fn module() -> StdModule {
     let mut m = StdModule::new("shell");
     fallible!(&mut m, "run", needs[Shell], |cmd: Dynamic| run(
+        "shell::run",
+        Side::Target,
         &cmd,
         &Map::new()
     ));
     fallible!(&mut m, "run", needs[Shell], |cmd: Dynamic, opts: Map| run(
-        &cmd, &opts
+        "shell::run",
+        Side::Target,
+        &cmd,
+        &opts
     ));
     m
 }

@@ -52,6 +52,29 @@ pub enum TransportError {
         path: String,
         limit: usize,
     },
+    /// A remote path that is not absolute (remote paths must be).
+    #[error("`{path}` on `{host}` is not an absolute path (remote paths must start with `/`)")]
+    NotAbsolute { host: String, path: String },
+    /// A remote path that leaves the host's `fsRoot` (a `..`, or a symlink to outside).
+    #[error("`{path}` on `{host}` is outside the host's fsRoot `{root}`")]
+    OutsideRoot {
+        host: String,
+        path: String,
+        root: String,
+    },
+    /// A process's environment (`/proc/PID/environ`), which needs the `env` capability.
+    #[error("`{path}` on `{host}` is a process's environment")]
+    Environ { host: String, path: String },
+    /// A regular file with several hard links, which is not changed in place under `fsRoot`.
+    #[error(
+        "`{path}` on `{host}` has more than one hard link, and under the host's fsRoot a file with other names is not changed in place (they may be outside the root)"
+    )]
+    HardLinks { host: String, path: String },
+    /// `sudo -n` wants a password (or a terminal), which ordo never gives.
+    #[error(
+        "`sudo -n` on `{host}` wants a password to run as `{user}`: become never types one; allow the login user passwordless sudo (NOPASSWD) for it, or drop `become`"
+    )]
+    BecomeNeedsPassword { host: String, user: String },
     /// The control socket directory could not be made.
     #[error("cannot make a directory for the control sockets in `{dir}`: {source}")]
     SocketDir { dir: String, source: std::io::Error },

@@ -7,13 +7,23 @@
 //! connection parameters (an inventory fills them in) and returns values and
 //! [`TransportError`]s, never printing.
 //!
-//! Today it holds the transport, [`ssh`]: a master connection per host, commands with
-//! quoted argv and a start marker that tells a connection failure (`unreachable`) from a
-//! command's own exit 255, bounded sessions per host, atomic file writes in one round
-//! trip, and remote process groups killed on timeout and Ctrl-C. The stdlib and the graph
-//! do not use it yet (issue 17 parts 2 and 3).
+//! - [`ssh`], the transport: a master connection per host, commands with quoted argv and
+//!   a start marker that tells a connection failure (`unreachable`) from a command's own
+//!   exit 255, bounded sessions per host, and remote process groups killed on timeout and
+//!   Ctrl-C;
+//! - [`fs`], the file operations of `file::*` on a host, each one small `sh` script in one
+//!   round trip, confined beneath the host's `fsRoot` when it has one;
+//! - [`exec`], `shell::run` on a host, `become` through `sudo -n`;
+//! - [`facts`], `host::facts()`.
+//!
+//! On the controller the stdlib acts itself (`stdlib/file.rs`, `stdlib/shell.rs`, with
+//! `--fs-root` enforced by `stdlib/beneath.rs`): that code needs the run's policy and
+//! script errors, which live above this stage.
 
 mod error;
+pub mod exec;
+pub mod facts;
+pub mod fs;
 mod output;
 mod quote;
 mod slots;

@@ -63,7 +63,7 @@ fn str_word(text: &str) -> Result<String, QuoteRefusal> {
         .map_err(|_| QuoteRefusal::Nul(text.escape_debug().to_string()))
 }
 
-fn is_env_name(name: &str) -> bool {
+pub(crate) fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

@@ -98,6 +98,48 @@ impl Lab {
 
     /// Starts a host named `name` whose sshd allows `max_sessions` sessions per connection.
     pub fn host(&self, name: &str, max_sessions: u32) -> Sshd {
+        self.host_with(name, max_sessions, "")
+    }
+
+    /// A directory of stand-in programs, first on the `PATH` of every host started with
+    /// [`Lab::with_bin`]'s configuration, holding a fake `sudo`: it insists on `-n`, takes
+    /// `-u USER` (default root), runs the command as the same user with `ORDO_BECAME=USER`
+    /// in its environment, and answers like a real `sudo -n` that wants a password when
+    /// USER is `needs-password`.
+    pub fn bin(&self) -> PathBuf {
+        let bin = self.dir().join("bin");
+        let sudo = bin.join("sudo");
+        if !sudo.exists() {
+            std::fs::create_dir_all(&bin).expect("bin dir");
+            std::fs::write(
+                &sudo,
+                r#"#!/bin/sh
+[ "$1" = -n ] || { echo 'fake sudo: -n missing' >&2; exit 2; }; shift
+user=root
+if [ "$1" = -u ]; then user=$2; shift 2; fi
+[ "$1" = -- ] && shift
+if [ "$user" = needs-password ]; then echo 'sudo: a password is required' >&2; exit 1; fi
+ORDO_BECAME=$user exec "$@"
+"#,
+            )
+            .expect("fake sudo");
+            let mut perms = std::fs::metadata(&sudo).expect("sudo").permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+            std::fs::set_permissions(&sudo, perms).expect("chmod sudo");
+        }
+        bin
+    }
+
+    /// The sshd configuration line that puts [`Lab::bin`] first on the sessions' `PATH`.
+    pub fn with_bin(&self) -> String {
+        format!(
+            "SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin\n",
+            self.bin().display()
+        )
+    }
+
+    /// [`Lab::host`] with `extra` lines added to its sshd configuration.
+    pub fn host_with(&self, name: &str, max_sessions: u32, extra: &str) -> Sshd {
         let host_key = self.dir().join(format!("host_{name}_ed25519"));
         keygen(&host_key, name);
         // A free port can be taken between the probe and sshd's bind: try a few.
@@ -117,7 +159,7 @@ impl Lab {
                     "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nAuthorizedKeysFile {}\n\
                      PidFile {}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
                      UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n\
-                     MaxSessions {max_sessions}\nLogLevel VERBOSE\n",
+                     MaxSessions {max_sessions}\nLogLevel VERBOSE\n{extra}",
                     host_key.display(),
                     self.dir().join("authorized_keys").display(),
                     pid_file.display(),
