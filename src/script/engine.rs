@@ -75,9 +75,9 @@ const CHECK_EVERY: u64 = 16;
 /// The names of the stdlib's native modules (`file::`, `shell::`, ...), sorted, for this
 /// stage's messages about an unknown module. The stdlib registers them one stage up; its
 /// tests check this list against what it registers.
-pub const NATIVE_MODULES: [&str; 13] = [
-    "env", "file", "http", "json", "log", "path", "shell", "template", "term", "time", "values",
-    "vars", "yaml",
+pub const NATIVE_MODULES: [&str; 15] = [
+    "env", "file", "host", "http", "json", "local", "log", "path", "shell", "template", "term",
+    "time", "values", "vars", "yaml",
 ];
 
 /// The sandbox without the stdlib's native modules; `stdlib::engine` is the engine
