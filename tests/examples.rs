@@ -7,6 +7,10 @@
 //! Examples that need a web server use `127.0.0.1:8080`; the test starts one on a free
 //! port (`common::HttpServer`: `/ok`, `/file.bin`, ...) and puts its address in place of
 //! that one, in the copied files, the commands and the expected output.
+//!
+//! examples/remote-hosts runs against two real sshd processes on 127.0.0.1
+//! (tests/common/sshd.rs): the test writes the example's `inventory.yaml` with their
+//! addresses, and shows them as the README's in the output it compares.
 
 #![allow(
     clippy::unwrap_used,
@@ -22,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::HttpServer;
+use common::sshd::Lab;
 
 /// The address examples use for a web server; replaced by the test server's.
 const PLACEHOLDER: &str = "127.0.0.1:8080";
@@ -152,6 +157,21 @@ fn copy_dir(from: &Path, to: &Path, addr: &str) {
 /// Runs the README of `examples/<name>` in a fresh copy, and checks that its commands
 /// leave nothing behind in the example's state; returns the copy's root.
 fn run_example(name: &str) -> tempfile::TempDir {
+    run_example_with(name, |_| {}, &[], false, |_, _| {})
+}
+
+/// [`run_example`], with `prepare` called on the copied example directory before the first
+/// command, each `(actual, shown)` of `replace` put back to what the README shows in the
+/// output before it is compared (addresses a test chose), the lines compared in any order
+/// when `any_order` (hosts run in parallel), and `after(i, example_dir)` called after the
+/// `i`th command (from 0) has been checked.
+fn run_example_with(
+    name: &str,
+    prepare: impl FnOnce(&Path),
+    replace: &[(String, String)],
+    any_order: bool,
+    mut after: impl FnMut(usize, &Path),
+) -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir().unwrap();
     let server = HttpServer::start();
@@ -164,6 +184,7 @@ fn run_example(name: &str) -> tempfile::TempDir {
     let readme =
         std::fs::read_to_string(root.join("examples").join(name).join("README.md")).unwrap();
     let steps = steps(&readme.replace(PLACEHOLDER, &addr));
+    prepare(&work.path().join("examples").join(name));
     assert!(
         !steps.is_empty(),
         "examples/{name}/README.md shows no `cargo run -q -- ...` command"
@@ -171,7 +192,7 @@ fn run_example(name: &str) -> tempfile::TempDir {
     // A `cd` lasts, as in the shell the reader types the commands into: the commands
     // after it run from that directory too.
     let mut cwd = work.path().to_path_buf();
-    for step in steps {
+    for (i, step) in steps.into_iter().enumerate() {
         if let Some(dir) = &step.dir {
             cwd = cwd.join(dir);
             assert!(
@@ -186,8 +207,12 @@ fn run_example(name: &str) -> tempfile::TempDir {
             .env_remove("NO_COLOR")
             .output()
             .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        for (actual, shown) in replace {
+            stdout = stdout.replace(actual.as_str(), shown);
+            stderr = stderr.replace(actual.as_str(), shown);
+        }
         let context = format!(
             "examples/{name}: ordo {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
             step.args.join(" ")
@@ -198,7 +223,12 @@ fn run_example(name: &str) -> tempfile::TempDir {
             .filter(|l| !is_log(l))
             .map(|l| normalize(l))
             .collect();
-        let actual_out: Vec<String> = stdout.lines().map(normalize).collect();
+        let mut actual_out: Vec<String> = stdout.lines().map(normalize).collect();
+        let mut expected_out = expected_out;
+        if any_order {
+            actual_out.sort();
+            expected_out.sort();
+        }
         assert_eq!(actual_out, expected_out, "{context}");
         for log in step.expected.iter().filter(|l| is_log(l)) {
             assert!(
@@ -211,6 +241,7 @@ fn run_example(name: &str) -> tempfile::TempDir {
             !stderr.contains("gone from the files"),
             "an orphan note\n{context}"
         );
+        after(i, &work.path().join("examples").join(name));
     }
     assert_state_is_empty(name, work.path());
     work
@@ -363,6 +394,123 @@ fn user_override_runs_as_its_readme_says() {
     assert!(!work.path().join("examples/user-override/out/motd").exists());
 }
 
+/// A stand-in for a program on a lab host: logs its arguments to `log`, then runs `body`.
+fn stand_in(bin: &Path, name: &str, log: &Path, body: &str) {
+    let path = bin.join(name);
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\n{body}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+/// The README of examples/remote-hosts against two real sshd hosts on 127.0.0.1 (in place
+/// of the inventory's `192.0.2.x`), each with its own directory as the host variable `root`
+/// and stand-ins for `sudo` (which logs, then runs the command) and `systemctl` (which only
+/// logs) first on its `PATH`.
+#[test]
+fn remote_hosts_runs_as_its_readme_says_on_two_lab_hosts() {
+    let Some(lab) = Lab::new() else { return };
+    let hosts = tempfile::tempdir().unwrap();
+    let mut sshds = Vec::new();
+    let mut entries = Vec::new();
+    let mut replace = Vec::new();
+    for (name, shown) in [
+        ("web-1", "deploy@192.0.2.10"),
+        ("web-2", "deploy@192.0.2.11"),
+    ] {
+        let root = hosts.path().join(name);
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        stand_in(
+            &bin,
+            "sudo",
+            &root.join("sudo.log"),
+            "[ \"$1\" = -n ] || exit 2; shift\n[ \"$1\" = -u ] && shift 2\n[ \"$1\" = -- ] && shift\nexec \"$@\"",
+        );
+        stand_in(&bin, "systemctl", &root.join("systemctl.log"), "exit 0");
+        let sshd = lab.host_with(
+            name,
+            10,
+            &format!(
+                "SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin\n",
+                bin.display()
+            ),
+        );
+        let reach = lab.reach(&sshd);
+        entries.push(reach.inventory_entry(&format!(
+            "root: {}",
+            serde_json::to_string(&root.display().to_string()).unwrap()
+        )));
+        replace.push((format!("127.0.0.1:{}", sshd.port), shown.to_string()));
+        sshds.push(sshd);
+    }
+    let inventory = format!(
+        "{}  groups:\n    web: {{hosts: [\"web-*\"]}}\n",
+        common::sshd::inventory(&entries)
+    );
+    let log = |host: &str, which: &str| {
+        std::fs::read_to_string(hosts.path().join(host).join(which)).unwrap_or_default()
+    };
+    let config = |host: &str| hosts.path().join(host).join("etc/greeter/greeter.conf");
+    let shipper = |host: &str| hosts.path().join(host).join("etc/logship/logship.conf");
+    let mut applied = 0;
+    run_example_with(
+        "remote-hosts",
+        |example| std::fs::write(example.join("inventory.yaml"), &inventory).unwrap(),
+        &replace,
+        true,
+        |_, example| {
+            // Which command ran: the state says whether anything is applied.
+            let state =
+                std::fs::read_to_string(example.join(".ordo/state.json")).unwrap_or_default();
+            let now_applied = state.contains("greeter");
+            if now_applied {
+                applied += 1;
+            }
+            for host in ["web-1", "web-2"] {
+                if now_applied {
+                    // Each host has its own files, rendered for it...
+                    let text = std::fs::read_to_string(config(host)).unwrap();
+                    assert!(
+                        text.contains(&format!("message = \"hello from {host}\"")),
+                        "{text}"
+                    );
+                    assert!(shipper(host).exists());
+                    // ...and each unit was restarted once, through sudo, however many
+                    // applies ran: the second changed nothing.
+                    assert_eq!(
+                        log(host, "systemctl.log"),
+                        "restart logship.service\nrestart greeter.service\n",
+                        "on {host} after apply {applied}"
+                    );
+                    assert!(
+                        log(host, "sudo.log").contains("-n "),
+                        "{}",
+                        log(host, "sudo.log")
+                    );
+                } else if applied > 0 {
+                    // Deleted: the files are gone, the units told to restart if running.
+                    assert!(!config(host).exists() && !shipper(host).exists());
+                    assert!(
+                        log(host, "systemctl.log").ends_with("try-restart logship.service\n"),
+                        "{}",
+                        log(host, "systemctl.log")
+                    );
+                }
+            }
+        },
+    );
+    assert_eq!(applied, 2, "the README applies twice");
+    let left = common::processes_matching(&format!(
+        "UserKnownHostsFile={}",
+        lab.dir().join("known_hosts").display()
+    ));
+    assert!(left.trim().is_empty(), "ssh processes left: {left}");
+    drop(sshds);
+}
+
 #[test]
 fn every_example_has_a_test() {
     let tested = [
@@ -371,6 +519,7 @@ fn every_example_has_a_test() {
         "git-repo",
         "hello-world",
         "linked-manifests",
+        "remote-hosts",
         "shell-pipeline",
         "user-override",
     ];
