@@ -72,6 +72,14 @@ fn every_file_operation_works_on_a_host_with_hostile_names() {
         !fs.write(&f, b"one\n", None).unwrap(),
         "the same content is not written again"
     );
+    // A big file is compared before it is sent: unchanged, it is not written again.
+    let big = vec![b'x'; 200 << 10];
+    let big_path = s(&base.join("big"));
+    assert!(fs.write(&big_path, &big, None).unwrap());
+    assert!(!fs.write(&big_path, &big, None).unwrap());
+    assert!(fs.write(&big_path, &big[1..], None).unwrap());
+    assert_eq!(fs.size(&big_path).unwrap(), (200 << 10) - 1);
+    assert!(fs.remove(&big_path).unwrap());
     fs.append(&f, b"two\n").unwrap();
     assert_eq!(fs.read(&f, 1000).unwrap(), b"one\ntwo\n");
     assert!(fs.exists(&f).unwrap());

@@ -87,15 +87,15 @@ exec cat -- "$r""#;
 const WRITE: &str = r#"at "$1" follow; p=$r; m=$2; h=$3
 parent "$p"
 [ -d "$p" ] && die 92 "a directory"
-mkdir -p -- "$d" || exit 1
 if [ -e "$p" ]; then
-  [ -n "$m" ] || m=$(stat -L -c %a -- "$p") || exit 1
-  if [ -f "$p" ] && [ "$(stat -L -c %a -- "$p")" = "$m" ] && [ "$(sha256sum <"$p")" = "$h  -" ]; then
-    echo unchanged; exit 0
-  fi
+  cur=$(stat -L -c %a -- "$p") || exit 1
+  [ -n "$m" ] || m=$cur
+  if [ "$cur" = "$m" ] && [ -f "$p" ] && [ "$(sha256sum <"$p")" = "$h  -" ]; then echo unchanged; exit 0; fi
 else
+  [ -d "$d" ] || mkdir -p -- "$d" || exit 1
   [ -n "$m" ] || m=$(printf %o $((0644 & ~0$(umask))))
 fi
+[ "$4" = check ] && { echo differs; exit 0; }
 t=$(mktemp "$d/.ordo-XXXXXX") || exit 1
 if cat >"$t" && chmod -- "$m" "$t" && mv -f -- "$t" "$p"; then echo changed; else rm -f -- "$t"; exit 1; fi"#;
 
@@ -160,6 +160,10 @@ const DIR: &str = r#"at "$1" follow
 [ -d "$r" ] || die 92 "not a directory"
 printf '%s' "$r""#;
 
+/// Writes larger than this are first compared with the file on the host (one round trip
+/// more), so an unchanged big file is not sent.
+const SEND_WITH_CHECK: usize = 64 << 10;
+
 /// The file operations on one host, as one handler call may use them.
 #[derive(Debug)]
 pub struct HostFs<'a> {
@@ -202,12 +206,20 @@ impl<'a> HostFs<'a> {
         args: &[&str],
         stdin: Option<&[u8]>,
         max_output: usize,
+        guard_env: bool,
     ) -> Result<Output, TransportError> {
         let mut argv: Vec<OsString> = super::exec::become_prefix(self.host, None, None);
         argv.extend(["sh".into(), "-c".into(), format!("{PRELUDE}{body}").into()]);
         argv.push("sh".into());
         argv.push(self.host.fs_root.clone().unwrap_or_default().into());
-        argv.push(if self.env_allowed { "0" } else { "1" }.into());
+        argv.push(
+            if guard_env && !self.env_allowed {
+                "1"
+            } else {
+                "0"
+            }
+            .into(),
+        );
         argv.extend(args.iter().map(OsString::from));
         let mut cmd = RemoteCommand::new(argv).max_output(max_output);
         if let Some(input) = stdin {
@@ -231,8 +243,14 @@ impl<'a> HostFs<'a> {
     ) -> Result<Output, TransportError> {
         let mut all = vec![path];
         all.extend_from_slice(args);
+        // A process's environment can be read, never written: only the calls that look
+        // pay for resolving the path to find one (a `realpath` on the host).
+        let guard_env = !matches!(
+            action,
+            "writing" | "appending to" | "making" | "changing the mode of" | "removing"
+        );
         let out = self
-            .script(body, &all, stdin, max_output)
+            .script(body, &all, stdin, max_output, guard_env)
             .map_err(|e| self.stopped(action, path, e))?;
         self.check(action, path, &out)?;
         Ok(out)
@@ -389,7 +407,22 @@ impl<'a> HostFs<'a> {
         let mode = mode
             .map(|m| format!("{:o}", m & 0o7777))
             .unwrap_or_default();
-        let out = self.op("writing", path, WRITE, &[&mode, &hash], Some(content), 64)?;
+        // A big file is first compared, so an unchanged one is not sent at all; a small one
+        // goes with the comparison, in one round trip.
+        if content.len() > SEND_WITH_CHECK {
+            let out = self.op("writing", path, WRITE, &[&mode, &hash, "check"], None, 64)?;
+            if out.stdout.starts_with(b"unchanged") {
+                return Ok(false);
+            }
+        }
+        let out = self.op(
+            "writing",
+            path,
+            WRITE,
+            &[&mode, &hash, ""],
+            Some(content),
+            64,
+        )?;
         Ok(out.stdout.starts_with(b"changed"))
     }
 
