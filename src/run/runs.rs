@@ -5,6 +5,10 @@
 //! `apply` stored), each finished manifest is journaled, and the journal is folded into the
 //! state file at the end — also after a failure or an interrupt. `plan` only reads the
 //! state, takes no lock and writes nothing.
+//!
+//! [`run_handlers`] reads as its steps: lock and recover the state, seed the variables,
+//! find what is gone from the files, select and plan (prunes first), compare with the
+//! state, open the recording, run, save, and turn the report into an exit status.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -106,42 +110,179 @@ fn baseline(
     }
 }
 
+/// `apply`, `delete` and `plan`: the steps of a run, in order.
 pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Result<(), Error> {
     let dry_run = config.command == CommandKind::Plan;
     catch_file_size_signal();
-    let store = config.state.clone().map(StateStore::new);
-    let mut lock = None;
-    // The lock file outlives a killed run and is shown to the next one and by
-    // `state unlock`: the command line is recorded with every secret masked (a `--set`
-    // of a secret value included; the values were registered when loading). It is the
-    // arguments `run` was given, as `OsString`s (`std::env::args` panics on an argument
-    // that is not UTF-8, a path).
-    let command = crate::exec::secrets::masked(&config.command_line);
-    if let (Some(store), false) = (&store, dry_run) {
-        let (held, warning) =
-            StateLock::acquire(&store.lock_path(), &command).map_err(|e| state_error(&e))?;
-        if let Some(w) = warning {
-            eprintln!("warning: {w}");
-        }
-        lock = Some(held);
-    }
-    // A run that crashed left its journal: `recover` makes the state whole (`plan` only
-    // reads, so it folds in memory).
-    let state = match (&store, dry_run) {
-        (Some(s), false) => s.recover().map_err(|e| state_error(&e))?,
-        (Some(s), true) => s.read().map_err(|e| state_error(&e))?,
-        (None, _) => crate::state::State::default(),
-    };
-    // The key of the recorded spec hashes (made by the first run that records; `plan`
-    // only reads it).
-    let hasher = match &store {
-        Some(s) => SpecHasher::load(s.path(), !dry_run).map_err(|e| state_error(&e))?,
-        None => SpecHasher::none(),
-    };
-    let empty = BTreeMap::new();
-    let recorded: &BTreeMap<String, Entry> = state.env(&config.env).unwrap_or(&empty);
+    let mut state = StateRun::lock_and_recover(config, dry_run)?;
+    let vars = seed_variables(world, &state);
+    let gone = state.gone_from_files(config, world);
+    let planned = plan_steps(config, world, action, &state, &gone, dry_run)?;
+    let compared = compare(config, world, action, &state, &gone, dry_run);
+    let recording = state.recording(config, world, action, &planned.pruned, &vars)?;
+    let report = execute(config, world, &planned, vars, compared, &recording, dry_run);
+    state.save(recording)?;
+    exit_status(config, &report, dry_run)
+}
 
-    // Variables survive between runs: a later process reads what an earlier one stored.
+/// The state file of a run: its lock (unless `plan`), what it holds, the key of its spec
+/// hashes, and the command line the lock records.
+struct StateRun {
+    store: Option<StateStore>,
+    lock: Option<StateLock>,
+    /// Taken by [`StateRun::recording`].
+    state: crate::state::State,
+    hasher: SpecHasher,
+    /// The command line, every secret masked (a `--set` of a secret value included; the
+    /// values were registered when loading). It is the arguments `run` was given, as
+    /// `OsString`s (`std::env::args` panics on an argument that is not UTF-8, a path).
+    command: String,
+    env: String,
+}
+
+impl StateRun {
+    /// Takes the lock (the lock file outlives a killed run and is shown to the next one and
+    /// by `state unlock`) and makes the state whole: a run that crashed left its journal
+    /// (`plan` only reads, so it folds in memory and takes no lock).
+    fn lock_and_recover(config: &Config, dry_run: bool) -> Result<StateRun, Error> {
+        let store = config.state.clone().map(StateStore::new);
+        let command = crate::exec::secrets::masked(&config.command_line);
+        let mut lock = None;
+        if let (Some(store), false) = (&store, dry_run) {
+            let (held, warning) =
+                StateLock::acquire(&store.lock_path(), &command).map_err(|e| state_error(&e))?;
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
+            lock = Some(held);
+        }
+        let state = match (&store, dry_run) {
+            (Some(s), false) => s.recover().map_err(|e| state_error(&e))?,
+            (Some(s), true) => s.read().map_err(|e| state_error(&e))?,
+            (None, _) => crate::state::State::default(),
+        };
+        // The key of the recorded spec hashes (made by the first run that records; `plan`
+        // only reads it).
+        let hasher = match &store {
+            Some(s) => SpecHasher::load(s.path(), !dry_run).map_err(|e| state_error(&e))?,
+            None => SpecHasher::none(),
+        };
+        Ok(StateRun {
+            store,
+            lock,
+            state,
+            hasher,
+            command,
+            env: config.env.clone(),
+        })
+    }
+
+    /// What the state records for this environment.
+    fn recorded(&self) -> &BTreeMap<String, Entry> {
+        static EMPTY: BTreeMap<String, Entry> = BTreeMap::new();
+        self.state.env(&self.env).unwrap_or(&EMPTY)
+    }
+
+    fn file_name(&self) -> Option<String> {
+        self.store.as_ref().map(|s| s.path().display().to_string())
+    }
+
+    /// The entries whose manifest is gone from the files this run was shown. An instance
+    /// `--limit` leaves out of the run is not gone; one on a host no longer selected (or
+    /// removed from the inventory) is. An entry recorded from a file outside every `-m`
+    /// path (or the project's default) is not this run's to prune or report.
+    fn gone_from_files(&self, config: &Config, world: &World) -> Vec<(String, Entry)> {
+        let mut current: HashSet<String> = world
+            .graph
+            .nodes
+            .iter()
+            .filter_map(|&i| world.manifests.get(i))
+            .map(|m| m.name.clone())
+            .collect();
+        for (name, hosts) in &world.placement.all_hosts {
+            current.extend(
+                hosts
+                    .iter()
+                    .map(|h| crate::manifest::instance_name(name, h)),
+            );
+        }
+        let shown_to_run = super::loaded_from(&config.manifests);
+        self.recorded()
+            .iter()
+            .filter(|(n, e)| !current.contains(n.as_str()) && shown_to_run(&e.file))
+            .map(|(n, e)| (n.clone(), e.clone()))
+            .collect()
+    }
+
+    /// Where this run's records go: a recorder journaling into the state (holding the
+    /// lock), or, for `plan` and `--no-state`, the state kept as it was read.
+    fn recording<'w>(
+        &mut self,
+        config: &Config,
+        world: &'w World,
+        action: Action,
+        pruned: &HashSet<String>,
+        vars: &Arc<Variables>,
+    ) -> Result<Recording<'w>, Error> {
+        let state = std::mem::take(&mut self.state);
+        match (&self.store, self.lock.take()) {
+            (Some(s), Some(lock)) => {
+                let journal = s.journal().map_err(|e| state_error(&e))?;
+                let r = StateRecorder::new(
+                    journal,
+                    lock,
+                    state,
+                    config.env.clone(),
+                    action == Action::Delete,
+                    pruned.clone(),
+                    Arc::clone(vars),
+                    &world.registry,
+                )
+                .keyed(self.hasher.clone());
+                Ok(Recording::Journal(Box::new(std::sync::Mutex::new(r))))
+            }
+            _ => Ok(Recording::ReadOnly(state)),
+        }
+    }
+
+    /// Saves what finished, whatever happened to the rest.
+    fn save(&self, recording: Recording<'_>) -> Result<(), Error> {
+        if let (Recording::Journal(r), Some(store)) = (recording, &self.store) {
+            let recorder = (*r)
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            recorder
+                .save(store, &self.command)
+                .map_err(|e| state_error(&e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a run's records go (see [`StateRun::recording`]).
+enum Recording<'w> {
+    Journal(Box<std::sync::Mutex<StateRecorder<'w>>>),
+    ReadOnly(crate::state::State),
+}
+
+impl Recording<'_> {
+    /// `m.previous`: what the last apply of `name` recorded.
+    fn previous(&self, env: &str, name: &str) -> Option<rhai::Dynamic> {
+        match self {
+            Recording::Journal(r) => r
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .previous(name)
+                .map(previous_value),
+            Recording::ReadOnly(state) => state.env(env)?.get(name).map(previous_value),
+        }
+    }
+}
+
+/// The run's variables, seeded with those earlier runs recorded: a later process reads what
+/// an earlier one stored. They know the run's instances (`name@host`), so `a.key` read on a
+/// host means `a`'s instance there.
+fn seed_variables(world: &World, state: &StateRun) -> Arc<Variables> {
     let instances = world
         .manifests
         .iter()
@@ -153,11 +294,8 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
                 .map(|h| crate::manifest::instance_name(name, h))
         }))
         .collect();
-    let vars = Arc::new(
-        Variables::from_state_file(store.as_ref().map(|s| s.path().display().to_string()))
-            .with_instances(instances),
-    );
-    for (name, entry) in recorded {
+    let vars = Variables::from_state_file(state.file_name()).with_instances(instances);
+    for (name, entry) in state.recorded() {
         if let serde_json::Value::Object(map) = parse_raw(&entry.variables) {
             for (key, value) in &map {
                 vars.set(name, key, json_to_dynamic(value), false);
@@ -167,53 +305,49 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
             vars.set_masked(name, key);
         }
     }
+    Arc::new(vars)
+}
 
-    let mut current: HashSet<String> = world
-        .graph
-        .nodes
-        .iter()
-        .filter_map(|&i| world.manifests.get(i))
-        .map(|m| m.name.clone())
-        .collect();
-    // An instance `--limit` leaves out of this run is not gone from the files; one on a host
-    // no longer selected (or removed from the inventory) is.
-    for (name, hosts) in &world.placement.all_hosts {
-        current.extend(
-            hosts
-                .iter()
-                .map(|h| crate::manifest::instance_name(name, h)),
-        );
-    }
-    // Only what this run was shown can be gone from it: an entry recorded from a file
-    // outside every `-m` path (or project default) is not this run's to prune or report.
-    let shown_to_run = super::loaded_from(&config.manifests);
-    let gone: Vec<(String, Entry)> = recorded
-        .iter()
-        .filter(|(n, e)| !current.contains(n.as_str()) && shown_to_run(&e.file))
-        .map(|(n, e)| (n.clone(), e.clone()))
-        .collect();
-    let prune = config.prune && action == Action::Apply;
+/// The plan of the run, over the manifests it runs: the selection's, plus (`apply
+/// --prune`) the entries gone from the files, rebuilt from the state and deleted first.
+struct Planned<'w> {
+    plan: Plan,
+    manifests: std::borrow::Cow<'w, [Manifest]>,
+    /// The names of the pruned entries.
+    pruned: HashSet<String>,
+}
 
+/// Selects, plans, and puts the deletions of `--prune` first.
+fn plan_steps<'w>(
+    config: &Config,
+    world: &'w World,
+    action: Action,
+    state: &StateRun,
+    gone: &[(String, Entry)],
+    dry_run: bool,
+) -> Result<Planned<'w>, Error> {
     let selected = super::load::select(config, world, action == Action::Delete)?;
-    let mut plan = Plan::build(
-        &world.graph,
-        &world.manifests,
-        &world.handlers,
-        action,
-        selected.as_ref(),
-    );
-    let mut manifests: std::borrow::Cow<'_, [Manifest]> =
-        std::borrow::Cow::Borrowed(&world.manifests);
-    let mut pruned = HashSet::new();
+    let mut planned = Planned {
+        plan: Plan::build(
+            &world.graph,
+            &world.manifests,
+            &world.handlers,
+            action,
+            selected.as_ref(),
+        ),
+        manifests: std::borrow::Cow::Borrowed(&world.manifests),
+        pruned: HashSet::new(),
+    };
+    let prune = config.prune && action == Action::Apply;
     if prune && !dry_run && !gone.is_empty() {
-        let state_file = store.as_ref().map(|s| s.path().display().to_string());
+        let state_file = state.file_name();
         let (extra, steps, before) =
-            prune_steps(world, &gone, state_file.as_deref().unwrap_or_default())?;
+            prune_steps(world, gone, state_file.as_deref().unwrap_or_default())?;
         let mut all = world.manifests.clone();
         all.extend(extra);
-        manifests = std::borrow::Cow::Owned(all);
-        pruned = gone.iter().map(|(n, _)| (*n).clone()).collect();
-        plan = plan.prune_first(steps, before);
+        planned.manifests = std::borrow::Cow::Owned(all);
+        planned.pruned = gone.iter().map(|(n, _)| (*n).clone()).collect();
+        planned.plan = planned.plan.prune_first(steps, before);
     } else if !gone.is_empty() && !dry_run && action == Action::Apply {
         eprintln!(
             "note: {} manifest{} in the state {} gone from the files ({}); `ordo apply --prune` deletes them",
@@ -227,9 +361,30 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
                 .join(", ")
         );
     }
+    Ok(planned)
+}
 
+/// How the manifests compare with what the state recorded, for `plan`'s reasons and diffs
+/// and `apply`'s notes.
+struct Comparison {
+    baselines: Vec<Baseline>,
+    recorded_specs: Vec<Option<serde_json::Value>>,
+    after_prune: Vec<Option<String>>,
+    orphans: Vec<Orphan>,
+    state_has_entries: bool,
+}
+
+fn compare(
+    config: &Config,
+    world: &World,
+    action: Action,
+    state: &StateRun,
+    gone: &[(String, Entry)],
+    dry_run: bool,
+) -> Comparison {
+    let recorded = state.recorded();
     // Without a state file there is nothing to compare with (every manifest is new).
-    let baselines: Vec<Baseline> = if store.is_some() {
+    let baselines: Vec<Baseline> = if state.store.is_some() {
         world
             .manifests
             .iter()
@@ -240,7 +395,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
                     .get(i)
                     .map(|&h| world.registry.get(h).hash.as_str())
                     .unwrap_or_default();
-                baseline(m, h, recorded.get(&m.name), &hasher)
+                baseline(m, h, recorded.get(&m.name), &state.hasher)
             })
             .collect()
     } else {
@@ -258,6 +413,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         .collect();
     // `apply --prune` deletes the orphans before anything else: under `plan --prune`, what
     // depended on one is known after apply.
+    let prune = config.prune && action == Action::Apply;
     let after_prune = if dry_run && prune && !gone.is_empty() {
         world
             .manifests
@@ -286,43 +442,33 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     } else {
         Vec::new()
     };
+    Comparison {
+        baselines,
+        recorded_specs,
+        after_prune,
+        orphans,
+        state_has_entries: !recorded.is_empty(),
+    }
+}
 
-    let state_has_entries = !recorded.is_empty();
-    // The state stays with the recorder (which applies this run's records to it) or here.
-    let mut kept = None;
-    let recorder = match (&store, dry_run, lock.take()) {
-        (Some(s), false, Some(lock)) => {
-            let journal = s.journal().map_err(|e| state_error(&e))?;
-            let r = StateRecorder::new(
-                journal,
-                lock,
-                state,
-                config.env.clone(),
-                action == Action::Delete,
-                pruned,
-                Arc::clone(&vars),
-                &world.registry,
-            )
-            .keyed(hasher.clone());
-            Some(std::sync::Mutex::new(r))
+/// Runs the plan: events to the reporter, Ctrl-C handled, one SSH connection per host for
+/// the whole run (made when its first instance runs, closed at the end).
+fn execute(
+    config: &Config,
+    world: &World,
+    planned: &Planned<'_>,
+    vars: Arc<Variables>,
+    compared: Comparison,
+    recording: &Recording<'_>,
+    dry_run: bool,
+) -> crate::exec::RunReport {
+    let previous = |name: &str| recording.previous(&config.env, name);
+    let recorder = match recording {
+        Recording::Journal(r) => {
+            Some(r.as_ref() as &std::sync::Mutex<dyn crate::exec::Recorder + '_>)
         }
-        _ => {
-            kept = Some(state);
-            None
-        }
+        Recording::ReadOnly(_) => None,
     };
-    let previous = |name: &str| -> Option<rhai::Dynamic> {
-        if let Some(r) = &recorder {
-            let r = r.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            return r.previous(name).map(previous_value);
-        }
-        kept.as_ref()?
-            .env(&config.env)?
-            .get(name)
-            .map(previous_value)
-    };
-
-    // One SSH connection per host for the whole run, made when its first instance runs.
     let pool = crate::exec::HostPool::new(crate::target::ssh::Settings {
         per_host: config.per_host,
         ..crate::target::ssh::Settings::default()
@@ -336,7 +482,7 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let runner = Runner {
         engine: &world.engine,
         registry: &world.registry,
-        manifests: &manifests,
+        manifests: &planned.manifests,
         limits: &config.limits,
         policy: Arc::new(policy),
         vars,
@@ -351,52 +497,45 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
             dry_run,
             keep_resolved: recorder.is_some(),
         },
-        recorder: recorder
-            .as_ref()
-            .map(|r| r as &std::sync::Mutex<dyn crate::exec::Recorder + '_>),
-        baselines,
-        orphans,
+        recorder,
+        baselines: compared.baselines,
+        orphans: compared.orphans,
         previous: Some(&previous),
-        recorded_specs,
-        state_has_entries,
+        recorded_specs: compared.recorded_specs,
+        state_has_entries: compared.state_has_entries,
         first_pruned: world.manifests.len(),
-        after_prune,
+        after_prune: compared.after_prune,
         hosts: Some(&pool),
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
-    let mut used: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();
+    let mut used: Vec<usize> = planned.plan.steps.iter().map(|s| s.handler).collect();
     used.sort_unstable();
     used.dedup();
     for h in used {
         world.registry.prepare(&world.engine, &config.limits, h);
     }
-    let report = runner.run(&plan);
+    let report = runner.run(&planned.plan);
     // Every master ends with the run: nothing is left to expire on its own.
     pool.close();
     // Every command has ended; whatever a killed keeper left behind goes now.
     crate::stdlib::contain::sweep();
     events.finish();
-    drop(runner);
+    report
+}
 
-    // Save what finished, whatever happened to the rest.
-    let mut state_result = Ok(());
-    if let (Some(r), Some(store)) = (recorder, &store) {
-        let recorder = r
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        state_result = recorder.save(store, &command);
-    }
-    if let Err(e) = state_result {
-        return Err(state_error(&e));
-    }
-
+/// The run's exit status: interrupted, a failure (or an unreachable host), pending changes
+/// (`plan --detailed-exitcode`), or success.
+fn exit_status(
+    config: &Config,
+    report: &crate::exec::RunReport,
+    dry_run: bool,
+) -> Result<(), Error> {
     if report.interrupted {
         return Err(Error::Interrupted);
     }
-    if report.summary.failed + report.summary.unreachable > 0 {
-        return Err(Error::RunFailed {
-            failed: report.summary.failed + report.summary.unreachable,
-        });
+    let failed = report.summary.failed + report.summary.unreachable;
+    if failed > 0 {
+        return Err(Error::RunFailed { failed });
     }
     if dry_run && config.detailed_exitcode {
         let changes = report.summary.pending
