@@ -502,3 +502,70 @@ fn a_host_lost_during_a_call_is_unreachable_and_the_other_host_finishes() {
     assert!(root_of(&lab, "db").join("done.txt").exists());
     assert!(!root_of(&lab, "web").join("done.txt").exists());
 }
+
+#[test]
+fn become_on_the_controller_runs_through_sudo_n_too() {
+    let Some(lab) = Lab::new() else { return };
+    let path = format!(
+        "{}:{}",
+        lab.bin().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let t = Test::new()
+        .env("PATH", &path)
+        .manifest(
+            "m.yaml",
+            "kind: Here\nversion: v1\nmetadata: {name: m}\nspec: {}\n",
+        )
+        .handler(
+            "here.rhai",
+            r#"register("Here", "^1");
+permissions(["shell", "file:write"]);
+fn apply(m) {
+    let who = "printf %s ${ORDO_BECAME:-nobody},$K";
+    let line = shell::run(who, #{ env: #{ K: "k1" } }).stdout;
+    line += " " + local::run(who, #{ become: true, env: #{ K: "k2" } }).stdout;
+    line += " " + shell::run(who, #{ become_user: "ops", env: #{ K: "k3" } }).stdout;
+    try { shell::run("true", #{ become_user: "needs-password" }); } catch (e) { line += " " + e.message; }
+    file::write(m.dir + "/become.txt", line);
+}
+"#,
+        );
+    t.run(&["apply"]).code(0);
+    assert_eq!(
+        t.read("become.txt"),
+        "nobody,k1 root,k2 ops,k3 `shell::run`: `sudo -n` wants a password to run as `needs-password`: become never types one"
+    );
+}
+
+#[test]
+fn the_handler_call_s_timeout_kills_a_remote_command() {
+    let Some(lab) = Lab::new() else { return };
+    let web = lab.host("web", 10);
+    let marker = format!("1000.{}43", std::process::id());
+    let t = project(
+        &inventory(&lab, &[(&web, "")]),
+        r#""shell""#,
+        &format!(r#"    shell::run("sleep {marker}");"#),
+    )
+    .manifest(
+        "m.yaml",
+        "kind: Remote\nversion: v1\nmetadata: {name: m, hosts: [web], timeout: 1}\nspec: {}\n",
+    );
+    let started = Instant::now();
+    t.run(&["apply"])
+        .code(1)
+        .stderr_has("the handler call reached its timeout");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut left = processes_matching(&format!("^sleep {marker}"));
+    while !left.trim().is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+        left = processes_matching(&format!("^sleep {marker}"));
+    }
+    assert_eq!(
+        left.trim(),
+        "",
+        "the remote sleep survived the call's timeout"
+    );
+}
