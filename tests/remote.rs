@@ -704,3 +704,242 @@ fn delete_runs_the_instances_in_the_exact_reverse_order() {
     assert_eq!(at("DELETE a@h1"), 0, "{lines:?}");
     assert!(common::recorded(&t).is_empty());
 }
+
+/// `Stamp`: on its host, in the host's `root` directory, writes `<name>.txt` (the host's
+/// name) with `file::write`, then records `<name>.start` and `<name>.end` (nanoseconds)
+/// around a `sleep` of `spec.sleep` seconds with `shell::run`.
+const STAMP: &str = r#"
+register("Stamp", "^1");
+permissions(["shell", "file:read", "file:write"]);
+
+fn apply(m) {
+    let r = m.host.vars.root;
+    file::mkdir(r);
+    file::write(r + "/" + m.name + ".txt", m.host.name);
+    let sleep = `${m.spec.sleep ?? 0}`;
+    shell::run("date +%s%N > \"$R/$N.start\"; sleep \"$S\"; date +%s%N > \"$R/$N.end\"",
+        #{ env: #{ R: r, N: m.name, S: sleep } });
+}
+
+fn delete(m) {
+    file::remove(m.host.vars.root + "/" + m.name + ".txt");
+}
+"#;
+
+fn stamp(name: &str, metadata: &str, spec: &str) -> String {
+    format!(
+        "---\nkind: Stamp\nversion: v1\nmetadata:\n  name: {name}\n{metadata}spec: {{{spec}}}\n"
+    )
+}
+
+/// A `pgrep -f` pattern for the `ssh` clients (masters and sessions) talking to the lab's
+/// hosts: their options name the lab's known_hosts file (sshd's own do not).
+fn ssh_clients(lab: &Lab) -> String {
+    format!(
+        "UserKnownHostsFile={}",
+        lab.dir().join("known_hosts").display()
+    )
+}
+
+/// The nanosecond timestamp in `<root of host>/<file>`.
+fn stamp_of(lab: &Lab, host: &str, file: &str) -> u128 {
+    let path = lab.dir().join(format!("root-{host}")).join(file);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn handlers_write_files_and_run_commands_on_each_host() {
+    let Some((lab, h1, h2)) = lab2() else { return };
+    let t = Test::new()
+        .handler("stamp.rhai", STAMP)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest("m.yaml", &stamp("site", "  hosts: [web]\n", ""));
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("changed   Stamp/site@h1");
+    for h in ["h1", "h2"] {
+        let root = lab.dir().join(format!("root-{h}"));
+        assert_eq!(std::fs::read_to_string(root.join("site.txt")).unwrap(), h);
+        assert!(root.join("site.end").exists());
+    }
+    t.run(&["delete"]).code(0);
+    assert!(!lab.dir().join("root-h1/site.txt").exists());
+    assert!(!lab.dir().join("root-h2/site.txt").exists());
+}
+
+#[test]
+fn a_host_lost_during_the_run_is_unreachable_its_dependents_skipped_the_others_finish() {
+    let Some((lab, h1, h2)) = lab2() else { return };
+    let pid_file = lab.dir().join("sshd_h2.pid");
+    // `cut` runs on the controller between `a` and `b`: it kills h2's sshd and the
+    // connections it serves, as a host that goes down mid-run.
+    let cut = format!(
+        "register(\"Cut\", \"^1\");\npermissions([\"shell\"]);\nfn apply(m) {{\n    local::run(\"pid=$(cat \\\"$P\\\"); pkill -KILL -P \\\"$pid\\\"; kill \\\"$pid\\\"\", #{{ env: #{{ P: \"{}\" }} }});\n}}\n",
+        pid_file.display()
+    );
+    let t = Test::new()
+        .handler("stamp.rhai", STAMP)
+        .handler("cut.rhai", &cut)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest(
+            "m.yaml",
+            &[
+                stamp("a", "  hosts: [web]\n", ""),
+                "---\nkind: Cut\nversion: v1\nmetadata:\n  name: cut\n  dependencies: {apply: [a]}\n".to_string(),
+                stamp("b", "  hosts: [web]\n  dependencies: {apply: [cut]}\n", ""),
+                stamp("c", "  hosts: [web]\n  dependencies: {apply: [b]}\n", ""),
+            ]
+            .concat(),
+        );
+    let out = t.run(&["apply", "-o", "json"]);
+    out.code(1);
+    let report = out.json();
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("a@h1", "changed"),
+            ("a@h2", "changed"),
+            ("b@h1", "changed"),
+            ("b@h2", "unreachable"),
+            ("c@h1", "changed"),
+            ("c@h2", "skipped"),
+            ("cut", "changed"),
+        ]),
+        "{report}"
+    );
+    assert!(lab.dir().join("root-h1/c.txt").exists());
+    assert!(!lab.dir().join("root-h2/b.txt").exists());
+    let h2 = report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["host"] == "h2")
+        .unwrap();
+    assert_eq!(h2["unreachable"], 1, "{h2}");
+    assert_eq!(h2["skipped"], 1, "{h2}");
+    // Nothing of this run's ssh is left behind.
+    let left = common::processes_matching(&ssh_clients(&lab));
+    assert!(left.trim().is_empty(), "left running: {left}");
+}
+
+#[test]
+fn serial_batches_run_one_after_the_other_on_the_hosts() {
+    let Some(lab) = Lab::new() else { return };
+    let hosts: Vec<Sshd> = (1..=3).map(|i| lab.host(&format!("h{i}"), 10)).collect();
+    let refs: Vec<&Sshd> = hosts.iter().collect();
+    let t = Test::new()
+        .handler("stamp.rhai", STAMP)
+        .manifest("inventory.yaml", &inventory(&lab, &refs))
+        .manifest(
+            "m.yaml",
+            &stamp("s", "  hosts: [web]\n  serial: 1\n", "sleep: 0.3"),
+        );
+    t.run(&["apply", "--no-state"]).code(0);
+    let (start, end) = (
+        |h: &str| stamp_of(&lab, h, "s.start"),
+        |h: &str| stamp_of(&lab, h, "s.end"),
+    );
+    assert!(
+        end("h1") <= start("h2"),
+        "batch 2 started before batch 1 ended"
+    );
+    assert!(
+        end("h2") <= start("h3"),
+        "batch 3 started before batch 2 ended"
+    );
+    // Without `serial` the hosts run at once.
+    let t = t.manifest("m.yaml", &stamp("s", "  hosts: [web]\n", "sleep: 1"));
+    t.run(&["apply", "--no-state"]).code(0);
+    assert!(
+        start("h2") < end("h1") && start("h3") < end("h1"),
+        "the hosts ran one by one"
+    );
+}
+
+#[test]
+fn per_host_bounds_the_sessions_on_a_host_whose_sshd_allows_one() {
+    let Some(lab) = Lab::new() else { return };
+    let h1 = lab.host("h1", 1);
+    let docs: String = (0..8)
+        .map(|i| stamp(&format!("m{i}"), "  hosts: [h1]\n", "sleep: 0.5"))
+        .collect();
+    let t = Test::new()
+        .handler("stamp.rhai", STAMP)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1]))
+        .manifest("m.yaml", &docs);
+    let out = t.run(&[
+        "apply",
+        "--no-state",
+        "-j",
+        "8",
+        "--per-host",
+        "4",
+        "-o",
+        "json",
+    ]);
+    out.code(0);
+    assert_eq!(out.json()["summary"]["changed"], 8);
+    // At most 4 commands ran at once on the host: at each start, fewer than 4 others ran.
+    let spans: Vec<(u128, u128)> = (0..8)
+        .map(|i| {
+            (
+                stamp_of(&lab, "h1", &format!("m{i}.start")),
+                stamp_of(&lab, "h1", &format!("m{i}.end")),
+            )
+        })
+        .collect();
+    let most = spans
+        .iter()
+        .map(|&(s, _)| spans.iter().filter(|&&(a, b)| a <= s && s < b).count())
+        .max()
+        .unwrap();
+    assert!(most <= 4, "{most} commands ran at once: {spans:?}");
+    assert!(most >= 2, "the commands did not overlap at all: {spans:?}");
+}
+
+#[test]
+fn ctrl_c_mid_run_leaves_no_ssh_master_behind() {
+    let Some((lab, h1, h2)) = lab2() else { return };
+    let t = Test::new()
+        .handler("stamp.rhai", STAMP)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest("m.yaml", &stamp("slow", "  hosts: [web]\n", "sleep: 30"));
+    let child = t.spawn(&["apply"]);
+    // Wait until both hosts run their command.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(lab.dir().join("root-h1/slow.start").exists()
+        && lab.dir().join("root-h2/slow.start").exists())
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "the commands did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let lab_dir = ssh_clients(&lab);
+    assert!(
+        !common::processes_matching(&lab_dir).trim().is_empty(),
+        "no ssh runs for the lab"
+    );
+    let pid = child.id();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    out.code(130);
+    // No master, no session: nothing with the lab's known_hosts in its command line.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = common::processes_matching(&lab_dir);
+        if left.trim().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "left running: {left}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
