@@ -185,3 +185,34 @@ fn ctrl_c_while_a_host_is_still_connecting_leaves_no_ssh_running() {
     assert!(left.trim().is_empty(), "ssh processes left: {left}");
     drop(silent);
 }
+
+#[test]
+fn a_host_refusing_the_key_is_unreachable_with_ssh_s_reason() {
+    let Some(lab) = Lab::new() else { return };
+    let web1 = lab.host("web-1", 10);
+    // Another key than the one in the host's authorized_keys: the host's own key.
+    let mut wrong = lab.reach(&web1);
+    wrong.name = "wrong-key".into();
+    wrong.identity_file = lab.dir().join("host_web-1_ed25519");
+    let entries = [
+        lab.reach(&web1).inventory_entry(""),
+        wrong.inventory_entry(""),
+    ];
+    let t = Test::new().file("inventory.yaml", &inventory(&entries));
+
+    let out = t.run(&["hosts", "--check", "-i", "inventory.yaml", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    assert_eq!(host(&report, "web-1")["reachable"], true);
+    let refused = host(&report, "wrong-key");
+    assert_eq!(refused["status"], "unreachable", "{refused}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("Permission denied (publickey"),
+        "BatchMode: no prompt, ssh's own reason: {refused}"
+    );
+    let left = ssh_left_after(&lab, Duration::from_secs(3));
+    assert!(left.trim().is_empty(), "ssh processes left: {left}");
+}
