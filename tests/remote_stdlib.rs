@@ -569,3 +569,40 @@ fn the_handler_call_s_timeout_kills_a_remote_command() {
         "the remote sleep survived the call's timeout"
     );
 }
+
+/// `http::download` on a host: the controller fetches, the host gets the file (under its
+/// `fsRoot`: a path outside it is refused, so the write really went through the host).
+#[test]
+fn http_download_on_a_host_writes_the_file_there() {
+    let Some(lab) = Lab::new() else { return };
+    let web = lab.host("web", 10);
+    let root = root_of(&lab, "web");
+    std::fs::create_dir_all(&root).unwrap();
+    let server = common::HttpServer::start();
+    let t = project(
+        &inventory(
+            &lab,
+            &[(&web, &format!(", fsRoot: \"{}\"", root.display()))],
+        ),
+        r#""http", "file:read", "file:write""#,
+        &format!(
+            r#"
+    let got = http::download("{url}", r + "/dl/file.bin", #{{ mode: "0640" }});
+    check_(got.size == 100000 && got.status == 200, "downloaded " + got);
+    try {{ http::download("{url}", m.dir + "/escaped.bin"); throw "written outside fsRoot"; }}
+    catch (e) {{ file::write(r + "/refused.txt", e.message); }}
+    "#,
+            url = server.url("/file.bin")
+        ),
+    );
+    t.run(&["apply"]).code(0);
+    let file = root.join("dl/file.bin");
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 100_000);
+    assert_eq!(mode(&file), 0o640);
+    assert!(!t.exists("escaped.bin"));
+    let refused = read(&root.join("refused.txt"));
+    assert!(
+        refused.contains("`http::download`:") && refused.contains("is outside the host's fsRoot"),
+        "{refused}"
+    );
+}

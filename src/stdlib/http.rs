@@ -434,7 +434,16 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
     let call = "http::download";
     let ctx = context::require(call)?;
     ctx.require_mutation(call)?;
-    let target = super::beneath::Target::new(&ctx, call, path)?;
+    // On a host the controller fetches the body and the host gets the file.
+    let host = super::on_host::on_host(
+        call,
+        Some(super::Capability::FileWrite),
+        super::on_host::Side::Target,
+    )?;
+    let target = match host {
+        None => Some(super::beneath::Target::new(&ctx, call, path)?),
+        Some(_) => None,
+    };
     // GET unless the options say otherwise (some APIs serve files to a POST).
     let method = match opts.get("method") {
         Some(m) => text(m, "method")?,
@@ -455,6 +464,9 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
             fields,
         ));
     }
+    let (Some(target), None) = (target, &host) else {
+        return download_there(host.as_ref(), &ctx, call, url, path, response, mode, status);
+    };
     // Into a temporary file in the target's directory, opened beneath its root like every
     // file function's (issue 15), renamed over the name in that directory's descriptor.
     let entry = target
@@ -494,6 +506,53 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
     out.insert(
         "size".into(),
         i64::try_from(size).unwrap_or(i64::MAX).into(),
+    );
+    Ok(out)
+}
+
+/// `http::download` on a host: the body, at most the string length, is written there
+/// atomically by the host's file layer (`crate::target::fs`), with `mode` or the replaced
+/// file's.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the steps of one call, split for length"
+)]
+fn download_there(
+    host: Option<&super::on_host::OnHost>,
+    ctx: &CallContext,
+    call: &str,
+    url: &str,
+    path: &str,
+    response: ureq::http::Response<ureq::Body>,
+    mode: Option<u32>,
+    status: u16,
+) -> R<Map> {
+    let Some(h) = host else {
+        return Err(script_error(format!("`{call}`: no target"), None));
+    };
+    let limit = ctx.limits.max_string_size;
+    let mut body = Vec::new();
+    response
+        .into_body()
+        .into_reader()
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| {
+            script_error(
+                format!("`{call}` {url}: reading the body failed: {e}"),
+                None,
+            )
+        })?;
+    if body.len() > limit {
+        return Err(context::too_large(call, url, "string length", limit));
+    }
+    h.fs().write(path, &body, mode).map_err(|e| h.error(e))?;
+    let mut out = Map::new();
+    out.insert("status".into(), i64::from(status).into());
+    out.insert("path".into(), path.into());
+    out.insert(
+        "size".into(),
+        i64::try_from(body.len()).unwrap_or(i64::MAX).into(),
     );
     Ok(out)
 }
