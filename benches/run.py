@@ -15,7 +15,11 @@ Builds ordo in release, then measures:
    wall time, time per manifest, peak RSS;
 3. engine overhead: a no-op handler over 10k manifests, minus the cost of one;
 4. parallel efficiency: 100 independent `sleep 0.2` commands at -j 20;
-5. start-up: `ordo --version` and the hello-world example.
+5. start-up: `ordo --version` and the hello-world example;
+6. remote hosts (issue 17, benches/remote.py): a loopback fleet of 20 real sshd, 20 hosts
+   x 10 file-writing manifests, cold then warm, with ordo, Ansible (ansible-core) and
+   pyinfra (both installed into target/bench/remote-venv), and the floor: one
+   `ssh -S SOCKET host true` over a warm multiplexed master.
 
 Workloads are generated, never committed, and run on a tmpfs (/dev/shm) unless --disk.
 Results go to target/bench/results.json.
@@ -266,7 +270,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="fewer repetitions, no 100k")
     p.add_argument("--pairs", type=int, default=None, help="py-animus/ordo run pairs per workload")
-    p.add_argument("--sections", default="side,scale,engine,parallel,startup", help="which measurements, comma-separated")
+    p.add_argument("--sections", default="side,scale,engine,parallel,startup,remote", help="which measurements, comma-separated")
+    p.add_argument("--hosts", type=int, default=None, help="simulated hosts of the remote section (20; 5 with --quick)")
+    p.add_argument("--trials", type=int, default=None, help="cold+warm runs per tool in the remote section (3; 1 with --quick)")
+    p.add_argument("--tools", default="ordo,ansible,pyinfra", help="tools of the remote section, comma-separated")
     p.add_argument("--ordo", default=None, help="measure this ordo binary instead of building one (for before/after)")
     p.add_argument("--out", default=None, help="where to write the results JSON")
     p.add_argument("--disk", action="store_true", help="run the workloads on disk (target/bench/work), not on a tmpfs")
@@ -304,6 +311,12 @@ def main():
         print("5. start-up", flush=True)
         results["startup"] = startup(reps * 2)
         print(f"  --version {results['startup']['version_s'] * 1000:.1f} ms, hello-world apply {results['startup']['hello_world_s'] * 1000:.1f} ms", flush=True)
+    if "remote" in sections:
+        import remote
+
+        hosts = args.hosts or (5 if args.quick else 20)
+        print(f"6. remote hosts ({hosts} sshd on 127.0.0.1, {hosts} x {remote.MANIFESTS} files)", flush=True)
+        results["remote"] = remote.bench(ORDO, WORK, SCRATCH, hosts, args.trials or (1 if args.quick else 3), tuple(args.tools.split(",")))
     cleanup()
     out = Path(args.out) if args.out else WORK / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
