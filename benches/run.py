@@ -272,7 +272,7 @@ def main():
     p.add_argument("--pairs", type=int, default=None, help="py-animus/ordo run pairs per workload")
     p.add_argument("--sections", default="side,scale,engine,parallel,startup,remote", help="which measurements, comma-separated")
     p.add_argument("--hosts", type=int, default=None, help="simulated hosts of the remote section (20; 5 with --quick)")
-    p.add_argument("--trials", type=int, default=None, help="cold+warm runs per tool in the remote section (3; 1 with --quick)")
+    p.add_argument("--trials", type=int, default=None, help="cold+warm runs per tool in the remote section (default 1)")
     p.add_argument("--tools", default="ordo,ansible,pyinfra", help="tools of the remote section, comma-separated")
     p.add_argument("--ordo", default=None, help="measure this ordo binary instead of building one (for before/after)")
     p.add_argument("--out", default=None, help="where to write the results JSON")
@@ -316,7 +316,7 @@ def main():
 
         hosts = args.hosts or (5 if args.quick else 20)
         print(f"6. remote hosts ({hosts} sshd on 127.0.0.1, {hosts} x {remote.MANIFESTS} files)", flush=True)
-        results["remote"] = remote.bench(ORDO, WORK, SCRATCH, hosts, args.trials or (1 if args.quick else 3), tuple(args.tools.split(",")))
+        results["remote"] = remote.bench(ORDO, WORK, SCRATCH, hosts, args.trials or 1, tuple(args.tools.split(",")))
     cleanup()
     out = Path(args.out) if args.out else WORK / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
