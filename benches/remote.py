@@ -57,8 +57,7 @@ register("RemoteFile", "^1");
 permissions(["file:read", "file:write"]);
 fn path(m) { `${m.host.vars.root}/${m.spec.file}` }
 fn check(m) {
-    let p = path(m);
-    try { file::read(p) != m.spec.content } catch { true }
+    try { return file::read(path(m)) != m.spec.content; } catch { return true; }
 }
 fn apply(m) { file::write(path(m), m.spec.content); }
 """
@@ -188,6 +187,8 @@ class Fleet:
                     f"AuthorizedKeysFile {self.dir / 'authorized_keys'}\nPidFile {pid_file}\n"
                     "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
                     "StrictModes no\nPermitRootLogin prohibit-password\n"
+                    # VERBOSE logs one "Starting session" per command: what each tool ran.
+                    "LogLevel VERBOSE\n"
                     # As Debian's own sshd_config: pyinfra and Ansible copy files over SFTP.
                     f"Subsystem sftp {self.sftp_server}\n"
                     # A home of its own, empty, as on a fresh host: the remote user is the
@@ -213,6 +214,10 @@ class Fleet:
             pub = (self.dir / f"host_{name}.pub").read_text().split()
             known.append(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
         self.known_hosts.write_text("".join(known))
+
+    def sessions(self):
+        """Sessions (commands, SFTP subsystems) the fleet's sshd started so far, all hosts."""
+        return sum(p.read_text(errors="replace").count("Starting session:") for p in self.dir.glob("sshd_h*.log"))
 
     def ssh_options(self):
         """What every ssh client of every tool is given (besides host, port, user, key)."""
@@ -341,12 +346,21 @@ def ordo_tool(fleet, trial, ordo):
 
 
 def ordo_can_run_remote(fleet, ordo):
-    """Whether this ordo build runs manifests on hosts (`validate` accepts the workload)."""
-    w, _, _ = ordo_tool(fleet, "probe", ordo)
-    out = subprocess.run([str(ordo), "validate", "-m", "manifests.yaml", "-s", ".", "-i", "inventory.yaml"], cwd=w.dir, capture_output=True, text=True)
-    if out.returncode != 0 and "not available" not in out.stderr:
+    """Whether this ordo build runs manifests on hosts, over ssh: the workload on one host
+    must validate, apply, and start sessions on that host's sshd."""
+    w, _, cmd = ordo_tool(fleet, "probe", ordo)
+    out = subprocess.run([str(ordo), "validate", *cmd[2:8]], cwd=w.dir, capture_output=True, text=True)
+    if out.returncode != 0:
+        if "not available" in out.stderr:
+            return "remote execution is not in this build"
         raise RuntimeError(f"ordo validate refused the workload:\n{out.stderr[-3000:]}")
-    return out.returncode == 0
+    before = fleet.sessions()
+    out = subprocess.run([*cmd, "--limit", fleet.hosts[0][0]], cwd=w.dir, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"ordo failed on one host:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    if fleet.sessions() == before:
+        return "its file::* act on the controller, not over ssh, in this build"
+    return None
 
 
 def ansible_tool(fleet, trial, v):
@@ -510,28 +524,37 @@ def bench(ordo, work, scratch, hosts, trials, tools=("ordo", "ansible", "pyinfra
         v = venv(work) if {"ansible", "pyinfra"} & set(tools) else None
         fleet.start(hosts)
         print(f"  fleet: {hosts} sshd on 127.0.0.1 ({fleet.dir})", flush=True)
-        if "ordo" in tools and not ordo_can_run_remote(fleet, ordo):
-            print(f"  skipping ordo: {ordo} cannot run manifests on hosts (remote execution not in this build)", flush=True)
+        cannot = "ordo" in tools and ordo_can_run_remote(fleet, ordo)
+        if cannot:
+            print(f"  skipping ordo ({ordo}): {cannot}", flush=True)
             tools = tuple(t for t in tools if t != "ordo")
         runs = {t: {"cold_s": [], "warm_s": [], "reports": []} for t in tools}
         makers = {"ordo": lambda tr: ordo_tool(fleet, tr, ordo), "ansible": lambda tr: ansible_tool(fleet, tr, v),
                   "pyinfra": lambda tr: pyinfra_tool(fleet, tr, v)}  # fmt: skip
-        for trial in range(trials):
+        for trial in range(trials if tools else 0):
             order = list(tools[trial % len(tools) :]) + list(tools[: trial % len(tools)])
             for tool in order:
                 w, run, cmd = makers[tool](trial)
                 results.setdefault("commands", {})[tool] = " ".join(map(str, cmd))
+                s0 = fleet.sessions()
                 cold, cold_report = run("cold")
+                s1 = fleet.sessions()
                 before = w.verify()
                 warm, warm_report = run("warm")
+                s2 = fleet.sessions()
                 after = w.verify()
+                if s1 == s0 or s2 == s1:
+                    # On loopback a file written locally passes the check: make sure not.
+                    raise RuntimeError(f"{tool} did not act over ssh (no session on any host)")
+                cold_report["sessions"], warm_report["sessions"] = s1 - s0, s2 - s1
                 rewritten = sum(1 for p in before if before[p] != after[p])
                 # Masters a tool left (Ansible's ControlPersist=60s) go before the next one.
                 fleet.close_masters(w.dir / "cp")
                 runs[tool]["cold_s"].append(cold)
                 runs[tool]["warm_s"].append(warm)
                 runs[tool]["reports"].append({"cold": cold_report, "warm": warm_report, "warm_rewrote_files": rewritten})
-                print(f"  trial {trial + 1} {tool:<8} cold {cold:7.2f} s   warm {warm:7.2f} s   (warm rewrote {rewritten} files)", flush=True)
+                print(f"  trial {trial + 1} {tool:<8} cold {cold:7.2f} s   warm {warm:7.2f} s   "
+                      f"sessions cold {s1 - s0}, warm {s2 - s1}   (warm rewrote {rewritten} files)", flush=True)  # fmt: skip
         fl = floor(fleet, 10 * hosts)
         results["floor"] = fl
         print(f"  floor: ssh -S ... true over a warm master: median {fl['median_s'] * 1000:.1f} ms "
