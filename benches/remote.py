@@ -219,6 +219,18 @@ class Fleet:
         """Sessions (commands, SFTP subsystems) the fleet's sshd started so far, all hosts."""
         return sum(p.read_text(errors="replace").count("Starting session:") for p in self.dir.glob("sshd_h*.log"))
 
+    def server_cpu(self):
+        """CPU seconds the fleet's sshd have used so far, with every session and command of
+        connections that have ended (a listener's own time and its reaped children's)."""
+        total = 0
+        for pid in self.listeners:
+            try:
+                f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += sum(int(x) for x in f[11:15])  # utime stime cutime cstime
+            except (OSError, ValueError, IndexError):
+                pass
+        return total / os.sysconf("SC_CLK_TCK")
+
     def ssh_options(self):
         """What every ssh client of every tool is given (besides host, port, user, key)."""
         return [
@@ -274,17 +286,20 @@ def venv(work):
 
 
 def timed(cmd, cwd, env=None):
-    """Runs `cmd`; returns (seconds, stdout, stderr); a failure stops the benchmark."""
+    """Runs `cmd`; returns (seconds, CPU seconds of it and the children it reaped, stdout,
+    stderr); a failure stops the benchmark."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if proc.returncode != 0:
-        raise RuntimeError(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{stdout[-3000:]}\n{stderr[-3000:]}")
-    return elapsed, stdout, stderr
+    if code != 0:
+        raise RuntimeError(f"failed ({code}): {' '.join(map(str, cmd))}\n{stdout[-3000:]}\n{stderr[-3000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime, stdout, stderr
 
 
 class Workload:
@@ -338,9 +353,9 @@ def ordo_tool(fleet, trial, ordo):
     cmd = [str(ordo), "apply", "-m", "manifests.yaml", "-s", ".", "-i", "inventory.yaml", "-j", str(len(fleet.hosts)), "-o", "json"]
 
     def run(phase):
-        t, out, _ = timed(cmd, w.dir)
+        t, cpu, out, _ = timed(cmd, w.dir)
         summary = json.loads(out).get("summary", {})
-        return t, {"changed": summary.get("changed"), "unchanged": summary.get("unchanged")}
+        return t, {"changed": summary.get("changed"), "unchanged": summary.get("unchanged"), "client_cpu_s": cpu}
 
     return w, run, cmd
 
@@ -391,12 +406,12 @@ def ansible_tool(fleet, trial, v):
     cmd = [str(v / "bin" / "ansible-playbook"), "-i", "inventory.yaml", "playbook.yaml"]
 
     def run(phase):
-        t, out, _ = timed(cmd, w.dir, env)
+        t, cpu, out, _ = timed(cmd, w.dir, env)
         recap = re.findall(r"^h\d+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", out, re.M)
         if len(recap) != len(fleet.hosts) or any(int(u) or int(f) for _, _, u, f in recap):
             raise RuntimeError(f"ansible: unexpected recap\n{out[-3000:]}")
         changed = sum(int(c) for _, c, _, _ in recap)
-        return t, {"changed": changed, "unchanged": len(fleet.hosts) * MANIFESTS - changed}
+        return t, {"changed": changed, "unchanged": len(fleet.hosts) * MANIFESTS - changed, "client_cpu_s": cpu}
 
     return w, run, cmd
 
@@ -423,8 +438,8 @@ def pyinfra_tool(fleet, trial, v):
     cmd = [str(v / "bin" / "pyinfra"), "-y", "--parallel", str(len(fleet.hosts)), "inventory.py", "deploy.py"]
 
     def run(phase):
-        t, out, err = timed(cmd, w.dir)
-        return t, {}
+        t, cpu, _, _ = timed(cmd, w.dir)
+        return t, {"client_cpu_s": cpu}
 
     return w, run, cmd
 
@@ -455,11 +470,16 @@ def floor(fleet, commands):
         for sock, port in socks:  # warm every master and the page cache
             subprocess.run(one(sock, port), check=True, stdin=subprocess.DEVNULL)
         times = []
+        import resource
+
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         for k in range(commands):
             sock, port = socks[k % len(socks)]
             start = time.perf_counter()
             subprocess.run(one(sock, port), check=True, stdin=subprocess.DEVNULL)
             times.append(time.perf_counter() - start)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        client_cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / commands
         # The same commands, one loop per host at once: the machine's throughput for them.
         per_host = max(1, commands // len(socks))
         script = "for i in $(seq %d); do %s || exit 1; done" % (per_host, " ".join(f"'{a}'" for a in one("SOCK", "PORT")))
@@ -472,8 +492,13 @@ def floor(fleet, commands):
             raise RuntimeError("floor: a parallel ssh loop failed")
         parallel = (time.perf_counter() - start) / (per_host * len(socks))
     finally:
+        c0 = fleet.server_cpu()
         fleet.close_masters(cp)
+    time.sleep(0.5)  # the listeners reap the connections that just ended
+    server_cpu = (fleet.server_cpu() - c0) / (commands + per_host * len(socks) + len(socks))
     return {
+        "client_cpu_per_command_s": client_cpu,
+        "server_cpu_per_command_s": server_cpu,
         "commands": commands,
         "median_s": statistics.median(times),
         "mean_s": statistics.mean(times),
@@ -536,6 +561,7 @@ def bench(ordo, work, scratch, hosts, trials, tools=("ordo", "ansible", "pyinfra
             for tool in order:
                 w, run, cmd = makers[tool](trial)
                 results.setdefault("commands", {})[tool] = " ".join(map(str, cmd))
+                c0 = fleet.server_cpu()
                 s0 = fleet.sessions()
                 cold, cold_report = run("cold")
                 s1 = fleet.sessions()
@@ -550,15 +576,21 @@ def bench(ordo, work, scratch, hosts, trials, tools=("ordo", "ansible", "pyinfra
                 rewritten = sum(1 for p in before if before[p] != after[p])
                 # Masters a tool left (Ansible's ControlPersist=60s) go before the next one.
                 fleet.close_masters(w.dir / "cp")
+                time.sleep(0.5)  # the listeners reap the connections that just ended
+                server = fleet.server_cpu() - c0
                 runs[tool]["cold_s"].append(cold)
                 runs[tool]["warm_s"].append(warm)
-                runs[tool]["reports"].append({"cold": cold_report, "warm": warm_report, "warm_rewrote_files": rewritten})
+                runs[tool]["reports"].append({"cold": cold_report, "warm": warm_report, "warm_rewrote_files": rewritten,
+                                              "server_cpu_cold_and_warm_s": server})  # fmt: skip
                 print(f"  trial {trial + 1} {tool:<8} cold {cold:7.2f} s   warm {warm:7.2f} s   "
-                      f"sessions cold {s1 - s0}, warm {s2 - s1}   (warm rewrote {rewritten} files)", flush=True)  # fmt: skip
+                      f"sessions cold {s1 - s0}, warm {s2 - s1}   (warm rewrote {rewritten} files)\n"
+                      f"  {'':<16} CPU: {tool} and its children cold {cold_report['client_cpu_s']:.2f} s, warm {warm_report['client_cpu_s']:.2f} s; "
+                      f"sshd and the commands, cold + warm {server:.2f} s", flush=True)  # fmt: skip
         fl = floor(fleet, 10 * hosts)
         results["floor"] = fl
         print(f"  floor: ssh -S ... true over a warm master: median {fl['median_s'] * 1000:.1f} ms "
-              f"(mean {fl['mean_s'] * 1000:.1f} ms); {hosts} loops at once: {fl['parallel_per_command_s'] * 1000:.1f} ms per command", flush=True)  # fmt: skip
+              f"(mean {fl['mean_s'] * 1000:.1f} ms); {hosts} loops at once: {fl['parallel_per_command_s'] * 1000:.1f} ms per command;\n"
+              f"  CPU per command: ssh client {fl['client_cpu_per_command_s'] * 1000:.1f} ms, sshd and the command {fl['server_cpu_per_command_s'] * 1000:.1f} ms", flush=True)  # fmt: skip
         units = hosts * MANIFESTS
         for t in tools:
             r = runs[t]
