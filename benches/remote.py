@@ -333,9 +333,9 @@ class Workload:
         return seen
 
 
-def ordo_tool(fleet, trial, ordo):
-    w = Workload(fleet, "ordo", trial)
-    opts = fleet.ssh_options()
+def ordo_tool(fleet, trial, ordo, extra_ssh_options=(), tool="ordo"):
+    w = Workload(fleet, tool, trial)
+    opts = fleet.ssh_options() + list(extra_ssh_options)
     lines = ["kind: Inventory", "version: v1", "metadata: {name: fleet}", "spec:", "  defaults:",
              f"    user: {USER}", f"    identityFile: {json.dumps(str(fleet.key))}",
              f"    sshOptions: {json.dumps(opts)}", "  hosts:"]  # fmt: skip
@@ -522,7 +522,7 @@ def markdown(r):
     lines = ["| tool | cold | warm | cold: peer / ordo | warm: peer / ordo | per (host, manifest) cold / warm |",
              "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
     for t, x in runs.items():
-        ratio = {p: f"{r['ratios'][f'{t}/ordo {p}']['median_of_trials']:.1f}x" if o and t != "ordo" else "" for p in ("cold", "warm")}
+        ratio = {p: f"{r['ratios'][f'{t}/ordo {p}']['median_of_trials']:.1f}x" if o and not t.startswith("ordo") else "" for p in ("cold", "warm")}
         lines.append(
             f"| {t} | {x['cold_median_s']:.2f} s | {x['warm_median_s']:.2f} s | {ratio['cold']} | {ratio['warm']} "
             f"| {x['cold_median_s'] / units * 1000:.0f} / {x['warm_median_s'] / units * 1000:.0f} ms |"
@@ -530,9 +530,12 @@ def markdown(r):
     fl = r["floor"]
     lines.append(f"| floor: `ssh -S … true`, one after another | | | | | {fl['median_s'] * 1000:.0f} ms (mean {fl['mean_s'] * 1000:.0f}) |")
     lines.append(f"| floor: {r['hosts']} such loops at once | | | | | {fl['parallel_per_command_s'] * 1000:.0f} ms |")
-    if o:
-        lines.append("")
-        lines.append(f"ordo per (host, manifest) vs the floor: cold {o['cold_per_unit_vs_floor']:.2f}x, warm {o['warm_per_unit_vs_floor']:.2f}x")
+    lines.append("")
+    for v in (t for t in runs if t.startswith("ordo")):
+        x = runs[v]
+        lines.append(f"{v} per (host, manifest) vs the floor: cold {x['cold_per_unit_vs_floor']:.2f}x, warm {x['warm_per_unit_vs_floor']:.2f}x")
+    for k, x in r.get("ratios", {}).items():
+        lines.append(f"{k}: {x['median_of_trials']:.1f}x")
     return "\n".join(lines)
 
 
@@ -549,12 +552,15 @@ def bench(ordo, work, scratch, hosts, trials, tools=("ordo", "ansible", "pyinfra
         v = venv(work) if {"ansible", "pyinfra"} & set(tools) else None
         fleet.start(hosts)
         print(f"  fleet: {hosts} sshd on 127.0.0.1 ({fleet.dir})", flush=True)
-        cannot = "ordo" in tools and ordo_can_run_remote(fleet, ordo)
+        cannot = {"ordo", "ordo-kex"} & set(tools) and ordo_can_run_remote(fleet, ordo)
         if cannot:
             print(f"  skipping ordo ({ordo}): {cannot}", flush=True)
-            tools = tuple(t for t in tools if t != "ordo")
+            tools = tuple(t for t in tools if not t.startswith("ordo"))
         runs = {t: {"cold_s": [], "warm_s": [], "reports": []} for t in tools}
-        makers = {"ordo": lambda tr: ordo_tool(fleet, tr, ordo), "ansible": lambda tr: ansible_tool(fleet, tr, v),
+        # ordo-kex: the same, with the key exchange paramiko (pyinfra) negotiates instead of
+        # OpenSSH 9's default sntrup761x25519 (a diagnosis of where the time goes, not a peer).
+        kex = ["-o", "KexAlgorithms=curve25519-sha256"]
+        makers = {"ordo": lambda tr: ordo_tool(fleet, tr, ordo), "ordo-kex": lambda tr: ordo_tool(fleet, tr, ordo, kex, "ordo-kex"), "ansible": lambda tr: ansible_tool(fleet, tr, v),
                   "pyinfra": lambda tr: pyinfra_tool(fleet, tr, v)}  # fmt: skip
         for trial in range(trials if tools else 0):
             order = list(tools[trial % len(tools) :]) + list(tools[: trial % len(tools)])
@@ -597,8 +603,8 @@ def bench(ordo, work, scratch, hosts, trials, tools=("ordo", "ansible", "pyinfra
             r["cold_median_s"] = statistics.median(r["cold_s"])
             r["warm_median_s"] = statistics.median(r["warm_s"])
         results["tools"] = runs
-        if "ordo" in runs:
-            o = runs["ordo"]
+        for variant in (t for t in tools if t.startswith("ordo")):
+            o = runs[variant]
             for phase in ("cold", "warm"):
                 per_unit = o[f"{phase}_median_s"] / units
                 o[f"{phase}_per_unit_s"] = per_unit
@@ -606,7 +612,7 @@ def bench(ordo, work, scratch, hosts, trials, tools=("ordo", "ansible", "pyinfra
                 for peer in ("ansible", "pyinfra"):
                     if peer in runs:
                         ratios = [p / q for p, q in zip(runs[peer][f"{phase}_s"], o[f"{phase}_s"])]
-                        results.setdefault("ratios", {})[f"{peer}/ordo {phase}"] = {
+                        results.setdefault("ratios", {})[f"{peer}/{variant} {phase}"] = {
                             "median_of_trials": statistics.median(ratios),
                             "of_medians": runs[peer][f"{phase}_median_s"] / o[f"{phase}_median_s"],
                             "per_trial": ratios,
@@ -616,9 +622,9 @@ def bench(ordo, work, scratch, hosts, trials, tools=("ordo", "ansible", "pyinfra
             print(f"  {t:<8} {runs[t]['cold_median_s']:8.2f}s {runs[t]['warm_median_s']:8.2f}s", flush=True)
         for k, r in results.get("ratios", {}).items():
             print(f"  {k}: {r['median_of_trials']:.1f}x", flush=True)
-        if "ordo" in runs:
-            o = runs["ordo"]
-            print(f"  ordo per (host, manifest): cold {o['cold_per_unit_s'] * 1000:.1f} ms ({o['cold_per_unit_vs_floor']:.2f}x the floor), "
+        for variant in (t for t in tools if t.startswith("ordo")):
+            o = runs[variant]
+            print(f"  {variant} per (host, manifest): cold {o['cold_per_unit_s'] * 1000:.1f} ms ({o['cold_per_unit_vs_floor']:.2f}x the floor), "
                   f"warm {o['warm_per_unit_s'] * 1000:.1f} ms ({o['warm_per_unit_vs_floor']:.2f}x)", flush=True)  # fmt: skip
         results["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
         print("\n" + markdown(results) + "\n", flush=True)

@@ -273,7 +273,7 @@ def main():
     p.add_argument("--sections", default="side,scale,engine,parallel,startup,remote", help="which measurements, comma-separated")
     p.add_argument("--hosts", type=int, default=None, help="simulated hosts of the remote section (20; 5 with --quick)")
     p.add_argument("--trials", type=int, default=None, help="cold+warm runs per tool in the remote section (default 1)")
-    p.add_argument("--tools", default="ordo,ansible,pyinfra", help="tools of the remote section, comma-separated")
+    p.add_argument("--tools", default="ordo,ansible,pyinfra,ordo-kex", help="tools of the remote section, comma-separated")
     p.add_argument("--ordo", default=None, help="measure this ordo binary instead of building one (for before/after)")
     p.add_argument("--out", default=None, help="where to write the results JSON")
     p.add_argument("--disk", action="store_true", help="run the workloads on disk (target/bench/work), not on a tmpfs")
