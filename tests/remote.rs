@@ -943,3 +943,23 @@ fn ctrl_c_mid_run_leaves_no_ssh_master_behind() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn reading_a_hosted_manifests_variable_without_a_host_says_to_name_an_instance() {
+    // `a`'s hosts do not resolve (unreachable at once); `c` on the controller reads `a.host`.
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inv.yaml", PAPER)
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("a", "  hosts: [web]\n", ""),
+                hosted("c", "", "read: a.host"),
+            ]
+            .concat(),
+        );
+    t.run(&["apply", "--no-state", "-j", "1"])
+        .code(1)
+        .stderr_has("`vars::get`: no variable `a.host`")
+        .stderr_has("`a` runs on hosts (h1, h2), and its variables are per host: name an instance, such as `a@h1.host`");
+}

@@ -161,7 +161,28 @@ impl Variables {
                 self.source_note()
             );
         }
+        if let Some(hint) = self.per_host_hint(full) {
+            return format!("{hint}; {}", self.source_note());
+        }
         self.source_note()
+    }
+
+    /// For `a.key` where `a` runs on hosts (its variables are per instance): how to name
+    /// one.
+    pub fn per_host_hint(&self, full: &str) -> Option<String> {
+        let (m, key) = split_name(full)?;
+        let prefix = format!("{m}{}", crate::manifest::HOST_SEPARATOR);
+        let mut on: Vec<&str> = self
+            .instances
+            .iter()
+            .filter_map(|i| i.strip_prefix(&prefix))
+            .collect();
+        on.sort_unstable();
+        let first = on.first()?;
+        Some(format!(
+            "`{m}` runs on hosts ({}), and its variables are per host: name an instance, such as `{m}@{first}.{key}` (on a host where `{m}` runs, `{m}.{key}` means its instance there)",
+            on.join(", ")
+        ))
     }
 
     /// Whether `full` is an earlier run's variable that held secret text (and this run has

@@ -100,7 +100,9 @@ fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResul
         })
         .unwrap_or_default();
     let owner = split_name(&full).map_or(full.as_str(), |(m, _)| m);
-    let help = if known.is_empty() {
+    let help = if let Some(hint) = ctx.vars.per_host_hint(&full) {
+        format!("{hint}; {}", ctx.vars.source_note())
+    } else if known.is_empty() {
         // Not only "run it first": during a `delete` the likelier cause is that the apply
         // recorded it in another state (issue 13: apply from a parent directory, delete
         // inside the project).
