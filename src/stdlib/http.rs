@@ -464,7 +464,7 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
             fields,
         ));
     }
-    let (Some(target), None) = (target, &host) else {
+    let Some(target) = target else {
         return download_there(host.as_ref(), &ctx, call, url, path, response, mode, status);
     };
     // Into a temporary file in the target's directory, opened beneath its root like every

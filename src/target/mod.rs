@@ -1,8 +1,8 @@
 //! Where a handler acts: the controller (the machine ordo runs on) or a host reached over
 //! OpenSSH (DESIGN.md §9, §13).
 //!
-//! The stdlib's `file::*` and `shell::run` are meant to act through the target of the
-//! running call, without knowing which one it is; this stage is that layer. It sits below
+//! The stdlib's `file::*` and `shell::run` act through the target of the running call
+//! (`CallContext::target`), without knowing which one it is; this stage is that layer. It sits below
 //! `exec/`, beside `script/` and `stdlib/`, and reaches up into nothing: it takes plain
 //! connection parameters (an inventory fills them in) and returns values and
 //! [`TransportError`]s, never printing.
