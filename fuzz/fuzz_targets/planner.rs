@@ -123,11 +123,15 @@ fn manifest(file: &Arc<SourceFile>, index: usize, count: usize, d: &Doc) -> Mani
             timeout: None,
             retries: 0,
             retry_delay: Duration::from_secs(1),
+            hosts: None,
+            serial: None,
+            max_fail_percent: None,
         },
         metadata_node: Node::null(Mark::new(line, 1)),
         spec: Node::new(Mark::new(line, 1), Value::Map(Vec::new())),
         implicit: refs(&d.implicit, index, count, line),
         deferred: false,
+        host: None,
     }
 }
 
