@@ -910,7 +910,7 @@ fn ctrl_c_mid_run_leaves_no_ssh_master_behind() {
         .manifest("m.yaml", &stamp("slow", "  hosts: [web]\n", "sleep: 30"));
     let child = t.spawn(&["apply"]);
     // Wait until both hosts run their command.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while !(lab.dir().join("root-h1/slow.start").exists()
         && lab.dir().join("root-h2/slow.start").exists())
     {
