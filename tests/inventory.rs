@@ -372,6 +372,41 @@ fn a_limit_matching_nothing_is_an_input_error_with_a_did_you_mean() {
     assert!(t.take_trace().is_empty());
 }
 
+/// `--limit "$HOSTS"` with `HOSTS` empty must not mean every host: an empty pattern or a
+/// bare `!` is a usage error (exit 2), on `hosts` and on run commands, before anything runs.
+#[test]
+fn an_empty_limit_or_a_bare_bang_is_a_usage_error_not_every_host() {
+    let t = Test::new()
+        .trace()
+        .file("inv.yaml", LAB)
+        .file("site.yaml", &trace_doc("site", "hosts: [all]", ""));
+    for limit in ["", " ", ",", "!", "! ", "web-1,", "!!"] {
+        t.run(&["hosts", "--limit", limit])
+            .code(2)
+            .stderr_has(&format!("--limit `{limit}` holds"));
+        t.run(&["apply", "--no-state", "--limit", limit]).code(2);
+        t.run(&["plan", "--no-state", "--limit", limit]).code(2);
+    }
+    assert!(t.take_trace().is_empty());
+    // A real `!pattern` alone still means every host but those.
+    assert_eq!(names(&hosts_json(&t, &["--limit", "!web"])), ["db-1"]);
+}
+
+/// In `metadata.hosts`, a bare `!` is an input error, not every host.
+#[test]
+fn a_bare_bang_in_metadata_hosts_is_an_input_error() {
+    let t = Test::new()
+        .trace()
+        .file("inv.yaml", LAB)
+        .file("site.yaml", &trace_doc("site", "hosts: [\"!\"]", ""));
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("`metadata.hosts` holds `!`, which is no host pattern")
+        .stderr_has("site.yaml:");
+    t.run(&["apply", "--no-state"]).code(3);
+    assert!(t.take_trace().is_empty());
+}
+
 #[test]
 fn a_limit_without_any_inventory_says_there_is_none() {
     let t = Test::new()

@@ -655,22 +655,170 @@ fn a_host_removed_from_the_inventory_leaves_orphan_instances_that_prune_deletes_
         "{:?}",
         trace(&t)
     );
-    // h2 leaves the inventory: its instances are orphans, and `--prune` deletes them on
-    // h2, reached with the settings the state recorded, dependents first.
+    // The state keeps the host's name and address, never how to reach it.
+    let state = std::fs::read_to_string(t.path().join(".ordo/state.json")).unwrap();
+    assert!(state.contains("\"host\""), "{state}");
+    for field in ["sshOptions", "identityFile", "\"vars\"", "\"port\""] {
+        assert!(!state.contains(field), "{field} in {state}");
+    }
+    // h2 leaves the inventory: its instances are orphans that `--prune` cannot reach (how
+    // to reach a host comes from the inventory only). They are reported with the fix and
+    // hold nothing back.
     let t = t.manifest("inventory.yaml", &inventory(&lab, &[&h1]));
-    t.run(&["plan", "-o", "json"])
-        .code(0)
-        .stdout_has("\"orphaned\": 2");
+    let plan = t.run(&["plan", "-o", "json"]);
+    plan.code(0).stdout_has("\"orphaned\": 2");
     let _ = std::fs::remove_file(t.path().join("trace.txt"));
-    t.run(&["apply", "--prune", "-j", "1"])
-        .code(0)
-        .stdout_has("pruned: gone from the files");
+    let fix = "host `h2` is not in the inventory: give it again (`-i old.yaml`) to delete its instances, or `ordo state rm b@h2` to forget them";
+    let out = t.run(&["apply", "--prune", "-j", "1", "-o", "json"]);
+    out.code(0);
+    let report = out.json();
+    assert_eq!(
+        statuses(&report),
+        pairs(&[
+            ("a@h1", "changed"),
+            ("a@h2", "orphaned"),
+            ("b@h1", "changed"),
+            ("b@h2", "orphaned"),
+        ])
+    );
+    let b_h2 = report["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "b@h2")
+        .unwrap();
+    assert_eq!(b_h2["reason"], format!("in the state, {fix}"));
+    assert!(trace(&t).iter().all(|l| !l.starts_with("DELETE")));
+    assert_eq!(common::recorded(&t), ["a@h1", "a@h2", "b@h1", "b@h2"]);
+    // Given again with `-i` (outside group `web`, so no manifest selects it), h2 is
+    // reached with the inventory's settings and its instances are deleted there,
+    // dependents first; the reason says the host is no longer selected.
+    let old = lab.dir().join("old.yaml");
+    std::fs::write(&old, inventory(&lab, &[&h2]).replace("web:", "old:")).unwrap();
+    let old = old.display().to_string();
+    let out = t.run(&["apply", "--prune", "-j", "1", "-i", &old]);
+    out.code(0)
+        .stdout_has("pruned: host `h2` is no longer selected by the `metadata.hosts` of `b`");
     let deletes: Vec<String> = trace(&t)
         .into_iter()
         .filter(|l| l.starts_with("DELETE"))
         .collect();
     assert_eq!(deletes, ["DELETE b@h2", "DELETE a@h2"]);
     assert_eq!(common::recorded(&t), ["a@h1", "b@h1"]);
+}
+
+#[test]
+fn state_rm_forgets_an_orphan_instance_of_a_host_gone_from_the_inventory() {
+    let Some((lab, h1, h2)) = lab2() else { return };
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest("m.yaml", &hosted("a", "  hosts: [web]\n", ""));
+    t.run(&["apply"]).code(0);
+    let t = t.manifest("inventory.yaml", &inventory(&lab, &[&h1]));
+    t.run(&["state", "rm", "a@h2"]).code(0);
+    assert_eq!(common::recorded(&t), ["a@h1"]);
+    t.run(&["plan", "-o", "json"])
+        .code(0)
+        .stdout_has("\"orphaned\": 0");
+}
+
+/// A crafted state entry (a state file can come with a cloned project) cannot choose where
+/// or how ordo connects: its `sshOptions` (a `ProxyCommand`), address and port are never
+/// used. An orphan of a host the inventory has is deleted there with the inventory's
+/// settings; one of a host it lacks is reported, not reached.
+#[test]
+fn a_crafted_state_entry_never_chooses_how_to_reach_a_host() {
+    let Some((lab, h1, _h2)) = lab2() else { return };
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1]))
+        .manifest("m.yaml", &hosted("a", "  hosts: [web]\n", ""));
+    t.run(&["apply"]).code(0);
+    let pwned = lab.dir().join("PWNED");
+    let path = t.path().join(".ordo/state.json");
+    let mut state: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let env = state["environments"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap();
+    let entry = env["a@h1"].clone();
+    for (name, host) in [("gone@h1", "h1"), ("w@h9", "h9")] {
+        let mut e = entry.clone();
+        e["host"] = serde_json::json!({
+            "name": host,
+            "address": "192.0.2.1",
+            "port": 1,
+            "user": "mallory",
+            "identityFile": "/nonexistent",
+            "sshOptions": [format!("-oProxyCommand=sh -c 'touch {}; exit 1'", pwned.display())],
+            "vars": {"root": "/"}
+        });
+        env[name] = e;
+    }
+    std::fs::write(&path, serde_json::to_string(&state).unwrap()).unwrap();
+    let _ = std::fs::remove_file(t.path().join("trace.txt"));
+    let out = t.run(&["apply", "--prune", "--deny", "shell", "-o", "json"]);
+    out.code(0);
+    assert!(!pwned.exists(), "the state's ProxyCommand ran");
+    assert_eq!(
+        statuses(&out.json()),
+        pairs(&[
+            ("a@h1", "changed"),
+            ("gone@h1", "changed"),
+            ("w@h9", "orphaned")
+        ])
+    );
+    assert!(trace(&t).contains(&"DELETE gone@h1".to_string()), "{:?}", trace(&t));
+    assert_eq!(common::recorded(&t), ["a@h1", "w@h9"]);
+}
+
+/// Prune first is per host: an orphan on a host that is down keeps back only that host's
+/// work, with or without `--keep-going`.
+#[test]
+fn an_orphan_on_an_unreachable_host_holds_back_only_that_host() {
+    let Some((lab, h1, mut h2)) = lab2() else {
+        return;
+    };
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("old", "  hosts: [web]\n", ""),
+                hosted("c", "  hosts: [web]\n", "v: 1"),
+            ]
+            .concat(),
+        );
+    t.run(&["apply"]).code(0);
+    h2.stop();
+    let t = t.manifest("m.yaml", &hosted("c", "  hosts: [web]\n", "v: 2"));
+    for extra in [None, Some("--keep-going")] {
+        let _ = std::fs::remove_file(t.path().join("trace.txt"));
+        let mut args = vec!["apply", "--prune", "-j", "1", "-o", "json"];
+        args.extend(extra);
+        let out = t.run(&args);
+        out.code(1);
+        let report = out.json();
+        let mut want = vec![
+            ("c@h1", "changed"),
+            ("c@h2", "skipped"),
+            ("old@h2", "unreachable"),
+        ];
+        // The first run deletes `old@h1`; the second has only `old@h2` left.
+        if extra.is_none() {
+            want.push(("old@h1", "changed"));
+        }
+        assert_eq!(statuses(&report), pairs(&want), "{extra:?}");
+        assert!(
+            trace(&t).contains(&"APPLY c@h1".to_string()),
+            "{:?}",
+            trace(&t)
+        );
+    }
 }
 
 #[test]

@@ -118,6 +118,26 @@ fn usage(message: impl Into<String>) -> UsageError {
     }
 }
 
+/// `--limit`: every comma-separated pattern has text, and a `!` something after it. An
+/// empty `--limit` (`--limit "$HOSTS"` with `HOSTS` unset) must not mean every host.
+fn check_limit(limit: &[String]) -> Result<(), UsageError> {
+    for given in limit {
+        for pattern in given.split(',').map(str::trim) {
+            let problem = if pattern.is_empty() {
+                "an empty host pattern"
+            } else if pattern.trim_start_matches('!').trim().is_empty() {
+                "a `!` without a host pattern"
+            } else {
+                continue;
+            };
+            return Err(usage(format!(
+                "--limit `{given}` holds {problem}: name hosts, groups or globs (`web-*`, `!web-2`), or leave out --limit to run on every host"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The run options as clap gives them, or their defaults for commands that run no handler.
 fn run_parts(r: RunArgs) -> (LoadArgs, SelectArgs, OutputArgs, RunOptions) {
     (
@@ -298,6 +318,7 @@ impl Config {
                 .push(LabelSelector::parse(text).map_err(|e| usage(format!("--selector: {e}")))?);
         }
         let limit = select.limit;
+        check_limit(&limit)?;
         let selection = Selection {
             only: select.only,
             exclude: select.exclude,

@@ -95,13 +95,16 @@ pub enum Baseline {
     Same,
 }
 
-/// A state entry whose manifest is gone from the files (`plan` reports it).
+/// A state entry whose manifest is gone from the run (`plan` reports it; `apply --prune`
+/// reports those it cannot delete: their host is not in the inventory).
 #[derive(Clone, Debug)]
 pub struct Orphan {
     pub name: String,
     pub kind: String,
     pub version: String,
     pub handler: String,
+    /// Why, as shown (`in the state, gone from the files`).
+    pub reason: String,
 }
 
 /// Why a step failed.
@@ -154,7 +157,7 @@ pub struct Runner<'a> {
     pub recorder: Option<&'a std::sync::Mutex<dyn Recorder + 'a>>,
     /// `plan` and `apply`: per manifest, how it compares with the state (empty without one).
     pub baselines: Vec<Baseline>,
-    /// `plan`: state entries gone from the files.
+    /// `plan`: state entries gone from the files; `apply --prune`: those it cannot delete.
     pub orphans: Vec<Orphan>,
     /// `m.previous`: what the last apply of a manifest recorded (`None`: nothing, or no
     /// state). Asked just before the manifest runs.
@@ -164,6 +167,9 @@ pub struct Runner<'a> {
     /// `apply --prune`: manifests from this index on are state entries gone from the files,
     /// deleted first (`usize::MAX`: none).
     pub first_pruned: usize,
+    /// `apply --prune`: per pruned manifest (from `first_pruned` on), why it is gone
+    /// (`gone from the files`).
+    pub pruned_why: Vec<String>,
     /// The state records something for this environment (so a manifest it does not
     /// record, and `check` calls done, is worth a word).
     pub state_has_entries: bool,
@@ -360,7 +366,7 @@ impl<'a> Runner<'a> {
                 duration: Duration::ZERO,
                 error: None,
                 detail: None,
-                reason: Some("in the state, gone from the files".into()),
+                reason: Some(orphan.reason.clone()),
                 diff: None,
             });
         }
@@ -706,7 +712,8 @@ impl<'a> Runner<'a> {
             let Some(m) = self.manifests.get(s.manifest) else {
                 continue;
             };
-            if m.host.is_none() {
+            // A pruned instance is not in its manifest's batches (nor held to its limits).
+            if m.host.is_none() || m.index >= self.first_pruned {
                 continue;
             }
             match by_manifest.iter_mut().find(|(n, _)| n == m.base_name()) {
@@ -924,12 +931,19 @@ impl<'a> Runner<'a> {
                 )
             }
         };
-        let pruned = m.index >= self.first_pruned;
-        let reason = reason.or_else(|| match status {
-            Status::Changed if pruned => Some("pruned: gone from the files".into()),
-            Status::Unchanged if pruned => {
-                Some("pruned: gone from the files, and `check` says nothing is left".into())
+        let pruned = m.index.checked_sub(self.first_pruned).map(|i| {
+            self.pruned_why
+                .get(i)
+                .map_or("gone from the files", String::as_str)
+        });
+        let reason = reason.or_else(|| match (status, pruned) {
+            (Status::Changed, Some(why)) => Some(format!("pruned: {why}")),
+            (Status::Unchanged, Some(why)) => {
+                Some(format!("pruned: {why}, and `check` says nothing is left"))
             }
+            _ => None,
+        });
+        let reason = reason.or_else(|| match status {
             Status::Pending => Some(self.pending_reason(m, handler, action, step.function)),
             Status::Unchanged => self.unchanged_reason(m, action),
             _ => None,

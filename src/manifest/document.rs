@@ -595,6 +595,17 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
     }
     if let Some(h) = m.get("hosts") {
         let list = c.strings(h, "metadata.hosts");
+        for r in &list {
+            // (An empty string is refused as a pattern matching nothing.)
+            if !r.name.is_empty() && r.name.trim().trim_start_matches('!').trim().is_empty() {
+                c.error(
+                    r.mark,
+                    K::EmptyHostPattern {
+                        pattern: r.name.clone(),
+                    },
+                );
+            }
+        }
         if matches!(h.value, Value::Seq(_)) {
             meta.hosts = Some(list);
         }

@@ -53,6 +53,11 @@ pub enum ManifestErrorKind {
     NeedsHosts { field: &'static str },
     #[error("`{field}` is out of range: {value}")]
     OutOfRange { field: &'static str, value: String },
+    /// A host pattern with no text (a bare `!`, blanks): never "every host".
+    #[error(
+        "`metadata.hosts` holds `{pattern}`, which is no host pattern: name hosts, groups or globs (`web-*`, `!web-2`)"
+    )]
+    EmptyHostPattern { pattern: String },
     /// A number of seconds that is no duration: see [`crate::units`].
     #[error("{0}")]
     BadDuration(crate::units::UnitError),

@@ -181,18 +181,33 @@ impl Plan {
 }
 
 impl Plan {
-    /// Puts `prune` steps (deletions of manifests gone from the files) before everything
-    /// else: `prune_before[i]` are the prune steps that must finish before prune step `i`.
-    /// Every step of `self` without predecessors waits for all of them.
+    /// Puts `prune` steps (deletions of manifests gone from the files) first, per host:
+    /// `prune_before[i]` are the prune steps that must finish before prune step `i`;
+    /// `prune_hosts[i]` and `step_hosts[s]` are the hosts of prune step `i` and of step `s`
+    /// of `self` (`None`: the controller). A step waits for the prune steps of its own host,
+    /// directly or through a predecessor on that host; the deletions on one host never hold
+    /// back another's work.
     #[expect(
         clippy::indexing_slicing,
         reason = "`before` holds step indices below `steps.len()`, the length of `after`"
     )]
-    pub fn prune_first(self, prune: Vec<Step>, prune_before: Vec<Vec<usize>>) -> Plan {
+    pub fn prune_first(
+        self,
+        prune: Vec<Step>,
+        prune_before: Vec<Vec<usize>>,
+        prune_hosts: &[Option<&str>],
+        step_hosts: &[Option<&str>],
+    ) -> Plan {
         let k = prune.len();
         if k == 0 {
             return self;
         }
+        let mut by_host: std::collections::HashMap<Option<&str>, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, h) in prune_hosts.iter().enumerate() {
+            by_host.entry(*h).or_default().push(i);
+        }
+        let host_of = |s: usize| step_hosts.get(s).copied().flatten();
         let mut soft = vec![Vec::new(); k];
         soft.extend(
             self.soft
@@ -201,12 +216,17 @@ impl Plan {
         );
         let mut steps = prune;
         let mut before = prune_before;
-        for b in self.before {
-            if b.is_empty() {
-                before.push((0..k).collect());
+        for (s, b) in self.before.into_iter().enumerate() {
+            let host = host_of(s);
+            // A predecessor on the same host waits for them already.
+            let through = b.iter().any(|&p| host_of(p) == host);
+            let mut list: Vec<usize> = if through {
+                Vec::new()
             } else {
-                before.push(b.into_iter().map(|s| s + k).collect());
-            }
+                by_host.get(&host).cloned().unwrap_or_default()
+            };
+            list.extend(b.into_iter().map(|p| p + k));
+            before.push(list);
         }
         steps.extend(self.steps);
         let mut after = vec![Vec::new(); steps.len()];

@@ -33,6 +33,9 @@ pub(super) struct World {
     pub values: Arc<ValueSet>,
     /// Where the manifests with `metadata.hosts` run (with and without `--limit`).
     pub placement: inventory::Placement,
+    /// The hosts of the inventory this run was given: the only source of how to reach a
+    /// host (an orphaned instance in the state is deleted only on a host it names).
+    pub inventory_hosts: HashMap<String, Arc<crate::manifest::InstanceHost>>,
 }
 
 pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
@@ -212,6 +215,11 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         graph,
         values: Arc::new(values),
         placement,
+        inventory_hosts: inventory
+            .hosts
+            .values()
+            .map(|h| (h.name.clone(), Arc::new(inventory::instance_host(h))))
+            .collect(),
     })
 }
 

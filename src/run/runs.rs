@@ -191,7 +191,7 @@ impl StateRun {
     /// `--limit` leaves out of the run is not gone; one on a host no longer selected (or
     /// removed from the inventory) is. An entry recorded from a file outside every `-m`
     /// path (or the project's default) is not this run's to prune or report.
-    fn gone_from_files(&self, config: &Config, world: &World) -> Vec<(String, Entry)> {
+    fn gone_from_files(&self, config: &Config, world: &World) -> Vec<Gone> {
         let mut current: HashSet<String> = world
             .graph
             .nodes
@@ -210,7 +210,7 @@ impl StateRun {
         self.recorded()
             .iter()
             .filter(|(n, e)| !current.contains(n.as_str()) && shown_to_run(&e.file))
-            .map(|(n, e)| (n.clone(), e.clone()))
+            .map(|(n, e)| Gone::new(world, n, e))
             .collect()
     }
 
@@ -256,6 +256,44 @@ impl StateRun {
                 .map_err(|e| state_error(&e))?;
         }
         Ok(())
+    }
+}
+
+/// A state entry gone from this run: why, and where `apply --prune` would delete it.
+struct Gone {
+    name: String,
+    entry: Entry,
+    /// As shown after `in the state, ` or `pruned: ` (`gone from the files`).
+    why: String,
+    /// An instance's host, as the run's inventory has it. How to reach a host comes only
+    /// from the inventory the user passes, never from the state.
+    host: Option<Arc<crate::manifest::InstanceHost>>,
+    /// An instance whose host is not in the inventory: never run, reported with the fix.
+    hostless: bool,
+}
+
+impl Gone {
+    fn new(world: &World, name: &str, entry: &Entry) -> Gone {
+        let (base, host_name) = crate::manifest::split_instance(name);
+        let host = host_name
+            .and_then(|h| world.inventory_hosts.get(h))
+            .cloned();
+        let why = match host_name {
+            Some(h) if host.is_none() => format!(
+                "host `{h}` is not in the inventory: give it again (`-i old.yaml`) to delete its instances, or `ordo state rm {name}` to forget them"
+            ),
+            Some(h) if world.placement.all_hosts.contains_key(base) => {
+                format!("host `{h}` is no longer selected by the `metadata.hosts` of `{base}`")
+            }
+            _ => "gone from the files".to_string(),
+        };
+        Gone {
+            name: name.to_string(),
+            entry: entry.clone(),
+            why,
+            hostless: host_name.is_some() && host.is_none(),
+            host,
+        }
     }
 }
 
@@ -315,6 +353,8 @@ struct Planned<'w> {
     manifests: std::borrow::Cow<'w, [Manifest]>,
     /// The names of the pruned entries.
     pruned: HashSet<String>,
+    /// Per pruned entry (in the order of their manifests), why it is gone.
+    pruned_why: Vec<String>,
 }
 
 /// Selects, plans, and puts the deletions of `--prune` first.
@@ -323,7 +363,7 @@ fn plan_steps<'w>(
     world: &'w World,
     action: Action,
     state: &StateRun,
-    gone: &[(String, Entry)],
+    gone: &[Gone],
     dry_run: bool,
 ) -> Result<Planned<'w>, Error> {
     let selected = super::load::select(config, world, action == Action::Delete)?;
@@ -337,28 +377,60 @@ fn plan_steps<'w>(
         ),
         manifests: std::borrow::Cow::Borrowed(&world.manifests),
         pruned: HashSet::new(),
+        pruned_why: Vec::new(),
     };
     let prune = config.prune && action == Action::Apply;
-    if prune && !dry_run && !gone.is_empty() {
+    let deletable: Vec<&Gone> = gone.iter().filter(|g| !g.hostless).collect();
+    if prune && !dry_run && !deletable.is_empty() {
         let state_file = state.file_name();
         let (extra, steps, before) =
-            prune_steps(world, gone, state_file.as_deref().unwrap_or_default())?;
+            prune_steps(world, &deletable, state_file.as_deref().unwrap_or_default())?;
+        // Prune first, per host: an instance waits for the deletions on its own host (the
+        // controller's for a manifest without hosts), not for those of other hosts, so an
+        // orphan on a host that is down keeps only that host's work back.
+        let prune_hosts: Vec<Option<&str>> = deletable
+            .iter()
+            .map(|g| g.host.as_deref().map(|h| h.name.as_str()))
+            .collect();
+        let step_hosts: Vec<Option<&str>> = planned
+            .plan
+            .steps
+            .iter()
+            .map(|s| {
+                world
+                    .manifests
+                    .get(s.manifest)
+                    .and_then(|m| m.host.as_deref())
+                    .map(|h| h.name.as_str())
+            })
+            .collect();
         let mut all = world.manifests.clone();
         all.extend(extra);
         planned.manifests = std::borrow::Cow::Owned(all);
-        planned.pruned = gone.iter().map(|(n, _)| (*n).clone()).collect();
-        planned.plan = planned.plan.prune_first(steps, before);
-    } else if !gone.is_empty() && !dry_run && action == Action::Apply {
+        planned.pruned = deletable.iter().map(|g| g.name.clone()).collect();
+        planned.pruned_why = deletable.iter().map(|g| g.why.clone()).collect();
+        planned.plan = planned
+            .plan
+            .prune_first(steps, before, &prune_hosts, &step_hosts);
+    } else if !gone.is_empty() && !dry_run && action == Action::Apply && !config.prune {
+        let files = gone.iter().all(|g| g.host.is_none() && !g.hostless);
         eprintln!(
-            "note: {} manifest{} in the state {} gone from the files ({}); `ordo apply --prune` deletes them",
+            "note: {} {} in the state {} {} ({}); `ordo apply --prune` deletes {}",
             gone.len(),
-            if gone.len() == 1 { "" } else { "s" },
+            if gone.len() == 1 { "manifest" } else { "manifests" },
             if gone.len() == 1 { "is" } else { "are" },
+            if files {
+                "gone from the files"
+            } else {
+                "no longer selected"
+            },
             gone.iter()
-                .map(|(n, _)| n.as_str())
+                .map(|g| g.name.as_str())
                 .take(5)
+                .chain((gone.len() > 5).then_some("..."))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if gone.len() == 1 { "it" } else { "them" },
         );
     }
     Ok(planned)
@@ -379,7 +451,7 @@ fn compare(
     world: &World,
     action: Action,
     state: &StateRun,
-    gone: &[(String, Entry)],
+    gone: &[Gone],
     dry_run: bool,
 ) -> Comparison {
     let recorded = state.recorded();
@@ -422,7 +494,7 @@ fn compare(
                 recorded.get(&m.name).and_then(|e| {
                     e.dependencies
                         .iter()
-                        .find(|d| gone.iter().any(|(n, _)| n == *d))
+                        .find(|d| gone.iter().any(|g| !g.hostless && g.name == **d))
                         .cloned()
                 })
             })
@@ -430,13 +502,17 @@ fn compare(
     } else {
         Vec::new()
     };
-    let orphans = if dry_run && action == Action::Apply {
+    // `plan` shows every orphan; `apply --prune` those it leaves: their host is not in the
+    // inventory, so it has no way to reach it.
+    let orphans = if action == Action::Apply && (dry_run || prune) {
         gone.iter()
-            .map(|(name, e)| Orphan {
-                name: name.clone(),
-                kind: e.kind.clone(),
-                version: e.version.clone(),
-                handler: crate::paths::shown(std::path::Path::new(&e.handler)),
+            .filter(|g| dry_run || g.hostless)
+            .map(|g| Orphan {
+                name: g.name.clone(),
+                kind: g.entry.kind.clone(),
+                version: g.entry.version.clone(),
+                handler: crate::paths::shown(std::path::Path::new(&g.entry.handler)),
+                reason: format!("in the state, {}", g.why),
             })
             .collect()
     } else {
@@ -504,6 +580,7 @@ fn execute(
         recorded_specs: compared.recorded_specs,
         state_has_entries: compared.state_has_entries,
         first_pruned: world.manifests.len(),
+        pruned_why: planned.pruned_why.clone(),
         after_prune: compared.after_prune,
         hosts: Some(&pool),
     };
@@ -555,16 +632,13 @@ type PruneSteps = (Vec<Manifest>, Vec<Step>, Vec<Vec<usize>>);
 
 /// Manifests rebuilt from the state for deletion, with their handlers and their order:
 /// one that depended on another is deleted first.
-fn prune_steps(
-    world: &World,
-    gone: &[(String, Entry)],
-    state_file: &str,
-) -> Result<PruneSteps, Error> {
+fn prune_steps(world: &World, gone: &[&Gone], state_file: &str) -> Result<PruneSteps, Error> {
     let base = world.manifests.len();
     let mut manifests = Vec::new();
     let mut steps = Vec::new();
     let mut errors = Vec::new();
-    for (i, (name, entry)) in gone.iter().enumerate() {
+    for (i, g) in gone.iter().enumerate() {
+        let (name, entry) = (&g.name, &g.entry);
         if !entry.masked.is_empty() {
             // Its delete would receive `***` for the secret (issue 15): unknown, refused.
             errors.push(
@@ -582,7 +656,7 @@ fn prune_steps(
         }
         match world.registry.resolve(&entry.kind, &entry.version) {
             Ok(handler) => {
-                manifests.push(entry_manifest(name, entry, base + i));
+                manifests.push(entry_manifest(name, entry, base + i, g.host.clone()));
                 steps.push(Step {
                     manifest: base + i,
                     handler,
@@ -610,11 +684,11 @@ fn prune_steps(
     let index: HashMap<&str, usize> = gone
         .iter()
         .enumerate()
-        .map(|(i, (n, _))| (n.as_str(), i))
+        .map(|(i, g)| (g.name.as_str(), i))
         .collect();
     let mut before = vec![Vec::new(); gone.len()];
-    for (i, (_, entry)) in gone.iter().enumerate() {
-        for dep in &entry.dependencies {
+    for (i, g) in gone.iter().enumerate() {
+        for dep in &g.entry.dependencies {
             // `i` depended on `dep`: `i` is deleted before `dep`.
             if let Some(list) = index.get(dep.as_str()).and_then(|&d| before.get_mut(d)) {
                 list.push(i);

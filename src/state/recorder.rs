@@ -191,7 +191,14 @@ fn json_pointer(path: &str) -> String {
 }
 
 /// Rebuilds a manifest from its state entry, to delete it with its handler (`--prune`).
-pub fn entry_manifest(name: &str, entry: &Entry, index: usize) -> Manifest {
+/// An instance's `host` is the one the run's inventory has under that name (the caller
+/// looks it up; the state records no connection settings).
+pub fn entry_manifest(
+    name: &str,
+    entry: &Entry,
+    index: usize,
+    host: Option<Arc<InstanceHost>>,
+) -> Manifest {
     Manifest {
         index,
         file: SourceFile::new(entry.file.clone(), entry.dir.clone(), ""),
@@ -220,52 +227,15 @@ pub fn entry_manifest(name: &str, entry: &Entry, index: usize) -> Manifest {
         spec: json_node(&parse_raw(&entry.spec)),
         implicit: Vec::new(),
         deferred: false,
-        host: entry.host.as_ref().map(|h| Arc::new(instance_host(h))),
+        host,
     }
 }
 
-/// An instance's host as the state records it.
+/// An instance's host as the state records it: name and address, for display.
 fn recorded_host(h: &InstanceHost) -> RecordedHost {
     RecordedHost {
         name: h.name.clone(),
         address: h.address.clone(),
-        port: h.port,
-        user: h.user.clone(),
-        identity_file: h.identity_file.clone(),
-        ssh_options: h.ssh_options.clone(),
-        r#become: h.r#become,
-        become_user: h.become_user.clone(),
-        fs_root: h.fs_root.clone(),
-        groups: h.groups.clone(),
-        vars: h
-            .vars
-            .iter()
-            .map(|(k, v)| {
-                let value = serde_json::to_value(NodeJson(v)).unwrap_or_default();
-                (k.clone(), value)
-            })
-            .collect(),
-    }
-}
-
-/// The host a recorded instance ran on, to reach it again (`--prune`).
-fn instance_host(h: &RecordedHost) -> InstanceHost {
-    InstanceHost {
-        name: h.name.clone(),
-        address: h.address.clone(),
-        port: h.port,
-        user: h.user.clone(),
-        identity_file: h.identity_file.clone(),
-        ssh_options: h.ssh_options.clone(),
-        r#become: h.r#become,
-        become_user: h.become_user.clone(),
-        fs_root: h.fs_root.clone(),
-        groups: h.groups.clone(),
-        vars: h
-            .vars
-            .iter()
-            .map(|(k, v)| (k.clone(), json_node(v)))
-            .collect(),
     }
 }
 

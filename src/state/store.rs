@@ -69,38 +69,24 @@ pub struct Entry {
     pub dependencies: Vec<String>,
     /// RFC 3339, UTC.
     pub applied_at: String,
-    /// For a manifest instance (`name@host`): its host and how it was reached, so
-    /// `apply --prune` can still delete it once the inventory no longer has that host.
+    /// For a manifest instance (`name@host`): its host's name and address, for display
+    /// only. How to reach a host comes from the inventory a run is given, never from the
+    /// state (a state file can come with a cloned project: its settings would choose where
+    /// ordo connects and what `ssh` runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<RecordedHost>,
 }
 
-/// The host of a manifest instance as the state records it: the inventory's settings when
-/// it last ran there.
+/// The host of a manifest instance as the state records it: its inventory name and
+/// address when it last ran there. States written before this kept the connection
+/// settings and variables too; those fields are ignored when read and dropped when the
+/// entry is written again.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordedHost {
     pub name: String,
+    #[serde(default)]
     pub address: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity_file: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ssh_options: Vec<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub r#become: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub become_user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fs_root: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    /// Host variables, as JSON (`m.host.vars` of a pruned instance).
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    pub vars: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One journal line.
