@@ -771,7 +771,11 @@ fn a_crafted_state_entry_never_chooses_how_to_reach_a_host() {
             ("w@h9", "orphaned")
         ])
     );
-    assert!(trace(&t).contains(&"DELETE gone@h1".to_string()), "{:?}", trace(&t));
+    assert!(
+        trace(&t).contains(&"DELETE gone@h1".to_string()),
+        "{:?}",
+        trace(&t)
+    );
     assert_eq!(common::recorded(&t), ["a@h1", "w@h9"]);
 }
 

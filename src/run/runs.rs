@@ -417,7 +417,11 @@ fn plan_steps<'w>(
         eprintln!(
             "note: {} {} in the state {} {} ({}); `ordo apply --prune` deletes {}",
             gone.len(),
-            if gone.len() == 1 { "manifest" } else { "manifests" },
+            if gone.len() == 1 {
+                "manifest"
+            } else {
+                "manifests"
+            },
             if gone.len() == 1 { "is" } else { "are" },
             if files {
                 "gone from the files"
