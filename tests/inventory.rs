@@ -565,7 +565,7 @@ fn an_ansible_inventory_among_the_manifests_is_one_error_saying_to_pass_it_with_
     let t = Test::new()
         .file("ansible.yaml", "all:\n  hosts:\n    db-1:\n")
         .file("ansible2.yaml", "all:\n  hosts:\n    web-1:\n");
-    let out = t.run(&["hosts", "-i", "ansible2.yaml"]);
+    let out = t.run(&["plan", "-i", "ansible2.yaml"]);
     out.code(3)
         .stderr_has("this looks like an Ansible inventory (top-level `all:`), not a manifest")
         .stderr_has("ansible.yaml:1:1")
@@ -574,6 +574,73 @@ fn an_ansible_inventory_among_the_manifests_is_one_error_saying_to_pass_it_with_
         .stderr_lacks("missing required field");
     // The one error and the summary line.
     out.stderr_has("1 input error; nothing was run");
+    // `ordo hosts` shows the hosts of the inventory given, and says the other is not read.
+    t.run(&["hosts", "-i", "ansible2.yaml"])
+        .code(0)
+        .stdout_has("web-1")
+        .stderr_has("warning: this looks like an Ansible inventory")
+        .stderr_has("ansible.yaml:1:1")
+        .stderr_has("not read: an Ansible inventory is read only when given with `-i`");
+}
+
+#[test]
+fn hosts_is_stopped_only_by_errors_that_change_the_hosts() {
+    // newuser17 finding 9: a half-written manifest in the directory hid the hosts.
+    let t = Test::new()
+        .file("inv.yaml", &LAB.replace("address: 10.1.0.5", "address: 127.0.0.1, port: 1"))
+        .manifest(
+            "broken.yaml",
+            "kind: Thing\nversion: v1\nmetadata: {name: a, hosts: [nope], serial: 0}\nspec: {x: !HostVar dirr}\nbogus: 1\n---\nkind: Thing\nversion: v1\nmetadata: {nmae: b}\n",
+        )
+        .file("notes/garbage.yaml", "key: [unclosed\n  - :\n");
+    for check in [false, true] {
+        let args: &[&str] = if check {
+            &["hosts", "--check", "--limit", "web-1"]
+        } else {
+            &["hosts"]
+        };
+        let out = t.run(args);
+        if check {
+            // Nothing listens on port 1: exit 1, but the host was tried.
+            out.code(1)
+                .stdout_has("web-1")
+                .stdout_has("0 of 1 host reachable");
+        } else {
+            out.code(0).stdout_has("3 hosts of 3");
+        }
+        out.stderr_has("warning: 4 input errors in manifests that are not inventories or values")
+            .stderr_has("`ordo validate` shows them")
+            .stderr_has("warning: invalid YAML")
+            .stderr_has("notes/garbage.yaml:")
+            .stderr_has("this file is not read")
+            .stderr_lacks("nothing was run");
+    }
+    // `validate` still reports every one of them.
+    t.run(&["validate"]).code(3).stderr_has("unknown key `bogus`");
+
+    // An error in an Inventory or Values document, or an environment nobody declares, stops it.
+    let bad = Test::new()
+        .file("inv.yaml", &LAB.replace("address: 10.1.0.5", "adress: 10.1.0.5"))
+        .manifest("broken.yaml", "kind: Thing\nversion: v1\nmetadata: {}\n");
+    bad.run(&["hosts"])
+        .code(3)
+        .stderr_has("inv.yaml:7:")
+        .stderr_has("did you mean `address`")
+        .stderr_lacks("metadata.name");
+    let values = Test::new()
+        .file("inv.yaml", LAB)
+        .manifest("values.yaml", "kind: Values\nversion: v1\nmetadata: {name: v}\nspec: {a: 1}\nextra: 2\n");
+    values.run(&["hosts"]).code(3).stderr_has("values.yaml:5:1");
+    values.run(&["hosts", "-e", "prdo"]).code(3);
+    // A file that declares an inventory but is not YAML stops it too.
+    let broken_inventory = Test::new().file(
+        "inv.yaml",
+        "kind: Inventory\nversion: v1\nmetadata: {name: x}\nspec: {hosts: {a: [}\n",
+    );
+    broken_inventory
+        .run(&["hosts"])
+        .code(3)
+        .stderr_has("inv.yaml:4:");
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! `ordo hosts`: the resolved inventory, for people (`human`) and programs (`-o json`).
 //!
 //! It loads what a run loads to find inventories (the manifests, for their `kind: Inventory`
-//! documents, values, `-i` files) and checks them the same way, but resolves no handler and
-//! refuses nothing about manifests selecting hosts: it shows what they would reach. With
+//! documents, values, `-i` files), but only what decides the hosts can stop it: problems in
+//! `Inventory` and `Values` documents, the `-i` files, environments. Other manifests' errors
+//! are counted in one warning (a half-written manifest never hides the hosts), a file that is
+//! not YAML at all is a warning naming it; no handler is resolved, and nothing about manifests
+//! selecting hosts is refused: it shows what they would reach. With
 //! `--check` it connects to each selected host (`hosts_check.rs`) and shows what it found
 //! instead of the variables; a host that is not reachable makes the exit code 1.
 
@@ -15,7 +18,8 @@ use crate::diagnostic::Diagnostic;
 use crate::error::Error;
 use crate::inventory::{self, Host, Inventory, VarOrigin, node_json};
 use crate::manifest::{
-    Limits, ManifestErrorKind, VALUES_KIND, collect_values, load_except, metadata_environments,
+    Limits, ManifestError, ManifestErrorKind, SourceFile, VALUES_KIND, Value, collect_values,
+    load_except, metadata_environments, parse_stream,
 };
 use crate::project::{Project, check_environments};
 
@@ -42,15 +46,9 @@ pub(super) fn hosts(config: &Config, project: &Project) -> Result<(), Error> {
     let raw = inventory::collect(&mut loaded.manifests, &config.inventories, &config.env);
     environments.extend(raw.environments.iter().cloned());
     let (inventory, inventory_errors) = raw.resolve();
-    // With `-i`, a directory without manifest files is no problem: the inventory is there.
-    let given = !config.inventories.is_empty();
-    let mut diagnostics: Vec<Diagnostic> = loaded
-        .errors
-        .into_iter()
-        .filter(|e| !(given && matches!(e.kind, ManifestErrorKind::NoFiles(_))))
-        .chain(value_errors)
-        .map(Diagnostic::from)
-        .collect();
+    let (mut diagnostics, warnings) = sort_load_errors(config, loaded.errors, &loaded.files);
+    diagnostics.extend(value_errors.into_iter().map(Diagnostic::from));
+    super::warn(config, &warnings);
     diagnostics.extend(inventory_errors);
     diagnostics.extend(check_environments(&config.env, project, &environments));
     let selected: Vec<String> = if config.limit.is_empty() || !diagnostics.is_empty() {
@@ -76,6 +74,123 @@ pub(super) fn hosts(config: &Config, project: &Project) -> Result<(), Error> {
         let _ = writeln!(out, "{}", to_json(&inventory, &hosts, &config.env));
     }
     Ok(())
+}
+
+/// Splits the loader's errors into those that stop `ordo hosts` (in an `Inventory` or
+/// `Values` document, or about a path given on the command line) and warnings: a file that
+/// cannot be read or parsed (unless it declares an inventory or values), an Ansible inventory
+/// among the manifests (not read without `-i`), and one line counting the errors of other
+/// manifests.
+fn sort_load_errors(
+    config: &Config,
+    errors: Vec<ManifestError>,
+    files: &[std::sync::Arc<SourceFile>],
+) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    use ManifestErrorKind as K;
+    // With `-i`, a directory without manifest files is no problem: the inventory is there.
+    let given = !config.inventories.is_empty();
+    let named: Vec<String> = config
+        .manifests
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut kinds: std::collections::HashMap<String, Vec<(u32, Option<String>)>> =
+        std::collections::HashMap::new();
+    let mut stop = Vec::new();
+    let mut warnings = Vec::new();
+    let mut ignored = 0usize;
+    for e in errors {
+        let file = e.location.file.name().to_string();
+        let hosts_data = |text: &str| {
+            text.lines().any(|l| {
+                let l = l.trim().trim_start_matches("- ").trim();
+                l.strip_prefix("kind:").is_some_and(|k| {
+                    let k = k.trim().trim_matches(|c| c == '"' || c == '\'');
+                    k == crate::inventory::INVENTORY_KIND || k == VALUES_KIND
+                })
+            })
+        };
+        match &e.kind {
+            K::NoFiles(_) if given => {}
+            K::NoFiles(_) | K::HandlerAsManifest(_) | K::ProjectFileAsManifest(_) => {
+                stop.push(Diagnostic::from(e));
+            }
+            K::Read { path, .. } if named.contains(path) => stop.push(Diagnostic::from(e)),
+            K::Read { .. } | K::NotFollowed { .. } | K::NotUtf8 { .. } | K::TooLarge { .. } => {
+                warnings.push(Diagnostic::from(e).as_warning().note("this file is not read"));
+            }
+            K::Empty => {}
+            K::Yaml(_) => {
+                let text = files
+                    .iter()
+                    .find(|f| f.name() == file)
+                    .map(|f| f.text().to_string())
+                    .unwrap_or_default();
+                if hosts_data(&text) {
+                    stop.push(Diagnostic::from(e));
+                } else {
+                    warnings.push(
+                        Diagnostic::from(e)
+                            .as_warning()
+                            .note("this file is not read (it declares no Inventory or Values)"),
+                    );
+                }
+            }
+            K::AnsibleInventory => warnings.push(
+                Diagnostic::from(e)
+                    .as_warning()
+                    .note("not read: an Ansible inventory is read only when given with `-i`"),
+            ),
+            _ => {
+                let docs = kinds.entry(file.clone()).or_insert_with(|| {
+                    files
+                        .iter()
+                        .find(|f| f.name() == file)
+                        .map(|f| document_kinds(f))
+                        .unwrap_or_default()
+                });
+                let line = e.location.mark.line;
+                let kind = docs
+                    .iter()
+                    .rev()
+                    .find(|(start, _)| *start <= line)
+                    .or(docs.first())
+                    .and_then(|(_, k)| k.as_deref());
+                if kind.is_some_and(|k| k == crate::inventory::INVENTORY_KIND || k == VALUES_KIND)
+                {
+                    stop.push(Diagnostic::from(e));
+                } else {
+                    ignored += 1;
+                }
+            }
+        }
+    }
+    if ignored > 0 {
+        let s = if ignored == 1 { "" } else { "s" };
+        warnings.push(
+            Diagnostic::warning(format!(
+                "{ignored} input error{s} in manifests that are not inventories or values; \
+                 they do not change the hosts"
+            ))
+            .help("`ordo validate` shows them"),
+        );
+    }
+    (stop, warnings)
+}
+
+/// Where each document of `file` starts (its line) and its `kind` when it is a string.
+fn document_kinds(file: &SourceFile) -> Vec<(u32, Option<String>)> {
+    parse_stream(file.text(), &Limits::default())
+        .documents
+        .into_iter()
+        .map(|d| {
+            let kind = match d.root.get("kind").map(|k| &k.value) {
+                Some(Value::String(s)) => Some(s.clone()),
+                _ => None,
+            };
+            (d.mark.line, kind)
+        })
+        .collect()
 }
 
 /// `hosts --check`: the hosts are reached, then reported; exit 1 when one is not reachable,
