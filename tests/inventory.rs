@@ -204,9 +204,80 @@ fn an_ansible_only_setting_is_an_input_error_naming_it() {
             "Ansible setting `ansible_hots` is not supported by ordo; did you mean `ansible_host`?",
         )
         .stderr_has("hosts.yml:4:7")
-        .stderr_has("`ansible_python_interpreter` is not supported")
-        .stderr_has("hosts.yml:5:7");
+        .stderr_lacks("`ansible_python_interpreter` is not supported");
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn harmless_ansible_settings_are_warnings_and_meaningful_ones_stay_errors() {
+    // newuser17 finding 3: `ansible_python_interpreter` is in nearly every real inventory.
+    let t = Test::new().file(
+        "hosts.yml",
+        "all:\n  vars:\n    ansible_python_interpreter: /usr/bin/python3\n    ansible_ssh_pipelining: true\n    ansible_become_method: sudo\n  hosts:\n    web-1:\n      ansible_pipelining: yes\n",
+    );
+    let report = hosts_json(&t, &["-i", "hosts.yml"]);
+    assert_eq!(names(&report), ["web-1"]);
+    assert!(host(&report, "web-1")["vars"].as_object().unwrap().is_empty());
+    let out = t.run(&["hosts", "-i", "hosts.yml"]);
+    out.code(0)
+        .stderr_has("warning: Ansible setting `ansible_python_interpreter` ignored: ordo does not use it")
+        .stderr_has("hosts.yml:3:5")
+        .stderr_has("`ansible_ssh_pipelining` ignored")
+        .stderr_has("hosts.yml:4:5")
+        .stderr_has("`ansible_pipelining` ignored")
+        .stderr_has("hosts.yml:8:7");
+    // A run sees the same warnings and goes on.
+    t.trace()
+        .manifest("m.yaml", &trace_doc("here", "", ""))
+        .run(&["plan", "-i", "hosts.yml"])
+        .code(0)
+        .stderr_has("`ansible_python_interpreter` ignored");
+
+    // Settings that change how or whether ordo may connect stay input errors.
+    for (setting, said) in [
+        ("ansible_password: hunter2", "`ansible_password` is not supported"),
+        ("ansible_connection: local", "`ansible_connection: local` is not supported"),
+        ("ansible_become_method: su", "`ansible_become_method: su` is not supported"),
+        ("ansible_become_password: x", "`ansible_become_password` is not supported"),
+    ] {
+        let t = Test::new().file(
+            "hosts.yml",
+            &format!("all:\n  hosts:\n    web-1:\n      {setting}\n"),
+        );
+        t.run(&["hosts", "-i", "hosts.yml"])
+            .code(3)
+            .stderr_has(said)
+            .stderr_has("hosts.yml:4:");
+    }
+}
+
+#[test]
+fn ansible_become_takes_ansibles_boolean_spellings() {
+    // attack17 F9: `ansible_become: yes` is how Ansible's own docs write it.
+    for (text, expected) in [
+        ("yes", true),
+        ("no", false),
+        ("on", true),
+        ("Off", false),
+        ("True", true),
+        ("FALSE", false),
+        ("'yes'", true),
+        ("\"y\"", true),
+        ("1", true),
+        ("0", false),
+    ] {
+        let t = Test::new().file(
+            "hosts.yml",
+            &format!("all:\n  hosts:\n    h1: {{ansible_become: {text}}}\n"),
+        );
+        let report = hosts_json(&t, &["-i", "hosts.yml"]);
+        assert_eq!(host(&report, "h1")["become"], expected, "{text}");
+    }
+    let t = Test::new().file("hosts.yml", "all:\n  hosts:\n    h1: {ansible_become: maybe}\n");
+    t.run(&["hosts", "-i", "hosts.yml"])
+        .code(3)
+        .stderr_has("`ansible_become` must be a boolean (`true`/`false`, `yes`/`no`, `on`/`off`)")
+        .stderr_has("hosts.yml:3:26");
 }
 
 #[test]

@@ -5,8 +5,12 @@
 //! `ansible_ssh_private_key_file` become `address`, `port`, `user`, `become`, `becomeUser` and
 //! `identityFile` at the level they are written (host, group, or `all` as `defaults`);
 //! `ansible_ssh_common_args` and `ansible_ssh_extra_args` are split as a shell would into
-//! `sshOptions`; `ansible_connection` may only be `ssh`. Every other `ansible_*` key is an
-//! input error naming it, never silently ignored; any other key is a variable.
+//! `sshOptions`; `ansible_connection` may only be `ssh`, `ansible_become_method` only `sudo`.
+//! The settings in [`IGNORED`] mean nothing to ordo (it needs no Python on the host, and runs
+//! each command in one session anyway): each is a warning at its place, and dropped. Every
+//! other `ansible_*` key is an input error naming it, never silently ignored (a password, say,
+//! would change how ordo must connect); any other key is a variable. Booleans take Ansible's
+//! spellings too (`yes`/`no`, `on`/`off`, `True`, `1`/`0`, any case).
 //! A host or group listed in several places of one file is one host or group (as in
 //! Ansible); the same variable given two values there is an error naming both.
 
@@ -29,7 +33,34 @@ const MAPPED: &[&str] = &[
     "ansible_ssh_common_args",
     "ansible_ssh_extra_args",
     "ansible_connection",
+    "ansible_become_method",
 ];
+
+/// Ansible settings nearly every real inventory has that change nothing for ordo: a warning
+/// each, then ignored.
+pub(super) const IGNORED: &[&str] = &[
+    "ansible_python_interpreter",
+    "ansible_pipelining",
+    "ansible_ssh_pipelining",
+    "ansible_ssh_transfer_method",
+    "ansible_scp_if_ssh",
+];
+
+/// Ansible's boolean: a YAML boolean, `1`/`0`, or a string Ansible reads as one
+/// (`yes`/`no`, `on`/`off`, `true`/`false`, `y`/`n`, `t`/`f`, any case).
+fn ansible_bool(node: &Node) -> Option<bool> {
+    match &node.value {
+        Value::Bool(b) => Some(*b),
+        Value::Int(1) => Some(true),
+        Value::Int(0) => Some(false),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "yes" | "on" | "true" | "y" | "t" | "1" => Some(true),
+            "no" | "off" | "false" | "n" | "f" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 /// Reads the documents of one Ansible inventory file into `raw`.
 pub(super) fn read(file: &Arc<SourceFile>, roots: &[Node], raw: &mut RawInventory) {
@@ -207,8 +238,33 @@ impl FileReader<'_> {
                 "ansible_user" => {
                     settings.user = self.r.string(&e.value, key).map(|value| Spot { value, at })
                 }
-                "ansible_become" => {
-                    settings.r#become = self.r.bool(&e.value, key).map(|value| Spot { value, at })
+                "ansible_become" => match ansible_bool(&e.value) {
+                    Some(value) => settings.r#become = Some(Spot { value, at }),
+                    None => self.r.wrong_type(
+                        &e.value,
+                        key,
+                        "a boolean (`true`/`false`, `yes`/`no`, `on`/`off`)",
+                    ),
+                },
+                "ansible_become_method" => {
+                    if let Some(text) = self.r.string(&e.value, key)
+                        && text != "sudo"
+                    {
+                        self.r.error_help(
+                            e.value.mark,
+                            text.chars().count(),
+                            format!("`ansible_become_method: {text}` is not supported by ordo"),
+                            Some("ordo becomes another user with `sudo -n` only; remove the setting or set it to `sudo`".into()),
+                        );
+                    }
+                }
+                ignored if IGNORED.contains(&ignored) => {
+                    self.r.errors.push(
+                        crate::diagnostic::Diagnostic::warning(format!(
+                            "Ansible setting `{key}` ignored: ordo does not use it"
+                        ))
+                        .at(self.r.at(e.key_mark).with_width(key.chars().count())),
+                    );
                 }
                 "ansible_become_user" => {
                     settings.become_user =
@@ -263,7 +319,7 @@ impl FileReader<'_> {
                         key.chars().count(),
                         format!("Ansible setting `{key}` is not supported by ordo{hint}"),
                         Some(
-                            "ordo maps `ansible_host`, `ansible_port`, `ansible_user`, `ansible_become`, `ansible_become_user`, `ansible_ssh_private_key_file`, `ansible_ssh_common_args`, `ansible_ssh_extra_args` and `ansible_connection: ssh`; for anything else write a `kind: Inventory` document (or keep the setting in ~/.ssh/config)"
+                            "ordo maps `ansible_host`, `ansible_port`, `ansible_user`, `ansible_become`, `ansible_become_user`, `ansible_ssh_private_key_file`, `ansible_ssh_common_args`, `ansible_ssh_extra_args`, `ansible_connection: ssh` and `ansible_become_method: sudo`, and ignores `ansible_python_interpreter`, `ansible_pipelining`, `ansible_ssh_pipelining`, `ansible_ssh_transfer_method` and `ansible_scp_if_ssh`; for anything else write a `kind: Inventory` document (or keep the setting in ~/.ssh/config)"
                                 .into(),
                         ),
                     );

@@ -46,6 +46,12 @@ pub fn collect(manifests: &mut Vec<Manifest>, files: &[PathBuf], env: &str) -> R
     for path in files {
         read_file(path, env, &mut raw);
     }
+    // Readers put warnings among the errors, in file order; they stop nothing.
+    let (warnings, errors) = std::mem::take(&mut raw.errors)
+        .into_iter()
+        .partition(|d| d.severity == crate::diagnostic::Severity::Warning);
+    raw.errors = errors;
+    raw.warnings = warnings;
     raw
 }
 

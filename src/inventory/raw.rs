@@ -69,6 +69,9 @@ pub struct RawInventory {
     pub(super) defaults: Vec<RawDefaults>,
     /// Input errors found while reading (each with its place).
     pub errors: Vec<Diagnostic>,
+    /// What stops nothing but is worth saying: an Ansible setting ordo ignores (each with
+    /// its place). The caller shows them.
+    pub warnings: Vec<Diagnostic>,
     /// Every environment an inventory document names, with where (`-e` is checked against
     /// them).
     pub environments: Vec<(String, Location)>,

@@ -45,9 +45,12 @@ pub(super) fn hosts(config: &Config, project: &Project) -> Result<(), Error> {
     environments.extend(values.environments.iter().cloned());
     let raw = inventory::collect(&mut loaded.manifests, &config.inventories, &config.env);
     environments.extend(raw.environments.iter().cloned());
+    let mut raw = raw;
+    let inventory_warnings = std::mem::take(&mut raw.warnings);
     let (inventory, inventory_errors) = raw.resolve();
-    let (mut diagnostics, warnings) = sort_load_errors(config, loaded.errors, &loaded.files);
+    let (mut diagnostics, mut warnings) = sort_load_errors(config, loaded.errors, &loaded.files);
     diagnostics.extend(value_errors.into_iter().map(Diagnostic::from));
+    warnings.extend(inventory_warnings);
     super::warn(config, &warnings);
     diagnostics.extend(inventory_errors);
     diagnostics.extend(check_environments(&config.env, project, &environments));

@@ -70,8 +70,10 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     }
     // `kind: Inventory` documents are data, like `Values`: out of the manifests, checked
     // here; a manifest selecting hosts becomes one instance per host below.
-    let raw_inventory = inventory::collect(&mut loaded.manifests, &config.inventories, &config.env);
+    let mut raw_inventory =
+        inventory::collect(&mut loaded.manifests, &config.inventories, &config.env);
     environments.extend(raw_inventory.environments.iter().cloned());
+    super::warn(config, &std::mem::take(&mut raw_inventory.warnings));
     let (inventory, inventory_errors) = raw_inventory.resolve();
     diagnostics.extend(inventory_errors);
     let (host_errors, placement) = inventory::check_manifests(
