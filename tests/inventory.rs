@@ -217,10 +217,17 @@ fn harmless_ansible_settings_are_warnings_and_meaningful_ones_stay_errors() {
     );
     let report = hosts_json(&t, &["-i", "hosts.yml"]);
     assert_eq!(names(&report), ["web-1"]);
-    assert!(host(&report, "web-1")["vars"].as_object().unwrap().is_empty());
+    assert!(
+        host(&report, "web-1")["vars"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
     let out = t.run(&["hosts", "-i", "hosts.yml"]);
     out.code(0)
-        .stderr_has("warning: Ansible setting `ansible_python_interpreter` ignored: ordo does not use it")
+        .stderr_has(
+            "warning: Ansible setting `ansible_python_interpreter` ignored: ordo does not use it",
+        )
         .stderr_has("hosts.yml:3:5")
         .stderr_has("`ansible_ssh_pipelining` ignored")
         .stderr_has("hosts.yml:4:5")
@@ -235,10 +242,22 @@ fn harmless_ansible_settings_are_warnings_and_meaningful_ones_stay_errors() {
 
     // Settings that change how or whether ordo may connect stay input errors.
     for (setting, said) in [
-        ("ansible_password: hunter2", "`ansible_password` is not supported"),
-        ("ansible_connection: local", "`ansible_connection: local` is not supported"),
-        ("ansible_become_method: su", "`ansible_become_method: su` is not supported"),
-        ("ansible_become_password: x", "`ansible_become_password` is not supported"),
+        (
+            "ansible_password: hunter2",
+            "`ansible_password` is not supported",
+        ),
+        (
+            "ansible_connection: local",
+            "`ansible_connection: local` is not supported",
+        ),
+        (
+            "ansible_become_method: su",
+            "`ansible_become_method: su` is not supported",
+        ),
+        (
+            "ansible_become_password: x",
+            "`ansible_become_password` is not supported",
+        ),
     ] {
         let t = Test::new().file(
             "hosts.yml",
@@ -273,7 +292,10 @@ fn ansible_become_takes_ansibles_boolean_spellings() {
         let report = hosts_json(&t, &["-i", "hosts.yml"]);
         assert_eq!(host(&report, "h1")["become"], expected, "{text}");
     }
-    let t = Test::new().file("hosts.yml", "all:\n  hosts:\n    h1: {ansible_become: maybe}\n");
+    let t = Test::new().file(
+        "hosts.yml",
+        "all:\n  hosts:\n    h1: {ansible_become: maybe}\n",
+    );
     t.run(&["hosts", "-i", "hosts.yml"])
         .code(3)
         .stderr_has("`ansible_become` must be a boolean (`true`/`false`, `yes`/`no`, `on`/`off`)")
@@ -687,20 +709,26 @@ fn hosts_is_stopped_only_by_errors_that_change_the_hosts() {
             .stderr_lacks("nothing was run");
     }
     // `validate` still reports every one of them.
-    t.run(&["validate"]).code(3).stderr_has("unknown key `bogus`");
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("unknown key `bogus`");
 
     // An error in an Inventory or Values document, or an environment nobody declares, stops it.
     let bad = Test::new()
-        .file("inv.yaml", &LAB.replace("address: 10.1.0.5", "adress: 10.1.0.5"))
+        .file(
+            "inv.yaml",
+            &LAB.replace("address: 10.1.0.5", "adress: 10.1.0.5"),
+        )
         .manifest("broken.yaml", "kind: Thing\nversion: v1\nmetadata: {}\n");
     bad.run(&["hosts"])
         .code(3)
         .stderr_has("inv.yaml:7:")
         .stderr_has("did you mean `address`")
         .stderr_lacks("metadata.name");
-    let values = Test::new()
-        .file("inv.yaml", LAB)
-        .manifest("values.yaml", "kind: Values\nversion: v1\nmetadata: {name: v}\nspec: {a: 1}\nextra: 2\n");
+    let values = Test::new().file("inv.yaml", LAB).manifest(
+        "values.yaml",
+        "kind: Values\nversion: v1\nmetadata: {name: v}\nspec: {a: 1}\nextra: 2\n",
+    );
     values.run(&["hosts"]).code(3).stderr_has("values.yaml:5:1");
     values.run(&["hosts", "-e", "prdo"]).code(3);
     // A file that declares an inventory but is not YAML stops it too.

@@ -120,7 +120,11 @@ fn sort_load_errors(
             }
             K::Read { path, .. } if named.contains(path) => stop.push(Diagnostic::from(e)),
             K::Read { .. } | K::NotFollowed { .. } | K::NotUtf8 { .. } | K::TooLarge { .. } => {
-                warnings.push(Diagnostic::from(e).as_warning().note("this file is not read"));
+                warnings.push(
+                    Diagnostic::from(e)
+                        .as_warning()
+                        .note("this file is not read"),
+                );
             }
             K::Empty => {}
             K::Yaml(_) => {
@@ -159,8 +163,7 @@ fn sort_load_errors(
                     .find(|(start, _)| *start <= line)
                     .or(docs.first())
                     .and_then(|(_, k)| k.as_deref());
-                if kind.is_some_and(|k| k == crate::inventory::INVENTORY_KIND || k == VALUES_KIND)
-                {
+                if kind.is_some_and(|k| k == crate::inventory::INVENTORY_KIND || k == VALUES_KIND) {
                     stop.push(Diagnostic::from(e));
                 } else {
                     ignored += 1;
