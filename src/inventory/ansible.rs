@@ -310,6 +310,14 @@ impl FileReader<'_> {
                         );
                     }
                 }
+                password if password.contains("pass") => {
+                    self.r.error_help(
+                        e.key_mark,
+                        key.chars().count(),
+                        format!("Ansible setting `{password}` is not supported by ordo"),
+                        Some("ordo never sends a password: log in with a key (from your agent or `ansible_ssh_private_key_file`) and give the login user passwordless `sudo`".into()),
+                    );
+                }
                 _ => {
                     let hint = did_you_mean(key, MAPPED.iter().copied())
                         .map(|s| format!("; did you mean `{s}`?"))
