@@ -218,6 +218,30 @@ fn b_at_h_waits_for_a_at_h_when_a_runs_there_else_for_every_instance() {
     );
 }
 
+/// `--limit` keeps the order that passes through the instances it leaves out: `c@h3`
+/// depends on `a`, whose instances (h1, h2) are all left out, so it still waits for what
+/// they wait for (`local`, on the controller).
+#[test]
+fn limit_keeps_the_order_through_the_instances_it_leaves_out() {
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inv.yaml", PAPER)
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("local", "", ""),
+                hosted("a", "  hosts: [web]\n  dependencies: {apply: [local]}\n", ""),
+                hosted("c", "  hosts: [h3]\n  dependencies: {apply: [a]}\n", ""),
+            ]
+            .concat(),
+        );
+    assert_eq!(edges(&t, &["--limit", "h3"]), ["local -> c@h3"]);
+    assert_eq!(
+        edges(&t, &["--limit", "h1,h3"]),
+        ["a@h1 -> c@h3", "local -> a@h1", "local -> c@h3"]
+    );
+}
+
 #[test]
 fn a_variable_of_one_instance_orders_after_that_instance_only() {
     let t = Test::new()
@@ -823,6 +847,42 @@ fn an_orphan_on_an_unreachable_host_holds_back_only_that_host() {
             trace(&t)
         );
     }
+}
+
+/// `delete --limit h1` touches h1 only: the manifest on the controller that every host's
+/// instances depend on is not deleted, and the instances on other hosts (and on the
+/// controller) left depending on a deleted one are named in a warning.
+#[test]
+fn delete_with_limit_never_deletes_controller_manifests_and_warns_of_dependents_left() {
+    let Some((lab, h1, h2)) = lab2() else { return };
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1, &h2]))
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("shared", "", ""),
+                hosted("app", "  hosts: [h1]\n  dependencies: {apply: [shared]}\n", ""),
+                // `app` does not run on h2: `db@h2` depends on `app@h1`.
+                hosted("db", "  hosts: [h2]\n  dependencies: {apply: [app]}\n", ""),
+                hosted("report", "  dependencies: {apply: [app@h1]}\n", ""),
+            ]
+            .concat(),
+        );
+    t.run(&["apply"]).code(0);
+    let _ = std::fs::remove_file(t.path().join("trace.txt"));
+    for command in [&["plan", "--delete"][..], &["delete"][..]] {
+        let mut args = command.to_vec();
+        args.extend(["--limit", "h1", "-o", "json"]);
+        let out = t.run(&args);
+        out.code(0)
+            .stderr_has("`app@h1` is deleted, but manifests outside --limit still depend on it: `db@h2`, `report`");
+        let names: Vec<(String, String)> = statuses(&out.json());
+        let names: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["app@h1"], "{command:?}");
+    }
+    assert_eq!(trace(&t), ["DELETE app@h1"]);
+    assert_eq!(common::recorded(&t), ["db@h2", "report", "shared"]);
 }
 
 #[test]

@@ -198,9 +198,25 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     }
     // One manifest per host it runs on (`name@host`), once everything written in it is
     // checked, so that each problem is reported once.
+    // What each manifest depends on as written, for the order through what `--limit`
+    // leaves out.
+    let written: HashMap<String, Vec<String>> = if config.limit.is_empty() {
+        HashMap::new()
+    } else {
+        manifests
+            .iter()
+            .map(|m| {
+                let refs = m.metadata.dependencies.apply.iter().chain(&m.implicit);
+                (m.name.clone(), refs.map(|r| r.name.clone()).collect())
+            })
+            .collect()
+    };
     let hosted = inventory::expand(&mut manifests, &mut handlers, &inventory, &placement);
-    let (graph, plan_errors) =
+    let (mut graph, plan_errors) =
         Graph::build_instances(&manifests, &config.env, &placement.all_hosts);
+    if !written.is_empty() && plan_errors.is_empty() {
+        order_through_limit(&mut graph, &manifests, &written, &placement);
+    }
     if hosted {
         record_instance_dependencies(&mut manifests, &graph);
     }
@@ -223,6 +239,74 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
             .map(|h| (h.name.clone(), Arc::new(inventory::instance_host(h))))
             .collect(),
     })
+}
+
+/// `--limit` leaves instances out of the run, but not the order that passes through them:
+/// if `dbconf@db-1` depends on `appconf`, whose instances are all left out, it still
+/// waits for what `appconf`'s instances would have waited for (`localcfg` on the
+/// controller, say), and so on through further left-out instances.
+fn order_through_limit(
+    graph: &mut Graph,
+    manifests: &[crate::manifest::Manifest],
+    written: &HashMap<String, Vec<String>>,
+    placement: &inventory::Placement,
+) {
+    /// The nodes `name` (read from `host`'s point of view) stands for, looking through the
+    /// instances the limit left out.
+    fn reach(
+        name: &str,
+        host: Option<&str>,
+        graph: &Graph,
+        written: &HashMap<String, Vec<String>>,
+        placement: &inventory::Placement,
+        seen: &mut HashSet<String>,
+        out: &mut Vec<usize>,
+    ) {
+        if let Some(&node) = graph.by_name.get(name) {
+            out.push(node);
+            return;
+        }
+        let (target, at) = crate::manifest::split_instance(name);
+        let Some(all) = placement.all_hosts.get(target) else {
+            return;
+        };
+        let hosts: Vec<&str> = match (at, host) {
+            (Some(h), _) => vec![h],
+            (None, Some(h)) if all.iter().any(|x| x == h) => vec![h],
+            _ => all.iter().map(String::as_str).collect(),
+        };
+        for h in hosts {
+            let instance = crate::manifest::instance_name(target, h);
+            if let Some(&node) = graph.by_name.get(&instance) {
+                out.push(node);
+            } else if seen.insert(instance) {
+                for r in written.get(target).into_iter().flatten() {
+                    reach(r, Some(h), graph, written, placement, seen, out);
+                }
+            }
+        }
+    }
+    for node in 0..graph.nodes.len() {
+        let Some(m) = graph.nodes.get(node).and_then(|&i| manifests.get(i)) else {
+            continue;
+        };
+        let host = m.host.as_ref().map(|h| h.name.as_str());
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for r in written.get(m.base_name()).into_iter().flatten() {
+            reach(r, host, graph, written, placement, &mut seen, &mut out);
+        }
+        if let Some(edges) = graph.apply.get_mut(node) {
+            for n in out {
+                if n != node && !edges.iter().any(|e| e.node == n) {
+                    edges.push(crate::planner::Edge {
+                        node: n,
+                        mark: crate::manifest::Mark::default(),
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// With instances, what a manifest depends on is instances (`a@h1`), not the names
@@ -493,12 +577,43 @@ pub(super) fn select(
     world: &World,
     delete: bool,
 ) -> Result<Option<crate::planner::Selected>, Error> {
-    if config.selection.is_empty() {
-        return Ok(None);
+    let mut selected = if config.selection.is_empty() {
+        None
+    } else {
+        Some(
+            config
+                .selection
+                .apply(&world.graph, &world.manifests, delete)
+                .map_err(|errors| {
+                    Error::Input(errors.into_iter().map(Diagnostic::error).collect())
+                })?,
+        )
+    };
+    // `delete --limit` touches only the hosts it names: a manifest on the controller (no
+    // `metadata.hosts`), which instances on other hosts may still need, is never deleted.
+    if delete && !config.limit.is_empty() {
+        let n = world.graph.nodes.len();
+        let hosted: Vec<bool> = world
+            .graph
+            .nodes
+            .iter()
+            .map(|&i| world.manifests.get(i).is_some_and(|m| m.host.is_some()))
+            .collect();
+        let s = selected.get_or_insert_with(|| crate::planner::Selected {
+            roots: hosted.clone(),
+            excluded: vec![false; n],
+            explicit: false,
+        });
+        for (node, &on_host) in hosted.iter().enumerate() {
+            if !on_host {
+                if let Some(r) = s.roots.get_mut(node) {
+                    *r = false;
+                }
+                if let Some(x) = s.excluded.get_mut(node) {
+                    *x = true;
+                }
+            }
+        }
     }
-    config
-        .selection
-        .apply(&world.graph, &world.manifests, delete)
-        .map(Some)
-        .map_err(|errors| Error::Input(errors.into_iter().map(Diagnostic::error).collect()))
+    Ok(selected)
 }

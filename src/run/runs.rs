@@ -118,6 +118,9 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let vars = seed_variables(world, &state);
     let gone = state.gone_from_files(config, world);
     let planned = plan_steps(config, world, action, &state, &gone, dry_run)?;
+    if action == Action::Delete && !config.limit.is_empty() {
+        warn_left_dependents(config, world, &planned, &state);
+    }
     let compared = compare(config, world, action, &state, &gone, dry_run);
     let recording = state.recording(config, world, action, &planned.pruned, &vars)?;
     let report = execute(config, world, &planned, vars, compared, &recording, dry_run);
@@ -438,6 +441,63 @@ fn plan_steps<'w>(
         );
     }
     Ok(planned)
+}
+
+/// `delete --limit`: the instances it deletes that something outside the limit depends on
+/// (an instance on another host, or a manifest on the controller, as the files and the
+/// state record it), named in a warning: they are left standing on a deleted dependency.
+fn warn_left_dependents(config: &Config, world: &World, planned: &Planned<'_>, state: &StateRun) {
+    let deleted: HashSet<&str> = planned
+        .plan
+        .steps
+        .iter()
+        .filter_map(|s| planned.manifests.get(s.manifest))
+        .map(|m| m.name.as_str())
+        .collect();
+    let mut left: std::collections::BTreeMap<&str, std::collections::BTreeSet<&str>> =
+        Default::default();
+    let from_files = world.manifests.iter().map(|m| {
+        (
+            m.name.as_str(),
+            m.metadata
+                .dependencies
+                .apply
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
+        )
+    });
+    let from_state = state.recorded().iter().map(|(name, e)| {
+        (
+            name.as_str(),
+            e.dependencies.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    });
+    for (name, deps) in from_files.chain(from_state) {
+        if deleted.contains(name) {
+            continue;
+        }
+        for d in deps.into_iter().filter(|d| deleted.contains(d)) {
+            left.entry(d).or_default().insert(name);
+        }
+    }
+    let warnings: Vec<Diagnostic> = left
+        .into_iter()
+        .map(|(dep, dependents)| {
+            Diagnostic::warning(format!(
+                "`{dep}` is deleted, but {} outside --limit still depend{} on it: {}",
+                if dependents.len() == 1 { "one manifest" } else { "manifests" },
+                if dependents.len() == 1 { "s" } else { "" },
+                dependents
+                    .iter()
+                    .map(|d| format!("`{d}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .help("delete them too (widen --limit, or `--only` with their names), or apply them again afterwards")
+        })
+        .collect();
+    super::warn(config, &warnings);
 }
 
 /// How the manifests compare with what the state recorded, for `plan`'s reasons and diffs
