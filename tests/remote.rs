@@ -230,7 +230,11 @@ fn limit_keeps_the_order_through_the_instances_it_leaves_out() {
             "m.yaml",
             &[
                 hosted("local", "", ""),
-                hosted("a", "  hosts: [web]\n  dependencies: {apply: [local]}\n", ""),
+                hosted(
+                    "a",
+                    "  hosts: [web]\n  dependencies: {apply: [local]}\n",
+                    "",
+                ),
                 hosted("c", "  hosts: [h3]\n  dependencies: {apply: [a]}\n", ""),
             ]
             .concat(),
@@ -862,7 +866,11 @@ fn delete_with_limit_never_deletes_controller_manifests_and_warns_of_dependents_
             "m.yaml",
             &[
                 hosted("shared", "", ""),
-                hosted("app", "  hosts: [h1]\n  dependencies: {apply: [shared]}\n", ""),
+                hosted(
+                    "app",
+                    "  hosts: [h1]\n  dependencies: {apply: [shared]}\n",
+                    "",
+                ),
                 // `app` does not run on h2: `db@h2` depends on `app@h1`.
                 hosted("db", "  hosts: [h2]\n  dependencies: {apply: [app]}\n", ""),
                 hosted("report", "  dependencies: {apply: [app@h1]}\n", ""),

@@ -470,7 +470,10 @@ fn warn_left_dependents(config: &Config, world: &World, planned: &Planned<'_>, s
     let from_state = state.recorded().iter().map(|(name, e)| {
         (
             name.as_str(),
-            e.dependencies.iter().map(String::as_str).collect::<Vec<_>>(),
+            e.dependencies
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
         )
     });
     for (name, deps) in from_files.chain(from_state) {
