@@ -1183,3 +1183,43 @@ fn reading_a_hosted_manifests_variable_without_a_host_says_to_name_an_instance()
         .stderr_has("`vars::get`: no variable `a.host`")
         .stderr_has("`a` runs on hosts (h1, h2), and its variables are per host: name an instance, such as `a@h1.host`");
 }
+
+/// `!Variable a.key` where `a` runs on hosts, read where `a` has no instance beside the
+/// reader (on the controller, or on a host `a` does not run on), is an input error at load
+/// naming the instances, the same in `validate`, `plan` and `apply`; on a host where `a`
+/// runs it means `a`'s instance there.
+#[test]
+fn a_variable_of_a_hosted_manifest_read_without_a_host_is_an_input_error_at_load() {
+    let t = Test::new()
+        .trace()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inv.yaml", PAPER)
+        .manifest(
+            "m.yaml",
+            &[
+                hosted("a", "  hosts: [web]\n", ""),
+                hosted("b", "  hosts: [web]\n", "read: !Variable a.host"),
+                hosted("c", "", "read: !Variable a.host"),
+                hosted("d", "  hosts: [h3]\n", "read: !Variable a.host"),
+            ]
+            .concat(),
+        );
+    for command in [&["validate"][..], &["plan", "--no-state"], &["apply", "--no-state"]] {
+        let out = t.run(command);
+        out.code(3)
+            .stderr_has("`!Variable a.host` in `c`: `a` runs on hosts (h1, h2), and its variables are per host: name one instance: `a@h1.host` or `a@h2.host`")
+            .stderr_has("`!Variable a.host` in `d`: `a` runs on hosts (h1, h2)")
+            .stderr_has("m.yaml:")
+            .stderr_lacks("in `b`");
+    }
+    let t = t.manifest(
+        "m.yaml",
+        &[
+            hosted("a", "  hosts: [web]\n", ""),
+            hosted("b", "  hosts: [web]\n", "read: !Variable a.host"),
+            hosted("c", "", "read: !Variable a@h2.host"),
+        ]
+        .concat(),
+    );
+    t.run(&["validate"]).code(0);
+}

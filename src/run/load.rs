@@ -533,9 +533,68 @@ fn resolve_tags(
             &mut result,
             errors,
         );
+        per_host_reads(m, &result.producers, placement, errors);
         m.implicit = result.producers;
         m.deferred = result.deferred;
     }
+}
+
+/// `!Variable a.key` (or `${a.key}` in `!Sub`) where `a` runs on hosts and the reader has
+/// no instance of `a` beside it (on the controller, or on a host `a` does not run on):
+/// which instance is meant is unknown, an input error naming them (`a@h1.key`).
+fn per_host_reads(
+    m: &Manifest,
+    producers: &[crate::manifest::NameRef],
+    placement: &inventory::Placement,
+    errors: &mut Vec<ManifestError>,
+) {
+    let reader_hosts = placement.all_hosts.get(&m.name);
+    for p in producers {
+        let (producer, at) = crate::manifest::split_instance(&p.name);
+        let Some(hosts) = placement.all_hosts.get(producer).filter(|_| at.is_none()) else {
+            continue;
+        };
+        let beside = reader_hosts.is_some_and(|r| r.iter().all(|h| hosts.contains(h)));
+        if beside || hosts.is_empty() {
+            continue;
+        }
+        let text = variable_text(&m.spec, p.mark)
+            .or_else(|| variable_text(&m.metadata_node, p.mark))
+            .filter(|t| t.starts_with(producer));
+        let key = text
+            .as_deref()
+            .and_then(|t| t.split_once('.'))
+            .map_or("key", |(_, k)| k)
+            .to_string();
+        errors.push(ManifestError {
+            location: m.at(p.mark),
+            kind: crate::manifest::ManifestErrorKind::Tag(
+                crate::manifest::TagErrorKind::PerHostVariable {
+                    name: text.map_or_else(|| format!("{producer}.{key}"), |t| format!("!Variable {t}")),
+                    reader: m.name.clone(),
+                    producer: producer.to_string(),
+                    key,
+                    hosts: hosts.clone(),
+                },
+            ),
+        });
+    }
+}
+
+/// The argument of the `!Variable` tag at `mark` in `node`, if there is one.
+fn variable_text(node: &crate::manifest::Node, mark: crate::manifest::Mark) -> Option<String> {
+    let mut found = None;
+    let _ = node.try_walk(&mut |n: &crate::manifest::Node| {
+        if let crate::manifest::Value::Tagged(t) = &n.value
+            && t.tag == "!Variable"
+            && n.mark == mark
+        {
+            found = t.node.as_str().map(str::to_string);
+            return Err(());
+        }
+        Ok(())
+    });
+    found
 }
 
 /// The directories holding the manifest files (standard input counts as `.`), in order:
