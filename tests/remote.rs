@@ -1204,7 +1204,11 @@ fn a_variable_of_a_hosted_manifest_read_without_a_host_is_an_input_error_at_load
             ]
             .concat(),
         );
-    for command in [&["validate"][..], &["plan", "--no-state"], &["apply", "--no-state"]] {
+    for command in [
+        &["validate"][..],
+        &["plan", "--no-state"],
+        &["apply", "--no-state"],
+    ] {
         let out = t.run(command);
         out.code(3)
             .stderr_has("`!Variable a.host` in `c`: `a` runs on hosts (h1, h2), and its variables are per host: name one instance: `a@h1.host` or `a@h2.host`")

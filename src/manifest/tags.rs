@@ -51,19 +51,10 @@ pub enum TagErrorKind {
         suggestion: Option<String>,
     },
     /// `a.key` read where `a` has no instance of its own (on the controller, or on a host
-    /// `a` does not run on): `a`'s variables are per instance.
-    #[error(
-        "`{name}` in `{reader}`: `{producer}` runs on hosts ({}), and its variables are per host: name one instance: {}",
-        hosts.join(", "),
-        hosts.iter().map(|h| format!("`{producer}@{h}.{key}`")).collect::<Vec<_>>().join(" or ")
-    )]
-    PerHostVariable {
-        name: String,
-        reader: String,
-        producer: String,
-        key: String,
-        hosts: Vec<String>,
-    },
+    /// `a` does not run on): `a`'s variables are per instance. The message, made where the
+    /// hosts are known.
+    #[error("{0}")]
+    PerHostVariable(String),
     #[error("`!Variable {name}`: manifest `{producer}` is not in environment `{env}`")]
     ProducerOutsideEnvironment {
         name: String,

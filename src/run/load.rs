@@ -569,13 +569,17 @@ fn per_host_reads(
         errors.push(ManifestError {
             location: m.at(p.mark),
             kind: crate::manifest::ManifestErrorKind::Tag(
-                crate::manifest::TagErrorKind::PerHostVariable {
-                    name: text.map_or_else(|| format!("{producer}.{key}"), |t| format!("!Variable {t}")),
-                    reader: m.name.clone(),
-                    producer: producer.to_string(),
-                    key,
-                    hosts: hosts.clone(),
-                },
+                crate::manifest::TagErrorKind::PerHostVariable(format!(
+                    "`{}` in `{}`: `{producer}` runs on hosts ({}), and its variables are per host: name one instance: {}",
+                    text.map_or_else(|| format!("{producer}.{key}"), |t| format!("!Variable {t}")),
+                    m.name,
+                    hosts.join(", "),
+                    hosts
+                        .iter()
+                        .map(|h| format!("`{producer}@{h}.{key}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )),
             ),
         });
     }
