@@ -19,6 +19,8 @@ use common::Test;
 /// The keys of every manifest entry, in this order.
 const KEYS: &[&str] = &[
     "name",
+    "manifest",
+    "host",
     "kind",
     "version",
     "handler",

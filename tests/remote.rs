@@ -1227,3 +1227,34 @@ fn a_variable_of_a_hosted_manifest_read_without_a_host_is_an_input_error_at_load
     );
     t.run(&["validate"]).code(0);
 }
+
+/// `validate` counts the manifests written apart from their instances; `-o json` entries
+/// carry `manifest` (the name as written) and `host`; the `plan` recap counts what would
+/// change as `pending`, not `ok`.
+#[test]
+fn validate_counts_instances_apart_json_entries_carry_host_and_plan_recap_says_pending() {
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inv.yaml", PAPER)
+        .manifest(
+            "m.yaml",
+            &[hosted("a", "  hosts: [web]\n", ""), hosted("c", "", "")].concat(),
+        );
+    t.run(&["validate"])
+        .code(0)
+        .stdout_has("valid: 2 manifests (2 instances on 2 hosts) in environment");
+    let report = t.run(&["validate", "-o", "json"]).json();
+    let entries = report["manifests"].as_array().unwrap();
+    let a = entries.iter().find(|m| m["name"] == "a@h1").unwrap();
+    assert_eq!((&a["manifest"], &a["host"]), (&Value::from("a"), &Value::from("h1")));
+    let c = entries.iter().find(|m| m["name"] == "c").unwrap();
+    assert_eq!((&c["manifest"], &c["host"]), (&Value::from("c"), &Value::Null));
+    let Some((lab, h1, _h2)) = lab2() else { return };
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1]))
+        .manifest("m.yaml", &hosted("a", "  hosts: [web]\n", ""));
+    t.run(&["plan"])
+        .code(0)
+        .stdout_has("ok=0 changed=0 pending=1 unreachable=0 failed=0 skipped=0");
+}

@@ -288,15 +288,24 @@ impl Reporter for HumanReporter {
                     .max()
                     .unwrap_or(0);
                 for (host, s) in hosts {
-                    let _ = writeln!(
-                        self.out,
-                        "host      {host:<width$}  ok={} changed={} unreachable={} failed={} skipped={}",
-                        s.changed + s.unchanged + s.pending,
-                        s.changed,
-                        s.unreachable,
-                        s.failed,
-                        s.skipped
+                    // `plan`: what would change is `pending`, not `ok`; `interrupted` is
+                    // shown when there were some.
+                    let mut line = format!(
+                        "host      {host:<width$}  ok={} changed={}",
+                        s.changed + s.unchanged,
+                        s.changed
                     );
+                    if s.pending > 0 {
+                        line.push_str(&format!(" pending={}", s.pending));
+                    }
+                    line.push_str(&format!(
+                        " unreachable={} failed={} skipped={}",
+                        s.unreachable, s.failed, s.skipped
+                    ));
+                    if s.interrupted > 0 {
+                        line.push_str(&format!(" interrupted={}", s.interrupted));
+                    }
+                    let _ = writeln!(self.out, "{line}");
                 }
                 let mut parts = Vec::new();
                 if *command == "plan" {

@@ -31,8 +31,12 @@ pub struct ManifestJson<'a> {
 impl ManifestJson<'_> {
     /// The entry, its keys in the documented order.
     pub fn to_json(&self) -> Value {
+        // An instance `web@h1`: its manifest's name as written and its host (`null` on the
+        // controller), so scripts need not split the name.
+        let (manifest, host) = crate::manifest::split_instance(self.name);
         json!({
-            "name": self.name, "kind": self.kind, "version": self.version,
+            "name": self.name, "manifest": manifest, "host": host,
+            "kind": self.kind, "version": self.version,
             "handler": self.handler, "status": self.status, "duration_ms": self.duration_ms,
             "error": self.error, "reason": self.reason, "logs": self.logs,
         })

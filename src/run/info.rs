@@ -1,5 +1,6 @@
 //! The commands that only look: `validate`, `handlers` and `graph`.
 
+use std::collections::HashSet;
 use std::io::Write;
 
 use serde_json::json;
@@ -50,10 +51,35 @@ pub(super) fn validate(config: &Config, world: &World) -> Result<(), Error> {
     };
     let mut out = std::io::stdout().lock();
     if config.output == OutputFormat::Human {
+        // Instances (`web@h1`) are counted apart from the manifests written.
+        let nodes: Vec<&crate::manifest::Manifest> = world
+            .graph
+            .nodes
+            .iter()
+            .filter_map(|&i| world.manifests.get(i))
+            .collect();
+        let written: HashSet<&str> = nodes.iter().map(|m| m.base_name()).collect();
+        let instances = nodes.iter().filter(|m| m.host.is_some()).count();
+        let hosts: HashSet<&str> = nodes
+            .iter()
+            .filter_map(|m| m.host.as_deref().map(|h| h.name.as_str()))
+            .collect();
+        let plural = |n: usize, one: &str, many: &str| {
+            format!("{n} {}", if n == 1 { one } else { many })
+        };
+        let counted = if instances > 0 {
+            format!(
+                "{} ({} on {})",
+                plural(written.len(), "manifest", "manifests"),
+                plural(instances, "instance", "instances"),
+                plural(hosts.len(), "host", "hosts")
+            )
+        } else {
+            plural(written.len(), "manifest", "manifests")
+        };
         let _ = writeln!(
             out,
-            "valid: {} manifests in environment `{}`, {} handlers; apply runs {} and delete {}",
-            world.graph.nodes.len(),
+            "valid: {counted} in environment `{}`, {} handlers; apply runs {} and delete {}",
             config.env,
             world.registry.handlers().len(),
             apply.steps.len(),
