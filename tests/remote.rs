@@ -1246,9 +1246,15 @@ fn validate_counts_instances_apart_json_entries_carry_host_and_plan_recap_says_p
     let report = t.run(&["validate", "-o", "json"]).json();
     let entries = report["manifests"].as_array().unwrap();
     let a = entries.iter().find(|m| m["name"] == "a@h1").unwrap();
-    assert_eq!((&a["manifest"], &a["host"]), (&Value::from("a"), &Value::from("h1")));
+    assert_eq!(
+        (&a["manifest"], &a["host"]),
+        (&Value::from("a"), &Value::from("h1"))
+    );
     let c = entries.iter().find(|m| m["name"] == "c").unwrap();
-    assert_eq!((&c["manifest"], &c["host"]), (&Value::from("c"), &Value::Null));
+    assert_eq!(
+        (&c["manifest"], &c["host"]),
+        (&Value::from("c"), &Value::Null)
+    );
     let Some((lab, h1, _h2)) = lab2() else { return };
     let t = Test::new()
         .handler("hosted.rhai", HOSTED)

@@ -64,9 +64,8 @@ pub(super) fn validate(config: &Config, world: &World) -> Result<(), Error> {
             .iter()
             .filter_map(|m| m.host.as_deref().map(|h| h.name.as_str()))
             .collect();
-        let plural = |n: usize, one: &str, many: &str| {
-            format!("{n} {}", if n == 1 { one } else { many })
-        };
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let counted = if instances > 0 {
             format!(
                 "{} ({} on {})",
