@@ -695,6 +695,10 @@ fn a_host_removed_from_the_inventory_leaves_orphan_instances_that_prune_deletes_
     let t = t.manifest("inventory.yaml", &inventory(&lab, &[&h1]));
     let plan = t.run(&["plan", "-o", "json"]);
     plan.code(0).stdout_has("\"orphaned\": 2");
+    // Plain `apply` says so too.
+    t.run(&["apply"]).code(0).stderr_has(
+        "note: 2 manifests in the state are no longer selected (a@h2, b@h2); `ordo apply --prune` deletes them",
+    );
     let _ = std::fs::remove_file(t.path().join("trace.txt"));
     let fix = "host `h2` is not in the inventory: give it again (`-i old.yaml`) to delete its instances, or `ordo state rm b@h2` to forget them";
     let out = t.run(&["apply", "--prune", "-j", "1", "-o", "json"]);
