@@ -606,3 +606,157 @@ fn http_download_on_a_host_writes_the_file_there() {
         "{refused}"
     );
 }
+
+/// Every process's command line on this machine (the controller and the hosts are one).
+fn all_cmdlines() -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+                .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A secret in `env`, in a file's content (and so its sha256), and the command itself go
+/// on the session's stdin: no process of the controller or the host has them in its argv
+/// (`/proc/*/cmdline` is readable by every user), with or without `become`. The script on
+/// stdin also lifts the argv limit of one `ssh` argument: 1 MiB of arguments works.
+#[test]
+fn no_secret_rides_in_any_argv_and_a_megabyte_of_arguments_works() {
+    use sha2::Digest;
+    let Some(lab) = Lab::new() else { return };
+    let bin = lab.with_bin();
+    let (web, db) = (lab.host("web", 10), lab.host_with("db", 10, &bin));
+    let secret = format!("TOPSECRET{}x", std::process::id());
+    let hash: String = sha2::Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let t = project(
+        &inventory(&lab, &[(&web, ""), (&db, ", become: true")]),
+        r#""shell", "file:read", "file:write""#,
+        &format!(
+            r#"
+    let secret = "{secret}";
+    shell::run("sleep 2; printf %s \"$PW\" > \"$R/env.txt\"", #{{ env: #{{ PW: secret, R: r }} }});
+    file::write(r + "/s.txt", secret);
+    file::write(r + "/s.txt", secret);
+    let big = "x";
+    for i in 0..16 {{ big += big; }}
+    let argv = ["sh", "-c", "printf %s \"$@\" | wc -c > \"$0\"", r + "/big.txt"];
+    for i in 0..16 {{ argv.push(big); }}
+    shell::run(argv);
+    "#
+        ),
+    );
+    for name in ["web", "db"] {
+        std::fs::create_dir_all(root_of(&lab, name)).unwrap();
+    }
+    let mut child = t.spawn(&["apply"]);
+    let mut seen = Vec::new();
+    while child.try_wait().unwrap().is_none() {
+        seen.extend(
+            all_cmdlines()
+                .into_iter()
+                .filter(|c| c.contains(&secret) || c.contains(&hash)),
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(seen, Vec::<String>::new(), "a secret in a command line");
+    for name in ["web", "db"] {
+        let root = root_of(&lab, name);
+        assert_eq!(read(&root.join("env.txt")), secret);
+        assert_eq!(read(&root.join("s.txt")), secret);
+        assert_eq!(read(&root.join("big.txt")).trim(), "1048576");
+    }
+}
+
+/// What a command leaves in its process group on a host is stopped when it ends, as on the
+/// controller; what the host's startup files print on stderr before the command starts is
+/// not the command's stderr.
+#[test]
+fn a_remote_command_leaves_no_background_job_and_its_stderr_is_its_own() {
+    let Some(lab) = Lab::new() else { return };
+    let noise = lab.dir().join("noise.sh");
+    std::fs::write(&noise, "echo NOISE-OUT; echo NOISE-ERR >&2\n").unwrap();
+    let web = lab.host_with("web", 10, &format!("SetEnv BASH_ENV={}\n", noise.display()));
+    let marker = format!("1021.{}7", std::process::id());
+    let t = project(
+        &inventory(&lab, &[(&web, "")]),
+        r#""shell", "file:write""#,
+        &format!(
+            r#"
+    shell::run("sleep {marker} >/dev/null 2>&1 </dev/null & echo started");
+    file::write(r + "/err.txt", shell::run(["sh", "-c", "echo E >&2"]).stderr);
+    "#
+        ),
+    );
+    std::fs::create_dir_all(root_of(&lab, "web")).unwrap();
+    t.run(&["apply"]).code(0);
+    assert_eq!(read(&root_of(&lab, "web").join("err.txt")), "E\n");
+    let until = Instant::now() + Duration::from_secs(3);
+    let mut left = processes_matching(&format!("^sleep {marker}"));
+    while !left.trim().is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+        left = processes_matching(&format!("^sleep {marker}"));
+    }
+    assert_eq!(left.trim(), "", "the background job outlived its command");
+}
+
+/// A host whose sshd goes away while a command runs on it: the call is `unreachable` (with
+/// ssh's reason), not `failed` with "exited with code 255"; a command's own 255 stays
+/// `failed`.
+#[test]
+fn a_host_lost_mid_command_is_unreachable_not_exit_255() {
+    let Some(lab) = Lab::new() else { return };
+    let (web, db) = (lab.host("web", 10), lab.host("db", 10));
+    let pid_file = lab.dir().join("sshd_web.pid");
+    let marker = format!("7.{}9", std::process::id());
+    let t = project(
+        &inventory(&lab, &[(&web, ""), (&db, "")]),
+        r#""shell""#,
+        &format!(
+            r#"
+    if m.host.name == "web" {{ shell::run("sleep {marker}"); }}
+    else {{ shell::run("exit 255"); }}
+    "#
+        ),
+    );
+    let mut child = t.spawn(&["apply", "-o", "json", "--keep-going"]);
+    let until = Instant::now() + Duration::from_secs(30);
+    while processes_matching(&format!("^sleep {marker}")).trim().is_empty() {
+        assert!(Instant::now() < until, "the remote sleep never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = read(&pid_file).trim().to_string();
+    let _ = std::process::Command::new("sh")
+        .args(["-c", &format!("pkill -KILL -P {pid}; kill {pid}")])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = |name: &str| {
+        report["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(entry("m@web")["status"], "unreachable", "{report}");
+    assert!(
+        !entry("m@web").to_string().contains("code 255"),
+        "{report}"
+    );
+    assert_eq!(entry("m@db")["status"], "failed", "{report}");
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", &format!("^sleep {marker}")])
+        .status();
+}

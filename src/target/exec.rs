@@ -1,10 +1,12 @@
 //! `shell::run` on a host: the argv, its environment, directory, input and limits, run in
 //! one session, through `sudo -n` when the call or the host asks for `become`.
 //!
-//! `become` runs `sudo -n [-u USER] -- [env [-i] -- K=V...] ARGV`: `-n` never prompts, so a
+//! `become` runs `sudo -n [-u USER] -- [env -i] sh -c READER`: `-n` never prompts, so a
 //! `sudo` that wants a password fails at once with [`TransportError::BecomeNeedsPassword`]
-//! instead of hanging; the environment is set after `sudo` (whose `env_reset` would drop
-//! it). The working directory is entered by the login shell before `sudo` starts.
+//! instead of hanging; the environment (`export K=V`) and the argv reach the shell under
+//! `sudo` on stdin (`quote.rs`), never in `sudo`'s argv, and are set after `sudo` (whose
+//! `env_reset` would drop them). The working directory is entered by the login shell
+//! before `sudo` starts.
 //!
 //! A timeout or an interrupt kills the remote process group over a second channel (the
 //! transport does it, `ssh.rs`); under `become` the group's leader is `sudo`, which relays
@@ -127,36 +129,24 @@ impl RemoteHost {
     ///
     /// [`TransportError`]: unreachable, timed out, interrupted, a bad argument, `sudo`.
     pub fn exec(&self, cmd: &Exec) -> Result<Output, TransportError> {
-        let mut argv = become_prefix(self, cmd.r#become, cmd.become_user.as_deref());
-        let becoming = !argv.is_empty();
-        if cmd.clear_env || !cmd.env.is_empty() {
-            if let Some(program) = cmd.argv.first()
-                && program.contains('=')
-            {
+        let prefix = become_prefix(self, cmd.r#become, cmd.become_user.as_deref());
+        let becoming = !prefix.is_empty();
+        for (k, _) in &cmd.env {
+            if !quote::is_env_name(k) {
                 return Err(TransportError::BadArgument {
                     host: self.name.clone(),
-                    what: format!("the program `{program}`"),
-                    reason: "it contains `=`, which `env` would read as a variable".into(),
+                    what: format!("the environment variable `{k}`"),
+                    reason: "not a name ([A-Za-z_][A-Za-z0-9_]*)".into(),
                 });
             }
-            argv.push("env".into());
-            if cmd.clear_env {
-                argv.push("-i".into());
-            }
-            argv.push("--".into());
-            for (k, v) in &cmd.env {
-                if !quote::is_env_name(k) {
-                    return Err(TransportError::BadArgument {
-                        host: self.name.clone(),
-                        what: format!("the environment variable `{k}`"),
-                        reason: "not a name ([A-Za-z_][A-Za-z0-9_]*)".into(),
-                    });
-                }
-                argv.push(format!("{k}={v}").into());
-            }
         }
-        argv.extend(cmd.argv.iter().map(OsString::from));
-        let mut remote = RemoteCommand::new(argv).max_output(cmd.max_output);
+        let mut remote = RemoteCommand::new(cmd.argv.iter().map(OsString::from))
+            .max_output(cmd.max_output)
+            .prefix(prefix)
+            .clear_env(cmd.clear_env);
+        for (k, v) in &cmd.env {
+            remote = remote.env(k, v);
+        }
         if let Some(dir) = &cmd.cwd {
             remote = remote.cwd(dir);
         }

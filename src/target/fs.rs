@@ -32,7 +32,6 @@
 //! `mktemp`) and GNU `find` (`-printf`), as on every mainstream Linux distribution. With the
 //! host's `become`, they run through `sudo -n` like commands do ([`super::exec`]).
 
-use std::ffi::OsString;
 use std::time::Duration;
 
 use super::RemoteHost;
@@ -208,20 +207,20 @@ impl<'a> HostFs<'a> {
         max_output: usize,
         guard_env: bool,
     ) -> Result<Output, TransportError> {
-        let mut argv: Vec<OsString> = super::exec::become_prefix(self.host, None, None);
-        argv.extend(["sh".into(), "-c".into(), format!("{PRELUDE}{body}").into()]);
-        argv.push("sh".into());
-        argv.push(self.host.fs_root.clone().unwrap_or_default().into());
-        argv.push(
+        let mut params: Vec<String> = vec![
+            self.host.fs_root.clone().unwrap_or_default(),
             if guard_env && !self.env_allowed {
                 "1"
             } else {
                 "0"
             }
             .into(),
-        );
-        argv.extend(args.iter().map(OsString::from));
-        let mut cmd = RemoteCommand::new(argv).max_output(max_output);
+        ];
+        params.extend(args.iter().map(|a| (*a).to_string()));
+        // The script and its arguments (paths, a content's sha256) go on stdin, not argv.
+        let mut cmd = RemoteCommand::script(&format!("{PRELUDE}{body}"), params)
+            .prefix(super::exec::become_prefix(self.host, None, None))
+            .max_output(max_output);
         if let Some(input) = stdin {
             cmd = cmd.stdin(input);
         }

@@ -110,6 +110,9 @@ pub struct RemoteCommand {
     stdin: Option<Vec<u8>>,
     timeout: Option<Duration>,
     max_output: usize,
+    prefix: Vec<OsString>,
+    clear_env: bool,
+    script: Option<(String, Vec<String>)>,
 }
 
 impl RemoteCommand {
@@ -126,10 +129,35 @@ impl RemoteCommand {
             stdin: None,
             timeout: None,
             max_output: MAX_OUTPUT,
+            prefix: Vec::new(),
+            clear_env: false,
+            script: None,
         }
     }
 
-    /// Adds `key=value` to the command's environment (an `env` prefix on the host).
+    /// A POSIX sh `script` run with the positional parameters `args` (neither in any argv).
+    pub fn script(script: &str, args: Vec<String>) -> RemoteCommand {
+        let mut cmd = RemoteCommand::new(["sh", "-c", script]);
+        cmd.script = Some((script.to_string(), args));
+        cmd
+    }
+
+    /// Runs the command under `words` (`sudo -n -u USER --`); the command and its
+    /// environment reach the shell under them on stdin, not in their argv.
+    #[must_use]
+    pub fn prefix(mut self, words: Vec<OsString>) -> RemoteCommand {
+        self.prefix = words;
+        self
+    }
+
+    /// Starts the command with an empty environment plus its `env`.
+    #[must_use]
+    pub fn clear_env(mut self, clear: bool) -> RemoteCommand {
+        self.clear_env = clear;
+        self
+    }
+
+    /// Adds `key=value` to the command's environment (exported by the script on stdin).
     #[must_use]
     pub fn env(mut self, key: &str, value: &str) -> RemoteCommand {
         self.env.push((key.to_string(), value.to_string()));
@@ -325,15 +353,23 @@ impl Connection {
     /// Runs `cmd` on the host. A command that exits non-zero is an [`Output`], not an error;
     /// errors are the transport's (unreachable, timed out, interrupted, a bad argument).
     pub fn run(&self, cmd: &RemoteCommand) -> Result<Output, TransportError> {
-        let line = quote::command_line(&cmd.argv, &cmd.env, cmd.cwd.as_deref()).map_err(|r| {
-            TransportError::BadArgument {
+        let spec = quote::Spec {
+            argv: &cmd.argv,
+            env: &cmd.env,
+            cwd: cmd.cwd.as_deref(),
+            prefix: &cmd.prefix,
+            clear_env: cmd.clear_env,
+            script: cmd.script.as_ref().map(|(s, a)| (s.as_str(), a.as_slice())),
+        };
+        let (line, inner) =
+            quote::command_line(&spec).map_err(|r| TransportError::BadArgument {
                 host: self.name().to_string(),
                 what: format!("the command `{}`", cmd.shown()),
                 reason: r.to_string(),
-            }
-        })?;
+            })?;
         self.inner.session(&Session {
             line,
+            inner,
             stdin: cmd.stdin.as_deref(),
             timeout: cmd.timeout,
             max_output: cmd.max_output,
@@ -455,6 +491,8 @@ impl Drop for Inner {
 /// One session's line (not wrapped yet) and its limits.
 struct Session<'a> {
     line: String,
+    /// The script for a second reader under a `sudo` prefix, sent after the wrapper.
+    inner: Option<String>,
     stdin: Option<&'a [u8]>,
     timeout: Option<Duration>,
     max_output: usize,
@@ -465,6 +503,7 @@ impl<'a> Session<'a> {
     fn internal(line: String, stdin: Option<&'a [u8]>, shown: String) -> Session<'a> {
         Session {
             line,
+            inner: None,
             stdin,
             timeout: None,
             max_output: MAX_OUTPUT,
@@ -575,6 +614,24 @@ impl Inner {
         Ok(())
     }
 
+    /// Whether the master ended (it ends when its connection is lost), given a moment to.
+    fn master_lost(&self) -> bool {
+        let until = Instant::now() + Duration::from_secs(1);
+        loop {
+            let alive = {
+                let master = self.master.lock().unwrap_or_else(PoisonError::into_inner);
+                master.as_ref().is_some_and(|m| self.master_alive(m))
+            };
+            if !alive {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn master_alive(&self, m: &Master) -> bool {
         match m.pid {
             Some(pid) => process_alive(pid),
@@ -677,26 +734,35 @@ impl Inner {
             return Err(self.interrupted_error(&s.shown));
         }
 
+        // The script goes on stdin ahead of the command's input; a command without input
+        // gets /dev/null on the host, and the session's stdin stays open while it runs, so
+        // a watcher on the host kills its group when the session goes away (ordo killed).
+        let watch = s.inner.is_none() && s.stdin.is_none();
+        let mut payload = quote::frame(&quote::wrapped(&s.line, watch)).into_bytes();
+        if let Some(inner) = &s.inner {
+            payload.extend_from_slice(quote::frame(inner).as_bytes());
+        }
+        payload.extend_from_slice(s.stdin.unwrap_or_default());
         let mut command = self.ssh();
         command
             .args(["-o", "ControlMaster=no", "-T", "--"])
             .arg(&self.params.address)
-            .arg(quote::wrapped(&s.line))
-            .stdin(if s.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .arg(quote::remote_command())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().map_err(|e| self.spawn_error(e))?;
         let started = Instant::now();
 
-        if let (Some(mut pipe), Some(input)) = (child.stdin.take(), s.stdin) {
-            let input = input.to_vec();
+        let (keep_open, held) = mpsc::channel::<()>();
+        if let Some(mut pipe) = child.stdin.take() {
             // A write that the host does not read (an unchanged file) ends with EPIPE.
             std::thread::spawn(move || {
-                let _ = pipe.write_all(&input);
+                let _ = pipe.write_all(&payload);
+                if watch {
+                    // Open until the session ends (the sender is dropped).
+                    let _ = held.recv();
+                }
             });
         }
         let cap = s.max_output;
@@ -747,7 +813,15 @@ impl Inner {
             }
         };
         let (stdout, out_cut) = wait(out_rx);
-        let (stderr, err_cut) = wait(err_rx);
+        let err = if stop.is_some() {
+            err_rx
+                .recv_timeout(Duration::from_secs(2))
+                .unwrap_or_default()
+        } else {
+            err_rx.recv().unwrap_or_default()
+        };
+        drop(keep_open);
+        let (stderr, err_cut) = (err.text, err.truncated);
 
         match stop {
             Some(Stop::Timeout(after)) => {
@@ -760,16 +834,31 @@ impl Inner {
             Some(Stop::Interrupted) => return Err(self.interrupted_error(&s.shown)),
             None => {}
         }
-        let code = status.map_or(255, |st| {
+        let ssh_code = status.map_or(255, |st| {
             st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
         });
+        let lost = ssh_code == 255 || status.is_none_or(|st| st.code().is_none());
         let started_remotely = pgid.get().is_some();
-        if !started_remotely && (code == 255 || status.is_none_or(|st| st.code().is_none())) {
+        if !started_remotely && lost {
             return Err(TransportError::Unreachable {
                 host: self.host(),
                 detail: ssh_message(&String::from_utf8_lossy(&stderr)),
             });
         }
+        // The end marker carries the command's code. Without it, the wrapper did not see
+        // the command end: the connection went away (its master is gone), or something
+        // killed the wrapper itself (the master lives on: that is the command's doing).
+        let code = match err.end {
+            Some(code) => code,
+            None if lost && self.master_lost() => {
+                let said = ssh_message(&String::from_utf8_lossy(&stderr));
+                return Err(TransportError::Unreachable {
+                    host: self.host(),
+                    detail: format!("the connection was lost while `{}` ran ({said})", s.shown),
+                });
+            }
+            None => ssh_code,
+        };
         Ok(Output {
             code,
             stdout,
