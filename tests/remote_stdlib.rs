@@ -729,9 +729,12 @@ fn a_host_lost_mid_command_is_unreachable_not_exit_255() {
     "#
         ),
     );
-    let mut child = t.spawn(&["apply", "-o", "json", "--keep-going"]);
+    let child = t.spawn(&["apply", "-o", "json", "--keep-going"]);
     let until = Instant::now() + Duration::from_secs(30);
-    while processes_matching(&format!("^sleep {marker}")).trim().is_empty() {
+    while processes_matching(&format!("^sleep {marker}"))
+        .trim()
+        .is_empty()
+    {
         assert!(Instant::now() < until, "the remote sleep never started");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -751,10 +754,7 @@ fn a_host_lost_mid_command_is_unreachable_not_exit_255() {
             .unwrap()
     };
     assert_eq!(entry("m@web")["status"], "unreachable", "{report}");
-    assert!(
-        !entry("m@web").to_string().contains("code 255"),
-        "{report}"
-    );
+    assert!(!entry("m@web").to_string().contains("code 255"), "{report}");
     assert_eq!(entry("m@db")["status"], "failed", "{report}");
     let _ = std::process::Command::new("pkill")
         .args(["-f", &format!("^sleep {marker}")])

@@ -138,7 +138,10 @@ mod tests {
         let pgid = OnceLock::new();
         let got = read_stderr(text.as_bytes(), 1000, &pgid);
         assert_eq!(pgid.get(), Some(&4242));
-        assert_eq!(got.text, b"real error\n", "the login shell's noise is dropped");
+        assert_eq!(
+            got.text, b"real error\n",
+            "the login shell's noise is dropped"
+        );
         assert!(!got.truncated);
         assert_eq!(got.end, None);
         let text = format!("{START}1\nerr\n{END}255\n");

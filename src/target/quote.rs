@@ -38,7 +38,9 @@ unset _ordo_l _ordo_n;eval \"$_ordo_s\"";
 /// session, holding nothing of the command.
 pub(crate) fn remote_command() -> String {
     // READER holds a newline inside quotes, which the login shell takes as it is.
-    let reader = shlex::try_quote(READER).map(std::borrow::Cow::into_owned).unwrap_or_default();
+    let reader = shlex::try_quote(READER)
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or_default();
     format!("exec sh -c {reader}")
 }
 
@@ -303,7 +305,10 @@ mod tests {
             ..Spec::default()
         };
         let out = session(&plain, b"input\n");
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "v w'$x `y`\nz|/|input\n");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "v w'$x `y`\nz|/|input\n"
+        );
         let stderr = String::from_utf8(out.stderr.clone()).unwrap();
         assert!(stderr.starts_with(START), "{stderr:?}");
         // Under a prefix (`env` standing in for `sudo -n --`), the same, with env -i.
@@ -316,7 +321,10 @@ mod tests {
             },
             b"input\n",
         );
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "v w'$x `y`\nz|/|input\n");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "v w'$x `y`\nz|/|input\n"
+        );
         assert_eq!(end_code(&out), 0);
         // A script with positional parameters.
         let args = vec!["a b".to_string(), "c\nd".to_string()];
@@ -345,7 +353,10 @@ mod tests {
 
     #[test]
     fn a_signal_is_an_exit_code_and_an_end_marker() {
-        let argv: Vec<OsString> = ["sh", "-c", "kill -TERM $$"].iter().map(OsString::from).collect();
+        let argv: Vec<OsString> = ["sh", "-c", "kill -TERM $$"]
+            .iter()
+            .map(OsString::from)
+            .collect();
         let out = session(
             &Spec {
                 argv: &argv,
