@@ -49,8 +49,10 @@ pub(crate) struct Stderr {
 /// Reads stderr like [`read_capped`], taking the start marker out of it (and whatever the
 /// host's startup files printed before it) and publishing the remote process group it
 /// names as soon as it arrives; the end marker's exit code is taken out too.
-pub(crate) fn read_stderr(mut pipe: impl Read, cap: usize, pgid: &OnceLock<i32>) -> Stderr {
+pub(crate) fn read_stderr(mut pipe: impl Read, limit: usize, pgid: &OnceLock<i32>) -> Stderr {
     let marker = START.as_bytes();
+    // Room for the end marker, which is taken out before the limit applies.
+    let cap = limit.saturating_add(64);
     let mut kept = Vec::new();
     let mut truncated = false;
     let mut head: Vec<u8> = Vec::new();
@@ -106,6 +108,10 @@ pub(crate) fn read_stderr(mut pipe: impl Read, cap: usize, pgid: &OnceLock<i32>)
         if let Some(k) = rfind(&kept, &line) {
             kept.drain(k..k + line.len());
         }
+    }
+    if kept.len() > limit {
+        kept.truncate(limit);
+        truncated = true;
     }
     Stderr {
         text: kept,
@@ -170,5 +176,8 @@ mod tests {
         assert_eq!(got.text.len(), 10);
         assert!(got.truncated);
         assert_eq!(got.end, Some(3), "the end marker is found past the cap");
+        let text = format!("{START}7\nxy{END}0\n");
+        let got = read_stderr(text.as_bytes(), 2, &pgid);
+        assert_eq!((got.text.as_slice(), got.truncated), (&b"xy"[..], false));
     }
 }
