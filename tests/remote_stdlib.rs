@@ -760,3 +760,70 @@ fn a_host_lost_mid_command_is_unreachable_not_exit_255() {
         .args(["-f", &format!("^sleep {marker}")])
         .status();
 }
+
+/// `kill -9` of ordo mid-command: the master dies with it (a child with PDEATHSIG, no
+/// `ControlPersist`), the session clients with the master, and the remote command (and a
+/// job of it ignoring SIGTERM) with its session, through the watcher on its stdin.
+#[test]
+fn kill_9_of_ordo_leaves_no_master_no_session_and_no_remote_command() {
+    let Some(lab) = Lab::new() else { return };
+    let web = lab.host("web", 10);
+    let marker = format!("1001.{}3", std::process::id());
+    let t = project(
+        &inventory(&lab, &[(&web, "")]),
+        r#""shell""#,
+        &format!(
+            r#"    shell::run(["sh", "-c", "sleep {marker} & trap '' TERM; sleep {marker}; wait"]);"#
+        ),
+    );
+    let mut child = t.spawn(&["apply"]);
+    let until = Instant::now() + Duration::from_secs(30);
+    while processes_matching(&format!("^sleep {marker}"))
+        .trim()
+        .is_empty()
+    {
+        assert!(Instant::now() < until, "the remote sleep never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    let ssh_of_lab = format!("^ssh .*{}", lab.dir().display());
+    let left = || {
+        format!(
+            "{}{}",
+            processes_matching(&format!("^sleep {marker}")),
+            processes_matching(&ssh_of_lab)
+        )
+    };
+    let until = Instant::now() + Duration::from_secs(5);
+    while !left().trim().is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(left().trim(), "", "left after kill -9 of ordo");
+}
+
+/// A host's `sshOptions` can set `ConnectTimeout` (ordo's defaults come after them): a
+/// host that accepts TCP but never speaks is given up after 1 s, not ordo's 10.
+#[test]
+fn ssh_options_can_set_the_connect_timeout() {
+    let Some(lab) = Lab::new() else { return };
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let web = lab.host("web", 10);
+    let mut options = lab.reach(&web).ssh_options;
+    options.extend(["-o".to_string(), "ConnectTimeout=1".to_string()]);
+    let inventory = format!(
+        "kind: Inventory\nversion: v1\nmetadata: {{name: lab}}\nspec:\n  hosts:\n    \
+         silent: {{address: 127.0.0.1, port: {port}, sshOptions: {}}}\n",
+        list(&options)
+    );
+    let t = Test::new().manifest("inventory.yaml", &inventory);
+    let started = Instant::now();
+    let out = t.run(&["hosts", "--check"]);
+    out.stdout_has("unreachable");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
+}

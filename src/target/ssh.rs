@@ -5,11 +5,15 @@
 //! jump hosts work as in their shell. The traps it avoids were measured on OpenSSH 9.2
 //! (`reference/next-capabilities.md` §1.3):
 //!
-//! - The master is owned by the run: started on first use with `ControlMaster=yes`,
-//!   `ControlPersist=yes` (it never expires mid-run, ansible#16731) and `-f -N`, never `-M`
-//!   as well (two master requests make `ssh` refuse every session); [`Connection::close`],
-//!   drop and Ctrl-C ([`interrupt_all`]) send `-O exit`, so nothing outlives the run
-//!   (ansible#78227). A master found dead before a session is restarted once.
+//! - The master is owned by the run: started on first use with `ControlMaster=yes` and
+//!   `-N` in the foreground, a child of ordo with `PR_SET_PDEATHSIG` (no `-f`, no
+//!   `ControlPersist`: it never expires mid-run, ansible#16731, and dies with ordo even on
+//!   SIGKILL), never `-M` as well (two master requests make `ssh` refuse every session);
+//!   [`Connection::close`], drop and Ctrl-C ([`interrupt_all`]) send `-O exit`, so nothing
+//!   outlives the run (ansible#78227). A master found dead before a session is restarted
+//!   once. On the host, a command without input runs with a watcher on the session's
+//!   stdin, which ordo holds open: when the session goes (ordo killed), the watcher kills
+//!   the command's process group.
 //! - The control socket is `%C` (a hash) in a fresh 0700 directory under
 //!   `$XDG_RUNTIME_DIR` or `/tmp`, so its path stays far below the 108 bytes of `sun_path`.
 //! - `BatchMode`: a host that wants a password or an unknown host key fails at once.
@@ -70,8 +74,9 @@ pub struct HostParams {
     pub user: Option<String>,
     /// `-i FILE`.
     pub identity_file: Option<PathBuf>,
-    /// Arguments given to `ssh` before the host (`["-o", "ProxyJump=bastion"]`). ordo's own
-    /// `-o` options come first and win (ssh keeps the first value of an option).
+    /// Arguments given to `ssh` before the host (`["-o", "ProxyJump=bastion"]`). They come
+    /// after ordo's `ControlPath` and `BatchMode` (ssh keeps the first value of an option)
+    /// and before its `ConnectTimeout` and `ServerAliveInterval`, which they can set.
     pub ssh_options: Vec<String>,
 }
 
@@ -295,6 +300,7 @@ impl Connection {
         let base = settings.runtime_dir.clone().unwrap_or_else(runtime_dir);
         let socket_dir = tempfile::Builder::new()
             .prefix("ordo-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir_in(&base)
             .map_err(|source| TransportError::SocketDir {
                 dir: base.display().to_string(),
@@ -542,20 +548,17 @@ impl Inner {
     /// The arguments every invocation shares, so `%C` names the same socket for all.
     fn base_args(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = Vec::new();
-        let mut opt = |o: String| {
+        let opt = |args: &mut Vec<OsString>, o: String| {
             args.push("-o".into());
             args.push(o.into());
         };
-        opt(format!(
-            "ControlPath={}/%C",
-            self.socket_dir.path().display()
-        ));
-        opt("BatchMode=yes".into());
-        opt(format!(
-            "ConnectTimeout={}",
-            self.settings.connect_timeout.as_secs().max(1)
-        ));
-        opt("ServerAliveInterval=15".into());
+        // What ordo's correctness needs comes first (ssh keeps the first value of an
+        // option); the timeouts after the inventory's options, so `sshOptions` can set them.
+        opt(
+            &mut args,
+            format!("ControlPath={}/%C", self.socket_dir.path().display()),
+        );
+        opt(&mut args, "BatchMode=yes".into());
         if let Some(port) = self.params.port {
             args.push("-p".into());
             args.push(port.to_string().into());
@@ -569,6 +572,14 @@ impl Inner {
             args.push(identity.into());
         }
         args.extend(self.params.ssh_options.iter().map(OsString::from));
+        opt(
+            &mut args,
+            format!(
+                "ConnectTimeout={}",
+                self.settings.connect_timeout.as_secs().max(1)
+            ),
+        );
+        opt(&mut args, "ServerAliveInterval=15".into());
         args
     }
 
@@ -639,62 +650,65 @@ impl Inner {
         }
     }
 
+    /// Starts the master in the foreground (`-N`, no `-f`), as a child of a thread that
+    /// lives as long as it and reaps it, with `PR_SET_PDEATHSIG`: if ordo is killed, even
+    /// by SIGKILL, the master gets SIGTERM and goes, and with it its sessions. It is up
+    /// when its control socket appears.
     fn start_master(&self) -> Result<Master, TransportError> {
-        let log_path = self.socket_dir.path().join("master.log");
-        let log = std::fs::File::create(&log_path).map_err(|source| TransportError::SocketDir {
-            dir: self.socket_dir.path().display().to_string(),
+        let dir = self.socket_dir.path().to_path_buf();
+        let log_path = dir.join("master.log");
+        let log = private_file(&log_path).map_err(|source| TransportError::SocketDir {
+            dir: dir.display().to_string(),
             source,
         })?;
-        let mut child = self
-            .ssh()
+        let mut command = self.ssh();
+        command
             .args([
                 "-o",
                 "ControlMaster=yes",
                 "-o",
-                "ControlPersist=yes",
-                "-f",
+                "ControlPersist=no",
                 "-N",
                 "--",
             ])
             .arg(&self.params.address)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| self.spawn_error(e))?;
-        // `-f`: the foreground process exits once the connection is up (or has failed);
-        // ConnectTimeout bounds the connect, BatchMode any prompt. An interrupt stops it.
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if self.interrupted.load(Ordering::SeqCst) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(self.interrupted_error("connect"));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(_) => break None,
+            .stderr(log);
+        die_with_parent(&mut command);
+        let (tx, rx) = mpsc::channel::<Result<u32, std::io::Error>>();
+        std::thread::spawn(move || match command.spawn() {
+            Ok(mut child) => {
+                let _ = tx.send(Ok(child.id()));
+                let _ = child.wait();
             }
-        };
-        if !status.is_some_and(|s| s.success()) {
-            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            return Err(TransportError::Unreachable {
-                host: self.host(),
-                detail: ssh_message(&text),
-            });
-        }
-        // The master's pid, so liveness is a kill(pid, 0) instead of a process per session.
-        let pid = self.control("check").and_then(|o| {
-            let text = String::from_utf8_lossy(&o.stderr).into_owned();
-            let start = text.find("pid=")? + 4;
-            let digits: String = text
-                .get(start..)?
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
         });
-        Ok(Master { pid })
+        let pid = match rx.recv() {
+            Ok(Ok(pid)) => i32::try_from(pid).unwrap_or(0),
+            Ok(Err(e)) => return Err(self.spawn_error(e)),
+            Err(_) => return Err(self.spawn_error(std::io::ErrorKind::Other.into())),
+        };
+        // ConnectTimeout bounds the connect, BatchMode any prompt; an interrupt stops it.
+        loop {
+            if control_socket_exists(&dir) {
+                return Ok(Master { pid: Some(pid) });
+            }
+            if !process_alive(pid) {
+                let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(TransportError::Unreachable {
+                    host: self.host(),
+                    detail: ssh_message(&text),
+                });
+            }
+            if self.interrupted.load(Ordering::SeqCst) {
+                signal(pid, libc::SIGTERM);
+                return Err(self.interrupted_error("connect"));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     fn close_master(&self) {
@@ -867,8 +881,8 @@ impl Inner {
         })
     }
 
-    /// A timeout or an interrupt: the local client goes first (its channel closes), then the
-    /// remote process group is killed over a new channel, SIGKILL after the grace.
+    /// A timeout or an interrupt: the remote process group is killed over a new channel,
+    /// SIGKILL after the grace, then the local client.
     fn stop_session(&self, child: &mut Child, pgid: &OnceLock<i32>) {
         // The marker may still be on its way (a session stopped as it starts): the client
         // lives until it arrives, because a client killed before the master has wired its
@@ -878,9 +892,11 @@ impl Inner {
         {
             std::thread::sleep(Duration::from_millis(5));
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        let Some(&group) = pgid.get() else { return };
+        let Some(&group) = pgid.get() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        };
         let mut kill = self.ssh();
         kill.args(["-o", "ControlMaster=no", "-T", "--"])
             .arg(&self.params.address)
@@ -903,6 +919,54 @@ impl Inner {
             let _ = killer.kill();
             let _ = killer.wait();
         }
+        // The client last: its session closing makes the watcher on the host kill the
+        // group at once, which would skip the grace.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// Whether the master's control socket is in `dir`: ssh binds it under a temporary name
+/// (`%C.` and 16 characters) and renames it to `%C` once the connection is up.
+fn control_socket_exists(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name != "master.log" && !name.contains('.')
+        })
+    })
+}
+
+/// A new file only its owner can read (ssh's messages name hosts and users).
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// The child gets SIGTERM when the thread that started it ends (with ordo, even killed).
+#[expect(
+    unsafe_code,
+    reason = "pre_exec and prctl(2) have no safe wrapper in std"
+)]
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl(2) is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::c_ulong::try_from(libc::SIGTERM).unwrap_or(15),
+                0,
+                0,
+                0,
+            );
+            Ok(())
+        });
     }
 }
 
@@ -910,10 +974,21 @@ impl Inner {
 /// directory of ours, else `/tmp`. `sun_path` holds 108 bytes (104 on macOS); the socket is
 /// `DIR/ordo-XXXXXX/` plus 40 hex digits of `%C` plus the 17 of ssh's temporary name.
 fn runtime_dir() -> PathBuf {
-    std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_absolute() && d.is_dir() && d.as_os_str().len() <= 30)
-        .unwrap_or_else(|| PathBuf::from("/tmp"))
+    runtime_dir_from(std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from))
+}
+
+/// `dir` when ssh can take it in `ControlPath` as it is (no blank, quote, backslash or `%`,
+/// which ssh would split or expand), else `/tmp`.
+fn runtime_dir_from(dir: Option<PathBuf>) -> PathBuf {
+    dir.filter(|d| {
+        d.is_absolute()
+            && d.is_dir()
+            && d.as_os_str().len() <= 30
+            && !d
+                .to_string_lossy()
+                .contains(|c: char| c.is_whitespace() || matches!(c, '%' | '"' | '\'' | '\\'))
+    })
+    .unwrap_or_else(|| PathBuf::from("/tmp"))
 }
 
 #[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std")]
@@ -945,14 +1020,37 @@ fn ssh_message(text: &str) -> String {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("Warning: Permanently added"))
         .collect();
+    // A changed host key: ssh prints the remedy before the problem; say the problem first.
+    let remedy = lines
+        .iter()
+        .position(|l| l.starts_with("ssh-keygen ") && l.contains(" -R "));
+    let fix = remedy
+        .and_then(|at| lines.get(at))
+        .map(|l| (*l).to_string());
+    let lines: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != remedy)
+        .map(|(_, l)| *l)
+        .collect();
     let tail = lines
-        .get(lines.len().saturating_sub(3)..)
+        .get(
+            lines
+                .len()
+                .saturating_sub(if fix.is_some() { 2 } else { 3 })..,
+        )
         .unwrap_or_default();
-    if tail.is_empty() {
+    let mut text = if tail.is_empty() {
         "ssh failed without a message".to_string()
     } else {
         tail.join("; ")
+    };
+    if let Some(fix) = fix {
+        text.push_str(&format!(
+            "; if the new key is the right one, forget the old: {fix}"
+        ));
     }
+    text
 }
 
 /// The remote shell's message for a failed file operation.
@@ -989,6 +1087,40 @@ mod tests {
     }
 
     #[test]
+    fn a_runtime_dir_ssh_would_split_or_expand_is_not_used() {
+        let base = tempfile::tempdir().unwrap();
+        for name in ["sp ace", "pct%h", "q'uote"] {
+            let d = base.path().join(name);
+            std::fs::create_dir(&d).unwrap();
+            assert_eq!(runtime_dir_from(Some(d)), PathBuf::from("/tmp"), "{name}");
+        }
+        let plain = base.path().join("plain");
+        std::fs::create_dir(&plain).unwrap();
+        if plain.as_os_str().len() <= 30 {
+            assert_eq!(runtime_dir_from(Some(plain.clone())), plain);
+        }
+    }
+
+    #[test]
+    fn the_socket_dir_and_the_master_log_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = tempfile::tempdir().unwrap();
+        let c = Connection::new(
+            HostParams::default(),
+            Settings {
+                runtime_dir: Some(base.path().to_path_buf()),
+                ..Settings::default()
+            },
+        )
+        .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(c.socket_dir()), 0o700);
+        let log = c.socket_dir().join("master.log");
+        drop(private_file(&log).unwrap());
+        assert_eq!(mode(&log), 0o600);
+    }
+
+    #[test]
     fn ssh_messages_drop_the_host_key_notice() {
         let text = "Warning: Permanently added '[127.0.0.1]:22' (ED25519) to the list of known hosts.\r\n\
                     ssh: connect to host 127.0.0.1 port 9: Connection refused\r\n";
@@ -997,6 +1129,17 @@ mod tests {
             "ssh: connect to host 127.0.0.1 port 9: Connection refused"
         );
         assert_eq!(ssh_message(""), "ssh failed without a message");
+        let changed = "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n\
+                       Offending ED25519 key in /k:3\n  remove with:\n\
+                       ssh-keygen -f \"/k\" -R \"[127.0.0.1]:22\"\n\
+                       Host key for [127.0.0.1]:22 has changed and you have requested strict checking.\n\
+                       Host key verification failed.\n";
+        assert_eq!(
+            ssh_message(changed),
+            "Host key for [127.0.0.1]:22 has changed and you have requested strict checking.; \
+             Host key verification failed.; if the new key is the right one, forget the old: \
+             ssh-keygen -f \"/k\" -R \"[127.0.0.1]:22\""
+        );
         assert_eq!(hex(&[0xab, 0x01]), "ab01");
     }
 }
