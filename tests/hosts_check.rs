@@ -157,7 +157,7 @@ fn ctrl_c_while_a_host_is_still_connecting_leaves_no_ssh_running() {
 
     let child = t.spawn(&["hosts", "--check", "-i", "inventory.yaml"]);
     let until = Instant::now() + Duration::from_secs(10);
-    let waiting = || processes_matching(&format!("ServerAliveInterval=15 -p {} ", mute.port));
+    let waiting = || processes_matching(&format!("^ssh .*-p {} ", mute.port));
     while waiting().trim().is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(10));
     }
