@@ -561,7 +561,7 @@ fn a_hosts_pattern_matching_nothing_is_an_input_error_at_its_line() {
     let t = Test::new()
         .trace()
         .file("inv.yaml", LAB)
-        .file("site.yaml", &trace_doc("site", "hosts: web", ""));
+        .file("site.yaml", &trace_doc("site", "hosts: 5", ""));
     t.run(&["validate"])
         .code(3)
         .stderr_has("`metadata.hosts` must be a list of names");
@@ -587,7 +587,7 @@ fn hostvar_needs_hosts_and_a_key_every_selected_host_defines() {
     );
     t.run(&["validate"])
         .code(3)
-        .stderr_has("`!HostVar roott`: host `web-1`, `web-2` of manifest `site` has no variable `roott`; did you mean `root`?")
+        .stderr_has("`!HostVar roott`: hosts `web-1`, `web-2` of manifest `site` have no variable `roott`; did you mean `root`?")
         .stderr_has("site.yaml:8:9")
         .stderr_lacks("`!HostVar http_port`");
     // `root` is set on web-1 only: web-2 lacks it.
@@ -797,5 +797,80 @@ fn an_ini_inventory_is_an_input_error_saying_how_to_convert_it() {
                 "ansible-inventory -i {file} --list -y > hosts.yaml"
             ))
             .stderr_lacks("invalid YAML");
+    }
+}
+
+#[test]
+fn metadata_hosts_takes_one_pattern_as_a_string_and_refuses_tags_saying_so() {
+    // newuser17: `hosts: web` as in an Ansible play; attack17 F10: a tag said "no pattern".
+    let t = Test::new()
+        .trace()
+        .file("inv.yaml", LAB)
+        .manifest("m.yaml", &trace_doc("m", "hosts: web", ""));
+    // web-1 and web-2: two instances, not db-1's third.
+    t.run(&["validate"]).code(0).stdout_has("apply runs 2 ");
+    let t = Test::new()
+        .trace()
+        .file("inv.yaml", LAB)
+        .manifest("m.yaml", &trace_doc("m", "hosts: [!HostVar tier]", ""));
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("tags are not allowed in `metadata.hosts`")
+        .stderr_has("m.yaml:")
+        .stderr_lacks("lists no host pattern");
+}
+
+#[test]
+fn hostvar_missing_on_several_hosts_says_hosts_have() {
+    let t = Test::new()
+        .trace()
+        .file("inv.yaml", LAB)
+        .manifest("m.yaml", &trace_doc("m", "hosts: [web]", "x: !HostVar root"));
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("`!HostVar root`: host `web-2` of manifest `m` has no variable `root`");
+    let t = Test::new()
+        .trace()
+        .file("inv.yaml", LAB)
+        .manifest("m.yaml", &trace_doc("m", "hosts: [all]", "x: !HostVar root"));
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("hosts `web-2`, `db-1` of manifest `m` have no variable `root`");
+}
+
+#[test]
+fn an_address_or_user_ssh_would_misread_is_an_input_error_shown_escaped() {
+    // attack17 F10: `-oProxyCommand=...` or a newline reached ssh and the output raw.
+    for (native, ansible, said) in [
+        (
+            "address: \"-oProxyCommand=touch x\"",
+            "ansible_host: \"-oProxyCommand=touch x\"",
+            "\"-oProxyCommand=touch x\" starts with `-`",
+        ),
+        (
+            "address: \"h1\\nevil\"",
+            "ansible_host: \"h1\\nevil\"",
+            "\"h1\\nevil\" holds whitespace or control characters",
+        ),
+        (
+            "user: \"-lroot\"",
+            "ansible_user: \"-lroot\"",
+            "`user` \"-lroot\" starts with `-`",
+        ),
+        ("user: \"a b\"", "ansible_user: \"a b\"", "\"a b\" holds whitespace"),
+    ] {
+        let t = Test::new()
+            .file(
+                "inv.yaml",
+                &format!("kind: Inventory\nversion: v1\nmetadata: {{name: x}}\nspec:\n  hosts:\n    h1: {{{native}}}\n"),
+            )
+            .file("hosts.yml", &format!("all:\n  hosts:\n    h1: {{{ansible}}}\n"));
+        for args in [&["hosts", "--check"][..], &["hosts", "-i", "hosts.yml", "--check"]] {
+            let out = t.run(args);
+            out.code(3).stderr_has(said).stderr_has("nothing was run");
+            assert!(out.stdout.is_empty(), "{}", out.stdout);
+            let where_ = if args.len() == 2 { "inv.yaml:6:" } else { "hosts.yml:3:" };
+            out.stderr_has(where_);
+        }
     }
 }

@@ -212,6 +212,13 @@ pub fn check_manifests(
     for m in manifests.iter().filter(|m| m.metadata.in_environment(env)) {
         let hosts_entry = m.metadata_node.entry("hosts");
         let selected = match (&m.metadata.hosts, hosts_entry) {
+            // A list whose every item was refused already said why.
+            (Some(list), Some(entry))
+                if list.is_empty()
+                    && matches!(&entry.value.value, Value::Seq(items) if !items.is_empty()) =>
+            {
+                None
+            }
             (Some(list), Some(entry)) if list.is_empty() => {
                 errors.push(
                     Diagnostic::error(format!(
@@ -322,9 +329,11 @@ fn host_vars(
         let names: Vec<String> = lacking.iter().map(|h| format!("`{h}`")).collect();
         errors.push(
             Diagnostic::error(format!(
-                "`!HostVar {key}`: host {} of manifest `{}` has no variable `{key}`{hint}",
+                "`!HostVar {key}`: {} {} of manifest `{}` {} no variable `{key}`{hint}",
+                if names.len() == 1 { "host" } else { "hosts" },
                 names.join(", "),
-                m.name
+                m.name,
+                if names.len() == 1 { "has" } else { "have" },
             ))
             .at(at)
             .help("`ordo hosts` lists each host's variables"),

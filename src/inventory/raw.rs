@@ -164,6 +164,32 @@ impl Reader<'_> {
         }
     }
 
+    /// A string `ssh` gets as an argument on its own (`address`, `user`): one that starts
+    /// with `-` (ssh would read an option) or holds whitespace or control characters (a
+    /// newline) is an input error here, shown escaped, never passed on.
+    pub(super) fn ssh_word(&mut self, node: &Node, field: &str) -> Option<String> {
+        let text = self.string(node, field)?;
+        let bad = if text.starts_with('-') {
+            Some("starts with `-` (ssh would read it as an option)")
+        } else if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Some("holds whitespace or control characters")
+        } else {
+            None
+        };
+        match bad {
+            None => Some(text),
+            Some(why) => {
+                let shown: String = text.chars().flat_map(char::escape_debug).collect();
+                self.error(
+                    node.mark,
+                    1,
+                    format!("`{field}` \"{shown}\" {why}: not a host address or login name"),
+                );
+                None
+            }
+        }
+    }
+
     pub(super) fn string(&mut self, node: &Node, field: &str) -> Option<String> {
         match &node.value {
             Value::String(s) if !s.is_empty() => Some(s.clone()),
@@ -283,8 +309,8 @@ impl Reader<'_> {
             at: at.clone(),
         };
         match key {
-            "address" => settings.address = self.string(node, key).map(spot),
-            "user" => settings.user = self.string(node, key).map(spot),
+            "address" => settings.address = self.ssh_word(node, key).map(spot),
+            "user" => settings.user = self.ssh_word(node, key).map(spot),
             "identityFile" => settings.identity_file = self.string(node, key).map(spot),
             "becomeUser" => settings.become_user = self.string(node, key).map(spot),
             "fsRoot" => settings.fs_root = self.string(node, key).map(spot),

@@ -594,7 +594,32 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
         meta.retry_delay = d;
     }
     if let Some(h) = m.get("hosts") {
-        let list = c.strings(h, "metadata.hosts");
+        let list = match &h.value {
+            // `hosts: web`, as in an Ansible play: one pattern.
+            Value::String(s) => vec![NameRef {
+                name: s.clone(),
+                mark: h.mark,
+            }],
+            Value::Seq(items) => items
+                .iter()
+                .filter_map(|item| {
+                    if matches!(item.value, Value::Tagged(_)) {
+                        c.wrong_type(
+                            item,
+                            "metadata.hosts",
+                            "a host pattern (tags are not allowed in `metadata.hosts`)",
+                        );
+                        return None;
+                    }
+                    let name = c.string(item, "metadata.hosts")?;
+                    Some(NameRef {
+                        name,
+                        mark: item.mark,
+                    })
+                })
+                .collect(),
+            _ => c.strings(h, "metadata.hosts"),
+        };
         for r in &list {
             // (An empty string is refused as a pattern matching nothing.)
             if !r.name.is_empty() && r.name.trim().trim_start_matches('!').trim().is_empty() {
@@ -606,7 +631,7 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
                 );
             }
         }
-        if matches!(h.value, Value::Seq(_)) {
+        if matches!(h.value, Value::Seq(_) | Value::String(_)) {
             meta.hosts = Some(list);
         }
     }
