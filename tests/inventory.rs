@@ -822,17 +822,17 @@ fn metadata_hosts_takes_one_pattern_as_a_string_and_refuses_tags_saying_so() {
 
 #[test]
 fn hostvar_missing_on_several_hosts_says_hosts_have() {
-    let t = Test::new()
-        .trace()
-        .file("inv.yaml", LAB)
-        .manifest("m.yaml", &trace_doc("m", "hosts: [web]", "x: !HostVar root"));
+    let t = Test::new().trace().file("inv.yaml", LAB).manifest(
+        "m.yaml",
+        &trace_doc("m", "hosts: [web]", "x: !HostVar root"),
+    );
     t.run(&["validate"])
         .code(3)
         .stderr_has("`!HostVar root`: host `web-2` of manifest `m` has no variable `root`");
-    let t = Test::new()
-        .trace()
-        .file("inv.yaml", LAB)
-        .manifest("m.yaml", &trace_doc("m", "hosts: [all]", "x: !HostVar root"));
+    let t = Test::new().trace().file("inv.yaml", LAB).manifest(
+        "m.yaml",
+        &trace_doc("m", "hosts: [all]", "x: !HostVar root"),
+    );
     t.run(&["validate"])
         .code(3)
         .stderr_has("hosts `web-2`, `db-1` of manifest `m` have no variable `root`");
@@ -857,7 +857,11 @@ fn an_address_or_user_ssh_would_misread_is_an_input_error_shown_escaped() {
             "ansible_user: \"-lroot\"",
             "`user` \"-lroot\" starts with `-`",
         ),
-        ("user: \"a b\"", "ansible_user: \"a b\"", "\"a b\" holds whitespace"),
+        (
+            "user: \"a b\"",
+            "ansible_user: \"a b\"",
+            "\"a b\" holds whitespace",
+        ),
     ] {
         let t = Test::new()
             .file(
@@ -865,11 +869,18 @@ fn an_address_or_user_ssh_would_misread_is_an_input_error_shown_escaped() {
                 &format!("kind: Inventory\nversion: v1\nmetadata: {{name: x}}\nspec:\n  hosts:\n    h1: {{{native}}}\n"),
             )
             .file("hosts.yml", &format!("all:\n  hosts:\n    h1: {{{ansible}}}\n"));
-        for args in [&["hosts", "--check"][..], &["hosts", "-i", "hosts.yml", "--check"]] {
+        for args in [
+            &["hosts", "--check"][..],
+            &["hosts", "-i", "hosts.yml", "--check"],
+        ] {
             let out = t.run(args);
             out.code(3).stderr_has(said).stderr_has("nothing was run");
             assert!(out.stdout.is_empty(), "{}", out.stdout);
-            let where_ = if args.len() == 2 { "inv.yaml:6:" } else { "hosts.yml:3:" };
+            let where_ = if args.len() == 2 {
+                "inv.yaml:6:"
+            } else {
+                "hosts.yml:3:"
+            };
             out.stderr_has(where_);
         }
     }

@@ -230,13 +230,19 @@ impl FileReader<'_> {
             }
             match key {
                 "ansible_host" => {
-                    settings.address = self.r.ssh_word(&e.value, key).map(|value| Spot { value, at })
+                    settings.address = self
+                        .r
+                        .ssh_word(&e.value, key)
+                        .map(|value| Spot { value, at })
                 }
                 "ansible_port" => {
                     settings.port = self.r.port(&e.value, key).map(|value| Spot { value, at })
                 }
                 "ansible_user" => {
-                    settings.user = self.r.ssh_word(&e.value, key).map(|value| Spot { value, at })
+                    settings.user = self
+                        .r
+                        .ssh_word(&e.value, key)
+                        .map(|value| Spot { value, at })
                 }
                 "ansible_become" => match ansible_bool(&e.value) {
                     Some(value) => settings.r#become = Some(Spot { value, at }),
