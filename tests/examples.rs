@@ -25,7 +25,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::HttpServer;
+use common::{HttpServer, Test};
 use common::sshd::Lab;
 
 /// The address examples use for a web server; replaced by the test server's.
@@ -509,6 +509,89 @@ fn remote_hosts_runs_as_its_readme_says_on_two_lab_hosts() {
     ));
     assert!(left.trim().is_empty(), "ssh processes left: {left}");
     drop(sshds);
+}
+
+/// newuser17 #6: examples/remote-hosts' handler writes the file, then restarts. A restart
+/// that fails once (after the file was written) is done by the next apply, not lost: the
+/// handler's "restart pending" marker on the host makes `check` report work until a restart
+/// succeeded.
+#[test]
+fn remote_hosts_handler_restarts_on_the_next_apply_when_a_restart_failed() {
+    let Some(lab) = Lab::new() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let bin = root.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    stand_in(
+        &bin,
+        "sudo",
+        &root.path().join("sudo.log"),
+        "[ \"$1\" = -n ] || exit 2; shift\n[ \"$1\" = -u ] && shift 2\n[ \"$1\" = -- ] && shift\nexec \"$@\"",
+    );
+    // The greeter's first restart fails (a broken unit, a sudo glitch); later ones work.
+    let once = root.path().join("failed-once");
+    stand_in(
+        &bin,
+        "systemctl",
+        &root.path().join("systemctl.log"),
+        &format!(
+            "if [ \"$2\" = greeter.service ] && [ ! -e '{0}' ]; then touch '{0}'; echo 'Job for greeter.service failed' >&2; exit 1; fi",
+            once.display()
+        ),
+    );
+    let sshd = lab.host_with(
+        "web-1",
+        10,
+        &format!("SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin\n", bin.display()),
+    );
+    let entry = lab.reach(&sshd).inventory_entry(&format!(
+        "root: {}",
+        serde_json::to_string(&root.path().display().to_string()).unwrap()
+    ));
+    let t = Test::new()
+        .handler(
+            "service_config.rhai",
+            &std::fs::read_to_string("examples/remote-hosts/service_config.rhai").unwrap(),
+        )
+        .manifest(
+            "inventory.yaml",
+            &format!(
+                "{}  groups:\n    web: {{hosts: [\"web-*\"]}}\n",
+                common::sshd::inventory(&[entry])
+            ),
+        )
+        .manifest(
+            "services.yaml",
+            &std::fs::read_to_string("examples/remote-hosts/services.yaml").unwrap(),
+        );
+    let restarts = || std::fs::read_to_string(root.path().join("systemctl.log")).unwrap();
+    let conf = root.path().join("etc/greeter/greeter.conf");
+    let marker = root.path().join("etc/greeter/greeter.conf.restart-pending");
+
+    let out = t.run(&["apply"]);
+    out.code(1).stdout_has("failed    ServiceConfig/greeter@web-1");
+    // The file was written, the restart failed: the marker stays.
+    assert!(conf.exists() && marker.exists());
+    assert_eq!(restarts(), "restart logship.service\nrestart greeter.service\n");
+
+    // The next plan and apply see the restart still owed, though the file is right.
+    t.run(&["plan"])
+        .code(0)
+        .stdout_has("pending   ServiceConfig/greeter@web-1");
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("changed   ServiceConfig/greeter@web-1")
+        .stdout_has("unchanged ServiceConfig/logship@web-1");
+    assert_eq!(
+        restarts(),
+        "restart logship.service\nrestart greeter.service\nrestart greeter.service\n"
+    );
+    assert!(!marker.exists());
+    // Then nothing is owed: no more restarts.
+    t.run(&["apply"])
+        .code(0)
+        .stdout_has("unchanged ServiceConfig/greeter@web-1");
+    assert_eq!(restarts().lines().count(), 3);
+    drop(sshd);
 }
 
 #[test]
