@@ -25,8 +25,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{HttpServer, Test};
 use common::sshd::Lab;
+use common::{HttpServer, Test};
 
 /// The address examples use for a web server; replaced by the test server's.
 const PLACEHOLDER: &str = "127.0.0.1:8080";
@@ -541,7 +541,10 @@ fn remote_hosts_handler_restarts_on_the_next_apply_when_a_restart_failed() {
     let sshd = lab.host_with(
         "web-1",
         10,
-        &format!("SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin\n", bin.display()),
+        &format!(
+            "SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin\n",
+            bin.display()
+        ),
     );
     let entry = lab.reach(&sshd).inventory_entry(&format!(
         "root: {}",
@@ -568,10 +571,14 @@ fn remote_hosts_handler_restarts_on_the_next_apply_when_a_restart_failed() {
     let marker = root.path().join("etc/greeter/greeter.conf.restart-pending");
 
     let out = t.run(&["apply"]);
-    out.code(1).stdout_has("failed    ServiceConfig/greeter@web-1");
+    out.code(1)
+        .stdout_has("failed    ServiceConfig/greeter@web-1");
     // The file was written, the restart failed: the marker stays.
     assert!(conf.exists() && marker.exists());
-    assert_eq!(restarts(), "restart logship.service\nrestart greeter.service\n");
+    assert_eq!(
+        restarts(),
+        "restart logship.service\nrestart greeter.service\n"
+    );
 
     // The next plan and apply see the restart still owed, though the file is right.
     t.run(&["plan"])
