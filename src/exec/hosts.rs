@@ -72,8 +72,9 @@ impl HostPool {
     }
 }
 
-/// How `ssh` reaches an instance's host.
-pub(super) fn params(host: &InstanceHost) -> HostParams {
+/// How `ssh` reaches an instance's host (also `ordo hosts --check`'s, through
+/// [`inventory::instance_host`](crate::inventory::instance_host)).
+pub fn params(host: &InstanceHost) -> HostParams {
     HostParams {
         name: host.name.clone(),
         address: host.address.clone(),

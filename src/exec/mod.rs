@@ -10,7 +10,7 @@ pub use crate::events::{Event, EventSink, LogLevel, Reporter, Status, StepInfo, 
 pub use crate::events::{diff, secrets};
 pub use crate::manifest::split_name;
 pub use crate::script::{Variable, Variables, is_plain};
-pub use hosts::HostPool;
+pub use hosts::{HostPool, params as host_params};
 pub use runner::{
     Baseline, Failure, Orphan, Outcome, Previous, Recorder, RunReport, RunSettings, Runner,
 };

@@ -10,7 +10,6 @@
 //!
 //! Nothing here prints: the results go back to `hosts.rs`, which renders them.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -18,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::error::exit;
 use crate::inventory::Host;
 use crate::target::TransportError;
-use crate::target::ssh::{self, Connection, HostParams, RemoteCommand, Settings};
+use crate::target::ssh::{self, Connection, RemoteCommand, Settings};
 
 /// How many hosts are checked at once: each holds one `ssh` master (and, while it connects,
 /// one client) on this machine.
@@ -120,7 +119,10 @@ fn check_one(host: &Host, cancel: &AtomicBool) -> HostCheck {
     if cancel.load(Ordering::SeqCst) {
         return HostCheck::failed(CheckStatus::Interrupted, "interrupted".into());
     }
-    let connection = match Connection::new(params(host), Settings::default()) {
+    let connection = match Connection::new(
+        crate::exec::host_params(&crate::inventory::instance_host(host)),
+        Settings::default(),
+    ) {
         Ok(c) => c,
         Err(e) => return HostCheck::failed(CheckStatus::Unreachable, e.to_string()),
     };
@@ -164,18 +166,6 @@ fn message(e: TransportError) -> String {
         TransportError::Unreachable { detail, .. } => detail,
         TransportError::Interrupted { .. } => "interrupted".into(),
         other => other.to_string(),
-    }
-}
-
-/// The transport's view of an inventory host.
-fn params(host: &Host) -> HostParams {
-    HostParams {
-        name: host.name.clone(),
-        address: host.address.clone(),
-        port: host.port,
-        user: host.user.clone(),
-        identity_file: host.identity_file.as_ref().map(PathBuf::from),
-        ssh_options: host.ssh_options.clone(),
     }
 }
 
