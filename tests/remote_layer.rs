@@ -19,7 +19,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::processes_matching;
 use common::sshd::{Lab, Sshd};
 use ordo::target::exec::Exec;
 use ordo::target::ssh::{Connection, HostParams, Settings};
@@ -324,12 +323,7 @@ fn a_timeout_kills_the_remote_group_and_nothing_survives() {
     let e = host.exec(&cmd).unwrap_err();
     assert!(matches!(e, TransportError::TimedOut { .. }), "{e}");
     assert!(started.elapsed() < Duration::from_secs(8));
-    let until = Instant::now() + Duration::from_secs(5);
-    let mut left = processes_matching(&format!("^sleep {marker}"));
-    while !left.trim().is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50));
-        left = processes_matching(&format!("^sleep {marker}"));
-    }
+    let left = common::processes_left(&format!("^sleep {marker}"), Duration::from_secs(5));
     assert_eq!(left.trim(), "", "no remote sleep survives");
 }
 

@@ -222,12 +222,7 @@ fn shell_run_acts_on_the_host_and_local_run_on_the_controller() {
     }
     assert!(!t.exists("pwned"));
     // The timeout killed the remote process group: no `sleep` of it survives.
-    let until = Instant::now() + Duration::from_secs(5);
-    let mut left = processes_matching(&format!("^sleep {marker}"));
-    while !left.trim().is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50));
-        left = processes_matching(&format!("^sleep {marker}"));
-    }
+    let left = common::processes_left(&format!("^sleep {marker}"), Duration::from_secs(5));
     assert_eq!(left.trim(), "", "a remote sleep survived its timeout");
 }
 
@@ -557,12 +552,7 @@ fn the_handler_call_s_timeout_kills_a_remote_command() {
         .code(1)
         .stderr_has("the handler call reached its timeout");
     assert!(started.elapsed() < Duration::from_secs(20));
-    let until = Instant::now() + Duration::from_secs(5);
-    let mut left = processes_matching(&format!("^sleep {marker}"));
-    while !left.trim().is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50));
-        left = processes_matching(&format!("^sleep {marker}"));
-    }
+    let left = common::processes_left(&format!("^sleep {marker}"), Duration::from_secs(5));
     assert_eq!(
         left.trim(),
         "",
@@ -701,12 +691,7 @@ fn a_remote_command_leaves_no_background_job_and_its_stderr_is_its_own() {
     std::fs::create_dir_all(root_of(&lab, "web")).unwrap();
     t.run(&["apply"]).code(0);
     assert_eq!(read(&root_of(&lab, "web").join("err.txt")), "E\n");
-    let until = Instant::now() + Duration::from_secs(3);
-    let mut left = processes_matching(&format!("^sleep {marker}"));
-    while !left.trim().is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50));
-        left = processes_matching(&format!("^sleep {marker}"));
-    }
+    let left = common::processes_left(&format!("^sleep {marker}"), Duration::from_secs(3));
     assert_eq!(left.trim(), "", "the background job outlived its command");
 }
 

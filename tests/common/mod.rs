@@ -80,6 +80,18 @@ pub fn processes_matching(pattern: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// What [`processes_matching`] still finds once none match or `within` has passed: tests
+/// wait this way for processes that must end (a killed command, a closed master).
+pub fn processes_left(pattern: &str, within: std::time::Duration) -> String {
+    let until = std::time::Instant::now() + within;
+    let mut left = processes_matching(pattern);
+    while !left.trim().is_empty() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        left = processes_matching(pattern);
+    }
+    left
+}
+
 /// One `WriteFile` manifest document (the bundled handler) with this spec YAML.
 pub fn write_file_doc(name: &str, spec: &str) -> String {
     let mut doc = format!("---\nkind: WriteFile\nversion: v1\nmetadata:\n  name: {name}\nspec:\n");
