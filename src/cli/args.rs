@@ -42,6 +42,26 @@ pub enum Command {
     /// List the hosts of the inventory: address, port, user, groups, variables and their origin;
     /// `--check` connects to each
     Hosts(HostsArgs),
+    /// Print a completion script for a shell (`ordo completions bash > /etc/bash_completion.d/ordo`)
+    Completions(CompletionsArgs),
+    /// Print the manual page of ordo, or of one command (`ordo man apply`), as roff
+    Man(ManArgs),
+}
+
+/// `completions`: which shell.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man`: which page.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command (`apply`, `state`, ...) for its own page, `ordo-COMMAND(1)` [default: ordo(1)]
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 /// `hosts`: loading (for `kind: Inventory` documents and `-i`), `--limit`, output.

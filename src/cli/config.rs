@@ -277,7 +277,9 @@ impl Config {
                     ),
                 )
             }
-            Command::State(_) => return Err(usage("`state` is handled before configuration")),
+            Command::State(_) | Command::Completions(_) | Command::Man(_) => {
+                return Err(usage("this command is handled before configuration"));
+            }
         };
         let mut deny = Permissions::default();
         for name in run.deny.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {

@@ -2,6 +2,7 @@
 
 mod args;
 mod config;
+pub mod pages;
 mod values;
 
 pub use args::{Cli, ColorChoice, Command, GraphFormat, OutputFormat, StateAction, StateArgs};

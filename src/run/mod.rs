@@ -45,6 +45,30 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
             };
         }
     };
+    match &cli.command {
+        crate::cli::Command::Completions(a) => {
+            let mut out = std::io::stdout().lock();
+            return crate::cli::pages::completions(a.shell, &mut out).map_err(|e| {
+                eprintln!("error: cannot write the completion script: {e}");
+                exit::FAILED
+            });
+        }
+        crate::cli::Command::Man(a) => {
+            let mut out = std::io::stdout().lock();
+            return match crate::cli::pages::man(a.command.as_deref(), &mut out) {
+                Ok(()) => Ok(()),
+                Err(e @ crate::cli::pages::ManError::Unknown(_)) => {
+                    eprintln!("error: {e}");
+                    Err(exit::USAGE)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Err(exit::FAILED)
+                }
+            };
+        }
+        _ => {}
+    }
     if let crate::cli::Command::State(args) = cli.command {
         let json = matches!(args.output, Some(OutputFormat::Json | OutputFormat::Jsonl));
         let command = match &args.action {
