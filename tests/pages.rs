@@ -30,8 +30,11 @@ fn the_bash_completion_script_is_valid_bash_and_knows_every_command() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("bash");
-    std::io::Write::write_all(&mut bash.stdin.take().expect("stdin"), out.stdout.as_bytes())
-        .expect("write");
+    std::io::Write::write_all(
+        &mut bash.stdin.take().expect("stdin"),
+        out.stdout.as_bytes(),
+    )
+    .expect("write");
     let checked = bash.wait_with_output().expect("bash -n");
     assert!(
         checked.status.success(),
@@ -91,7 +94,12 @@ fn the_manual_page_is_roff_with_every_command_and_the_exit_codes() {
     out.code(0);
     let page = &out.stdout;
     assert!(page.contains(".TH ordo 1"), "{page}");
-    for section in [".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS", ".SH \"EXIT STATUS\""] {
+    for section in [
+        ".SH NAME",
+        ".SH SYNOPSIS",
+        ".SH SUBCOMMANDS",
+        ".SH \"EXIT STATUS\"",
+    ] {
         assert!(page.contains(section), "no {section}:\n{page}");
     }
     let help = Test::new().run(&["--help"]);
@@ -121,8 +129,10 @@ fn the_manual_page_is_roff_with_every_command_and_the_exit_codes() {
     for line in page.lines().filter(|l| l.starts_with('.')) {
         let request = line.split_whitespace().next().unwrap_or_default();
         assert!(
-            [".TH", ".SH", ".TP", ".PP", ".RS", ".RE", ".ie", ".el", ".IP", ".br", ".B"]
-                .contains(&request),
+            [
+                ".TH", ".SH", ".TP", ".PP", ".RS", ".RE", ".ie", ".el", ".IP", ".br", ".B"
+            ]
+            .contains(&request),
             "unexpected roff request: {line}"
         );
     }
