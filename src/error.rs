@@ -27,6 +27,9 @@ pub enum Error {
     RunFailed { failed: usize },
     #[error("interrupted")]
     Interrupted,
+    /// The question before deleting was not answered `yes`: nothing ran.
+    #[error("cancelled: nothing was deleted")]
+    Cancelled,
     /// `plan --detailed-exitcode` found changes.
     #[error("changes are pending")]
     Pending,
@@ -42,7 +45,9 @@ impl Error {
         match self {
             Error::Usage(_) => exit::USAGE,
             Error::Input(_) => exit::INPUT,
-            Error::RunFailed { .. } | Error::Internal(_) | Error::State(_) => exit::FAILED,
+            Error::RunFailed { .. } | Error::Internal(_) | Error::State(_) | Error::Cancelled => {
+                exit::FAILED
+            }
             Error::Interrupted => exit::INTERRUPTED,
             Error::Pending => exit::PENDING,
         }

@@ -1,6 +1,14 @@
 //! `ordo completions SHELL` and `ordo man [COMMAND]`: generated from the clap tree that
 //! parses the command line, checked here against that command line's own `--help`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
 mod common;
 
 use std::process::{Command, Stdio};

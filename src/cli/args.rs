@@ -26,7 +26,7 @@ pub enum Command {
     /// Bring every selected manifest to its desired state
     Apply(ApplyArgs),
     /// Tear the selected manifests down, in reverse dependency order
-    Delete(RunArgs),
+    Delete(DeleteArgs),
     /// Read-only: what `apply` (or `plan --delete`) would do; only `check` runs
     Plan(PlanArgs),
     /// Load, resolve and order everything; run no handler
@@ -137,6 +137,20 @@ pub struct ApplyArgs {
     /// First delete, in reverse dependency order, what the state holds but the files no longer do
     #[arg(long = "prune")]
     pub prune: bool,
+
+    /// Do not ask before `--prune` deletes (only a terminal is ever asked)
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Do not ask before deleting (only a terminal is ever asked)
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -73,6 +73,8 @@ pub struct Config {
     pub use_state: bool,
     /// `apply --prune` / `plan --prune`.
     pub prune: bool,
+    /// `apply --yes` / `delete --yes`: never ask before deleting.
+    pub yes: bool,
     /// `plan --delete`.
     pub plan_delete: bool,
     /// `plan --detailed-exitcode`.
@@ -201,12 +203,17 @@ impl Config {
         let mut graph = (GraphFormat::Text, false);
         let mut lint_paths = Vec::new();
         let mut hosts_check = false;
+        let mut yes = false;
         let (command, (load, select, output, run)) = match cli.command {
             Command::Apply(a) => {
                 plan.prune = a.prune;
+                yes = a.yes;
                 (CommandKind::Apply, run_parts(a.run))
             }
-            Command::Delete(r) => (CommandKind::Delete, run_parts(r)),
+            Command::Delete(d) => {
+                yes = d.yes;
+                (CommandKind::Delete, run_parts(d.run))
+            }
             Command::Plan(p) => {
                 plan = PlanOptions {
                     prune: p.prune,
@@ -390,6 +397,7 @@ impl Config {
             state: run.state,
             use_state: run.use_state,
             prune: plan.prune,
+            yes,
             plan_delete: plan.delete,
             detailed_exitcode: plan.detailed_exitcode,
             selection,

@@ -236,6 +236,7 @@ fn error_json(d: &crate::diagnostic::Diagnostic) -> serde_json::Value {
     })
 }
 
+mod confirm;
 mod hosts;
 mod hosts_check;
 mod info;

@@ -121,11 +121,46 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     if action == Action::Delete && !config.limit.is_empty() {
         warn_left_dependents(config, world, &planned, &state);
     }
+    if !dry_run {
+        confirm_deletions(config, action, &planned)?;
+    }
     let compared = compare(config, world, action, &state, &gone, dry_run);
     let recording = state.recording(config, world, action, &planned.pruned, &vars)?;
     let report = execute(config, world, &planned, vars, compared, &recording, dry_run);
     state.save(recording)?;
     exit_status(config, &report, dry_run)
+}
+
+/// `delete`, and `apply --prune` with orphans: on a terminal, ask first (see `confirm.rs`).
+fn confirm_deletions(config: &Config, action: Action, planned: &Planned<'_>) -> Result<(), Error> {
+    let deleting = |m: &Manifest| super::confirm::Deletion {
+        name: m.name.clone(),
+        kind: m.kind.clone(),
+    };
+    let (verb, listed): (&str, Vec<_>) = match action {
+        Action::Delete => (
+            "ordo delete",
+            planned
+                .plan
+                .steps
+                .iter()
+                .filter_map(|s| planned.manifests.get(s.manifest))
+                .map(deleting)
+                .collect(),
+        ),
+        Action::Apply => (
+            "ordo apply --prune",
+            planned
+                .plan
+                .steps
+                .iter()
+                .filter_map(|s| planned.manifests.get(s.manifest))
+                .filter(|m| planned.pruned.contains(&m.name))
+                .map(deleting)
+                .collect(),
+        ),
+    };
+    super::confirm::deletions(config, verb, &listed)
 }
 
 /// The state file of a run: its lock (unless `plan`), what it holds, the key of its spec
