@@ -42,6 +42,7 @@ const OWN: &[&str] = &[
     "--detailed-exitcode",
     "--format",
     "--check",
+    "--yes",
 ];
 
 /// The long options `ordo <command> --help` lists.
@@ -115,12 +116,12 @@ fn handlers_offers_loading_and_output_only() {
 
 #[test]
 fn apply_offers_the_run_options_and_prune() {
-    check("apply", &[LOAD, SELECT, OUTPUT, RUN], &["--prune"]);
+    check("apply", &[LOAD, SELECT, OUTPUT, RUN], &["--prune", "--yes"]);
 }
 
 #[test]
 fn delete_offers_the_run_options() {
-    check("delete", &[LOAD, SELECT, OUTPUT, RUN], &[]);
+    check("delete", &[LOAD, SELECT, OUTPUT, RUN], &["--yes"]);
 }
 
 #[test]
