@@ -39,7 +39,8 @@ fn apply_records_each_manifest_with_hashes_variables_and_time() {
     );
     t.run(&["apply"]).code(0);
     let s = state(&t);
-    assert_eq!(s["schema"], 1);
+    assert_eq!(s["schema"], 2);
+    assert_eq!(s["environments"]["default"]["a"]["revision"], 1);
     let a = &s["environments"]["default"]["a"];
     assert_eq!(a["kind"], "Trace");
     assert_eq!(a["spec"], serde_json::json!({"x": 1}));

@@ -144,6 +144,9 @@ pub struct Manifest {
     pub implicit: Vec<NameRef>,
     /// Whether `spec` or `metadata` still hold `!Variable`s to resolve when the manifest runs.
     pub deferred: bool,
+    /// The tags as written whose values hold secret text or are resolved at run time: the
+    /// state records them to re-resolve what it masked (`ordo rollback`).
+    pub tag_sources: Vec<super::tags::TagSource>,
     /// The host this instance runs on (`name` is then `manifest@host`); `None`: the
     /// controller.
     pub host: Option<super::instance::SharedHost>,
@@ -437,12 +440,24 @@ pub(super) fn check_document(
                 spec,
                 implicit: Vec::new(),
                 deferred: false,
+                tag_sources: Vec::new(),
                 host: None,
             })
         }
         _ => None,
     };
     (manifest, c.errors)
+}
+
+/// The typed metadata of a `metadata` node the state recorded (every tag resolved), for a
+/// manifest rebuilt from the state (`ordo rollback`): what it cannot read is left at its
+/// default, as the manifest was checked when it was applied.
+pub fn recorded_metadata(file: &Arc<SourceFile>, node: &Node) -> Metadata {
+    let mut c = Checker {
+        file,
+        errors: Vec::new(),
+    };
+    check_metadata(&mut c, node).1
 }
 
 fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Metadata) {

@@ -13,7 +13,9 @@ mod values;
 
 /// Moved to the crate root (`source`), below `diagnostic`; kept here under their old paths.
 pub use crate::source::{Location, Mark, SourceFile};
-pub use document::{Action, Dependencies, Manifest, Metadata, NameRef, Serial, valid_name};
+pub use document::{
+    Action, Dependencies, Manifest, Metadata, NameRef, Serial, recorded_metadata, valid_name,
+};
 pub use error::{ManifestError, ManifestErrorKind};
 pub use instance::{HOST_SEPARATOR, InstanceHost, SharedHost, instance_name, split_instance};
 pub use loader::{Loaded, load, load_except, load_source};
@@ -21,7 +23,7 @@ pub use node::{Entry, Node, Tagged, Value, float_text, node_to_dynamic};
 pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream, parse_stream_parallel};
 pub use scalar::{needs_quotes, string_text};
 pub use tags::{
-    FoundVariable, StaticContext, StaticResult, TagErrorKind, refuse_env_tags, resolve_deferred,
+    FoundVariable, StaticContext, StaticResult, TagErrorKind, TagSource, refuse_env_tags, resolve_deferred,
     resolve_static, split_name, value_references,
 };
 pub use values::{

@@ -108,6 +108,9 @@ pub struct StaticContext<'a> {
     pub all_names: &'a HashMap<String, Vec<String>>,
     /// `--deny env`: an `!Env` is an input error, not a read of the environment.
     pub deny_env: bool,
+    /// The text of every secret value: a tag whose value holds one is kept as a
+    /// [`TagSource`].
+    pub secrets: &'a [String],
 }
 
 /// What the load-time pass found in one manifest.
@@ -117,6 +120,22 @@ pub struct StaticResult {
     pub producers: Vec<NameRef>,
     /// Whether `!Variable`s remain for run time.
     pub deferred: bool,
+    /// The tags as written that produced secret text, and those left for run time.
+    pub sources: Vec<TagSource>,
+    /// The text of every value marked secret used here, as resolved: a secret value
+    /// written as `!Env X` is known only now, and must be masked like the others.
+    pub secret_texts: Vec<String>,
+}
+
+/// A tag as written in a manifest (`!Value db.password`), and where in the manifest it was
+/// (`spec.db.password`, the form of the state's `masked` paths): kept for every tag whose
+/// value holds secret text and every tag resolved at run time, so the state can record how
+/// to re-resolve a value it masked (`ordo rollback`, never `***`).
+#[derive(Clone, Debug)]
+pub struct TagSource {
+    pub path: String,
+    /// The tagged node, unresolved.
+    pub node: Node,
 }
 
 struct Pass<'a, 'b> {
@@ -125,6 +144,13 @@ struct Pass<'a, 'b> {
     manifest: &'b str,
     errors: &'b mut Vec<ManifestError>,
     result: StaticResult,
+    /// Where the walk is (`spec.a[0].b`); grown and cut back as it goes.
+    path: String,
+    /// Whether tags found are the manifest's own, to keep as [`TagSource`]s (not those
+    /// inside a value or a `!Sub`, which the outer tag stands for).
+    recording: bool,
+    /// Set when a value marked secret is used.
+    used_secret: bool,
 }
 
 /// Under `--deny env`: an error for every `!Env` in `node`, whatever environment it is for
@@ -151,9 +177,11 @@ pub fn refuse_env_tags(node: &Node, file: &Arc<SourceFile>, errors: &mut Vec<Man
     }
 }
 
-/// Resolves the load-time tags of `node` (a manifest's `spec` or `metadata`) in place.
+/// Resolves the load-time tags of `node` (a manifest's `spec` or `metadata`, whose path is
+/// `root`: `"spec"`, `"metadata"`) in place.
 pub fn resolve_static(
     node: &mut Node,
+    root: &str,
     file: &Arc<SourceFile>,
     manifest: &str,
     ctx: &StaticContext<'_>,
@@ -166,9 +194,24 @@ pub fn resolve_static(
         manifest,
         errors,
         result: std::mem::take(result),
+        path: root.to_string(),
+        recording: true,
+        used_secret: false,
     };
     pass.walk(node, 0);
     *result = pass.result;
+}
+
+/// Whether a string in `node` holds one of `secrets`.
+fn holds_secret(node: &Node, secrets: &[String]) -> bool {
+    if secrets.is_empty() {
+        return false;
+    }
+    node.try_walk(&mut |n: &Node| match &n.value {
+        Value::String(s) if secrets.iter().any(|t| s.contains(t.as_str())) => Err(()),
+        _ => Ok(()),
+    })
+    .is_err()
 }
 
 fn scalar_text(node: &Node) -> Option<&str> {
@@ -186,37 +229,63 @@ impl Pass<'_, '_> {
         });
     }
 
+    /// Keeps `written` (a tag as written, at the current path) as a source: always with
+    /// `always` (resolved at run time), else when `resolved` holds secret text.
+    fn keep_source(&mut self, written: &Node, resolved: &Node, always: bool) {
+        if !self.recording {
+            return;
+        }
+        let secret = std::mem::take(&mut self.used_secret);
+        if always || secret || holds_secret(resolved, self.ctx.secrets) {
+            self.result.sources.push(TagSource {
+                path: self.path.clone(),
+                node: written.clone(),
+            });
+        }
+    }
+
     /// Walks `node`; returns false when it holds an error (the node is then left as is).
     fn walk(&mut self, node: &mut Node, depth: usize) -> bool {
+        let at = self.path.len();
         match &mut node.value {
             // Every child is walked, even after an error, so all errors are reported.
             Value::Seq(items) => {
                 let mut ok = true;
-                for n in items.iter_mut() {
+                for (i, n) in items.iter_mut().enumerate() {
+                    let _ = std::fmt::Write::write_fmt(&mut self.path, format_args!("[{i}]"));
                     ok &= self.walk(n, depth);
+                    self.path.truncate(at);
                 }
                 ok
             }
             Value::Map(entries) => {
                 let mut ok = true;
                 for e in entries.iter_mut() {
+                    self.path.push('.');
+                    self.path.push_str(&e.key);
                     ok &= self.walk(&mut e.value, depth);
+                    self.path.truncate(at);
                 }
                 ok
             }
             Value::Tagged(t) => {
                 let mark = node.mark;
+                if self.recording {
+                    self.used_secret = false;
+                }
                 match t.tag.as_str() {
                     "!Value" => match self.value(&t.node, mark, depth) {
                         Some(v) => {
-                            *node = v;
+                            let written = std::mem::replace(node, v);
+                            self.keep_source(&written, node, false);
                             true
                         }
                         None => false,
                     },
                     "!Env" => match self.env(&t.node, mark) {
                         Some(v) => {
-                            *node = v;
+                            let written = std::mem::replace(node, v);
+                            self.keep_source(&written, node, false);
                             true
                         }
                         None => false,
@@ -228,28 +297,45 @@ impl Pass<'_, '_> {
                         }
                         Ok(None) => {
                             self.result.deferred = true;
+                            let written = node.clone();
+                            self.keep_source(&written, &written, true);
                             true
                         }
                         Err(()) => false,
                     },
                     "!Sub" => {
                         let mut inner = t.node.clone();
-                        match self.sub(&mut inner, mark, depth) {
+                        let recording = std::mem::replace(&mut self.recording, false);
+                        let subbed = self.sub(&mut inner, mark, depth);
+                        self.recording = recording;
+                        match subbed {
                             Some(Some(text)) => {
-                                *node = Node::new(mark, Value::String(text));
+                                let v = Node::new(mark, Value::String(text));
+                                let written = std::mem::replace(node, v);
+                                self.keep_source(&written, node, false);
                                 true
                             }
                             Some(None) => {
-                                // Keeps variables for run time; the map is resolved already.
-                                t.node = inner;
+                                // Keeps variables for run time; the map is resolved already
+                                // (the source keeps it as written).
+                                let written = node.clone();
+                                self.keep_source(&written, &written, true);
+                                if let Value::Tagged(t) = &mut node.value {
+                                    t.node = inner;
+                                }
                                 self.result.deferred = true;
                                 true
                             }
                             None => false,
                         }
                     }
-                    // Any other tag is the handler's business.
-                    _ => self.walk(&mut t.node, depth),
+                    // Any other tag is the handler's business (seen as `{tag, value}`).
+                    _ => {
+                        self.path.push_str(".value");
+                        let ok = self.walk(&mut t.node, depth);
+                        self.path.truncate(at);
+                        ok
+                    }
                 }
             }
             _ => true,
@@ -285,6 +371,8 @@ impl Pass<'_, '_> {
             );
             return None;
         };
+        let secret = found.secret;
+        self.used_secret |= secret;
         let mut value = found.value.clone();
         // A value may itself use `!Env` or `!Value`; it is resolved where it is used.
         let file = Arc::clone(&found.location.file);
@@ -294,13 +382,27 @@ impl Pass<'_, '_> {
             manifest: self.manifest,
             errors: self.errors,
             result: StaticResult::default(),
+            path: String::new(),
+            recording: false,
+            used_secret: false,
         };
         let ok = nested.walk(&mut value, depth + 1);
+        let nested_secret = nested.used_secret;
         // A value holding a `!Variable` makes this manifest wait for its producer, like a
         // `!Variable` written here (issue 9: the edge and the deferral were lost, so the
         // manifest could run first and fail). The edge points at the `!Value`.
         let found = std::mem::take(&mut nested.result);
         self.result.deferred |= found.deferred;
+        self.result.secret_texts.extend(found.secret_texts);
+        self.used_secret |= nested_secret;
+        if secret && ok {
+            let _ = value.try_walk(&mut |n: &Node| -> Result<(), ()> {
+                if !matches!(n.value, Value::Tagged(_)) {
+                    self.result.secret_texts.extend(n.value.text());
+                }
+                Ok(())
+            });
+        }
         for p in found.producers {
             if !self.result.producers.iter().any(|q| q.name == p.name) {
                 self.result.producers.push(NameRef { name: p.name, mark });

@@ -510,6 +510,7 @@ fn resolve_tags(
     } else {
         "apply"
     };
+    let secrets = values.secret_texts();
     let ctx = StaticContext {
         values,
         env: &config.env,
@@ -517,6 +518,7 @@ fn resolve_tags(
         names: &names,
         all_names: &all_names,
         deny_env: config.policy.deny.contains(crate::stdlib::Capability::Env),
+        secrets: &secrets,
     };
     for m in manifests
         .iter_mut()
@@ -524,9 +526,10 @@ fn resolve_tags(
     {
         let mut result = StaticResult::default();
         let file = Arc::clone(&m.file);
-        resolve_static(&mut m.spec, &file, &m.name, &ctx, &mut result, errors);
+        resolve_static(&mut m.spec, "spec", &file, &m.name, &ctx, &mut result, errors);
         resolve_static(
             &mut m.metadata_node,
+            "metadata",
             &file,
             &m.name,
             &ctx,
@@ -536,6 +539,10 @@ fn resolve_tags(
         per_host_reads(m, &result.producers, placement, errors);
         m.implicit = result.producers;
         m.deferred = result.deferred;
+        m.tag_sources = result.sources;
+        for text in &result.secret_texts {
+            crate::exec::secrets::add(text);
+        }
     }
 }
 

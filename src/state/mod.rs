@@ -3,9 +3,14 @@
 mod key;
 mod lock;
 mod recorder;
+mod restore;
 mod store;
 
 pub use key::SpecHasher;
 pub use lock::{StateLock, hostname, unlock};
 pub use recorder::{StateRecorder, entry_manifest, json_node, parse_raw, previous_value};
-pub use store::{Entry, Journal, Record, RecordedHost, SCHEMA, State, StateErrorKind, StateStore};
+pub use restore::{RestoreContext, RestoreError, restore_manifest};
+pub use store::{
+    Entry, Journal, MAX_REVISIONS, Record, RecordedHost, RecordedSource, SCHEMA, State,
+    StateErrorKind, StateStore,
+};

@@ -227,6 +227,7 @@ pub fn entry_manifest(
         spec: json_node(&parse_raw(&entry.spec)),
         implicit: Vec::new(),
         deferred: false,
+        tag_sources: Vec::new(),
         host,
     }
 }
@@ -414,6 +415,25 @@ impl<'a> StateRecorder<'a> {
         dependencies.extend(m.implicit.iter().map(|d| d.name.clone()));
         dependencies.sort();
         dependencies.dedup();
+        let spec_hash = self.hasher.hash(&m.spec);
+        // A new revision for each apply that ran (or that records another spec or
+        // handler); an apply that found nothing to do updates the current one.
+        let revision = match self.previous(&m.name) {
+            None => 1,
+            Some(p)
+                if outcome.status == Status::Unchanged
+                    && p.handler_hash == handler.hash
+                    && if spec_hash.is_empty() {
+                        p.spec.get() == spec.get()
+                    } else {
+                        p.spec_hash == spec_hash
+                    } =>
+            {
+                p.revision
+            }
+            Some(p) => p.next_revision(),
+        };
+        let sources = super::restore::recorded_sources(&m.tag_sources, &masked);
         Entry {
             kind: m.kind.clone(),
             version: m.version.clone(),
@@ -421,7 +441,7 @@ impl<'a> StateRecorder<'a> {
             dir: m.file.absolute_dir().to_string(),
             metadata,
             spec,
-            spec_hash: self.hasher.hash(&m.spec),
+            spec_hash,
             handler: handler.file.canonical_name().to_string(),
             handler_hash: handler.hash.clone(),
             variables: raw(&serde_json::Value::Object(variables)),
@@ -429,6 +449,9 @@ impl<'a> StateRecorder<'a> {
             masked,
             dependencies,
             applied_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            revision,
+            sources,
+            history: Vec::new(),
             host: m.host.as_deref().map(recorded_host),
         }
     }

@@ -14,6 +14,13 @@
 //! so a crash during the fold is harmless too. A torn last line (killed mid-write: no
 //! newline) is ignored, as that manifest's finish was not recorded; any other line that is
 //! not a record is an error naming it, and the journal is kept for a person to look at.
+//!
+//! Schema 2 keeps revisions: each entry is the manifest's current revision (numbered from
+//! 1 for its first apply) and holds the [`MAX_REVISIONS`]` - 1` before it in `history`,
+//! oldest first. A `put` of a higher revision moves the entry it replaces into the new
+//! one's history (see [`State::apply`]); a `put` of the same revision replaces it in place,
+//! so replaying a journal stays harmless. A schema 1 state is read as schema 2, each entry
+//! becoming revision 1, and written as schema 2.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -26,10 +33,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// The version of the state file's format.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
+
+/// How many revisions of a manifest the state keeps: the current one and those before it.
+pub const MAX_REVISIONS: usize = 10;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct State {
+    /// Always written as [`SCHEMA`]; what was read is only compared.
+    #[serde(serialize_with = "current_schema")]
     pub schema: u32,
     /// Environment → manifest name → entry.
     pub environments: BTreeMap<String, BTreeMap<String, Entry>>,
@@ -69,12 +81,68 @@ pub struct Entry {
     pub dependencies: Vec<String>,
     /// RFC 3339, UTC.
     pub applied_at: String,
+    /// This revision's number: 1 for the first apply, one more for each apply after it
+    /// that recorded a change (0 only while read from a schema 1 state or journal).
+    #[serde(default)]
+    pub revision: u64,
+    /// For each masked path, the tag as written that produced its value
+    /// (`!Value "db.password"`), to re-resolve it from the sources of a later run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<RecordedSource>,
+    /// The revisions before this one, oldest first (at most [`MAX_REVISIONS`]` - 1`);
+    /// their own `history` is empty.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "bounded_history"
+    )]
+    pub history: Vec<Entry>,
     /// For a manifest instance (`name@host`): its host's name and address, for display
     /// only. How to reach a host comes from the inventory a run is given, never from the
     /// state (a state file can come with a cloned project: its settings would choose where
     /// ordo connects and what `ssh` runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<RecordedHost>,
+}
+
+/// Where a masked value came from: the path it is at (`spec.db.password`, as in `masked`,
+/// or a path above it when a whole value was secret) and the tag written there, as YAML
+/// flow text (`!Value "db"`, `!Env "DB_PW"`, `!Sub ["u:${pw}", {}]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedSource {
+    pub path: String,
+    pub tag: String,
+}
+
+/// Writes the schema this ordo writes, whatever was read.
+fn current_schema<S: serde::Serializer>(_: &u32, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_u32(SCHEMA)
+}
+
+/// Reads `history`, refusing more than [`MAX_REVISIONS`]` - 1` revisions as soon as the
+/// list passes it (a state file of a million revisions is not parsed whole).
+fn bounded_history<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<Entry>, D::Error> {
+    struct Bounded;
+    impl<'de> serde::de::Visitor<'de> for Bounded {
+        type Value = Vec<Entry>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a list of at most {} revisions", MAX_REVISIONS - 1)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(e) = seq.next_element::<Entry>()? {
+                if out.len() + 1 >= MAX_REVISIONS {
+                    return Err(serde::de::Error::custom(format!(
+                        "`history` holds more than {} revisions (ordo keeps {MAX_REVISIONS} in all)",
+                        MAX_REVISIONS - 1
+                    )));
+                }
+                out.push(e);
+            }
+            Ok(out)
+        }
+    }
+    de.deserialize_seq(Bounded)
 }
 
 /// The host of a manifest instance as the state records it: its inventory name and
@@ -106,14 +174,62 @@ pub enum Record {
     },
 }
 
+impl Entry {
+    /// The revision that follows this one.
+    pub fn next_revision(&self) -> u64 {
+        self.revision.saturating_add(1)
+    }
+
+    /// Every revision kept, oldest first: the history, then this one.
+    pub fn revisions(&self) -> impl Iterator<Item = &Entry> {
+        self.history.iter().chain(std::iter::once(self))
+    }
+
+    /// The revision numbered `n`, if it is kept.
+    pub fn revision(&self, n: u64) -> Option<&Entry> {
+        self.revisions().find(|e| e.revision == n)
+    }
+
+    /// Takes `old`'s place: `old` goes into this entry's history unless this is the same
+    /// revision (a record replayed, or an apply that changed nothing), whose history it
+    /// keeps. A revision of 0 (an older ordo's journal) becomes the one after `old`.
+    fn succeed(&mut self, mut old: Entry) {
+        if self.revision == 0 {
+            self.revision = old.next_revision();
+        }
+        let mut history = std::mem::take(&mut old.history);
+        if self.revision > old.revision {
+            history.push(old);
+        }
+        let over = history.len().saturating_sub(MAX_REVISIONS - 1);
+        history.drain(..over);
+        self.history = history;
+    }
+}
+
 impl State {
     pub fn apply(&mut self, record: Record) {
         match record {
             Record::Put { env, name, entry } => {
-                self.environments
-                    .entry(env)
-                    .or_default()
-                    .insert(name, *entry);
+                let mut entry = *entry;
+                let entries = self.environments.entry(env).or_default();
+                match entries.entry(name) {
+                    std::collections::btree_map::Entry::Occupied(mut slot) => {
+                        // Earlier revisions are never put again: a `put` of a lower one
+                        // (a replayed journal behind a newer state) changes nothing.
+                        if entry.revision != 0 && entry.revision < slot.get().revision {
+                            return;
+                        }
+                        let old = std::mem::replace(slot.get_mut(), entry);
+                        slot.get_mut().succeed(old);
+                    }
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        if entry.revision == 0 {
+                            entry.revision = 1;
+                        }
+                        slot.insert(entry);
+                    }
+                }
             }
             Record::Remove { env, name } => {
                 if let Some(e) = self.environments.get_mut(&env) {
@@ -146,6 +262,8 @@ pub enum StateErrorKind {
         "the state file {path} has schema {found}, newer than this ordo understands ({SCHEMA})"
     )]
     TooNew { path: String, found: u32 },
+    #[error("the state file {path} is not valid: {reason}")]
+    Invalid { path: String, reason: String },
     #[error(
         "the state journal {path} is not valid at line {line}, column {column}: {reason}; it is kept as it is"
     )]
@@ -290,6 +408,37 @@ impl FileId {
     }
 }
 
+/// Every entry's revisions must count up: numbered from 1, each history older than the
+/// entry, in order, without histories of their own. A state edited by hand (a revision 0,
+/// numbers out of order) is refused rather than trusted.
+fn check_revisions(state: &State) -> Result<(), String> {
+    for (env, entries) in &state.environments {
+        for (name, entry) in entries {
+            let bad = |why: &str| format!("`{name}` (environment `{env}`): {why}");
+            if entry.revision == 0 {
+                return Err(bad("its revision is 0; revisions are numbered from 1"));
+            }
+            let mut last = 0;
+            for old in &entry.history {
+                if old.revision <= last || old.revision >= entry.revision {
+                    return Err(bad(&format!(
+                        "its revisions are not in order (revision {} in the history of revision {})",
+                        old.revision, entry.revision
+                    )));
+                }
+                if !old.history.is_empty() {
+                    return Err(bad(&format!(
+                        "revision {} has a history of its own",
+                        old.revision
+                    )));
+                }
+                last = old.revision;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The records of a journal's text; a bad line is `(line, column, reason)`.
 fn parse_journal(bytes: &[u8]) -> Result<Vec<Record>, (usize, usize, String)> {
     let mut records = Vec::new();
@@ -375,6 +524,19 @@ impl StateStore {
                 found: state.schema,
             });
         }
+        let mut state = state;
+        if state.schema < 2 {
+            // Schema 1 kept no revisions: each entry is the first.
+            for entry in state.environments.values_mut().flat_map(|e| e.values_mut()) {
+                entry.revision = 1;
+                entry.history.clear();
+            }
+        }
+        check_revisions(&state).map_err(|reason| StateErrorKind::Invalid {
+            path: shown,
+            reason,
+        })?;
+        state.schema = SCHEMA;
         Ok(state)
     }
 
@@ -566,8 +728,41 @@ mod tests {
             masked: Vec::new(),
             dependencies: Vec::new(),
             applied_at: "2026-01-01T00:00:00Z".into(),
+            revision: 0,
+            sources: Vec::new(),
+            history: Vec::new(),
             host: None,
         }
+    }
+
+    fn put(state: &mut State, revision: u64) {
+        let mut e = entry("A");
+        e.revision = revision;
+        state.apply(Record::Put {
+            env: "e".into(),
+            name: "a".into(),
+            entry: Box::new(e),
+        });
+    }
+
+    #[test]
+    fn puts_keep_the_last_ten_revisions_and_replays_change_nothing() {
+        let mut state = State::default();
+        for n in 1..=16 {
+            put(&mut state, n);
+            // The same record twice: a replayed journal.
+            put(&mut state, n);
+        }
+        let a = &state.env("e").unwrap()["a"];
+        let numbers: Vec<u64> = a.revisions().map(|e| e.revision).collect();
+        assert_eq!(numbers, (7..=16).collect::<Vec<_>>());
+        assert!(a.history.iter().all(|h| h.history.is_empty()));
+        // An older revision put again (a stale journal) changes nothing.
+        put(&mut state, 3);
+        assert_eq!(state.env("e").unwrap()["a"].revision, 16);
+        // A record of an older ordo (no revision) comes next.
+        put(&mut state, 0);
+        assert_eq!(state.env("e").unwrap()["a"].revision, 17);
     }
 
     #[test]
