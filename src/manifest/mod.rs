@@ -23,8 +23,8 @@ pub use node::{Entry, Node, Tagged, Value, float_text, node_to_dynamic};
 pub use parse::{Limits, YamlError, YamlErrorKind, parse_one, parse_stream, parse_stream_parallel};
 pub use scalar::{needs_quotes, string_text};
 pub use tags::{
-    FoundVariable, StaticContext, StaticResult, TagErrorKind, TagSource, refuse_env_tags, resolve_deferred,
-    resolve_static, split_name, value_references,
+    FoundVariable, StaticContext, StaticResult, TagErrorKind, TagSource, refuse_env_tags,
+    resolve_deferred, resolve_static, split_name, value_references,
 };
 pub use values::{
     VALUES_KIND, ValueSet, ValueSources, collect as collect_values, metadata_environments,

@@ -526,7 +526,15 @@ fn resolve_tags(
     {
         let mut result = StaticResult::default();
         let file = Arc::clone(&m.file);
-        resolve_static(&mut m.spec, "spec", &file, &m.name, &ctx, &mut result, errors);
+        resolve_static(
+            &mut m.spec,
+            "spec",
+            &file,
+            &m.name,
+            &ctx,
+            &mut result,
+            errors,
+        );
         resolve_static(
             &mut m.metadata_node,
             "metadata",

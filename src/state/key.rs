@@ -112,7 +112,7 @@ pub(super) fn without_unkeyed(state: &State) -> Option<State> {
         .environments
         .values()
         .flat_map(|e| e.values())
-        .any(|e| is_unkeyed(&e.spec_hash));
+        .any(|e| e.revisions().any(|r| is_unkeyed(&r.spec_hash)));
     if !any {
         return None;
     }
@@ -120,6 +120,11 @@ pub(super) fn without_unkeyed(state: &State) -> Option<State> {
     for entry in clean.environments.values_mut().flat_map(|e| e.values_mut()) {
         if is_unkeyed(&entry.spec_hash) {
             entry.spec_hash.clear();
+        }
+        for old in &mut entry.history {
+            if is_unkeyed(&old.spec_hash) {
+                old.spec_hash.clear();
+            }
         }
     }
     Some(clean)

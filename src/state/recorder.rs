@@ -423,11 +423,7 @@ impl<'a> StateRecorder<'a> {
             Some(p)
                 if outcome.status == Status::Unchanged
                     && p.handler_hash == handler.hash
-                    && if spec_hash.is_empty() {
-                        p.spec.get() == spec.get()
-                    } else {
-                        p.spec_hash == spec_hash
-                    } =>
+                    && self.hasher.same(&m.spec, p) =>
             {
                 p.revision
             }

@@ -95,10 +95,7 @@ pub(super) fn recorded_sources(sources: &[TagSource], masked: &[String]) -> Vec<
             continue;
         }
         let tag = tag_text(&s.node);
-        if matches!(
-            crate::exec::secrets::mask(&tag),
-            std::borrow::Cow::Owned(_)
-        ) {
+        if matches!(crate::exec::secrets::mask(&tag), std::borrow::Cow::Owned(_)) {
             continue;
         }
         out.push(RecordedSource {
@@ -193,8 +190,12 @@ pub fn restore_manifest(
     }
     for source in &entry.sources {
         let fail = |why: &str| RestoreError::new(name, entry, &source.path, Some(&source.tag), why);
-        let written = parse_one(&source.tag, &Limits::default())
-            .map_err(|e| fail(&format!("the state's record of it is not valid YAML ({})", e.kind)))?;
+        let written = parse_one(&source.tag, &Limits::default()).map_err(|e| {
+            fail(&format!(
+                "the state's record of it is not valid YAML ({})",
+                e.kind
+            ))
+        })?;
         let Value::Tagged(t) = &written.value else {
             return Err(fail("the state's record of it is not a tag"));
         };
@@ -202,8 +203,8 @@ pub fn restore_manifest(
             return Err(fail("the state's record of it is not a tag ordo resolves"));
         }
         let mut node = written.clone();
-        let deferred = resolve_source(&mut node, &source.path, &m, ctx)
-            .map_err(|why| fail(&why))?;
+        let deferred =
+            resolve_source(&mut node, &source.path, &m, ctx).map_err(|why| fail(&why))?;
         m.deferred |= deferred;
         // It held secret text when recorded: whatever it resolves to now stays secret (in
         // the output of the run, and in the state it records).
@@ -344,7 +345,8 @@ mod tests {
             sets: sets.iter().map(|s| s.to_string()).collect(),
         };
         let mut errors = Vec::new();
-        let set = crate::manifest::collect_values(&mut Vec::new(), &sources, "default", &mut errors);
+        let set =
+            crate::manifest::collect_values(&mut Vec::new(), &sources, "default", &mut errors);
         assert!(errors.is_empty());
         set
     }
@@ -367,7 +369,11 @@ mod tests {
     #[test]
     fn masked_values_are_resolved_again_from_the_current_sources() {
         let values = values(&["pw=new-secret", "user=bob"]);
-        let ctx = RestoreContext { values: &values, env: "default", deny_env: false };
+        let ctx = RestoreContext {
+            values: &values,
+            env: "default",
+            deny_env: false,
+        };
         let e = entry(
             serde_json::json!({"pw": "***", "url": "u:***@db", "home": "***", "plain": "kept", "list": [1, "***"]}),
             &["spec.pw", "spec.url", "spec.home", "spec.list[1]"],
@@ -381,18 +387,29 @@ mod tests {
         // `listed` is gone: the whole restore fails, naming it.
         let err = restore_manifest("db", &e, 0, None, &ctx).unwrap_err();
         assert_eq!((err.path.as_str(), err.revision), ("spec.list", 3));
-        assert!(err.to_string().contains("cannot re-apply `db` (revision 3)"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("cannot re-apply `db` (revision 3)"),
+            "{err}"
+        );
         assert!(err.to_string().contains("!Value \"listed\""), "{err}");
         assert!(err.to_string().contains("listed"), "{err}");
         let values = self::values(&["pw=new-secret", "listed=[1, two]"]);
-        let ctx = RestoreContext { values: &values, env: "default", deny_env: false };
+        let ctx = RestoreContext {
+            values: &values,
+            env: "default",
+            deny_env: false,
+        };
         let m = restore_manifest("db", &e, 5, None, &ctx).unwrap();
         let path = std::env::var("PATH").unwrap();
         assert_eq!(
             restored_spec(&m),
             serde_json::json!({"pw": "new-secret", "url": "u:new-secret@db", "home": path, "plain": "kept", "list": [1, "two"]})
         );
-        assert_eq!((m.index, m.name.as_str(), m.metadata.timeout), (5, "db", Some(std::time::Duration::from_secs(7))));
+        assert_eq!(
+            (m.index, m.name.as_str(), m.metadata.timeout),
+            (5, "db", Some(std::time::Duration::from_secs(7)))
+        );
         assert!(!m.deferred);
         // Recorded again, the sources are kept.
         assert_eq!(m.tag_sources.len(), 4);
@@ -401,11 +418,18 @@ mod tests {
     #[test]
     fn a_masked_value_without_a_source_or_with_a_gone_one_is_an_error() {
         let values = values(&[]);
-        let ctx = RestoreContext { values: &values, env: "default", deny_env: false };
+        let ctx = RestoreContext {
+            values: &values,
+            env: "default",
+            deny_env: false,
+        };
         let literal = entry(serde_json::json!({"pw": "***"}), &["spec.pw"], &[]);
         let err = restore_manifest("db", &literal, 0, None, &ctx).unwrap_err();
         assert_eq!(err.tag, None);
-        assert!(err.to_string().contains("`spec.pw` held secret text"), "{err}");
+        assert!(
+            err.to_string().contains("`spec.pw` held secret text"),
+            "{err}"
+        );
         let env = entry(
             serde_json::json!({"pw": "***"}),
             &["spec.pw"],
@@ -413,10 +437,14 @@ mod tests {
         );
         let err = restore_manifest("db", &env, 0, None, &ctx).unwrap_err();
         assert!(
-            err.to_string().contains("environment variable `ORDO_RESTORE_TEST_NEVER_SET` is not set"),
+            err.to_string()
+                .contains("environment variable `ORDO_RESTORE_TEST_NEVER_SET` is not set"),
             "{err}"
         );
-        let denied = RestoreContext { deny_env: true, ..ctx };
+        let denied = RestoreContext {
+            deny_env: true,
+            ..ctx
+        };
         let err = restore_manifest("db", &env, 0, None, &denied).unwrap_err();
         assert!(err.to_string().contains("--deny env"), "{err}");
     }
@@ -424,7 +452,11 @@ mod tests {
     #[test]
     fn a_variable_source_waits_for_run_time() {
         let values = values(&[]);
-        let ctx = RestoreContext { values: &values, env: "default", deny_env: false };
+        let ctx = RestoreContext {
+            values: &values,
+            env: "default",
+            deny_env: false,
+        };
         let e = entry(
             serde_json::json!({"token": "***"}),
             &["spec.token"],

@@ -128,7 +128,10 @@ fn bounded_history<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<Entry>
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             write!(f, "a list of at most {} revisions", MAX_REVISIONS - 1)
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Entry>, A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Entry>, A::Error> {
             let mut out = Vec::new();
             while let Some(e) = seq.next_element::<Entry>()? {
                 if out.len() + 1 >= MAX_REVISIONS {
