@@ -141,6 +141,10 @@ pub struct ApplyArgs {
     /// Do not ask before `--prune` deletes (only a terminal is ever asked)
     #[arg(short = 'y', long = "yes")]
     pub yes: bool,
+
+    /// On a failure (or Ctrl-C), undo what this run changed, in the reverse of the order it finished
+    #[arg(long = "rollback-on-failure", conflicts_with = "keep_going")]
+    pub rollback_on_failure: bool,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +173,10 @@ pub struct PlanArgs {
     /// Count manifests that `apply --prune` would delete as changes
     #[arg(long = "prune")]
     pub prune: bool,
+
+    /// Show how `apply --rollback-on-failure` would undo each pending manifest
+    #[arg(long = "rollback-on-failure", conflicts_with = "delete")]
+    pub rollback_on_failure: bool,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,8 @@ pub struct Config {
     pub plan_delete: bool,
     /// `plan --detailed-exitcode`.
     pub detailed_exitcode: bool,
+    /// `apply --rollback-on-failure` / `plan --rollback-on-failure`.
+    pub rollback_on_failure: bool,
     pub selection: Selection,
     /// `graph --format`, and `graph --delete`.
     pub graph_format: GraphFormat,
@@ -112,6 +114,7 @@ struct PlanOptions {
     prune: bool,
     delete: bool,
     detailed_exitcode: bool,
+    rollback_on_failure: bool,
 }
 
 fn usage(message: impl Into<String>) -> UsageError {
@@ -208,6 +211,7 @@ impl Config {
             Command::Apply(a) => {
                 plan.prune = a.prune;
                 yes = a.yes;
+                plan.rollback_on_failure = a.rollback_on_failure;
                 (CommandKind::Apply, run_parts(a.run))
             }
             Command::Delete(d) => {
@@ -219,6 +223,7 @@ impl Config {
                     prune: p.prune,
                     delete: p.delete,
                     detailed_exitcode: p.detailed_exitcode,
+                    rollback_on_failure: p.rollback_on_failure,
                 };
                 (CommandKind::Plan, run_parts(p.run))
             }
@@ -400,6 +405,7 @@ impl Config {
             yes,
             plan_delete: plan.delete,
             detailed_exitcode: plan.detailed_exitcode,
+            rollback_on_failure: plan.rollback_on_failure,
             selection,
             graph_format: graph.0,
             graph_delete: graph.1,

@@ -74,6 +74,48 @@ pub enum Event {
         level: LogLevel,
         message: String,
     },
+    /// `plan --rollback-on-failure`: how a pending manifest would be undone; sent just
+    /// before its `ManifestFinished`.
+    RollbackPlanned {
+        step: usize,
+        strategy: String,
+    },
+    /// `apply --rollback-on-failure`: a failure (or Ctrl-C) started the rollback of
+    /// `names`, in this order.
+    RollbackStarted {
+        reason: String,
+        names: Vec<String>,
+    },
+    /// One manifest of the rollback is done with.
+    ManifestRolledBack {
+        info: Arc<StepInfo>,
+        /// Its status now: `rolled_back`, `rollback_failed` or `not_rolled_back` for a
+        /// changed manifest; the manifest that failed keeps `failed` (or `interrupted`), and
+        /// one kept by `metadata.rollback` keeps `changed`.
+        status: Status,
+        /// What happened to it: `rolled_back`, `rollback_failed`, `not_rolled_back` or
+        /// `kept`.
+        result: &'static str,
+        /// How it was (or would have been) undone: `handler rollback()`, `delete (new)`,
+        /// `re-apply previous spec`, `none (metadata.rollback: never)`...
+        strategy: String,
+        /// It is the manifest whose failure started the rollback (`m.failed`).
+        failed: bool,
+        duration: Duration,
+        error: Option<String>,
+        detail: Option<crate::diagnostic::Diagnostic>,
+        reason: Option<String>,
+    },
+    /// The rollback is over: `outcome` is `complete`, `partial` or `failed`.
+    RollbackFinished {
+        outcome: &'static str,
+        rolled_back: usize,
+        failed: usize,
+        not_rolled_back: usize,
+        kept: usize,
+        /// Why it stopped early (a failed undo, Ctrl-C), if it did.
+        stopped: Option<String>,
+    },
     RunFinished {
         command: &'static str,
         ok: bool,
@@ -165,6 +207,40 @@ fn mask_event(event: &Event) -> Option<Event> {
             reason: reason.clone(),
             diff: diff.clone(),
         }),
+        Event::ManifestRolledBack {
+            info,
+            status,
+            result,
+            strategy,
+            failed,
+            duration,
+            error,
+            detail,
+            reason,
+        } if error.is_some() || detail.is_some() => Some(Event::ManifestRolledBack {
+            info: Arc::clone(info),
+            status: *status,
+            result: *result,
+            strategy: strategy.clone(),
+            failed: *failed,
+            duration: *duration,
+            error: error.as_deref().map(masked),
+            detail: detail.as_ref().map(|d| masked_diagnostic(d, masked)),
+            reason: reason.clone(),
+        }),
         _ => None,
     }
+}
+
+/// A diagnostic with every secret masked.
+fn masked_diagnostic(
+    d: &crate::diagnostic::Diagnostic,
+    masked: impl Fn(&str) -> String,
+) -> crate::diagnostic::Diagnostic {
+    let mut d = d.clone();
+    d.message = masked(&d.message);
+    d.notes = d.notes.iter().map(|n| masked(n)).collect();
+    d.help = d.help.as_deref().map(&masked);
+    d.label = d.label.as_deref().map(&masked);
+    d
 }

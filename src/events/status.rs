@@ -21,6 +21,13 @@ pub enum Status {
     Pending,
     /// `plan` only: in the state file, gone from the manifests.
     Orphaned,
+    /// `apply --rollback-on-failure`: changed by the run, then undone.
+    RolledBack,
+    /// `apply --rollback-on-failure`: its undo failed (the rollback stopped there).
+    RollbackFailed,
+    /// `apply --rollback-on-failure`: to undo, but not undone (no way to, or the rollback
+    /// stopped first).
+    NotRolledBack,
 }
 
 impl Status {
@@ -34,6 +41,9 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Pending => "pending",
             Status::Orphaned => "orphaned",
+            Status::RolledBack => "rolled_back",
+            Status::RollbackFailed => "rollback_failed",
+            Status::NotRolledBack => "not_rolled_back",
         }
     }
 }
@@ -54,6 +64,9 @@ pub struct Summary {
     pub skipped: usize,
     pub pending: usize,
     pub orphaned: usize,
+    pub rolled_back: usize,
+    pub rollback_failed: usize,
+    pub not_rolled_back: usize,
 }
 
 impl Summary {
@@ -67,6 +80,28 @@ impl Summary {
             Status::Skipped => self.skipped += 1,
             Status::Pending => self.pending += 1,
             Status::Orphaned => self.orphaned += 1,
+            Status::RolledBack => self.rolled_back += 1,
+            Status::RollbackFailed => self.rollback_failed += 1,
+            Status::NotRolledBack => self.not_rolled_back += 1,
         }
+    }
+
+    /// Takes one manifest out of the count of `status` (a changed one the rollback undid
+    /// is counted again under its new status).
+    pub fn remove(&mut self, status: Status) {
+        let slot = match status {
+            Status::Changed => &mut self.changed,
+            Status::Unchanged => &mut self.unchanged,
+            Status::Failed => &mut self.failed,
+            Status::Unreachable => &mut self.unreachable,
+            Status::Interrupted => &mut self.interrupted,
+            Status::Skipped => &mut self.skipped,
+            Status::Pending => &mut self.pending,
+            Status::Orphaned => &mut self.orphaned,
+            Status::RolledBack => &mut self.rolled_back,
+            Status::RollbackFailed => &mut self.rollback_failed,
+            Status::NotRolledBack => &mut self.not_rolled_back,
+        };
+        *slot = slot.saturating_sub(1);
     }
 }

@@ -2,6 +2,7 @@
 //! shares with the handlers live below it (`events/`, `script/`) and are re-exported here.
 
 mod hosts;
+mod rollback;
 mod runner;
 
 // Events, statuses, diffs and secrets live in `events/`, the shared variables in `script/`,
@@ -11,6 +12,7 @@ pub use crate::events::{diff, secrets};
 pub use crate::manifest::split_name;
 pub use crate::script::{Variable, Variables, is_plain};
 pub use hosts::{HostPool, params as host_params};
+pub use rollback::rolling_back;
 pub use runner::{
-    Baseline, Failure, Orphan, Outcome, Previous, Recorder, RunReport, RunSettings, Runner,
+    Baseline, Failure, Orphan, Outcome, Previous, Recorder, Restore, RunReport, RunSettings, Runner,
 };

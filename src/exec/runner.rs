@@ -43,6 +43,10 @@ pub struct RunSettings {
     pub dry_run: bool,
     /// Keep each manifest's resolved `metadata` and `spec` in its outcome (for the state).
     pub keep_resolved: bool,
+    /// `apply --rollback-on-failure`: a failure stops new work (an instance's too) and
+    /// what the run changed is undone; `plan --rollback-on-failure`: each pending
+    /// manifest's undo strategy is reported.
+    pub rollback: bool,
 }
 
 /// The result of one step.
@@ -82,6 +86,14 @@ pub trait Recorder: Send {
     /// cannot (the journal cannot be written, the lock was lost), nothing new starts, even
     /// with `--keep-going`: what it did would not be recorded (issue 16).
     fn can_record(&mut self) -> bool;
+    /// `apply --rollback-on-failure`: the rollback starts, to undo `names` in this order.
+    fn rollback_started(&mut self, _names: &[String]) {}
+    /// One manifest of the rollback is done with (`result`: `rolled_back`,
+    /// `rollback_failed`, `not_rolled_back`, `kept`). When `undone`, the state holds again
+    /// what it held before the run (or nothing, for a manifest new in it).
+    fn rolled_back(&mut self, _step: &Step, _manifest: &Manifest, _result: &str, _undone: bool) {}
+    /// The rollback is over (`complete`, `partial` or `failed`).
+    fn rollback_finished(&mut self, _outcome: &str) {}
 }
 
 /// What `plan` knows from the state, to say why a manifest has work to do.
@@ -178,10 +190,18 @@ pub struct Runner<'a> {
     pub after_prune: Vec<Option<String>>,
     /// The connections to the hosts manifest instances run on (`None`: no instance runs).
     pub hosts: Option<&'a HostPool>,
+    /// `--rollback-on-failure`: the spec a manifest had when it was last applied before
+    /// this run, secrets resolved again from the sources, for "re-apply previous spec"; an
+    /// error says why it cannot be rebuilt.
+    pub restore: Option<&'a Restore<'a>>,
 }
 
 /// Looks up `m.previous` by manifest name.
 pub type Previous<'a> = dyn Fn(&str) -> Option<Dynamic> + Sync + 'a;
+
+/// Rebuilds the spec a manifest was last applied with before this run (see
+/// [`Runner::restore`]).
+pub type Restore<'a> = dyn Fn(&Manifest) -> Result<crate::manifest::Node, String> + Sync + 'a;
 
 /// What the workers share: the schedule and a way to wake each other.
 struct Shared {
@@ -213,6 +233,8 @@ struct Schedule {
     /// Hosts out of the run (an instance on it failed or was unreachable), with why: their
     /// later instances are skipped, as Ansible drops a failed host from the play.
     down: std::collections::HashMap<String, String>,
+    /// The steps that ran, in the order they finished (what a rollback undoes, reversed).
+    order: Vec<usize>,
     /// Per step of an instance, its `serial` batch (an index into `batches`).
     batch_of: Vec<Option<usize>>,
     batches: Vec<Batch>,
@@ -288,6 +310,7 @@ impl<'a> Runner<'a> {
                 unrecordable: false,
                 busy_since: vec![None; workers],
                 down: std::collections::HashMap::new(),
+                order: Vec::new(),
                 batch_of,
                 batches,
             }),
@@ -322,6 +345,8 @@ impl<'a> Runner<'a> {
             mut summary,
             unrecordable,
             batches,
+            order,
+            batch_of,
             ..
         } = shared
             .state
@@ -346,6 +371,19 @@ impl<'a> Runner<'a> {
                 self.emit_skip(&infos[step], &reason, &mut summary);
                 outcomes[step] = Some(Outcome::skipped());
             }
+        }
+        if self.settings.rollback
+            && !self.settings.dry_run
+            && (interrupted || summary.failed + summary.unreachable > 0)
+        {
+            let forward = super::rollback::Forward {
+                plan,
+                infos: &infos,
+                order: &order,
+                batch_of: &batch_of,
+                interrupted,
+            };
+            self.roll_back(&forward, &mut outcomes, &mut summary);
         }
         for (i, orphan) in self.orphans.iter().enumerate() {
             summary.add(Status::Orphaned);
@@ -557,6 +595,12 @@ impl<'a> Runner<'a> {
         // would be most of the memory).
         outcome.resolved = None;
         let status = outcome.status;
+        if self.settings.rollback && self.settings.dry_run && status == Status::Pending {
+            self.emit_planned_undo(plan, step);
+        }
+        if status != Status::Skipped {
+            state.order.push(step);
+        }
         self.finish(&infos[step], &outcome, &mut state.summary);
         state.outcomes[step] = Some(outcome);
         // `plan` and `--keep-going` run everything a failure does not block: a step is
@@ -579,6 +623,8 @@ impl<'a> Runner<'a> {
                 state.down.entry(host).or_insert(why);
             }
             stop = self.judge_batch(state, step);
+            // Under `--rollback-on-failure` any failure stops new work and is undone.
+            stop |= self.settings.rollback && !self.settings.dry_run;
         }
         if stop && !go_on {
             state.stopped = true;
@@ -1100,6 +1146,19 @@ impl<'a> Runner<'a> {
         handler: &Handler,
         function: Action,
     ) -> Result<Done, (Failure, Option<LimitKind>)> {
+        self.with_call(m, handler, |timeout| {
+            self.attempt_in(m, handler, function, timeout)
+        })
+    }
+
+    /// Runs `body` as a call of `handler` for `m`: on its target (its host's connection
+    /// made first), under its timeout and the run's limits.
+    pub(super) fn with_call<T>(
+        &self,
+        m: &Manifest,
+        handler: &Handler,
+        body: impl FnOnce(Duration) -> Result<T, (Failure, Option<LimitKind>)>,
+    ) -> Result<T, (Failure, Option<LimitKind>)> {
         let timeout = m.metadata.timeout.unwrap_or(self.limits.timeout);
         let target = match &m.host {
             Some(host) => crate::target::Target::Remote(self.connect(host).map_err(|f| (f, None))?),
@@ -1120,7 +1179,7 @@ impl<'a> Runner<'a> {
             unreachable: AtomicBool::new(false),
         });
         let _guard = context::enter_call(Arc::clone(&ctx));
-        let result = self.attempt_in(m, handler, function, timeout);
+        let result = body(timeout);
         // A call whose host stopped answering (the stdlib said so) is `unreachable`.
         result.map_err(|(mut failure, limit)| {
             if ctx.unreachable.load(Ordering::Relaxed) {
@@ -1221,12 +1280,24 @@ impl<'a> Runner<'a> {
         arg: Dynamic,
         timeout: Duration,
     ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
+        self.call_with(handler, compiled, name, (arg,), timeout)
+    }
+
+    /// Calls the handler function `name` with `args` (`rollback(m, prev)` takes two).
+    pub(super) fn call_with(
+        &self,
+        handler: &Handler,
+        compiled: &Compiled,
+        name: &'static str,
+        args: impl rhai::FuncArgs,
+        timeout: Duration,
+    ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
         let options = CallFnOptions::new()
             .eval_ast(compiled.replay_top_level)
             .rewind_scope(true);
         let mut scope = Scope::new();
         self.engine
-            .call_fn_with_options::<Dynamic>(options, &mut scope, &compiled.ast, name, (arg,))
+            .call_fn_with_options::<Dynamic>(options, &mut scope, &compiled.ast, name, args)
             .and_then(|value| {
                 // A call the interrupt reached (a handler that caught the error of a command
                 // it stopped) did not finish its work: it is interrupted, whatever it returned.
@@ -1266,7 +1337,7 @@ impl<'a> Runner<'a> {
             })
     }
 
-    fn failure_text(&self, handler: &Handler, text: String) -> Failure {
+    pub(super) fn failure_text(&self, handler: &Handler, text: String) -> Failure {
         Failure {
             line: format!("{}: {text}", handler.name()),
             diagnostic: Box::new(Diagnostic::error(text).note(format!("in {}", handler.name()))),
@@ -1276,7 +1347,7 @@ impl<'a> Runner<'a> {
     }
 
     /// An `apply` (or `delete`) that returns a map stores each entry as a variable.
-    fn store_outputs(
+    pub(super) fn store_outputs(
         &self,
         m: &Manifest,
         handler: &Handler,
@@ -1343,7 +1414,7 @@ impl<'a> Runner<'a> {
 
     /// The read-only map `m` handed to handler functions, and (with `keep_resolved`, for a
     /// manifest whose `!Variable`s resolve only now) its `metadata` and `spec` as JSON.
-    fn manifest_value(
+    pub(super) fn manifest_value(
         &self,
         m: &Manifest,
         function: Action,
@@ -1418,7 +1489,7 @@ impl<'a> Runner<'a> {
     }
 }
 
-type Resolved = Option<Box<(serde_json::Value, serde_json::Value)>>;
+pub(super) type Resolved = Option<Box<(serde_json::Value, serde_json::Value)>>;
 
 /// A finished attempt.
 struct Done {
@@ -1428,7 +1499,7 @@ struct Done {
 }
 
 /// Why `m` could not be built.
-enum Unresolved {
+pub(super) enum Unresolved {
     /// A variable of a manifest that has not run: `plan` reports it as pending.
     Pending(String),
     Failed(Failure),

@@ -27,6 +27,10 @@ pub enum HandlerErrorKind {
     },
     #[error("`fn {name}` must take exactly one parameter, the manifest `m`")]
     WrongArity { name: String },
+    #[error(
+        "`fn rollback` must take exactly two parameters, the manifest `m` and what it was before the run, `prev`"
+    )]
+    RollbackArity,
     #[error("`register`: invalid kind `{kind}`")]
     BadKind { kind: String },
     #[error("`register(\"{kind}\", ...)`: {error}")]

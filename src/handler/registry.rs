@@ -45,6 +45,8 @@ pub struct Functions {
     pub check: bool,
     pub apply: bool,
     pub delete: bool,
+    /// `fn rollback(m, prev)` (two parameters), for `apply --rollback-on-failure`.
+    pub rollback: bool,
 }
 
 /// A compiled script, ready to call.
@@ -441,6 +443,16 @@ fn load_one(
 
     let before = errors.len();
     let mut functions = Functions::default();
+    // `fn rollback(m, prev)`: the manifest and what it was before the run (DESIGN §14).
+    functions.rollback = ast
+        .iter_functions()
+        .any(|f| f.name == "rollback" && f.params.len() == 2);
+    if !functions.rollback && ast.iter_functions().any(|f| f.name == "rollback") {
+        errors.push(HandlerError {
+            location: at(function_mark(source.text(), "rollback")),
+            kind: K::RollbackArity,
+        });
+    }
     for f in ast.iter_functions() {
         let slot = match f.name {
             "check" => &mut functions.check,
@@ -678,4 +690,19 @@ mod tests {
             );
         }
     }
+}
+
+/// Where `fn name(` starts in a script (line 1, column 1 when it is not found on one line).
+fn function_mark(text: &str, name: &str) -> Mark {
+    let needle = format!("fn {name}(");
+    text.lines()
+        .enumerate()
+        .find_map(|(i, line)| {
+            let col = line.find(&needle)?;
+            Some(Mark::new(
+                u32::try_from(i + 1).ok()?,
+                u32::try_from(col + 1).ok()?,
+            ))
+        })
+        .unwrap_or(Mark::new(1, 1))
 }

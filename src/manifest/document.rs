@@ -64,6 +64,34 @@ pub struct Metadata {
     /// `metadata.maxFailPercent` (0-100): more failed or unreachable instances than this,
     /// in a batch, stop new work.
     pub max_fail_percent: Option<u8>,
+    /// `metadata.rollback`: what `apply --rollback-on-failure` may undo (DESIGN §14).
+    pub rollback: RollbackMode,
+}
+
+/// `metadata.rollback`: how much of a manifest `apply --rollback-on-failure` undoes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RollbackMode {
+    /// Everything this run did to it: created (delete), changed (re-apply), or the
+    /// handler's `rollback`.
+    #[default]
+    Auto,
+    /// Only what this run created (CloudFormation's `RetainExceptOnCreate`).
+    NewOnly,
+    /// Nothing: it keeps what the run did (a database migration).
+    Never,
+}
+
+impl RollbackMode {
+    /// The values, as written in a manifest.
+    pub const NAMES: [&'static str; 3] = ["auto", "newOnly", "never"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RollbackMode::Auto => "auto",
+            RollbackMode::NewOnly => "newOnly",
+            RollbackMode::Never => "never",
+        }
+    }
 }
 
 /// `metadata.serial`: how many of a manifest's hosts run at once, as a number or a share.
@@ -101,6 +129,7 @@ impl Default for Metadata {
             hosts: None,
             serial: None,
             max_fail_percent: None,
+            rollback: RollbackMode::Auto,
         }
     }
 }
@@ -189,6 +218,7 @@ const METADATA: &[&str] = &[
     "hosts",
     "serial",
     "maxFailPercent",
+    "rollback",
 ];
 
 /// Whether `name` is a valid manifest name: `[A-Za-z0-9._-]+`.
@@ -651,7 +681,38 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
         }
     }
     host_batches(c, m, &mut meta);
+    if let Some(node) = m.get("rollback").filter(|n| !n.is_null()) {
+        meta.rollback = rollback_mode(c, node);
+    }
     (name, meta)
+}
+
+/// `metadata.rollback`: `auto`, `newOnly` or `never`; anything else is an input error
+/// (with the nearest value for a typo).
+fn rollback_mode(c: &mut Checker<'_>, node: &Node) -> RollbackMode {
+    let Value::String(s) = &node.value else {
+        c.wrong_type(node, "metadata.rollback", "`auto`, `newOnly` or `never`");
+        return RollbackMode::Auto;
+    };
+    match s.as_str() {
+        "auto" => RollbackMode::Auto,
+        "newOnly" => RollbackMode::NewOnly,
+        "never" => RollbackMode::Never,
+        _ => {
+            let suggestion =
+                crate::diagnostic::did_you_mean(s, RollbackMode::NAMES).map(str::to_string);
+            c.error(
+                node.mark,
+                K::BadChoice {
+                    field: "metadata.rollback",
+                    value: s.clone(),
+                    allowed: "`auto`, `newOnly` or `never`",
+                    suggestion,
+                },
+            );
+            RollbackMode::Auto
+        }
+    }
 }
 
 /// `metadata.serial` (`N` or `"N%"`, N ≥ 1) and `metadata.maxFailPercent` (0-100), which

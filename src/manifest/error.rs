@@ -51,6 +51,14 @@ pub enum ManifestErrorKind {
         "`metadata.{field}` applies to a manifest run on hosts, and this one has no `metadata.hosts`"
     )]
     NeedsHosts { field: &'static str },
+    /// A field that takes one of a few words (`metadata.rollback`).
+    #[error("`{field}` must be {allowed}, not `{value}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    BadChoice {
+        field: &'static str,
+        value: String,
+        allowed: &'static str,
+        suggestion: Option<String>,
+    },
     #[error("`{field}` is out of range: {value}")]
     OutOfRange { field: &'static str, value: String },
     /// A host pattern with no text (a bare `!`, blanks): never "every host".

@@ -35,6 +35,10 @@ pub struct HumanReporter {
     held: std::collections::BTreeMap<usize, Finished>,
     /// `plan`: the next step to print.
     next: usize,
+    /// `plan --rollback-on-failure`: per step, how it would be undone.
+    undo: std::collections::HashMap<usize, String>,
+    /// `apply --rollback-on-failure`: the rollback's recap line, printed before the summary.
+    rollback: Option<String>,
 }
 
 /// A finished manifest, as printed.
@@ -64,6 +68,8 @@ impl HumanReporter {
             ordered: false,
             held: std::collections::BTreeMap::new(),
             next: 0,
+            undo: std::collections::HashMap::new(),
+            rollback: None,
         }
     }
 
@@ -158,6 +164,9 @@ fn status_style(status: Status) -> Style {
         Status::Skipped | Status::Orphaned => AnsiColor::Yellow,
         Status::Interrupted => AnsiColor::Magenta,
         Status::Pending => AnsiColor::Cyan,
+        Status::RolledBack => AnsiColor::Blue,
+        Status::RollbackFailed => AnsiColor::Red,
+        Status::NotRolledBack => AnsiColor::Yellow,
     };
     Style::new().fg_color(Some(color.into())).bold()
 }
@@ -230,8 +239,13 @@ impl Reporter for HumanReporter {
                     Some(changes) => crate::exec::diff::render(changes),
                     None => Vec::new(),
                 };
+                let undo = self
+                    .undo
+                    .remove(&info.step)
+                    .map(|s| format!("  rollback: {s}"))
+                    .unwrap_or_default();
                 let finished = Finished {
-                    line: format!("{word} {id}  {tail}"),
+                    line: format!("{word} {id}  {tail}{undo}"),
                     diff,
                     detail: detail.clone(),
                 };
@@ -266,6 +280,86 @@ impl Reporter for HumanReporter {
                         }
                     }
                 });
+            }
+            Event::RollbackPlanned { step, strategy } => {
+                self.undo.insert(*step, strategy.clone());
+            }
+            Event::RollbackStarted { reason, names } => {
+                let what = match names.len() {
+                    0 => "nothing to undo".to_string(),
+                    1 => "undoing 1 manifest".to_string(),
+                    n => {
+                        format!("undoing {n} manifests, in the reverse of the order they finished")
+                    }
+                };
+                let line = format!("rollback: {reason}; {what}");
+                self.above(|me| {
+                    let _ = writeln!(me.out, "{line}");
+                });
+            }
+            Event::ManifestRolledBack {
+                info,
+                result,
+                strategy,
+                failed,
+                duration: d,
+                detail,
+                reason,
+                ..
+            } => {
+                let status = match *result {
+                    "rolled_back" => Status::RolledBack,
+                    "rollback_failed" => Status::RollbackFailed,
+                    "kept" => Status::Changed,
+                    _ => Status::NotRolledBack,
+                };
+                let word = self.paint(status_style(status), &format!("{:<9}", result));
+                let mut why = strategy.clone();
+                if *failed {
+                    why.push_str("; it failed");
+                }
+                if let Some(r) = reason {
+                    why.push_str(&format!("; {r}"));
+                }
+                let line = if *result == "rolled_back" || *result == "rollback_failed" {
+                    format!(
+                        "{word} {}/{}  {}  ({why})",
+                        info.kind,
+                        info.name,
+                        duration(*d)
+                    )
+                } else {
+                    format!("{word} {}/{}  ({why})", info.kind, info.name)
+                };
+                self.print(Finished {
+                    line,
+                    diff: Vec::new(),
+                    detail: detail.clone(),
+                });
+            }
+            Event::RollbackFinished {
+                outcome,
+                rolled_back,
+                failed,
+                not_rolled_back,
+                kept,
+                stopped,
+            } => {
+                let mut parts = vec![format!("{rolled_back} rolled back")];
+                if *failed > 0 {
+                    parts.push(format!("{failed} failed"));
+                }
+                if *not_rolled_back > 0 {
+                    parts.push(format!("{not_rolled_back} not rolled back"));
+                }
+                if *kept > 0 {
+                    parts.push(format!("{kept} kept (metadata.rollback)"));
+                }
+                let stop = stopped
+                    .as_ref()
+                    .map(|s| format!("; stopped: {s}"))
+                    .unwrap_or_default();
+                self.rollback = Some(format!("rollback: {outcome} ({}){stop}", parts.join(", ")));
             }
             Event::RunFinished {
                 command,
@@ -326,6 +420,18 @@ impl Reporter for HumanReporter {
                     parts.push(format!("{} interrupted", summary.interrupted));
                 }
                 parts.push(format!("{} skipped", summary.skipped));
+                for (n, what) in [
+                    (summary.rolled_back, "rolled back"),
+                    (summary.rollback_failed, "rollback failed"),
+                    (summary.not_rolled_back, "not rolled back"),
+                ] {
+                    if n > 0 {
+                        parts.push(format!("{n} {what}"));
+                    }
+                }
+                if let Some(line) = self.rollback.take() {
+                    let _ = writeln!(self.out, "{line}");
+                }
                 let note = if *interrupted { " (interrupted)" } else { "" };
                 let _ = writeln!(
                     self.out,

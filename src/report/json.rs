@@ -84,6 +84,14 @@ fn summary_json(command: &str, s: &Summary) -> Value {
     {
         fields.insert("unreachable".into(), json!(s.unreachable));
     }
+    // After a rollback (`apply --rollback-on-failure`), what it did.
+    if s.rolled_back + s.rollback_failed + s.not_rolled_back > 0
+        && let Some(fields) = v.as_object_mut()
+    {
+        fields.insert("rolled_back".into(), json!(s.rolled_back));
+        fields.insert("rollback_failed".into(), json!(s.rollback_failed));
+        fields.insert("not_rolled_back".into(), json!(s.not_rolled_back));
+    }
     v
 }
 
@@ -122,6 +130,12 @@ pub struct JsonReporter {
     entries: Vec<(usize, Value)>,
     started: Vec<usize>,
     result: Option<Value>,
+    /// `plan --rollback-on-failure`: per step, how it would be undone.
+    undo: HashMap<usize, String>,
+    /// `plan --rollback-on-failure` was asked: every entry says how it would be undone.
+    undo_planned: bool,
+    /// `apply --rollback-on-failure`: how the rollback ended, once it did.
+    rollback: Option<&'static str>,
 }
 
 impl Default for JsonReporter {
@@ -144,6 +158,9 @@ impl JsonReporter {
             entries: Vec::new(),
             started: Vec::new(),
             result: None,
+            undo: HashMap::new(),
+            undo_planned: false,
+            rollback: None,
         }
     }
 }
@@ -209,9 +226,43 @@ impl Reporter for JsonReporter {
                     && let Some(fields) = entry.as_object_mut()
                 {
                     fields.insert("diff".into(), json!(diff));
+                    if let Some(strategy) = self.undo.remove(&info.step) {
+                        fields.insert("rollback".into(), json!(strategy));
+                    }
                 }
                 self.entries.push((info.step, entry));
             }
+            Event::RollbackPlanned { step, strategy } => {
+                self.undo_planned = true;
+                self.undo.insert(*step, strategy.clone());
+            }
+            Event::RollbackStarted { .. } => {}
+            Event::ManifestRolledBack {
+                info,
+                status,
+                result,
+                strategy,
+                failed,
+                duration,
+                error,
+                reason,
+                ..
+            } => {
+                let undo = json!({
+                    "strategy": strategy, "status": result, "failed": failed,
+                    "duration_ms": ms(*duration), "error": error, "reason": reason,
+                });
+                if let Some(fields) = self
+                    .entries
+                    .iter_mut()
+                    .find(|(step, _)| *step == info.step)
+                    .and_then(|(_, v)| v.as_object_mut())
+                {
+                    fields.insert("status".into(), json!(status.as_str()));
+                    fields.insert("rollback".into(), undo);
+                }
+            }
+            Event::RollbackFinished { outcome, .. } => self.rollback = Some(outcome),
             Event::RunFinished {
                 command,
                 ok,
@@ -220,6 +271,13 @@ impl Reporter for JsonReporter {
                 hosts,
                 ..
             } => {
+                if self.undo_planned {
+                    for (_, entry) in &mut self.entries {
+                        if let Some(fields) = entry.as_object_mut() {
+                            fields.entry("rollback").or_insert(Value::Null);
+                        }
+                    }
+                }
                 let order: std::collections::HashMap<usize, usize> = self
                     .started
                     .iter()
@@ -249,6 +307,9 @@ impl Reporter for JsonReporter {
                     && let Some(fields) = result.as_object_mut()
                 {
                     fields.insert("hosts".into(), hosts_json(hosts));
+                }
+                if let (Some(outcome), Some(fields)) = (self.rollback, result.as_object_mut()) {
+                    fields.insert("rollback".into(), json!(outcome));
                 }
                 self.result = Some(result);
             }
@@ -346,6 +407,41 @@ pub fn event_json(event: &Event) -> Value {
         } => {
             json!({"event": "log", "manifest": manifest, "level": level.as_str(), "message": message})
         }
+        Event::RollbackPlanned { step, strategy } => {
+            json!({"event": "rollback_planned", "step": step, "strategy": strategy})
+        }
+        Event::RollbackStarted { reason, names } => {
+            json!({"event": "rollback_started", "reason": reason, "manifests": names})
+        }
+        Event::ManifestRolledBack {
+            info,
+            status,
+            result,
+            strategy,
+            failed,
+            duration,
+            error,
+            reason,
+            ..
+        } => json!({
+            "event": "manifest_rolled_back", "step": info.step, "name": info.name,
+            "kind": info.kind, "version": info.version, "handler": info.handler,
+            "host": info.host, "status": status.as_str(), "rollback": result,
+            "strategy": strategy, "failed": failed, "duration_ms": ms(*duration),
+            "error": error, "reason": reason,
+        }),
+        Event::RollbackFinished {
+            outcome,
+            rolled_back,
+            failed,
+            not_rolled_back,
+            kept,
+            stopped,
+        } => json!({
+            "event": "rollback_finished", "rollback": outcome, "rolled_back": rolled_back,
+            "rollback_failed": failed, "not_rolled_back": not_rolled_back, "kept": kept,
+            "stopped": stopped,
+        }),
         Event::RunFinished {
             command,
             ok,

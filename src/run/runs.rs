@@ -29,17 +29,23 @@ use crate::state::{
 
 /// Ctrl-C (and SIGTERM): the first stops new work, interrupts running handlers and their
 /// commands, and lets the run finish its report and save the state; the second ends ordo
-/// at once.
-fn install_interrupt(cancel: &Arc<AtomicBool>) {
-    static PRESSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// at once. Under `apply --rollback-on-failure` the first starts the rollback (the runner
+/// clears the stop for it), a second stops the rollback where it is, a third ends ordo.
+fn install_interrupt(cancel: &Arc<AtomicBool>, rollback: bool) {
     let cancel = Arc::clone(cancel);
     let _ = ctrlc::set_handler(move || {
-        if PRESSES.fetch_add(1, Ordering::SeqCst) == 0 {
-            cancel.store(true, Ordering::SeqCst);
+        // A press while the run (or its rollback) is not stopping yet stops it; a press
+        // while it is already stopping ends ordo.
+        if !cancel.swap(true, Ordering::SeqCst) {
             crate::stdlib::interrupt_children(libc::SIGINT);
-            eprintln!(
+            let message = if crate::exec::rolling_back() {
+                "interrupted: stopping the rollback where it is (press Ctrl-C again to quit at once)"
+            } else if rollback {
+                "interrupted: stopping running handlers, then rolling back what this run changed (press Ctrl-C again to stop the rollback)"
+            } else {
                 "interrupted: stopping running handlers (press Ctrl-C again to quit at once)"
-            );
+            };
+            eprintln!("{message}");
             // Remote commands: their process groups are killed, the masters closed.
             crate::target::ssh::interrupt_all();
         } else {
@@ -126,7 +132,16 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     }
     let compared = compare(config, world, action, &state, &gone, dry_run);
     let recording = state.recording(config, world, action, &planned.pruned, &vars)?;
-    let report = execute(config, world, &planned, vars, compared, &recording, dry_run);
+    let prior = state.prior.clone();
+    let report = execute(
+        config,
+        world,
+        &planned,
+        vars,
+        compared,
+        &recording,
+        prior.as_deref(),
+    );
     state.save(recording)?;
     exit_status(config, &report, dry_run)
 }
@@ -176,6 +191,9 @@ struct StateRun {
     /// `OsString`s (`std::env::args` panics on an argument that is not UTF-8, a path).
     command: String,
     env: String,
+    /// `--rollback-on-failure`: what the state held for the environment before the run
+    /// (`m.previous` and `prev` of every undo, the entries an undo puts back).
+    prior: Option<Arc<BTreeMap<String, Entry>>>,
 }
 
 impl StateRun {
@@ -205,6 +223,15 @@ impl StateRun {
             Some(s) => SpecHasher::load(s.path(), !dry_run).map_err(|e| state_error(&e))?,
             None => SpecHasher::none(),
         };
+        // A run killed while it rolled back left its rollback journal: where it stopped.
+        if let (Some(store), true) = (&store, lock.is_some())
+            && let Some(left) = crate::state::RollbackJournal::unfinished(store.path(), true)
+        {
+            eprintln!("warning: {}", left.message());
+        }
+        let prior = config
+            .rollback_on_failure
+            .then(|| Arc::new(state.env(&config.env).cloned().unwrap_or_default()));
         Ok(StateRun {
             store,
             lock,
@@ -212,6 +239,7 @@ impl StateRun {
             hasher,
             command,
             env: config.env.clone(),
+            prior,
         })
     }
 
@@ -277,6 +305,10 @@ impl StateRun {
                     &world.registry,
                 )
                 .keyed(self.hasher.clone());
+                let r = match &self.prior {
+                    Some(prior) => r.rolling_back(Arc::clone(prior), s.path(), &self.command),
+                    None => r,
+                };
                 Ok(Recording::Journal(Box::new(std::sync::Mutex::new(r))))
             }
             _ => Ok(Recording::ReadOnly(state)),
@@ -638,9 +670,16 @@ fn execute(
     vars: Arc<Variables>,
     compared: Comparison,
     recording: &Recording<'_>,
-    dry_run: bool,
+    prior: Option<&BTreeMap<String, Entry>>,
 ) -> crate::exec::RunReport {
-    let previous = |name: &str| recording.previous(&config.env, name);
+    let dry_run = config.command == CommandKind::Plan;
+    // Under `--rollback-on-failure`, `m.previous` is what the state held before the run,
+    // also while the rollback runs (after this run recorded its own).
+    let previous = |name: &str| match prior {
+        Some(p) => p.get(name).map(previous_value),
+        None => recording.previous(&config.env, name),
+    };
+    let restore = |m: &Manifest| restore_spec(prior, m);
     let recorder = match recording {
         Recording::Journal(r) => {
             Some(r.as_ref() as &std::sync::Mutex<dyn crate::exec::Recorder + '_>)
@@ -653,7 +692,7 @@ fn execute(
     });
     let events = EventSink::new(super::reporter(config));
     let cancel = Arc::new(AtomicBool::new(false));
-    install_interrupt(&cancel);
+    install_interrupt(&cancel, config.rollback_on_failure && !dry_run);
     crate::stdlib::contain::enter();
     let mut policy = config.policy.clone();
     policy.read_only = dry_run;
@@ -674,6 +713,7 @@ fn execute(
             keep_going: config.keep_going,
             dry_run,
             keep_resolved: recorder.is_some(),
+            rollback: config.rollback_on_failure,
         },
         recorder,
         baselines: compared.baselines,
@@ -685,6 +725,7 @@ fn execute(
         pruned_why: planned.pruned_why.clone(),
         after_prune: compared.after_prune,
         hosts: Some(&pool),
+        restore: Some(&restore),
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
     let mut used: Vec<usize> = planned.plan.steps.iter().map(|s| s.handler).collect();
@@ -728,6 +769,30 @@ fn exit_status(
         }
     }
     Ok(())
+}
+
+/// "re-apply previous spec": the spec `m` was last applied with before this run, from the
+/// state. A spec that held secret text is masked there, so it cannot be rebuilt from it.
+fn restore_spec(
+    prior: Option<&BTreeMap<String, Entry>>,
+    m: &Manifest,
+) -> Result<crate::manifest::Node, String> {
+    let entry = prior
+        .and_then(|p| p.get(&m.name))
+        .ok_or_else(|| "not recorded in the state".to_string())?;
+    let masked: Vec<&str> = entry
+        .masked
+        .iter()
+        .filter(|p| p.starts_with("spec"))
+        .map(String::as_str)
+        .collect();
+    if !masked.is_empty() {
+        return Err(format!(
+            "{} held secret text, masked in the state",
+            masked.join(", ")
+        ));
+    }
+    Ok(crate::state::json_node(&parse_raw(&entry.spec)))
 }
 
 type PruneSteps = (Vec<Manifest>, Vec<Step>, Vec<Vec<usize>>);

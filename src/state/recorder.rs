@@ -265,6 +265,16 @@ pub struct StateRecorder<'a> {
     failure: Option<StateErrorKind>,
     /// Records of manifests that finished since the failure (the failed one first).
     unrecorded: Vec<(String, Record)>,
+    /// `apply --rollback-on-failure`: what the state held before the run, and the rollback
+    /// journal with the command line it names.
+    rollback: Option<Rollback>,
+}
+
+/// What a rollback needs from the state (see [`StateRecorder::rolling_back`]).
+struct Rollback {
+    prior: Arc<std::collections::BTreeMap<String, Entry>>,
+    journal: super::rollback::RollbackJournal,
+    command: String,
 }
 
 impl<'a> StateRecorder<'a> {
@@ -294,7 +304,27 @@ impl<'a> StateRecorder<'a> {
             hasher: SpecHasher::none(),
             failure: None,
             unrecorded: Vec::new(),
+            rollback: None,
         }
+    }
+
+    /// `apply --rollback-on-failure`: `prior` is what the state held for this environment
+    /// before the run (an undone manifest gets its entry back, or none); `state` is the
+    /// state file's path, beside which the rollback journal goes; `command` the command
+    /// line it names.
+    #[must_use]
+    pub fn rolling_back(
+        mut self,
+        prior: Arc<std::collections::BTreeMap<String, Entry>>,
+        state: &std::path::Path,
+        command: &str,
+    ) -> Self {
+        self.rollback = Some(Rollback {
+            prior,
+            journal: super::rollback::RollbackJournal::new(state),
+            command: command.to_string(),
+        });
+        self
     }
 
     /// Records spec hashes keyed with `hasher`'s key (without one, no hash is recorded).
@@ -453,6 +483,27 @@ impl<'a> StateRecorder<'a> {
     }
 }
 
+impl StateRecorder<'_> {
+    /// Journals `record` (of manifest `name`) and applies it to the state in memory; once
+    /// recording failed, keeps it for [`Self::save`].
+    fn write(&mut self, name: &str, record: Record) {
+        if self.failure.is_some() {
+            self.unrecorded.push((name.to_string(), record));
+            return;
+        }
+        // The lock is checked after the write: a record written while it held is read by
+        // whoever takes the lock next; one written after it was lost may not be.
+        let appended = self.journal.append(&record);
+        match self.lock.check().and(appended) {
+            Ok(()) => self.state.apply(record),
+            Err(e) => {
+                self.failure = Some(e);
+                self.unrecorded.push((name.to_string(), record));
+            }
+        }
+    }
+}
+
 impl Recorder for StateRecorder<'_> {
     fn finished(&mut self, step: &Step, m: &Manifest, outcome: &mut Outcome) {
         if !matches!(outcome.status, Status::Changed | Status::Unchanged) {
@@ -470,19 +521,42 @@ impl Recorder for StateRecorder<'_> {
                 entry: Box::new(self.entry(step, m, outcome)),
             }
         };
-        if self.failure.is_some() {
-            self.unrecorded.push((m.name.clone(), record));
-            return;
+        self.write(&m.name, record);
+    }
+
+    fn rollback_started(&mut self, names: &[String]) {
+        if let Some(r) = &mut self.rollback {
+            r.journal.start(&r.command, &self.env, names);
         }
-        // The lock is checked after the write: a record written while it held is read by
-        // whoever takes the lock next; one written after it was lost may not be.
-        let appended = self.journal.append(&record);
-        match self.lock.check().and(appended) {
-            Ok(()) => self.state.apply(record),
-            Err(e) => {
-                self.failure = Some(e);
-                self.unrecorded.push((m.name.clone(), record));
-            }
+    }
+
+    fn rolled_back(&mut self, _step: &Step, m: &Manifest, result: &str, undone: bool) {
+        let Some(r) = &mut self.rollback else {
+            return;
+        };
+        if undone {
+            // Undone: what the state held before the run, again (nothing, if it was new).
+            let record = match r.prior.get(&m.name) {
+                Some(entry) => Record::Put {
+                    env: self.env.clone(),
+                    name: m.name.clone(),
+                    entry: Box::new(entry.clone()),
+                },
+                None => Record::Remove {
+                    env: self.env.clone(),
+                    name: m.name.clone(),
+                },
+            };
+            self.write(&m.name, record);
+        }
+        if let Some(r) = &mut self.rollback {
+            r.journal.done(&m.name, result);
+        }
+    }
+
+    fn rollback_finished(&mut self, _outcome: &str) {
+        if let Some(r) = &mut self.rollback {
+            r.journal.finish();
         }
     }
 

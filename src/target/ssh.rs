@@ -293,6 +293,20 @@ pub fn close_all() {
     }
 }
 
+/// Lets every live connection run commands again after [`interrupt_all`]: under
+/// `apply --rollback-on-failure`, the rollback a Ctrl-C starts runs after it.
+pub fn resume_all() {
+    let live: Vec<Arc<Inner>> = LIVE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for inner in live {
+        inner.interrupted.store(false, Ordering::SeqCst);
+    }
+}
+
 impl Connection {
     /// A connection to the host `params` describes. Nothing connects yet: the master starts
     /// on first use.
