@@ -220,7 +220,7 @@ fn mask_event(event: &Event) -> Option<Event> {
         } if error.is_some() || detail.is_some() => Some(Event::ManifestRolledBack {
             info: Arc::clone(info),
             status: *status,
-            result: *result,
+            result,
             strategy: strategy.clone(),
             failed: *failed,
             duration: *duration,

@@ -385,6 +385,8 @@ impl<'a> Runner<'a> {
             };
             self.roll_back(&forward, &mut outcomes, &mut summary);
         }
+        // A Ctrl-C that stopped the rollback interrupted the run too.
+        let interrupted = interrupted || self.cancel.load(Ordering::Relaxed);
         for (i, orphan) in self.orphans.iter().enumerate() {
             summary.add(Status::Orphaned);
             let info = Arc::new(StepInfo {

@@ -442,11 +442,13 @@ fn load_one(
     }
 
     let before = errors.len();
-    let mut functions = Functions::default();
     // `fn rollback(m, prev)`: the manifest and what it was before the run (DESIGN §14).
-    functions.rollback = ast
-        .iter_functions()
-        .any(|f| f.name == "rollback" && f.params.len() == 2);
+    let mut functions = Functions {
+        rollback: ast
+            .iter_functions()
+            .any(|f| f.name == "rollback" && f.params.len() == 2),
+        ..Functions::default()
+    };
     if !functions.rollback && ast.iter_functions().any(|f| f.name == "rollback") {
         errors.push(HandlerError {
             location: at(function_mark(source.text(), "rollback")),
@@ -621,6 +623,21 @@ fn load_one(
     })
 }
 
+/// Where `fn name(` starts in a script (line 1, column 1 when it is not found on one line).
+fn function_mark(text: &str, name: &str) -> Mark {
+    let needle = format!("fn {name}(");
+    text.lines()
+        .enumerate()
+        .find_map(|(i, line)| {
+            let col = line.find(&needle)?;
+            Some(Mark::new(
+                u32::try_from(i + 1).ok()?,
+                u32::try_from(col + 1).ok()?,
+            ))
+        })
+        .unwrap_or(Mark::new(1, 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,19 +707,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Where `fn name(` starts in a script (line 1, column 1 when it is not found on one line).
-fn function_mark(text: &str, name: &str) -> Mark {
-    let needle = format!("fn {name}(");
-    text.lines()
-        .enumerate()
-        .find_map(|(i, line)| {
-            let col = line.find(&needle)?;
-            Some(Mark::new(
-                u32::try_from(i + 1).ok()?,
-                u32::try_from(col + 1).ok()?,
-            ))
-        })
-        .unwrap_or(Mark::new(1, 1))
 }

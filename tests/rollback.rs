@@ -1,0 +1,822 @@
+//! `apply --rollback-on-failure` and `plan --rollback-on-failure` (DESIGN.md §14): what a
+//! failed run changed is undone in the exact reverse of the order it finished, the failed
+//! manifest first (`m.failed`); files and state come back to what they were before the run
+//! (`auto`), stay (`never`), or are deleted (new in the run); a failed undo stops the
+//! rollback; Ctrl-C starts it and a second Ctrl-C stops it; a SIGKILL during it is reported
+//! by the next run.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Test;
+use serde_json::Value;
+
+/// `Step`: `apply` and `delete` append `<m.action> <name>[ failed]` to `log.txt` (so a
+/// re-apply logs `rollback name`), then wait while the marker file `spec.wait_<function>`
+/// is missing; `apply` writes `spec.value` to `<name>.out` and throws after it (half way)
+/// with `spec.fail`; `delete` removes the file, or throws with `spec.fail_delete`. Its
+/// `check` compares the file with `spec.value` (`delete`: whether the file exists).
+const STEP: &str = r#"
+register("Step", "^1");
+permissions(["file:read", "file:write"]);
+fn out(m) { path::join(m.dir, m.name + ".out") }
+fn log(m, what) {
+    let extra = if m.failed == true { " failed" } else { "" };
+    file::append(path::join(m.dir, "log.txt"), what + " " + m.name + extra + "\n");
+}
+fn wait(m, key) {
+    let marker = m.spec[key];
+    if marker != () {
+        while !file::exists(path::join(m.dir, marker)) { time::sleep(0.02); }
+    }
+}
+fn check(m) {
+    if m.action == "delete" { return file::exists(out(m)); }
+    !file::exists(out(m)) || file::read(out(m)) != `${m.spec.value}`
+}
+fn apply(m) {
+    log(m, m.action);
+    wait(m, "wait_apply");
+    file::write(out(m), `${m.spec.value}`);
+    if m.spec.fail == true { throw "failed half way"; }
+    #{ value: m.spec.value }
+}
+fn delete(m) {
+    log(m, "delete");
+    wait(m, "wait_delete");
+    if m.spec.fail_delete == true { throw "delete refused"; }
+    file::remove(out(m));
+}
+"#;
+
+/// `Undo`: like a minimal `Step`, with its own `rollback(m, prev)` that logs what it sees.
+const UNDO: &str = r#"
+register("Undo", "^1");
+permissions(["file:read", "file:write"]);
+fn out(m) { path::join(m.dir, m.name + ".out") }
+fn apply(m) {
+    file::append(path::join(m.dir, "log.txt"), "apply " + m.name + "\n");
+    file::write(out(m), `${m.spec.value}`);
+    if m.spec.fail == true { throw "failed half way"; }
+}
+fn rollback(m, prev) {
+    let before = if prev == () { "none" } else { `${prev.spec.value}` };
+    file::append(path::join(m.dir, "log.txt"),
+        `undo ${m.name} action=${m.action} failed=${m.failed} prev=${before}` + "\n");
+    if m.spec.rollback == "throw" { throw "cannot undo " + m.name; }
+    if m.spec.rollback == "loop" { let n = 0; loop { n += 1; } }
+    if prev == () { file::remove(out(m)); } else { file::write(out(m), `${prev.spec.value}`); }
+}
+"#;
+
+/// `Keep`: no `delete`.
+const KEEP: &str = r#"
+register("Keep", "^1");
+permissions(["file:write"]);
+fn apply(m) { file::write(path::join(m.dir, m.name + ".out"), "x"); }
+"#;
+
+/// A manifest document of `kind` with `metadata` (flow entries, without braces) and `spec`.
+fn doc(kind: &str, name: &str, metadata: &str, spec: &str) -> String {
+    let extra = if metadata.is_empty() {
+        String::new()
+    } else {
+        format!(", {metadata}")
+    };
+    format!("---\nkind: {kind}\nversion: v1\nmetadata: {{name: {name}{extra}}}\nspec: {{{spec}}}\n")
+}
+
+fn after(names: &str) -> String {
+    format!("dependencies: {{apply: [{names}]}}")
+}
+
+fn project() -> Test {
+    Test::new()
+        .handler("step.rhai", STEP)
+        .handler("undo.rhai", UNDO)
+        .handler("keep.rhai", KEEP)
+}
+
+fn log(t: &Test) -> Vec<String> {
+    t.read("log.txt").lines().map(str::to_string).collect()
+}
+
+/// The JSON lines of a `-o jsonl` run.
+fn events(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Names of the `event` events, in order.
+fn names_of(events: &[Value], event: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["event"] == event)
+        .map(|e| e["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn entry<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {report:#}"))
+}
+
+/// The state's entries for the default environment.
+fn state_entries(t: &Test) -> Value {
+    let state: Value = serde_json::from_str(&t.read(".ordo/state.json")).unwrap();
+    state["environments"]["default"].clone()
+}
+
+/// Checks the rollback of a run whose manifests all changed (or failed) went in the exact
+/// reverse of the order they finished, as the `manifest_finished` events say.
+fn assert_reverse_order(t: &Test, stdout: &str, failing: &str) {
+    let events = events(stdout);
+    let finished = names_of(&events, "manifest_finished");
+    let mut expected: Vec<String> = finished.iter().rev().cloned().collect();
+    let undone = names_of(&events, "manifest_rolled_back");
+    assert_eq!(undone, expected, "{stdout}");
+    // The handlers did it in that order, the failed one first and told so.
+    let logged: Vec<String> = log(t)
+        .into_iter()
+        .filter(|l| l.starts_with("delete "))
+        .collect();
+    for (i, name) in expected.iter_mut().enumerate() {
+        *name = if i == 0 {
+            format!("delete {failing} failed")
+        } else {
+            format!("delete {name}")
+        };
+    }
+    assert_eq!(logged, expected, "{stdout}");
+}
+
+/// A chain `a -> b -> c -> d`, `d` failing half way.
+fn chain() -> Test {
+    project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc("Step", "b", &after("a"), "value: 1"),
+            doc("Step", "c", &after("b"), "value: 1"),
+            doc("Step", "d", &after("c"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    )
+}
+
+/// A diamond: `a`, then `b` and `c` (in parallel), then `d`, which fails half way.
+fn diamond() -> Test {
+    project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc("Step", "b", &after("a"), "value: 1"),
+            doc("Step", "c", &after("a"), "value: 1"),
+            doc("Step", "d", &after("b, c"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    )
+}
+
+#[test]
+fn a_chain_is_rolled_back_in_the_exact_reverse_order_with_one_job_and_eight() {
+    for jobs in ["1", "8"] {
+        let t = chain();
+        let out = t.run(&["apply", "--rollback-on-failure", "-j", jobs, "-o", "jsonl"]);
+        out.code(1).no_panic();
+        assert_reverse_order(&t, &out.stdout, "d");
+        assert_eq!(
+            names_of(&events(&out.stdout), "manifest_rolled_back"),
+            ["d", "c", "b", "a"]
+        );
+        for name in ["a", "b", "c", "d"] {
+            assert!(
+                !t.exists(&format!("{name}.out")),
+                "{name}.out left (-j {jobs})"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_diamond_is_rolled_back_in_the_exact_reverse_of_its_finishing_order() {
+    for jobs in ["1", "8"] {
+        let t = diamond();
+        let out = t.run(&["apply", "--rollback-on-failure", "-j", jobs, "-o", "jsonl"]);
+        out.code(1).no_panic();
+        assert_reverse_order(&t, &out.stdout, "d");
+        let undone = names_of(&events(&out.stdout), "manifest_rolled_back");
+        assert_eq!(undone.first().map(String::as_str), Some("d"));
+        assert_eq!(undone.last().map(String::as_str), Some("a"));
+        let finished = events(&out.stdout);
+        let done = finished
+            .iter()
+            .find(|e| e["event"] == "rollback_finished")
+            .unwrap();
+        assert_eq!(done["rollback"], "complete", "{}", out.stdout);
+        assert_eq!(done["rolled_back"], 4);
+    }
+}
+
+#[test]
+fn files_and_state_come_back_to_the_pre_run_snapshot_and_new_manifests_are_deleted() {
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc("Step", "b", &after("a"), "value: 1"),
+        ]
+        .concat(),
+    );
+    t.run(&["apply"]).code(0);
+    let before = state_entries(&t);
+    let t = t.manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 2"),
+            doc("Step", "b", &after("a"), "value: 2"),
+            doc("Step", "c", &after("b"), "value: 2"),
+            doc("Step", "d", &after("c"), "value: 2, fail: true"),
+        ]
+        .concat(),
+    );
+    let out = t.run(&["apply", "--rollback-on-failure", "-j", "1", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    assert_eq!(report["rollback"], "complete", "{report:#}");
+    assert_eq!(report["ok"], false);
+    assert_eq!(t.read("a.out"), "1");
+    assert_eq!(t.read("b.out"), "1");
+    assert!(!t.exists("c.out") && !t.exists("d.out"));
+    // The state is exactly what it was: the entries of `a` and `b` as recorded then (time
+    // included), nothing of `c` and `d`.
+    assert_eq!(state_entries(&t), before);
+    assert_eq!(
+        log(&t),
+        [
+            "apply a",
+            "apply b",
+            "apply a",
+            "apply b",
+            "apply c",
+            "apply d",
+            "delete d failed",
+            "delete c",
+            "rollback b",
+            "rollback a"
+        ]
+    );
+    for (name, status, strategy) in [
+        ("a", "rolled_back", "re-apply previous spec"),
+        ("b", "rolled_back", "re-apply previous spec"),
+        ("c", "rolled_back", "delete (new)"),
+        ("d", "failed", "delete (new)"),
+    ] {
+        let e = entry(&report, name);
+        assert_eq!(e["status"], status, "{name}: {e:#}");
+        assert_eq!(e["rollback"]["strategy"], strategy, "{name}");
+        assert_eq!(e["rollback"]["status"], "rolled_back", "{name}");
+    }
+    assert_eq!(entry(&report, "d")["rollback"]["failed"], true);
+    assert_eq!(report["summary"]["rolled_back"], 3);
+    assert_eq!(report["summary"]["failed"], 1);
+    assert_eq!(report["summary"]["changed"], 0);
+    // The next plan: back where the first run left everything.
+    t.run(&["plan", "--detailed-exitcode", "--only", "a", "--only", "b"])
+        .code(4);
+}
+
+#[test]
+fn human_output_says_what_was_undone_and_how_the_rollback_ended() {
+    let t = chain();
+    let out = t.run(&["apply", "--rollback-on-failure", "-j", "1"]);
+    out.code(1)
+        .no_panic()
+        .stdout_has(
+            "rollback: `d` failed; undoing 4 manifests, in the reverse of the order they finished",
+        )
+        .stdout_has("rolled_back Step/d")
+        .stdout_has("(delete (new); it failed)")
+        .stdout_has("rollback: complete (4 rolled back)")
+        .stdout_has("apply: 0 changed, 0 unchanged, 1 failed, 0 skipped, 3 rolled back");
+}
+
+#[test]
+fn without_the_flag_nothing_is_undone() {
+    let t = chain();
+    let out = t.run(&["apply", "-j", "1", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    assert!(report.get("rollback").is_none(), "{report:#}");
+    assert!(entry(&report, "a").get("rollback").is_none());
+    assert_eq!(entry(&report, "a")["status"], "changed");
+    assert!(report["summary"].get("rolled_back").is_none());
+    for name in ["a", "b", "c", "d"] {
+        assert!(t.exists(&format!("{name}.out")));
+    }
+    assert_eq!(log(&t), ["apply a", "apply b", "apply c", "apply d"]);
+}
+
+#[test]
+fn never_keeps_what_the_run_did_and_new_only_undoes_only_creations() {
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "kept", "rollback: never", "value: 1"),
+            doc("Step", "old", "rollback: newOnly", "value: 1"),
+        ]
+        .concat(),
+    );
+    t.run(&["apply"]).code(0);
+    let t = t.manifest(
+        "m.yaml",
+        &[
+            doc("Step", "kept", "rollback: never", "value: 2"),
+            doc("Step", "old", "rollback: newOnly", "value: 2"),
+            doc("Step", "fresh", "rollback: newOnly", "value: 2"),
+            doc(
+                "Step",
+                "bad",
+                &after("kept, old, fresh"),
+                "value: 2, fail: true",
+            ),
+        ]
+        .concat(),
+    );
+    let out = t.run(&["apply", "--rollback-on-failure", "-j", "1", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    // Kept by choice: the rollback is still complete.
+    assert_eq!(report["rollback"], "complete", "{report:#}");
+    for (name, status, result, strategy) in [
+        ("kept", "changed", "kept", "none (metadata.rollback: never)"),
+        (
+            "old",
+            "changed",
+            "kept",
+            "none (metadata.rollback: newOnly)",
+        ),
+        ("fresh", "rolled_back", "rolled_back", "delete (new)"),
+    ] {
+        let e = entry(&report, name);
+        assert_eq!(e["status"], status, "{name}: {e:#}");
+        assert_eq!(e["rollback"]["status"], result, "{name}");
+        assert_eq!(e["rollback"]["strategy"], strategy, "{name}");
+    }
+    assert_eq!(t.read("kept.out"), "2");
+    assert_eq!(t.read("old.out"), "2");
+    assert!(!t.exists("fresh.out") && !t.exists("bad.out"));
+    let state = state_entries(&t);
+    assert_eq!(state["kept"]["spec"]["value"], 2, "{state:#}");
+    assert_eq!(state["old"]["spec"]["value"], 2);
+    assert!(state.get("fresh").is_none() && state.get("bad").is_none());
+}
+
+#[test]
+fn a_handler_rollback_runs_instead_and_sees_prev_action_and_failed() {
+    let t = project().manifest("m.yaml", &doc("Undo", "u", "", "value: 1"));
+    t.run(&["apply"]).code(0);
+    let t = t.manifest(
+        "m.yaml",
+        &[
+            doc("Undo", "u", "", "value: 2"),
+            doc("Undo", "v", &after("u"), "value: 2, fail: true"),
+        ]
+        .concat(),
+    );
+    let out = t.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    out.code(1).no_panic();
+    assert_eq!(
+        log(&t),
+        [
+            "apply u",
+            "apply u",
+            "apply v",
+            "undo v action=rollback failed=true prev=none",
+            "undo u action=rollback failed=false prev=1",
+        ]
+    );
+    assert_eq!(t.read("u.out"), "1");
+    assert!(!t.exists("v.out"));
+    let report = out.json();
+    assert_eq!(
+        entry(&report, "u")["rollback"]["strategy"],
+        "handler rollback()"
+    );
+    assert_eq!(report["rollback"], "complete");
+}
+
+#[test]
+fn a_failed_undo_stops_the_rollback_and_the_rest_is_not_rolled_back() {
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc("Step", "b", &after("a"), "value: 1, fail_delete: true"),
+            doc("Step", "c", &after("b"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    );
+    let out = t.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    assert_eq!(report["rollback"], "failed", "{report:#}");
+    assert_eq!(entry(&report, "c")["status"], "failed");
+    assert_eq!(entry(&report, "c")["rollback"]["status"], "rolled_back");
+    let b = entry(&report, "b");
+    assert_eq!(b["status"], "rollback_failed");
+    assert!(
+        b["rollback"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("delete refused"),
+        "{b:#}"
+    );
+    let a = entry(&report, "a");
+    assert_eq!(a["status"], "not_rolled_back");
+    assert_eq!(
+        a["rollback"]["reason"],
+        "the rollback stopped: undoing `b` failed"
+    );
+    assert_eq!(report["summary"]["rollback_failed"], 1);
+    assert_eq!(report["summary"]["not_rolled_back"], 1);
+    // `a` was never touched by the rollback; what it and `b` did stays, and is recorded.
+    assert_eq!(
+        log(&t),
+        [
+            "apply a",
+            "apply b",
+            "apply c",
+            "delete c failed",
+            "delete b"
+        ]
+    );
+    assert!(t.exists("a.out") && t.exists("b.out") && !t.exists("c.out"));
+    let state = state_entries(&t);
+    assert!(state.get("a").is_some() && state.get("b").is_some() && state.get("c").is_none());
+    // Human: the recap says it failed, and where.
+    let t2 = project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc("Step", "b", &after("a"), "value: 1, fail_delete: true"),
+            doc("Step", "c", &after("b"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    );
+    t2.run(&["apply", "--rollback-on-failure"])
+        .code(1)
+        .stdout_has("rollback_failed Step/b")
+        .stdout_has("not_rolled_back Step/a  (delete (new); the rollback stopped: undoing `b` failed)")
+        .stdout_has("rollback: failed (1 rolled back, 1 failed, 1 not rolled back); stopped: undoing `b` failed")
+        .stderr_has("delete refused");
+}
+
+#[test]
+fn a_rollback_that_throws_or_never_ends_fails_and_stops() {
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Undo", "a", "", "value: 1"),
+            doc(
+                "Undo",
+                "b",
+                &format!("{}, timeout: 1", after("a")),
+                "value: 1, rollback: loop",
+            ),
+            doc(
+                "Undo",
+                "c",
+                &after("b"),
+                "value: 1, fail: true, rollback: throw",
+            ),
+        ]
+        .concat(),
+    );
+    let out = t.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    let c = entry(&report, "c");
+    assert_eq!(c["status"], "failed");
+    assert_eq!(c["rollback"]["status"], "rollback_failed", "{c:#}");
+    assert!(
+        c["rollback"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot undo c")
+    );
+    assert_eq!(entry(&report, "b")["status"], "not_rolled_back");
+    assert_eq!(report["rollback"], "failed");
+
+    // The endless one: its timeout ends it.
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Undo", "a", "", "value: 1"),
+            doc(
+                "Undo",
+                "b",
+                &format!("{}, timeout: 1", after("a")),
+                "value: 1, rollback: loop",
+            ),
+            doc("Undo", "c", &after("b"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    );
+    let started = Instant::now();
+    let out = t.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    out.code(1).no_panic();
+    let report = out.json();
+    let b = entry(&report, "b");
+    assert_eq!(b["status"], "rollback_failed", "{b:#}");
+    let error = b["rollback"]["error"].as_str().unwrap();
+    assert!(error.contains("1 s") || error.contains("time"), "{error}");
+    assert_eq!(entry(&report, "a")["status"], "not_rolled_back");
+    assert_eq!(entry(&report, "c")["rollback"]["status"], "rolled_back");
+}
+
+#[test]
+fn a_new_manifest_without_delete_is_not_rolled_back_and_the_rollback_is_partial() {
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Keep", "k", "", ""),
+            doc("Step", "s", &after("k"), "value: 1"),
+            doc("Step", "f", &after("s"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    );
+    let out = t.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    assert_eq!(report["rollback"], "partial", "{report:#}");
+    let k = entry(&report, "k");
+    assert_eq!(k["status"], "not_rolled_back");
+    assert_eq!(k["rollback"]["strategy"], "impossible (no delete)");
+    assert_eq!(entry(&report, "s")["status"], "rolled_back");
+    assert!(t.exists("k.out") && !t.exists("s.out"));
+    // What could not be undone stays recorded.
+    assert!(state_entries(&t).get("k").is_some());
+}
+
+#[test]
+fn plan_shows_how_each_pending_manifest_would_be_undone() {
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "again", "", "value: 1"),
+            doc("Step", "same", "", "value: 1"),
+        ]
+        .concat(),
+    );
+    t.run(&["apply"]).code(0);
+    let t = t.manifest(
+        "m.yaml",
+        &[
+            doc("Step", "again", "", "value: 2"),
+            doc("Step", "same", "", "value: 1"),
+            doc("Step", "fresh", "", "value: 1"),
+            doc("Undo", "own", "", "value: 1"),
+            doc("Step", "pinned", "rollback: never", "value: 1"),
+            doc("Keep", "stuck", "", ""),
+        ]
+        .concat(),
+    );
+    let out = t.run(&["plan", "--rollback-on-failure", "-j", "1"]);
+    out.code(0)
+        .no_panic()
+        .stdout_has("pending   Step/again  (spec changed since the last apply)  rollback: re-apply previous spec")
+        .stdout_has("pending   Step/fresh  (new)  rollback: delete (new)")
+        .stdout_has("pending   Undo/own  (no `check`: `apply` always runs)  rollback: handler rollback()")
+        .stdout_has("pending   Step/pinned  (new)  rollback: none (metadata.rollback: never)")
+        .stdout_has("pending   Keep/stuck  (no `check`: `apply` always runs)  rollback: impossible (no delete)");
+    assert!(
+        !out.stdout.contains("Step/same  rollback"),
+        "{}",
+        out.stdout
+    );
+    let report = t
+        .run(&["plan", "--rollback-on-failure", "-o", "json"])
+        .json();
+    for (name, strategy) in [
+        ("again", Value::from("re-apply previous spec")),
+        ("same", Value::Null),
+        ("fresh", Value::from("delete (new)")),
+        ("own", Value::from("handler rollback()")),
+        ("pinned", Value::from("none (metadata.rollback: never)")),
+        ("stuck", Value::from("impossible (no delete)")),
+    ] {
+        assert_eq!(entry(&report, name)["rollback"], strategy, "{name}");
+    }
+    // Nothing ran, nothing changed.
+    assert_eq!(t.read("again.out"), "1");
+    assert!(!t.exists("fresh.out"));
+    // Without the flag, plan says nothing about it.
+    let plain = t.run(&["plan", "-o", "json"]).json();
+    assert!(entry(&plain, "again").get("rollback").is_none());
+    let human = t.run(&["plan"]);
+    assert!(!human.stdout.contains("rollback:"), "{}", human.stdout);
+}
+
+#[test]
+fn metadata_rollback_is_checked_when_loading() {
+    let t = project().manifest("m.yaml", &doc("Step", "a", "rollback: nevr", "value: 1"));
+    t.run(&["apply", "--rollback-on-failure"])
+        .code(3)
+        .stderr_has("`metadata.rollback` must be `auto`, `newOnly` or `never`, not `nevr`; did you mean `never`?")
+        .stderr_has("m.yaml:4:");
+    assert!(!t.exists("a.out"));
+    let t = project().manifest("m.yaml", &doc("Step", "a", "rollback: [auto]", "value: 1"));
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("`metadata.rollback` must be `auto`, `newOnly` or `never`, not a sequence");
+    let t = project().manifest("m.yaml", &doc("Step", "a", "rollback: newonly", "value: 1"));
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("did you mean `newOnly`?");
+}
+
+#[test]
+fn a_rollback_function_must_take_two_parameters() {
+    let bad = "register(\"Bad\", \"^1\");\nfn apply(m) {}\nfn rollback(m) {}\n";
+    let t = Test::new()
+        .handler("bad.rhai", bad)
+        .manifest("m.yaml", &doc("Bad", "a", "", ""));
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("`fn rollback` must take exactly two parameters")
+        .stderr_has("bad.rhai:3:1");
+    t.run(&["lint"])
+        .code(3)
+        .stderr_has("`fn rollback` must take exactly two parameters");
+}
+
+#[test]
+fn rollback_on_failure_does_not_mix_with_keep_going() {
+    let t = chain();
+    t.run(&["apply", "--rollback-on-failure", "--keep-going"])
+        .code(2)
+        .stderr_has("--keep-going");
+    t.run(&["delete", "--rollback-on-failure"]).code(2);
+    t.run(&["plan", "--rollback-on-failure", "--delete"])
+        .code(2);
+    assert!(!t.exists("log.txt"));
+}
+
+/// Starts `ordo`, waits until `ready` holds (at most 20 s), sends `signal`.
+fn signal_when(t: &Test, child: &std::process::Child, signal: &str, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(ready(), "never ready; log: {:?}", log(t));
+    std::thread::sleep(Duration::from_millis(100));
+    std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn ctrl_c_during_apply_starts_the_rollback() {
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc(
+                "Step",
+                "b",
+                &after("a"),
+                "value: 1, wait_apply: never-there",
+            ),
+            doc("Step", "c", &after("b"), "value: 1"),
+        ]
+        .concat(),
+    );
+    let child = t.spawn(&["apply", "--rollback-on-failure", "-o", "json"]);
+    signal_when(&t, &child, "-INT", || {
+        log(&t).contains(&"apply b".to_string())
+    });
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    out.code(130).no_panic();
+    let report = out.json();
+    assert_eq!(report["rollback"], "complete", "{report:#}");
+    assert_eq!(entry(&report, "b")["status"], "interrupted");
+    assert_eq!(entry(&report, "b")["rollback"]["status"], "rolled_back");
+    assert_eq!(entry(&report, "a")["status"], "rolled_back");
+    assert_eq!(entry(&report, "c")["status"], "skipped");
+    // `b` was cut before it wrote: its delete found nothing (check), `a` was deleted.
+    assert_eq!(log(&t), ["apply a", "apply b", "delete a"]);
+    assert!(!t.exists("a.out"));
+    assert_eq!(state_entries(&t), Value::Null);
+    assert!(
+        out.stderr
+            .contains("then rolling back what this run changed"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A chain `a -> b -> c`, `c` failing, `b`'s delete waiting on a marker that never comes.
+fn stuck_rollback() -> Test {
+    project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc(
+                "Step",
+                "b",
+                &after("a"),
+                "value: 1, wait_delete: never-there",
+            ),
+            doc("Step", "c", &after("b"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    )
+}
+
+#[test]
+fn ctrl_c_during_the_rollback_stops_it_where_it_is() {
+    let t = stuck_rollback();
+    let child = t.spawn(&["apply", "--rollback-on-failure", "-o", "json"]);
+    signal_when(&t, &child, "-INT", || {
+        log(&t).contains(&"delete b".to_string())
+    });
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    out.code(130).no_panic();
+    let report = out.json();
+    assert_eq!(report["rollback"], "partial", "{report:#}");
+    assert_eq!(entry(&report, "c")["rollback"]["status"], "rolled_back");
+    assert_eq!(entry(&report, "b")["status"], "not_rolled_back");
+    assert_eq!(entry(&report, "a")["status"], "not_rolled_back");
+    assert_eq!(
+        entry(&report, "a")["rollback"]["reason"],
+        "the rollback stopped: interrupted while undoing `b`"
+    );
+    assert!(
+        out.stderr.contains("stopping the rollback where it is"),
+        "{}",
+        out.stderr
+    );
+    // Recorded: `c` is gone from the state, `a` and `b` stay as this run applied them.
+    let state = state_entries(&t);
+    assert!(state.get("c").is_none() && state.get("a").is_some() && state.get("b").is_some());
+    assert!(!t.exists(".ordo/state.json.rollback"));
+    assert_eq!(
+        log(&t),
+        [
+            "apply a",
+            "apply b",
+            "apply c",
+            "delete c failed",
+            "delete b"
+        ]
+    );
+}
+
+#[test]
+fn a_rollback_killed_half_way_is_reported_by_the_next_run() {
+    let t = stuck_rollback();
+    let child = t.spawn(&["apply", "--rollback-on-failure"]);
+    signal_when(&t, &child, "-KILL", || {
+        log(&t).contains(&"delete b".to_string())
+    });
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    assert_eq!(out.code, -1, "killed");
+    assert!(t.exists(".ordo/state.json.rollback"));
+    // The next run says where the rollback stopped, once.
+    let t = t.manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc("Step", "b", &after("a"), "value: 1"),
+        ]
+        .concat(),
+    );
+    let next = t.run(&["apply"]);
+    next.code(0)
+        .no_panic()
+        .stderr_has("was killed during its rollback, started ");
+    next.stderr_has(" while undoing `b`; rolled back: `c`; never reached: `b`, `a`; the state records each as it is now");
+    // The state journal folded in what the rollback had done: `c` is no longer recorded.
+    let state = state_entries(&t);
+    assert!(state.get("c").is_none(), "{state:#}");
+    assert!(!t.exists(".ordo/state.json.rollback"));
+    t.run(&["apply"]).code(0).stderr_lacks("rollback");
+}
