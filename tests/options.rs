@@ -43,6 +43,7 @@ const OWN: &[&str] = &[
     "--format",
     "--check",
     "--yes",
+    "--rollback-on-failure",
 ];
 
 /// The long options `ordo <command> --help` lists.
@@ -116,7 +117,11 @@ fn handlers_offers_loading_and_output_only() {
 
 #[test]
 fn apply_offers_the_run_options_and_prune() {
-    check("apply", &[LOAD, SELECT, OUTPUT, RUN], &["--prune", "--yes"]);
+    check(
+        "apply",
+        &[LOAD, SELECT, OUTPUT, RUN],
+        &["--prune", "--yes", "--rollback-on-failure"],
+    );
 }
 
 #[test]
@@ -129,7 +134,12 @@ fn plan_offers_the_run_options_and_its_own() {
     check(
         "plan",
         &[LOAD, SELECT, OUTPUT, RUN],
-        &["--delete", "--detailed-exitcode", "--prune"],
+        &[
+            "--delete",
+            "--detailed-exitcode",
+            "--prune",
+            "--rollback-on-failure",
+        ],
     );
 }
 
