@@ -820,3 +820,102 @@ fn a_rollback_killed_half_way_is_reported_by_the_next_run() {
     assert!(!t.exists(".ordo/state.json.rollback"));
     t.run(&["apply"]).code(0).stderr_lacks("rollback");
 }
+
+/// `Cred`: writes `user:pw` to `<name>.out`, and logs what it wrote.
+const CRED: &str = r#"
+register("Cred", "^1");
+permissions(["file:read", "file:write"]);
+fn apply(m) {
+    let text = m.spec.user + ":" + m.spec.pw;
+    file::write(path::join(m.dir, m.name + ".out"), text);
+    file::append(path::join(m.dir, "log.txt"), m.action + " " + m.name + " " + text + "\n");
+}
+"#;
+
+const SECRET: &str = "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: real-sec-4711, secret: true}\n";
+
+#[test]
+fn a_secret_in_the_previous_spec_is_re_applied_with_its_real_value_never_the_mask() {
+    let t = project()
+        .handler("cred.rhai", CRED)
+        .file("values.yaml", SECRET)
+        .manifest(
+            "m.yaml",
+            &doc("Cred", "db", "", "user: alice, pw: !Value pw"),
+        );
+    t.run(&["apply", "-f", "values.yaml"]).code(0);
+    assert!(
+        t.read(".ordo/state.json").contains("***"),
+        "masked in the state"
+    );
+    let t = t.manifest(
+        "m.yaml",
+        &[
+            doc("Cred", "db", "", "user: bob, pw: !Value pw"),
+            doc("Step", "bad", &after("db"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    );
+    let plan = t.run(&["plan", "-f", "values.yaml", "--rollback-on-failure"]);
+    plan.code(0).stdout_has(
+        "pending   Cred/db  (no `check`: `apply` always runs)  rollback: re-apply previous spec",
+    );
+    let out = t.run(&[
+        "apply",
+        "-f",
+        "values.yaml",
+        "--rollback-on-failure",
+        "-o",
+        "json",
+    ]);
+    out.code(1).no_panic();
+    assert_eq!(out.json()["rollback"], "complete", "{}", out.stdout);
+    // The previous spec (alice), with the secret resolved again from the values.
+    assert_eq!(t.read("db.out"), "alice:real-sec-4711");
+    assert_eq!(
+        log(&t),
+        [
+            "apply db alice:real-sec-4711",
+            "apply db bob:real-sec-4711",
+            "apply bad",
+            "delete bad failed",
+            "rollback db alice:real-sec-4711",
+        ]
+    );
+    assert!(!out.stdout.contains("real-sec-4711"), "{}", out.stdout);
+    assert!(!t.read(".ordo/state.json").contains("real-sec-4711"));
+
+    // Its source gone: the previous spec cannot be rebuilt, and nothing is re-applied
+    // with `***`.
+    let t2 = project()
+        .handler("cred.rhai", CRED)
+        .file("values.yaml", SECRET)
+        .manifest(
+            "m.yaml",
+            &doc("Cred", "db", "", "user: alice, pw: !Value pw"),
+        );
+    t2.run(&["apply", "-f", "values.yaml"]).code(0);
+    let t2 = t2.manifest(
+        "m.yaml",
+        &[
+            doc("Cred", "db", "", "user: bob, pw: literal"),
+            doc("Step", "bad", &after("db"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    );
+    // No values file now: the `!Value pw` it came from cannot be resolved.
+    std::fs::remove_file(t2.path().join("values.yaml")).unwrap();
+    let out = t2.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    out.code(1).no_panic();
+    let db = entry(&out.json(), "db").clone();
+    assert_eq!(db["status"], "not_rolled_back", "{db:#}");
+    assert!(
+        db["rollback"]["strategy"]
+            .as_str()
+            .unwrap()
+            .starts_with("impossible (previous spec unknown: `spec.pw` held secret text"),
+        "{db:#}"
+    );
+    assert_eq!(t2.read("db.out"), "bob:literal");
+    assert!(!t2.read("log.txt").contains("***"));
+}

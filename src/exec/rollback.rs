@@ -27,7 +27,7 @@ use super::runner::{Failure, Outcome, Runner, Unresolved};
 use crate::diagnostic::Diagnostic;
 use crate::events::{Event, Status, StepInfo, Summary};
 use crate::handler::Handler;
-use crate::manifest::{Action, Manifest, Node, RollbackMode};
+use crate::manifest::{Action, Manifest, RollbackMode};
 use crate::planner::{Plan, Step};
 
 /// Set while a rollback runs (the Ctrl-C handler says what a press stops).
@@ -57,8 +57,8 @@ pub(super) enum Undo {
     Handler,
     /// `delete(m)`: the manifest is new in the run.
     Delete,
-    /// `apply` with the spec it had before the run.
-    Reapply(Node),
+    /// `apply` of the manifest as it was before the run.
+    Reapply(Box<Manifest>),
     /// `metadata.rollback` keeps it as the run left it.
     Kept(RollbackMode),
     /// No way to undo it: why.
@@ -132,7 +132,7 @@ impl Runner<'_> {
             Undo::Impossible("no delete".into())
         } else {
             match self.restore.map(|r| r(m)) {
-                Some(Ok(spec)) => Undo::Reapply(spec),
+                Some(Ok(before)) => Undo::Reapply(Box::new(before)),
                 Some(Err(why)) => Undo::Impossible(format!("previous spec unknown: {why}")),
                 None => Undo::Impossible("previous spec unknown".into()),
             }
@@ -441,10 +441,8 @@ impl Runner<'_> {
                 let _ = call("delete", arg)?;
                 Ok(None)
             }
-            Undo::Reapply(spec) => {
-                let mut before = m.clone();
-                before.spec = spec.clone();
-                let arg = self.undo_value(&before, Action::Apply, "rollback", failed, handler)?;
+            Undo::Reapply(before) => {
+                let arg = self.undo_value(before, Action::Apply, "rollback", failed, handler)?;
                 if !check(&arg)? {
                     return Ok(Some("`check` says it is as before".into()));
                 }

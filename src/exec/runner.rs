@@ -190,18 +190,17 @@ pub struct Runner<'a> {
     pub after_prune: Vec<Option<String>>,
     /// The connections to the hosts manifest instances run on (`None`: no instance runs).
     pub hosts: Option<&'a HostPool>,
-    /// `--rollback-on-failure`: the spec a manifest had when it was last applied before
-    /// this run, secrets resolved again from the sources, for "re-apply previous spec"; an
-    /// error says why it cannot be rebuilt.
+    /// `--rollback-on-failure`: a manifest as it was last applied before this run, its
+    /// secrets resolved again from the sources (never the masked text of the state), for
+    /// "re-apply previous spec"; an error says why it cannot be rebuilt.
     pub restore: Option<&'a Restore<'a>>,
 }
 
 /// Looks up `m.previous` by manifest name.
 pub type Previous<'a> = dyn Fn(&str) -> Option<Dynamic> + Sync + 'a;
 
-/// Rebuilds the spec a manifest was last applied with before this run (see
-/// [`Runner::restore`]).
-pub type Restore<'a> = dyn Fn(&Manifest) -> Result<crate::manifest::Node, String> + Sync + 'a;
+/// Rebuilds a manifest as it was last applied before this run (see [`Runner::restore`]).
+pub type Restore<'a> = dyn Fn(&Manifest) -> Result<Manifest, String> + Sync + 'a;
 
 /// What the workers share: the schedule and a way to wake each other.
 struct Shared {

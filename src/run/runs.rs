@@ -679,7 +679,20 @@ fn execute(
         Some(p) => p.get(name).map(previous_value),
         None => recording.previous(&config.env, name),
     };
-    let restore = |m: &Manifest| restore_spec(prior, m);
+    // "Re-apply previous spec": the entry before the run, its secrets resolved again from
+    // the sources of this run, never from the masked text of the state.
+    let restore_context = crate::state::RestoreContext {
+        values: &world.values,
+        env: &config.env,
+        deny_env: config.policy.deny.contains(crate::stdlib::Capability::Env),
+    };
+    let restore = |m: &Manifest| -> Result<Manifest, String> {
+        let entry = prior
+            .and_then(|p| p.get(&m.name))
+            .ok_or_else(|| "not recorded in the state".to_string())?;
+        crate::state::restore_manifest(&m.name, entry, m.index, m.host.clone(), &restore_context)
+            .map_err(|e| e.what)
+    };
     let recorder = match recording {
         Recording::Journal(r) => {
             Some(r.as_ref() as &std::sync::Mutex<dyn crate::exec::Recorder + '_>)
@@ -769,30 +782,6 @@ fn exit_status(
         }
     }
     Ok(())
-}
-
-/// "re-apply previous spec": the spec `m` was last applied with before this run, from the
-/// state. A spec that held secret text is masked there, so it cannot be rebuilt from it.
-fn restore_spec(
-    prior: Option<&BTreeMap<String, Entry>>,
-    m: &Manifest,
-) -> Result<crate::manifest::Node, String> {
-    let entry = prior
-        .and_then(|p| p.get(&m.name))
-        .ok_or_else(|| "not recorded in the state".to_string())?;
-    let masked: Vec<&str> = entry
-        .masked
-        .iter()
-        .filter(|p| p.starts_with("spec"))
-        .map(String::as_str)
-        .collect();
-    if !masked.is_empty() {
-        return Err(format!(
-            "{} held secret text, masked in the state",
-            masked.join(", ")
-        ));
-    }
-    Ok(crate::state::json_node(&parse_raw(&entry.spec)))
 }
 
 type PruneSteps = (Vec<Manifest>, Vec<Step>, Vec<Vec<usize>>);

@@ -537,7 +537,7 @@ impl Recorder for StateRecorder<'_> {
         if undone {
             // Undone: what the state held before the run, again (nothing, if it was new).
             let record = match r.prior.get(&m.name) {
-                Some(entry) => Record::Put {
+                Some(entry) => Record::Restore {
                     env: self.env.clone(),
                     name: m.name.clone(),
                     entry: Box::new(entry.clone()),

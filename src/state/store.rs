@@ -175,6 +175,13 @@ pub enum Record {
         env: String,
         name: String,
     },
+    /// `apply --rollback-on-failure` undid a manifest: the entry it had before the run
+    /// (with its history) replaces what the run recorded, whatever its revision.
+    Restore {
+        env: String,
+        name: String,
+        entry: Box<Entry>,
+    },
 }
 
 impl Entry {
@@ -233,6 +240,12 @@ impl State {
                         slot.insert(entry);
                     }
                 }
+            }
+            Record::Restore { env, name, entry } => {
+                self.environments
+                    .entry(env)
+                    .or_default()
+                    .insert(name, *entry);
             }
             Record::Remove { env, name } => {
                 if let Some(e) = self.environments.get_mut(&env) {
