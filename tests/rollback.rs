@@ -919,3 +919,141 @@ fn a_secret_in_the_previous_spec_is_re_applied_with_its_real_value_never_the_mas
     assert_eq!(t2.read("db.out"), "bob:literal");
     assert!(!t2.read("log.txt").contains("***"));
 }
+
+/// `Hosted`: appends `<m.action> <name>@<host>` to `log.txt` of the project (the simulated
+/// hosts are this machine), fails where `spec.fail_on` names the host.
+const HOSTED: &str = r#"
+register("Hosted", "^1");
+permissions(["file:read", "file:write"]);
+fn log(m, what) { file::append(path::join(m.dir, "log.txt"), what + " " + m.name + "@" + m.host.name + "\n"); }
+fn apply(m) {
+    log(m, m.action);
+    if m.spec.fail_on == m.host.name { throw "failure requested on " + m.host.name; }
+}
+fn delete(m) { log(m, "delete"); }
+"#;
+
+/// An inventory of the lab's hosts, all in group `web`.
+fn inventory(lab: &common::sshd::Lab, hosts: &[&common::sshd::Sshd]) -> String {
+    let mut doc =
+        String::from("kind: Inventory\nversion: v1\nmetadata: {name: lab}\nspec:\n  hosts:\n");
+    for h in hosts {
+        let reach = lab.reach(h);
+        let options: Vec<String> = reach
+            .ssh_options
+            .iter()
+            .map(|o| format!("\"{}\"", o.replace('"', "\\\"")))
+            .collect();
+        doc.push_str(&format!(
+            "    {}: {{address: {}, port: {}, identityFile: \"{}\", sshOptions: [{}]}}\n",
+            h.name,
+            reach.address,
+            reach.port,
+            reach.identity_file.display(),
+            options.join(", ")
+        ));
+    }
+    let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    doc.push_str(&format!(
+        "  groups:\n    web: {{hosts: [{}]}}\n",
+        names.join(", ")
+    ));
+    doc
+}
+
+#[test]
+fn instances_are_rolled_back_one_by_one_and_serial_keeps_the_batches_that_succeeded() {
+    let Some(lab) = common::sshd::Lab::new() else {
+        return;
+    };
+    let hosts: Vec<common::sshd::Sshd> = (1..=3).map(|i| lab.host(&format!("h{i}"), 10)).collect();
+    let refs: Vec<&common::sshd::Sshd> = hosts.iter().collect();
+
+    // Without `serial`: a failed instance stops the run (not only its host), and every
+    // instance this run changed is undone on its host, in reverse finishing order.
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &refs[..2]))
+        .manifest(
+            "m.yaml",
+            &[
+                doc("Hosted", "pkg", "hosts: [web]", ""),
+                doc(
+                    "Hosted",
+                    "svc",
+                    &format!("hosts: [web], {}", after("pkg")),
+                    "fail_on: h2",
+                ),
+            ]
+            .concat(),
+        );
+    let out = t.run(&["apply", "--rollback-on-failure", "-j", "1", "-o", "jsonl"]);
+    out.code(1).no_panic();
+    let events = events(&out.stdout);
+    let finished = names_of(&events, "manifest_finished");
+    assert_eq!(finished, ["pkg@h1", "pkg@h2", "svc@h1", "svc@h2"]);
+    assert_eq!(
+        names_of(&events, "manifest_rolled_back"),
+        ["svc@h2", "svc@h1", "pkg@h2", "pkg@h1"]
+    );
+    assert_eq!(
+        log(&t)[4..],
+        [
+            "delete svc@h2",
+            "delete svc@h1",
+            "delete pkg@h2",
+            "delete pkg@h1"
+        ]
+    );
+    assert_eq!(state_entries(&t), Value::Null, "every instance was new");
+
+    // `serial: 1`: the batch of `svc` on h1 succeeded and stays, with `pkg@h1` under it;
+    // the failed batch (h2) and what ran after it are undone.
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &refs))
+        .manifest(
+            "m.yaml",
+            &[
+                doc("Hosted", "pkg", "hosts: [web]", ""),
+                doc(
+                    "Hosted",
+                    "svc",
+                    &format!("hosts: [web], serial: 1, {}", after("pkg")),
+                    "fail_on: h2",
+                ),
+            ]
+            .concat(),
+        );
+    let out = t.run(&["apply", "--rollback-on-failure", "-j", "1", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    assert_eq!(report["rollback"], "complete", "{report:#}");
+    let deletes: Vec<String> = log(&t)
+        .into_iter()
+        .filter(|l| l.starts_with("delete"))
+        .collect();
+    assert_eq!(deletes, ["delete svc@h2", "delete pkg@h3", "delete pkg@h2"]);
+    for (name, status, undo) in [
+        (
+            "svc@h1",
+            "changed",
+            "none (an earlier serial batch of `svc`)",
+        ),
+        (
+            "pkg@h1",
+            "changed",
+            "none (an earlier serial batch of `svc` depends on it)",
+        ),
+        ("pkg@h2", "rolled_back", "delete (new)"),
+        ("svc@h2", "failed", "delete (new)"),
+    ] {
+        let e = entry(&report, name);
+        assert_eq!(e["status"], status, "{name}: {e:#}");
+        assert_eq!(e["rollback"]["strategy"], undo, "{name}");
+    }
+    let state = state_entries(&t);
+    let mut kept: Vec<&String> = state.as_object().unwrap().keys().collect();
+    kept.sort();
+    assert_eq!(kept, ["pkg@h1", "svc@h1"]);
+}

@@ -15,7 +15,7 @@
 //! stay, and so does everything they depend on: only the failed batch (and what ran
 //! alongside or after it) is undone.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -61,6 +61,9 @@ pub(super) enum Undo {
     Reapply(Box<Manifest>),
     /// `metadata.rollback` keeps it as the run left it.
     Kept(RollbackMode),
+    /// With `serial`: it stays, as an earlier batch of the failed manifest (or what one
+    /// depends on) did; why.
+    Stays(String),
     /// No way to undo it: why.
     Impossible(String),
 }
@@ -73,6 +76,7 @@ impl Undo {
             Undo::Delete => "delete (new)".into(),
             Undo::Reapply(_) => "re-apply previous spec".into(),
             Undo::Kept(mode) => format!("none (metadata.rollback: {})", mode.as_str()),
+            Undo::Stays(why) => format!("none ({why})"),
             Undo::Impossible(why) => format!("impossible ({why})"),
         }
     }
@@ -178,13 +182,12 @@ impl Runner<'_> {
                 )
             })
             .collect();
-        let kept = self.earlier_batches(f, &failures);
+        let stays = self.earlier_batches(f, &failures);
         let undo: Vec<usize> = f
             .order
             .iter()
             .rev()
             .copied()
-            .filter(|s| !kept.contains(s))
             .filter(|&s| self.manifests[f.plan.steps[s].manifest].index < self.first_pruned)
             .filter(|&s| {
                 matches!(
@@ -222,7 +225,10 @@ impl Runner<'_> {
             let handler = self.registry.get(s.handler);
             let was = status_of(outcomes, step).unwrap_or(Status::Changed);
             let failed = was != Status::Changed;
-            let strategy = self.undo_strategy(s, m, handler);
+            let strategy = match stays.get(&step) {
+                Some(why) => Undo::Stays(why.clone()),
+                None => self.undo_strategy(s, m, handler),
+            };
             let started = Instant::now();
             if stopped.is_none() && self.cancel.load(Ordering::SeqCst) {
                 stopped = Some("interrupted".into());
@@ -233,7 +239,7 @@ impl Runner<'_> {
                     None,
                     Some(format!("the rollback stopped: {why}")),
                 ),
-                (None, Undo::Kept(_)) => (Undone::Kept, None, None),
+                (None, Undo::Kept(_) | Undo::Stays(_)) => (Undone::Kept, None, None),
                 (None, Undo::Impossible(_)) => (Undone::NotRolledBack, None, None),
                 (None, _) => match self.undo_one(m, handler, &strategy, failed) {
                     Ok(reason) => (Undone::RolledBack, None, reason),
@@ -311,14 +317,15 @@ impl Runner<'_> {
     }
 
     /// With `serial`: the instances of a failed manifest in batches before the failed one,
-    /// and everything they depend on. They stay.
+    /// and everything they depend on, with why. They stay.
     #[expect(
         clippy::indexing_slicing,
         reason = "step indices come from the plan, which sized `batch_of` and `before`"
     )]
-    fn earlier_batches(&self, f: &Forward<'_>, failures: &[usize]) -> HashSet<usize> {
+    fn earlier_batches(&self, f: &Forward<'_>, failures: &[usize]) -> HashMap<usize, String> {
         let manifest = |s: usize| &self.manifests[f.plan.steps[s].manifest];
-        let mut stack = Vec::new();
+        let mut kept = HashMap::new();
+        let mut stack: Vec<(usize, &str)> = Vec::new();
         for &failed in failures {
             let m = manifest(failed);
             let Some(batch) = f.batch_of[failed] else {
@@ -327,16 +334,18 @@ impl Runner<'_> {
             if m.metadata.serial.is_none() {
                 continue;
             }
+            let name = m.base_name();
             for (s, b) in f.batch_of.iter().enumerate() {
-                if b.is_some_and(|b| b < batch) && manifest(s).base_name() == m.base_name() {
-                    stack.push(s);
+                if b.is_some_and(|b| b < batch) && manifest(s).base_name() == name {
+                    kept.insert(s, format!("an earlier serial batch of `{name}`"));
+                    stack.extend(f.plan.before[s].iter().map(|&d| (d, name)));
                 }
             }
         }
-        let mut kept = HashSet::new();
-        while let Some(s) = stack.pop() {
-            if kept.insert(s) {
-                stack.extend(f.plan.before[s].iter().copied());
+        while let Some((s, name)) = stack.pop() {
+            if let std::collections::hash_map::Entry::Vacant(slot) = kept.entry(s) {
+                slot.insert(format!("an earlier serial batch of `{name}` depends on it"));
+                stack.extend(f.plan.before[s].iter().map(|&d| (d, name)));
             }
         }
         kept
@@ -454,7 +463,7 @@ impl Runner<'_> {
                     })?;
                 Ok(None)
             }
-            Undo::Kept(_) | Undo::Impossible(_) => Ok(None),
+            Undo::Kept(_) | Undo::Stays(_) | Undo::Impossible(_) => Ok(None),
         }
     }
 
