@@ -35,6 +35,8 @@ pub enum Command {
     Handlers(HandlersArgs),
     /// Inspect the state file, or remove a stale lock
     State(StateArgs),
+    /// Apply a recorded revision of manifests again (default: the one before the current)
+    Rollback(RollbackArgs),
     /// Print the dependency graph: levels as text, or Graphviz with `--format dot`
     Graph(GraphArgs),
     /// Check handler scripts without running them: calls, argument counts, permissions
@@ -179,6 +181,68 @@ pub struct PlanArgs {
     pub rollback_on_failure: bool,
 }
 
+/// `rollback`: which manifests, which revision, and the options of a run.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The manifests to roll back, as the state records them (`web`, `web@h1`)
+    #[arg(value_name = "NAME", required = true)]
+    pub names: Vec<String>,
+
+    /// The revision to apply again (`ordo state history NAME` lists them) [default: the one before the current]
+    #[arg(long = "to-revision", value_name = "N")]
+    pub to_revision: Option<u64>,
+
+    #[command(flatten)]
+    pub load: LoadArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Less output: no log lines from handlers below `warn`
+    #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Manifests run at once when their order allows it
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
+    pub jobs: usize,
+
+    /// After a failure, keep running what does not depend on it
+    #[arg(long = "keep-going")]
+    pub keep_going: bool,
+
+    /// Commands at once per host, over its one SSH connection
+    #[arg(long = "per-host", value_name = "N", default_value_t = 8)]
+    pub per_host: usize,
+
+    /// The state file [default: .ordo/state.json at the project root]
+    #[arg(long = "state", value_name = "PATH", value_parser = super::values::Utf8Path)]
+    pub state: Option<PathBuf>,
+
+    /// Deny a capability to every handler in this run: shell, file:read, file:write, http, env, prompt
+    #[arg(long = "deny", value_name = "CAP", value_delimiter = ',')]
+    pub deny: Vec<String>,
+
+    /// Confine every file path handlers use to this directory (repeatable)
+    #[arg(long = "fs-root", value_name = "DIR", value_parser = super::values::Utf8Path)]
+    pub fs_roots: Vec<PathBuf>,
+
+    /// Allow HTTP only to this host, or host and port (repeatable)
+    #[arg(long = "net-allow", value_name = "HOST[:PORT]", value_parser = super::values::net_rule)]
+    pub net_allow: Vec<NetRule>,
+
+    /// Wall-clock limit for one handler call, in seconds or with units (`metadata.timeout` overrides it)
+    #[arg(long = "timeout", value_name = "SECS", default_value = "3600", value_parser = super::values::timeout)]
+    pub timeout: Duration,
+
+    /// Limit on script operations in one handler call
+    #[arg(
+        long = "max-operations",
+        value_name = "N",
+        default_value_t = 100_000_000
+    )]
+    pub max_operations: u64,
+}
+
 #[derive(Debug, Args)]
 pub struct StateArgs {
     #[command(subcommand)]
@@ -215,6 +279,11 @@ pub enum StateAction {
     /// Show one recorded manifest: its resolved spec, variables and handler
     Show {
         /// The manifest's name
+        name: String,
+    },
+    /// List the revisions the state keeps of a manifest (the last 10), oldest first
+    History {
+        /// The manifest's name (`web`, or `web@h1` for an instance)
         name: String,
     },
     /// Forget a recorded manifest (nothing is deleted)

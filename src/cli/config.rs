@@ -27,6 +27,7 @@ pub enum CommandKind {
     Graph,
     Lint,
     Hosts,
+    Rollback,
 }
 
 impl CommandKind {
@@ -40,6 +41,7 @@ impl CommandKind {
             CommandKind::Graph => "graph",
             CommandKind::Lint => "lint",
             CommandKind::Hosts => "hosts",
+            CommandKind::Rollback => "rollback",
         }
     }
 }
@@ -93,6 +95,9 @@ pub struct Config {
     pub limit: Vec<String>,
     /// `hosts --check`.
     pub hosts_check: bool,
+    /// `rollback NAME...`: the state entries to roll back, and `--to-revision`.
+    pub rollback: Vec<String>,
+    pub to_revision: Option<u64>,
     /// The command line as the lock file records it (secrets are masked there), filled in
     /// by `run` from the arguments it was given, never from `std::env::args` (which panics
     /// on an argument that is not UTF-8).
@@ -207,6 +212,7 @@ impl Config {
         let mut lint_paths = Vec::new();
         let mut hosts_check = false;
         let mut yes = false;
+        let mut rollback = (Vec::new(), None);
         let (command, (load, select, output, run)) = match cli.command {
             Command::Apply(a) => {
                 plan.prune = a.prune;
@@ -287,6 +293,26 @@ impl Config {
                         h.output,
                         RunOptions::default(),
                     ),
+                )
+            }
+            Command::Rollback(r) => {
+                rollback = (r.names, r.to_revision);
+                let run = RunOptions {
+                    quiet: r.quiet,
+                    jobs: r.jobs,
+                    keep_going: r.keep_going,
+                    per_host: r.per_host,
+                    state: r.state,
+                    use_state: true,
+                    deny: r.deny,
+                    fs_roots: r.fs_roots,
+                    net_allow: r.net_allow,
+                    timeout: r.timeout,
+                    max_operations: r.max_operations,
+                };
+                (
+                    CommandKind::Rollback,
+                    (r.load, SelectArgs::default(), r.output, run),
                 )
             }
             Command::State(_) | Command::Completions(_) | Command::Man(_) => {
@@ -413,6 +439,8 @@ impl Config {
             inventories: load.inventories,
             limit,
             hosts_check,
+            rollback: rollback.0,
+            to_revision: rollback.1,
             command_line: String::new(),
         })
     }

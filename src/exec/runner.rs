@@ -898,7 +898,7 @@ impl<'a> Runner<'a> {
         let m = &self.manifests[step.manifest];
         let handler = self.registry.get(step.handler);
         let after = match (pending.first(), action) {
-            (Some(first), Action::Apply) => {
+            (Some(first), Action::Apply | Action::Rollback) => {
                 Some(format!("depends on pending `{first}`; known after apply"))
             }
             (Some(first), Action::Delete) => {
@@ -1224,7 +1224,7 @@ impl<'a> Runner<'a> {
             .compiled()
             .map_err(|e| (self.failure_text(handler, e), None))?;
         let has_function = match function {
-            Action::Apply => compiled.functions.apply,
+            Action::Apply | Action::Rollback => compiled.functions.apply,
             Action::Delete => compiled.functions.delete,
         };
         let done = |status, resolved| {
@@ -1253,7 +1253,7 @@ impl<'a> Runner<'a> {
             }
             Err(Unresolved::Failed(f)) => return Err((f, None)),
         };
-        if compiled.functions.check {
+        if compiled.functions.check && function != Action::Rollback {
             let r = self.call(handler, compiled, "check", arg.clone(), timeout)?;
             match r.as_bool() {
                 Ok(false) => return done(Status::Unchanged, resolved),
@@ -1267,7 +1267,7 @@ impl<'a> Runner<'a> {
         if self.settings.dry_run {
             return done(Status::Pending, resolved);
         }
-        let result = self.call(handler, compiled, function.as_str(), arg, timeout)?;
+        let result = self.call(handler, compiled, function.function_name(), arg, timeout)?;
         self.store_outputs(m, handler, function, result)
             .map_err(|f| (f.during(function.as_str()), None))?;
         done(Status::Changed, resolved)

@@ -19,12 +19,25 @@ use crate::source::{Location, Mark, SourceFile};
 pub enum Action {
     Apply,
     Delete,
+    /// A recorded revision applied again (`ordo rollback`): the handler's `apply`, with
+    /// `m.action == "rollback"`, and no `check` first.
+    Rollback,
 }
 
 impl Action {
+    /// `m.action`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Apply => "apply",
+            Action::Delete => "delete",
+            Action::Rollback => "rollback",
+        }
+    }
+
+    /// The handler function that runs.
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Action::Apply | Action::Rollback => "apply",
             Action::Delete => "delete",
         }
     }
@@ -140,6 +153,7 @@ impl Metadata {
         match action {
             Action::Apply => self.apply_runs,
             Action::Delete => self.delete_runs,
+            Action::Rollback => Action::Rollback,
         }
     }
 

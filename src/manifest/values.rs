@@ -193,11 +193,15 @@ impl ValueSet {
 }
 
 /// The text of every scalar inside `node` (the text it is shown as anywhere: a float
-/// `1e20` is masked as written, not only as `100000000000000000000`).
+/// `1e20` is masked as written, not only as `100000000000000000000`). The argument of a tag
+/// ordo resolves (`!Env DB_PW`, `!Value name`) names where the secret comes from, and is
+/// no secret: what it resolves to is registered where it is used (`StaticResult::
+/// secret_texts`), and the name stays readable in messages ("`DB_PW` is not set").
 fn node_texts(node: &Node, out: &mut Vec<String>) {
     match &node.value {
         Value::Seq(items) => items.iter().for_each(|n| node_texts(n, out)),
         Value::Map(entries) => entries.iter().for_each(|e| node_texts(&e.value, out)),
+        Value::Tagged(t) if matches!(t.tag.as_str(), "!Env" | "!Value" | "!Variable" | "!Sub") => {}
         Value::Tagged(t) => node_texts(&t.node, out),
         v => out.extend(v.text()),
     }

@@ -74,6 +74,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
         let command = match &args.action {
             crate::cli::StateAction::List => "state list",
             crate::cli::StateAction::Show { .. } => "state show",
+            crate::cli::StateAction::History { .. } => "state history",
             crate::cli::StateAction::Rm { .. } => "state rm",
             crate::cli::StateAction::Unlock { .. } => "state unlock",
         };
@@ -242,6 +243,7 @@ mod hosts_check;
 mod info;
 mod lint;
 mod load;
+mod rollback;
 mod runs;
 mod state;
 
@@ -378,6 +380,7 @@ fn execute(config: &mut Config) -> Result<(), Error> {
         CommandKind::Graph => info::graph(config, &world),
         CommandKind::Lint => lint::lint(config),
         CommandKind::Hosts => hosts::hosts(config, &project),
+        CommandKind::Rollback => rollback::rollback(config, &world),
         CommandKind::Plan => {
             let action = if config.plan_delete {
                 Action::Delete

@@ -31,7 +31,7 @@ use crate::state::{
 /// commands, and lets the run finish its report and save the state; the second ends ordo
 /// at once. Under `apply --rollback-on-failure` the first starts the rollback (the runner
 /// clears the stop for it), a second stops the rollback where it is, a third ends ordo.
-fn install_interrupt(cancel: &Arc<AtomicBool>, rollback: bool) {
+pub(super) fn install_interrupt(cancel: &Arc<AtomicBool>, rollback: bool) {
     let cancel = Arc::clone(cancel);
     let _ = ctrlc::set_handler(move || {
         // A press while the run (or its rollback) is not stopping yet stops it; a press
@@ -66,7 +66,7 @@ fn install_interrupt(cancel: &Arc<AtomicBool>, rollback: bool) {
     unsafe_code,
     reason = "signal(2) has no safe wrapper in std; the handler does nothing"
 )]
-fn catch_file_size_signal() {
+pub(super) fn catch_file_size_signal() {
     extern "C" fn nothing(_: libc::c_int) {}
     // SAFETY: the handler touches no state at all, so it is async-signal-safe.
     unsafe {
@@ -77,7 +77,7 @@ fn catch_file_size_signal() {
     }
 }
 
-fn state_error(e: &StateErrorKind) -> Error {
+pub(super) fn state_error(e: &StateErrorKind) -> Error {
     let help = match e {
         StateErrorKind::Locked { .. } => Some(
             "wait for that run to finish; if it died without cleaning up, `ordo state unlock` removes the lock",
@@ -163,7 +163,7 @@ fn confirm_deletions(config: &Config, action: Action, planned: &Planned<'_>) -> 
                 .map(deleting)
                 .collect(),
         ),
-        Action::Apply => (
+        Action::Apply | Action::Rollback => (
             "ordo apply --prune",
             planned
                 .plan
@@ -758,7 +758,7 @@ fn execute(
 
 /// The run's exit status: interrupted, a failure (or an unreachable host), pending changes
 /// (`plan --detailed-exitcode`), or success.
-fn exit_status(
+pub(super) fn exit_status(
     config: &Config,
     report: &crate::exec::RunReport,
     dry_run: bool,

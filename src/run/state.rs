@@ -1,4 +1,4 @@
-//! `ordo state list | show NAME | rm NAME | unlock [--force]`.
+//! `ordo state list | show NAME | history NAME | rm NAME | unlock [--force]`.
 
 use std::io::Write;
 
@@ -134,6 +134,16 @@ fn show_human(name: &str, env: &str, entry: &crate::state::Entry) -> String {
     text
 }
 
+/// The first 12 hex digits of a recorded hash, without its `hmac-sha256:<key id>:` prefix
+/// (`-` when none was recorded).
+fn short_hash(hash: &str) -> String {
+    let digest = hash.rsplit(':').next().unwrap_or_default();
+    if digest.is_empty() {
+        return "-".into();
+    }
+    digest.chars().take(12).collect()
+}
+
 fn fail(e: &StateErrorKind) -> Error {
     Error::State(Box::new(Diagnostic::error(e.to_string())))
 }
@@ -248,6 +258,68 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
             )
             .unwrap_or_default();
             let _ = writeln!(out, "{}", crate::exec::secrets::masked(&text));
+        }
+        StateAction::History { name } => {
+            let state = store.read().map_err(|e| fail(&e))?;
+            check_env(&args.env, &state, project.as_ref(), &path)?;
+            let Some(entry) = state.env(&args.env).and_then(|e| e.get(&name)) else {
+                // An unknown name is a mistake in the input, like an unknown manifest.
+                return Err(match not_recorded(&name, &args.env, &state, &path) {
+                    Error::State(d) => Error::Input(vec![*d]),
+                    other => other,
+                });
+            };
+            let current = entry.revision;
+            if json {
+                let revisions: Vec<_> = entry
+                    .revisions()
+                    .map(|r| {
+                        json!({
+                            "revision": r.revision,
+                            "applied_at": r.applied_at,
+                            "spec_hash": r.spec_hash,
+                            "kind": r.kind,
+                            "version": r.version,
+                            "handler": shown(&r.handler),
+                            "handler_hash": r.handler_hash,
+                            "masked": r.masked,
+                            "current": r.revision == current,
+                        })
+                    })
+                    .collect();
+                let report = json!({"command": "state history", "environment": args.env, "ok": true, "name": name, "revisions": revisions});
+                let _ = writeln!(out, "{report}");
+                return Ok(());
+            }
+            let _ = writeln!(
+                out,
+                "{:<8}  {:<20}  {:<12}  {:<12}  KIND/VERSION",
+                "REVISION", "APPLIED", "SPEC", "HANDLER"
+            );
+            for r in entry.revisions() {
+                let number = if r.revision == current {
+                    format!("{} *", r.revision)
+                } else {
+                    r.revision.to_string()
+                };
+                let _ = writeln!(
+                    out,
+                    "{number:<8}  {:<20}  {:<12}  {:<12}  {}/{}",
+                    r.applied_at,
+                    short_hash(&r.spec_hash),
+                    short_hash(&r.handler_hash),
+                    r.kind,
+                    r.version
+                );
+            }
+            let _ = match entry.history.last() {
+                Some(before) => writeln!(
+                    out,
+                    "* current; `ordo rollback {name}` applies revision {} again",
+                    before.revision
+                ),
+                None => writeln!(out, "* current; no earlier revision is kept"),
+            };
         }
         StateAction::Rm { name } => {
             let (_lock, warning) =
