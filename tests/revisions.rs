@@ -198,3 +198,285 @@ fn a_symlinked_state_is_refused() {
         "{\"schema\": 2, \"environments\": {}}"
     );
 }
+
+/// Three applies of `a` (`v1`, `v2`, `v3`).
+fn three_revisions() -> Test {
+    let t = Test::new()
+        .handler("w.rhai", WRITER)
+        .manifest("m.yaml", &writer("a", "v1"));
+    t.run(&["apply"]).code(0);
+    for v in ["v2", "v3"] {
+        std::fs::write(t.path().join("m.yaml"), writer("a", v)).unwrap();
+        t.run(&["apply"]).code(0);
+    }
+    t
+}
+
+#[test]
+fn state_history_lists_revisions_oldest_first_and_refuses_unknown_names() {
+    let t = three_revisions();
+    let json = t
+        .run(&["state", "history", "a", "-o", "json"])
+        .code(0)
+        .json();
+    let numbers: Vec<u64> = json["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    let current: Vec<bool> = json["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["current"].as_bool().unwrap())
+        .collect();
+    assert_eq!(current, [false, false, true]);
+    let r = &json["revisions"][0];
+    assert!(
+        r["spec_hash"].as_str().unwrap().starts_with("hmac-sha256:"),
+        "{r}"
+    );
+    assert_eq!(r["handler"], "w.rhai");
+    assert!(!r["handler_hash"].as_str().unwrap().is_empty());
+    assert!(!r["applied_at"].as_str().unwrap().is_empty());
+    t.run(&["state", "history", "a"])
+        .code(0)
+        .stdout_has("REVISION")
+        .stdout_has("3 *")
+        .stdout_has("`ordo rollback a` applies revision 2 again");
+    let out = t.run(&["state", "history", "aa"]);
+    out.code(3)
+        .stderr_has("no manifest `aa` is recorded")
+        .stderr_has("did you mean `a`?");
+    let json = t
+        .run(&["state", "history", "aa", "-o", "json"])
+        .code(3)
+        .json();
+    assert_eq!(json["ok"], false);
+}
+
+#[test]
+fn state_history_takes_an_instance_name() {
+    let t = Test::new();
+    let text = hand_written(&t, "2", &format!("[{}]", old_revision(1)))
+        .replace("\"a\": {", "\"web@h1\": {");
+    let t = t.file(".ordo/state.json", &text);
+    let json = t
+        .run(&["state", "history", "web@h1", "-o", "json"])
+        .code(0)
+        .json();
+    assert_eq!(json["revisions"].as_array().unwrap().len(), 2);
+    t.run(&["state", "history", "web@h2"])
+        .code(3)
+        .stderr_has("did you mean `web@h1`?");
+}
+
+#[test]
+fn rollback_applies_the_revision_before_the_current_one_and_records_a_new_one() {
+    let t = three_revisions();
+    // `m.previous` is the current entry; `m.action` says it is a rollback.
+    let t = t.handler(
+        "w.rhai",
+        &WRITER.replace(
+            "fn delete(m)",
+            "fn previous_of(m) { m.previous.spec.text }\nfn delete(m)",
+        )
+        .replace(
+            "file::write(path::join(m.dir, `out/${m.name}.action`), m.action);",
+            "file::write(path::join(m.dir, `out/${m.name}.action`), `${m.action} after ${previous_of(m)}`);",
+        ),
+    );
+    t.run(&["rollback", "a"])
+        .code(0)
+        .stdout_has("changed")
+        .stdout_has("rollback: 1 changed");
+    assert_eq!(t.read("out/a.txt"), "v2");
+    assert_eq!(t.read("out/a.action"), "rollback after v3");
+    assert_eq!(revisions(&t, "a"), [1, 2, 3, 4]);
+    assert_eq!(
+        state(&t)["environments"]["default"]["a"]["spec"]["text"],
+        "v2"
+    );
+    t.run(&["rollback", "a", "--to-revision", "1"]).code(0);
+    assert_eq!(t.read("out/a.txt"), "v1");
+    assert_eq!(t.read("out/a.action"), "rollback after v2");
+    assert_eq!(revisions(&t, "a"), [1, 2, 3, 4, 5]);
+    // The files are untouched: the next apply brings their spec back.
+    t.run(&["apply"]).code(0);
+    assert_eq!(t.read("out/a.txt"), "v3");
+    assert_eq!(t.read("out/a.action"), "apply after v1");
+}
+
+#[test]
+fn a_manifest_gone_from_the_files_is_rolled_back_from_the_state() {
+    let t = Test::new()
+        .handler("w.rhai", WRITER)
+        .manifest("m.yaml", &writer("a", "a1"))
+        .manifest("b.yaml", &writer("b", "b1"));
+    t.run(&["apply"]).code(0);
+    std::fs::remove_file(t.path().join("b.yaml")).unwrap();
+    std::fs::remove_file(t.path().join("out/b.txt")).unwrap();
+    t.run(&["rollback", "b", "--to-revision", "1"]).code(0);
+    assert_eq!(t.read("out/b.txt"), "b1");
+    assert_eq!(revisions(&t, "b"), [1, 2]);
+    // A kind no handler of the run serves: an input error naming it.
+    std::fs::remove_file(t.path().join("m.yaml")).unwrap();
+    let t = t
+        .handler("w.rhai", "register(\"Other\", \"^1\");\nfn apply(m) {}\n")
+        .manifest("o.yaml", "kind: Other\nversion: v1\nmetadata: {name: o}\n");
+    t.run(&["rollback", "b", "--to-revision", "1"])
+        .code(3)
+        .stderr_has("cannot roll back `b` (W v1): no handler of this run serves it");
+}
+
+#[test]
+fn unknown_names_and_revisions_are_input_errors_naming_what_is_kept() {
+    let t = three_revisions();
+    t.run(&["rollback", "aa"])
+        .code(3)
+        .stderr_has("no manifest `aa` is recorded")
+        .stderr_has("did you mean `a`?");
+    t.run(&["rollback", "a", "--to-revision", "9"])
+        .code(3)
+        .stderr_has("`a` has no revision 9 in the state")
+        .stderr_has("keeps revisions 1, 2, 3");
+    t.run(&["rollback", "a", "--to-revision", "0"])
+        .code(3)
+        .stderr_has("no revision 0");
+    for bad in ["-3", "1e300", "99999999999999999999999"] {
+        t.run(&["rollback", "a", "--to-revision", bad])
+            .code(2)
+            .no_panic();
+    }
+    t.run(&["rollback"]).code(2);
+    // Nothing ran.
+    assert_eq!(t.read("out/a.action"), "apply");
+    assert_eq!(revisions(&t, "a"), [1, 2, 3]);
+    let t = Test::new()
+        .handler("w.rhai", WRITER)
+        .manifest("m.yaml", &writer("a", "v1"));
+    t.run(&["apply"]).code(0);
+    t.run(&["rollback", "a"])
+        .code(3)
+        .stderr_has("`a` has no revision before its current one (1)");
+}
+
+const SECRET_WRITER: &str = r#"register("S", "^1");
+permissions(["file:write"]);
+fn apply(m) {
+    if `${m.spec}`.contains("***") { throw "a mask reached the handler"; }
+    file::write(path::join(m.dir, "out.txt"), `${m.spec.pw}|${m.spec.url}|${m.spec.token}|${m.spec.plain}`);
+}
+"#;
+
+fn secret_values(pw: &str) -> String {
+    format!(
+        "kind: Values\nversion: v1\nmetadata: {{name: v}}\nspec:\n  values:\n  - {{valueName: pw, defaultValue: {pw}, secret: true}}\n  - {{valueName: token, defaultValue: !Env SECRET_TOKEN, secret: true}}\n"
+    )
+}
+
+const SECRET_SPEC: &str = "kind: S\nversion: v1\nmetadata: {name: s}\nspec: {pw: !Value pw, url: !Sub \"u:${pw}@db\", token: !Value token, plain: PLAIN}\n";
+
+#[test]
+fn secrets_of_the_revision_are_resolved_again_from_the_current_sources() {
+    let t = Test::new()
+        .handler("s.rhai", SECRET_WRITER)
+        .manifest("values.yaml", &secret_values("pw-one-1111"))
+        .manifest("m.yaml", &SECRET_SPEC.replace("PLAIN", "first"))
+        .env("SECRET_TOKEN", "tok-one-2222");
+    t.run(&["apply"]).code(0);
+    assert_eq!(
+        t.read("out.txt"),
+        "pw-one-1111|u:pw-one-1111@db|tok-one-2222|first"
+    );
+    std::fs::write(
+        t.path().join("m.yaml"),
+        SECRET_SPEC.replace("PLAIN", "second"),
+    )
+    .unwrap();
+    t.run(&["apply"]).code(0);
+    let s = state(&t);
+    let text = t.read(".ordo/state.json");
+    assert!(
+        !text.contains("pw-one") && !text.contains("tok-one"),
+        "{text}"
+    );
+    let sources = &s["environments"]["default"]["s"]["history"][0]["sources"];
+    assert_eq!(
+        sources,
+        &serde_json::json!([
+            {"path": "spec.pw", "tag": "!Value \"pw\""},
+            {"path": "spec.url", "tag": "!Sub \"u:${pw}@db\""},
+            {"path": "spec.token", "tag": "!Value \"token\""},
+        ])
+    );
+    // The secrets change at their sources; revision 1 is applied with the new ones.
+    std::fs::write(t.path().join("values.yaml"), secret_values("pw-two-3333")).unwrap();
+    let t = t.env("SECRET_TOKEN", "tok-two-4444");
+    let out = t.run(&["rollback", "s", "--to-revision", "1", "-o", "json"]);
+    out.code(0);
+    assert_eq!(
+        t.read("out.txt"),
+        "pw-two-3333|u:pw-two-3333@db|tok-two-4444|first"
+    );
+    for secret in ["pw-two-3333", "tok-two-4444"] {
+        assert!(!out.stdout.contains(secret), "{}", out.stdout);
+        assert!(!t.read(".ordo/state.json").contains(secret));
+    }
+    let s = state(&t);
+    let current = &s["environments"]["default"]["s"];
+    assert_eq!(current["revision"], 3);
+    assert_eq!(current["spec"]["plain"], "first");
+    assert_eq!(current["spec"]["pw"], "***");
+    // Recorded again with its sources: it can be rolled back to in turn.
+    assert_eq!(current["sources"], *sources);
+}
+
+#[test]
+fn a_secret_whose_source_is_gone_is_a_clear_error_and_nothing_runs() {
+    let t = Test::new()
+        .handler("s.rhai", SECRET_WRITER)
+        .manifest("values.yaml", &secret_values("pw-one-1111"))
+        .manifest("m.yaml", &SECRET_SPEC.replace("PLAIN", "first"))
+        .env("SECRET_TOKEN", "tok-one-2222");
+    t.run(&["apply"]).code(0);
+    // The manifest no longer uses the secrets; `pw` is gone from the values and
+    // SECRET_TOKEN from the environment.
+    std::fs::write(
+        t.path().join("m.yaml"),
+        "kind: S\nversion: v1\nmetadata: {name: s}\nspec: {pw: a, url: b, token: c, plain: d}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.path().join("values.yaml"),
+        "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: token, defaultValue: !Env SECRET_TOKEN, secret: true}\n",
+    )
+    .unwrap();
+    // Without SECRET_TOKEN in the environment.
+    let bare = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ordo"))
+            .args(args)
+            .current_dir(t.path())
+            .env_remove("SECRET_TOKEN")
+            .output()
+            .unwrap();
+        common::Output::of(out, t.path())
+    };
+    bare(&["apply"]).code(0);
+    assert_eq!(t.read("out.txt"), "a|b|c|d");
+    let out = bare(&["rollback", "s"]);
+    out.code(3)
+        .stderr_has("cannot re-apply `s` (revision 1): `spec.pw` held secret text, masked in the state; it came from `!Value \"pw\"`, which cannot be resolved now: no value named `pw`")
+        .stderr_lacks("***");
+    assert_eq!(t.read("out.txt"), "a|b|c|d");
+    // `pw` is back; SECRET_TOKEN is still unset.
+    std::fs::write(t.path().join("values.yaml"), secret_values("pw-again-5555")).unwrap();
+    let out = bare(&["rollback", "s"]);
+    out.code(3)
+        .stderr_has("cannot re-apply `s` (revision 1): `spec.token` held secret text, masked in the state; it came from `!Value \"token\"`, which cannot be resolved now: environment variable `SECRET_TOKEN` is not set")
+        .stderr_lacks("***");
+    assert_eq!(t.read("out.txt"), "a|b|c|d");
+    assert_eq!(revisions(&t, "s"), [1, 2]);
+}

@@ -123,10 +123,9 @@ fn targets<'s>(
             .join(", ");
         let revision = match config.to_revision {
             Some(n) => entry.revision(n).ok_or_else(|| {
-                Diagnostic::error(format!("`{name}` has no revision {n} in the state"))
-                    .help(format!(
-                        "the state keeps revisions {kept} of it (`ordo state history {name}`)"
-                    ))
+                Diagnostic::error(format!("`{name}` has no revision {n} in the state")).help(
+                    format!("the state keeps revisions {kept} of it (`ordo state history {name}`)"),
+                )
             }),
             None => entry.history.last().ok_or_else(|| {
                 Diagnostic::error(format!(
@@ -176,7 +175,10 @@ fn build(
                         "cannot roll back `{}` ({} {}): no handler of this run serves it",
                         t.name, r.kind, r.version
                     ))
-                    .note(format!("{e}; revision {} was applied with {}", r.revision, r.handler))
+                    .note(format!(
+                        "{e}; revision {} was applied with {}",
+                        r.revision, r.handler
+                    ))
                     .help("give the directory of its handler with `-s DIR`"),
                 );
                 continue;
@@ -244,7 +246,10 @@ fn build(
             *list = i.checked_sub(1).into_iter().collect();
         }
         for (i, list) in after.iter_mut().enumerate() {
-            *list = (i + 1 < targets.len()).then_some(i + 1).into_iter().collect();
+            *list = (i + 1 < targets.len())
+                .then_some(i + 1)
+                .into_iter()
+                .collect();
         }
     }
     let plan = Plan {
@@ -286,12 +291,7 @@ fn has_cycle(before: &[Vec<usize>]) -> bool {
 }
 
 /// The variables earlier runs recorded, as `apply` seeds them.
-fn variables(
-    world: &World,
-    state: &State,
-    env: &str,
-    path: &std::path::Path,
-) -> Arc<Variables> {
+fn variables(world: &World, state: &State, env: &str, path: &std::path::Path) -> Arc<Variables> {
     let recorded = state.env(env);
     let instances = world
         .manifests
