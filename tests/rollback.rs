@@ -204,6 +204,15 @@ fn a_chain_is_rolled_back_in_the_exact_reverse_order_with_one_job_and_eight() {
             names_of(&events(&out.stdout), "manifest_rolled_back"),
             ["d", "c", "b", "a"]
         );
+        let started = events(&out.stdout)
+            .into_iter()
+            .find(|e| e["event"] == "rollback_started")
+            .unwrap();
+        assert_eq!(started["reason"], "`d` failed");
+        assert_eq!(
+            started["manifests"],
+            serde_json::json!(["d", "c", "b", "a"])
+        );
         for name in ["a", "b", "c", "d"] {
             assert!(
                 !t.exists(&format!("{name}.out")),
@@ -624,6 +633,16 @@ fn plan_shows_how_each_pending_manifest_would_be_undone() {
     ] {
         assert_eq!(entry(&report, name)["rollback"], strategy, "{name}");
     }
+    let lines = events(
+        &t.run(&["plan", "--rollback-on-failure", "-j", "1", "-o", "jsonl"])
+            .stdout,
+    );
+    let planned: Vec<&Value> = lines
+        .iter()
+        .filter(|e| e["event"] == "rollback_planned")
+        .collect();
+    assert_eq!(planned.len(), 5, "{lines:?}");
+    assert_eq!(planned[0]["strategy"], "re-apply previous spec");
     // Nothing ran, nothing changed.
     assert_eq!(t.read("again.out"), "1");
     assert!(!t.exists("fresh.out"));

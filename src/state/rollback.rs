@@ -85,14 +85,18 @@ impl UnfinishedRollback {
             .find(|(_, r)| r.is_none())
             .map(|(n, _)| format!(" while undoing `{n}`"))
             .unwrap_or_default();
-        format!(
+        let text = format!(
             "the run of `{}` (pid {}, environment `{}`) was killed during its rollback, started {}{current}; {}; the state records each as it is now",
             self.command,
             self.pid,
             self.env,
             self.started,
             parts.join("; ")
-        )
+        );
+        // The file may come with a cloned project: nothing in it reaches the terminal raw.
+        text.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
     }
 }
 
