@@ -483,3 +483,213 @@ fn non_utf8_and_nul_arguments_are_refused_before_connecting() {
     assert!(matches!(err, TransportError::BadArgument { .. }), "{err}");
     assert!(conn.master_pid().is_none(), "nothing connected");
 }
+
+/// How many lines of the host's sshd log hold `what` ("Accepted publickey": connections;
+/// "Starting session": sessions).
+fn log_count(host: &common::sshd::Sshd, what: &str) -> usize {
+    std::fs::read_to_string(&host.log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(what))
+        .count()
+}
+
+#[test]
+fn commands_run_one_after_another_on_one_worker_session() {
+    let Some(lab) = Lab::new() else { return };
+    let host = lab.host("web", 10);
+    let conn = connect(&lab, &host, Settings::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.txt");
+    let path = path.to_str().unwrap();
+    for i in 0..10 {
+        let out = conn
+            .run(&RemoteCommand::new(["echo", &i.to_string()]))
+            .unwrap();
+        assert_eq!(out.stdout, format!("{i}\n").as_bytes());
+        assert!(conn.write(path, format!("v{i}").as_bytes(), 0o640).unwrap());
+        assert_eq!(conn.read(path, 100).unwrap(), format!("v{i}").as_bytes());
+    }
+    assert_eq!(conn.workers(), 1);
+    assert_eq!(
+        log_count(&host, "Starting session"),
+        1,
+        "30 commands, one session"
+    );
+    // Larger than a worker takes: a one-shot session, streamed.
+    let big = vec![b'x'; 3 << 20];
+    assert!(conn.write(path, &big, 0o600).unwrap());
+    assert_eq!(std::fs::read(path).unwrap(), big);
+    assert_eq!(conn.run(&RemoteCommand::new(["true"])).unwrap().code, 0);
+}
+
+#[test]
+fn a_command_reading_stdin_cannot_desynchronise_the_worker() {
+    let Some(lab) = Lab::new() else { return };
+    let host = lab.host("web", 10);
+    let conn = connect(&lab, &host, Settings::default());
+    // No input: the command reads end-of-file at once, not the worker's next request.
+    let out = conn.run(&RemoteCommand::new(["cat"])).unwrap();
+    assert_eq!((out.code, out.stdout.as_slice()), (0, &b""[..]));
+    // Input that looks like requests and markers is the command's input, nothing more.
+    let input = "abc\nC x 1\nE\nK x\n\u{1e}ordo-e 00.1 0\n";
+    let out = conn
+        .run(&RemoteCommand::new(["sh", "-c", "cat; echo done"]).stdin(input))
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{input}done\n")
+    );
+    // A command that reads only part of its input leaves the rest unread, not queued.
+    let out = conn
+        .run(&RemoteCommand::new(["sh", "-c", "read x; echo \"$x\""]).stdin("one\ntwo\n"))
+        .unwrap();
+    assert_eq!(out.stdout, b"one\n");
+    // A command printing a marker of its own does not end its output.
+    let out = conn
+        .run(&RemoteCommand::new([
+            "sh",
+            "-c",
+            "printf '\\036ordo-e 0123.1 0\\n'; echo after; echo err >&2",
+        ]))
+        .unwrap();
+    assert_eq!(out.stdout, b"\x1eordo-e 0123.1 0\nafter\n");
+    assert_eq!(out.stderr, b"err\n");
+    let out = conn.run(&RemoteCommand::new(["echo", "next"])).unwrap();
+    assert_eq!(out.stdout, b"next\n");
+    assert_eq!(conn.workers(), 1, "one worker did it all");
+}
+
+#[test]
+fn a_huge_output_is_capped_and_the_worker_goes_on() {
+    let Some(lab) = Lab::new() else { return };
+    let host = lab.host("web", 10);
+    let conn = connect(&lab, &host, Settings::default());
+    let out = conn
+        .run(
+            &RemoteCommand::new(["sh", "-c", "head -c 67108864 /dev/zero; echo e >&2"])
+                .max_output(1 << 20),
+        )
+        .unwrap();
+    assert_eq!(out.code, 0);
+    assert!(out.truncated);
+    assert_eq!(out.stdout.len(), 1 << 20);
+    assert_eq!(out.stderr, b"e\n");
+    let out = conn.run(&RemoteCommand::new(["echo", "ok"])).unwrap();
+    assert_eq!(out.stdout, b"ok\n");
+    assert_eq!(conn.workers(), 1);
+}
+
+#[test]
+fn a_timeout_kills_the_command_and_the_worker_serves_the_next() {
+    let Some(lab) = Lab::new() else { return };
+    let host = lab.host("web", 10);
+    let conn = connect(&lab, &host, Settings::default());
+    let s = unique_sleep();
+    let err = conn
+        .run(&RemoteCommand::new(["sleep", &s]).timeout(Duration::from_millis(300)))
+        .unwrap_err();
+    assert!(matches!(err, TransportError::TimedOut { .. }), "{err}");
+    let left = gone_within(&format!("^sleep {s}"), Duration::from_secs(1));
+    assert!(left.trim().is_empty(), "remote sleep {s} survived: {left}");
+    let out = conn.run(&RemoteCommand::new(["echo", "ok"])).unwrap();
+    assert_eq!(out.stdout, b"ok\n");
+    assert_eq!(conn.workers(), 1);
+    assert_eq!(log_count(&host, "Starting session"), 1, "the same session");
+}
+
+/// The parent of `pid`, from /proc.
+fn parent(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn a_worker_killed_mid_command_makes_the_call_unreachable_and_the_next_call_gets_a_new_one() {
+    let Some(lab) = Lab::new() else { return };
+    let host = lab.host("web", 10);
+    let conn = connect(&lab, &host, Settings::default());
+    let s = unique_sleep();
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| conn.run(&RemoteCommand::new(["sleep", &s])));
+        let until = Instant::now() + Duration::from_secs(10);
+        let sleep = loop {
+            if let Some(pid) = processes_matching(&format!("^sleep {s}"))
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse::<i32>().ok())
+            {
+                break pid;
+            }
+            assert!(Instant::now() < until, "the remote sleep never started");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // Its worker is the ancestor running the worker's loop (`ordo-r` in its script).
+        let mut pid = sleep;
+        let worker = loop {
+            pid = parent(pid).expect("an ancestor");
+            assert!(pid > 1, "no worker above the sleep");
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains("ordo-r") {
+                break pid;
+            }
+        };
+        std::process::Command::new("kill")
+            .args(["-KILL", &worker.to_string()])
+            .status()
+            .unwrap();
+        let err = running.join().unwrap().unwrap_err();
+        assert!(err.is_unreachable(), "{err}");
+        assert!(err.to_string().contains("ended before it did"), "{err}");
+    });
+    let left = gone_within(&format!("^sleep {s}"), Duration::from_secs(5));
+    assert!(left.trim().is_empty(), "remote sleep {s} survived: {left}");
+    let out = conn.run(&RemoteCommand::new(["echo", "again"])).unwrap();
+    assert_eq!(out.stdout, b"again\n");
+    assert_eq!(conn.workers(), 1);
+}
+
+#[test]
+fn max_sessions_1_keeps_one_connection_and_lowers_the_slots() {
+    let Some(lab) = Lab::new() else { return };
+    let host = lab.host("tiny", 1);
+    let conn = connect(&lab, &host, Settings::default());
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let conn = &conn;
+                scope.spawn(move || {
+                    let out = conn
+                        .run(&RemoteCommand::new([
+                            "sh",
+                            "-c",
+                            &format!("sleep 0.2; echo {i}"),
+                        ]))
+                        .unwrap();
+                    assert_eq!(out.stdout, format!("{i}\n").as_bytes());
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+    });
+    // A big write goes in a one-shot session: it too fits the one session the host allows.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big");
+    assert!(
+        conn.write(path.to_str().unwrap(), &vec![b'y'; 2 << 20], 0o600)
+            .unwrap()
+    );
+    assert_eq!(conn.slots(), 1, "the host allows one session");
+    assert_eq!(
+        log_count(&host, "Accepted publickey"),
+        1,
+        "one connection to the host, never a second"
+    );
+}

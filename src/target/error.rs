@@ -75,6 +75,10 @@ pub enum TransportError {
         "`sudo -n` on `{host}` wants a password to run as `{user}`: become never types one; allow the login user passwordless sudo (NOPASSWD) for it, or drop `become`"
     )]
     BecomeNeedsPassword { host: String, user: String },
+    /// The host's sshd refused a new session on the master connection (its `MaxSessions`);
+    /// the transport lowers the host's slots and retries, so this reaches no handler.
+    #[error("host `{host}` refused a session: {detail}")]
+    SessionRefused { host: String, detail: String },
     /// The control socket directory could not be made.
     #[error("cannot make a directory for the control sockets in `{dir}`: {source}")]
     SocketDir { dir: String, source: std::io::Error },

@@ -28,6 +28,7 @@ mod output;
 mod quote;
 mod slots;
 pub mod ssh;
+mod worker;
 
 use std::sync::Arc;
 

@@ -18,7 +18,7 @@ pub(crate) struct Slots {
 
 #[derive(Debug)]
 struct Count {
-    free: usize,
+    limit: usize,
     held: usize,
     peak: usize,
 }
@@ -32,7 +32,7 @@ impl Slots {
     pub(crate) fn new(n: usize) -> Slots {
         Slots {
             state: Mutex::new(Count {
-                free: n.max(1),
+                limit: n.max(1),
                 held: 0,
                 peak: 0,
             }),
@@ -47,8 +47,7 @@ impl Slots {
             if stop.load(Ordering::SeqCst) {
                 return None;
             }
-            if count.free > 0 {
-                count.free -= 1;
+            if count.held < count.limit {
                 count.held += 1;
                 count.peak = count.peak.max(count.held);
                 return Some(Permit(self));
@@ -60,6 +59,29 @@ impl Slots {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+    }
+
+    /// Lowers the number of slots to `n` (at least one) when it is higher: the host refused
+    /// a session (its `MaxSessions`). Holders over the new number finish undisturbed.
+    pub(crate) fn limit_to(&self, n: usize) {
+        let mut count = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        count.limit = count.limit.min(n.max(1));
+    }
+
+    /// The number of slots now.
+    pub(crate) fn limit(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .limit
+    }
+
+    /// How many slots are held now.
+    pub(crate) fn held(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .held
     }
 
     /// The most slots held at once so far.
@@ -74,7 +96,6 @@ impl Slots {
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         let mut count = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
-        count.free += 1;
         count.held -= 1;
         self.0.freed.notify_one();
     }
@@ -103,6 +124,23 @@ mod tests {
             let _ = t.join();
         }
         assert_eq!(slots.peak(), 3);
+    }
+
+    #[test]
+    fn a_lowered_limit_holds_back_new_holders() {
+        let slots = Slots::new(3);
+        let stop = AtomicBool::new(false);
+        let a = slots.acquire(&stop);
+        let b = slots.acquire(&stop);
+        slots.limit_to(1);
+        assert_eq!(slots.limit(), 1);
+        drop(a);
+        assert_eq!(slots.held(), 1);
+        drop(b);
+        let c = slots.acquire(&stop);
+        assert!(c.is_some());
+        slots.limit_to(5);
+        assert_eq!(slots.limit(), 1, "never raised");
     }
 
     #[test]

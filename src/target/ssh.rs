@@ -47,6 +47,7 @@ use super::error::TransportError;
 use super::output::{read_capped, read_stderr};
 use super::quote;
 use super::slots::Slots;
+use super::worker::{self, Outcome, Spawned, Worker};
 
 /// Default cap on captured stdout and on captured stderr, each (as `shell::run` locally).
 pub const MAX_OUTPUT: usize = 16 << 20;
@@ -60,6 +61,11 @@ const SEND_WITH_CHECK: usize = 64 << 10;
 const INTERRUPT_WAIT: Duration = Duration::from_secs(8);
 /// How long a stopped session waits for a start marker still on its way.
 const MARKER_WAIT: Duration = Duration::from_secs(3);
+/// Commands whose script and input together are larger than this run in a one-shot
+/// session, streamed, rather than on a worker (which stages them in a file on the host).
+const WORKER_PAYLOAD: usize = 1 << 20;
+/// How long a new worker session may take to say it is ready, beyond the connect timeout.
+const WORKER_START: Duration = Duration::from_secs(10);
 
 /// How to reach one host: plain values, so an inventory (or a test) can fill them in.
 #[derive(Debug, Clone, Default)]
@@ -249,6 +255,13 @@ struct Inner {
     /// Sessions between their start and their end (remote kill included).
     sessions: AtomicUsize,
     interrupted: AtomicBool,
+    /// Workers waiting for a command ([`worker`]); at most the slots' number.
+    idle: Mutex<Vec<Worker>>,
+    /// Workers alive, idle or busy.
+    live_workers: Arc<AtomicUsize>,
+    /// The host cannot run a worker (no `setsid`, no temporary directory): one-shot
+    /// sessions only.
+    no_workers: AtomicBool,
 }
 
 /// The running master process, known by the pid `-O check` reports.
@@ -328,6 +341,9 @@ impl Connection {
             master: Mutex::new(None),
             sessions: AtomicUsize::new(0),
             interrupted: AtomicBool::new(false),
+            idle: Mutex::new(Vec::new()),
+            live_workers: Arc::new(AtomicUsize::new(0)),
+            no_workers: AtomicBool::new(false),
         });
         let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
         live.retain(|w| w.strong_count() > 0);
@@ -362,6 +378,19 @@ impl Connection {
     #[must_use]
     pub fn peak_sessions(&self) -> usize {
         self.inner.slots.peak()
+    }
+
+    /// How many commands may run at once on the host now: `per_host`, lowered when the
+    /// host refused a session (its `MaxSessions`).
+    #[must_use]
+    pub fn slots(&self) -> usize {
+        self.inner.slots.limit()
+    }
+
+    /// The worker sessions open now, idle or busy.
+    #[must_use]
+    pub fn workers(&self) -> usize {
+        self.inner.live_workers.load(Ordering::SeqCst)
     }
 
     /// Starts the master if it does not run (`ordo hosts --check`; otherwise the first
@@ -726,6 +755,11 @@ impl Inner {
     }
 
     fn close_master(&self) {
+        // Idle workers first: their sessions end, and the host ends their loops.
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         let mut master = self.master.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(m) = master.take() else { return };
         let _ = self.control("exit");
@@ -750,8 +784,218 @@ impl Inner {
         self.close_master();
     }
 
-    /// Runs one session: a slot, a live master, the wrapped line, supervised.
+    /// Runs one command: on a worker when the host has them and the command is not too
+    /// large, else in a one-shot session. A session the host refuses (its `MaxSessions`)
+    /// lowers the host's slots to what it allowed, and the command waits for one of them.
     fn session(&self, s: &Session<'_>) -> Result<Output, TransportError> {
+        let size =
+            s.line.len() + s.inner.as_ref().map_or(0, String::len) + s.stdin.map_or(0, <[u8]>::len);
+        if size <= WORKER_PAYLOAD
+            && !self.no_workers.load(Ordering::SeqCst)
+            && let Some(result) = self.on_worker(s)
+        {
+            return result;
+        }
+        let mut refusals = 0;
+        loop {
+            // A one-shot session needs room among the host's sessions: an idle worker goes.
+            drop(
+                self.idle
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pop(),
+            );
+            match self.one_shot(s) {
+                Err(TransportError::SessionRefused { host, detail }) => {
+                    refusals += 1;
+                    if refusals > 3 {
+                        return Err(TransportError::Unreachable { host, detail });
+                    }
+                    let open = self.slots.held() + self.live_workers.load(Ordering::SeqCst);
+                    self.slots.limit_to(open);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs the command on a worker (an idle one, or a new one while the slots allow);
+    /// `None` when the host cannot run workers (then it never tries again).
+    ///
+    /// A worker whose session ends before the command started is replaced and the command
+    /// sent again, once; one that ends while the command runs makes the call
+    /// `unreachable`: what the command did is unknown, and it is not run twice.
+    fn on_worker(&self, s: &Session<'_>) -> Option<Result<Output, TransportError>> {
+        let mut retried = false;
+        loop {
+            let Some(permit) = self.slots.acquire(&self.interrupted) else {
+                return Some(Err(self.interrupted_error(&s.shown)));
+            };
+            if let Err(e) = self.ensure_master() {
+                return Some(Err(e));
+            }
+            self.sessions.fetch_add(1, Ordering::SeqCst);
+            let running = Running(&self.sessions);
+            if self.interrupted.load(Ordering::SeqCst) {
+                return Some(Err(self.interrupted_error(&s.shown)));
+            }
+            let idle = self
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let mut worker = match idle {
+                Some(w) => w,
+                None => match Worker::spawn(
+                    self.worker_command(),
+                    WORKER_START + self.settings.connect_timeout,
+                    &self.interrupted,
+                    &self.live_workers,
+                ) {
+                    Err(e) => return Some(Err(self.spawn_error(e))),
+                    Ok(Spawned::Ready(w)) => w,
+                    Ok(Spawned::Unsupported) => {
+                        self.no_workers.store(true, Ordering::SeqCst);
+                        return None;
+                    }
+                    Ok(Spawned::Refused(text)) => {
+                        let live = self.live_workers.load(Ordering::SeqCst);
+                        if live == 0 {
+                            return Some(Err(TransportError::Unreachable {
+                                host: self.host(),
+                                detail: ssh_message(&text),
+                            }));
+                        }
+                        // The host allows the sessions open now: wait for one of them.
+                        self.slots.limit_to(live);
+                        drop(running);
+                        drop(permit);
+                        continue;
+                    }
+                    Ok(Spawned::Failed(text)) => {
+                        if self.interrupted.load(Ordering::SeqCst) {
+                            return Some(Err(self.interrupted_error(&s.shown)));
+                        }
+                        return Some(Err(TransportError::Unreachable {
+                            host: self.host(),
+                            detail: ssh_message(&text),
+                        }));
+                    }
+                },
+            };
+            let deadline = s.timeout.map(|t| (Instant::now() + t, t));
+            let mut payload = quote::frame(&s.line).into_bytes();
+            if let Some(inner) = &s.inner {
+                payload.extend_from_slice(quote::frame(inner).as_bytes());
+            }
+            payload.extend_from_slice(s.stdin.unwrap_or_default());
+            let outcome = worker.run(
+                &payload,
+                s.max_output,
+                deadline,
+                &self.interrupted,
+                Duration::from_millis(u64::from(GRACE_TENTHS) * 100) + Duration::from_secs(5),
+            );
+            match outcome {
+                Outcome::Done {
+                    code,
+                    stdout,
+                    stderr,
+                    truncated,
+                } => {
+                    self.put_back(worker);
+                    return Some(Ok(Output {
+                        code,
+                        stdout,
+                        stderr,
+                        truncated,
+                    }));
+                }
+                Outcome::Stopped(stop) => {
+                    self.put_back(worker);
+                    return Some(Err(match stop {
+                        worker::Stop::Timeout(after) => TransportError::TimedOut {
+                            host: self.host(),
+                            command: s.shown.clone(),
+                            after,
+                        },
+                        worker::Stop::Interrupted => self.interrupted_error(&s.shown),
+                    }));
+                }
+                Outcome::Lost {
+                    started,
+                    group,
+                    text,
+                } => {
+                    drop(worker);
+                    let lost = self.master_lost();
+                    // The host kills the command when the session ends, unless its loop
+                    // was killed itself: then ordo does, over a new session.
+                    if let (false, Some(group)) = (lost, group) {
+                        self.kill_groups(&[group]);
+                    }
+                    if self.interrupted.load(Ordering::SeqCst) {
+                        return Some(Err(self.interrupted_error(&s.shown)));
+                    }
+                    let said = ssh_message(&String::from_utf8_lossy(&text));
+                    if !started && !retried && !lost {
+                        retried = true;
+                        continue;
+                    }
+                    let detail = if lost {
+                        format!("the connection was lost while `{}` ran ({said})", s.shown)
+                    } else {
+                        format!(
+                            "the session running `{}` on the host ended before it did ({said})",
+                            s.shown
+                        )
+                    };
+                    return Some(Err(TransportError::Unreachable {
+                        host: self.host(),
+                        detail,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Keeps a worker for the next command, unless it is closed or over the slots.
+    fn put_back(&self, worker: Worker) {
+        if worker.usable() && self.live_workers.load(Ordering::SeqCst) <= self.slots.limit() {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(worker);
+        }
+    }
+
+    /// A session client: it talks to the master only. If the master refuses the session,
+    /// `ssh` would open a connection of its own; `ProxyCommand=false` makes that fail at
+    /// once instead (after the inventory's `sshOptions`, so a `-J` or a `ProxyCommand`
+    /// there wins and is not refused; the session is then ended as soon as ssh says the
+    /// master refused it).
+    fn session_ssh(&self) -> Command {
+        let mut command = self.ssh();
+        command.args([
+            "-o",
+            "ProxyCommand=false",
+            "-o",
+            "ControlMaster=no",
+            "-T",
+            "--",
+        ]);
+        command.arg(&self.params.address);
+        command
+    }
+
+    fn worker_command(&self) -> Command {
+        let mut command = self.session_ssh();
+        command.arg(worker::remote_command());
+        command
+    }
+
+    /// Runs one one-shot session: a slot, a live master, the wrapped line, supervised.
+    fn one_shot(&self, s: &Session<'_>) -> Result<Output, TransportError> {
         let Some(_permit) = self.slots.acquire(&self.interrupted) else {
             return Err(self.interrupted_error(&s.shown));
         };
@@ -771,10 +1015,8 @@ impl Inner {
             payload.extend_from_slice(quote::frame(inner).as_bytes());
         }
         payload.extend_from_slice(s.stdin.unwrap_or_default());
-        let mut command = self.ssh();
+        let mut command = self.session_ssh();
         command
-            .args(["-o", "ControlMaster=no", "-T", "--"])
-            .arg(&self.params.address)
             .arg(quote::remote_command())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -868,6 +1110,13 @@ impl Inner {
         let lost = ssh_code == 255 || status.is_none_or(|st| st.code().is_none());
         let started_remotely = pgid.get().is_some();
         if !started_remotely && lost {
+            let text = String::from_utf8_lossy(&stderr);
+            if worker::refused(&text) && !self.master_lost() {
+                return Err(TransportError::SessionRefused {
+                    host: self.host(),
+                    detail: ssh_message(&text),
+                });
+            }
             return Err(TransportError::Unreachable {
                 host: self.host(),
                 detail: ssh_message(&String::from_utf8_lossy(&stderr)),
@@ -911,17 +1160,24 @@ impl Inner {
             let _ = child.wait();
             return;
         };
-        let mut kill = self.ssh();
-        kill.args(["-o", "ControlMaster=no", "-T", "--"])
-            .arg(&self.params.address)
-            .arg(format!(
-                "exec sh -c {}",
-                quote::word(OsStr::new(&quote::kill_script(&[group], GRACE_TENTHS)))
-                    .unwrap_or_default()
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        self.kill_groups(&[group]);
+        // The client last: its session closing makes the watcher on the host kill the
+        // group at once, which would skip the grace.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Kills the process groups `groups` on the host over a new session: SIGTERM, SIGKILL
+    /// after the grace.
+    fn kill_groups(&self, groups: &[i32]) {
+        let mut kill = self.session_ssh();
+        kill.arg(format!(
+            "exec sh -c {}",
+            quote::word(OsStr::new(&quote::kill_script(groups, GRACE_TENTHS))).unwrap_or_default()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         if let Ok(mut killer) = kill.spawn() {
             // The grace runs on the host; past it (and a connect), give up on the host.
             let until = Instant::now()
@@ -933,10 +1189,6 @@ impl Inner {
             let _ = killer.kill();
             let _ = killer.wait();
         }
-        // The client last: its session closing makes the watcher on the host kill the
-        // group at once, which would skip the grace.
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
