@@ -3,7 +3,9 @@
 //!
 //! sshd refuses sessions over its `MaxSessions` (10 by default), and the `ssh` client then
 //! silently opens a new TCP connection for each refused one; `--per-host` (default 8)
-//! keeps ordo under the limit, with room for the channel that kills a timed-out command.
+//! keeps ordo under the default limit, with room for the channel that kills a timed-out
+//! one-shot command, and a host that refuses a session lowers its slots
+//! ([`Slots::limit_to`]) to the sessions it allowed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};

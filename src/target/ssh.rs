@@ -1,5 +1,7 @@
 //! A host reached over the system's OpenSSH client: one multiplexed master connection per
-//! host, commands and file transfers as sessions on it.
+//! host, commands and file transfers run by long-lived worker sessions on it
+//! ([`super::worker`]), one round trip each; a command too large for a worker, or on a
+//! host that cannot run one, gets a one-shot session of its own.
 //!
 //! ordo runs the `ssh` found on `PATH`, so the user's `~/.ssh/config`, agent, keys and
 //! jump hosts work as in their shell. The traps it avoids were measured on OpenSSH 9.2
@@ -19,7 +21,10 @@
 //! - `BatchMode`: a host that wants a password or an unknown host key fails at once.
 //! - At most `per_host` sessions at once ([`Settings::per_host`], default 8): sshd's
 //!   `MaxSessions` is 10, and `ssh` silently opens a new TCP connection for every session
-//!   the server refuses.
+//!   the server refuses. Session clients get `ProxyCommand=false` (after the inventory's
+//!   options, so a `-J` there still works), which makes that fallback fail at once; a
+//!   refused session lowers the host's slots to the sessions it allowed
+//!   ([`Connection::slots`]) and the command waits for one of them.
 //! - A killed local `ssh` leaves the remote command running (no PTY, no SIGHUP), so a
 //!   timeout or an interrupt kills the remote process group over a second channel:
 //!   SIGTERM, then SIGKILL after the same 2 s grace as local commands.
