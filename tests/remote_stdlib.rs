@@ -812,3 +812,64 @@ fn ssh_options_can_set_the_connect_timeout() {
         started.elapsed()
     );
 }
+
+/// F2: on a host as on the controller, a FIFO is refused up front and a "regular" file
+/// that would block (`/proc/kmsg`, where this user can open it) fails at once: neither is
+/// waited on until the call's timeout.
+#[test]
+fn reading_a_fifo_or_a_file_that_would_block_fails_at_once_as_on_the_controller() {
+    let Some(lab) = Lab::new() else { return };
+    let web = lab.host("web", 10);
+    let root = root_of(&lab, "web");
+    std::fs::create_dir_all(&root).unwrap();
+    let fifo = root.join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let kmsg = std::fs::File::open("/proc/kmsg").is_ok();
+    let mut apply = String::from(
+        r#"    let p = `${r}/pipe`;
+    for f in ["read", "sha256", "copy"] {
+        let said = "";
+        try {
+            if f == "read" { file::read(p); }
+            if f == "sha256" { file::sha256(p); }
+            if f == "copy" { file::copy(p, `${r}/copied`); }
+            said = "no error";
+        } catch (e) { said = `${e}`; }
+        check_(said.contains("not a regular file"), `${f}: ${said}`);
+    }
+"#,
+    );
+    if kmsg {
+        apply.push_str(
+            r#"    let said = "";
+    try { file::read("/proc/kmsg"); said = "no error"; } catch (e) { said = `${e}`; }
+    check_(said.contains("Resource temporarily unavailable"), `kmsg: ${said}`);
+"#,
+        );
+    }
+    let t = project(
+        &inventory(&lab, &[(&web, "")]),
+        r#""file:read", "file:write""#,
+        &apply,
+    )
+    .manifest(
+        "m.yaml",
+        "kind: Remote\nversion: v1\nmetadata: {name: m, hosts: [web], timeout: 30}\nspec: {}\n",
+    );
+    let started = Instant::now();
+    t.run(&["apply", "--no-state"]).code(0);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "waited on a blocking file: {:?}",
+        started.elapsed()
+    );
+    if !kmsg {
+        eprintln!("/proc/kmsg is not readable here: only the FIFO was tried");
+    }
+}

@@ -28,9 +28,14 @@
 //! inside the root; it does not contain a hostile process already on the host. The
 //! commands `shell::run` starts are not confined either (only their `cwd` is checked).
 //!
+//! **Nothing is waited on.** As locally, reading a FIFO, a device or a socket is refused up
+//! front, and file content is read without blocking (`dd iflag=nonblock`): a "regular" file
+//! that would block (`/proc/kmsg`) fails at once with the host's message, never at the
+//! call's timeout.
+//!
 //! Scripts need POSIX `sh` and GNU coreutils (`realpath -m`, `stat -c`, `sha256sum`,
-//! `mktemp`) and GNU `find` (`-printf`), as on every mainstream Linux distribution. With the
-//! host's `become`, they run through `sudo -n` like commands do ([`super::exec`]).
+//! `mktemp`, `dd`) and GNU `find` (`-printf`), as on every mainstream Linux distribution.
+//! With the host's `become`, they run through `sudo -n` like commands do ([`super::exec`]).
 
 use std::time::Duration;
 
@@ -71,6 +76,7 @@ at() {
   fi
 }
 parent() { d=${1%/*}; [ -n "$d" ] || d=/; }
+nowait() { dd if="$1" iflag=nonblock bs=1 count=1 of=/dev/null status=none || exit 1; }
 if [ -n "$root" ]; then
   real "$root"; [ -d "$r" ] || die 95 "no such directory"; root=$r
   case $root in /) pre=/;; *) pre=$root/;; esac
@@ -81,7 +87,7 @@ const READ: &str = r#"at "$1" follow
 [ -e "$r" ] || die 90 missing
 [ -f "$r" ] || die 92 "not a regular file (a directory, a FIFO, a device or a socket)"
 if [ "$2" = mode ]; then stat -L -c %a -- "$r" || exit 1; fi
-exec cat -- "$r""#;
+exec dd if="$r" iflag=nonblock bs=64K status=none"#;
 
 const WRITE: &str = r#"at "$1" follow; p=$r; m=$2; h=$3
 parent "$p"
@@ -134,6 +140,7 @@ find -H "$r" -mindepth 1 -maxdepth 1 -printf '%f\0'"#;
 const COPY: &str = r#"at "$1" follow; f=$r; at "$2" follow; p=$r
 [ -e "$f" ] || die 90 missing
 [ -f "$f" ] || die 92 "not a regular file (a directory, a FIFO, a device or a socket)"
+nowait "$f"
 [ -d "$p" ] && die 92 "the destination is a directory"
 parent "$p"; mkdir -p -- "$d" || exit 1
 m=$(stat -L -c %a -- "$f") || exit 1
@@ -143,6 +150,7 @@ if cat -- "$f" >"$t" && chmod -- "$m" "$t" && mv -f -- "$t" "$p"; then :; else r
 const SHA256: &str = r#"at "$1" follow
 [ -e "$r" ] || die 90 missing
 [ -f "$r" ] || die 92 "not a regular file (a directory, a FIFO, a device or a socket)"
+nowait "$r"
 sha256sum <"$r""#;
 
 const STAT: &str = r#"at "$1" follow
