@@ -48,6 +48,12 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page of ordo, or of one command (`ordo man apply`), as roff
     Man(ManArgs),
+    /// Run every selected manifest's `verify` (read-only), dependencies first: does it work?
+    Verify(RunArgs),
+    /// Run a custom action of the handlers (`start`, `stop`, `backup`...) over the graph
+    Run(RunActionArgs),
+    /// List the custom actions of the handlers: kind, versions, action, order, parameters
+    Actions(HandlersArgs),
 }
 
 /// `completions`: which shell.
@@ -64,6 +70,34 @@ pub struct ManArgs {
     /// A command (`apply`, `state`, ...) for its own page, `ordo-COMMAND(1)` [default: ordo(1)]
     #[arg(value_name = "COMMAND")]
     pub command: Option<String>,
+}
+
+/// `run ACTION`: the action, its parameters and order, and the options of a run.
+#[derive(Debug, Args)]
+pub struct RunActionArgs {
+    /// The action, as a handler declares it in `actions(#{...})`
+    #[arg(value_name = "ACTION")]
+    pub action: String,
+
+    /// A parameter of the action, typed as the handler declares it (repeatable)
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+
+    /// The order over the graph, instead of the declared one: `forward` (dependencies
+    /// first), `reverse` (as delete), `none` (all at once)
+    #[arg(long = "order", value_name = "ORDER")]
+    pub order: Option<ActionOrder>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `run --order`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ActionOrder {
+    Forward,
+    Reverse,
+    None,
 }
 
 /// `hosts`: loading (for `kind: Inventory` documents and `-i`), `--limit`, output.
@@ -147,6 +181,11 @@ pub struct ApplyArgs {
     /// On a failure (or Ctrl-C), undo what this run changed, in the reverse of the order it finished
     #[arg(long = "rollback-on-failure", conflicts_with = "keep_going")]
     pub rollback_on_failure: bool,
+
+    /// After each manifest's apply (also when `check` found nothing to do), run its `verify`;
+    /// a failure fails the manifest (a warning for `metadata.verify: advisory`)
+    #[arg(long = "verify")]
+    pub verify: bool,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,9 @@ pub enum CommandKind {
     Lint,
     Hosts,
     Rollback,
+    Verify,
+    Run,
+    Actions,
 }
 
 impl CommandKind {
@@ -42,6 +45,9 @@ impl CommandKind {
             CommandKind::Lint => "lint",
             CommandKind::Hosts => "hosts",
             CommandKind::Rollback => "rollback",
+            CommandKind::Verify => "verify",
+            CommandKind::Run => "run",
+            CommandKind::Actions => "actions",
         }
     }
 }
@@ -98,10 +104,24 @@ pub struct Config {
     /// `rollback NAME...`: the state entries to roll back, and `--to-revision`.
     pub rollback: Vec<String>,
     pub to_revision: Option<u64>,
+    /// `apply --verify`.
+    pub verify_after: bool,
+    /// `run ACTION`: the action, its `--param`s as given, and `--order`.
+    pub action: Option<ActionRequest>,
     /// The command line as the lock file records it (secrets are masked there), filled in
     /// by `run` from the arguments it was given, never from `std::env::args` (which panics
     /// on an argument that is not UTF-8).
     pub command_line: String,
+}
+
+/// `ordo run ACTION --param k=v --order o`, as given (checked against the handlers once
+/// they are loaded).
+#[derive(Debug, Clone)]
+pub struct ActionRequest {
+    pub name: String,
+    /// `(key, text)` in the order given.
+    pub params: Vec<(String, String)>,
+    pub order: Option<crate::handler::actions::Order>,
 }
 
 /// Most `--per-host` sessions: more than sshd would ever allow on one connection.
@@ -213,17 +233,52 @@ impl Config {
         let mut hosts_check = false;
         let mut yes = false;
         let mut rollback = (Vec::new(), None);
+        let mut verify_after = false;
+        let mut action = None;
         let (command, (load, select, output, run)) = match cli.command {
             Command::Apply(a) => {
                 plan.prune = a.prune;
                 yes = a.yes;
                 plan.rollback_on_failure = a.rollback_on_failure;
+                verify_after = a.verify;
                 (CommandKind::Apply, run_parts(a.run))
             }
             Command::Delete(d) => {
                 yes = d.yes;
                 (CommandKind::Delete, run_parts(d.run))
             }
+            Command::Verify(r) => (CommandKind::Verify, run_parts(r)),
+            Command::Run(r) => {
+                let mut params = Vec::new();
+                for p in &r.params {
+                    match p.split_once('=') {
+                        Some((k, v)) if !k.trim().is_empty() => {
+                            params.push((k.to_string(), v.to_string()));
+                        }
+                        _ => return Err(usage(format!("--param `{p}`: expected KEY=VALUE"))),
+                    }
+                }
+                use crate::handler::actions::Order;
+                action = Some(ActionRequest {
+                    name: r.action.clone(),
+                    params,
+                    order: r.order.map(|o| match o {
+                        super::args::ActionOrder::Forward => Order::Forward,
+                        super::args::ActionOrder::Reverse => Order::Reverse,
+                        super::args::ActionOrder::None => Order::None,
+                    }),
+                });
+                (CommandKind::Run, run_parts(r.run))
+            }
+            Command::Actions(h) => (
+                CommandKind::Actions,
+                (
+                    h.load,
+                    SelectArgs::default(),
+                    h.output,
+                    RunOptions::default(),
+                ),
+            ),
             Command::Plan(p) => {
                 plan = PlanOptions {
                     prune: p.prune,
@@ -441,6 +496,8 @@ impl Config {
             hosts_check,
             rollback: rollback.0,
             to_revision: rollback.1,
+            verify_after,
+            action,
             command_line: String::new(),
         })
     }

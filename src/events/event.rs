@@ -116,6 +116,12 @@ pub enum Event {
         /// Why it stopped early (a failed undo, Ctrl-C), if it did.
         stopped: Option<String>,
     },
+    /// `run ACTION`: what a manifest's action returned (as JSON, secrets masked), just
+    /// before its `ManifestFinished`.
+    ActionResult {
+        manifest: String,
+        value: serde_json::Value,
+    },
     RunFinished {
         command: &'static str,
         ok: bool,

@@ -28,6 +28,15 @@ pub enum Status {
     /// `apply --rollback-on-failure`: to undo, but not undone (no way to, or the rollback
     /// stopped first).
     NotRolledBack,
+    /// `verify`: the handler's `verify` passed.
+    Verified,
+    /// `verify` of a `metadata.verify: advisory` manifest failed: a warning, not a failure.
+    Warned,
+    /// `run ACTION`: the action ran.
+    Done,
+    /// Shown as `skipped`: the handler has no such function (`verify`, an action), so
+    /// nothing ran; unlike [`Status::Skipped`] it holds nothing back that depends on it.
+    Absent,
 }
 
 impl Status {
@@ -44,6 +53,10 @@ impl Status {
             Status::RolledBack => "rolled_back",
             Status::RollbackFailed => "rollback_failed",
             Status::NotRolledBack => "not_rolled_back",
+            Status::Verified => "verified",
+            Status::Warned => "warning",
+            Status::Done => "done",
+            Status::Absent => "skipped",
         }
     }
 }
@@ -67,6 +80,9 @@ pub struct Summary {
     pub rolled_back: usize,
     pub rollback_failed: usize,
     pub not_rolled_back: usize,
+    pub verified: usize,
+    pub warned: usize,
+    pub done: usize,
 }
 
 impl Summary {
@@ -77,12 +93,15 @@ impl Summary {
             Status::Failed => self.failed += 1,
             Status::Unreachable => self.unreachable += 1,
             Status::Interrupted => self.interrupted += 1,
-            Status::Skipped => self.skipped += 1,
+            Status::Skipped | Status::Absent => self.skipped += 1,
             Status::Pending => self.pending += 1,
             Status::Orphaned => self.orphaned += 1,
             Status::RolledBack => self.rolled_back += 1,
             Status::RollbackFailed => self.rollback_failed += 1,
             Status::NotRolledBack => self.not_rolled_back += 1,
+            Status::Verified => self.verified += 1,
+            Status::Warned => self.warned += 1,
+            Status::Done => self.done += 1,
         }
     }
 
@@ -95,12 +114,15 @@ impl Summary {
             Status::Failed => &mut self.failed,
             Status::Unreachable => &mut self.unreachable,
             Status::Interrupted => &mut self.interrupted,
-            Status::Skipped => &mut self.skipped,
+            Status::Skipped | Status::Absent => &mut self.skipped,
             Status::Pending => &mut self.pending,
             Status::Orphaned => &mut self.orphaned,
             Status::RolledBack => &mut self.rolled_back,
             Status::RollbackFailed => &mut self.rollback_failed,
             Status::NotRolledBack => &mut self.not_rolled_back,
+            Status::Verified => &mut self.verified,
+            Status::Warned => &mut self.warned,
+            Status::Done => &mut self.done,
         };
         *slot = slot.saturating_sub(1);
     }

@@ -2,6 +2,7 @@
 //! shares with the handlers live below it (`events/`, `script/`) and are re-exported here.
 
 mod hosts;
+mod mode;
 mod rollback;
 mod runner;
 
@@ -12,6 +13,7 @@ pub use crate::events::{diff, secrets};
 pub use crate::manifest::split_name;
 pub use crate::script::{Variable, Variables, is_plain};
 pub use hosts::{HostPool, params as host_params};
+pub use mode::RunMode;
 pub use rollback::rolling_back;
 pub use runner::{
     Baseline, Failure, Orphan, Outcome, Previous, Recorder, Restore, RunReport, RunSettings, Runner,

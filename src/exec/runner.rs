@@ -134,7 +134,7 @@ pub struct Failure {
 
 impl Failure {
     /// This failure, as one raised while `function` ran.
-    fn during(mut self, function: &'static str) -> Self {
+    pub(super) fn during(mut self, function: &'static str) -> Self {
         self.function = Some(function);
         self
     }
@@ -194,6 +194,10 @@ pub struct Runner<'a> {
     /// secrets resolved again from the sources (never the masked text of the state), for
     /// "re-apply previous spec"; an error says why it cannot be rebuilt.
     pub restore: Option<&'a Restore<'a>>,
+    /// What each step calls: the plan's function, `verify`, or a custom action.
+    pub mode: super::mode::RunMode,
+    /// `apply --verify`: each applied manifest's `verify` runs after its apply.
+    pub verify_after: bool,
 }
 
 /// Looks up `m.previous` by manifest name.
@@ -669,7 +673,10 @@ impl<'a> Runner<'a> {
             kind: m.kind.clone(),
             version: m.version.clone(),
             handler: self.registry.get(step.handler).name().to_string(),
-            function: step.function.as_str(),
+            function: self
+                .mode
+                .function()
+                .unwrap_or_else(|| step.function.as_str()),
             host: m.host.as_ref().map(|h| h.name.clone()),
         }
     }
@@ -1149,6 +1156,7 @@ impl<'a> Runner<'a> {
     ) -> Result<Done, (Failure, Option<LimitKind>)> {
         self.with_call(m, handler, |timeout| {
             self.attempt_in(m, handler, function, timeout)
+                .and_then(|done| self.verify_after(m, handler, function, done, timeout))
         })
     }
 
@@ -1171,7 +1179,7 @@ impl<'a> Runner<'a> {
             vars: Arc::clone(&self.vars),
             values: Arc::clone(&self.values),
             events: self.events.clone(),
-            policy: Arc::clone(&self.policy),
+            policy: self.mode_policy(),
             dry_run: self.settings.dry_run,
             deadline: Instant::now().checked_add(timeout),
             cancel: Arc::clone(&self.cancel),
@@ -1192,7 +1200,10 @@ impl<'a> Runner<'a> {
 
     /// The connection to an instance's host, its master started (before the handler's
     /// first call, so an unreachable host fails fast).
-    fn connect(&self, host: &InstanceHost) -> Result<Arc<crate::target::RemoteHost>, Failure> {
+    pub(super) fn connect(
+        &self,
+        host: &InstanceHost,
+    ) -> Result<Arc<crate::target::RemoteHost>, Failure> {
         let Some(pool) = self.hosts else {
             let text = format!("no connection to host `{}` in this run", host.name);
             return Err(Failure {
@@ -1223,6 +1234,9 @@ impl<'a> Runner<'a> {
         let compiled = handler
             .compiled()
             .map_err(|e| (self.failure_text(handler, e), None))?;
+        if let Some(attempt) = self.attempt_mode(m, handler, compiled, timeout) {
+            return attempt;
+        }
         let has_function = match function {
             Action::Apply | Action::Rollback => compiled.functions.apply,
             Action::Delete => compiled.functions.delete,
@@ -1273,7 +1287,7 @@ impl<'a> Runner<'a> {
         done(Status::Changed, resolved)
     }
 
-    fn call(
+    pub(super) fn call(
         &self,
         handler: &Handler,
         compiled: &Compiled,
@@ -1493,10 +1507,10 @@ impl<'a> Runner<'a> {
 pub(super) type Resolved = Option<Box<(serde_json::Value, serde_json::Value)>>;
 
 /// A finished attempt.
-struct Done {
-    status: Status,
-    reason: Option<String>,
-    resolved: Resolved,
+pub(super) struct Done {
+    pub(super) status: Status,
+    pub(super) reason: Option<String>,
+    pub(super) resolved: Resolved,
 }
 
 /// Why `m` could not be built.

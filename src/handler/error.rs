@@ -47,6 +47,12 @@ pub enum HandlerErrorKind {
     /// The static check of calls found a problem.
     #[error("{0}")]
     Lint(super::lint::LintKind),
+    /// A problem in an `actions(#{...})` declaration.
+    #[error("{message}")]
+    BadAction {
+        message: String,
+        help: Option<String>,
+    },
     #[error("unknown permission `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     BadPermission {
         name: String,
@@ -80,6 +86,7 @@ impl HandlerError {
                     K::NotAScript { .. } => Some("`ordo lint` checks handler scripts and modules; manifests are checked by `ordo validate -m FILE`".to_string()),
                     K::BadPermission { .. } => Some("permissions are: shell, file:read, file:write, http, env, prompt".to_string()),
                     K::Lint(l) => l.help(),
+                    K::BadAction { help, .. } => help.clone(),
                     K::Overlap { .. } => Some("each version of a kind must have one handler; narrow one of the ranges".to_string()),
                     _ => None,
                 };

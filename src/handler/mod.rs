@@ -1,5 +1,6 @@
 //! Handlers: discovery, registration, version resolution, bundled handlers.
 
+pub mod actions;
 mod bundled;
 mod discover;
 mod error;

@@ -47,6 +47,8 @@ pub struct Functions {
     pub delete: bool,
     /// `fn rollback(m, prev)` (two parameters), for `apply --rollback-on-failure`.
     pub rollback: bool,
+    /// `fn verify(m)` (DESIGN §14).
+    pub verify: bool,
 }
 
 /// A compiled script, ready to call.
@@ -73,6 +75,9 @@ pub struct Handler {
     /// Every call of a user handler that needs a capability (empty for bundled handlers,
     /// which the tests check), found by the lint when it loads.
     pub uses: Vec<super::lint::CapabilityUse>,
+    /// The custom actions its top level declared (`actions(#{...})`; none for the bundled
+    /// handlers).
+    pub actions: Vec<super::actions::ActionDecl>,
 }
 
 impl Handler {
@@ -154,6 +159,7 @@ fn bundled(b: &super::bundled::Bundled) -> Handler {
         registrations,
         compiled: OnceLock::new(),
         uses: Vec::new(),
+        actions: Vec::new(),
     }
 }
 
@@ -460,6 +466,7 @@ fn load_one(
             "check" => &mut functions.check,
             "apply" => &mut functions.apply,
             "delete" => &mut functions.delete,
+            "verify" => &mut functions.verify,
             _ => continue,
         };
         if f.params.len() == 1 {
@@ -585,6 +592,39 @@ fn load_one(
             kind: K::NoApply { kind, near },
         });
     }
+    let mut actions = Vec::new();
+    let defines = |name: &str| {
+        ast.iter_functions()
+            .any(|f| f.name == name && f.params.len() == 1)
+    };
+    for (map, pos) in &state.actions {
+        let (declared, problems) = super::actions::declared(map, &defines);
+        for p in problems {
+            errors.push(HandlerError {
+                location: at(near_mark(source.text(), mark_of(*pos), p.near.as_deref())),
+                kind: K::BadAction {
+                    message: p.message,
+                    help: p.help,
+                },
+            });
+        }
+        for d in declared {
+            if actions
+                .iter()
+                .any(|a: &super::actions::ActionDecl| a.name == d.name)
+            {
+                errors.push(HandlerError {
+                    location: at(mark_of(*pos)),
+                    kind: K::BadAction {
+                        message: format!("action `{}` is declared twice", d.name),
+                        help: None,
+                    },
+                });
+                continue;
+            }
+            actions.push(d);
+        }
+    }
     let permissions_line = state.permission_calls.first().and_then(|p| p.line());
     // Bundled handlers are checked by the tests; they are compiled when a run needs them.
     let mut uses = Vec::new();
@@ -620,6 +660,7 @@ fn load_one(
         }),
         hash: crate::stdlib::sha256_hex(source.text().as_bytes()),
         uses,
+        actions,
     })
 }
 
@@ -636,6 +677,33 @@ fn function_mark(text: &str, name: &str) -> Mark {
             ))
         })
         .unwrap_or(Mark::new(1, 1))
+}
+
+/// Where `near` is written at or after `call` (the `actions(` call), for an error about a
+/// word of the declaration: the first line from the call on that holds it as a word,
+/// quoted or followed by `:`. `call` itself when it is not found.
+fn near_mark(text: &str, call: Mark, near: Option<&str>) -> Mark {
+    let Some(near) = near else {
+        return call;
+    };
+    let first = usize::try_from(call.line).unwrap_or(1).max(1);
+    for (i, line) in text.lines().enumerate().skip(first - 1) {
+        let mut from = 0;
+        while let Some(found) = line.get(from..).and_then(|rest| rest.find(near)) {
+            let at = from + found;
+            let before = line.get(..at).and_then(|b| b.chars().last());
+            let after = line.get(at + near.len()..).and_then(|a| a.chars().next());
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !word(before) && !word(after) {
+                let col = line.get(..at).map_or(0, |b| b.chars().count()) + 1;
+                if let (Ok(l), Ok(c)) = (u32::try_from(i + 1), u32::try_from(col)) {
+                    return Mark::new(l, c);
+                }
+            }
+            from = at + near.len().max(1);
+        }
+    }
+    call
 }
 
 #[cfg(test)]

@@ -79,6 +79,8 @@ pub struct Metadata {
     pub max_fail_percent: Option<u8>,
     /// `metadata.rollback`: what `apply --rollback-on-failure` may undo (DESIGN §14).
     pub rollback: RollbackMode,
+    /// `metadata.verify: advisory`: a failed `verify` is a warning, not a failure.
+    pub verify_advisory: bool,
 }
 
 /// `metadata.rollback`: how much of a manifest `apply --rollback-on-failure` undoes.
@@ -143,6 +145,7 @@ impl Default for Metadata {
             serial: None,
             max_fail_percent: None,
             rollback: RollbackMode::Auto,
+            verify_advisory: false,
         }
     }
 }
@@ -233,6 +236,7 @@ const METADATA: &[&str] = &[
     "serial",
     "maxFailPercent",
     "rollback",
+    "verify",
 ];
 
 /// Whether `name` is a valid manifest name: `[A-Za-z0-9._-]+`.
@@ -697,6 +701,25 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
     host_batches(c, m, &mut meta);
     if let Some(node) = m.get("rollback").filter(|n| !n.is_null()) {
         meta.rollback = rollback_mode(c, node);
+    }
+    if let Some(node) = m.get("verify").filter(|n| !n.is_null()) {
+        match node.as_str() {
+            Some("required") => {}
+            Some("advisory") => meta.verify_advisory = true,
+            Some(other) => {
+                let suggestion = did_you_mean(other, ["required", "advisory"]).map(str::to_string);
+                c.error(
+                    node.mark,
+                    K::BadChoice {
+                        field: "metadata.verify",
+                        value: other.to_string(),
+                        allowed: "`required` or `advisory`",
+                        suggestion,
+                    },
+                );
+            }
+            None => c.wrong_type(node, "metadata.verify", "`required` or `advisory`"),
+        }
     }
     (name, meta)
 }

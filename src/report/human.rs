@@ -158,10 +158,10 @@ pub fn duration(d: Duration) -> String {
 
 fn status_style(status: Status) -> Style {
     let color = match status {
-        Status::Changed => AnsiColor::Green,
+        Status::Changed | Status::Verified | Status::Done => AnsiColor::Green,
         Status::Unchanged => AnsiColor::BrightBlack,
         Status::Failed | Status::Unreachable => AnsiColor::Red,
-        Status::Skipped | Status::Orphaned => AnsiColor::Yellow,
+        Status::Skipped | Status::Orphaned | Status::Absent | Status::Warned => AnsiColor::Yellow,
         Status::Interrupted => AnsiColor::Magenta,
         Status::Pending => AnsiColor::Cyan,
         Status::RolledBack => AnsiColor::Blue,
@@ -223,10 +223,21 @@ impl Reporter for HumanReporter {
                 let word = self.paint(status_style(*status), &format!("{:<9}", status.as_str()));
                 let id = format!("{}/{}", info.kind, info.name);
                 let tail = match (status, reason) {
-                    (Status::Skipped | Status::Pending | Status::Orphaned, Some(r)) => {
+                    (
+                        Status::Skipped | Status::Pending | Status::Orphaned | Status::Absent,
+                        Some(r),
+                    ) => {
                         format!("({r})")
                     }
-                    (Status::Interrupted | Status::Unchanged | Status::Changed, Some(r)) => {
+                    (
+                        Status::Interrupted
+                        | Status::Unchanged
+                        | Status::Changed
+                        | Status::Verified
+                        | Status::Warned
+                        | Status::Done,
+                        Some(r),
+                    ) => {
                         format!("{} ({r})", duration(*d))
                     }
                     _ => duration(*d),
@@ -408,6 +419,13 @@ impl Reporter for HumanReporter {
                     if summary.orphaned > 0 {
                         parts.push(format!("{} orphaned", summary.orphaned));
                     }
+                } else if *command == "verify" {
+                    parts.push(format!("{} verified", summary.verified));
+                    if summary.warned > 0 {
+                        parts.push(format!("{} warning", summary.warned));
+                    }
+                } else if *command == "run" {
+                    parts.push(format!("{} done", summary.done));
                 } else {
                     parts.push(format!("{} changed", summary.changed));
                     parts.push(format!("{} unchanged", summary.unchanged));
@@ -440,7 +458,7 @@ impl Reporter for HumanReporter {
                     duration(*d)
                 );
             }
-            Event::Log { .. } => {}
+            Event::Log { .. } | Event::ActionResult { .. } => {}
         }
     }
 

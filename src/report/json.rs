@@ -76,6 +76,10 @@ fn ms(d: std::time::Duration) -> u64 {
 fn summary_json(command: &str, s: &Summary) -> Value {
     let mut v = if command == "plan" {
         json!({"pending": s.pending, "unchanged": s.unchanged, "failed": s.failed, "interrupted": s.interrupted, "skipped": s.skipped, "orphaned": s.orphaned})
+    } else if command == "verify" {
+        json!({"verified": s.verified, "warning": s.warned, "failed": s.failed, "interrupted": s.interrupted, "skipped": s.skipped})
+    } else if command == "run" {
+        json!({"done": s.done, "failed": s.failed, "interrupted": s.interrupted, "skipped": s.skipped})
     } else {
         json!({"changed": s.changed, "unchanged": s.unchanged, "failed": s.failed, "interrupted": s.interrupted, "skipped": s.skipped})
     };
@@ -136,6 +140,8 @@ pub struct JsonReporter {
     undo_planned: bool,
     /// `apply --rollback-on-failure`: how the rollback ended, once it did.
     rollback: Option<&'static str>,
+    /// `run ACTION`: what each manifest's action returned, by name, until it finishes.
+    actions: Option<HashMap<String, Value>>,
 }
 
 impl Default for JsonReporter {
@@ -161,6 +167,7 @@ impl JsonReporter {
             undo: HashMap::new(),
             undo_planned: false,
             rollback: None,
+            actions: None,
         }
     }
 }
@@ -193,6 +200,9 @@ impl Reporter for JsonReporter {
                 ..
             } => {
                 self.plan = *command == "plan";
+                if *command == "run" {
+                    self.actions = Some(HashMap::new());
+                }
                 self.environment.clone_from(environment);
                 self.handlers = handlers
                     .iter()
@@ -229,6 +239,11 @@ impl Reporter for JsonReporter {
                     if let Some(strategy) = self.undo.remove(&info.step) {
                         fields.insert("rollback".into(), json!(strategy));
                     }
+                }
+                // `run ACTION`: what the action returned (`null` when it did not run).
+                if let (Some(results), Some(fields)) = (&mut self.actions, entry.as_object_mut()) {
+                    let value = results.remove(&info.name).unwrap_or(Value::Null);
+                    fields.insert("result".into(), value);
                 }
                 self.entries.push((info.step, entry));
             }
@@ -329,6 +344,11 @@ impl Reporter for JsonReporter {
                 }
             }
             Event::Log { .. } => {}
+            Event::ActionResult { manifest, value } => {
+                if let Some(results) = &mut self.actions {
+                    results.insert(manifest.clone(), value.clone());
+                }
+            }
         }
     }
 
@@ -442,6 +462,9 @@ pub fn event_json(event: &Event) -> Value {
             "rollback_failed": failed, "not_rolled_back": not_rolled_back, "kept": kept,
             "stopped": stopped,
         }),
+        Event::ActionResult { manifest, value } => {
+            json!({"event": "action_result", "name": manifest, "result": value})
+        }
         Event::RunFinished {
             command,
             ok,

@@ -237,6 +237,7 @@ fn error_json(d: &crate::diagnostic::Diagnostic) -> serde_json::Value {
     })
 }
 
+mod actions;
 mod confirm;
 mod hosts;
 mod hosts_check;
@@ -377,6 +378,11 @@ fn execute(config: &mut Config) -> Result<(), Error> {
         }
         CommandKind::Apply => runs::run_handlers(config, &world, Action::Apply),
         CommandKind::Delete => runs::run_handlers(config, &world, Action::Delete),
+        CommandKind::Verify | CommandKind::Run => runs::run_handlers(config, &world, Action::Apply),
+        CommandKind::Actions => {
+            actions::list(config, &world);
+            Ok(())
+        }
         CommandKind::Graph => info::graph(config, &world),
         CommandKind::Lint => lint::lint(config),
         CommandKind::Hosts => hosts::hosts(config, &project),

@@ -369,6 +369,8 @@ fn run(
         after_prune: Vec::new(),
         hosts: Some(&pool),
         restore: None,
+        mode: crate::exec::RunMode::Lifecycle,
+        verify_after: false,
     };
     let mut used: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();
     used.sort_unstable();

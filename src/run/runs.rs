@@ -119,19 +119,26 @@ fn baseline(
 /// `apply`, `delete` and `plan`: the steps of a run, in order.
 pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Result<(), Error> {
     let dry_run = config.command == CommandKind::Plan;
+    // `verify` and `run ACTION` neither apply nor delete (`verify` only reads the state).
+    let lifecycle = !matches!(config.command, CommandKind::Verify | CommandKind::Run);
+    let action = super::actions::plan_action(config, world, action)?;
     catch_file_size_signal();
-    let mut state = StateRun::lock_and_recover(config, dry_run)?;
+    let read_only = dry_run || config.command == CommandKind::Verify;
+    let mut state = StateRun::lock_and_recover(config, read_only)?;
     let vars = seed_variables(world, &state);
     let gone = state.gone_from_files(config, world);
-    let planned = plan_steps(config, world, action, &state, &gone, dry_run)?;
-    if action == Action::Delete && !config.limit.is_empty() {
+    let mut planned = plan_steps(config, world, action, &state, &gone, dry_run || !lifecycle)?;
+    let mode = super::actions::mode(config, world, &mut planned.plan)?;
+    if action == Action::Delete && !config.limit.is_empty() && lifecycle {
         warn_left_dependents(config, world, &planned, &state);
     }
-    if !dry_run {
+    // `run ACTION` in reverse order walks the graph as delete, but deletes nothing.
+    if !dry_run && lifecycle {
         confirm_deletions(config, action, &planned)?;
     }
     let compared = compare(config, world, action, &state, &gone, dry_run);
     let recording = state.recording(config, world, action, &planned.pruned, &vars)?;
+    planned.mode = mode;
     let prior = state.prior.clone();
     let report = execute(
         config,
@@ -425,6 +432,8 @@ struct Planned<'w> {
     pruned: HashSet<String>,
     /// Per pruned entry (in the order of their manifests), why it is gone.
     pruned_why: Vec<String>,
+    /// What each step calls (`verify`, `run ACTION`: see `super::actions::mode`).
+    mode: crate::exec::RunMode,
 }
 
 /// Selects, plans, and puts the deletions of `--prune` first.
@@ -448,6 +457,7 @@ fn plan_steps<'w>(
         manifests: std::borrow::Cow::Borrowed(&world.manifests),
         pruned: HashSet::new(),
         pruned_why: Vec::new(),
+        mode: crate::exec::RunMode::Lifecycle,
     };
     let prune = config.prune && action == Action::Apply;
     let deletable: Vec<&Gone> = gone.iter().filter(|g| !g.hostless).collect();
@@ -739,6 +749,8 @@ fn execute(
         after_prune: compared.after_prune,
         hosts: Some(&pool),
         restore: Some(&restore),
+        mode: planned.mode.clone(),
+        verify_after: config.verify_after,
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
     let mut used: Vec<usize> = planned.plan.steps.iter().map(|s| s.handler).collect();

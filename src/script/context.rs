@@ -60,6 +60,8 @@ pub struct LoadState {
     pub permissions: Vec<(String, Position)>,
     pub permission_calls: Vec<Position>,
     pub imports: usize,
+    /// `actions(#{...})` calls: the map and where it was called.
+    pub actions: Vec<(rhai::Map, Position)>,
 }
 
 enum Phase {
@@ -355,9 +357,16 @@ impl CallContext {
         self.require(Capability::Env, &format!("{call}(\"{path}\")"))
     }
 
-    /// Checks that `call` may change things (it may not under `plan`).
+    /// Checks that `call` may change things (it may not under `plan`, nor in `verify`).
     pub fn require_mutation(&self, call: &str) -> Result<(), Box<EvalAltResult>> {
         if self.policy.read_only {
+            if !self.dry_run {
+                // `verify` runs under plan's rules, outside a plan.
+                return Err(script_error(
+                    format!("`{call}` changes things, and `verify` is read-only"),
+                    Some("`verify` must only look: read files, run commands marked `#{ read_only: true }`, send GET or HEAD requests".into()),
+                ));
+            }
             let r = Refusal::ReadOnly {
                 call: call.to_string(),
             };
@@ -370,6 +379,11 @@ impl CallContext {
             ));
         }
         Ok(())
+    }
+
+    /// The read-only command this call runs in, for messages: `plan` or `verify`.
+    pub fn read_only_command(&self) -> &'static str {
+        if self.dry_run { "plan" } else { "verify" }
     }
 
     /// Checks a path against `--fs-root` and returns it made absolute. Only a check: a path

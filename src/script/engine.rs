@@ -122,6 +122,7 @@ pub fn sandbox(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
 
     engine.register_fn("register", register);
     engine.register_fn("permissions", permissions);
+    engine.register_fn("actions", actions);
     engine
 }
 
@@ -195,6 +196,13 @@ fn register(ctx: NativeCallContext, kind: &str, range: &str) {
         s.registrations
             .push((kind.to_string(), range.to_string(), pos))
     });
+}
+
+/// `actions(#{...})`: at load, records the handler's custom actions (checked by the
+/// handler stage).
+fn actions(ctx: NativeCallContext, declared: rhai::Map) {
+    let pos = ctx.call_position();
+    context::with_load(|s| s.actions.push((declared, pos)));
 }
 
 /// `permissions([...])`: at load, records the handler's grant.

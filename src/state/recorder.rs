@@ -506,10 +506,28 @@ impl StateRecorder<'_> {
 
 impl Recorder for StateRecorder<'_> {
     fn finished(&mut self, step: &Step, m: &Manifest, outcome: &mut Outcome) {
-        if !matches!(outcome.status, Status::Changed | Status::Unchanged) {
+        if !matches!(
+            outcome.status,
+            Status::Changed | Status::Unchanged | Status::Done
+        ) {
             return;
         }
-        let record = if self.deleting || self.pruned.contains(&m.name) {
+        let record = if outcome.status == Status::Done {
+            // `run ACTION`: the recorded spec stays; the variables the action set are kept,
+            // as an apply's are (for a manifest the state records).
+            let fresh = self.entry(step, m, outcome);
+            let Some(old) = self.state.env(&self.env).and_then(|e| e.get(&m.name)) else {
+                return;
+            };
+            let mut entry = old.clone();
+            entry.variables = fresh.variables;
+            entry.secret_variables = fresh.secret_variables;
+            Record::Put {
+                env: self.env.clone(),
+                name: m.name.clone(),
+                entry: Box::new(entry),
+            }
+        } else if self.deleting || self.pruned.contains(&m.name) {
             Record::Remove {
                 env: self.env.clone(),
                 name: m.name.clone(),

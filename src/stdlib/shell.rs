@@ -315,7 +315,10 @@ fn run(call: &str, side: Side, cmd: &Dynamic, opts: &Map) -> R<Map> {
     if !o.read_only {
         ctx.require_mutation(call).map_err(|_| {
             script_error(
-                format!("`{call}` may change things, and `plan` is read-only"),
+                format!(
+                    "`{call}` may change things, and `{}` is read-only",
+                    ctx.read_only_command()
+                ),
                 Some("mark commands that only look with `#{ read_only: true }`".into()),
             )
         })?;

@@ -322,7 +322,7 @@ impl Output {
 /// A small HTTP/1.1 server on 127.0.0.1 for tests, one thread per connection.
 ///
 /// Routes: `/ok` → 200 `hello`; `/missing` → 404; `/redirect` → 302 to `/ok`;
-/// `/slow` → 200 after 3 s; `/echo` → 200 with `METHOD body` and the request headers as
+/// `/error` → 500; `/slow` → 200 after 3 s; `/echo` → 200 with `METHOD body` and the request headers as
 /// `name: value` lines; `/file.bin` → 200 with 100 000 bytes. Anything else → 404.
 pub struct HttpServer {
     pub addr: std::net::SocketAddr,
@@ -348,6 +348,11 @@ impl HttpServer {
                     let (status, extra, content): (&str, String, Vec<u8>) = match path.as_str() {
                         "/ok" => ("200 OK", String::new(), b"hello".to_vec()),
                         "/redirect" => ("302 Found", "Location: /ok\r\n".into(), Vec::new()),
+                        "/error" => (
+                            "500 Internal Server Error",
+                            String::new(),
+                            b"broken".to_vec(),
+                        ),
                         "/slow" => {
                             std::thread::sleep(std::time::Duration::from_secs(3));
                             ("200 OK", String::new(), b"late".to_vec())

@@ -1,0 +1,383 @@
+//! Custom actions (DESIGN §14), through the real binary: `actions(#{...})` checked when a
+//! handler loads, `ordo run ACTION` in forward, reverse and no order over a three-level
+//! graph, `--param` typing (exit 2), unknown actions (exit 3 with a suggestion), manifests
+//! without the action, results in the JSON report, variables kept, and `ordo actions`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use common::Test;
+
+/// `Svc`: `start` (forward), `stop` (reverse), `ping` (none; sleeps 1 s) and `backup`
+/// (params) append `ACTION name` to `actions.log` in the project directory.
+const SVC: &str = r#"
+register("Svc", "^1");
+permissions(["file:read", "file:write", "shell"]);
+actions(#{
+    start: #{ order: "forward", about: "start the service" },
+    stop: #{ order: "reverse" },
+    ping: #{ order: "none" },
+    backup: #{ order: "none", params: #{ target: "string", keep: "int?", dry: "bool?", tags: "list?", opts: "map?" } },
+});
+fn log(m, what) { file::append(path::join(m.dir, "actions.log"), what + " " + m.name + "\n"); }
+fn apply(m) { log(m, "apply"); }
+fn start(m) { log(m, m.action); vars::set("pid", 4242); #{ started: m.name } }
+fn stop(m) { log(m, m.action); }
+fn ping(m) {
+    log(m, "begin");
+    shell::run("sleep 1");
+    log(m, "end");
+}
+fn backup(m) {
+    log(m, "backup");
+    #{ params: m.params, types: m.params.values().map(|v| type_of(v)) }
+}
+"#;
+
+/// A three-level graph: `db` ← `api` ← `web`, plus `cache` ← `web`.
+const GRAPH: &str = r#"---
+kind: Svc
+version: v1
+metadata: {name: db}
+spec: {}
+---
+kind: Svc
+version: v1
+metadata: {name: cache}
+spec: {}
+---
+kind: Svc
+version: v1
+metadata: {name: api, dependencies: {apply: [db]}}
+spec: {}
+---
+kind: Svc
+version: v1
+metadata: {name: web, dependencies: {apply: [api, cache]}}
+spec: {}
+"#;
+
+fn project() -> Test {
+    Test::new()
+        .handler("svc.rhai", SVC)
+        .manifest("m.yaml", GRAPH)
+}
+
+fn log(t: &Test) -> Vec<String> {
+    t.read("actions.log").lines().map(str::to_string).collect()
+}
+
+fn position(log: &[String], line: &str) -> usize {
+    log.iter()
+        .position(|l| l == line)
+        .unwrap_or_else(|| panic!("{line} not in {log:?}"))
+}
+
+#[test]
+fn forward_runs_dependencies_first() {
+    for jobs in ["1", "8"] {
+        let t = project();
+        t.run(&["run", "start", "-j", jobs])
+            .code(0)
+            .stdout_has("run: 4 done, 0 failed, 0 skipped");
+        let log = log(&t);
+        assert_eq!(log.len(), 4, "{log:?}");
+        assert!(
+            position(&log, "start db") < position(&log, "start api"),
+            "{log:?}"
+        );
+        assert!(
+            position(&log, "start api") < position(&log, "start web"),
+            "{log:?}"
+        );
+        assert!(
+            position(&log, "start cache") < position(&log, "start web"),
+            "{log:?}"
+        );
+    }
+}
+
+#[test]
+fn reverse_runs_dependents_first_as_delete() {
+    for jobs in ["1", "8"] {
+        let t = project();
+        t.run(&["run", "stop", "-j", jobs]).code(0);
+        let log = log(&t);
+        assert_eq!(log.len(), 4, "{log:?}");
+        assert!(
+            position(&log, "stop web") < position(&log, "stop api"),
+            "{log:?}"
+        );
+        assert!(
+            position(&log, "stop api") < position(&log, "stop db"),
+            "{log:?}"
+        );
+        assert!(
+            position(&log, "stop web") < position(&log, "stop cache"),
+            "{log:?}"
+        );
+    }
+    // `--order` overrides the declared order.
+    let t = project();
+    t.run(&["run", "stop", "-j", "1", "--order", "forward"])
+        .code(0);
+    let log = log(&t);
+    assert!(
+        position(&log, "stop db") < position(&log, "stop web"),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn none_runs_everything_at_once() {
+    let t = project();
+    let started = std::time::Instant::now();
+    t.run(&["run", "ping", "-j", "4"]).code(0);
+    let took = started.elapsed();
+    let log = log(&t);
+    // Every `begin` comes before any `end`: the four ran together, the graph ignored.
+    let last_begin = log.iter().rposition(|l| l.starts_with("begin")).unwrap();
+    let first_end = log.iter().position(|l| l.starts_with("end")).unwrap();
+    assert!(last_begin < first_end, "{log:?}");
+    assert!(took < std::time::Duration::from_millis(3500), "{took:?}");
+}
+
+#[test]
+fn params_are_typed_as_declared_and_returned_in_the_json_report() {
+    let t = project();
+    let out = t.run(&[
+        "run",
+        "backup",
+        "--only",
+        "db",
+        "--param",
+        "target=0755",
+        "--param",
+        "keep=7",
+        "--param",
+        "dry=true",
+        "--param",
+        "tags=[\"a\",1]",
+        "--param",
+        "opts={\"x\":2.5}",
+        "-o",
+        "json",
+    ]);
+    out.code(0);
+    let json = out.json();
+    assert_eq!(json["command"], "run");
+    let db = &json["manifests"][0];
+    assert_eq!(db["name"], "db");
+    assert_eq!(db["status"], "done");
+    let params = &db["result"]["params"];
+    assert_eq!(params["target"], "0755", "a string keeps its text");
+    assert_eq!(params["keep"], 7);
+    assert_eq!(params["dry"], true);
+    assert_eq!(params["tags"], serde_json::json!(["a", 1]));
+    assert_eq!(params["opts"]["x"], 2.5);
+    assert_eq!(json["summary"]["done"], 1);
+}
+
+#[test]
+fn param_errors_exit_2_naming_the_action_and_the_param() {
+    let t = project();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--param", "target=x", "--param", "keep=1e300"],
+            "--param keep=1e300: action `backup` takes an int",
+        ),
+        (&["--param", "target=x", "--param", "keep=2.0"], "keep=2.0"),
+        (
+            &["--param", "target=x", "--param", "keep=0755"],
+            "leading zero",
+        ),
+        (
+            &[
+                "--param",
+                "target=x",
+                "--param",
+                "keep=99999999999999999999",
+            ],
+            "64 bits",
+        ),
+        (
+            &["--param", "target=x", "--param", "dry=yes"],
+            "neither `true` nor `false`",
+        ),
+        (&["--param", "target=x", "--param", "tags={}"], "not a list"),
+        (
+            &["--param", "target=x", "--param", "kepe=1"],
+            "action `backup` has no parameter `kepe`; did you mean `keep`?",
+        ),
+        (
+            &["--param", "keep=1"],
+            "action `backup` needs --param target",
+        ),
+        (
+            &["--param", "target"],
+            "--param `target`: expected KEY=VALUE",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut all = vec!["run", "backup"];
+        all.extend_from_slice(args);
+        t.run(&all).code(2).stderr_has(expected);
+    }
+    assert!(!t.exists("actions.log"), "nothing ran");
+}
+
+#[test]
+fn an_unknown_action_is_an_input_error_with_a_suggestion() {
+    let t = project();
+    t.run(&["run", "stpo"])
+        .code(3)
+        .stderr_has(
+            "no handler of the loaded manifests has the action `stpo`; did you mean `stop`?",
+        )
+        .stderr_has("backup, ping, start, stop");
+    assert!(!t.exists("actions.log"));
+}
+
+#[test]
+fn manifests_without_the_action_are_skipped_and_do_not_hold_others_back() {
+    let plain = "register(\"Plain\", \"^1\");\nfn apply(m) {}\n";
+    let graph = format!(
+        "{GRAPH}---\nkind: Plain\nversion: v1\nmetadata: {{name: base}}\nspec: {{}}\n---\nkind: Svc\nversion: v1\nmetadata: {{name: top, dependencies: {{apply: [base]}}}}\nspec: {{}}\n"
+    );
+    let t = Test::new()
+        .handler("svc.rhai", SVC)
+        .handler("plain.rhai", plain)
+        .manifest("m.yaml", &graph);
+    let out = t.run(&["run", "start", "-o", "json"]);
+    out.code(0);
+    let json = out.json();
+    let base = json["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "base")
+        .unwrap();
+    assert_eq!(base["status"], "skipped");
+    assert_eq!(base["reason"], "no action `start`");
+    let top = json["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "top")
+        .unwrap();
+    assert_eq!(top["status"], "done");
+    // Only manifests without it selected: an input error.
+    t.run(&["run", "start", "--only", "base"])
+        .code(3)
+        .stderr_has("no selected manifest's handler has the action `start`");
+}
+
+#[test]
+fn actions_keep_the_recorded_spec_and_persist_their_variables() {
+    let t = project();
+    t.run(&["apply"]).code(0);
+    let before = t.run(&["state", "show", "db", "-o", "json"]).json();
+    t.run(&["run", "start"]).code(0);
+    let after = t.run(&["state", "show", "db", "-o", "json"]).json();
+    let show = t.run(&["state", "show", "db"]);
+    show.stdout_has("pid: 4242");
+    assert_eq!(before["spec"], after["spec"], "the spec is untouched");
+    // A manifest never applied gets no entry from an action.
+    let t = project();
+    t.run(&["run", "start", "--only", "db"]).code(0);
+    t.run(&["state", "show", "db"]).code(1);
+}
+
+#[test]
+fn bad_declarations_are_input_errors_with_their_place() {
+    let cases = [
+        (
+            "actions(#{ stop: #{ ordre: \"reverse\" } });\nfn stop(m) {}",
+            "unknown key `ordre` in action `stop`; did you mean `order`?",
+            "h.rhai:3:21",
+        ),
+        (
+            "actions(#{ stop: #{ order: \"backwards\" } });\nfn stop(m) {}",
+            "action `stop`: unknown order `backwards`",
+            "h.rhai:3:",
+        ),
+        (
+            "actions(#{ b: #{ params: #{ n: \"integer\" } } });\nfn b(m) {}",
+            "unknown type `integer`",
+            "h.rhai:3:",
+        ),
+        (
+            "actions(#{ delete: #{} });",
+            "`delete` cannot be an action: the name is reserved",
+            "h.rhai:3:",
+        ),
+        (
+            "actions(#{ verify: #{} });\nfn verify(m) {}",
+            "`verify` cannot be an action",
+            "h.rhai:3:",
+        ),
+        (
+            "actions(#{ stop: #{} });",
+            "action `stop` is declared, but the handler defines no `fn stop(m)`",
+            "h.rhai:3:",
+        ),
+    ];
+    for (decl, message, place) in cases {
+        let handler = format!("register(\"Svc\", \"^1\");\nfn apply(m) {{}}\n{decl}\n");
+        let t = Test::new().handler("h.rhai", &handler).manifest(
+            "m.yaml",
+            "kind: Svc\nversion: v1\nmetadata: {name: a}\nspec: {}\n",
+        );
+        t.run(&["validate"])
+            .code(3)
+            .stderr_has(message)
+            .stderr_has(place);
+        // `ordo lint` says the same.
+        t.run(&["lint", "h.rhai"]).code(3).stderr_has(message);
+    }
+}
+
+#[test]
+fn ordo_actions_lists_kind_versions_action_order_params_and_file() {
+    let t = project();
+    let out = t.run(&["actions"]);
+    out.code(0)
+        .stdout_has("KIND  VERSIONS  ACTION")
+        .stdout_has("start the service");
+    let line = out.stdout.lines().find(|l| l.contains(" backup ")).unwrap();
+    for part in [
+        "Svc",
+        "^1",
+        "none",
+        "keep: int?",
+        "target: string",
+        "svc.rhai",
+    ] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    let json = t.run(&["actions", "-o", "json"]).json();
+    let stop = json["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "stop")
+        .unwrap();
+    assert_eq!(stop["kind"], "Svc");
+    assert_eq!(stop["range"], "^1");
+    assert_eq!(stop["order"], "reverse");
+    assert_eq!(stop["file"], "svc.rhai");
+    let backup = json["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "backup")
+        .unwrap();
+    assert_eq!(backup["params"]["keep"], "int?");
+}
