@@ -44,6 +44,9 @@ const OWN: &[&str] = &[
     "--check",
     "--yes",
     "--rollback-on-failure",
+    "--verify",
+    "--param",
+    "--order",
 ];
 
 /// The long options `ordo <command> --help` lists.
@@ -120,8 +123,18 @@ fn apply_offers_the_run_options_and_prune() {
     check(
         "apply",
         &[LOAD, SELECT, OUTPUT, RUN],
-        &["--prune", "--yes", "--rollback-on-failure"],
+        &["--prune", "--yes", "--rollback-on-failure", "--verify"],
     );
+}
+
+#[test]
+fn verify_offers_the_run_options_only() {
+    check("verify", &[LOAD, SELECT, OUTPUT, RUN], &[]);
+}
+
+#[test]
+fn actions_offers_loading_and_output_only() {
+    check("actions", &[LOAD, OUTPUT], &[]);
 }
 
 #[test]

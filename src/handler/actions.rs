@@ -388,29 +388,50 @@ fn typed(ty: &str, text: &str) -> Result<Dynamic, String> {
             if !right {
                 return Err(format!("`{text}` is JSON, but not {}", article(ty)));
             }
-            exact_numbers(&value)?;
+            exact_numbers(text)?;
             Ok(crate::script::convert::json_to_dynamic(&value))
         }
     }
 }
 
-/// Refuses a JSON number that would not come through as written: an integer past 64 bits
-/// (it would become an approximate float), a float that is infinite.
-fn exact_numbers(value: &serde_json::Value) -> Result<(), String> {
-    match value {
-        serde_json::Value::Number(n) => {
-            if n.is_i64() || n.as_f64().is_some_and(|f| f.is_finite() && !n.is_u64()) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "the number {n} does not fit in 64 bits; quote it to pass it as a string"
-                ))
-            }
+/// Refuses a JSON integer that would not come through as written: one past 64 bits would
+/// become an approximate float. Read from the text (outside strings), since the parsed
+/// value no longer tells `1e20` from `100000000000000000000`.
+fn exact_numbers(text: &str) -> Result<(), String> {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut token = String::new();
+    let check = |token: &str| {
+        let integer = !token.is_empty() && !token.contains(['.', 'e', 'E']);
+        if integer && token.parse::<i64>().is_err() {
+            Err(format!(
+                "the number {token} does not fit in 64 bits; quote it to pass it as a string"
+            ))
+        } else {
+            Ok(())
         }
-        serde_json::Value::Array(items) => items.iter().try_for_each(exact_numbers),
-        serde_json::Value::Object(map) => map.values().try_for_each(exact_numbers),
-        _ => Ok(()),
+    };
+    for c in text.chars() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E') {
+            token.push(c);
+            continue;
+        }
+        check(&token)?;
+        token.clear();
+        if c == '"' {
+            in_string = true;
+        }
     }
+    check(&token)
 }
 
 #[cfg(test)]
