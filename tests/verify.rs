@@ -489,3 +489,27 @@ fn git_repo_verifies_the_clone_without_the_network() {
         .code(1)
         .stderr_has("does not have main checked out");
 }
+
+#[test]
+fn an_apply_verify_failure_starts_the_rollback_under_rollback_on_failure() {
+    let removing = PROBE.replace(
+        "fn verify(m) {",
+        "fn delete(m) { file::remove(path::join(m.dir, m.name + \".applied\")); }\nfn verify(m) {",
+    );
+    let docs = [
+        probe("db", "", "true"),
+        probe("web", "  dependencies: {apply: [db]}\n", "false"),
+    ]
+    .concat();
+    let t = Test::new()
+        .handler("probe.rhai", &removing)
+        .manifest("m.yaml", &docs);
+    let out = t.run(&["apply", "--verify", "--rollback-on-failure", "-j", "1"]);
+    out.code(1)
+        .stdout_has("rolled_back Probe/web")
+        .stdout_has("rolled_back Probe/db")
+        .stderr_has("while running `verify` for Probe/web");
+    // Both were new in the run: the rollback deleted what their applies made.
+    assert!(!t.exists("db.applied"));
+    assert!(!t.exists("web.applied"));
+}
