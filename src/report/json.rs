@@ -132,6 +132,9 @@ pub struct JsonReporter {
     handlers: Vec<Value>,
     /// Manifests in the order they started (skipped ones, which never start, at the end).
     entries: Vec<(usize, Value)>,
+    /// `apply --rollback-on-failure`: per step, its place in `entries` (filled when the
+    /// rollback starts).
+    places: HashMap<usize, usize>,
     started: Vec<usize>,
     result: Option<Value>,
     /// `plan --rollback-on-failure`: per step, how it would be undone.
@@ -165,6 +168,7 @@ impl JsonReporter {
             started: Vec::new(),
             result: None,
             undo: HashMap::new(),
+            places: HashMap::new(),
             undo_planned: false,
             rollback: None,
             actions: None,
@@ -251,7 +255,14 @@ impl Reporter for JsonReporter {
                 self.undo_planned = true;
                 self.undo.insert(*step, strategy.clone());
             }
-            Event::RollbackStarted { .. } => {}
+            Event::RollbackStarted { .. } => {
+                self.places = self
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (step, _))| (*step, i))
+                    .collect();
+            }
             Event::ManifestRolledBack {
                 info,
                 status,
@@ -268,9 +279,9 @@ impl Reporter for JsonReporter {
                     "duration_ms": ms(*duration), "error": error, "reason": reason,
                 });
                 if let Some(fields) = self
-                    .entries
-                    .iter_mut()
-                    .find(|(step, _)| *step == info.step)
+                    .places
+                    .get(&info.step)
+                    .and_then(|&i| self.entries.get_mut(i))
                     .and_then(|(_, v)| v.as_object_mut())
                 {
                     fields.insert("status".into(), json!(status.as_str()));

@@ -37,6 +37,8 @@ struct Done {
 pub struct RollbackJournal {
     path: PathBuf,
     file: Option<std::fs::File>,
+    /// When the file was last synced.
+    synced: Option<std::time::Instant>,
 }
 
 /// A rollback that did not finish, as its journal tells it.
@@ -112,6 +114,7 @@ impl RollbackJournal {
         RollbackJournal {
             path: Self::path_for(state),
             file: None,
+            synced: None,
         }
     }
 
@@ -153,12 +156,20 @@ impl RollbackJournal {
         }
     }
 
+    /// Appends one line in one write: a process killed after it returns leaves it whole
+    /// in the file. It is synced only now and then (the state journal, which says what
+    /// each undo did, is the record that matters after a power cut).
     fn line(&mut self, value: &impl Serialize) {
         if let (Some(file), Ok(mut text)) = (&mut self.file, serde_json::to_vec(value)) {
             text.push(b'\n');
-            // Written through at once (one write), synced: it is read after a crash.
             let _ = file.write_all(&text);
-            let _ = file.sync_data();
+            if self
+                .synced
+                .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1))
+            {
+                let _ = file.sync_data();
+                self.synced = Some(std::time::Instant::now());
+            }
         }
     }
 
