@@ -940,7 +940,8 @@ fn a_secret_in_the_previous_spec_is_re_applied_with_its_real_value_never_the_mas
 }
 
 /// `Hosted`: appends `<m.action> <name>@<host>` to `log.txt` of the project (the simulated
-/// hosts are this machine), fails where `spec.fail_on` names the host.
+/// hosts are this machine), fails where `spec.fail_on` names the host, waits (on the host)
+/// while the file `spec.wait` is missing.
 const HOSTED: &str = r#"
 register("Hosted", "^1");
 permissions(["file:read", "file:write"]);
@@ -948,6 +949,9 @@ fn log(m, what) { file::append(path::join(m.dir, "log.txt"), what + " " + m.name
 fn apply(m) {
     log(m, m.action);
     if m.spec.fail_on == m.host.name { throw "failure requested on " + m.host.name; }
+    if m.spec.wait != () {
+        while !file::exists(path::join(m.dir, m.spec.wait)) { time::sleep(0.05); }
+    }
 }
 fn delete(m) { log(m, "delete"); }
 "#;
@@ -1075,4 +1079,48 @@ fn instances_are_rolled_back_one_by_one_and_serial_keeps_the_batches_that_succee
     let mut kept: Vec<&String> = state.as_object().unwrap().keys().collect();
     kept.sort();
     assert_eq!(kept, ["pkg@h1", "svc@h1"]);
+}
+
+#[test]
+fn ctrl_c_during_apply_on_a_host_rolls_back_on_that_host() {
+    let Some(lab) = common::sshd::Lab::new() else {
+        return;
+    };
+    let h1 = lab.host("h1", 10);
+    let t = Test::new()
+        .handler("hosted.rhai", HOSTED)
+        .manifest("inventory.yaml", &inventory(&lab, &[&h1]))
+        .manifest(
+            "m.yaml",
+            &[
+                doc("Hosted", "pkg", "hosts: [web]", ""),
+                doc(
+                    "Hosted",
+                    "svc",
+                    &format!("hosts: [web], {}", after("pkg")),
+                    "wait: never-there",
+                ),
+            ]
+            .concat(),
+        );
+    let child = t.spawn(&["apply", "--rollback-on-failure", "-o", "json"]);
+    signal_when(&t, &child, "-INT", || {
+        log(&t).contains(&"apply svc@h1".to_string())
+    });
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    out.code(130).no_panic();
+    let report = out.json();
+    assert_eq!(report["rollback"], "complete", "{report:#}\n{}", out.stderr);
+    assert_eq!(entry(&report, "svc@h1")["status"], "interrupted");
+    assert_eq!(entry(&report, "pkg@h1")["status"], "rolled_back");
+    // After the interrupt, the host is reached again for the undo.
+    assert_eq!(
+        log(&t),
+        [
+            "apply pkg@h1",
+            "apply svc@h1",
+            "delete svc@h1",
+            "delete pkg@h1"
+        ]
+    );
 }
