@@ -388,6 +388,17 @@ fn shell_pipeline_runs_as_its_readme_says() {
 }
 
 #[test]
+fn service_lifecycle_runs_as_its_readme_says() {
+    // start/stop in their orders, verify failing while stopped, a broken upgrade rolled
+    // back; the last command deleted everything.
+    let work = run_example("service-lifecycle");
+    let out = work.path().join("examples/service-lifecycle/out");
+    for name in ["db", "api", "web"] {
+        assert!(!out.join(name).exists(), "{name} is left");
+    }
+}
+
+#[test]
 fn user_override_runs_as_its_readme_says() {
     // The `info` line only the user's handler logs is in the README's expected output.
     let work = run_example("user-override");
@@ -610,6 +621,7 @@ fn every_example_has_a_test() {
         "hello-world",
         "linked-manifests",
         "remote-hosts",
+        "service-lifecycle",
         "shell-pipeline",
         "user-override",
     ];
