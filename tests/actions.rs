@@ -183,6 +183,26 @@ fn params_are_typed_as_declared_and_returned_in_the_json_report() {
     assert_eq!(params["tags"], serde_json::json!(["a", 1]));
     assert_eq!(params["opts"]["x"], 2.5);
     assert_eq!(json["summary"]["done"], 1);
+    // `-o jsonl`: the result as an event of its own, before the manifest's end.
+    let out = t.run(&["run", "start", "--only", "db", "-o", "jsonl"]);
+    out.code(0);
+    let events: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let result = events
+        .iter()
+        .position(|e| e["event"] == "action_result")
+        .unwrap();
+    assert_eq!(events[result]["name"], "db");
+    assert_eq!(events[result]["result"]["started"], "db");
+    let finished = events
+        .iter()
+        .position(|e| e["event"] == "manifest_finished")
+        .unwrap();
+    assert!(result < finished);
+    assert_eq!(events[finished]["status"], "done");
 }
 
 #[test]

@@ -513,3 +513,18 @@ fn an_apply_verify_failure_starts_the_rollback_under_rollback_on_failure() {
     assert!(!t.exists("db.applied"));
     assert!(!t.exists("web.applied"));
 }
+
+#[test]
+fn a_verify_with_the_wrong_number_of_parameters_is_refused_at_load() {
+    let bad = "register(\"Bad\", \"^1\");\nfn apply(m) {}\nfn verify(m, extra) { true }\n";
+    let t = Test::new().handler("bad.rhai", bad).manifest(
+        "m.yaml",
+        "kind: Bad\nversion: v1\nmetadata: {name: a}\nspec: {}\n",
+    );
+    t.run(&["verify"])
+        .code(3)
+        .stderr_has("`fn verify` must take exactly one parameter, the manifest `m`");
+    t.run(&["lint", "bad.rhai"])
+        .code(3)
+        .stderr_has("`fn verify` must take exactly one parameter");
+}
