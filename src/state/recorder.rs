@@ -232,6 +232,17 @@ pub fn entry_manifest(
     }
 }
 
+/// Whether `spec`, whose keyed hash is `hash`, is the spec `previous` recorded: the two
+/// hashes compared when both are taken with the same key (the spec is not hashed twice),
+/// else as [`SpecHasher::same`] compares.
+fn same_spec(hasher: &SpecHasher, hash: &str, spec: &Node, previous: &Entry) -> bool {
+    let key = |h: &str| h.rsplit_once(':').map(|(k, _)| k.to_string());
+    if !hash.is_empty() && key(hash) == key(&previous.spec_hash) {
+        return hash == previous.spec_hash;
+    }
+    hasher.same(spec, previous)
+}
+
 /// An instance's host as the state records it: name and address, for display.
 fn recorded_host(h: &InstanceHost) -> RecordedHost {
     RecordedHost {
@@ -453,7 +464,7 @@ impl<'a> StateRecorder<'a> {
             Some(p)
                 if outcome.status == Status::Unchanged
                     && p.handler_hash == handler.hash
-                    && self.hasher.same(&m.spec, p) =>
+                    && same_spec(&self.hasher, &spec_hash, &m.spec, p) =>
             {
                 p.revision
             }
