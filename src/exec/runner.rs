@@ -1252,7 +1252,7 @@ impl<'a> Runner<'a> {
             // A handler without `delete` has nothing to tear down.
             return done(Status::Unchanged, None);
         }
-        let (arg, resolved) = match self.manifest_value(m, function) {
+        let (arg, resolved) = match self.manifest_value(m, function, compiled.schema.as_deref()) {
             Ok(v) => v,
             // `plan`: a variable of a manifest that has not run yet is known after apply.
             Err(Unresolved::Pending(reason)) if self.settings.dry_run => {
@@ -1433,6 +1433,7 @@ impl<'a> Runner<'a> {
         &self,
         m: &Manifest,
         function: Action,
+        schema: Option<&crate::handler::Schema>,
     ) -> Result<(Dynamic, Resolved), Unresolved> {
         let (metadata, spec) = if m.deferred {
             // `!Variable`s are resolved now, just before the manifest runs; on a host,
@@ -1469,9 +1470,17 @@ impl<'a> Runner<'a> {
                         unreachable: false,
                     })
                 };
+            let mut spec = resolve_deferred(&m.spec, &lookup).map_err(unresolved)?;
+            // What the schema could not check at load: the values just resolved.
+            if let Some(schema) = schema {
+                let problems = crate::handler::conform::check_resolved(schema, &m.spec, &mut spec);
+                if !problems.is_empty() {
+                    return Err(Unresolved::Failed(schema_failure(m, problems)));
+                }
+            }
             (
                 resolve_deferred(&m.metadata_node, &lookup).map_err(unresolved)?,
-                resolve_deferred(&m.spec, &lookup).map_err(unresolved)?,
+                spec,
             )
         } else {
             (node_to_dynamic(&m.metadata_node), node_to_dynamic(&m.spec))
@@ -1505,6 +1514,31 @@ impl<'a> Runner<'a> {
 }
 
 pub(super) type Resolved = Option<Box<(serde_json::Value, serde_json::Value)>>;
+
+/// A manifest whose `!Variable`s, resolved as it runs, break its handler's schema.
+fn schema_failure(m: &Manifest, problems: Vec<crate::handler::conform::Problem>) -> Failure {
+    let mut lines = Vec::new();
+    let mut diagnostic: Option<Diagnostic> = None;
+    for p in problems {
+        let location = m.at(p.mark);
+        let message = format!("manifest `{}`: {}", m.name, p.message);
+        lines.push(format!("{location}: {message}"));
+        diagnostic = Some(match diagnostic {
+            None => Diagnostic::error(message).at(location).help_opt(p.help),
+            Some(d) => d.related(location, message),
+        });
+    }
+    Failure {
+        line: lines.join("; "),
+        diagnostic: Box::new(
+            diagnostic
+                .unwrap_or_else(|| Diagnostic::error("schema"))
+                .note(format!("the schema of `{}` {}", m.kind, m.version)),
+        ),
+        function: None,
+        unreachable: false,
+    }
+}
 
 /// A finished attempt.
 pub(super) struct Done {

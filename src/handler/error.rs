@@ -53,6 +53,9 @@ pub enum HandlerErrorKind {
         message: String,
         help: Option<String>,
     },
+    /// A `schema(#{...})` declaration that is itself wrong.
+    #[error("{0}")]
+    Schema(String),
     #[error("unknown permission `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     BadPermission {
         name: String,
@@ -87,6 +90,7 @@ impl HandlerError {
                     K::BadPermission { .. } => Some("permissions are: shell, file:read, file:write, http, env, prompt".to_string()),
                     K::Lint(l) => l.help(),
                     K::BadAction { help, .. } => help.clone(),
+                    K::Schema(_) => Some("a field is described by `#{ type, required, \"default\", enum, about, fields, items }`; types: string, int, float, bool, list, map, any (see \"Handler schemas\" in the README)".to_string()),
                     K::Overlap { .. } => Some("each version of a kind must have one handler; narrow one of the ranges".to_string()),
                     _ => None,
                 };

@@ -2,10 +2,12 @@
 
 pub mod actions;
 mod bundled;
+pub mod conform;
 mod discover;
 mod error;
 pub mod lint;
 mod registry;
+pub mod schema;
 mod version;
 
 pub use bundled::{BUNDLED, shown_name};
@@ -14,4 +16,5 @@ pub use error::{HandlerError, HandlerErrorKind, ResolveErrorKind};
 pub use registry::{
     Compiled, Functions, Handler, HandlerRegistry, Registration, bundled_sources, check_module,
 };
+pub use schema::{Field, Schema};
 pub use version::{ManifestVersion, Range, VersionErrorKind};

@@ -59,6 +59,8 @@ pub struct Compiled {
     /// Whether the top level must run before each call (it imports modules or defines
     /// constants, which functions can only see when it has run).
     pub replay_top_level: bool,
+    /// What its `schema(#{...})` declares about `spec`; `None`: a free-form spec.
+    pub schema: Option<Arc<super::schema::Schema>>,
 }
 
 #[derive(Debug)]
@@ -430,7 +432,8 @@ fn load_one(
     let guard = context::enter_load();
     let mut scope = Scope::new();
     let ran = engine.run_ast_with_scope(&mut scope, &ast);
-    let state = context::take_load_state();
+    let mut state = context::take_load_state();
+    let schemas = Schemas(std::mem::take(&mut state.schemas));
     drop(guard);
     if let Err(e) = ran {
         let err = ScriptError::from_eval(source.name(), &e, limits, None);
@@ -625,6 +628,7 @@ fn load_one(
             actions.push(d);
         }
     }
+    let schema = declared_schema(source, &schemas.0, errors);
     let permissions_line = state.permission_calls.first().and_then(|p| p.line());
     // Bundled handlers are checked by the tests; they are compiled when a run needs them.
     let mut uses = Vec::new();
@@ -651,6 +655,7 @@ fn load_one(
             ast,
             functions,
             replay_top_level,
+            schema,
         })),
         registrations,
         info: Arc::new(HandlerInfo {
@@ -704,6 +709,48 @@ fn near_mark(text: &str, call: Mark, near: Option<&str>) -> Mark {
         }
     }
     call
+}
+
+/// The `schema(...)` arguments of a top level, dropped without recursion whatever path
+/// `load_one` leaves by ([`crate::script::convert::dismantle`]).
+struct Schemas(Vec<(rhai::Dynamic, rhai::Position)>);
+
+impl Drop for Schemas {
+    fn drop(&mut self) {
+        for (value, _) in self.0.drain(..) {
+            crate::script::convert::dismantle(value);
+        }
+    }
+}
+
+/// The schema a handler's top level declared, checked; errors at their place in the script.
+fn declared_schema(
+    source: &Arc<SourceFile>,
+    calls: &[(rhai::Dynamic, rhai::Position)],
+    errors: &mut Vec<HandlerError>,
+) -> Option<Arc<super::schema::Schema>> {
+    let (value, call) = calls.first()?;
+    for (_, again) in calls.iter().skip(1) {
+        errors.push(HandlerError {
+            location: Location::new(source, mark_of(*again)),
+            kind: K::Schema(
+                "`schema` is declared twice; declare every field in one `schema(#{...})`".into(),
+            ),
+        });
+    }
+    let places = super::schema::places(source.text());
+    match super::schema::declare(value, &places) {
+        Ok(schema) => Some(Arc::new(schema)),
+        Err(problems) => {
+            for p in problems {
+                errors.push(HandlerError {
+                    location: Location::new(source, mark_of(p.position(&places, *call))),
+                    kind: K::Schema(p.message),
+                });
+            }
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -191,6 +191,13 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
             }
         }
     }
+    diagnostics.extend(check_schemas(
+        config,
+        &engine,
+        &registry,
+        &mut manifests,
+        &handlers,
+    ));
     diagnostics.extend(denied_calls(config, &registry, &manifests, &handlers));
     if !config.values.sets.is_empty() {
         let lookups = value_lookups(&engine, config, &registry, &manifests, &handlers);
@@ -239,6 +246,45 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
             .map(|h| (h.name.clone(), Arc::new(inventory::instance_host(h))))
             .collect(),
     })
+}
+
+/// Each manifest of the environment against its handler's `schema` (DESIGN §11), defaults
+/// filled in; every problem of every manifest, at its place in the manifest.
+fn check_schemas(
+    config: &Config,
+    engine: &Engine,
+    registry: &HandlerRegistry,
+    manifests: &mut [Manifest],
+    handlers: &[usize],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (m, &h) in manifests.iter_mut().zip(handlers) {
+        if h == usize::MAX || !m.metadata.in_environment(&config.env) {
+            continue;
+        }
+        registry.prepare(engine, &config.limits, h);
+        let handler = registry.get(h);
+        let Some(schema) = handler.compiled().ok().and_then(|c| c.schema.clone()) else {
+            continue;
+        };
+        let mut problems = Vec::new();
+        crate::handler::conform::check_spec(&schema, &mut m.spec, &mut problems);
+        for p in problems {
+            out.push(
+                Diagnostic::error(format!("manifest `{}`: {}", m.name, p.message))
+                    .at(m.at(p.mark))
+                    .note(format!(
+                        "the schema of `{}` {} (handler {}; `ordo explain {}` lists its fields)",
+                        m.kind,
+                        m.version,
+                        handler.name(),
+                        m.kind
+                    ))
+                    .help_opt(p.help),
+            );
+        }
+    }
+    out
 }
 
 /// `--limit` leaves instances out of the run, but not the order that passes through them:

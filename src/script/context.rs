@@ -62,6 +62,8 @@ pub struct LoadState {
     pub imports: usize,
     /// `actions(#{...})` calls: the map and where it was called.
     pub actions: Vec<(rhai::Map, Position)>,
+    /// Each `schema(#{...})` call: its argument and where it is.
+    pub schemas: Vec<(Dynamic, Position)>,
 }
 
 enum Phase {

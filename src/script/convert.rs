@@ -31,6 +31,23 @@ pub fn deeper_than(value: &Dynamic, limit: usize) -> bool {
     walk(value, limit)
 }
 
+/// Drops a value without recursion: a map or array nested thousands deep (built by a
+/// loop in a script) would overflow the stack if dropped the ordinary way outside Rhai.
+pub fn dismantle(value: Dynamic) {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        if v.is_map() {
+            if let Some(map) = v.try_cast::<Map>() {
+                stack.extend(map.into_values());
+            }
+        } else if v.is_array()
+            && let Some(array) = v.try_cast::<Array>()
+        {
+            stack.extend(array);
+        }
+    }
+}
+
 /// The error for a value nested deeper than [`MAX_DEPTH`], naming what refused it.
 pub fn too_deep(what: &str) -> String {
     format!("{what}: the value is nested deeper than {MAX_DEPTH} levels")

@@ -123,6 +123,7 @@ pub fn sandbox(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
     engine.register_fn("register", register);
     engine.register_fn("permissions", permissions);
     engine.register_fn("actions", actions);
+    engine.register_fn("schema", schema);
     engine
 }
 
@@ -203,6 +204,19 @@ fn register(ctx: NativeCallContext, kind: &str, range: &str) {
 fn actions(ctx: NativeCallContext, declared: rhai::Map) {
     let pos = ctx.call_position();
     context::with_load(|s| s.actions.push((declared, pos)));
+}
+
+/// `schema(#{...})`: at load, records the declaration of the handler's `spec` (checked by
+/// the handler stage, `handler::schema`).
+fn schema(ctx: NativeCallContext, fields: rhai::Dynamic) {
+    let pos = ctx.call_position();
+    let mut fields = Some(fields);
+    context::with_load(|s| s.schemas.extend(fields.take().map(|f| (f, pos))));
+    // Replayed before a call, the top level declares nothing; a schema nested thousands
+    // deep must not overflow the stack as it goes.
+    if let Some(f) = fields {
+        super::convert::dismantle(f);
+    }
 }
 
 /// `permissions([...])`: at load, records the handler's grant.
