@@ -754,6 +754,6 @@ mod tests {
         let text = "register(\"X\", \"^1\");\nschema(#{\n  who: #{ type: \"strng\" },\n});\n";
         let places = places(text);
         let pos = places.value(&["who".into(), "type".into()]).unwrap();
-        assert_eq!((pos.line(), pos.position()), (Some(3), Some(16)));
+        assert_eq!((pos.line(), pos.position()), (Some(3), Some(17)));
     }
 }
