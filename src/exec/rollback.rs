@@ -476,10 +476,13 @@ impl Runner<'_> {
         failed: bool,
         handler: &Handler,
     ) -> Result<Dynamic, Failure> {
-        let (value, _) = self.manifest_value(m, function).map_err(|e| match e {
-            Unresolved::Pending(reason) => self.failure_text(handler, reason),
-            Unresolved::Failed(f) => f,
-        })?;
+        let schema = handler.compiled().ok().and_then(|c| c.schema.clone());
+        let (value, _) = self
+            .manifest_value(m, function, schema.as_deref())
+            .map_err(|e| match e {
+                Unresolved::Pending(reason) => self.failure_text(handler, reason),
+                Unresolved::Failed(f) => f,
+            })?;
         let mut value = value;
         if let Some(mut map) = value.write_lock::<Map>() {
             map.insert("action".into(), action.into());
