@@ -280,7 +280,14 @@ impl Runner<'_> {
 
     /// `m` as for apply, its `!Variable`s resolved now.
     fn resolved_value(&self, m: &Manifest) -> Result<Dynamic, Failure> {
-        match self.manifest_value(m, Action::Apply) {
+        // The schema of the handler serving it: `!Variable`s resolved now are checked too.
+        let schema = self
+            .registry
+            .resolve(&m.kind, &m.version)
+            .ok()
+            .and_then(|h| self.registry.get(h).compiled().ok())
+            .and_then(|c| c.schema.clone());
+        match self.manifest_value(m, Action::Apply, schema.as_deref()) {
             Ok((value, _)) => Ok(value),
             Err(Unresolved::Pending(reason)) => Err(Failure {
                 line: reason.clone(),
