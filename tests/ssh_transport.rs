@@ -693,3 +693,45 @@ fn max_sessions_1_keeps_one_connection_and_lowers_the_slots() {
         "one connection to the host, never a second"
     );
 }
+
+#[test]
+fn a_host_without_setsid_runs_each_command_in_a_session_of_its_own() {
+    let Some(lab) = Lab::new() else { return };
+    // A PATH with every program of /usr/bin and /bin but `setsid`.
+    let bin = tempfile::tempdir().unwrap();
+    for dir in ["/usr/bin", "/bin"] {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let name = entry.file_name();
+            let link = bin.path().join(&name);
+            if name != "setsid" && !link.exists() {
+                std::os::unix::fs::symlink(entry.path(), link).unwrap();
+            }
+        }
+    }
+    let host = lab.host_with(
+        "nosetsid",
+        10,
+        &format!("SetEnv PATH={}\n", bin.path().display()),
+    );
+    let conn = connect(&lab, &host, Settings::default());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.txt");
+    let path = path.to_str().unwrap();
+    for i in 0..3 {
+        let out = conn
+            .run(&RemoteCommand::new([
+                "sh",
+                "-c",
+                "command -v setsid || echo none",
+            ]))
+            .unwrap();
+        assert_eq!(out.stdout, b"none\n", "the host really lacks setsid");
+        assert!(conn.write(path, format!("v{i}").as_bytes(), 0o640).unwrap());
+        assert_eq!(conn.read(path, 100).unwrap(), format!("v{i}").as_bytes());
+    }
+    assert_eq!(conn.workers(), 0, "no worker on a host without setsid");
+    assert!(
+        log_count(&host, "Starting session") >= 9,
+        "one session per command"
+    );
+}

@@ -8,7 +8,8 @@
 //! - `C TAG N`, then N bytes, then `E`: a command. The N bytes are what a one-shot session
 //!   gets on its stdin (the framed script, an inner script under `sudo`, the command's
 //!   input). The loop copies them with `head -c` into a file in a private directory
-//!   (made by `mktemp -d` in `$XDG_RUNTIME_DIR`, `/dev/shm` or `$TMPDIR`: 0700; the commands keep the login umask), opens it, unlinks it, prints
+//!   (made by `mktemp -d` in `$XDG_RUNTIME_DIR` or `/dev/shm`, memory file systems: 0700;
+//!   the commands keep the login umask), opens it, unlinks it, prints
 //!   the start markers with TAG on stdout and stderr, and starts `setsid sh -c READER` on
 //!   that file in the background: the command has its own session and process group, and
 //!   its stdin is its own input only (a command reading stdin cannot reach the requests).
@@ -26,8 +27,11 @@
 //! command's start marker (the login shell's startup files, a straggler) is dropped, and a
 //! command cannot end another's output by printing a marker.
 //!
-//! A host without `setsid` (util-linux) or a writable temporary directory answers `u`; the
-//! transport then runs that host's commands as one-shot sessions ([`super::ssh`]).
+//! A host without `setsid` (util-linux) or a writable `$XDG_RUNTIME_DIR` or `/dev/shm`
+//! answers `u`; the transport then runs that host's commands as one-shot sessions
+//! ([`super::ssh`]). A disk directory such as `$TMPDIR` is never used: a command's input can
+//! hold secrets (`env` values, file content), and an unlinked file on disk can still be
+//! recovered from it.
 
 use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -59,7 +63,7 @@ pub(crate) fn script() -> String {
          IFS= read -r w || exit 0\n\
          d=\n\
          if command -v setsid >/dev/null 2>&1 && command -v head >/dev/null 2>&1; then\n\
-         for b in \"$XDG_RUNTIME_DIR\" /dev/shm \"${{TMPDIR:-/tmp}}\"; do\n\
+         for b in \"$XDG_RUNTIME_DIR\" /dev/shm; do\n\
          [ -n \"$b\" ] && [ -d \"$b\" ] && [ -w \"$b\" ] && d=$(mktemp -d \"$b/.ordo-w.XXXXXX\" 2>/dev/null) && break; d=\n\
          done\n\
          fi\n\
