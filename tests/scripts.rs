@@ -439,3 +439,34 @@ fn apply(m) {
         .stderr_has("[1, 2][3]")
         .stderr_lacks("false");
 }
+
+/// Issue 19 part 6: `path::join(m.dir, m.spec.path)` without `path` in the manifest said
+/// only "function not found: path::join (&str, ())"; now it says which argument was `()`,
+/// from what, and that the manifest lacks the field, at the manifest's file:line.
+#[test]
+fn a_unit_argument_from_a_missing_spec_field_names_the_field_and_the_manifest() {
+    let handler = "register(\"Greet\", \"^1\");\npermissions([\"file:write\"]);\nfn apply(m) {\n    let f = path::join(m.dir, m.spec.path);\n    file::write(f, \"x\");\n}\n";
+    let t = Test::new().handler("greet.rhai", handler).manifest(
+        "m.yaml",
+        "kind: Greet\nversion: v1\nmetadata: {name: hello}\nspec:\n  pth: out.txt\n",
+    );
+    t.run(&["apply", "--no-state"])
+        .code(1)
+        .no_panic()
+        .stderr_has("function not found: path::join (")
+        .stderr_has("argument 2 (`m.spec.path`) was `()`")
+        .stderr_has("greet.rhai:4:")
+        .stderr_has("manifest `hello` has no `spec.path`")
+        .stderr_has("m.yaml:5:")
+        .stderr_has("add `path:` to the manifest's spec");
+    // Nested: `m.spec.source.file` where `source` has no `file`.
+    let handler = "register(\"Greet\", \"^1\");\npermissions([\"file:write\"]);\nfn apply(m) {\n    file::write(path::join(m.dir, m.spec.source.file), \"x\");\n}\n";
+    let t = Test::new().handler("greet.rhai", handler).manifest(
+        "m.yaml",
+        "kind: Greet\nversion: v1\nmetadata: {name: hello}\nspec:\n  source: {fil: a}\n",
+    );
+    t.run(&["apply", "--no-state"])
+        .code(1)
+        .stderr_has("argument 2 (`m.spec.source.file`) was `()`")
+        .stderr_has("manifest `hello` has no `spec.source.file`");
+}

@@ -136,7 +136,7 @@ impl Runner<'_> {
             return Ok(done(Status::Absent, Some(format!("no action `{name}`"))));
         };
         let arg = self.mode_value(m, name, Some(params.clone()))?;
-        let result = self.call(handler, compiled, name, arg, timeout)?;
+        let result = self.call_with(handler, compiled, name, (arg,), timeout)?;
         let result = result.flatten();
         if !crate::script::is_plain(&result) {
             let text = format!(
@@ -235,7 +235,7 @@ impl Runner<'_> {
         timeout: Duration,
     ) -> Result<Verdict, (Failure, Option<LimitKind>)> {
         let r = self
-            .call(handler, compiled, "verify", arg, timeout)?
+            .call_with(handler, compiled, "verify", (arg,), timeout)?
             .flatten();
         if r.is_unit() {
             return Ok(Verdict::Pass(None));

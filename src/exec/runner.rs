@@ -1268,7 +1268,7 @@ impl<'a> Runner<'a> {
             Err(Unresolved::Failed(f)) => return Err((f, None)),
         };
         if compiled.functions.check && function != Action::Rollback {
-            let r = self.call(handler, compiled, "check", arg.clone(), timeout)?;
+            let r = self.call(handler, compiled, "check", arg.clone(), timeout, m)?;
             match r.as_bool() {
                 Ok(false) => return done(Status::Unchanged, resolved),
                 Ok(true) => {}
@@ -1281,7 +1281,7 @@ impl<'a> Runner<'a> {
         if self.settings.dry_run {
             return done(Status::Pending, resolved);
         }
-        let result = self.call(handler, compiled, function.function_name(), arg, timeout)?;
+        let result = self.call(handler, compiled, function.function_name(), arg, timeout, m)?;
         self.store_outputs(m, handler, function, result)
             .map_err(|f| (f.during(function.as_str()), None))?;
         done(Status::Changed, resolved)
@@ -1294,8 +1294,9 @@ impl<'a> Runner<'a> {
         name: &'static str,
         arg: Dynamic,
         timeout: Duration,
+        m: &Manifest,
     ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
-        self.call_with(handler, compiled, name, (arg,), timeout)
+        self.call_inner(handler, compiled, name, (arg,), timeout, Some(m))
     }
 
     /// Calls the handler function `name` with `args` (`rollback(m, prev)` takes two).
@@ -1306,6 +1307,20 @@ impl<'a> Runner<'a> {
         name: &'static str,
         args: impl rhai::FuncArgs,
         timeout: Duration,
+    ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
+        self.call_inner(handler, compiled, name, args, timeout, None)
+    }
+
+    /// Calls the handler function `name`; a failure names, when a call got `()` because the
+    /// manifest `m` lacks a spec field, that field and the manifest (issue 19 part 6).
+    fn call_inner(
+        &self,
+        handler: &Handler,
+        compiled: &Compiled,
+        name: &'static str,
+        args: impl rhai::FuncArgs,
+        timeout: Duration,
+        manifest: Option<&Manifest>,
     ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
         let options = CallFnOptions::new()
             .eval_ast(compiled.replay_top_level)
@@ -1333,6 +1348,16 @@ impl<'a> Runner<'a> {
                     // Rhai gives limit errors no position; point at the function instead.
                     err.mark = function_line(handler.file.text(), name);
                 }
+                let unit = (err.file == handler.name())
+                    .then(|| crate::script::unit_arguments(&e, &compiled.ast, handler.name()))
+                    .flatten();
+                if let Some(u) = &unit {
+                    err.message = format!("{}: {}", err.message, u.describe());
+                    err.help = Some(match u.spec_field() {
+                        Some(f) => format!("add `{f}:` to the manifest's spec, or give the field a default in the handler's `schema`, or test it (`m.spec.{f} ?? fallback`)"),
+                        None => "a value that is `()` is usually a field that is missing: test it (`x ?? fallback`)".into(),
+                    });
+                }
                 let limit = err.limit;
                 // An error inside an imported module is shown in the module's text.
                 let source = self
@@ -1340,10 +1365,17 @@ impl<'a> Runner<'a> {
                     .source(&err.file)
                     .cloned()
                     .unwrap_or_else(|| crate::script::module_source(&err.file));
+                let mut diagnostic = err.to_diagnostic(Some(&source));
+                let mut line = err.located();
+                if let (Some(field), Some(m)) = (unit.as_ref().and_then(|u| u.spec_field()), manifest) {
+                    let (note, mark) = missing_field(m, &field);
+                    line = format!("{line}; {note} ({})", m.at(mark));
+                    diagnostic = diagnostic.related(m.at(mark), note);
+                }
                 (
                     Failure {
-                        line: err.located(),
-                        diagnostic: Box::new(err.to_diagnostic(Some(&source))),
+                        line,
+                        diagnostic: Box::new(diagnostic),
                         function: Some(name),
                         unreachable: false,
                     },
@@ -1514,6 +1546,40 @@ impl<'a> Runner<'a> {
 }
 
 pub(super) type Resolved = Option<Box<(serde_json::Value, serde_json::Value)>>;
+
+/// What the manifest `m` says of `spec.<field>` (`a.b` for nested maps): that it has no such
+/// field, where the map that lacks it is; or that it is written empty, where.
+fn missing_field(m: &Manifest, field: &str) -> (String, crate::manifest::Mark) {
+    let mut node = &m.spec;
+    let mut walked = String::from("spec");
+    for part in field.split('.') {
+        match node.entry(part) {
+            Some(e) if e.value.is_null() => {
+                return (
+                    format!("manifest `{}` writes `{walked}.{part}` empty", m.name),
+                    e.key_mark,
+                );
+            }
+            Some(e) => {
+                node = &e.value;
+                walked = format!("{walked}.{part}");
+            }
+            None => {
+                return (
+                    format!("manifest `{}` has no `{walked}.{part}`", m.name),
+                    node.mark,
+                );
+            }
+        }
+    }
+    (
+        format!(
+            "manifest `{}` has `{walked}`, but it was `()` when the handler read it",
+            m.name
+        ),
+        node.mark,
+    )
+}
 
 /// A manifest whose `!Variable`s, resolved as it runs, break its handler's schema.
 fn schema_failure(m: &Manifest, problems: Vec<crate::handler::conform::Problem>) -> Failure {

@@ -13,6 +13,7 @@ mod net_rule;
 mod permission;
 mod resolver;
 pub mod scan;
+mod unit_args;
 mod variables;
 
 pub use context::{CallContext, HandlerInfo};
@@ -25,4 +26,5 @@ pub use permission::{
     Capability, Located, Permissions, Policy, Refusal, absolute, is_environ, is_environ_fd, resolve,
 };
 pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES, module_source};
+pub use unit_args::{UnitArguments, unit_arguments};
 pub use variables::{Variable, Variables, is_plain};
