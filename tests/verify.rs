@@ -528,3 +528,64 @@ fn a_verify_with_the_wrong_number_of_parameters_is_refused_at_load() {
         .code(3)
         .stderr_has("`fn verify` must take exactly one parameter");
 }
+
+/// A-F6: whatever a handler's `verify` or action says (a note, an advisory throw, a
+/// returned value) is masked by `ordo verify`, `apply --verify` and `ordo run` in human,
+/// `-o json` and `-o jsonl` output, as `apply` masks it: in every spelling ordo renders.
+#[test]
+fn verify_and_run_mask_secrets_in_notes_warnings_and_results_in_every_format() {
+    let secret = "hunter2\"se\\cret";
+    let spellings = [
+        "hunter2",
+        "hunter2\"se\\cret",
+        "hunter2\\\"se\\\\cret",
+        "se\\cret",
+        "se\\\\cret",
+    ];
+    let values = "kind: Values\nversion: v1\nmetadata: {name: settings}\nspec:\n  values:\n  - {valueName: pw, defaultValue: 'hunter2\"se\\cret', secret: true}\n";
+    let handler = r#"
+register("V", "^1");
+actions(#{ show: #{ order: "none" } });
+fn apply(m) { }
+fn verify(m) {
+    if m.spec.how == "note" { return `note ${m.spec.pw}`; }
+    throw `down ${m.spec.pw}`;
+}
+fn show(m) { #{ pw: m.spec.pw, text: `is ${m.spec.pw}` } }
+"#;
+    let manifests = "---\nkind: V\nversion: v1\nmetadata: {name: a}\nspec: {pw: !Value pw, how: note}\n---\nkind: V\nversion: v1\nmetadata: {name: b, verify: advisory}\nspec: {pw: !Value pw, how: throw}\n";
+    let t = Test::new()
+        .manifest("values.yaml", values)
+        .handler("v.rhai", handler)
+        .manifest("m.yaml", manifests);
+    assert!(secret.contains('"'));
+    let runs: [&[&str]; 9] = [
+        &["verify"],
+        &["verify", "-o", "json"],
+        &["verify", "-o", "jsonl"],
+        &["apply", "--verify"],
+        &["apply", "--verify", "-o", "json"],
+        &["apply", "--verify", "-o", "jsonl"],
+        &["run", "show"],
+        &["run", "show", "-o", "json"],
+        &["run", "show", "-o", "jsonl"],
+    ];
+    for args in runs {
+        let out = t.run(args);
+        out.code(0).no_panic();
+        let all = format!("{}\n{}", out.stdout, out.stderr);
+        for s in spellings {
+            assert!(!all.contains(s), "{args:?} shows {s:?}:\n{all}");
+        }
+        if args.len() > 2 || args[0] != "run" {
+            assert!(all.contains("***"), "{args:?} shows no mask:\n{all}");
+        }
+    }
+    // The note and the advisory warning are there, masked.
+    t.run(&["verify"])
+        .stdout_has("note ***")
+        .stdout_has("down ***");
+    let json = t.run(&["run", "show", "-o", "json"]).json();
+    let text = json.to_string();
+    assert!(text.contains(r#""pw":"***""#), "{text}");
+}

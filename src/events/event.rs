@@ -176,9 +176,14 @@ impl std::fmt::Debug for EventSink {
     }
 }
 
-/// A copy of `event` with secrets masked, if it holds any text that needs it.
+/// A copy of `event` with secrets masked, if it holds any text that needs it: every text
+/// a handler can put in it (errors, notes of `verify`, reasons, log lines, an action's
+/// result, why a rollback stopped), so each command and output format masks alike.
 fn mask_event(event: &Event) -> Option<Event> {
     use super::secrets::masked;
+    if !super::secrets::any() {
+        return None;
+    }
     match event {
         Event::Log {
             manifest,
@@ -197,20 +202,13 @@ fn mask_event(event: &Event) -> Option<Event> {
             detail,
             reason,
             diff,
-        } if error.is_some() || detail.is_some() => Some(Event::ManifestFinished {
+        } => Some(Event::ManifestFinished {
             info: Arc::clone(info),
             status: *status,
             duration: *duration,
             error: error.as_deref().map(masked),
-            detail: detail.as_ref().map(|d| {
-                let mut d = d.clone();
-                d.message = masked(&d.message);
-                d.notes = d.notes.iter().map(|n| masked(n)).collect();
-                d.help = d.help.as_deref().map(masked);
-                d.label = d.label.as_deref().map(masked);
-                d
-            }),
-            reason: reason.clone(),
+            detail: detail.as_ref().map(|d| masked_diagnostic(d, masked)),
+            reason: reason.as_deref().map(masked),
             diff: diff.clone(),
         }),
         Event::ManifestRolledBack {
@@ -223,17 +221,44 @@ fn mask_event(event: &Event) -> Option<Event> {
             error,
             detail,
             reason,
-        } if error.is_some() || detail.is_some() => Some(Event::ManifestRolledBack {
+        } => Some(Event::ManifestRolledBack {
             info: Arc::clone(info),
             status: *status,
             result,
-            strategy: strategy.clone(),
+            strategy: masked(strategy),
             failed: *failed,
             duration: *duration,
             error: error.as_deref().map(masked),
             detail: detail.as_ref().map(|d| masked_diagnostic(d, masked)),
-            reason: reason.clone(),
+            reason: reason.as_deref().map(masked),
         }),
+        Event::RollbackStarted { reason, names } => Some(Event::RollbackStarted {
+            reason: masked(reason),
+            names: names.clone(),
+        }),
+        Event::RollbackFinished {
+            outcome,
+            rolled_back,
+            failed,
+            not_rolled_back,
+            kept,
+            stopped,
+        } => Some(Event::RollbackFinished {
+            outcome,
+            rolled_back: *rolled_back,
+            failed: *failed,
+            not_rolled_back: *not_rolled_back,
+            kept: *kept,
+            stopped: stopped.as_deref().map(masked),
+        }),
+        Event::ActionResult { manifest, value } => {
+            let mut value = value.clone();
+            super::secrets::mask_json(&mut value);
+            Some(Event::ActionResult {
+                manifest: manifest.clone(),
+                value,
+            })
+        }
         _ => None,
     }
 }
