@@ -401,3 +401,128 @@ fn ordo_actions_lists_kind_versions_action_order_params_and_file() {
         .unwrap();
     assert_eq!(backup["params"]["keep"], "int?");
 }
+
+/// A-F9: a parameter name `--param NAME=VALUE` cannot give (empty, with a blank, starting
+/// with a digit or `-`) is an input error at the declaration, with its place; `-` and `_`
+/// inside a name are fine.
+#[test]
+fn parameter_names_must_be_identifiers_checked_at_load_with_their_place() {
+    for bad in ["", "x y", "1st", "-x", "a=b"] {
+        let handler = format!(
+            "register(\"Svc\", \"^1\");\nfn apply(m) {{}}\nactions(#{{ stop: #{{ params: #{{ \"{bad}\": \"string\" }} }} }});\nfn stop(m) {{ m.params }}\n"
+        );
+        let t = Test::new().handler("h.rhai", &handler).manifest(
+            "m.yaml",
+            "kind: Svc\nversion: v1\nmetadata: {name: a}\nspec: {}\n",
+        );
+        let message = format!("action `stop`, parameter `{bad}`: a parameter name is letters");
+        t.run(&["validate"])
+            .code(3)
+            .no_panic()
+            .stderr_has(&message)
+            .stderr_has("h.rhai:3:");
+        t.run(&["lint", "h.rhai"]).code(3).stderr_has(&message);
+        t.run(&["run", "stop"]).code(3).stderr_has(&message);
+    }
+    let handler = "register(\"Svc\", \"^1\");\nfn apply(m) {}\nactions(#{ stop: #{ params: #{ \"keep-days\": \"int\", _x: \"int?\" } } });\nfn stop(m) { m.params }\n";
+    let t = Test::new().handler("h.rhai", handler).manifest(
+        "m.yaml",
+        "kind: Svc\nversion: v1\nmetadata: {name: a}\nspec: {}\n",
+    );
+    let json = t
+        .run(&["run", "stop", "--param", "keep-days=3", "-o", "json"])
+        .code(0)
+        .json();
+    assert_eq!(json["manifests"][0]["result"]["keep-days"], 3, "{json}");
+}
+
+/// A-F9: a `map` (or a map inside a `list`) given with a key twice is refused (exit 2,
+/// naming the key), not silently collapsed to the last one.
+#[test]
+fn a_param_map_with_a_key_given_twice_is_a_usage_error_naming_the_key() {
+    let t = project();
+    for (param, key) in [
+        (r#"opts={"a":1,"a":2}"#, "a"),
+        (r#"tags=[{"x":1},{"y":1,"y":2}]"#, "y"),
+        (r#"opts={"n":{"k":1,"k":1}}"#, "k"),
+    ] {
+        t.run(&["run", "backup", "--param", "target=x", "--param", param])
+            .code(2)
+            .no_panic()
+            .stderr_has(&format!("the key `{key}` is given twice"));
+    }
+    assert!(!t.exists("actions.log"), "nothing ran");
+}
+
+/// A-F15: a value nested past the depth limit says so, not that it is a map; and `ordo
+/// run` on a project with no state writes no `.ordo/` (as `verify`).
+#[test]
+fn a_too_deep_result_says_so_and_run_without_state_writes_nothing() {
+    let t = project();
+    let deep = format!("tags={}1{}", "[".repeat(127), "]".repeat(127));
+    let out = t.run(&["run", "backup", "--param", "target=x", "--param", &deep]);
+    out.code(1)
+        .no_panic()
+        .stderr_has("returned a value nested deeper than 128 levels")
+        .stderr_lacks("returned a map");
+    assert!(!t.exists(".ordo"), "`ordo run` made .ordo/");
+    t.run(&["run", "start"]).code(0);
+    assert!(!t.exists(".ordo"), "`ordo run` made .ordo/");
+    t.run(&["verify"]);
+    assert!(!t.exists(".ordo"), "`ordo verify` made .ordo/");
+}
+
+/// NU-F13: human `ordo run` shows what each action returned, short and masked, and sums
+/// up the manifests without the action in one line (each one under `-v`); JSON is as it was.
+#[test]
+fn run_shows_results_short_and_summarises_manifests_without_the_action() {
+    let plain = "register(\"Plain\", \"^1\");\nfn apply(m) {}\n";
+    let long = "x".repeat(200);
+    let handler = format!(
+        "register(\"Svc\", \"^1\");\nactions(#{{ show: #{{ order: \"none\" }} }});\nfn apply(m) {{}}\nfn show(m) {{ if m.name == \"s\" {{ return \"backup at bk/conf.bak\"; }} if m.name == \"l\" {{ return \"{long}\"; }} if m.name == \"u\" {{ return; }} #{{ path: \"bk/x\", keep: 3 }} }}\n"
+    );
+    let mut docs = String::new();
+    for n in ["s", "l", "u", "mp"] {
+        docs.push_str(&format!(
+            "---\nkind: Svc\nversion: v1\nmetadata: {{name: {n}}}\nspec: {{}}\n"
+        ));
+    }
+    for n in 0..12 {
+        docs.push_str(&format!(
+            "---\nkind: Plain\nversion: v1\nmetadata: {{name: p{n}}}\nspec: {{}}\n"
+        ));
+    }
+    let t = Test::new()
+        .handler("svc.rhai", &handler)
+        .handler("plain.rhai", plain)
+        .manifest("m.yaml", &docs);
+    let out = t.run(&["run", "show"]);
+    out.code(0)
+        .stdout_has("Svc/s  ")
+        .stdout_has("(backup at bk/conf.bak)")
+        .stdout_has(r#"({"keep":3,"path":"bk/x"})"#)
+        .stdout_has("skipped   12 manifests without the action `show`");
+    assert!(!out.stdout.contains("Plain/p"), "{}", out.stdout);
+    let long_line = out.stdout.lines().find(|l| l.contains("Svc/l")).unwrap();
+    assert!(
+        long_line.contains(&format!("({}...)", "x".repeat(60))),
+        "{long_line}"
+    );
+    assert!(!long_line.contains(&"x".repeat(61)), "{long_line}");
+    let unit = out.stdout.lines().find(|l| l.contains("Svc/u")).unwrap();
+    assert!(!unit.contains('('), "{unit}");
+    // `-v` lists each one.
+    t.run(&["run", "show", "-v"])
+        .code(0)
+        .stdout_has("Plain/p11  (no action `show`)");
+    // JSON keeps a line per manifest, the reason and the whole result.
+    let json = t.run(&["run", "show", "-o", "json"]).code(0).json();
+    assert_eq!(json["manifests"].as_array().unwrap().len(), 16);
+    let l = json["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "l")
+        .unwrap();
+    assert_eq!(l["result"], long.as_str());
+}

@@ -577,9 +577,7 @@ fn show(m) { #{ pw: m.spec.pw, text: `is ${m.spec.pw}` } }
         for s in spellings {
             assert!(!all.contains(s), "{args:?} shows {s:?}:\n{all}");
         }
-        if args.len() > 2 || args[0] != "run" {
-            assert!(all.contains("***"), "{args:?} shows no mask:\n{all}");
-        }
+        assert!(all.contains("***"), "{args:?} shows no mask:\n{all}");
     }
     // The note and the advisory warning are there, masked.
     t.run(&["verify"])
@@ -588,4 +586,42 @@ fn show(m) { #{ pw: m.spec.pw, text: `is ${m.spec.pw}` } }
     let json = t.run(&["run", "show", "-o", "json"]).json();
     let text = json.to_string();
     assert!(text.contains(r#""pw":"***""#), "{text}");
+}
+
+/// A-F4: `verify` may not set or remove variables (the same refusal as a write), and under
+/// `apply --verify` nothing it tried reaches the state: the apply's outputs stay recorded.
+#[test]
+fn verify_cannot_set_or_remove_variables_and_the_state_keeps_what_apply_recorded() {
+    let handler = r#"
+register("V", "^1");
+fn apply(m) { vars::set("k", "orig"); #{ out: "orig" } }
+fn verify(m) {
+    let t = m.spec.trick;
+    if t == "set" { vars::set("k", "changed-by-verify"); vars::set("newvar", 1); }
+    if t == "secret" { vars::set_secret("s", "x"); }
+    if t == "remove" { vars::remove("k"); vars::remove("out"); }
+    true
+}
+"#;
+    for trick in ["set", "secret", "remove"] {
+        let t = Test::new().handler("v.rhai", handler).manifest(
+            "m.yaml",
+            &format!("kind: V\nversion: v1\nmetadata: {{name: a}}\nspec: {{trick: {trick}}}\n"),
+        );
+        t.run(&["apply"]).code(0);
+        let out = t.run(&["verify"]);
+        out.code(1)
+            .no_panic()
+            .stderr_has("changes things, and `verify` is read-only");
+        let out = t.run(&["apply", "--verify", "-o", "json"]);
+        out.code(1);
+        let text = out.stdout.clone();
+        assert!(text.contains("`verify` is read-only"), "{text}");
+        let state = t.run(&["state", "show", "a", "-o", "json"]).json();
+        let vars = &state["manifest"]["variables"];
+        assert_eq!(vars["k"], "orig", "{trick}: {state}");
+        assert_eq!(vars["out"], "orig", "{trick}: {state}");
+        assert!(vars.get("newvar").is_none(), "{trick}: {state}");
+        assert!(vars.get("s").is_none(), "{trick}: {state}");
+    }
 }

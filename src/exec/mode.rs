@@ -138,6 +138,14 @@ impl Runner<'_> {
         let arg = self.mode_value(m, name, Some(params.clone()))?;
         let result = self.call_with(handler, compiled, name, (arg,), timeout)?;
         let result = result.flatten();
+        let what = format!("action `{name}`");
+        if crate::script::convert::deeper_than(&result, crate::script::convert::MAX_DEPTH) {
+            let text = format!(
+                "{what} returned a value nested deeper than {} levels (lists and maps in lists and maps)",
+                crate::script::convert::MAX_DEPTH
+            );
+            return Err((self.failure_text(handler, text).during(name), None));
+        }
         if !crate::script::is_plain(&result) {
             let text = format!(
                 "action `{name}` returned a {}; an action returns plain data",
@@ -145,7 +153,7 @@ impl Runner<'_> {
             );
             return Err((self.failure_text(handler, text).during(name), None));
         }
-        let mut value = crate::script::convert::to_json(&result, &format!("action `{name}`"))
+        let mut value = crate::script::convert::to_json(&result, &what)
             .map_err(|e| (self.failure_text(handler, e).during(name), None))?;
         crate::events::secrets::mask_json(&mut value);
         self.events.emit(&Event::ActionResult {

@@ -241,6 +241,16 @@ fn params_of(action: &str, value: &Dynamic, errors: &mut Vec<DeclError>) -> Vec<
     };
     let mut params = Vec::new();
     for (name, ty) in map.iter() {
+        if !valid_param_name(name) {
+            errors.push(decl_error(
+                format!(
+                    "action `{action}`, parameter `{name}`: a parameter name is letters, digits, `_` and `-`, not empty, not starting with a digit or `-`"
+                ),
+                Some(if name.is_empty() { "params" } else { name.as_str() }),
+                Some("`--param NAME=VALUE` gives it; name it like `target` or `keep_days`".into()),
+            ));
+            continue;
+        }
         let Ok(text) = ty.clone().into_immutable_string() else {
             errors.push(decl_error(
                 format!(
@@ -279,6 +289,15 @@ fn params_of(action: &str, value: &Dynamic, errors: &mut Vec<DeclError>) -> Vec<
     }
     params.sort_by(|a, b| a.name.cmp(&b.name));
     params
+}
+
+/// A parameter name: `--param NAME=VALUE` must be able to give it (A-F9).
+fn valid_param_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn valid_identifier(name: &str) -> bool {
@@ -381,6 +400,7 @@ fn typed(ty: &str, text: &str) -> Result<Dynamic, String> {
         _ => {
             let value: serde_json::Value = serde_json::from_str(text)
                 .map_err(|e| format!("`{text}` is not valid JSON: {e}"))?;
+            serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| format!("`{text}`: {e}"))?;
             let right = match ty {
                 "list" => value.is_array(),
                 _ => value.is_object(),
@@ -391,6 +411,59 @@ fn typed(ty: &str, text: &str) -> Result<Dynamic, String> {
             exact_numbers(text)?;
             Ok(crate::script::convert::json_to_dynamic(&value))
         }
+    }
+}
+
+/// Reads JSON only to refuse an object with a key given twice, which `serde_json::Value`
+/// would silently collapse to the last one (A-F9: nothing changes meaning on the way).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value::<NoDuplicateKeys>()?;
+            if !keys.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{key}` is given twice"
+                )));
+            }
+        }
+        Ok(self)
     }
 }
 

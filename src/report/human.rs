@@ -39,6 +39,33 @@ pub struct HumanReporter {
     undo: std::collections::HashMap<usize, String>,
     /// `apply --rollback-on-failure`: the rollback's recap line, printed before the summary.
     rollback: Option<String>,
+    /// The command of the run (`RunStarted`).
+    command: &'static str,
+    /// `run ACTION`: what each manifest's action returned, short, until its line.
+    results: std::collections::HashMap<String, String>,
+    /// `run ACTION` without `-v`: the manifests whose handler lacks the action, counted
+    /// instead of a line each, and why (`no action `stop``).
+    without_action: (usize, Option<String>),
+}
+
+/// The longest rendering of an action's result on its manifest's line, in characters.
+const RESULT_WIDTH: usize = 60;
+
+/// What an action returned, on one line: a string as is, anything else as compact JSON;
+/// cut at the first line break and after [`RESULT_WIDTH`] characters (secrets are masked
+/// in the event already).
+fn short_result(value: &serde_json::Value) -> Option<String> {
+    let text = match value {
+        serde_json::Value::Null => return None,
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let first = text.lines().next().unwrap_or_default();
+    let mut shown: String = first.chars().take(RESULT_WIDTH).collect();
+    if shown.len() < text.len() {
+        shown.push_str("...");
+    }
+    Some(shown)
 }
 
 /// A finished manifest, as printed.
@@ -70,6 +97,9 @@ impl HumanReporter {
             next: 0,
             undo: std::collections::HashMap::new(),
             rollback: None,
+            command: "",
+            results: std::collections::HashMap::new(),
+            without_action: (0, None),
         }
     }
 
@@ -181,6 +211,7 @@ impl Reporter for HumanReporter {
                 ..
             } => {
                 self.ordered = *command == "plan";
+                self.command = command;
                 for (file, permissions) in handlers {
                     let may = if permissions.is_empty() {
                         "nothing beyond pure functions".to_string()
@@ -220,6 +251,20 @@ impl Reporter for HumanReporter {
                     self.running.remove(i);
                 }
                 self.update_message();
+                if self.command == "run"
+                    && *status == Status::Absent
+                    && self.level > LogLevel::Debug
+                {
+                    self.without_action.0 += 1;
+                    self.without_action.1.clone_from(reason);
+                    return;
+                }
+                let result = self.results.remove(&info.name);
+                let reason = if *status == Status::Done && reason.is_none() {
+                    &result
+                } else {
+                    reason
+                };
                 let word = self.paint(status_style(*status), &format!("{:<9}", status.as_str()));
                 let id = format!("{}/{}", info.kind, info.name);
                 let tail = match (status, reason) {
@@ -450,6 +495,16 @@ impl Reporter for HumanReporter {
                 if let Some(line) = self.rollback.take() {
                     let _ = writeln!(self.out, "{line}");
                 }
+                if let (n @ 1.., why) = &self.without_action {
+                    let what = why
+                        .as_deref()
+                        .and_then(|w| w.strip_prefix("no action "))
+                        .map(|a| format!(" without the action {a}"))
+                        .unwrap_or_default();
+                    let s = if *n == 1 { "" } else { "s" };
+                    let word = self.paint(status_style(Status::Skipped), "skipped  ");
+                    let _ = writeln!(self.out, "{word} {n} manifest{s}{what} (`-v` lists them)");
+                }
                 let note = if *interrupted { " (interrupted)" } else { "" };
                 let _ = writeln!(
                     self.out,
@@ -458,7 +513,12 @@ impl Reporter for HumanReporter {
                     duration(*d)
                 );
             }
-            Event::Log { .. } | Event::ActionResult { .. } => {}
+            Event::ActionResult { manifest, value } => {
+                if let Some(text) = short_result(value) {
+                    self.results.insert(manifest.clone(), text);
+                }
+            }
+            Event::Log { .. } => {}
         }
     }
 

@@ -123,7 +123,15 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
     let lifecycle = !matches!(config.command, CommandKind::Verify | CommandKind::Run);
     let action = super::actions::plan_action(config, world, action)?;
     catch_file_size_signal();
-    let read_only = dry_run || config.command == CommandKind::Verify;
+    // `run ACTION` records only the variables of manifests the state records: with no state
+    // directory yet it has nothing to record, and makes none (A-F15), as `verify`.
+    let nothing_recorded = config.command == CommandKind::Run
+        && config
+            .state
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .is_some_and(|dir| !dir.exists());
+    let read_only = dry_run || config.command == CommandKind::Verify || nothing_recorded;
     let mut state = StateRun::lock_and_recover(config, read_only)?;
     let vars = seed_variables(world, &state);
     let gone = state.gone_from_files(config, world);

@@ -34,6 +34,15 @@ fn check_key(call: &str, key: &str) -> Result<(), Box<EvalAltResult>> {
     Ok(())
 }
 
+/// `verify` is read-only for variables too: what it set would change what later manifests
+/// read and what the state records (A-F4). `plan` keeps them (its `check` may set some).
+fn refuse_in_verify(ctx: &CallContext, call: &str) -> Result<(), Box<EvalAltResult>> {
+    if ctx.policy.read_only && !ctx.dry_run {
+        ctx.require_mutation(call)?;
+    }
+    Ok(())
+}
+
 fn set(key: &str, value: Dynamic, secret: bool) -> Result<(), Box<EvalAltResult>> {
     let call = if secret {
         "vars::set_secret"
@@ -41,6 +50,7 @@ fn set(key: &str, value: Dynamic, secret: bool) -> Result<(), Box<EvalAltResult>
         "vars::set"
     };
     let ctx = context::require(call)?;
+    refuse_in_verify(&ctx, call)?;
     check_key(call, key)?;
     let value = value.flatten();
     if crate::script::convert::deeper_than(&value, crate::script::convert::MAX_DEPTH) {
@@ -125,6 +135,7 @@ fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResul
 
 fn remove(name: &str) -> Result<bool, Box<EvalAltResult>> {
     let ctx = context::require("vars::remove")?;
+    refuse_in_verify(&ctx, "vars::remove")?;
     let full = full_name(&ctx, name);
     match split_name(&full) {
         Some((m, _)) if m == ctx.manifest => Ok(ctx.vars.remove(&full).is_some()),
