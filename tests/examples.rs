@@ -124,11 +124,20 @@ fn normalize(line: &str) -> String {
         .join(" ")
 }
 
+/// A line on stderr: a log line, an error, or a line of an error's excerpt (`  --> file`,
+/// `   |`, `54 |  source`, `   = note: ...`).
 fn is_log(line: &str) -> bool {
+    let excerpt = line.starts_with(' ') && {
+        let t = line.trim_start();
+        t.starts_with("-->") || t.starts_with('|') || t.starts_with("= ")
+    } || line
+        .split_once(" |")
+        .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
     ["info ", "warn ", "debug ", "error "]
         .iter()
         .any(|p| line.starts_with(p))
         || line.starts_with("error:")
+        || excerpt
 }
 
 /// Copies an example (without its `out/`), with `PLACEHOLDER` replaced by `addr` in text

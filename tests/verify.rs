@@ -625,3 +625,25 @@ fn verify(m) {
         assert!(vars.get("s").is_none(), "{trick}: {state}");
     }
 }
+
+/// NU-F5: in `-o json` (and `-o jsonl`) a failed `verify`'s one-line error says it came
+/// from `verify`, for `ordo verify` and `apply --verify`, thrown or `false`.
+#[test]
+fn a_failed_verify_error_in_json_says_it_came_from_verify() {
+    let docs = [probe("no", "", "false"), probe("throws", "", "throw")].concat();
+    let t = Test::new()
+        .handler("probe.rhai", PROBE)
+        .manifest("m.yaml", &docs);
+    for args in [
+        &["verify", "--keep-going", "-o", "json"][..],
+        &["apply", "--verify", "--keep-going", "-o", "json"][..],
+    ] {
+        let json = t.run(args).code(1).json();
+        for m in json["manifests"].as_array().unwrap() {
+            let error = m["error"].as_str().unwrap_or_else(|| panic!("{json}"));
+            assert!(error.ends_with("(while running `verify`)"), "{args:?}: {error}");
+        }
+    }
+    let out = t.run(&["verify", "--keep-going", "-o", "jsonl"]);
+    assert!(out.stdout.contains("(while running `verify`)"), "{}", out.stdout);
+}

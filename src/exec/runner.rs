@@ -963,6 +963,14 @@ impl<'a> Runner<'a> {
                 };
                 let note = format!("{what} for {} ({})", m.id(), m.at(m.name_mark));
                 failure.diagnostic.notes.push(note);
+                // The one-line error (`-o json`) says so too for `verify` and an action, which
+                // fail a manifest as `apply` does (NU-F5).
+                if let Some(f) = failure
+                    .function
+                    .filter(|f| *f == "verify" || self.mode.function() == Some(f))
+                {
+                    failure.line = format!("{} (while running `{f}`)", failure.line);
+                }
                 (Status::Failed, Some(failure))
             }
             Err(panic) => {

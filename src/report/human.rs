@@ -51,14 +51,15 @@ pub struct HumanReporter {
 /// The longest rendering of an action's result on its manifest's line, in characters.
 const RESULT_WIDTH: usize = 60;
 
-/// What an action returned, on one line: a string as is, anything else as compact JSON;
-/// cut at the first line break and after [`RESULT_WIDTH`] characters (secrets are masked
-/// in the event already).
+/// What an action returned, on one line: a string as is, a list or a map as compact JSON
+/// (a number, a boolean or `()` is most often what the last call happened to return, and
+/// is not shown); cut at the first line break and after [`RESULT_WIDTH`] characters
+/// (secrets are masked in the event already).
 fn short_result(value: &serde_json::Value) -> Option<String> {
     let text = match value {
-        serde_json::Value::Null => return None,
         serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        v @ (serde_json::Value::Array(_) | serde_json::Value::Object(_)) => v.to_string(),
+        _ => return None,
     };
     let first = text.lines().next().unwrap_or_default();
     let mut shown: String = first.chars().take(RESULT_WIDTH).collect();
