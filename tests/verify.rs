@@ -641,9 +641,16 @@ fn a_failed_verify_error_in_json_says_it_came_from_verify() {
         let json = t.run(args).code(1).json();
         for m in json["manifests"].as_array().unwrap() {
             let error = m["error"].as_str().unwrap_or_else(|| panic!("{json}"));
-            assert!(error.ends_with("(while running `verify`)"), "{args:?}: {error}");
+            assert!(
+                error.ends_with("(while running `verify`)"),
+                "{args:?}: {error}"
+            );
         }
     }
     let out = t.run(&["verify", "--keep-going", "-o", "jsonl"]);
-    assert!(out.stdout.contains("(while running `verify`)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("(while running `verify`)"),
+        "{}",
+        out.stdout
+    );
 }
