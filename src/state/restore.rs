@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::key::SpecHasher;
 use super::recorder::entry_manifest;
 use super::store::{Entry, RecordedSource};
 use crate::manifest::{
@@ -33,6 +34,11 @@ pub struct RestoreContext<'a> {
     pub env: &'a str,
     /// `--deny env`: an `!Env` source is refused, as at load.
     pub deny_env: bool,
+    /// The key of the state's spec hashes: a restored spec must hash to the hash the
+    /// revision recorded (the secrets it re-resolved resolve as they did then).
+    pub hasher: &'a SpecHasher,
+    /// The state file, named in the errors about what it records.
+    pub state_file: &'a std::path::Path,
 }
 
 /// A recorded revision that cannot be applied again as recorded.
@@ -48,6 +54,9 @@ pub struct RestoreError {
     pub tag: Option<String>,
     /// The whole explanation: the path, the tag and why.
     pub what: String,
+    /// The secrets re-resolved now resolve to other text than when the revision was
+    /// applied (its recorded spec hash differs): applying it would not apply that revision.
+    pub changed: bool,
 }
 
 impl RestoreError {
@@ -64,11 +73,18 @@ impl RestoreError {
             path: path.to_string(),
             tag: tag.map(str::to_string),
             what,
+            changed: false,
         }
     }
 
     /// What to do about it.
     pub fn help(&self) -> String {
+        if self.changed {
+            return format!(
+                "give the values revision {} was applied with (`-f FILE`, `--set NAME=VALUE`), or export the variables as they were then, and retry",
+                self.revision
+            );
+        }
         match &self.tag {
             Some(_) => "define the value (or export the variable) it came from again, and retry".into(),
             None => "a secret written literally in a spec is never recorded; apply the manifest from its files instead".into(),
@@ -188,19 +204,27 @@ pub fn restore_manifest(
             ));
         }
     }
+    let state_file = ctx.state_file.display();
     for source in &entry.sources {
         let fail = |why: &str| RestoreError::new(name, entry, &source.path, Some(&source.tag), why);
+        // Only what ordo itself records: a source for a masked path, of a tag the
+        // recorder writes. The state is data anybody may have edited (it comes with a
+        // cloned project): it must not choose new inputs for a spec.
+        if !entry.masked.iter().any(|p| covers(&source.path, p)) {
+            return Err(fail(&format!(
+                "{state_file} records a source for it, but no masked value at or below that path; ordo records sources only for masked values (was the state file edited?)"
+            )));
+        }
         let written = parse_one(&source.tag, &Limits::default()).map_err(|e| {
             fail(&format!(
-                "the state's record of it is not valid YAML ({})",
+                "{state_file}'s record of it is not valid YAML ({})",
                 e.kind
             ))
         })?;
-        let Value::Tagged(t) = &written.value else {
-            return Err(fail("the state's record of it is not a tag"));
-        };
-        if !matches!(t.tag.as_str(), "!Value" | "!Env" | "!Sub" | "!Variable") {
-            return Err(fail("the state's record of it is not a tag ordo resolves"));
+        if !recorded_shape(&written) {
+            return Err(fail(&format!(
+                "{state_file}'s record of it is not a source ordo writes (`!Value NAME`, `!Env NAME`, `!Variable NAME`, `!Sub TEMPLATE`, `!Sub [TEMPLATE, {{NAME: VALUE}}]`)"
+            )));
         }
         let mut node = written.clone();
         let deferred =
@@ -232,7 +256,91 @@ pub fn restore_manifest(
             node: written,
         });
     }
+    check_hash(name, entry, &m, ctx)?;
     Ok(m)
+}
+
+/// Whether `node` is a tag as the recorder writes one: `!Value`, `!Env` or `!Variable` of a
+/// name, `!Sub` of a template, or of a template and a map of plain scalars and such tags.
+fn recorded_shape(node: &Node) -> bool {
+    let named = |n: &Node, tags: &[&str]| match &n.value {
+        Value::Tagged(t) => tags.contains(&t.tag.as_str()) && t.node.as_str().is_some(),
+        _ => false,
+    };
+    let Value::Tagged(t) = &node.value else {
+        return false;
+    };
+    match t.tag.as_str() {
+        "!Value" | "!Env" | "!Variable" => t.node.as_str().is_some(),
+        "!Sub" => match &t.node.value {
+            Value::String(_) => true,
+            Value::Seq(items) => match items.as_slice() {
+                [template, names] => {
+                    template.as_str().is_some()
+                        && match &names.value {
+                            Value::Map(entries) => entries.iter().all(|e| {
+                                matches!(
+                                    e.value.value,
+                                    Value::String(_)
+                                        | Value::Int(_)
+                                        | Value::Float(_)
+                                        | Value::Bool(_)
+                                        | Value::Null
+                                ) || named(&e.value, &["!Value", "!Env", "!Variable"])
+                            }),
+                            _ => false,
+                        }
+                }
+                [template] => template.as_str().is_some(),
+                _ => false,
+            },
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// A restored spec that re-resolved secrets must be the spec the revision recorded: its
+/// keyed hash must be the recorded one. A secret rotated since, or a `!Sub` that mixes a
+/// secret with a value that changed, resolves to another spec: applying it would not apply
+/// that revision (and would claim it did). A spec resolved only at run time (`!Variable`)
+/// cannot be checked here.
+fn check_hash(
+    name: &str,
+    entry: &Entry,
+    m: &Manifest,
+    ctx: &RestoreContext<'_>,
+) -> Result<(), RestoreError> {
+    let resolved: Vec<&RecordedSource> = entry
+        .sources
+        .iter()
+        .filter(|s| s.path == "spec" || s.path.starts_with("spec.") || s.path.starts_with("spec["))
+        .collect();
+    if resolved.is_empty() || m.deferred || ctx.hasher.same(&m.spec, entry) {
+        return Ok(());
+    }
+    let listed = resolved
+        .iter()
+        .map(|s| format!("`{}` (from `{}`)", s.path, s.tag))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let why = if ctx.hasher.can_check(entry) {
+        "now resolves differently from when"
+    } else {
+        "cannot be checked (the state's key that hashed it is gone) against what it was when"
+    };
+    let first = resolved.first().map_or("spec", |s| s.path.as_str());
+    Err(RestoreError {
+        manifest: name.to_string(),
+        revision: entry.revision,
+        path: first.to_string(),
+        tag: resolved.first().map(|s| s.tag.clone()),
+        what: format!(
+            "{listed} held secret text that {why} revision {} was applied",
+            entry.revision
+        ),
+        changed: true,
+    })
 }
 
 /// Resolves one recorded tag in place; `Ok(true)` when it waits for run time
@@ -362,6 +470,10 @@ mod tests {
         .unwrap()
     }
 
+    fn hasher() -> SpecHasher {
+        SpecHasher::with_key([7; 32])
+    }
+
     fn restored_spec(m: &Manifest) -> serde_json::Value {
         super::super::recorder::node_json(&m.spec)
     }
@@ -373,6 +485,8 @@ mod tests {
             values: &values,
             env: "default",
             deny_env: false,
+            hasher: &hasher(),
+            state_file: std::path::Path::new("/p/.ordo/state.json"),
         };
         let e = entry(
             serde_json::json!({"pw": "***", "url": "u:***@db", "home": "***", "plain": "kept", "list": [1, "***"]}),
@@ -399,13 +513,28 @@ mod tests {
             values: &values,
             env: "default",
             deny_env: false,
+            hasher: &hasher(),
+            state_file: std::path::Path::new("/p/.ordo/state.json"),
         };
-        let m = restore_manifest("db", &e, 5, None, &ctx).unwrap();
-        let path = std::env::var("PATH").unwrap();
-        assert_eq!(
-            restored_spec(&m),
-            serde_json::json!({"pw": "new-secret", "url": "u:new-secret@db", "home": path, "plain": "kept", "list": [1, "two"]})
+        // Resolved to other text than the revision recorded: refused, naming the paths.
+        let mut e = e;
+        e.spec_hash = hasher().hash(&super::super::recorder::json_node(
+            &serde_json::json!({"pw": "old-secret"}),
+        ));
+        let err = restore_manifest("db", &e, 5, None, &ctx).unwrap_err();
+        assert!(err.changed, "{err}");
+        assert!(
+            err.to_string().contains("`spec.pw` (from `!Value \"pw\"`)")
+                && err
+                    .to_string()
+                    .contains("now resolves differently from when revision 3 was applied"),
+            "{err}"
         );
+        let path = std::env::var("PATH").unwrap();
+        let expected = serde_json::json!({"pw": "new-secret", "url": "u:new-secret@db", "home": path, "plain": "kept", "list": [1, "two"]});
+        e.spec_hash = hasher().hash(&super::super::recorder::json_node(&expected));
+        let m = restore_manifest("db", &e, 5, None, &ctx).unwrap();
+        assert_eq!(restored_spec(&m), expected);
         assert_eq!(
             (m.index, m.name.as_str(), m.metadata.timeout),
             (5, "db", Some(std::time::Duration::from_secs(7)))
@@ -422,6 +551,8 @@ mod tests {
             values: &values,
             env: "default",
             deny_env: false,
+            hasher: &hasher(),
+            state_file: std::path::Path::new("/p/.ordo/state.json"),
         };
         let literal = entry(serde_json::json!({"pw": "***"}), &["spec.pw"], &[]);
         let err = restore_manifest("db", &literal, 0, None, &ctx).unwrap_err();
@@ -450,12 +581,56 @@ mod tests {
     }
 
     #[test]
+    fn a_source_the_recorder_would_not_write_is_refused() {
+        let values = values(&["pw=x"]);
+        let ctx = RestoreContext {
+            values: &values,
+            env: "default",
+            deny_env: false,
+            hasher: &hasher(),
+            state_file: std::path::Path::new("/p/.ordo/state.json"),
+        };
+        // A source for a path that was not masked.
+        let e = entry(
+            serde_json::json!({"pw": "***", "url": "http://x/"}),
+            &["spec.pw"],
+            &[("spec.pw", "!Value \"pw\""), ("spec.url", "!Env \"PATH\"")],
+        );
+        let err = restore_manifest("db", &e, 0, None, &ctx).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("/p/.ordo/state.json records a source for it, but no masked value"),
+            "{err}"
+        );
+        // A shape ordo never writes.
+        for tag in [
+            "!Value [\"pw\"]",
+            "!Sub [\"${a}\", {a: [!Env \"PATH\"]}]",
+            "!Include \"x\"",
+            "\"pw\"",
+        ] {
+            let e = entry(
+                serde_json::json!({"pw": "***"}),
+                &["spec.pw"],
+                &[("spec.pw", tag)],
+            );
+            let err = restore_manifest("db", &e, 0, None, &ctx).unwrap_err();
+            assert!(
+                err.to_string().contains("is not a source ordo writes"),
+                "{tag}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn a_variable_source_waits_for_run_time() {
         let values = values(&[]);
         let ctx = RestoreContext {
             values: &values,
             env: "default",
             deny_env: false,
+            hasher: &hasher(),
+            state_file: std::path::Path::new("/p/.ordo/state.json"),
         };
         let e = entry(
             serde_json::json!({"token": "***"}),
