@@ -496,3 +496,95 @@ fn a_secret_whose_source_is_gone_is_a_clear_error_and_nothing_runs() {
     assert_eq!(t.read("out.txt"), "a|b|c|d");
     assert_eq!(revisions(&t, "s"), [1, 2]);
 }
+
+#[test]
+fn a_revision_no_apply_can_follow_is_an_error_naming_the_state_file() {
+    let t = Test::new()
+        .handler("w.rhai", WRITER)
+        .manifest("m.yaml", &writer("a", "x"));
+    let text = hand_written(
+        &t,
+        "18446744073709551615",
+        &format!("[{}]", old_revision(1)),
+    );
+    let t = t.file(".ordo/state.json", &text);
+    for args in [&["apply"][..], &["state", "history", "a"]] {
+        let out = t.run(args);
+        out.no_panic()
+            .stderr_has("state.json")
+            .stderr_has("its revision is 18446744073709551615, which no later apply can follow");
+        assert_ne!(out.code, 0, "{args:?}");
+    }
+    // Nothing was overwritten: the current revision is not lost.
+    assert_eq!(t.read(".ordo/state.json"), text);
+}
+
+#[test]
+fn state_history_shows_control_characters_from_the_state_escaped() {
+    let t = Test::new();
+    let text = hand_written(&t, "2", &format!("[{}]", old_revision(1)))
+        .replace(
+            "\"applied_at\": \"2026-01-01T00:00:00Z\", \"revision\": 2",
+            "\"applied_at\": \"\\u001b]0;pwned\\u0007\\u001b[2JFAKE\", \"revision\": 2",
+        )
+        .replacen("\"kind\": \"W\"", "\"kind\": \"Rec\\u001b[8m\"", 1);
+    assert!(text.contains("pwned"), "{text}");
+    let t = t.file(".ordo/state.json", &text);
+    let out = t.run(&["state", "history", "a"]);
+    out.code(0)
+        .stdout_has("?]0;pwned??[2JFAKE")
+        .stdout_has("Rec?[8m/v1");
+    assert!(
+        !out.stdout.contains('\u{1b}') && !out.stdout.contains('\u{7}'),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_secret_that_is_a_number_is_masked_everywhere_in_the_state_and_resolved_again() {
+    let t = Test::new()
+        .manifest(
+            "values.yaml",
+            "kind: Values\nversion: v1\nmetadata: {name: settings}\nspec:\n  values:\n  - {valueName: pin, defaultValue: 987654321, secret: true}\n  - {valueName: n, defaultValue: 1}\n",
+        )
+        .handler(
+            "rec.rhai",
+            "register(\"Rec\", \"^1\");\npermissions([\"file:read\", \"file:write\"]);\nfn apply(m) { file::write(path::join(m.dir, \"out.txt\"), `${m.action} ${json::to_string(m.spec)}`); #{ p: m.spec.pin } }\n",
+        )
+        .manifest(
+            "m.yaml",
+            "kind: Rec\nversion: v1\nmetadata: {name: a}\nspec: {pin: !Value pin, n: !Value n, lst: [!Value pin]}\n",
+        );
+    t.run(&["apply"]).code(0);
+    t.run(&["apply", "--set", "n=2"]).code(0);
+    t.run(&["rollback", "a"]).code(0);
+    // The handler got the number each time, the rollback included.
+    let out = t.read("out.txt");
+    assert!(
+        out.starts_with("rollback ") && out.contains("987654321") && out.contains("\"n\":1"),
+        "{out}"
+    );
+    for file in std::fs::read_dir(t.path().join(".ordo")).unwrap() {
+        let path = file.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).to_string();
+        assert!(!text.contains("987654321"), "{}: {text}", path.display());
+    }
+    let s = state(&t);
+    let a = &s["environments"]["default"]["a"];
+    for r in a["history"].as_array().unwrap().iter().chain([a]) {
+        let mut masked: Vec<&str> = r["masked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        masked.sort_unstable();
+        assert_eq!(masked, ["spec.lst[0]", "spec.pin"], "{r}");
+        assert_eq!(r["spec"]["pin"], "***", "{r}");
+    }
+    assert_eq!(a["secret_variables"], serde_json::json!(["p"]), "{a}");
+    let shown = t.run(&["state", "show", "a"]);
+    shown.code(0);
+    assert!(!shown.stdout.contains("987654321"), "{}", shown.stdout);
+}

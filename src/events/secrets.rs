@@ -126,8 +126,24 @@ fn mask_json_inner(value: &mut serde_json::Value) {
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(mask_json_inner),
         serde_json::Value::Object(map) => map.values_mut().for_each(mask_json_inner),
-        _ => {}
+        other => {
+            if secret_scalar(other) {
+                *other = serde_json::Value::String(MASK.into());
+            }
+        }
     }
+}
+
+/// Whether `value`, a number or a bool, is a secret as a whole (a `secret: true` value
+/// that is `987654321` in YAML): it is masked as `***` like a string holding one. Only
+/// the whole text counts: a secret `5432` does not mask the number `154320`.
+pub fn secret_scalar(value: &serde_json::Value) -> bool {
+    let text = match value {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        _ => return false,
+    };
+    mask(&text) == MASK
 }
 
 #[cfg(test)]

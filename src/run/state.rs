@@ -136,6 +136,15 @@ fn show_human(name: &str, env: &str, entry: &crate::state::Entry) -> String {
 
 /// The first 12 hex digits of a recorded hash, without its `hmac-sha256:<key id>:` prefix
 /// (`-` when none was recorded).
+/// `text` from the state with each control character shown as `?`: the file may come with
+/// a cloned project, and nothing in it reaches the terminal raw (as the rollback journal's
+/// warning does).
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 fn short_hash(hash: &str) -> String {
     let digest = hash.rsplit(':').next().unwrap_or_default();
     if digest.is_empty() {
@@ -305,11 +314,11 @@ pub(super) fn run_state(args: StateArgs) -> Result<(), Error> {
                 let _ = writeln!(
                     out,
                     "{number:<8}  {:<20}  {:<12}  {:<12}  {}/{}",
-                    r.applied_at,
-                    short_hash(&r.spec_hash),
-                    short_hash(&r.handler_hash),
-                    r.kind,
-                    r.version
+                    printable(&r.applied_at),
+                    printable(&short_hash(&r.spec_hash)),
+                    printable(&short_hash(&r.handler_hash)),
+                    printable(&r.kind),
+                    printable(&r.version)
                 );
             }
             let _ = match entry.history.last() {

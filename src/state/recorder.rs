@@ -133,7 +133,13 @@ fn mask_paths(value: &mut serde_json::Value, path: &str, masked: &mut Vec<String
                 mask_paths(v, &format!("{path}.{k}"), masked);
             }
         }
-        _ => {}
+        // A secret that is a number or a bool in YAML is secret text all the same.
+        other => {
+            if crate::exec::secrets::secret_scalar(other) {
+                *other = J::String(crate::exec::secrets::MASK.into());
+                masked.push(path.to_string());
+            }
+        }
     }
 }
 

@@ -434,6 +434,12 @@ fn check_revisions(state: &State) -> Result<(), String> {
             if entry.revision == 0 {
                 return Err(bad("its revision is 0; revisions are numbered from 1"));
             }
+            if entry.revision == u64::MAX {
+                return Err(bad(&format!(
+                    "its revision is {}, which no later apply can follow",
+                    entry.revision
+                )));
+            }
             let mut last = 0;
             for old in &entry.history {
                 if old.revision <= last || old.revision >= entry.revision {
