@@ -303,8 +303,8 @@ fn recorded_shape(node: &Node) -> bool {
 /// A restored spec that re-resolved secrets must be the spec the revision recorded: its
 /// keyed hash must be the recorded one. A secret rotated since, or a `!Sub` that mixes a
 /// secret with a value that changed, resolves to another spec: applying it would not apply
-/// that revision (and would claim it did). A spec resolved only at run time (`!Variable`)
-/// cannot be checked here.
+/// that revision (and would claim it did). A secret resolved only at run time
+/// (`!Variable`) cannot be checked here, so such a revision is refused too.
 fn check_hash(
     name: &str,
     entry: &Entry,
@@ -316,7 +316,27 @@ fn check_hash(
         .iter()
         .filter(|s| s.path == "spec" || s.path.starts_with("spec.") || s.path.starts_with("spec["))
         .collect();
-    if resolved.is_empty() || m.deferred || ctx.hasher.same(&m.spec, entry) {
+    if resolved.is_empty() {
+        return Ok(());
+    }
+    if m.deferred {
+        // Resolved only when it runs: nothing here can show that the spec it becomes is
+        // the recorded one, and the state (data anybody may have edited) would choose
+        // which variable flows into it. Refused, not re-applied unchecked.
+        let first = resolved.first().map_or("spec", |s| s.path.as_str());
+        return Err(RestoreError {
+            manifest: name.to_string(),
+            revision: entry.revision,
+            path: first.to_string(),
+            tag: resolved.first().map(|s| s.tag.clone()),
+            what: format!(
+                "secret text there comes from a `!Variable`, which resolves only when the manifest runs, so ordo cannot check that re-applying it gives back revision {}; undo it with the handler's `rollback` or `delete`",
+                entry.revision
+            ),
+            changed: true,
+        });
+    }
+    if ctx.hasher.same(&m.spec, entry) {
         return Ok(());
     }
     let listed = resolved
@@ -623,7 +643,7 @@ mod tests {
     }
 
     #[test]
-    fn a_variable_source_waits_for_run_time() {
+    fn a_secret_from_a_variable_is_refused_as_it_cannot_be_checked() {
         let values = values(&[]);
         let ctx = RestoreContext {
             values: &values,
@@ -632,16 +652,19 @@ mod tests {
             hasher: &hasher(),
             state_file: std::path::Path::new("/p/.ordo/state.json"),
         };
+        // What a state file edited to pull another manifest's secret into a URL looks like:
+        // recorder-shaped, masked, and resolved only at run time.
         let e = entry(
             serde_json::json!({"token": "***"}),
             &["spec.token"],
             &[("spec.token", "!Variable \"auth.token\"")],
         );
-        let m = restore_manifest("db", &e, 0, None, &ctx).unwrap();
-        assert!(m.deferred);
-        assert_eq!(
-            restored_spec(&m),
-            serde_json::json!({"token": {"tag": "!Variable", "value": "auth.token"}})
+        let err = restore_manifest("db", &e, 0, None, &ctx).unwrap_err();
+        assert_eq!(err.path, "spec.token");
+        assert!(
+            err.to_string()
+                .contains("resolves only when the manifest runs"),
+            "{err}"
         );
     }
 }
