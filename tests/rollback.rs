@@ -1,8 +1,9 @@
 //! `apply --rollback-on-failure` and `plan --rollback-on-failure` (DESIGN.md §14): what a
-//! failed run changed is undone in the exact reverse of the order it finished, the failed
-//! manifest first (`m.failed`); files and state come back to what they were before the run
-//! (`auto`), stay (`never`), or are deleted (new in the run); a failed undo stops the
-//! rollback; Ctrl-C starts it and a second Ctrl-C stops it; a SIGKILL during it is reported
+//! failed run changed is undone in the exact reverse of the order it finished (the failed
+//! manifest sees `m.failed`; one whose `apply` never ran has nothing to undo); files and
+//! state come back to what they were before the run (`auto`), stay (`never`), or are
+//! deleted (new in the run); a failed undo stops the rollback (not the failed manifest's
+//! own), and so does a lost lock; Ctrl-C starts it and a second Ctrl-C stops it; a SIGKILL during it is reported
 //! by the next run.
 
 #![allow(
@@ -319,8 +320,8 @@ fn human_output_says_what_was_undone_and_how_the_rollback_ended() {
         .stdout_has(
             "rollback: `d` failed; undoing 4 manifests, in the reverse of the order they finished",
         )
-        .stdout_has("rolled_back Step/d")
-        .stdout_has("(delete (new); it failed)")
+        .stdout_has("rolled_back     Step/d")
+        .stdout_has("(delete (new); the manifest that failed)")
         .stdout_has("rollback: complete (4 rolled back)")
         .stdout_has("apply: 0 changed, 0 unchanged, 1 failed, 0 skipped, 3 rolled back");
 }
@@ -529,7 +530,10 @@ fn a_rollback_that_throws_or_never_ends_fails_and_stops() {
             .unwrap()
             .contains("cannot undo c")
     );
-    assert_eq!(entry(&report, "b")["status"], "not_rolled_back");
+    // The failed manifest's own failed undo does not stop the rollback (NU-F6): `b` is
+    // undone next, and its failed undo stops it.
+    assert_eq!(entry(&report, "b")["status"], "rollback_failed");
+    assert_eq!(entry(&report, "a")["status"], "not_rolled_back");
     assert_eq!(report["rollback"], "failed");
 
     // The endless one: its timeout ends it.
@@ -1282,4 +1286,212 @@ fn a_state_file_cannot_inject_a_source_into_a_reapplied_spec() {
         "{seen:?}"
     );
     assert!(seen.iter().any(|l| l.contains("/v2")), "{seen:?}");
+}
+
+/// `Rec`: `check` says whether `data-<name>.txt` is missing (`delete`: whether it exists),
+/// and throws with `spec.broken`; `apply` writes it, `delete` removes it, `rollback` (only
+/// with `spec.own_rollback`, in the `RecUndo` copy) logs; `verify` passes with `spec.up`.
+const REC: &str = r#"
+register("Rec", "^1");
+permissions(["file:read", "file:write"]);
+fn data(m) { path::join(m.dir, "data-" + m.name + ".txt") }
+fn check(m) {
+    if m.spec.broken == true { throw "check cannot reach the service"; }
+    if m.action == "delete" { return file::exists(data(m)); }
+    !file::exists(data(m))
+}
+fn apply(m) { file::write(data(m), "fresh"); #{ x: 1 } }
+fn delete(m) { file::remove(data(m)); }
+fn verify(m) { m.spec.up == true }
+"#;
+
+/// `RecUndo`: `Rec` with a `rollback(m, prev)` that logs it ran.
+const REC_UNDO: &str = r#"
+register("RecUndo", "^1");
+permissions(["file:read", "file:write"]);
+fn data(m) { path::join(m.dir, "data-" + m.name + ".txt") }
+fn check(m) { !file::exists(data(m)) }
+fn apply(m) { file::write(data(m), "fresh"); }
+fn rollback(m, prev) { file::append(path::join(m.dir, "log.txt"), "rollback " + m.name + "\n"); }
+fn verify(m) { m.spec.up == true }
+"#;
+
+fn rec_project() -> Test {
+    project()
+        .handler("rec.rhai", REC)
+        .handler("recundo.rhai", REC_UNDO)
+}
+
+#[test]
+fn a_manifest_whose_apply_did_not_run_because_only_verify_failed_is_not_deleted() {
+    // A-F10: `check` says the data is there, `apply` never runs, `verify` fails: the
+    // rollback must not delete what existed before the run.
+    let t = rec_project()
+        .manifest("m.yaml", &doc("Rec", "db", "", "up: false"))
+        .file("data-db.txt", "precious production data");
+    let out = t.run(&["apply", "--verify", "--rollback-on-failure"]);
+    out.code(1)
+        .no_panic()
+        .stdout_has("failed          Rec/db  (nothing to undo (apply did not run); the manifest that failed)")
+        .stdout_has("rollback: `db` failed; nothing to undo");
+    assert_eq!(t.read("data-db.txt"), "precious production data");
+    let out = t.run(&["apply", "--verify", "--rollback-on-failure", "-o", "json"]);
+    out.code(1);
+    let report = out.json();
+    let db = entry(&report, "db");
+    assert_eq!(db["status"], "failed", "{db:#}");
+    assert_eq!(
+        db["rollback"]["strategy"],
+        "nothing to undo (apply did not run)"
+    );
+    assert_eq!(report["rollback"], "complete");
+    assert_eq!(t.read("data-db.txt"), "precious production data");
+}
+
+#[test]
+fn a_handler_rollback_is_not_called_when_only_verify_failed() {
+    // NU-F17: `check` found nothing to do, `verify` failed: `fn rollback` must not run.
+    let t = rec_project()
+        .manifest("m.yaml", &doc("RecUndo", "svc", "", "up: false"))
+        .file("data-svc.txt", "running");
+    t.run(&["apply", "--verify", "--rollback-on-failure"])
+        .code(1)
+        .no_panic()
+        .stdout_has("nothing to undo (apply did not run)");
+    assert!(!t.exists("log.txt"), "{:?}", log(&t));
+}
+
+#[test]
+fn a_manifest_that_failed_before_its_apply_does_not_block_the_undo_of_the_others() {
+    // A-F1: `b` fails on a missing variable (its handler never runs); `a`, created by the
+    // run, is still deleted.
+    let t = rec_project().manifest(
+        "m.yaml",
+        &[
+            doc("Rec", "a", "", "up: true"),
+            doc("Rec", "b", &after("a"), "y: !Variable a.missing"),
+        ]
+        .concat(),
+    );
+    let out = t.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    assert_eq!(report["rollback"], "complete", "{report:#}");
+    assert_eq!(entry(&report, "a")["status"], "rolled_back");
+    assert_eq!(
+        entry(&report, "b")["rollback"]["strategy"],
+        "nothing to undo (apply did not run)"
+    );
+    assert!(!t.exists("data-a.txt"));
+    assert!(state_entries(&t).get("a").is_none());
+
+    // The same with a `check` that throws (A-F1 addendum).
+    let t = rec_project().manifest(
+        "m.yaml",
+        &[
+            doc("Rec", "a", "", ""),
+            doc("Rec", "b", &after("a"), "broken: true"),
+        ]
+        .concat(),
+    );
+    let out = t.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    assert_eq!(report["rollback"], "complete", "{report:#}");
+    assert_eq!(entry(&report, "a")["status"], "rolled_back");
+    assert_eq!(entry(&report, "b")["status"], "failed");
+    assert!(!t.exists("data-a.txt"));
+}
+
+/// `Probe`: `apply` throws unless `a.out` holds `spec.expect`.
+const PROBE: &str = r#"
+register("Probe", "^1");
+permissions(["file:read"]);
+fn apply(m) {
+    let got = file::read(path::join(m.dir, "a.out"));
+    if got != `${m.spec.expect}` { throw `expected ${m.spec.expect}, found ${got}`; }
+}
+"#;
+
+#[test]
+fn a_failed_undo_of_the_failed_manifest_itself_does_not_stop_the_rollback() {
+    // NU-F6: the probe's undo (its previous spec) fails while `a` is still new; `a` is
+    // rolled back all the same.
+    let files = |a: u32, expect: u32| {
+        [
+            doc("Step", "a", "", &format!("value: {a}")),
+            doc("Probe", "probe", &after("a"), &format!("expect: {expect}")),
+        ]
+        .concat()
+    };
+    let t = project()
+        .handler("probe.rhai", PROBE)
+        .manifest("m.yaml", &files(1, 1));
+    t.run(&["apply"]).code(0);
+    let t = t.manifest("m.yaml", &files(2, 3));
+    let out = t.run(&["apply", "--rollback-on-failure", "-j", "1"]);
+    out.code(1)
+        .no_panic()
+        .stdout_has("rollback_failed Probe/probe")
+        .stdout_has("(re-apply previous spec; the manifest that failed)")
+        .stdout_has("rolled_back     Step/a")
+        .stdout_has("rollback: failed (1 rolled back, 1 failed)");
+    assert_eq!(t.read("a.out"), "1");
+    let out = t.run(&["apply", "--rollback-on-failure", "-j", "1", "-o", "json"]);
+    let report = out.json();
+    assert_eq!(entry(&report, "a")["status"], "rolled_back");
+    assert_eq!(
+        entry(&report, "probe")["rollback"]["status"],
+        "rollback_failed"
+    );
+}
+
+#[test]
+fn rollback_on_failure_is_refused_without_a_state() {
+    // A-F3: without the state everything would look new and be deleted.
+    let t = chain().file("a.out", "precious");
+    for command in ["apply", "plan"] {
+        t.run(&[command, "--no-state", "--rollback-on-failure"])
+            .code(2)
+            .stderr_has("--rollback-on-failure cannot be used with --no-state")
+            .stderr_has("every manifest would look new");
+    }
+    assert_eq!(t.read("a.out"), "precious");
+    assert!(!t.exists("log.txt"));
+}
+
+#[test]
+fn the_rollback_stops_when_the_state_lock_is_lost() {
+    // A-F12: the lock is removed (`state unlock --force`) while `b` is being undone: `a`
+    // is not undone any more.
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc("Step", "b", &after("a"), "value: 1, wait_delete: go"),
+            doc("Step", "c", &after("b"), "value: 1, fail: true"),
+        ]
+        .concat(),
+    );
+    let child = t.spawn(&["apply", "--rollback-on-failure", "-j", "1", "-o", "json"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !log(&t).contains(&"delete b".to_string()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    t.run(&["state", "unlock", "--force"]).code(0);
+    std::fs::write(t.path().join("go"), "").unwrap();
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    out.no_panic();
+    let report = out.json();
+    let a = entry(&report, "a");
+    assert_eq!(a["status"], "not_rolled_back", "{report:#}");
+    assert!(
+        a["rollback"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the state lock was lost"),
+        "{a:#}"
+    );
+    assert!(t.exists("a.out"));
+    assert!(!log(&t).contains(&"delete a".to_string()));
 }

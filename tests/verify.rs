@@ -506,8 +506,8 @@ fn an_apply_verify_failure_starts_the_rollback_under_rollback_on_failure() {
         .manifest("m.yaml", &docs);
     let out = t.run(&["apply", "--verify", "--rollback-on-failure", "-j", "1"]);
     out.code(1)
-        .stdout_has("rolled_back Probe/web")
-        .stdout_has("rolled_back Probe/db")
+        .stdout_has("rolled_back     Probe/web")
+        .stdout_has("rolled_back     Probe/db")
         .stderr_has("while running `verify` for Probe/web");
     // Both were new in the run: the rollback deleted what their applies made.
     assert!(!t.exists("db.applied"));

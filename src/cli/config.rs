@@ -374,6 +374,13 @@ impl Config {
                 return Err(usage("this command is handled before configuration"));
             }
         };
+        if plan.rollback_on_failure && !run.use_state {
+            return Err(usage(
+                "--rollback-on-failure cannot be used with --no-state: without the state nothing \
+                 is known about what existed before the run, so every manifest would look new \
+                 and its undo would delete it",
+            ));
+        }
         let mut deny = Permissions::default();
         for name in run.deny.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
             let cap = Capability::parse(name).ok_or_else(|| {

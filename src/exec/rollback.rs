@@ -6,9 +6,12 @@
 //! `delete(m)` for a manifest new in the run; `apply` with the spec it had before the run
 //! (`m.action == "rollback"`, secrets resolved again from the sources, never the masked
 //! text of the state); otherwise it is `not_rolled_back`. `metadata.rollback: never` keeps
-//! what the run did, `newOnly` undoes only what the run created. The first undo that fails
-//! stops the rollback (`rollback_failed`; the rest `not_rolled_back`), and so does a
-//! Ctrl-C during the rollback. `plan --rollback-on-failure` reports the same choice per
+//! what the run did, `newOnly` undoes only what the run created. A failed manifest whose
+//! `apply` never started (it failed while preparing, in `check`, or only in `verify`) has
+//! nothing to undo and is left alone. The first undo that fails stops the rollback
+//! (`rollback_failed`; the rest `not_rolled_back`), unless it is the undo of a failed
+//! manifest itself (recorded, the rest goes on); so do a Ctrl-C during the rollback and a
+//! lost state lock. `plan --rollback-on-failure` reports the same choice per
 //! pending manifest, before anything runs.
 //!
 //! With `serial`, the batches of the failed manifest that finished before the failed one
@@ -66,6 +69,10 @@ pub(super) enum Undo {
     Stays(String),
     /// No way to undo it: why.
     Impossible(String),
+    /// A failed (or interrupted) manifest whose `apply` never started in the run (it
+    /// failed while preparing, in `check`, or only its `verify` failed): it changed
+    /// nothing, so nothing is undone and its handler is not called.
+    Nothing,
 }
 
 impl Undo {
@@ -78,6 +85,7 @@ impl Undo {
             Undo::Kept(mode) => format!("none (metadata.rollback: {})", mode.as_str()),
             Undo::Stays(why) => format!("none ({why})"),
             Undo::Impossible(why) => format!("impossible ({why})"),
+            Undo::Nothing => "nothing to undo (apply did not run)".into(),
         }
     }
 }
@@ -89,6 +97,8 @@ enum Undone {
     Failed,
     NotRolledBack,
     Kept,
+    /// [`Undo::Nothing`]: counted nowhere, its status stays.
+    Nothing,
 }
 
 impl Undone {
@@ -98,6 +108,7 @@ impl Undone {
             Undone::Failed => "rollback_failed",
             Undone::NotRolledBack => "not_rolled_back",
             Undone::Kept => "kept",
+            Undone::Nothing => "nothing_to_undo",
         }
     }
 
@@ -108,6 +119,7 @@ impl Undone {
             Undone::Failed => Status::RollbackFailed,
             Undone::NotRolledBack => Status::NotRolledBack,
             Undone::Kept => Status::Changed,
+            Undone::Nothing => Status::Failed,
         }
     }
 }
@@ -213,7 +225,22 @@ impl Runner<'_> {
             self.cancel.store(false, Ordering::SeqCst);
             crate::target::ssh::resume_all();
         }
-        let names: Vec<String> = undo.iter().map(|&s| f.infos[s].name.clone()).collect();
+        // A failed manifest whose `apply` never started changed nothing (A-F1, A-F10).
+        let untouched: std::collections::HashSet<usize> = undo
+            .iter()
+            .copied()
+            .filter(|&s| {
+                outcomes[s]
+                    .as_ref()
+                    .is_some_and(|o| o.status != Status::Changed && !o.applied)
+            })
+            .collect();
+        let untouched = |s: usize| untouched.contains(&s);
+        let names: Vec<String> = undo
+            .iter()
+            .filter(|&&s| !untouched(s))
+            .map(|&s| f.infos[s].name.clone())
+            .collect();
         self.with_recorder(|r| r.rollback_started(&names));
         self.events.emit(&Event::RollbackStarted { reason, names });
 
@@ -225,7 +252,9 @@ impl Runner<'_> {
             let handler = self.registry.get(s.handler);
             let was = status_of(outcomes, step).unwrap_or(Status::Changed);
             let failed = was != Status::Changed;
+            let nothing = untouched(step);
             let strategy = match stays.get(&step) {
+                _ if nothing => Undo::Nothing,
                 Some(why) => Undo::Stays(why.clone()),
                 None => self.undo_strategy(s, m, handler),
             };
@@ -233,7 +262,17 @@ impl Runner<'_> {
             if stopped.is_none() && self.cancel.load(Ordering::SeqCst) {
                 stopped = Some("interrupted".into());
             }
+            let calls = !matches!(
+                strategy,
+                Undo::Kept(_) | Undo::Stays(_) | Undo::Impossible(_) | Undo::Nothing
+            );
+            if stopped.is_none() && calls && !self.can_record() {
+                // Like the forward run before each manifest (A-F12): once the lock is lost
+                // (or the state cannot be written), no further undo starts.
+                stopped = Some("the state lock was lost or the state cannot be written".into());
+            }
             let (result, error, reason) = match (&stopped, &strategy) {
+                (_, Undo::Nothing) => (Undone::Nothing, None, None),
                 (Some(why), _) => (
                     Undone::NotRolledBack,
                     None,
@@ -251,6 +290,9 @@ impl Runner<'_> {
                             Some("stopped by the interrupt while it was being undone".into()),
                         )
                     }
+                    // The failed manifest itself (often a probe re-applied while what it
+                    // tests is still new): recorded, the rollback of the others goes on.
+                    Err(failure) if failed => (Undone::Failed, Some(failure), None),
                     Err(failure) => {
                         stopped = Some(format!("undoing `{}` failed", m.name));
                         (Undone::Failed, Some(failure), None)
@@ -262,6 +304,7 @@ impl Runner<'_> {
                 Undone::Failed => failed_undos += 1,
                 Undone::NotRolledBack => not_rolled_back += 1,
                 Undone::Kept => kept += 1,
+                Undone::Nothing => {}
             }
             let status = if failed { was } else { result.status() };
             if status != was {
@@ -271,9 +314,11 @@ impl Runner<'_> {
                     o.status = status;
                 }
             }
-            self.with_recorder(|r| {
-                r.rolled_back(s, m, result.as_str(), result == Undone::RolledBack);
-            });
+            if result != Undone::Nothing {
+                self.with_recorder(|r| {
+                    r.rolled_back(s, m, result.as_str(), result == Undone::RolledBack);
+                });
+            }
             self.events.emit(&Event::ManifestRolledBack {
                 info: Arc::clone(&f.infos[step]),
                 status,
@@ -463,7 +508,7 @@ impl Runner<'_> {
                     })?;
                 Ok(None)
             }
-            Undo::Kept(_) | Undo::Stays(_) | Undo::Impossible(_) => Ok(None),
+            Undo::Kept(_) | Undo::Stays(_) | Undo::Impossible(_) | Undo::Nothing => Ok(None),
         }
     }
 

@@ -62,6 +62,9 @@ pub struct Outcome {
     pub resolved: Option<Box<(serde_json::Value, serde_json::Value)>>,
     /// `plan`: for a pending manifest whose spec changed since the last apply, how.
     pub diff: Option<Vec<Change>>,
+    /// The step's mutating function (`apply` or `delete`) was called in this run (in any
+    /// attempt): only then is there something for `--rollback-on-failure` to undo.
+    pub applied: bool,
 }
 
 impl Outcome {
@@ -73,6 +76,7 @@ impl Outcome {
             reason: None,
             resolved: None,
             diff: None,
+            applied: false,
         }
     }
 }
@@ -574,7 +578,7 @@ impl<'a> Runner<'a> {
     }
 
     /// Whether the recorder, if any, can still record what finishes.
-    fn can_record(&self) -> bool {
+    pub(super) fn can_record(&self) -> bool {
         self.recorder.is_none_or(|r| {
             r.lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -923,11 +927,13 @@ impl<'a> Runner<'a> {
                 reason: Some(reason),
                 resolved: None,
                 diff: self.plan_diff(m, action, pending),
+                applied: false,
             };
         }
+        let applied = AtomicBool::new(false);
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
             crate::error::debug_panic("manifest", &m.name);
-            self.attempts(m, handler, step.function)
+            self.attempts(m, handler, step.function, &applied)
         }));
         let mut reason = None;
         let mut resolved = None;
@@ -1025,6 +1031,7 @@ impl<'a> Runner<'a> {
             reason,
             resolved,
             diff,
+            applied: applied.load(Ordering::Relaxed),
         }
     }
 
@@ -1113,11 +1120,18 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn attempts(&self, m: &Manifest, handler: &Handler, function: Action) -> Result<Done, Failure> {
+    /// `applied` is set once the step's mutating function is called.
+    fn attempts(
+        &self,
+        m: &Manifest,
+        handler: &Handler,
+        function: Action,
+        applied: &AtomicBool,
+    ) -> Result<Done, Failure> {
         let mut delay = m.metadata.retry_delay;
         let mut attempt = 0;
         loop {
-            match self.attempt(m, handler, function) {
+            match self.attempt(m, handler, function, applied) {
                 Ok(done) => return Ok(done),
                 Err((failure, limit)) => {
                     let final_try = attempt >= m.metadata.retries
@@ -1161,9 +1175,10 @@ impl<'a> Runner<'a> {
         m: &Manifest,
         handler: &Handler,
         function: Action,
+        applied: &AtomicBool,
     ) -> Result<Done, (Failure, Option<LimitKind>)> {
         self.with_call(m, handler, |timeout| {
-            self.attempt_in(m, handler, function, timeout)
+            self.attempt_in(m, handler, function, timeout, applied)
                 .and_then(|done| self.verify_after(m, handler, function, done, timeout))
         })
     }
@@ -1238,6 +1253,7 @@ impl<'a> Runner<'a> {
         handler: &Handler,
         function: Action,
         timeout: Duration,
+        applied: &AtomicBool,
     ) -> Result<Done, (Failure, Option<LimitKind>)> {
         let compiled = handler
             .compiled()
@@ -1289,6 +1305,7 @@ impl<'a> Runner<'a> {
         if self.settings.dry_run {
             return done(Status::Pending, resolved);
         }
+        applied.store(true, Ordering::Relaxed);
         let result = self.call(handler, compiled, function.function_name(), arg, timeout, m)?;
         self.store_outputs(m, handler, function, result)
             .map_err(|f| (f.during(function.as_str()), None))?;

@@ -356,6 +356,7 @@ impl Reporter for HumanReporter {
             }
             Event::ManifestRolledBack {
                 info,
+                status: now,
                 result,
                 strategy,
                 failed,
@@ -364,16 +365,21 @@ impl Reporter for HumanReporter {
                 reason,
                 ..
             } => {
-                let status = match *result {
-                    "rolled_back" => Status::RolledBack,
-                    "rollback_failed" => Status::RollbackFailed,
-                    "kept" => Status::Changed,
-                    _ => Status::NotRolledBack,
+                let (status, word) = match *result {
+                    "rolled_back" => (Status::RolledBack, *result),
+                    "rollback_failed" => (Status::RollbackFailed, *result),
+                    "kept" => (Status::Changed, *result),
+                    // A failed manifest whose apply never ran: its status stays.
+                    "nothing_to_undo" => (*now, now.as_str()),
+                    _ => (Status::NotRolledBack, *result),
                 };
-                let word = self.paint(status_style(status), &format!("{:<9}", result));
+                // As wide as `not_rolled_back`: the rollback lines' status column aligns.
+                let word = self.paint(status_style(status), &format!("{word:<15}"));
                 let mut why = strategy.clone();
-                if *failed {
-                    why.push_str("; it failed");
+                if *failed && *now == Status::Interrupted {
+                    why.push_str("; the manifest that was interrupted");
+                } else if *failed {
+                    why.push_str("; the manifest that failed");
                 }
                 if let Some(r) = reason {
                     why.push_str(&format!("; {r}"));
