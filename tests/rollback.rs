@@ -303,7 +303,8 @@ fn files_and_state_come_back_to_the_pre_run_snapshot_and_new_manifests_are_delet
         assert_eq!(e["rollback"]["status"], "rolled_back", "{name}");
     }
     assert_eq!(entry(&report, "d")["rollback"]["failed"], true);
-    assert_eq!(report["summary"]["rolled_back"], 3);
+    // Counted as the `rollback:` line counts them, the failed manifest's undo included.
+    assert_eq!(report["summary"]["rolled_back"], 4);
     assert_eq!(report["summary"]["failed"], 1);
     assert_eq!(report["summary"]["changed"], 0);
     // The next plan: back where the first run left everything.
@@ -323,7 +324,7 @@ fn human_output_says_what_was_undone_and_how_the_rollback_ended() {
         .stdout_has("rolled_back     Step/d")
         .stdout_has("(delete (new); the manifest that failed)")
         .stdout_has("rollback: complete (4 rolled back)")
-        .stdout_has("apply: 0 changed, 0 unchanged, 1 failed, 0 skipped, 3 rolled back");
+        .stdout_has("apply: 0 changed, 0 unchanged, 1 failed, 0 skipped, 4 rolled back");
 }
 
 #[test]
@@ -832,6 +833,11 @@ fn a_rollback_killed_half_way_is_reported_by_the_next_run() {
         ]
         .concat(),
     );
+    // `plan` reports it too, and leaves it for the run that takes the lock (A-F13).
+    t.run(&["plan"])
+        .no_panic()
+        .stderr_has("was killed during its rollback, started ");
+    assert!(t.exists(".ordo/state.json.rollback"));
     let next = t.run(&["apply"]);
     next.code(0)
         .no_panic()
@@ -1494,4 +1500,103 @@ fn the_rollback_stops_when_the_state_lock_is_lost() {
     );
     assert!(t.exists("a.out"));
     assert!(!log(&t).contains(&"delete a".to_string()));
+}
+
+#[test]
+fn the_json_summary_always_has_the_rollback_counts_once_a_rollback_ran() {
+    // NU-F2/F2b/F20: only the failed manifest undone; the counts are there and agree
+    // with the `rollback:` line.
+    let t = project().manifest("m.yaml", &doc("Step", "d", "", "value: 1, fail: true"));
+    let out = t.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    out.code(1);
+    let report = out.json();
+    let summary = &report["summary"];
+    assert_eq!(summary["rolled_back"], 1, "{summary:#}");
+    assert_eq!(summary["rollback_failed"], 0);
+    assert_eq!(summary["not_rolled_back"], 0);
+    assert_eq!(summary["kept"], 0);
+    let out = t.run(&["apply", "--rollback-on-failure"]);
+    out.stdout_has("rollback: complete (1 rolled back)")
+        .stdout_has("1 failed, 0 skipped, 1 rolled back in");
+    // Nothing to undo at all: still reported, all zero.
+    let t = rec_project()
+        .manifest("m.yaml", &doc("Rec", "db", "", "up: false"))
+        .file("data-db.txt", "x");
+    let report = t
+        .run(&["apply", "--verify", "--rollback-on-failure", "-o", "json"])
+        .json();
+    assert_eq!(report["summary"]["rolled_back"], 0, "{report:#}");
+    assert_eq!(report["summary"]["not_rolled_back"], 0);
+    // Without a rollback, no such keys.
+    let t = project().manifest("m.yaml", &doc("Step", "d", "", "value: 1, fail: true"));
+    let report = t.run(&["apply", "-o", "json"]).json();
+    assert!(report["summary"].get("rolled_back").is_none(), "{report:#}");
+}
+
+/// `KindA` / `KindB`: `apply` logs which handler ran on which kind and spec.
+const KIND_A: &str = r#"
+register("KindA", "^1");
+permissions(["file:read", "file:write"]);
+fn apply(m) { file::append(path::join(m.dir, "log.txt"), `KindA ${m.action} ${m.kind}` + "\n"); }
+"#;
+const KIND_B: &str = r#"
+register("KindB", "^1");
+permissions(["file:read", "file:write"]);
+fn apply(m) {
+    file::append(path::join(m.dir, "log.txt"), `KindB ${m.action} ${m.kind}` + "\n");
+    if m.spec.fail == true { throw "B fails"; }
+}
+"#;
+
+#[test]
+fn a_manifest_whose_kind_changed_is_not_re_applied_with_the_new_handler() {
+    // A-F2: `a` was a KindA; now a KindB that fails. KindB's apply must never get the
+    // KindA spec.
+    let t = project()
+        .handler("ka.rhai", KIND_A)
+        .handler("kb.rhai", KIND_B)
+        .manifest("m.yaml", &doc("KindA", "a", "", "forA: 1"));
+    t.run(&["apply"]).code(0);
+    let t = t.manifest("m.yaml", &doc("KindB", "a", "", "forB: 2, fail: true"));
+    t.run(&["plan", "--rollback-on-failure"])
+        .code(0)
+        .stdout_has("impossible (kind/version changed since the last apply: was KindA/v1)");
+    let out = t.run(&["apply", "--rollback-on-failure", "-o", "json"]);
+    out.code(1).no_panic();
+    let report = out.json();
+    let a = entry(&report, "a");
+    assert_eq!(a["rollback"]["status"], "not_rolled_back", "{a:#}");
+    assert_eq!(
+        a["rollback"]["strategy"],
+        "impossible (kind/version changed since the last apply: was KindA/v1)"
+    );
+    assert_eq!(log(&t), ["KindA apply KindA", "KindB apply KindB"]);
+}
+
+#[test]
+fn the_killed_rollback_warning_caps_the_names_and_the_journal_size() {
+    // A-F14: a planted journal of 1000 names: 50 named, then a count.
+    let t = project().manifest("m.yaml", &doc("Step", "a", "", "value: 1"));
+    t.run(&["apply"]).code(0);
+    let names: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+    let line = serde_json::json!({
+        "pid": 1, "started": "x", "command": "evil", "env": "default", "manifests": names,
+    });
+    let journal = t.path().join(".ordo/state.json.rollback");
+    std::fs::write(&journal, format!("{line}\n")).unwrap();
+    let out = t.run(&["apply"]);
+    out.code(0)
+        .no_panic()
+        .stderr_has("never reached: `m0`, `m1`")
+        .stderr_has("`m49`, and 950 more; the state records");
+    assert!(!out.stderr.contains("`m50`"), "{}", out.stderr);
+    assert!(out.stderr.len() < 4000, "{}", out.stderr.len());
+    // Past 16 MiB it is not read (a sparse file: no disk used), and named.
+    let f = std::fs::File::create(&journal).unwrap();
+    f.set_len(17 * 1024 * 1024).unwrap();
+    t.run(&["apply"])
+        .code(0)
+        .no_panic()
+        .stderr_has("state.json.rollback is left from a rollback that did not finish, but it is 17825792 bytes");
+    assert!(journal.exists());
 }

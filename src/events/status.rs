@@ -80,6 +80,12 @@ pub struct Summary {
     pub rolled_back: usize,
     pub rollback_failed: usize,
     pub not_rolled_back: usize,
+    /// Kept by `metadata.rollback` (or an earlier `serial` batch): they keep `changed`.
+    pub kept: usize,
+    /// A rollback ran (`apply --rollback-on-failure`): `rolled_back`, `rollback_failed`,
+    /// `not_rolled_back` and `kept` are then its counts, as its `rollback:` line gives
+    /// them (the failed manifest's undo included), and always reported.
+    pub rollback: bool,
     pub verified: usize,
     pub warned: usize,
     pub done: usize,

@@ -148,6 +148,13 @@ impl Runner<'_> {
             Undo::Impossible("no delete".into())
         } else {
             match self.restore.map(|r| r(m)) {
+                // Never the new handler on the old spec (A-F2).
+                Some(Ok(before)) if before.kind != m.kind || before.version != m.version => {
+                    Undo::Impossible(format!(
+                        "kind/version changed since the last apply: was {}/{}",
+                        before.kind, before.version
+                    ))
+                }
                 Some(Ok(before)) => Undo::Reapply(Box::new(before)),
                 Some(Err(why)) => Undo::Impossible(why),
                 None => Undo::Impossible("previous spec unknown".into()),
@@ -342,6 +349,12 @@ impl Runner<'_> {
         } else {
             "complete"
         };
+        // The summary counts the rollback as its `rollback:` line does (NU-F2, NU-F20).
+        summary.rollback = true;
+        summary.rolled_back = rolled_back;
+        summary.rollback_failed = failed_undos;
+        summary.not_rolled_back = not_rolled_back;
+        summary.kept = kept;
         self.with_recorder(|r| r.rollback_finished(outcome));
         ROLLING_BACK.store(false, Ordering::SeqCst);
         self.events.emit(&Event::RollbackFinished {

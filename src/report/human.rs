@@ -494,6 +494,7 @@ impl Reporter for HumanReporter {
                     (summary.rolled_back, "rolled back"),
                     (summary.rollback_failed, "rollback failed"),
                     (summary.not_rolled_back, "not rolled back"),
+                    (summary.kept, "kept"),
                 ] {
                     if n > 0 {
                         parts.push(format!("{n} {what}"));

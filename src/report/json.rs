@@ -89,12 +89,13 @@ fn summary_json(command: &str, s: &Summary) -> Value {
         fields.insert("unreachable".into(), json!(s.unreachable));
     }
     // After a rollback (`apply --rollback-on-failure`), what it did.
-    if s.rolled_back + s.rollback_failed + s.not_rolled_back > 0
+    if (s.rollback || s.rolled_back + s.rollback_failed + s.not_rolled_back > 0)
         && let Some(fields) = v.as_object_mut()
     {
         fields.insert("rolled_back".into(), json!(s.rolled_back));
         fields.insert("rollback_failed".into(), json!(s.rollback_failed));
         fields.insert("not_rolled_back".into(), json!(s.not_rolled_back));
+        fields.insert("kept".into(), json!(s.kept));
     }
     v
 }

@@ -238,11 +238,17 @@ impl StateRun {
             Some(s) => SpecHasher::load(s.path(), !dry_run).map_err(|e| state_error(&e))?,
             None => SpecHasher::none(),
         };
-        // A run killed while it rolled back left its rollback journal: where it stopped.
-        if let (Some(store), true) = (&store, lock.is_some())
-            && let Some(left) = crate::state::RollbackJournal::unfinished(store.path(), true)
+        // A run killed while it rolled back left its rollback journal: where it stopped
+        // (removed by a run holding the lock; `plan` reports it and leaves it).
+        if let Some(store) = &store
+            && (lock.is_some() || dry_run)
+            && let Some(left) =
+                crate::state::RollbackJournal::unfinished(store.path(), lock.is_some())
         {
-            eprintln!("warning: {}", left.message());
+            match left {
+                Ok(left) => eprintln!("warning: {}", left.message()),
+                Err(warning) => eprintln!("warning: {warning}"),
+            }
         }
         let prior = config
             .rollback_on_failure

@@ -5,13 +5,21 @@
 //! only says where the rollback was. It exists from the rollback's start to its end, so a
 //! run killed during its rollback (SIGKILL, a power cut) leaves it behind, and the next
 //! run that takes the lock reports where the rollback stopped and removes it (`plan`,
-//! which takes no lock, reports it and leaves it).
+//! which takes no lock, reports it and leaves it). A file past [`MAX_JOURNAL_BYTES`] is
+//! not read (it is reported by name), and the warning names at most [`MAX_NAMES`]
+//! manifests per outcome, then a count.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+/// The largest rollback journal read back (a rollback of 100 000 manifests is ~2 MiB).
+const MAX_JOURNAL_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The most manifest names the warning lists per outcome; the rest are counted.
+const MAX_NAMES: usize = 50;
 
 /// The first line: the rollback and what it undoes.
 #[derive(Debug, Serialize, Deserialize)]
@@ -56,19 +64,34 @@ pub struct UnfinishedRollback {
 impl UnfinishedRollback {
     /// The warning the next run prints.
     pub fn message(&self) -> String {
+        let listed = |names: Vec<&String>| -> Vec<String> {
+            let more = names.len().saturating_sub(MAX_NAMES);
+            let mut list: Vec<String> = names
+                .into_iter()
+                .take(MAX_NAMES)
+                .map(|n| format!("`{n}`"))
+                .collect();
+            if more > 0 {
+                list.push(format!("and {more} more"));
+            }
+            list
+        };
         let of = |wanted: &str| -> Vec<String> {
+            listed(
+                self.manifests
+                    .iter()
+                    .filter(|(_, r)| r.as_deref() == Some(wanted))
+                    .map(|(n, _)| n)
+                    .collect(),
+            )
+        };
+        let left: Vec<String> = listed(
             self.manifests
                 .iter()
-                .filter(|(_, r)| r.as_deref() == Some(wanted))
-                .map(|(n, _)| format!("`{n}`"))
-                .collect()
-        };
-        let left: Vec<String> = self
-            .manifests
-            .iter()
-            .filter(|(_, r)| r.is_none())
-            .map(|(n, _)| format!("`{n}`"))
-            .collect();
+                .filter(|(_, r)| r.is_none())
+                .map(|(n, _)| n)
+                .collect(),
+        );
         let mut parts = Vec::new();
         for (list, what) in [
             (of("rolled_back"), "rolled back"),
@@ -174,12 +197,26 @@ impl RollbackJournal {
     }
 
     /// The rollback left unfinished beside the state file `state`, if any; `remove` takes
-    /// the file away once read (the caller holds the lock).
-    pub fn unfinished(state: &Path, remove: bool) -> Option<UnfinishedRollback> {
+    /// the file away once read (the caller holds the lock). `Err`: the warning for a file
+    /// too big to read (past [`MAX_JOURNAL_BYTES`]), which stays.
+    pub fn unfinished(state: &Path, remove: bool) -> Option<Result<UnfinishedRollback, String>> {
         let path = Self::path_for(state);
         let file = super::store::open_read(&path).ok()?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if size > MAX_JOURNAL_BYTES {
+            let text = format!(
+                "{} is left from a rollback that did not finish, but it is {size} bytes, more \
+                 than the {MAX_JOURNAL_BYTES} ordo reads: not read; look at it and remove it",
+                path.display()
+            );
+            return Some(Err(text
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect()));
+        }
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut &file, &mut text).ok()?;
+        std::io::Read::read_to_string(&mut std::io::Read::take(&file, MAX_JOURNAL_BYTES), &mut text)
+            .ok()?;
         if remove {
             let _ = std::fs::remove_file(&path);
         }
@@ -187,22 +224,29 @@ impl RollbackJournal {
         let started: Started = serde_json::from_str(lines.next()?).ok()?;
         let mut manifests: Vec<(String, Option<String>)> =
             started.manifests.into_iter().map(|n| (n, None)).collect();
+        // Per name, its places still open, first first (a name may repeat).
+        let mut open: std::collections::HashMap<String, std::collections::VecDeque<usize>> =
+            std::collections::HashMap::new();
+        for (i, (n, _)) in manifests.iter().enumerate() {
+            open.entry(n.clone()).or_default().push_back(i);
+        }
         // A torn last line (killed while writing it) says nothing.
         for done in lines.filter_map(|l| serde_json::from_str::<Done>(l).ok()) {
-            if let Some(slot) = manifests
-                .iter_mut()
-                .find(|(n, r)| *n == done.name && r.is_none())
+            if let Some(slot) = open
+                .get_mut(&done.name)
+                .and_then(std::collections::VecDeque::pop_front)
+                .and_then(|i| manifests.get_mut(i))
             {
                 slot.1 = Some(done.result);
             }
         }
-        Some(UnfinishedRollback {
+        Some(Ok(UnfinishedRollback {
             pid: started.pid,
             started: started.started,
             command: started.command,
             env: started.env,
             manifests,
-        })
+        }))
     }
 }
 
@@ -222,7 +266,7 @@ mod tests {
         );
         j.done("c", "rolled_back");
         drop(j);
-        let left = RollbackJournal::unfinished(&state, false).unwrap();
+        let left = RollbackJournal::unfinished(&state, false).unwrap().unwrap();
         assert_eq!(
             left.manifests,
             [
