@@ -1594,9 +1594,8 @@ fn the_killed_rollback_warning_caps_the_names_and_the_journal_size() {
     // Past 16 MiB it is not read (a sparse file: no disk used), and named.
     let f = std::fs::File::create(&journal).unwrap();
     f.set_len(17 * 1024 * 1024).unwrap();
-    t.run(&["apply"])
-        .code(0)
-        .no_panic()
-        .stderr_has("state.json.rollback is left from a rollback that did not finish, but it is 17825792 bytes");
+    t.run(&["apply"]).code(0).no_panic().stderr_has(
+        "state.json.rollback is left from a rollback that did not finish, but it is 17825792 bytes",
+    );
     assert!(journal.exists());
 }

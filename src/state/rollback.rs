@@ -215,8 +215,11 @@ impl RollbackJournal {
                 .collect()));
         }
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::Read::take(&file, MAX_JOURNAL_BYTES), &mut text)
-            .ok()?;
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(&file, MAX_JOURNAL_BYTES),
+            &mut text,
+        )
+        .ok()?;
         if remove {
             let _ = std::fs::remove_file(&path);
         }
@@ -282,7 +285,7 @@ mod tests {
             "{text}"
         );
         assert!(RollbackJournal::path_for(&state).exists());
-        RollbackJournal::unfinished(&state, true).unwrap();
+        RollbackJournal::unfinished(&state, true).unwrap().unwrap();
         assert!(!RollbackJournal::path_for(&state).exists());
         assert!(RollbackJournal::unfinished(&state, true).is_none());
     }
