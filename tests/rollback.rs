@@ -1599,3 +1599,31 @@ fn the_killed_rollback_warning_caps_the_names_and_the_journal_size() {
     );
     assert!(journal.exists());
 }
+
+#[test]
+fn an_interrupted_manifest_is_said_to_be_interrupted_not_failed() {
+    // NU-F11 / A-F13: the undo line of the interrupted manifest says so.
+    let t = project().manifest(
+        "m.yaml",
+        &[
+            doc("Step", "a", "", "value: 1"),
+            doc(
+                "Step",
+                "b",
+                &after("a"),
+                "value: 1, wait_apply: never-there",
+            ),
+        ]
+        .concat(),
+    );
+    let child = t.spawn(&["apply", "--rollback-on-failure", "-j", "1"]);
+    signal_when(&t, &child, "-INT", || {
+        log(&t).contains(&"apply b".to_string())
+    });
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    out.code(130)
+        .no_panic()
+        .stdout_has("(delete (new); the manifest that was interrupted")
+        .stdout_has("rolled_back     Step/a");
+    assert!(!out.stdout.contains("it failed"), "{}", out.stdout);
+}
