@@ -526,3 +526,21 @@ fn run_shows_results_short_and_summarises_manifests_without_the_action() {
         .unwrap();
     assert_eq!(l["result"], long.as_str());
 }
+
+/// NU-F14: `ordo actions` lists what the handlers declare even when a value does not
+/// resolve (the secrets file not given); commands that run still refuse it.
+#[test]
+fn ordo_actions_lists_without_every_value_resolving() {
+    let t = project().manifest(
+        "more.yaml",
+        "kind: Svc\nversion: v1\nmetadata: {name: needs}\nspec: {key: !Value api_key}\n",
+    );
+    t.run(&["actions"])
+        .code(0)
+        .no_panic()
+        .stdout_has("backup")
+        .stdout_has("stop");
+    t.run(&["run", "stop"])
+        .code(3)
+        .stderr_has("no value named `api_key`");
+}

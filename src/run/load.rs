@@ -111,6 +111,11 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
             value_errors.push(e);
         }
     }
+    // `ordo actions` lists what the handlers declare: a value that does not resolve (the
+    // secrets file not given) changes no declaration, and stops no listing (NU-F14).
+    if config.command == CommandKind::Actions {
+        value_errors.clear();
+    }
     diagnostics.extend(
         loaded
             .errors
