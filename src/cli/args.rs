@@ -237,49 +237,12 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
-    /// Less output: no log lines from handlers below `warn`
-    #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
-    pub quiet: bool,
-
-    /// Manifests run at once when their order allows it
-    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 10)]
-    pub jobs: usize,
-
-    /// After a failure, keep running what does not depend on it
-    #[arg(long = "keep-going")]
-    pub keep_going: bool,
-
-    /// Commands at once per host, over its one SSH connection
-    #[arg(long = "per-host", value_name = "N", default_value_t = 8)]
-    pub per_host: usize,
+    #[command(flatten)]
+    pub handlers: HandlerArgs,
 
     /// The state file [default: .ordo/state.json at the project root]
     #[arg(long = "state", value_name = "PATH", value_parser = super::values::Utf8Path)]
     pub state: Option<PathBuf>,
-
-    /// Deny a capability to every handler in this run: shell, file:read, file:write, http, env, prompt
-    #[arg(long = "deny", value_name = "CAP", value_delimiter = ',')]
-    pub deny: Vec<String>,
-
-    /// Confine every file path handlers use to this directory (repeatable)
-    #[arg(long = "fs-root", value_name = "DIR", value_parser = super::values::Utf8Path)]
-    pub fs_roots: Vec<PathBuf>,
-
-    /// Allow HTTP only to this host, or host and port (repeatable)
-    #[arg(long = "net-allow", value_name = "HOST[:PORT]", value_parser = super::values::net_rule)]
-    pub net_allow: Vec<NetRule>,
-
-    /// Wall-clock limit for one handler call, in seconds or with units (`metadata.timeout` overrides it)
-    #[arg(long = "timeout", value_name = "SECS", default_value = "3600", value_parser = super::values::timeout)]
-    pub timeout: Duration,
-
-    /// Limit on script operations in one handler call
-    #[arg(
-        long = "max-operations",
-        value_name = "N",
-        default_value_t = 100_000_000
-    )]
-    pub max_operations: u64,
 }
 
 #[derive(Debug, Args)]
@@ -434,6 +397,22 @@ pub struct RunArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
+    #[command(flatten)]
+    pub handlers: HandlerArgs,
+
+    /// The state file [default: .ordo/state.json at the project root]
+    #[arg(long = "state", value_name = "PATH", conflicts_with = "no_state", value_parser = super::values::Utf8Path)]
+    pub state: Option<PathBuf>,
+
+    /// Run without a state file: nothing is read or recorded
+    #[arg(long = "no-state")]
+    pub no_state: bool,
+}
+
+/// How handlers run: output, parallelism and the sandbox; every command that runs handlers
+/// (`apply`, `delete`, `plan`, `rollback`) takes the same.
+#[derive(Debug, Args)]
+pub struct HandlerArgs {
     /// Less output: no log lines from handlers below `warn`
     #[arg(short = 'q', long = "quiet", conflicts_with = "verbose")]
     pub quiet: bool,
@@ -449,14 +428,6 @@ pub struct RunArgs {
     /// Commands at once per host, over its one SSH connection (keep it at or below sshd's `MaxSessions`, 10 by default)
     #[arg(long = "per-host", value_name = "N", default_value_t = 8)]
     pub per_host: usize,
-
-    /// The state file [default: .ordo/state.json at the project root]
-    #[arg(long = "state", value_name = "PATH", conflicts_with = "no_state", value_parser = super::values::Utf8Path)]
-    pub state: Option<PathBuf>,
-
-    /// Run without a state file: nothing is read or recorded
-    #[arg(long = "no-state")]
-    pub no_state: bool,
 
     /// Deny a capability to every handler in this run: shell, file:read, file:write, http, env, prompt
     #[arg(long = "deny", value_name = "CAP", value_delimiter = ',')]

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{
-    Cli, ColorChoice, Command, GraphFormat, LoadArgs, OutputArgs, OutputFormat, RunArgs, SelectArgs,
+    Cli, ColorChoice, Command, GraphFormat, HandlerArgs, LoadArgs, OutputArgs, OutputFormat,
+    RunArgs, SelectArgs,
 };
 use crate::diagnostic::did_you_mean;
 use crate::exec::LogLevel;
@@ -174,19 +175,7 @@ fn run_parts(r: RunArgs) -> (LoadArgs, SelectArgs, OutputArgs, RunOptions) {
         r.load,
         r.select,
         r.output,
-        RunOptions {
-            quiet: r.quiet,
-            jobs: r.jobs,
-            keep_going: r.keep_going,
-            per_host: r.per_host,
-            state: r.state,
-            use_state: !r.no_state,
-            deny: r.deny,
-            fs_roots: r.fs_roots,
-            net_allow: r.net_allow,
-            timeout: r.timeout,
-            max_operations: r.max_operations,
-        },
+        RunOptions::new(r.handlers, r.state, !r.no_state),
     )
 }
 
@@ -204,6 +193,24 @@ struct RunOptions {
     net_allow: Vec<NetRule>,
     timeout: Duration,
     max_operations: u64,
+}
+
+impl RunOptions {
+    fn new(h: HandlerArgs, state: Option<PathBuf>, use_state: bool) -> RunOptions {
+        RunOptions {
+            quiet: h.quiet,
+            jobs: h.jobs,
+            keep_going: h.keep_going,
+            per_host: h.per_host,
+            state,
+            use_state,
+            deny: h.deny,
+            fs_roots: h.fs_roots,
+            net_allow: h.net_allow,
+            timeout: h.timeout,
+            max_operations: h.max_operations,
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -352,19 +359,7 @@ impl Config {
             }
             Command::Rollback(r) => {
                 rollback = (r.names, r.to_revision);
-                let run = RunOptions {
-                    quiet: r.quiet,
-                    jobs: r.jobs,
-                    keep_going: r.keep_going,
-                    per_host: r.per_host,
-                    state: r.state,
-                    use_state: true,
-                    deny: r.deny,
-                    fs_roots: r.fs_roots,
-                    net_allow: r.net_allow,
-                    timeout: r.timeout,
-                    max_operations: r.max_operations,
-                };
+                let run = RunOptions::new(r.handlers, r.state, true);
                 (
                     CommandKind::Rollback,
                     (r.load, SelectArgs::default(), r.output, run),
