@@ -735,3 +735,74 @@ fn a_host_without_setsid_runs_each_command_in_a_session_of_its_own() {
         "one session per command"
     );
 }
+
+/// F4 behind a proxy: with the inventory's `-J` or `ProxyCommand`, a session the master is
+/// refused must still not open a connection of its own through that proxy.
+#[test]
+fn max_sessions_1_behind_a_jump_host_keeps_one_connection() {
+    let Some(lab) = Lab::new() else { return };
+    let jump = lab.host("jump", 10);
+    let reach = lab.reach(&jump);
+    // A configuration file naming the jump host: `-J` passes `-F` (not `-o`) on to the
+    // `ssh -W` it starts for the jump.
+    let config = lab.dir().join("jump_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host jump\n  HostName 127.0.0.1\n  Port {}\n  IdentityFile {}\n  IdentitiesOnly yes\n  BatchMode yes\n  UserKnownHostsFile {}\n  StrictHostKeyChecking accept-new\n  LogLevel ERROR\n",
+            reach.port,
+            reach.identity_file.display(),
+            lab.dir().join("known_hosts").display()
+        ),
+    )
+    .unwrap();
+    let proxy_command = format!("ProxyCommand=ssh -F {} -W %h:%p jump", config.display());
+    let ways: [Vec<String>; 2] = [
+        vec!["-J".into(), "jump".into()],
+        vec!["-o".into(), proxy_command],
+    ];
+    for (n, way) in ways.into_iter().enumerate() {
+        let host = lab.host(&format!("tiny{n}"), 1);
+        let reach = lab.reach(&host);
+        let mut ssh_options = vec!["-F".to_string(), config.display().to_string()];
+        ssh_options.extend(reach.ssh_options.into_iter().skip(2));
+        ssh_options.extend(way.clone());
+        let params = HostParams {
+            name: reach.name,
+            address: reach.address,
+            port: Some(reach.port),
+            user: None,
+            identity_file: Some(reach.identity_file),
+            ssh_options,
+        };
+        let jumps_before = log_count(&jump, "Accepted publickey");
+        let conn = Connection::new(params, Settings::default()).unwrap();
+        std::thread::scope(|scope| {
+            for i in 0..6 {
+                let conn = &conn;
+                scope.spawn(move || {
+                    let out = conn
+                        .run(&RemoteCommand::new([
+                            "sh",
+                            "-c",
+                            &format!("sleep 0.2; echo {i}"),
+                        ]))
+                        .unwrap();
+                    assert_eq!(out.stdout, format!("{i}\n").as_bytes());
+                });
+            }
+        });
+        assert_eq!(conn.slots(), 1, "{way:?}: the host allows one session");
+        assert_eq!(
+            log_count(&host, "Accepted publickey"),
+            1,
+            "{way:?}: one connection to the host, never a second"
+        );
+        assert_eq!(
+            log_count(&jump, "Accepted publickey") - jumps_before,
+            1,
+            "{way:?}: one connection through the jump host"
+        );
+        conn.close();
+    }
+}

@@ -21,8 +21,9 @@
 //! - `BatchMode`: a host that wants a password or an unknown host key fails at once.
 //! - At most `per_host` sessions at once ([`Settings::per_host`], default 8): sshd's
 //!   `MaxSessions` is 10, and `ssh` silently opens a new TCP connection for every session
-//!   the server refuses. Session clients get `ProxyCommand=false` (after the inventory's
-//!   options, so a `-J` there still works), which makes that fallback fail at once; a
+//!   the server refuses. Session clients get `ProxyCommand=false` and none of the
+//!   inventory's proxy options (the master alone uses those), which makes that fallback
+//!   fail at once, also behind a `-J` or a `ProxyCommand`; a
 //!   refused session lowers the host's slots to the sessions it allowed
 //!   ([`Connection::slots`]) and the command waits for one of them.
 //! - A killed local `ssh` leaves the remote command running (no PTY, no SIGHUP), so a
@@ -594,7 +595,10 @@ impl Inner {
     }
 
     /// The arguments every invocation shares, so `%C` names the same socket for all.
-    fn base_args(&self) -> Vec<OsString> {
+    /// The arguments every `ssh` of this host gets; `proxy: false` leaves out the
+    /// inventory's proxy options ([`without_proxy`]) for a client that only talks to the
+    /// master.
+    fn base_args(&self, proxy: bool) -> Vec<OsString> {
         let mut args: Vec<OsString> = Vec::new();
         let opt = |args: &mut Vec<OsString>, o: String| {
             args.push("-o".into());
@@ -619,7 +623,11 @@ impl Inner {
             args.push("-i".into());
             args.push(identity.into());
         }
-        args.extend(self.params.ssh_options.iter().map(OsString::from));
+        if proxy {
+            args.extend(self.params.ssh_options.iter().map(OsString::from));
+        } else {
+            args.extend(without_proxy(&self.params.ssh_options).map(OsString::from));
+        }
         opt(
             &mut args,
             format!(
@@ -632,8 +640,12 @@ impl Inner {
     }
 
     fn ssh(&self) -> Command {
+        self.ssh_with(true)
+    }
+
+    fn ssh_with(&self, proxy: bool) -> Command {
         let mut command = Command::new(&self.settings.program);
-        command.args(self.base_args());
+        command.args(self.base_args(proxy));
         // Its own process group: the terminal's Ctrl-C must not kill a client before ordo
         // has killed the remote command it runs.
         command.process_group(0);
@@ -976,11 +988,12 @@ impl Inner {
 
     /// A session client: it talks to the master only. If the master refuses the session,
     /// `ssh` would open a connection of its own; `ProxyCommand=false` makes that fail at
-    /// once instead (after the inventory's `sshOptions`, so a `-J` or a `ProxyCommand`
-    /// there wins and is not refused; the session is then ended as soon as ssh says the
-    /// master refused it).
+    /// once instead. The inventory's own proxy options (`-J`, `ProxyJump`,
+    /// `ProxyCommand`) are left out of a session client: only the master needs them, and
+    /// either would otherwise win over `ProxyCommand=false` (ssh keeps the first of the
+    /// two it is given, and refuses `-J` after a `ProxyCommand`).
     fn session_ssh(&self) -> Command {
-        let mut command = self.ssh();
+        let mut command = self.ssh_with(false);
         command.args([
             "-o",
             "ProxyCommand=false",
@@ -1343,9 +1356,100 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// `options` (the inventory's `sshOptions`) without what picks a proxy: `-J HOST`,
+/// `-JHOST`, and `-o` / `-oKEY=VALUE` / `-o "KEY VALUE"` for `ProxyJump` or `ProxyCommand`
+/// (keywords are case-insensitive, as ssh reads them). A `-J` inside a cluster of short
+/// flags (`-4J bastion`) is cut from it and the other flags kept. Everything after `--`
+/// and every other option passes unchanged, with its value (ssh's own list of the short
+/// options that take one, from `ssh.c`'s getopt string).
+pub(crate) fn without_proxy(options: &[String]) -> impl Iterator<Item = &str> {
+    const TAKES_VALUE: &str = "BbcDEeFIiJLlmOoPpQRSWw";
+    let is_proxy_keyword = |text: &str| {
+        let key = text
+            .trim_start()
+            .split(|c: char| c == '=' || c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        key.eq_ignore_ascii_case("ProxyJump") || key.eq_ignore_ascii_case("ProxyCommand")
+    };
+    let mut kept: Vec<&str> = Vec::with_capacity(options.len());
+    let mut i = 0;
+    while let Some(arg) = options.get(i) {
+        i += 1;
+        if arg == "--" {
+            kept.push(arg);
+            kept.extend(options.iter().skip(i).map(String::as_str));
+            break;
+        }
+        let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
+            kept.push(arg);
+            continue;
+        };
+        // The first flag in the cluster that takes a value ends it: the value is the
+        // rest of the argument, or the next argument.
+        let Some((at, flag)) = flags.char_indices().find(|(_, c)| TAKES_VALUE.contains(*c)) else {
+            kept.push(arg);
+            continue;
+        };
+        let inline = &flags[at + flag.len_utf8()..];
+        let value = if inline.is_empty() {
+            i += 1;
+            options.get(i - 1).map(String::as_str)
+        } else {
+            Some(inline)
+        };
+        let drop = flag == 'J' || (flag == 'o' && value.is_some_and(is_proxy_keyword));
+        if !drop {
+            kept.push(arg);
+            if inline.is_empty() {
+                kept.extend(value);
+            }
+        } else if at > 0 {
+            // `-4J host`: keep `-4`.
+            kept.push(&arg[..=at]);
+        }
+    }
+    kept.into_iter()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_options_are_left_out_of_a_session_client() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let cut = |a: &[&str]| {
+            super::without_proxy(&v(a))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cut(&["-J", "b", "-v"]), v(&["-v"]));
+        assert_eq!(
+            cut(&["-Jb", "-4J", "b", "-o", "Port=2"]),
+            v(&["-4", "-o", "Port=2"])
+        );
+        assert_eq!(
+            cut(&[
+                "-o",
+                "proxycommand=nc %h %p",
+                "-oProxyJump=b",
+                "-o",
+                " ProxyJump b"
+            ]),
+            Vec::<String>::new()
+        );
+        // Values that merely look like the options stay, with their flag.
+        assert_eq!(
+            cut(&["-i", "-J", "-l", "ProxyJump=x"]),
+            v(&["-i", "-J", "-l", "ProxyJump=x"])
+        );
+        assert_eq!(
+            cut(&["-F", "none", "--", "-J", "x"]),
+            v(&["-F", "none", "--", "-J", "x"])
+        );
+        assert_eq!(cut(&["-o"]), v(&["-o"]));
+    }
 
     #[test]
     fn socket_paths_stay_short() {
