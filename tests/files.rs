@@ -50,12 +50,13 @@ fn a_yaml_octal_number_as_a_mode_is_refused_never_a_different_mode() {
                 &format!("targetFile: a.txt\ndata: x\nfileMode: {spelled}"),
             ),
         );
+        // WriteFile's schema makes `fileMode` a string: refused before anything runs.
         t.run(&["apply"])
-            .code(1)
+            .code(3)
             .no_panic()
-            .stderr_has("WriteFile `wf`: `spec.fileMode` must be")
-            .stderr_has("not the number")
-            .stderr_has("quote the mode");
+            .stderr_has("manifest `wf`: `spec.fileMode` must be a string, not the int")
+            .stderr_has("quote it as written")
+            .stderr_has("YAML reads `0o640` as 416");
         assert!(!t.exists("a.txt"), "{spelled}: a file was written");
     }
 }

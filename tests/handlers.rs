@@ -262,25 +262,41 @@ fn shell_script_runs_a_script_file_in_its_work_dir_with_env_and_interpreters() {
 
 #[test]
 fn shell_script_errors_name_the_manifest_and_field() {
-    let cases = [
+    // Its schema refuses these when the manifests load (exit 3, nothing runs).
+    let refused = [
         (
             "allowFailure: \"true\"",
-            "`spec.allowFailure` must be true or false, not string `true`",
+            "`spec.allowFailure` must be a bool (true or false), not the string `true`",
         ),
         (
             "stripNewline: 1",
-            "`spec.stripNewline` must be true or false",
+            "`spec.stripNewline` must be a bool (true or false), not the int `1`",
         ),
         (
             "source: {type: bogus}",
-            "`spec.source.type` must be `inline` or `filePath`, not `bogus`",
+            "`spec.source.type` is the string `bogus`, not one of `inline`, `inLine`, `filePath`",
         ),
+        ("env: [A]", "`spec.env` must be a map, not a list"),
+        (
+            "envv: {A: b}",
+            "unknown field `spec.envv`; did you mean `spec.env`?",
+        ),
+    ];
+    for (spec, message) in refused {
+        let t = Test::new().manifest("m.yaml", &shell("broken", spec));
+        t.run(&["apply"])
+            .code(3)
+            .no_panic()
+            .stderr_has(&format!("manifest `broken`: {message}"))
+            .stderr_has("nothing was run");
+    }
+    // The handler itself checks what a schema cannot say.
+    let cases = [
         (
             "source: {type: filePath, value: nowhere.sh}",
             "`spec.source.value` names the script file",
         ),
         ("workDir: {path: missing-dir}", "`spec.workDir.path` names"),
-        ("env: [A]", "`spec.env` must be a map"),
     ];
     for (spec, message) in cases {
         let t = Test::new().manifest("m.yaml", &shell("broken", spec));
@@ -423,26 +439,47 @@ fn write_file_modes_are_set_as_documented() {
 
 #[test]
 fn write_file_errors_name_the_manifest_and_field() {
-    let cases = [
+    // Its schema refuses these when the manifests load (exit 3, nothing runs).
+    let refused = [
         ("data: x", "`spec.targetFile` is required"),
         ("targetFile: a.txt", "`spec.data` is required"),
         (
             "targetFile: a.txt\ndata: {a: 1}",
-            "`spec.data` must be text, not map",
+            "`spec.data` must be a string or an int (a whole number) or a float (a number) or a bool (true or false), not a map",
         ),
         (
             "targetFile: [a]\ndata: x",
-            "`spec.targetFile` must be a non-empty string",
+            "`spec.targetFile` must be a string, not a list",
         ),
         (
             "targetFile: a.txt\ndata: x\nactionIfFileAlreadyExists: merge",
-            "`spec.actionIfFileAlreadyExists` must be `overwrite` or `skip`, not `merge`",
+            "`spec.actionIfFileAlreadyExists` is the string `merge`, not one of `overwrite`, `skip`",
         ),
+        // The misspelt key: silently ignored before schemas.
+        (
+            "targetFile: a.txt\ndata: x\nfileMdoe: \"0600\"",
+            "unknown field `spec.fileMdoe`; did you mean `spec.fileMode`?",
+        ),
+    ];
+    for (spec, message) in refused {
+        let t = Test::new().manifest("m.yaml", &write_file("wf", spec));
+        t.run(&["apply"])
+            .code(3)
+            .no_panic()
+            .stderr_has(&format!("manifest `wf`: {message}"))
+            .stderr_has("nothing was run");
+        assert!(!t.exists("a.txt"));
+    }
+    let cases = [
         (
             "targetFile: a.txt\ndata: x\nfileMode: rwx",
             "`spec.fileMode` must be `normal`, `executable` or an octal mode",
         ),
         ("targetFile: sub\ndata: x", "`spec.targetFile` names"),
+        (
+            "targetFile: \"\"\ndata: x",
+            "`spec.targetFile` must be a non-empty string",
+        ),
     ];
     for (spec, message) in cases {
         let t = Test::new()
@@ -728,8 +765,8 @@ fn web_download_file_skip_ssl_verification_must_be_a_real_boolean() {
     for bad in ["skipSslVerification: \"false\"", "skipSslVerification: no"] {
         let t = Test::new().manifest("m.yaml", &spec(bad));
         t.run(&["apply"])
-            .code(1)
-            .stderr_has("`spec.skipSslVerification` must be true or false");
+            .code(3)
+            .stderr_has("`spec.skipSslVerification` must be a bool (true or false)");
         assert!(!t.exists("ok.txt"));
     }
     let t = Test::new().manifest("m.yaml", &spec("skipSslVerification: false"));
@@ -920,12 +957,29 @@ fn web_download_file_verifies_tls_unless_skip_ssl_verification_is_true() {
 
 #[test]
 fn web_download_file_errors_name_the_manifest_and_field() {
-    let cases = [
+    let refused = [
         ("targetOutputFile: x", "`spec.sourceUrl` is required"),
         (
             "sourceUrl: http://127.0.0.1:9/x",
             "`spec.targetOutputFile` is required",
         ),
+        (
+            "sourceUrl: http://127.0.0.1:9/x\ntargetOutputFile: x\nextraHeaders: [X-A]",
+            "`spec.extraHeaders[0]` must be a map, not the string `X-A`",
+        ),
+        (
+            "sourceUrl: http://127.0.0.1:9/x\ntargetOutputFile: x\nextraHeaders: [{name: A}]",
+            "`spec.extraHeaders[0].value` is required",
+        ),
+    ];
+    for (spec, message) in refused {
+        let t = Test::new().manifest("m.yaml", &download("dl", spec));
+        t.run(&["apply"])
+            .code(3)
+            .no_panic()
+            .stderr_has(&format!("manifest `dl`: {message}"));
+    }
+    let cases = [
         (
             "sourceUrl: ftp://host/x\ntargetOutputFile: x",
             "`spec.sourceUrl` must be an http:// or https:// URL",
@@ -937,10 +991,6 @@ fn web_download_file_errors_name_the_manifest_and_field() {
         (
             "sourceUrl: http://127.0.0.1:9/x\ntargetOutputFile: x\nhttpBasicAuthentication: {username: u}",
             "`spec.httpBasicAuthentication` needs `password` or `passwordVariableName`",
-        ),
-        (
-            "sourceUrl: http://127.0.0.1:9/x\ntargetOutputFile: x\nextraHeaders: [X-A]",
-            "`spec.extraHeaders` must be a list of {name, value} maps",
         ),
     ];
     for (spec, message) in cases {
@@ -1086,14 +1136,27 @@ fn website_up_test_reports_a_site_that_does_not_answer() {
 
 #[test]
 fn website_up_test_errors_name_the_manifest_and_field() {
-    let cases = [
+    let refused = [
         ("{}", "`spec.url` is required"),
+        (
+            "url: http://127.0.0.1:9/\nacceptableResponseCodes: [\"200\"]",
+            "`spec.acceptableResponseCodes[0]` must be an int (a whole number), not the string `200`",
+        ),
+    ];
+    for (spec, message) in refused {
+        let t = Test::new().manifest("m.yaml", &probe("p", spec, ""));
+        t.run(&["apply"])
+            .code(3)
+            .no_panic()
+            .stderr_has(&format!("manifest `p`: {message}"));
+    }
+    let cases = [
         (
             "url: example.com",
             "`spec.url` must be an http:// or https:// URL",
         ),
         (
-            "url: http://127.0.0.1:9/\nacceptableResponseCodes: [\"200\"]",
+            "url: http://127.0.0.1:9/\nacceptableResponseCodes: []",
             "`spec.acceptableResponseCodes` must be a non-empty list of status codes",
         ),
         (
@@ -1256,15 +1319,32 @@ fn git_repo_refuses_to_clone_over_or_delete_what_is_not_a_clone() {
 
 #[test]
 fn git_repo_errors_name_the_manifest_and_field() {
-    let cases = [
+    let refused = [
         ("workDir: w", "`spec.cloneUrl` is required"),
         ("cloneUrl: u", "`spec.workDir` is required"),
+        (
+            "cloneUrl: u\nworkDir: w\ncheckoutBranch: 7",
+            "`spec.checkoutBranch` must be a string, not the int `7`",
+        ),
+        (
+            "cloneUrl: u\nworkDir: w\noptions: {skipSslVerify: \"True\"}",
+            "`spec.options.skipSslVerify` must be a bool (true or false)",
+        ),
+    ];
+    for (spec, message) in refused {
+        let t = Test::new().manifest("m.yaml", &git_repo("g", spec));
+        t.run(&["apply"])
+            .code(3)
+            .no_panic()
+            .stderr_has(&format!("manifest `g`: {message}"));
+    }
+    let cases = [
         (
             "cloneUrl: --upload-pack=x\nworkDir: w",
             "`spec.cloneUrl` must not start with `-`",
         ),
         (
-            "cloneUrl: u\nworkDir: w\ncheckoutBranch: 7",
+            "cloneUrl: u\nworkDir: w\ncheckoutBranch: \"\"",
             "`spec.checkoutBranch` must be a non-empty string",
         ),
         (
@@ -1278,10 +1358,6 @@ fn git_repo_errors_name_the_manifest_and_field() {
         (
             "cloneUrl: u\nworkDir: w\nauthentication: {type: ssh, sshAuthentication: {sshPrivateKeyFile: no-key}}",
             "`spec.authentication.sshAuthentication.sshPrivateKeyFile` names",
-        ),
-        (
-            "cloneUrl: u\nworkDir: w\noptions: {skipSslVerify: \"True\"}",
-            "`spec.options.skipSslVerify` must be true or false",
         ),
     ];
     for (spec, message) in cases {
@@ -1578,8 +1654,8 @@ fn cli_input_prompt_credentials_are_secret_everywhere() {
     for bad in ["maskInput: \"true\"", "containsCredentials: yes"] {
         let t = Test::new().manifest("m.yaml", &prompt("p", bad));
         t.run(&["apply", "--set", "p=x"])
-            .code(1)
-            .stderr_has("must be true or false");
+            .code(3)
+            .stderr_has("must be a bool (true or false)");
     }
 }
 
@@ -1737,7 +1813,7 @@ fn every_bundled_handler_is_documented() {
     let out = Test::new()
         .manifest(
             "m.yaml",
-            "kind: WriteFile\nversion: v1\nmetadata: {name: w}\n",
+            "kind: WriteFile\nversion: v1\nmetadata: {name: w}\nspec: {targetFile: a, data: b}\n",
         )
         .run(&["handlers", "-o", "json"]);
     out.code(0);

@@ -165,3 +165,8 @@ fn hosts_offers_loading_limit_check_and_output_only() {
 fn lint_offers_where_handlers_are_and_output_only() {
     check("lint", &[OUTPUT, &["--manifest", "--src"]], &[]);
 }
+
+#[test]
+fn explain_offers_where_handlers_are_and_output_only() {
+    check("explain", &[OUTPUT, &["--manifest", "--src"]], &[]);
+}

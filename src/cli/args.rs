@@ -44,6 +44,9 @@ pub enum Command {
     /// List the hosts of the inventory: address, port, user, groups, variables and their origin;
     /// `--check` connects to each
     Hosts(HostsArgs),
+    /// Show the fields of a kind's `spec` from its handler's schema (`ordo explain WriteFile`,
+    /// `ordo explain ShellScript.source.type`)
+    Explain(ExplainArgs),
     /// Print a completion script for a shell (`ordo completions bash > /etc/bash_completion.d/ordo`)
     Completions(CompletionsArgs),
     /// Print the manual page of ordo, or of one command (`ordo man apply`), as roff
@@ -54,6 +57,26 @@ pub enum Command {
     Run(RunActionArgs),
     /// List the custom actions of the handlers: kind, versions, action, order, parameters
     Actions(HandlersArgs),
+}
+
+/// `explain`: which kind or field, where the handlers are, and output.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A kind, or a field of its spec: `KIND`, `KIND.field`, `KIND.field.nested`,
+    /// `KIND.list[].field`
+    #[arg(value_name = "KIND[.FIELD]")]
+    pub target: String,
+
+    /// Manifests whose directories hold the handlers [default: ordo.yaml's spec.manifests, else .]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH", value_parser = super::values::Utf8Path)]
+    pub manifests: Vec<PathBuf>,
+
+    /// A directory of handler scripts [default: ordo.yaml's spec.handlers, else the directories of the manifest files]
+    #[arg(short = 's', long = "src", value_name = "DIR", value_parser = super::values::Utf8Path)]
+    pub src: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `completions`: which shell.

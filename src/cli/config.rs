@@ -32,6 +32,7 @@ pub enum CommandKind {
     Verify,
     Run,
     Actions,
+    Explain,
 }
 
 impl CommandKind {
@@ -49,6 +50,7 @@ impl CommandKind {
             CommandKind::Verify => "verify",
             CommandKind::Run => "run",
             CommandKind::Actions => "actions",
+            CommandKind::Explain => "explain",
         }
     }
 }
@@ -96,6 +98,8 @@ pub struct Config {
     pub graph_delete: bool,
     /// `lint PATH...`: handler files and directories (empty: those a run would use).
     pub lint_paths: Vec<PathBuf>,
+    /// `explain KIND[.FIELD]`.
+    pub explain: String,
     /// `-i` files, in order.
     pub inventories: Vec<PathBuf>,
     /// `--limit` patterns, as given.
@@ -237,6 +241,7 @@ impl Config {
         let mut plan = PlanOptions::default();
         let mut graph = (GraphFormat::Text, false);
         let mut lint_paths = Vec::new();
+        let mut explain = String::new();
         let mut hosts_check = false;
         let mut yes = false;
         let mut rollback = (Vec::new(), None);
@@ -340,6 +345,21 @@ impl Config {
                 (
                     CommandKind::Lint,
                     (load, SelectArgs::default(), l.output, RunOptions::default()),
+                )
+            }
+            Command::Explain(e) => {
+                explain = e.target;
+                let load = LoadArgs {
+                    manifests: e.manifests,
+                    src: e.src,
+                    env: "default".into(),
+                    values: Vec::new(),
+                    set: Vec::new(),
+                    inventories: Vec::new(),
+                };
+                (
+                    CommandKind::Explain,
+                    (load, SelectArgs::default(), e.output, RunOptions::default()),
                 )
             }
             Command::Hosts(h) => {
@@ -493,6 +513,7 @@ impl Config {
             graph_format: graph.0,
             graph_delete: graph.1,
             lint_paths,
+            explain,
             inventories: load.inventories,
             limit,
             hosts_check,

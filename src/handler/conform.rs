@@ -25,6 +25,8 @@ pub struct Problem {
     pub mark: Mark,
     pub message: String,
     pub help: Option<String>,
+    /// The field's `about`, when the problem is its value.
+    pub about: Option<String>,
 }
 
 /// Checks a manifest's `spec` (the tree, at load) and fills in defaults. Values known only
@@ -41,6 +43,7 @@ pub fn check_spec(schema: &Schema, spec: &mut Node, problems: &mut Vec<Problem>)
             mark: spec.mark,
             message: format!("`spec` must be a mapping, not {}", describe(spec)),
             help: None,
+            about: None,
         });
         return;
     }
@@ -80,6 +83,7 @@ fn check_map(schema: &Schema, node: &mut Node, path: &str, problems: &mut Vec<Pr
                     mark: entry.key_mark,
                     message: format!("unknown field `{here}`{hint}"),
                     help: Some(fields_help(schema)),
+                    about: None,
                 });
             }
         }
@@ -106,10 +110,8 @@ fn check_map(schema: &Schema, node: &mut Node, path: &str, problems: &mut Vec<Pr
                 problems.push(Problem {
                     mark: at,
                     message: format!("`{}` is required{empty}", child(path, name)),
-                    help: Some(match &field.about {
-                        Some(about) => format!("`{name}`: {about} ({})", field.type_text()),
-                        None => format!("add `{name}:` ({})", field.type_text()),
-                    }),
+                    help: Some(format!("add `{name}:` ({})", field.type_text())),
+                    about: field.about.clone(),
                 });
             }
             (None, _) => {}
@@ -171,7 +173,7 @@ pub fn check_value(field: &Field, node: &mut Node, path: &str, problems: &mut Ve
             mismatch(
                 field
                     .accepts(Type::String)
-                    .then(|| "quote it to make it text".into()),
+                    .then(|| "quote it as written to make it text".into()),
             )
         }),
         Value::Int(i) => {
@@ -192,7 +194,7 @@ pub fn check_value(field: &Field, node: &mut Node, path: &str, problems: &mut Ve
                 Some(mismatch(
                     field
                         .accepts(Type::String)
-                        .then(|| format!("quote it to make it text: \"{i}\"")),
+                        .then(|| "quote it as written to make it text".to_string()),
                 ))
             }
         }
@@ -214,7 +216,7 @@ pub fn check_value(field: &Field, node: &mut Node, path: &str, problems: &mut Ve
                 Some(mismatch(
                     field
                         .accepts(Type::String)
-                        .then(|| "quote it to make it text".into()),
+                        .then(|| "quote it as written to make it text".into()),
                 ))
             }
         }
@@ -240,6 +242,7 @@ pub fn check_value(field: &Field, node: &mut Node, path: &str, problems: &mut Ve
             mark,
             message,
             help,
+            about: field.about.clone(),
         });
         return;
     }
@@ -274,7 +277,8 @@ pub fn check_value(field: &Field, node: &mut Node, path: &str, problems: &mut Ve
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            help: field.about.clone().map(|a| format!("`{path}`: {a}")),
+            help: None,
+            about: field.about.clone(),
         });
     }
 }
@@ -421,6 +425,7 @@ fn resolved_value(
                     mark: node.mark,
                     message: format!("`{path}` is required, and {from} is empty"),
                     help: None,
+                    about: field.about.clone(),
                 });
             }
             return;

@@ -822,4 +822,58 @@ mod tests {
             );
         }
     }
+
+    /// The field tables of `handlers/README.md` are generated from the bundled handlers'
+    /// schemas (`schema::markdown_table`), so the docs cannot drift from what is checked:
+    /// this test fails on any difference, and `ORDO_UPDATE_HANDLER_DOCS=1 cargo test --lib
+    /// handler_docs` writes the generated tables into the file.
+    #[test]
+    fn the_handler_docs_tables_are_the_schemas() {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/handlers/README.md");
+        let mut readme = std::fs::read_to_string(file).unwrap();
+        let limits = ScriptLimits::default();
+        let engine = crate::stdlib::engine(&limits, ImportResolver::default());
+        let mut wrong = Vec::new();
+        for b in BUNDLED {
+            let source = SourceFile::new(shown_name(b.file), ".", b.source);
+            let mut errors = Vec::new();
+            let handler = load_one(&engine, &source, true, &limits, &mut errors)
+                .unwrap_or_else(|| panic!("{}: {errors:?}", b.file));
+            let schema = handler
+                .compiled()
+                .unwrap()
+                .schema
+                .clone()
+                .unwrap_or_else(|| panic!("{} declares no schema", b.file));
+            let expected = super::super::schema::markdown_table(&schema);
+            for (kind, _) in b.kinds {
+                let heading = format!("## `{kind}` v1");
+                let at = readme
+                    .find(&heading)
+                    .unwrap_or_else(|| panic!("handlers/README.md has no {heading}"));
+                // The first table below the heading.
+                let start = at + readme[at..].find("\n|").unwrap() + 1;
+                let len = readme[start..]
+                    .split_inclusive('\n')
+                    .take_while(|l| l.starts_with('|'))
+                    .map(str::len)
+                    .sum::<usize>();
+                if readme[start..start + len] != expected {
+                    readme.replace_range(start..start + len, &expected);
+                    wrong.push(format!(
+                        "handlers/README.md, {heading}: the table should be\n\n{expected}"
+                    ));
+                }
+            }
+        }
+        if !wrong.is_empty() && std::env::var_os("ORDO_UPDATE_HANDLER_DOCS").is_some() {
+            std::fs::write(file, readme).unwrap();
+            return;
+        }
+        assert!(
+            wrong.is_empty(),
+            "{}\n(ORDO_UPDATE_HANDLER_DOCS=1 writes them)",
+            wrong.join("\n")
+        );
+    }
 }

@@ -176,6 +176,93 @@ fn descend<'a>(field: &'a Field, part: &str) -> Option<&'a Field> {
     field.fields.as_ref()?.lookup(part)
 }
 
+/// The schema as a Markdown table, one row per field (nested ones as `a.b`, list elements'
+/// as `a[].b`): the tables of `handlers/README.md`, which a test compares with this.
+pub fn markdown_table(schema: &Schema) -> String {
+    let mut out = String::from("| field | type | default | meaning |\n|---|---|---|---|\n");
+    rows(schema, "", &mut out);
+    out
+}
+
+fn rows(schema: &Schema, prefix: &str, out: &mut String) {
+    for (name, field) in &schema.fields {
+        let path = format!("{prefix}{name}");
+        let default = if field.required {
+            "required".to_string()
+        } else {
+            field
+                .default
+                .as_ref()
+                .map_or_else(|| "—".to_string(), |d| format!("`{}`", flow_text(d)))
+        };
+        let about = field.about.as_deref().unwrap_or("").replace('|', "\\|");
+        out.push_str(&format!(
+            "| `{path}` | {} | {default} | {about} |\n",
+            type_cell(field)
+        ));
+        if let Some(f) = &field.fields {
+            rows(f, &format!("{path}."), out);
+        }
+        if let Some(item) = &field.items
+            && let Some(f) = &item.fields
+        {
+            rows(f, &format!("{path}[]."), out);
+        }
+    }
+}
+
+/// `string`, `` `a` \| `b` `` for an enum, `list of int`, `string or list of string`.
+pub fn type_cell(field: &Field) -> String {
+    if let Some(values) = &field.enumeration {
+        return values
+            .iter()
+            .map(|v| format!("`{}`", flow_text(v)))
+            .collect::<Vec<_>>()
+            .join(" \\| ");
+    }
+    field
+        .types
+        .iter()
+        .map(|t| match (t, &field.items) {
+            (Type::List, Some(item)) if item.fields.is_none() => {
+                format!(
+                    "list of {}",
+                    item.types
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )
+            }
+            (Type::List, Some(_)) => "list of map".to_string(),
+            _ => t.as_str().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// A value as YAML flow text: `exit 0`, `[200]`, `{type: inline}`.
+pub fn flow_text(node: &Node) -> String {
+    match &node.value {
+        Value::Null => "null".into(),
+        Value::Seq(items) => format!(
+            "[{}]",
+            items.iter().map(flow_text).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Map(entries) => format!(
+            "{{{}}}",
+            entries
+                .iter()
+                .map(|e| format!("{}: {}", e.key, flow_text(&e.value)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::String(s) if s.is_empty() => "\"\"".into(),
+        Value::String(s) if s.trim() != s => format!("\"{s}\""),
+        v => v.text().unwrap_or_default(),
+    }
+}
+
 /// A node as JSON (defaults and enum values: plain data).
 pub fn node_json(node: &Node) -> serde_json::Value {
     crate::script::convert::dynamic_to_json(&crate::manifest::node_to_dynamic(node))
@@ -207,6 +294,10 @@ impl Places {
 pub fn places(text: &str) -> Places {
     let mut engine = rhai::Engine::new_raw();
     engine.set_optimization_level(rhai::OptimizationLevel::None);
+    // The depths the run's engine allows (a debug build's raw engine allows less): the
+    // handler compiled there, so it parses here.
+    let limits = crate::script::ScriptLimits::default();
+    engine.set_max_expr_depths(limits.max_expr_depth, limits.max_fn_expr_depth);
     let mut places = Places::default();
     let Ok(ast) = engine.compile(text) else {
         return places;

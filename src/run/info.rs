@@ -103,11 +103,22 @@ struct HandlerRow {
     permissions: Vec<&'static str>,
     /// A bundled registration that a user handler overrides for some versions.
     overridden: bool,
+    /// What the handler's `schema(#{...})` declares, as JSON (`null`: a free-form spec).
+    schema: serde_json::Value,
 }
 
-pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry) {
+pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry, engine: &rhai::Engine) {
     let mut rows = Vec::new();
-    for h in registry.handlers() {
+    for (index, h) in registry.handlers().iter().enumerate() {
+        let schema = if config.output == OutputFormat::Human {
+            serde_json::Value::Null
+        } else {
+            registry.prepare(engine, &config.limits, index);
+            h.compiled()
+                .ok()
+                .and_then(|c| c.schema.as_ref())
+                .map_or(serde_json::Value::Null, |s| s.to_json())
+        };
         for r in &h.registrations {
             let overridden = h.bundled
                 && registry.handlers().iter().filter(|u| !u.bundled).any(|u| {
@@ -121,6 +132,7 @@ pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry) {
                 file: h.name().to_string(),
                 permissions: h.permissions().names(),
                 overridden,
+                schema: schema.clone(),
             });
         }
     }
@@ -129,7 +141,7 @@ pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry) {
     if config.output != OutputFormat::Human {
         let list: Vec<_> = rows
             .iter()
-            .map(|r| json!({"kind": r.kind, "range": r.range, "file": r.file, "permissions": r.permissions, "overridden": r.overridden}))
+            .map(|r| json!({"kind": r.kind, "range": r.range, "file": r.file, "permissions": r.permissions, "overridden": r.overridden, "schema": r.schema}))
             .collect();
         let report =
             json!({"command": "handlers", "environment": config.env, "ok": true, "handlers": list});

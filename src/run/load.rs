@@ -275,9 +275,12 @@ fn check_schemas(
         let mut problems = Vec::new();
         crate::handler::conform::check_spec(&schema, &mut m.spec, &mut problems);
         for p in problems {
+            let mut d = Diagnostic::error(format!("manifest `{}`: {}", m.name, p.message));
+            if let Some(about) = &p.about {
+                d = d.note(format!("the field: {about}"));
+            }
             out.push(
-                Diagnostic::error(format!("manifest `{}`: {}", m.name, p.message))
-                    .at(m.at(p.mark))
+                d.at(m.at(p.mark))
                     .note(format!(
                         "the schema of `{}` {} (handler {}; `ordo explain {}` lists its fields)",
                         m.kind,

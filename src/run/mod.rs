@@ -239,6 +239,7 @@ fn error_json(d: &crate::diagnostic::Diagnostic) -> serde_json::Value {
 
 mod actions;
 mod confirm;
+mod explain;
 mod hosts;
 mod hosts_check;
 mod info;
@@ -364,6 +365,10 @@ fn execute(config: &mut Config) -> Result<(), Error> {
         }
         return lint::lint(config);
     }
+    if config.command == CommandKind::Explain {
+        locate_project(config)?;
+        return explain::explain(config);
+    }
     let project = locate_project(config)?;
     let config = &*config;
     if config.command == CommandKind::Hosts {
@@ -373,7 +378,7 @@ fn execute(config: &mut Config) -> Result<(), Error> {
     match config.command {
         CommandKind::Validate => info::validate(config, &world),
         CommandKind::Handlers => {
-            info::list_handlers(config, &world.registry);
+            info::list_handlers(config, &world.registry, &world.engine);
             Ok(())
         }
         CommandKind::Apply => runs::run_handlers(config, &world, Action::Apply),
@@ -385,6 +390,7 @@ fn execute(config: &mut Config) -> Result<(), Error> {
         }
         CommandKind::Graph => info::graph(config, &world),
         CommandKind::Lint => lint::lint(config),
+        CommandKind::Explain => explain::explain(config),
         CommandKind::Hosts => hosts::hosts(config, &project),
         CommandKind::Rollback => rollback::rollback(config, &world),
         CommandKind::Plan => {
