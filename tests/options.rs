@@ -47,11 +47,15 @@ const OWN: &[&str] = &[
     "--verify",
     "--param",
     "--order",
+    "--force",
 ];
 
 /// The long options `ordo <command> --help` lists.
 fn listed(command: &str) -> Vec<String> {
-    let out = Test::new().run(&[command, "--help"]);
+    // `new handler`: a subcommand's own subcommand.
+    let mut args: Vec<&str> = command.split(' ').collect();
+    args.push("--help");
+    let out = Test::new().run(&args);
     out.code(0);
     // Option lines: `  -m, --manifest <PATH>  ...` or `      --set <KEY=VALUE>  ...`.
     let mut options: Vec<String> = out
@@ -89,7 +93,9 @@ fn check(command: &str, uses: &[&[&str]], own: &[&str]) {
         .filter(|o| !expected.iter().any(|e| e == *o))
     {
         // Refused, not silently accepted.
-        let out = Test::new().run(&[command, unused]);
+        let mut args: Vec<&str> = command.split(' ').collect();
+        args.push(unused);
+        let out = Test::new().run(&args);
         assert_eq!(
             out.code, 2,
             "`ordo {command} {unused}` should be a usage error\n{}",
@@ -169,4 +175,20 @@ fn lint_offers_where_handlers_are_and_output_only() {
 #[test]
 fn explain_offers_where_handlers_are_and_output_only() {
     check("explain", &[OUTPUT, &["--manifest", "--src"]], &[]);
+}
+
+#[test]
+fn schema_offers_where_handlers_are_only() {
+    check("schema", &[&["--manifest", "--src"]], &[]);
+}
+
+#[test]
+fn new_offers_where_handlers_are_and_handler_its_force() {
+    check("new manifest", &[&["--manifest", "--src"]], &[]);
+    check("new handler", &[&["--manifest", "--src"]], &["--force"]);
+}
+
+#[test]
+fn init_offers_force_only() {
+    check("init", &[], &["--force"]);
 }

@@ -57,6 +57,76 @@ pub enum Command {
     Run(RunActionArgs),
     /// List the custom actions of the handlers: kind, versions, action, order, parameters
     Actions(HandlersArgs),
+    /// Print a JSON Schema (draft-07) of manifest files for editors, from the handlers a run would see
+    Schema(SchemaArgs),
+    /// Write a skeleton: `new manifest KIND NAME` prints a manifest, `new handler KIND` writes a handler and its tests
+    New(NewArgs),
+    /// Start a project in DIR: ordo.yaml, a manifest, a handler with its tests, editor settings
+    Init(InitArgs),
+}
+
+/// `schema`, `new`: where the handlers are.
+#[derive(Debug, Args)]
+pub struct HandlerDirsArgs {
+    /// Manifests whose directories hold the handlers [default: ordo.yaml's spec.manifests, else .]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH", value_parser = super::values::Utf8Path)]
+    pub manifests: Vec<PathBuf>,
+
+    /// A directory of handler scripts [default: ordo.yaml's spec.handlers, else the directories of the manifest files]
+    #[arg(short = 's', long = "src", value_name = "DIR", value_parser = super::values::Utf8Path)]
+    pub src: Vec<PathBuf>,
+}
+
+/// `schema`: the handlers to read.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    #[command(flatten)]
+    pub dirs: HandlerDirsArgs,
+}
+
+/// `new`: what to write.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    #[command(subcommand)]
+    pub what: NewWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NewWhat {
+    /// Print a manifest of KIND that loads as it is: required fields, defaults, choices and descriptions as comments
+    Manifest {
+        /// The kind, as `ordo handlers` lists it
+        #[arg(value_name = "KIND")]
+        kind: String,
+        /// The manifest's name
+        #[arg(value_name = "NAME")]
+        name: String,
+        #[command(flatten)]
+        dirs: HandlerDirsArgs,
+    },
+    /// Write a working handler for KIND and its tests (`kind_name.rhai`, `kind_name.test.yaml`) into the first handler directory
+    Handler {
+        /// The kind: a letter, then letters and digits (`SystemdUnit`)
+        #[arg(value_name = "KIND")]
+        kind: String,
+        /// Overwrite the files if they exist
+        #[arg(long = "force")]
+        force: bool,
+        #[command(flatten)]
+        dirs: HandlerDirsArgs,
+    },
+}
+
+/// `init`: where.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The project directory, created if missing [default: .]
+    #[arg(value_name = "DIR", value_parser = super::values::Utf8Path)]
+    pub dir: Option<PathBuf>,
+
+    /// Overwrite files that exist
+    #[arg(long = "force")]
+    pub force: bool,
 }
 
 /// `explain`: which kind or field, where the handlers are, and output.

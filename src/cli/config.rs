@@ -385,7 +385,12 @@ impl Config {
                     (r.load, SelectArgs::default(), r.output, run),
                 )
             }
-            Command::State(_) | Command::Completions(_) | Command::Man(_) => {
+            Command::State(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Schema(_)
+            | Command::New(_)
+            | Command::Init(_) => {
                 return Err(usage("this command is handled before configuration"));
             }
         };

@@ -5,5 +5,8 @@ mod config;
 pub mod pages;
 mod values;
 
-pub use args::{Cli, ColorChoice, Command, GraphFormat, OutputFormat, StateAction, StateArgs};
+pub use args::{
+    Cli, ColorChoice, Command, GraphFormat, HandlerDirsArgs, InitArgs, NewArgs, NewWhat,
+    OutputFormat, SchemaArgs, StateAction, StateArgs,
+};
 pub use config::{CommandKind, Config, UsageError};

@@ -5,9 +5,11 @@ mod bundled;
 pub mod conform;
 mod discover;
 mod error;
+pub mod json_schema;
 pub mod lint;
 mod registry;
 pub mod schema;
+pub mod skeleton;
 mod version;
 
 pub use bundled::{BUNDLED, shown_name};

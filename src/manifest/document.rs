@@ -219,7 +219,8 @@ impl Manifest {
 }
 
 const TOP_LEVEL: &[&str] = &["kind", "version", "apiVersion", "metadata", "spec"];
-const METADATA: &[&str] = &[
+/// The keys `metadata` may hold.
+pub const METADATA_KEYS: &[&str] = &[
     "name",
     "labels",
     "annotations",
@@ -509,7 +510,7 @@ pub fn recorded_metadata(file: &Arc<SourceFile>, node: &Node) -> Metadata {
 }
 
 fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Metadata) {
-    c.unknown_keys(m, METADATA, "`metadata`");
+    c.unknown_keys(m, METADATA_KEYS, "`metadata`");
     let mut meta = Metadata::default();
 
     let name = match m.get("name") {

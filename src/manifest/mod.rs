@@ -14,8 +14,8 @@ mod values;
 /// Moved to the crate root (`source`), below `diagnostic`; kept here under their old paths.
 pub use crate::source::{Location, Mark, SourceFile};
 pub use document::{
-    Action, Dependencies, Manifest, Metadata, NameRef, RollbackMode, Serial, recorded_metadata,
-    valid_name,
+    Action, Dependencies, METADATA_KEYS, Manifest, Metadata, NameRef, RollbackMode, Serial,
+    recorded_metadata, valid_name,
 };
 pub use error::{ManifestError, ManifestErrorKind};
 pub use instance::{HOST_SEPARATOR, InstanceHost, SharedHost, instance_name, split_instance};

@@ -67,6 +67,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
                 }
             };
         }
+        crate::cli::Command::Schema(a) => return author::schema(a),
+        crate::cli::Command::New(a) => return author::new(a),
+        crate::cli::Command::Init(a) => return author::init(a),
         _ => {}
     }
     if let crate::cli::Command::State(args) = cli.command {
@@ -238,6 +241,7 @@ fn error_json(d: &crate::diagnostic::Diagnostic) -> serde_json::Value {
 }
 
 mod actions;
+mod author;
 mod confirm;
 mod explain;
 mod hosts;

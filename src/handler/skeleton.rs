@@ -1,0 +1,154 @@
+//! `ordo new manifest KIND NAME`: a manifest skeleton from a handler's schema.
+//!
+//! Required fields get a placeholder of their type (the first value of an `enum`), fields
+//! with a default show it, other fields are listed commented out; each field's `about`,
+//! type and choices are a comment above it. The skeleton loads with `ordo validate`.
+
+use std::fmt::Write as _;
+
+use super::schema::{Field, Schema, Type, node_json};
+
+/// The manifest text: `kind`, `version`, `metadata.name`, and `spec` from `schema`
+/// (`None`: a free-form spec, written as `spec: {}`). `title` is the first comment line.
+pub fn manifest(
+    kind: &str,
+    version: &str,
+    name: &str,
+    schema: Option<&Schema>,
+    title: &str,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {title}");
+    let _ = writeln!(out, "kind: {}", yaml_text(kind));
+    let _ = writeln!(out, "version: {}", yaml_text(version));
+    let _ = writeln!(out, "metadata:");
+    let _ = writeln!(out, "  name: {}", yaml_text(name));
+    match schema {
+        Some(s) if !s.fields.is_empty() => {
+            let _ = writeln!(out, "spec:");
+            fields(s, 1, false, &mut out);
+        }
+        Some(_) => {
+            let _ = writeln!(out, "spec: {{}}  # this kind declares no fields");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "spec: {{}}  # this kind declares no schema: its handler reads what it needs"
+            );
+        }
+    }
+    out
+}
+
+/// The fields of a map at `depth` (two spaces each); `commented`: inside a field that is
+/// itself commented out.
+fn fields(schema: &Schema, depth: usize, commented: bool, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    for (name, field) in &schema.fields {
+        let mut facts = vec![field.type_text()];
+        if field.required {
+            facts.insert(0, "required".into());
+        }
+        if let Some(values) = &field.enumeration {
+            let shown: Vec<String> = values.iter().map(|v| inline(&node_json(v))).collect();
+            facts.push(format!("one of: {}", shown.join(", ")));
+        }
+        let facts = facts.join("; ");
+        let _ = match &field.about {
+            Some(a) => writeln!(out, "{pad}# {} ({facts})", a.trim_end_matches('.')),
+            None => writeln!(out, "{pad}# {facts}"),
+        };
+        let hide = commented || (!field.required && field.default.is_none());
+        let lead = if hide { "# " } else { "" };
+        let key = yaml_text(name);
+        match (&field.default, &field.fields) {
+            (Some(d), _) => {
+                let _ = writeln!(out, "{pad}{lead}{key}: {}", inline(&node_json(d)));
+            }
+            // A map with declared fields: its fields below it.
+            (None, Some(nested))
+                if field.types == [Type::Map]
+                    && field.required
+                    && nested
+                        .fields
+                        .values()
+                        .any(|f| f.required || f.default.is_some()) =>
+            {
+                let _ = writeln!(out, "{pad}{lead}{key}:");
+                fields(nested, depth + 1, hide, out);
+            }
+            (None, _) => {
+                let _ = writeln!(out, "{pad}{lead}{key}: {}", placeholder(field));
+            }
+        }
+    }
+}
+
+/// A value of the field's type: the first choice of an `enum`, else an empty one.
+fn placeholder(field: &Field) -> String {
+    if let Some(first) = field.enumeration.as_ref().and_then(|e| e.first()) {
+        return inline(&node_json(first));
+    }
+    match field.types.first() {
+        Some(Type::Int) => "0".into(),
+        Some(Type::Float) => "0.0".into(),
+        Some(Type::Bool) => "false".into(),
+        Some(Type::List) => "[]".into(),
+        Some(Type::Map) => match &field.fields {
+            // Required nested fields need values too: written inline.
+            Some(nested) if nested.fields.values().any(|f| f.required) => {
+                let parts: Vec<String> = nested
+                    .fields
+                    .iter()
+                    .filter(|(_, f)| f.required)
+                    .map(|(k, f)| format!("{}: {}", yaml_text(k), placeholder(f)))
+                    .collect();
+                format!("{{{}}}", parts.join(", "))
+            }
+            _ => "{}".into(),
+        },
+        Some(Type::String) | Some(Type::Any) | None => "\"\"".into(),
+    }
+}
+
+/// A JSON value as one line of YAML (flow style; text quoted only where YAML needs it).
+fn inline(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => yaml_text(s),
+        serde_json::Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(inline).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        serde_json::Value::Object(map) => {
+            let parts: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", yaml_text(k), inline(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Text as YAML: plain where ordo would read it back as the same text, else quoted.
+/// Flow indicators are quoted too, as the text may stand inside `[...]` or `{...}`.
+fn yaml_text(text: &str) -> String {
+    if text.contains([',', '[', ']', '{', '}', '#']) {
+        return serde_json::Value::from(text).to_string();
+    }
+    crate::manifest::string_text(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_text_is_quoted_where_yaml_needs_it() {
+        assert_eq!(yaml_text("plain"), "plain");
+        assert_eq!(yaml_text("a, b"), "\"a, b\"");
+        assert_eq!(yaml_text("true"), "\"true\"");
+        assert_eq!(yaml_text(""), "\"\"");
+    }
+}

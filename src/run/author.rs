@@ -1,0 +1,449 @@
+//! The authoring commands (DESIGN §11): `ordo schema`, `ordo new manifest KIND NAME`,
+//! `ordo new handler KIND` and `ordo init [DIR]`.
+//!
+//! `schema` and `new` see the handlers a run would: `-s`, else the project file's
+//! `spec.handlers`, else the directories of the manifest files, plus the bundled ones.
+//! Nothing here runs a handler function; only the handlers' top levels run, as at load.
+//! Files are written only when none of them exists (or with `--force`), all or nothing.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{HandlerDirsArgs, InitArgs, NewArgs, NewWhat, SchemaArgs};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::error::exit;
+use crate::handler::{HandlerRegistry, discover};
+use crate::manifest::Limits;
+use crate::project::Project;
+use crate::script::{ImportResolver, ImportRoot, ScriptLimits};
+
+/// The handler template of `ordo new handler` and `ordo init`: `__KIND__` is the kind.
+const HANDLER: &str = include_str!("templates/handler.rhai");
+/// Its test file (DESIGN §12).
+const HANDLER_TEST: &str = include_str!("templates/handler.test.yaml");
+const INIT_PROJECT: &str = include_str!("templates/ordo.yaml");
+const INIT_MANIFEST: &str = include_str!("templates/hello.yaml");
+const INIT_README: &str = include_str!("templates/README.md");
+const INIT_GITIGNORE: &str = include_str!("templates/gitignore");
+const INIT_VSCODE: &str = include_str!("templates/settings.json");
+
+/// The kind `ordo init` writes a handler for.
+const INIT_KIND: &str = "Note";
+/// Where `ordo init` puts the JSON Schema of its manifests (`.vscode/settings.json` maps
+/// the manifests to it; `ordo schema > ordo.schema.json` refreshes it).
+const SCHEMA_FILE: &str = "ordo.schema.json";
+
+/// A failed authoring command: what to print, and the exit code.
+struct Failure {
+    code: i32,
+    diagnostics: Vec<Diagnostic>,
+    message: String,
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: exit::USAGE,
+        diagnostics: Vec::new(),
+        message: message.into(),
+    }
+}
+
+fn failed(message: impl Into<String>) -> Failure {
+    Failure {
+        code: exit::FAILED,
+        diagnostics: Vec::new(),
+        message: message.into(),
+    }
+}
+
+/// Runs `ordo schema`, `ordo new` or `ordo init`; `Err` carries the exit code.
+pub(super) fn schema(args: &SchemaArgs) -> Result<(), i32> {
+    finish(print_schema(&args.dirs))
+}
+
+pub(super) fn new(args: &NewArgs) -> Result<(), i32> {
+    finish(match &args.what {
+        NewWhat::Manifest { kind, name, dirs } => new_manifest(kind, name, dirs),
+        NewWhat::Handler { kind, force, dirs } => new_handler(kind, *force, dirs),
+    })
+}
+
+pub(super) fn init(args: &InitArgs) -> Result<(), i32> {
+    finish(init_project(
+        args.dir.as_deref().unwrap_or(Path::new(".")),
+        args.force,
+    ))
+}
+
+fn finish(result: Result<(), Failure>) -> Result<(), i32> {
+    let Err(f) = result else {
+        return Ok(());
+    };
+    let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut err = std::io::stderr().lock();
+    for d in &f.diagnostics {
+        let _ = writeln!(err, "{}\n", crate::report::diagnostic::render(d, color));
+    }
+    let _ = writeln!(err, "error: {}", f.message);
+    Err(f.code)
+}
+
+/// The handlers a run would see, loaded (top levels run, bundled ones compiled), and the
+/// handler directories in order.
+fn load_handlers(dirs: &HandlerDirsArgs) -> Result<(HandlerRegistry, Vec<PathBuf>), Failure> {
+    let src = locate(dirs)?;
+    let registry = load_registry(&src).map_err(input)?;
+    Ok((registry, src))
+}
+
+fn input(diagnostics: Vec<Diagnostic>) -> Failure {
+    Failure {
+        code: exit::INPUT,
+        message: format!(
+            "{} input error{} in the handlers; nothing was run",
+            diagnostics.len(),
+            if diagnostics.len() == 1 { "" } else { "s" }
+        ),
+        diagnostics,
+    }
+}
+
+/// The handler directories a run would use.
+fn locate(dirs: &HandlerDirsArgs) -> Result<Vec<PathBuf>, Failure> {
+    let project = Project::locate(dirs.manifests.first().map(PathBuf::as_path)).map_err(input)?;
+    Ok(handler_dirs(dirs, &project))
+}
+
+/// The handlers of `src` and the bundled ones, every one compiled.
+fn load_registry(src: &[PathBuf]) -> Result<HandlerRegistry, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let found = discover(src, &mut errors);
+    errors.retain(|e| !e.is_warning());
+    let roots: HashMap<String, ImportRoot> = found.iter().map(|f| f.import_root()).collect();
+    let limits = ScriptLimits::default();
+    let engine = crate::stdlib::engine(&limits, ImportResolver::new(roots));
+    let registry = HandlerRegistry::load(&engine, &found, &limits, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors.into_iter().map(|e| e.into_diagnostic()).collect());
+    }
+    for index in 0..registry.handlers().len() {
+        registry.prepare(&engine, &limits, index);
+    }
+    Ok(registry)
+}
+
+/// `-s`, else the project file's `spec.handlers`, else the directories of the manifest
+/// files (`-m`, else the project's manifests), else the project root.
+fn handler_dirs(dirs: &HandlerDirsArgs, project: &Project) -> Vec<PathBuf> {
+    if !dirs.src.is_empty() {
+        return dirs.src.clone();
+    }
+    let shown = |paths: &[PathBuf]| -> Vec<PathBuf> {
+        paths
+            .iter()
+            .map(|p| PathBuf::from(crate::paths::shown(p)))
+            .collect()
+    };
+    if let Some(file) = &project.file
+        && !file.handlers.is_empty()
+    {
+        return shown(&file.handlers);
+    }
+    let manifests = if !dirs.manifests.is_empty() {
+        dirs.manifests.clone()
+    } else if let Some(file) = project.file.as_ref().filter(|f| !f.manifests.is_empty()) {
+        shown(&file.manifests)
+    } else if project.file.is_some() {
+        shown(std::slice::from_ref(&project.root))
+    } else {
+        vec![PathBuf::from(".")]
+    };
+    let loaded = crate::manifest::load_except(&manifests, &[], &Limits::default());
+    let found = super::load::default_src(&loaded.files);
+    if found.is_empty() {
+        // No manifest yet: the directory given (or the project's root).
+        manifests
+            .into_iter()
+            .filter(|p| p.as_os_str() != "-")
+            .map(|p| if p.is_file() { parent_of(&p) } else { p })
+            .take(1)
+            .collect()
+    } else {
+        found
+    }
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn print_schema(dirs: &HandlerDirsArgs) -> Result<(), Failure> {
+    let (registry, _) = load_handlers(dirs)?;
+    let text = schema_text(&registry);
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(failed(format!("cannot write the schema: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn schema_text(registry: &HandlerRegistry) -> String {
+    let schema = crate::handler::json_schema::manifest_schema(registry);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A kind `ordo new handler` can name a file after: a letter, then letters and digits.
+fn check_kind(kind: &str) -> Result<(), Failure> {
+    let mut chars = kind.chars();
+    let good = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric());
+    if good {
+        Ok(())
+    } else {
+        Err(usage(format!(
+            "`{kind}` is not a kind ordo can write a handler for: a letter, then letters and digits (`SystemdUnit`)"
+        )))
+    }
+}
+
+/// `SystemdUnit` → `systemd_unit`: the handler's file name, as the bundled handlers'.
+fn snake_case(kind: &str) -> String {
+    let mut out = String::with_capacity(kind.len() + 4);
+    let chars: Vec<char> = kind.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).and_then(|p| chars.get(p));
+            let next = chars.get(i + 1);
+            let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+                || (prev.is_some_and(char::is_ascii_uppercase)
+                    && next.is_some_and(char::is_ascii_lowercase));
+            if boundary {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn new_manifest(kind: &str, name: &str, dirs: &HandlerDirsArgs) -> Result<(), Failure> {
+    if !crate::manifest::valid_name(name) {
+        return Err(usage(format!(
+            "`{name}` is not a manifest name: use letters, digits, `.`, `_` and `-`"
+        )));
+    }
+    let (registry, _) = load_handlers(dirs)?;
+    // The newest major version some handler serves (a user handler beats a bundled one).
+    let served = (0..=20u64)
+        .rev()
+        .find_map(|m| Some((m, registry.resolve(kind, &format!("v{m}")).ok()?)));
+    let Some((major, index)) = served else {
+        let mut known: Vec<String> = registry
+            .handlers()
+            .iter()
+            .flat_map(|h| h.registrations.iter().map(|r| r.full_kind()))
+            .collect();
+        known.sort();
+        known.dedup();
+        let hint = did_you_mean(kind, known.iter().map(String::as_str))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        let served_anywhere = known.iter().any(|k| k == kind);
+        return Err(usage(if served_anywhere {
+            format!("no handler serves `{kind}` at a version `v0` to `v20`")
+        } else {
+            format!(
+                "no handler serves kind `{kind}`{hint} (`ordo handlers` lists the kinds; `ordo new handler {kind}` writes one)"
+            )
+        }));
+    };
+    let handler = registry.get(index);
+    let schema = handler.compiled().ok().and_then(|c| c.schema.clone());
+    let title = format!(
+        "{kind} v{major}, served by {}; `ordo explain {kind}` describes its fields",
+        handler.name()
+    );
+    let text = crate::handler::skeleton::manifest(
+        kind,
+        &format!("v{major}"),
+        name,
+        schema.as_deref(),
+        &title,
+    );
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(failed(format!("cannot write the manifest: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The handler and test file of `kind`: `(file name, text)`.
+fn handler_files(kind: &str) -> [(String, String); 2] {
+    let snake = snake_case(kind);
+    let fill = |t: &str| t.replace("__KIND__", kind).replace("__FILE__", &snake);
+    [
+        (format!("{snake}.rhai"), fill(HANDLER)),
+        (format!("{snake}.test.yaml"), fill(HANDLER_TEST)),
+    ]
+}
+
+fn new_handler(kind: &str, force: bool, dirs: &HandlerDirsArgs) -> Result<(), Failure> {
+    check_kind(kind)?;
+    let src = locate(dirs)?;
+    let dir = src.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    let files: Vec<(PathBuf, String)> = handler_files(kind)
+        .into_iter()
+        .map(|(name, text)| (dir.join(name), text))
+        .collect();
+    write_all(&files, force)?;
+    let mut out = std::io::stdout().lock();
+    for (path, _) in &files {
+        let _ = writeln!(out, "wrote {}", crate::paths::shown(path));
+    }
+    // Another handler of the kind is worth a word (a broken one elsewhere stops nothing).
+    let registry = load_registry(&src).ok();
+    let user = registry.as_ref().and_then(|r| {
+        r.handlers()
+            .iter()
+            .filter(|h| !h.bundled && !files.iter().any(|(p, _)| same_file(p, h.name())))
+            .find(|h| h.registrations.iter().any(|r| r.full_kind() == kind))
+            .map(|h| h.name().to_string())
+    });
+    if let Some(other) = user {
+        let _ = writeln!(
+            out,
+            "note: {other} registers `{kind}` too: two handlers for one version are an error; remove one"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "next: `ordo test {}` runs its tests; `ordo new manifest {kind} NAME` prints a manifest for it",
+        crate::paths::shown(&dir)
+    );
+    Ok(())
+}
+
+/// Whether `path` is the handler shown as `name`.
+fn same_file(path: &Path, name: &str) -> bool {
+    crate::paths::canonical(path) == crate::paths::canonical(Path::new(name))
+}
+
+/// Writes every file, creating directories, unless one exists and `force` is not given:
+/// then nothing is written and the error names them all.
+fn write_all(files: &[(PathBuf, String)], force: bool) -> Result<(), Failure> {
+    if !force {
+        let existing: Vec<String> = files
+            .iter()
+            .filter(|(p, _)| p.symlink_metadata().is_ok())
+            .map(|(p, _)| crate::paths::shown(p))
+            .collect();
+        if !existing.is_empty() {
+            return Err(usage(format!(
+                "{} already exist{}: {}; nothing was written (give --force to overwrite)",
+                if existing.len() == 1 {
+                    "this file"
+                } else {
+                    "these files"
+                },
+                if existing.len() == 1 { "s" } else { "" },
+                existing.join(", ")
+            )));
+        }
+    }
+    for (path, text) in files {
+        let parent = parent_of(path);
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
+        std::fs::write(path, text)
+            .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+fn init_project(dir: &Path, force: bool) -> Result<(), Failure> {
+    let name = crate::paths::canonical(dir)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| crate::manifest::valid_name(n))
+        .unwrap_or_else(|| "my-project".into());
+    let fill = |t: &str| t.replace("__NAME__", &name).replace("__KIND__", INIT_KIND);
+    // `wrote ordo.yaml` for `ordo init`, `wrote shop/ordo.yaml` for `ordo init shop`.
+    let dir = if dir == Path::new(".") {
+        Path::new("")
+    } else {
+        dir
+    };
+    let [(handler_name, handler), (test_name, test)] = handler_files(INIT_KIND);
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (dir.join("ordo.yaml"), fill(INIT_PROJECT)),
+        (
+            dir.join("manifests").join("hello.yaml"),
+            fill(INIT_MANIFEST),
+        ),
+        (dir.join("handlers").join(handler_name), handler.clone()),
+        (dir.join("handlers").join(test_name), test),
+        (dir.join(".gitignore"), INIT_GITIGNORE.to_string()),
+        (
+            dir.join(".vscode").join("settings.json"),
+            INIT_VSCODE.to_string(),
+        ),
+        (dir.join("README.md"), fill(INIT_README)),
+    ];
+    // The schema of the project's manifests: the bundled kinds and the new handler's.
+    let registry = init_registry(&handler)?;
+    files.push((dir.join(SCHEMA_FILE), schema_text(&registry)));
+    write_all(&files, force)?;
+    let mut out = std::io::stdout().lock();
+    for (path, _) in &files {
+        let _ = writeln!(out, "wrote {}", crate::paths::shown(path));
+    }
+    let cd = if dir.as_os_str().is_empty() {
+        String::new()
+    } else {
+        format!("cd {} && ", crate::paths::shown(dir))
+    };
+    let _ = writeln!(
+        out,
+        "next: `{cd}ordo apply`, then `ordo plan` (nothing to do) and `ordo test`; README.md lists more"
+    );
+    Ok(())
+}
+
+/// The registry `ordo init`'s project will have: the bundled handlers and its own, loaded
+/// from the template's text (nothing is on disk yet).
+fn init_registry(handler: &str) -> Result<HandlerRegistry, Failure> {
+    let dir = tempfile::tempdir().map_err(|e| failed(format!("cannot make a directory: {e}")))?;
+    let path = dir.path().join(format!("{}.rhai", snake_case(INIT_KIND)));
+    std::fs::write(&path, handler)
+        .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+    let (registry, _) = load_handlers(&HandlerDirsArgs {
+        manifests: Vec::new(),
+        src: vec![dir.path().to_path_buf()],
+    })?;
+    Ok(registry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_snake_case() {
+        assert_eq!(snake_case("SystemdUnit"), "systemd_unit");
+        assert_eq!(snake_case("Note"), "note");
+        assert_eq!(snake_case("HTTPServer"), "http_server");
+        assert_eq!(snake_case("S3Bucket"), "s3_bucket");
+    }
+}
