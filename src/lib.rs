@@ -15,6 +15,7 @@
 //! - [`state`]: the state file, its journal and lock, persisted variables
 //! - [`target`]: where a handler acts; today the OpenSSH transport to remote hosts
 //! - [`report`]: diagnostics and events rendered for humans and machines
+//! - [`testing`]: `ordo test`, handler tests with a mocked standard library
 //!
 //! [`input`] reads input files and walks directories for every stage that needs it;
 //! [`source`], [`diagnostic`], [`error`], [`paths`], [`units`] and [`digest`] are small
@@ -32,17 +33,18 @@
 //! | layer | modules                                                      |
 //! |-------|--------------------------------------------------------------|
 //! | 1     | `run`, the driver                                            |
-//! | 2     | `cli`, `report`, `state`                                     |
-//! | 3     | `exec`                                                       |
-//! | 4     | `planner`                                                    |
-//! | 5     | `handler`                                                    |
-//! | 6     | `stdlib`                                                     |
-//! | 7     | `script`                                                     |
-//! | 8     | `target`                                                     |
-//! | 9     | `events`                                                     |
-//! | 10    | `inventory`, `project`                                       |
-//! | 11    | `manifest`                                                   |
-//! | 12–15 | leaves: `error`; `diagnostic`, `digest`, `input`, `units`; `source`; `paths` |
+//! | 2     | `testing`                                                    |
+//! | 3     | `cli`, `report`, `state`                                     |
+//! | 4     | `exec`                                                       |
+//! | 5     | `planner`                                                    |
+//! | 6     | `handler`                                                    |
+//! | 7     | `stdlib`                                                     |
+//! | 8     | `script`                                                     |
+//! | 9     | `target`                                                     |
+//! | 10    | `events`                                                     |
+//! | 11    | `inventory`, `project`                                       |
+//! | 12    | `manifest`                                                   |
+//! | 13–16 | leaves: `error`; `diagnostic`, `digest`, `input`, `units`; `source`; `paths` |
 //!
 //! So the stdlib is built on the script stage (the call context, the permission types,
 //! the variables) and never the reverse: `script` builds the sandbox and
@@ -72,6 +74,7 @@ pub mod source;
 pub mod state;
 pub mod stdlib;
 pub mod target;
+pub mod testing;
 pub mod units;
 
 pub use error::Error;

@@ -10,6 +10,16 @@ use std::path::{Path, PathBuf};
 /// The file name that marks a project root.
 pub const PROJECT_FILE: &str = "ordo.yaml";
 
+/// Whether `path` names a handler test file (`*.test.yaml`, `*.test.yml`, `*.test.rhai`;
+/// DESIGN §12): `ordo test` runs them, and a run never loads them as manifests or handlers.
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        [".test.yaml", ".test.yml", ".test.rhai"]
+            .iter()
+            .any(|s| n.len() > s.len() && n.ends_with(s))
+    })
+}
+
 /// `path` made absolute and canonical when it exists; made absolute, with `.` and `..`
 /// removed lexically, when it does not (yet).
 pub fn canonical(path: &Path) -> PathBuf {

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // The driver: arguments → configuration → subcommand → exit code.
     &["run"],
+    // `ordo test`: runs cases through exec, renders with report.
+    &["testing"],
     &["cli", "report", "state"],
     &["exec"],
     &["planner"],

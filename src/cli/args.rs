@@ -63,6 +63,60 @@ pub enum Command {
     New(NewArgs),
     /// Start a project in DIR: ordo.yaml, a manifest, a handler with its tests, editor settings
     Init(InitArgs),
+    /// Run handler tests (`*.test.yaml`): each case's manifest through its handler, with
+    /// shell, HTTP, environment, values, prompts and time mocked
+    Test(TestArgs),
+}
+
+/// `test`: which test files, which cases, how to run and report them.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Test files (`*.test.yaml`) or directories of them [default: the handler directories a run would use]
+    #[arg(value_name = "PATH", value_parser = super::values::Utf8Path)]
+    pub paths: Vec<PathBuf>,
+
+    /// Manifests whose directories hold the handlers [default: ordo.yaml's spec.manifests, else .]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH", value_parser = super::values::Utf8Path)]
+    pub manifests: Vec<PathBuf>,
+
+    /// A directory of handler scripts [default: ordo.yaml's spec.handlers, else the directories of the manifest and test files]
+    #[arg(short = 's', long = "src", value_name = "DIR", value_parser = super::values::Utf8Path)]
+    pub src: Vec<PathBuf>,
+
+    /// Only the cases whose `it` (or `FILE: it`) matches this glob
+    #[arg(long = "filter", value_name = "GLOB")]
+    pub filter: Option<String>,
+
+    /// List the cases, run none
+    #[arg(long = "list")]
+    pub list: bool,
+
+    /// Also write a JUnit XML report to FILE, for CI
+    #[arg(long = "junit", value_name = "FILE", value_parser = super::values::Utf8Path)]
+    pub junit: Option<PathBuf>,
+
+    /// Cases run at once
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+
+    /// Deny a capability to every handler, as a run would: shell, file:read, file:write, http, env, prompt
+    #[arg(long = "deny", value_name = "CAP", value_delimiter = ',')]
+    pub deny: Vec<String>,
+
+    /// Wall-clock limit for one handler call, in seconds or with units (`90s`, `5m`)
+    #[arg(long = "timeout", value_name = "SECS", default_value = "60", value_parser = super::values::timeout)]
+    pub timeout: Duration,
+
+    /// Limit on script operations in one handler call
+    #[arg(
+        long = "max-operations",
+        value_name = "N",
+        default_value_t = 100_000_000
+    )]
+    pub max_operations: u64,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `schema`, `new`: where the handlers are.

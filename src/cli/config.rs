@@ -33,6 +33,7 @@ pub enum CommandKind {
     Run,
     Actions,
     Explain,
+    Test,
 }
 
 impl CommandKind {
@@ -51,6 +52,7 @@ impl CommandKind {
             CommandKind::Run => "run",
             CommandKind::Actions => "actions",
             CommandKind::Explain => "explain",
+            CommandKind::Test => "test",
         }
     }
 }
@@ -113,6 +115,8 @@ pub struct Config {
     pub verify_after: bool,
     /// `run ACTION`: the action, its `--param`s as given, and `--order`.
     pub action: Option<ActionRequest>,
+    /// `test`: which files and cases, and where the JUnit report goes.
+    pub test: TestRequest,
     /// The command line as the lock file records it (secrets are masked there), filled in
     /// by `run` from the arguments it was given, never from `std::env::args` (which panics
     /// on an argument that is not UTF-8).
@@ -127,6 +131,17 @@ pub struct ActionRequest {
     /// `(key, text)` in the order given.
     pub params: Vec<(String, String)>,
     pub order: Option<crate::handler::actions::Order>,
+}
+
+/// `ordo test`'s own options.
+#[derive(Debug, Clone, Default)]
+pub struct TestRequest {
+    /// Test files and directories (empty: those of the handler directories).
+    pub paths: Vec<PathBuf>,
+    /// `--filter`, as given.
+    pub filter: Option<String>,
+    pub list: bool,
+    pub junit: Option<PathBuf>,
 }
 
 /// Most `--per-host` sessions: more than sshd would ever allow on one connection.
@@ -247,6 +262,7 @@ impl Config {
         let mut rollback = (Vec::new(), None);
         let mut verify_after = false;
         let mut action = None;
+        let mut test = TestRequest::default();
         let (command, (load, select, output, run)) = match cli.command {
             Command::Apply(a) => {
                 plan.prune = a.prune;
@@ -360,6 +376,38 @@ impl Config {
                 (
                     CommandKind::Explain,
                     (load, SelectArgs::default(), e.output, RunOptions::default()),
+                )
+            }
+            Command::Test(t) => {
+                test = TestRequest {
+                    paths: t.paths,
+                    filter: t.filter,
+                    list: t.list,
+                    junit: t.junit,
+                };
+                let load = LoadArgs {
+                    manifests: t.manifests,
+                    src: t.src,
+                    env: "default".into(),
+                    values: Vec::new(),
+                    set: Vec::new(),
+                    inventories: Vec::new(),
+                };
+                let run = RunOptions {
+                    jobs: t.jobs,
+                    deny: t.deny,
+                    timeout: t.timeout,
+                    max_operations: t.max_operations,
+                    ..RunOptions::default()
+                };
+                if let Some(OutputFormat::Jsonl) = t.output.output {
+                    return Err(usage(
+                        "`ordo test` prints -o human or -o json (and --junit FILE), not jsonl",
+                    ));
+                }
+                (
+                    CommandKind::Test,
+                    (load, SelectArgs::default(), t.output, run),
                 )
             }
             Command::Hosts(h) => {
@@ -497,7 +545,7 @@ impl Config {
                 deny,
                 fs_roots,
                 net_allow: run.net_allow,
-                read_only: false,
+                ..Policy::default()
             },
             limits: ScriptLimits {
                 max_operations: run.max_operations,
@@ -526,6 +574,7 @@ impl Config {
             to_revision: rollback.1,
             verify_after,
             action,
+            test,
             command_line: String::new(),
         })
     }

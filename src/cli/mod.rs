@@ -9,4 +9,4 @@ pub use args::{
     Cli, ColorChoice, Command, GraphFormat, HandlerDirsArgs, InitArgs, NewArgs, NewWhat,
     OutputFormat, SchemaArgs, StateAction, StateArgs,
 };
-pub use config::{CommandKind, Config, UsageError};
+pub use config::{CommandKind, Config, TestRequest, UsageError};

@@ -549,3 +549,16 @@ impl Runner<'_> {
         Ok(value)
     }
 }
+
+impl Runner<'_> {
+    /// `ordo test`'s `action: rollback`: `m` undone by its handler's own
+    /// `rollback(m, prev)` (`prev` from [`Runner::previous`]), as a rollback would, inside
+    /// the call context of a run.
+    ///
+    /// # Errors
+    ///
+    /// The failure of the call, as a rollback reports it.
+    pub fn roll_back_one(&self, m: &Manifest, handler: &Handler) -> Result<(), Failure> {
+        self.undo_one(m, handler, &Undo::Handler, false).map(|_| ())
+    }
+}

@@ -96,7 +96,8 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
         };
         let walk = crate::input::walk(
             dir,
-            |p| p.extension().is_some_and(|e| e == "rhai"),
+            // `*.test.rhai` are handler tests (`ordo test`), not handlers.
+            |p| p.extension().is_some_and(|e| e == "rhai") && !crate::paths::is_test_file(p),
             |e| {
                 let hidden = e.file_name().to_string_lossy().starts_with('.');
                 let lib = e.file_type().is_dir() && e.file_name() == "lib";

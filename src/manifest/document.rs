@@ -387,7 +387,7 @@ impl Checker<'_> {
 
 /// Checks one document. Returns the manifest when the document is usable (its identity and
 /// graph fields are valid), plus every problem found either way.
-pub(super) fn check_document(
+pub fn check_document(
     file: &Arc<SourceFile>,
     mark: Mark,
     root: Node,

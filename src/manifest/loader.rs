@@ -123,7 +123,12 @@ fn expand(
         Ok(meta) if meta.is_dir() => {
             // Hidden directories (`.git`, `.github`, `.ordo`) hold YAML that is not ours.
             // The project file (`ordo.yaml`, `kind: Project`) is not a manifest.
-            let wanted = |p: &Path| is_yaml(p) && p.file_name().is_none_or(|n| n != PROJECT_FILE);
+            // Handler tests (`*.test.yaml`) are `ordo test`'s, never manifests.
+            let wanted = |p: &Path| {
+                is_yaml(p)
+                    && p.file_name().is_none_or(|n| n != PROJECT_FILE)
+                    && !crate::paths::is_test_file(p)
+            };
             let walk = crate::input::walk(path, wanted, |e| {
                 !e.file_name().to_string_lossy().starts_with('.')
             });

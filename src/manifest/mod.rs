@@ -15,6 +15,7 @@ mod values;
 pub use crate::source::{Location, Mark, SourceFile};
 pub use document::{
     Action, Dependencies, METADATA_KEYS, Manifest, Metadata, NameRef, RollbackMode, Serial,
+    check_document,
     recorded_metadata, valid_name,
 };
 pub use error::{ManifestError, ManifestErrorKind};

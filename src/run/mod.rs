@@ -252,6 +252,7 @@ mod load;
 mod rollback;
 mod runs;
 mod state;
+mod test;
 
 fn reporter(config: &Config) -> Box<dyn Reporter> {
     match config.output {
@@ -362,6 +363,11 @@ fn check_one_project(manifests: &[PathBuf], project: &Project) -> Result<(), Err
 }
 
 fn execute(config: &mut Config) -> Result<(), Error> {
+    if config.command == CommandKind::Test {
+        // Without a PATH, the test files of the handler directories a run would use.
+        locate_project(config)?;
+        return test::test(config);
+    }
     if config.command == CommandKind::Lint {
         // Without a PATH, the handlers a run would load: those of the project.
         if config.lint_paths.is_empty() {
@@ -395,6 +401,7 @@ fn execute(config: &mut Config) -> Result<(), Error> {
         CommandKind::Graph => info::graph(config, &world),
         CommandKind::Lint => lint::lint(config),
         CommandKind::Explain => explain::explain(config),
+        CommandKind::Test => test::test(config),
         CommandKind::Hosts => hosts::hosts(config, &project),
         CommandKind::Rollback => rollback::rollback(config, &world),
         CommandKind::Plan => {

@@ -312,6 +312,21 @@ pub fn io_error(call: &str, path: &Path, e: &std::io::Error) -> Box<EvalAltResul
 }
 
 impl CallContext {
+    /// `ordo test`: the mock twin that answers instead of the world, if there is one.
+    pub fn twin(&self) -> Option<&Arc<dyn super::Twin>> {
+        self.policy.twin.as_ref()
+    }
+
+    /// Asks the twin, if there is one, about `call`; its refusal (an unmocked call) fails
+    /// the handler call.
+    pub fn ask_twin(
+        &self,
+        call: super::TwinCall<'_>,
+    ) -> Option<Result<Dynamic, Box<EvalAltResult>>> {
+        self.twin()
+            .map(|t| t.answer(call).map_err(|e| script_error(e, None)))
+    }
+
     /// Checks that this handler may use `cap` for `call`, under the run's policy.
     pub fn require(&self, cap: Capability, call: &str) -> Result<(), Box<EvalAltResult>> {
         if self.policy.deny.contains(cap) {

@@ -13,6 +13,7 @@ mod net_rule;
 mod permission;
 mod resolver;
 pub mod scan;
+mod twin;
 mod unit_args;
 mod variables;
 
@@ -26,5 +27,6 @@ pub use permission::{
     Capability, Located, Permissions, Policy, Refusal, absolute, is_environ, is_environ_fd, resolve,
 };
 pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES, module_source};
+pub use twin::{Twin, TwinCall};
 pub use unit_args::{UnitArguments, unit_arguments};
 pub use variables::{Variable, Variables, is_plain};

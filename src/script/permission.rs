@@ -97,6 +97,11 @@ pub struct Policy {
     pub net_allow: Vec<super::NetRule>,
     /// `plan`: no mutation through the stdlib.
     pub read_only: bool,
+    /// `ordo test`: relative paths are taken from this directory (the case's), not from
+    /// ordo's working directory, which cases running in parallel share.
+    pub cwd: Option<PathBuf>,
+    /// `ordo test`: the mock twin the stdlib asks instead of the world (see `twin.rs`).
+    pub twin: Option<std::sync::Arc<dyn super::Twin>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -172,7 +177,10 @@ impl Policy {
     /// [`Policy::check_path`], keeping what an open beneath a root needs: the root the
     /// resolved path lies in, and the resolved path relative to it.
     pub fn locate(&self, call: &str, path: &Path) -> Result<Located, Refusal> {
-        let absolute = absolute(path);
+        let absolute = match &self.cwd {
+            Some(cwd) if path.is_relative() => cwd.join(path),
+            _ => absolute(path),
+        };
         if self.fs_roots.is_empty() {
             return Ok(Located {
                 absolute,

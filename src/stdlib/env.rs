@@ -7,9 +7,18 @@ use super::StdModule;
 use crate::script::context::script_error;
 
 fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
-    match std::env::var(name) {
+    // `ordo test`: the case's `env` mocks stand for the environment.
+    let mocked = crate::script::context::current()
+        .and_then(|ctx| ctx.ask_twin(crate::script::TwinCall::Env { name }))
+        .transpose()?
+        .map(|v| v.into_string().map_err(|_| ()));
+    let value = match mocked {
+        Some(v) => v,
+        None => std::env::var(name).map_err(|_| ()),
+    };
+    match value {
         Ok(v) => Ok(v.into()),
-        Err(_) => default.ok_or_else(|| {
+        Err(()) => default.ok_or_else(|| {
             script_error(
                 format!("`env::get`: environment variable `{name}` is not set"),
                 Some(format!("pass a default: `env::get(\"{name}\", \"...\")`")),

@@ -407,8 +407,36 @@ fn request(call: &str, method: &str, url: &str, opts: &Map) -> R<Map> {
     if o.method != Method::GET && o.method != Method::HEAD {
         ctx.require_mutation(&format!("{call} ({})", o.method))?;
     }
+    if let Some(answer) = ctx.ask_twin(crate::script::TwinCall::Http {
+        method: o.method.as_str(),
+        url: &o.url,
+        body: (!o.body.is_empty())
+            .then(|| String::from_utf8_lossy(&o.body))
+            .as_deref(),
+    }) {
+        return Ok(mocked(&answer?));
+    }
     let response = send(&ctx, call, &o)?;
     response_map(response, o.max_body, call)
+}
+
+/// What a mock twin (`ordo test`) answered, as a response map: `status`, `ok`, `headers`,
+/// `body`.
+fn mocked(answer: &Dynamic) -> Map {
+    let mut out = answer
+        .read_lock::<Map>()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    let status = out
+        .get("status")
+        .and_then(|s| s.as_int().ok())
+        .unwrap_or(200);
+    out.insert("status".into(), status.into());
+    out.insert("ok".into(), (200..300).contains(&status).into());
+    out.entry("headers".into())
+        .or_insert_with(|| Map::new().into());
+    out.entry("body".into()).or_insert_with(|| "".into());
+    out
 }
 
 /// The URL and method of `http::request(#{ url, method, .. })`.
@@ -454,6 +482,16 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
         .map(|m| super::file::parse_mode(call, "mode", m))
         .transpose()?;
     let o = options(call, &method, url, opts)?;
+    if let (Some(target), Some(answer)) = (
+        &target,
+        ctx.ask_twin(crate::script::TwinCall::Http {
+            method: o.method.as_str(),
+            url: &o.url,
+            body: None,
+        }),
+    ) {
+        return mocked_download(call, url, target, &mocked(&answer?));
+    }
     let response = send(&ctx, call, &o)?;
     let status = response.status().as_u16();
     if !(200..300).contains(&status) {
@@ -506,6 +544,36 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
     out.insert(
         "size".into(),
         i64::try_from(size).unwrap_or(i64::MAX).into(),
+    );
+    Ok(out)
+}
+
+/// `http::download` answered by a mock twin (`ordo test`): the body is written to the
+/// target, which lies in the case's directory.
+fn mocked_download(call: &str, url: &str, target: &super::beneath::Target, answer: &Map) -> R<Map> {
+    let status = answer
+        .get("status")
+        .and_then(|s| s.as_int().ok())
+        .unwrap_or(200);
+    if !(200..300).contains(&status) {
+        let mut fields = Map::new();
+        fields.insert("status".into(), status.into());
+        return Err(script_error_with(
+            format!("`{call}` {url}: the server answered {status}"),
+            fields,
+        ));
+    }
+    let body = answer
+        .get("body")
+        .and_then(|b| b.clone().into_string().ok())
+        .unwrap_or_default();
+    std::fs::write(target.path(), &body).map_err(|e| target.error(&e))?;
+    let mut out = Map::new();
+    out.insert("status".into(), status.into());
+    out.insert("path".into(), target.path().display().to_string().into());
+    out.insert(
+        "size".into(),
+        i64::try_from(body.len()).unwrap_or(i64::MAX).into(),
     );
     Ok(out)
 }

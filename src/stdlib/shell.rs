@@ -332,9 +332,17 @@ fn run(call: &str, side: Side, cmd: &Dynamic, opts: &Map) -> R<Map> {
             None,
         ));
     };
-    let ran = match on_host(call, None, side)? {
-        Some(h) => run_there(&h, call, argv, &o, &what)?,
-        None => run_here(&ctx, call, &argv, &o, &program)?,
+    let twin = ctx.ask_twin(crate::script::TwinCall::Shell {
+        argv: &argv,
+        script: cmd
+            .read_lock::<rhai::ImmutableString>()
+            .as_deref()
+            .map(|s| s.as_str()),
+    });
+    let ran = match (twin, on_host(call, None, side)?) {
+        (Some(answer), _) => mocked(&answer?),
+        (None, Some(h)) => run_there(&h, call, argv, &o, &what)?,
+        (None, None) => run_here(&ctx, call, &argv, &o, &program)?,
     };
     let code = ran.code;
     let (stdout, out_cut) = ran.stdout;
@@ -396,6 +404,28 @@ fn run(call: &str, side: Side, cmd: &Dynamic, opts: &Map) -> R<Map> {
         return Err(err);
     }
     Ok(out)
+}
+
+/// What a mock twin (`ordo test`) said a command did: `#{ code, stdout, stderr }`.
+fn mocked(answer: &Dynamic) -> Ran {
+    let map = answer.read_lock::<Map>();
+    let field = |key: &str| {
+        map.as_ref()
+            .and_then(|m| m.get(key))
+            .and_then(|v| v.clone().into_string().ok())
+            .unwrap_or_default()
+            .into_bytes()
+    };
+    Ran {
+        code: map
+            .as_ref()
+            .and_then(|m| m.get("code"))
+            .and_then(|c| c.as_int().ok())
+            .unwrap_or(0),
+        stdout: (field("stdout"), false),
+        stderr: (field("stderr"), false),
+        stop: None,
+    }
 }
 
 /// The words `become` puts before a command on the controller: `sudo -n [-u USER] --`, and

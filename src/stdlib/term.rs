@@ -17,7 +17,9 @@ use crate::script::context::script_error;
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn interactive() -> bool {
-    std::io::stdin().is_terminal()
+    // `ordo test`: prompts are answered by the case's mocks.
+    crate::script::context::current().is_some_and(|c| c.twin().is_some())
+        || std::io::stdin().is_terminal()
 }
 
 fn prompt(text: &str, opts: &Map) -> Result<String, Box<EvalAltResult>> {
@@ -36,6 +38,11 @@ fn prompt(text: &str, opts: &Map) -> Result<String, Box<EvalAltResult>> {
                 ));
             }
         }
+    }
+    if let Some(answer) = crate::script::context::current()
+        .and_then(|ctx| ctx.ask_twin(crate::script::TwinCall::Prompt { text }))
+    {
+        return Ok(answer?.to_string());
     }
     if !interactive() {
         return Err(script_error(

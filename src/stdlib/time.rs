@@ -35,6 +35,12 @@ pub(super) fn sleep_duration(seconds: &Dynamic) -> Result<Duration, Box<EvalAltR
 fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
     let total = sleep_duration(seconds)?;
     let ctx = context::require("time::sleep")?;
+    // `ordo test`: the virtual clock advances, nobody waits.
+    if let Some(answer) = ctx.ask_twin(crate::script::TwinCall::Sleep {
+        seconds: total.as_secs_f64(),
+    }) {
+        return answer.map(|_| ());
+    }
     // At most a year from now: the sum exists (`None`, never, would wait for the deadline).
     let end = std::time::Instant::now().checked_add(total);
     loop {
@@ -59,11 +65,22 @@ fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
     }
 }
 
+/// Seconds since the epoch; under `ordo test`, the case's virtual clock.
+fn now() -> f64 {
+    let mocked = context::current()
+        .and_then(|ctx| ctx.ask_twin(crate::script::TwinCall::Now))
+        .and_then(Result::ok)
+        .and_then(|v| v.as_float().ok());
+    mocked.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    })
+}
+
 pub(super) fn module() -> StdModule {
     let mut m = StdModule::new("time");
     fallible!(&mut m, "sleep", |s: Dynamic| sleep(&s));
-    add!(&mut m, "now", || SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64()));
+    add!(&mut m, "now", now);
     m
 }

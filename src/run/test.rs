@@ -1,0 +1,206 @@
+//! `ordo test [PATH...]`: the handler tests (DESIGN §12).
+//!
+//! The test files are found (the PATHs, else every `*.test.yaml` under the handler
+//! directories a run would use) and checked, the handlers loaded as a run loads them
+//! (the same engine, limits and load checks: a handler that fails them is an input
+//! error), every case checked against its handler; only then do the cases run
+//! (`crate::testing`). Exit 0 when every case passed, 1 when one failed, 3 for an
+//! invalid test file or handler.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::cli::{Config, OutputFormat};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::error::Error;
+use crate::handler::{Found, HandlerRegistry, discover};
+use crate::manifest::Limits;
+use crate::script::ImportResolver;
+use crate::testing::{Results, Suite, TestFile};
+
+pub(super) fn test(config: &Config) -> Result<(), Error> {
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let paths = test_paths(config, &mut errors);
+    let mut files: Vec<TestFile> = Vec::new();
+    for path in &paths {
+        files.extend(crate::testing::file::load(path, &mut errors));
+    }
+    // The handlers: those of the run's directories, and those beside the test files.
+    let mut dirs = config.src.clone().unwrap_or_else(|| {
+        let loaded =
+            crate::manifest::load_except(&config.manifests, &config.values.files, &Limits::default());
+        super::load::default_src(&loaded.files)
+    });
+    for f in &files {
+        let dir = f.source.dir().to_path_buf();
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    let mut handler_errors = Vec::new();
+    let found = discover(&dirs, &mut handler_errors);
+    handler_errors.retain(|e| !e.is_warning());
+    let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
+    let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots));
+    let registry = HandlerRegistry::load(&engine, &found, &config.limits, &mut handler_errors);
+    errors.extend(handler_errors.into_iter().map(|e| e.into_diagnostic()));
+    if !errors.is_empty() {
+        return Err(Error::Input(errors));
+    }
+    let filter = match &config.test.filter {
+        Some(text) => Some(
+            globset::Glob::new(text)
+                .map_err(|e| Error::Input(vec![Diagnostic::error(format!("--filter `{text}`: {e}"))]))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    let suite = Suite {
+        engine: &engine,
+        registry: &registry,
+        limits: &config.limits,
+        deny: config.policy.deny,
+    };
+    let prepared = crate::testing::suite::prepare(&suite, &files, filter.as_ref(), &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Input(errors));
+    }
+    if let (Some(text), true) = (&config.test.filter, prepared.is_empty()) {
+        let names: Vec<&str> = files
+            .iter()
+            .flat_map(|f| f.cases.iter().map(|c| c.it.as_str()))
+            .collect();
+        let hint = did_you_mean(text, names.iter().copied())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        return Err(Error::Input(vec![
+            Diagnostic::error(format!("--filter `{text}` matches no case{hint}"))
+                .help("`ordo test --list` lists the cases"),
+        ]));
+    }
+    let mut out = std::io::stdout().lock();
+    if config.test.list {
+        let listed: Vec<(&str, u32, &str)> = prepared
+            .iter()
+            .filter_map(|p| {
+                let f = files.get(p.file)?;
+                let c = f.cases.get(p.case)?;
+                Some((f.source.name(), c.mark.line, c.it.as_str()))
+            })
+            .collect();
+        if config.output == OutputFormat::Human {
+            for (file, _, it) in &listed {
+                let _ = writeln!(out, "{file}: {it}");
+            }
+            let _ = writeln!(
+                out,
+                "{} {}",
+                listed.len(),
+                if listed.len() == 1 { "case" } else { "cases" }
+            );
+        } else {
+            let cases: Vec<_> = listed
+                .iter()
+                .map(|(f, l, it)| serde_json::json!({"file": f, "line": l, "it": it}))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::json!({"command": "test", "ok": true, "cases": cases})
+            );
+        }
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let cases = crate::testing::suite::run_all(&suite, &files, &prepared, config.jobs);
+    let results = Results {
+        untested: crate::testing::suite::untested(&registry, &files, &prepared),
+        cases,
+        duration: started.elapsed(),
+    };
+    if config.output == OutputFormat::Human {
+        let _ = write!(out, "{}", crate::testing::output::human(&results, config.color_out));
+    } else {
+        let _ = writeln!(out, "{}", crate::testing::output::json(&results));
+    }
+    if let Some(path) = &config.test.junit {
+        let xml = crate::testing::output::junit(&results).map_err(Error::Internal)?;
+        std::fs::write(path, xml).map_err(|e| {
+            Error::Internal(format!("cannot write the JUnit report {}: {e}", path.display()))
+        })?;
+    }
+    match results.failed() {
+        0 => Ok(()),
+        failed => Err(Error::RunFailed { failed }),
+    }
+}
+
+/// The test files: each PATH (a file, or every `*.test.yaml` below a directory), else
+/// every one below the handler directories a run would use and the manifest paths.
+fn test_paths(config: &Config, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let roots: Vec<PathBuf> = if config.test.paths.is_empty() {
+        let mut roots = config.src.clone().unwrap_or_default();
+        for m in &config.manifests {
+            if m.is_dir() && !roots.contains(m) {
+                roots.push(m.clone());
+            } else if let Some(dir) = m.parent().filter(|_| m.is_file()) {
+                let dir = if dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    dir.to_path_buf()
+                };
+                if !roots.contains(&dir) {
+                    roots.push(dir);
+                }
+            }
+        }
+        roots
+    } else {
+        config.test.paths.clone()
+    };
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let wanted = |p: &std::path::Path| {
+        crate::paths::is_test_file(p) && p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+    };
+    for root in &roots {
+        let found: Vec<PathBuf> = if root.is_dir() {
+            let walk = crate::input::walk(root, wanted, |e| {
+                !e.file_name().to_string_lossy().starts_with('.')
+            });
+            for (at, reason) in walk.problems {
+                errors.push(Diagnostic::error(format!("{}: {reason}", at.display())));
+            }
+            walk.files
+        } else if root.exists() {
+            if !wanted(root) {
+                errors.push(Diagnostic::error(format!(
+                    "{}: not a test file: `ordo test` reads `*.test.yaml` files",
+                    root.display()
+                )));
+                continue;
+            }
+            vec![root.clone()]
+        } else {
+            errors.push(Diagnostic::error(format!(
+                "{}: no such file or directory",
+                root.display()
+            )));
+            continue;
+        };
+        for f in found {
+            let key = f.canonicalize().unwrap_or_else(|_| f.clone());
+            if seen.insert(key) {
+                out.push(f);
+            }
+        }
+    }
+    if out.is_empty() && errors.is_empty() {
+        errors.push(
+            Diagnostic::error("no test files found (`*.test.yaml`)")
+                .help("write one beside the handler it tests (`greeting.test.yaml`), or name it: `ordo test PATH`"),
+        );
+    }
+    out
+}

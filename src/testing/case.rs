@@ -1,0 +1,430 @@
+//! Running one case: a fresh directory, the mocks as the stdlib's twin, the manifest
+//! through the run's own [`Runner`], then the expectations.
+//!
+//! The engine, the compiled handlers, the permission checks and the limits are the run's:
+//! a case is a run of one manifest whose policy confines every file to the case's
+//! directory (`m.dir`, and where relative paths lead) and whose twin answers `shell`,
+//! `http`, `env`, `term::prompt`, `time` and `host::facts` (`script/twin.rs`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rhai::{Dynamic, Engine, Map};
+
+use super::expect::{Failure, check};
+use super::file::{Case, CaseAction, TestFile, node_json};
+use super::mocks::Mocks;
+use crate::diagnostic::Diagnostic;
+use crate::events::{Event, EventSink, LogLevel, Reporter, Status};
+use crate::exec::{RunMode, RunSettings, Runner, Variables};
+use crate::handler::HandlerRegistry;
+use crate::manifest::{
+    Action, Manifest, SourceFile, StaticContext, StaticResult, ValueSet, ValueSources,
+    collect_values, node_to_dynamic, resolve_static, split_name,
+};
+use crate::planner::{Plan, Step};
+use crate::script::ScriptLimits;
+use crate::stdlib::{Capability, Permissions, Policy};
+
+/// What every case shares: the run's engine and handlers, its limits and `--deny`.
+pub struct Suite<'a> {
+    pub engine: &'a Engine,
+    pub registry: &'a HandlerRegistry,
+    pub limits: &'a ScriptLimits,
+    pub deny: Permissions,
+}
+
+/// A case ready to run: its manifest checked, its handler found (at load).
+#[derive(Debug)]
+pub struct Prepared {
+    /// Index of the test file, and of the case in it.
+    pub file: usize,
+    pub case: usize,
+    pub manifest: Manifest,
+    pub handler: usize,
+}
+
+/// What one case came to.
+#[derive(Debug)]
+pub struct CaseResult {
+    pub file: String,
+    pub it: String,
+    pub line: u32,
+    pub duration: Duration,
+    /// Empty: passed.
+    pub failures: Vec<Failure>,
+    /// The status the (first) call ended with.
+    pub status: String,
+}
+
+/// What the events of one call said.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    pub status: Option<Status>,
+    pub error: Option<String>,
+    pub detail: Option<Diagnostic>,
+    pub logs: Vec<(LogLevel, String)>,
+    /// `run ACTION`: what the action returned.
+    pub result: Option<serde_json::Value>,
+}
+
+struct Collect(Arc<Mutex<Seen>>);
+
+impl Reporter for Collect {
+    fn event(&mut self, event: &Event) {
+        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match event {
+            Event::ManifestFinished {
+                status,
+                error,
+                detail,
+                ..
+            } => {
+                seen.status = Some(*status);
+                seen.error.clone_from(error);
+                seen.detail.clone_from(detail);
+            }
+            Event::Log { level, message, .. } => seen.logs.push((*level, message.clone())),
+            Event::ActionResult { value, .. } => seen.result = Some(value.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// What a case's call observed, for the expectations.
+pub struct Observed<'a> {
+    pub seen: Seen,
+    /// `invalid`: why the manifest could not run (a schema or tag problem).
+    pub invalid: Option<String>,
+    pub dir: &'a Path,
+    pub mocks: &'a Mocks,
+    pub vars: &'a Variables,
+    pub manifest: &'a str,
+    /// The second apply of `idempotent: true`, and the calls it made.
+    pub again: Option<(Seen, Vec<super::mocks::Call>)>,
+    /// The calls of the case's own call (the first apply's, for `idempotent`).
+    pub calls: Vec<super::mocks::Call>,
+}
+
+impl Suite<'_> {
+    /// Runs one case in a fresh directory and checks its expectations.
+    pub fn run(&self, prepared: &Prepared, file: &TestFile, case: &Case) -> CaseResult {
+        let started = Instant::now();
+        let mut result = CaseResult {
+            file: file.source.name().to_string(),
+            it: case.it.clone(),
+            line: case.mark.line,
+            duration: Duration::ZERO,
+            failures: Vec::new(),
+            status: String::new(),
+        };
+        match self.run_in_dir(prepared, file, case) {
+            Ok((status, failures)) => {
+                result.status = status;
+                result.failures = failures;
+            }
+            Err(e) => {
+                result.status = "error".into();
+                result.failures.push(Failure::plain(
+                    "setup",
+                    format!("the case could not be set up: {e}"),
+                ));
+            }
+        }
+        result.duration = started.elapsed();
+        result
+    }
+
+    fn run_in_dir(
+        &self,
+        prepared: &Prepared,
+        file: &TestFile,
+        case: &Case,
+    ) -> std::io::Result<(String, Vec<Failure>)> {
+        let tmp = tempfile::Builder::new().prefix("ordo-test-").tempdir()?;
+        let dir = tmp.path().canonicalize()?;
+        for f in &case.mocks.files {
+            let path = dir.join(&f.path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, f.content.as_deref().unwrap_or_default())?;
+        }
+        let mocks = Arc::new(Mocks::new(&case.mocks, file.source.name()));
+        let vars = Arc::new(Variables::new());
+        for (name, value) in &case.mocks.vars {
+            if let Some((producer, key)) = split_name(name) {
+                vars.set(producer, key, node_to_dynamic(value), false);
+            }
+        }
+        let (manifest, values, invalid) = self.resolve(prepared, file, case, &dir);
+        let mut observed = Observed {
+            seen: Seen::default(),
+            invalid,
+            dir: &dir,
+            mocks: &mocks,
+            vars: &vars,
+            manifest: &prepared.manifest.name,
+            again: None,
+            calls: Vec::new(),
+        };
+        if observed.invalid.is_none() {
+            let run = |manifest: &Manifest| {
+                self.call(
+                    manifest,
+                    prepared.handler,
+                    case,
+                    &dir,
+                    &mocks,
+                    &vars,
+                    &values,
+                )
+            };
+            observed.seen = run(&manifest);
+            observed.calls = mocks.calls();
+            if case.expect.idempotent && observed.seen.status == Some(Status::Changed) {
+                let before = mocks.call_count();
+                let again = run(&manifest);
+                observed.again = Some((again, mocks.calls_since(before)));
+            }
+        }
+        let status = match (&observed.invalid, observed.seen.status) {
+            (Some(_), _) => "invalid".to_string(),
+            (None, Some(s)) => s.as_str().to_string(),
+            (None, None) => "none".to_string(),
+        };
+        let failures = check(case, &observed);
+        drop(tmp);
+        Ok((status, failures))
+    }
+
+    /// The case's manifest with its tags resolved against the mocked values and variables,
+    /// and checked against its handler's schema, as a run does at load; `Err`-like
+    /// `invalid` text when it cannot run.
+    fn resolve(
+        &self,
+        prepared: &Prepared,
+        file: &TestFile,
+        case: &Case,
+        dir: &Path,
+    ) -> (Manifest, Arc<ValueSet>, Option<String>) {
+        let mut m = prepared.manifest.clone();
+        // `m.dir` is the case's directory; the marks still point into the file as written.
+        m.file = SourceFile::new(m.file.name(), dir, m.file.text());
+        let sources = ValueSources {
+            files: Vec::new(),
+            sets: case
+                .mocks
+                .values
+                .iter()
+                .map(|(k, v)| format!("{k}={}", node_json(v)))
+                .collect(),
+        };
+        let mut errors = Vec::new();
+        let values = collect_values(&mut Vec::new(), &sources, "default", &mut errors);
+        let mut names: HashMap<String, usize> = HashMap::new();
+        names.insert(m.name.clone(), 0);
+        for (name, _) in &case.mocks.vars {
+            if let Some((producer, _)) = split_name(name) {
+                names.insert(producer.to_string(), 0);
+            }
+        }
+        let all_names: HashMap<String, Vec<String>> =
+            names.keys().map(|n| (n.clone(), Vec::new())).collect();
+        let secrets = values.secret_texts();
+        let action = if case.action == CaseAction::Delete {
+            "delete"
+        } else {
+            "apply"
+        };
+        let ctx = StaticContext {
+            values: &values,
+            env: "default",
+            action,
+            names: &names,
+            all_names: &all_names,
+            deny_env: self.deny.contains(Capability::Env),
+            secrets: &secrets,
+        };
+        let mut result = StaticResult::default();
+        let source = Arc::clone(&m.file);
+        let name = m.name.clone();
+        resolve_static(&mut m.spec, "spec", &source, &name, &ctx, &mut result, &mut errors);
+        resolve_static(
+            &mut m.metadata_node,
+            "metadata",
+            &source,
+            &name,
+            &ctx,
+            &mut result,
+            &mut errors,
+        );
+        m.implicit = result.producers;
+        m.deferred = result.deferred;
+        m.tag_sources = result.sources;
+        let mut problems: Vec<String> = errors
+            .into_iter()
+            .map(|e| format!("{}: {}", e.location, e.kind))
+            .collect();
+        let handler = self.registry.get(prepared.handler);
+        if let Some(schema) = handler.compiled().ok().and_then(|c| c.schema.clone()) {
+            let mut found = Vec::new();
+            crate::handler::conform::check_spec(&schema, &mut m.spec, &mut found);
+            problems.extend(
+                found
+                    .into_iter()
+                    .map(|p| format!("{}: {}", m.at(p.mark), p.message)),
+            );
+        }
+        let invalid = (!problems.is_empty()).then(|| {
+            let _ = file;
+            problems.join("\n")
+        });
+        (m, Arc::new(values), invalid)
+    }
+
+    /// One call of the case's action, through the run's runner.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one case, passed as they are"
+    )]
+    fn call(
+        &self,
+        manifest: &Manifest,
+        handler: usize,
+        case: &Case,
+        dir: &Path,
+        mocks: &Arc<Mocks>,
+        vars: &Arc<Variables>,
+        values: &Arc<ValueSet>,
+    ) -> Seen {
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let events = EventSink::new(Box::new(Collect(Arc::clone(&seen))));
+        let policy = Policy {
+            deny: self.deny,
+            fs_roots: vec![dir.to_path_buf()],
+            cwd: Some(dir.to_path_buf()),
+            twin: Some(Arc::clone(mocks) as Arc<dyn crate::script::Twin>),
+            ..Policy::default()
+        };
+        let (action, function, mode, dry_run) = match &case.action {
+            CaseAction::Apply => (Action::Apply, Action::Apply, RunMode::Lifecycle, false),
+            CaseAction::Delete => (Action::Delete, Action::Delete, RunMode::Lifecycle, false),
+            CaseAction::Check => (Action::Apply, Action::Apply, RunMode::Lifecycle, true),
+            CaseAction::Rollback => (Action::Apply, Action::Apply, RunMode::Lifecycle, false),
+            CaseAction::Verify => (Action::Apply, Action::Apply, RunMode::Verify, false),
+            CaseAction::Custom(name) => {
+                let params: Map = case
+                    .params
+                    .as_ref()
+                    .and_then(|p| node_to_dynamic(p).try_cast::<Map>())
+                    .unwrap_or_default();
+                let mut per_handler = HashMap::new();
+                per_handler.insert(
+                    self.registry.get(handler).name().to_string(),
+                    params,
+                );
+                let mode = RunMode::Action {
+                    name: intern(name),
+                    params: per_handler,
+                };
+                (Action::Apply, Action::Apply, mode, false)
+            }
+        };
+        let previous_spec = case.mocks.previous.as_ref().map(|spec| {
+            let mut map = Map::new();
+            map.insert("spec".into(), node_to_dynamic(spec));
+            map.insert("masked".into(), Dynamic::from_array(Vec::new()));
+            map.insert("variables".into(), Map::new().into());
+            map.insert("applied_at".into(), "".into());
+            Dynamic::from_map(map)
+        });
+        let previous = move |_: &str| previous_spec.clone();
+        let manifests = std::slice::from_ref(manifest);
+        let runner = Runner {
+            engine: self.engine,
+            registry: self.registry,
+            manifests,
+            limits: self.limits,
+            policy: Arc::new(policy),
+            vars: Arc::clone(vars),
+            values: Arc::clone(values),
+            events: events.clone(),
+            cancel: Arc::new(AtomicBool::new(false)),
+            settings: RunSettings {
+                command: "test",
+                environment: "default".into(),
+                jobs: 1,
+                keep_going: false,
+                dry_run,
+                keep_resolved: false,
+                rollback: false,
+            },
+            recorder: None,
+            baselines: Vec::new(),
+            orphans: Vec::new(),
+            previous: Some(&previous),
+            recorded_specs: Vec::new(),
+            first_pruned: usize::MAX,
+            pruned_why: Vec::new(),
+            state_has_entries: false,
+            after_prune: Vec::new(),
+            hosts: None,
+            restore: None,
+            mode,
+            verify_after: false,
+        };
+        let plan = Plan {
+            action,
+            steps: vec![Step {
+                manifest: 0,
+                handler,
+                function,
+            }],
+            before: vec![Vec::new()],
+            after: vec![Vec::new()],
+            soft: vec![Vec::new()],
+        };
+        if case.action == CaseAction::Rollback {
+            // The handler's own `rollback(m, prev)`, as `--rollback-on-failure` calls it.
+            let outcome = runner.roll_back_one(manifest, self.registry.get(handler));
+            let mut s = seen.lock().unwrap_or_else(PoisonError::into_inner);
+            match outcome {
+                Ok(()) => s.status = Some(Status::RolledBack),
+                Err(f) => {
+                    s.status = Some(Status::Failed);
+                    s.error = Some(f.line);
+                    s.detail = Some(*f.diagnostic);
+                }
+            }
+        } else {
+            runner.run(&plan);
+        }
+        events.finish();
+        let out = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        out
+    }
+}
+
+/// An action's name made `'static` (events name the function that way), once per name.
+fn intern(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(n) = names.iter().find(|n| **n == name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(leaked);
+    leaked
+}
+
+/// The path of the case's directory a case file names, if it stays inside it once every
+/// symlink the handler made is followed.
+pub fn inside(dir: &Path, relative: &Path) -> Option<PathBuf> {
+    let path = dir.join(relative);
+    let real = crate::script::resolve(&path);
+    real.starts_with(dir).then_some(path)
+}

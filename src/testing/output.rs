@@ -1,0 +1,172 @@
+//! The results of `ordo test`, rendered: a line per case and a diff per failed expectation
+//! for humans, one JSON document, a JUnit XML report for CI. Rendering only: the caller
+//! prints.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::case::CaseResult;
+
+/// What a whole `ordo test` came to.
+#[derive(Debug)]
+pub struct Results {
+    pub cases: Vec<CaseResult>,
+    /// Per handler, functions no case called.
+    pub untested: Vec<(String, Vec<String>)>,
+    pub duration: std::time::Duration,
+}
+
+impl Results {
+    pub fn passed(&self) -> usize {
+        self.cases.iter().filter(|c| c.failures.is_empty()).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.cases.len() - self.passed()
+    }
+}
+
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The human report: a line per case, then each failure with its diffs, the untested
+/// functions, and `test result: N passed, N failed`.
+pub fn human(results: &Results, color: bool) -> String {
+    let mut out = String::new();
+    let n = results.cases.len();
+    let _ = writeln!(
+        out,
+        "running {n} {}",
+        if n == 1 { "case" } else { "cases" }
+    );
+    for c in &results.cases {
+        let verdict = if c.failures.is_empty() {
+            paint(color, "32", "ok")
+        } else {
+            paint(color, "31", "FAILED")
+        };
+        let _ = writeln!(out, "test {}: {} ... {verdict}", c.file, c.it);
+    }
+    let failed: Vec<&CaseResult> = results.cases.iter().filter(|c| !c.failures.is_empty()).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\nfailures:");
+        for c in &failed {
+            let _ = writeln!(out, "\n---- {}:{}: {} ----", c.file, c.line, c.it);
+            for f in &c.failures {
+                let _ = writeln!(out, "{}: {}", f.expectation, f.message);
+                for line in &f.diff {
+                    let shown = match line.chars().next() {
+                        Some('-') => paint(color, "31", line),
+                        Some('+') => paint(color, "32", line),
+                        _ => line.clone(),
+                    };
+                    let _ = writeln!(out, "    {shown}");
+                }
+            }
+        }
+    }
+    if !results.untested.is_empty() {
+        let _ = writeln!(out);
+        for (handler, functions) in &results.untested {
+            let _ = writeln!(
+                out,
+                "untested: {handler}: {} (no case calls {})",
+                functions.join(", "),
+                if functions.len() == 1 { "it" } else { "them" }
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\ntest result: {} passed, {} failed",
+        results.passed(),
+        results.failed()
+    );
+    out
+}
+
+/// `-o json`: one document.
+pub fn json(results: &Results) -> serde_json::Value {
+    let cases: Vec<serde_json::Value> = results
+        .cases
+        .iter()
+        .map(|c| {
+            json!({
+                "file": c.file,
+                "line": c.line,
+                "it": c.it,
+                "passed": c.failures.is_empty(),
+                "status": c.status,
+                "duration_ms": u64::try_from(c.duration.as_millis()).unwrap_or(u64::MAX),
+                "failures": c.failures,
+            })
+        })
+        .collect();
+    let untested: Vec<serde_json::Value> = results
+        .untested
+        .iter()
+        .map(|(h, f)| json!({"handler": h, "functions": f}))
+        .collect();
+    json!({
+        "command": "test",
+        "ok": results.failed() == 0,
+        "passed": results.passed(),
+        "failed": results.failed(),
+        "cases": cases,
+        "untested": untested,
+    })
+}
+
+/// `--junit FILE`: a JUnit XML report, one test suite per test file, one test case per
+/// case, each failed expectation in its `<failure>`.
+pub fn junit(results: &Results) -> Result<String, String> {
+    let mut report = quick_junit::Report::new("ordo test");
+    let mut suites: Vec<quick_junit::TestSuite> = Vec::new();
+    for c in &results.cases {
+        let index = match suites.iter().position(|s| s.name.as_str() == c.file) {
+            Some(i) => i,
+            None => {
+                suites.push(quick_junit::TestSuite::new(c.file.clone()));
+                suites.len() - 1
+            }
+        };
+        let status = if c.failures.is_empty() {
+            quick_junit::TestCaseStatus::success()
+        } else {
+            let mut s = quick_junit::TestCaseStatus::non_success(
+                quick_junit::NonSuccessKind::Failure,
+            );
+            let first = c
+                .failures
+                .first()
+                .map(|f| format!("{}: {}", f.expectation, f.message))
+                .unwrap_or_default();
+            s.set_message(first);
+            s.set_type("expectation");
+            let mut text = String::new();
+            for f in &c.failures {
+                let _ = writeln!(text, "{}: {}", f.expectation, f.message);
+                for line in &f.diff {
+                    let _ = writeln!(text, "    {line}");
+                }
+            }
+            s.set_description(text);
+            s
+        };
+        let mut case = quick_junit::TestCase::new(c.it.clone(), status);
+        case.set_classname(c.file.clone());
+        case.set_time(c.duration);
+        if let Some(suite) = suites.get_mut(index) {
+            suite.add_test_case(case);
+        }
+    }
+    report.add_test_suites(suites);
+    report.set_time(results.duration);
+    report.to_string().map_err(|e| e.to_string())
+}

@@ -1,0 +1,268 @@
+//! The cases of every test file: checked against the loaded handlers before any runs
+//! ([`prepare`]), then run on up to `-j` threads ([`run_all`]), and which handler
+//! functions no case exercised ([`untested`]).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use super::case::{CaseResult, Prepared, Suite};
+use super::file::{CaseAction, CaseManifest, TestFile, builtin_actions};
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::handler::HandlerRegistry;
+use crate::manifest::{Location, Manifest, SourceFile, check_document};
+
+/// Every case of `files` (those `filter` keeps), its manifest built and its handler
+/// resolved and compiled; each problem is an input error of the test file.
+pub fn prepare(
+    suite: &Suite<'_>,
+    files: &[TestFile],
+    filter: Option<&globset::GlobMatcher>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<Prepared> {
+    let mut out = Vec::new();
+    for (fi, file) in files.iter().enumerate() {
+        for (ci, case) in file.cases.iter().enumerate() {
+            if let Some(f) = filter
+                && !f.is_match(&case.it)
+                && !f.is_match(format!("{}: {}", file.source.name(), case.it))
+            {
+                continue;
+            }
+            let Some(manifest) = manifest(file, &case.manifest, errors) else {
+                continue;
+            };
+            let handler = match suite.registry.resolve(&manifest.kind, &manifest.version) {
+                Ok(h) => h,
+                Err(e) => {
+                    let mark = if matches!(e, crate::handler::ResolveErrorKind::BadVersion(_)) {
+                        manifest.version_mark
+                    } else {
+                        manifest.kind_mark
+                    };
+                    errors.push(e.into_diagnostic(manifest.at(mark)));
+                    continue;
+                }
+            };
+            suite.registry.prepare(suite.engine, suite.limits, handler);
+            let h = suite.registry.get(handler);
+            if let Some((want, mark)) = &file.handler
+                && !h.name().ends_with(want.as_str())
+            {
+                errors.push(
+                    Diagnostic::error(format!(
+                        "case `{}`: its manifest ({} {}) is served by {}, not by the `spec.handler` `{want}` of this test file",
+                        case.it, manifest.kind, manifest.version, h.name()
+                    ))
+                    .at(Location::new(&file.source, *mark)),
+                );
+                continue;
+            }
+            let compiled = match h.compiled() {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(
+                        Diagnostic::error(format!("handler {} does not load: {e}", h.name()))
+                            .at(Location::new(&file.source, case.mark)),
+                    );
+                    continue;
+                }
+            };
+            let missing = match &case.action {
+                CaseAction::Verify if !compiled.functions.verify => Some("`fn verify(m)`"),
+                CaseAction::Rollback if !compiled.functions.rollback => {
+                    Some("`fn rollback(m, prev)`")
+                }
+                CaseAction::Custom(name) if !h.actions.iter().any(|a| &a.name == name) => {
+                    let known: Vec<&str> = h
+                        .actions
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .chain(builtin_actions().iter().copied())
+                        .collect();
+                    let hint = did_you_mean(name, known.iter().copied())
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    errors.push(
+                        Diagnostic::error(format!(
+                            "case `{}`: unknown action `{name}`{hint}",
+                            case.it
+                        ))
+                        .at(Location::new(&file.source, case.action_mark))
+                        .help(format!(
+                            "actions: {} (built in), and those {} declares with `actions(#{{...}})`",
+                            builtin_actions().join(", "),
+                            h.name()
+                        )),
+                    );
+                    continue;
+                }
+                _ => None,
+            };
+            if let Some(missing) = missing {
+                errors.push(
+                    Diagnostic::error(format!(
+                        "case `{}`: `action: {}`, but handler {} has no {missing}",
+                        case.it,
+                        case.action.name(),
+                        h.name()
+                    ))
+                    .at(Location::new(&file.source, case.action_mark)),
+                );
+                continue;
+            }
+            out.push(Prepared {
+                file: fi,
+                case: ci,
+                manifest,
+                handler,
+            });
+        }
+    }
+    out
+}
+
+/// The manifest of a case, checked as a manifest document is.
+fn manifest(
+    file: &TestFile,
+    source: &CaseManifest,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Manifest> {
+    match source {
+        CaseManifest::Inline(node) => {
+            let (m, problems) = check_document(&file.source, node.mark, node.clone(), 0);
+            errors.extend(problems.into_iter().map(Diagnostic::from));
+            m
+        }
+        CaseManifest::File { path, name, mark } => {
+            let loaded =
+                crate::manifest::load(std::slice::from_ref(path), &crate::manifest::Limits::default());
+            if !loaded.errors.is_empty() {
+                errors.extend(loaded.errors.into_iter().map(Diagnostic::from));
+                return None;
+            }
+            let found = loaded.manifests.iter().find(|m| &m.name == name).cloned();
+            if found.is_none() {
+                let hint = did_you_mean(name, loaded.manifests.iter().map(|m| m.name.as_str()))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                errors.push(
+                    Diagnostic::error(format!(
+                        "`manifest`: {} has no manifest named `{name}`{hint}",
+                        path.display()
+                    ))
+                    .at(Location::new(&file.source, *mark)),
+                );
+            }
+            found.map(|mut m| {
+                m.index = 0;
+                // Its marks point into its own file; `m.dir` becomes the case's later.
+                m.file = SourceFile::new(m.file.name(), m.file.dir(), m.file.text());
+                m
+            })
+        }
+    }
+}
+
+/// Runs every prepared case, `jobs` at a time; the results in the order of the cases.
+pub fn run_all(
+    suite: &Suite<'_>,
+    files: &[TestFile],
+    prepared: &[Prepared],
+    jobs: usize,
+) -> Vec<CaseResult> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<CaseResult>>> =
+        Mutex::new((0..prepared.len()).map(|_| None).collect());
+    let workers = jobs.clamp(1, prepared.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (next, results) = (&next, &results);
+            let spawned = std::thread::Builder::new()
+                .stack_size(16 << 20)
+                .spawn_scoped(scope, move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(p) = prepared.get(i) else {
+                            return;
+                        };
+                        let Some(file) = files.get(p.file) else {
+                            continue;
+                        };
+                        let Some(case) = file.cases.get(p.case) else {
+                            continue;
+                        };
+                        let r = suite.run(p, file, case);
+                        if let Some(slot) = results
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .get_mut(i)
+                        {
+                            *slot = Some(r);
+                        }
+                    }
+                });
+            if spawned.is_err() {
+                break;
+            }
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Per handler that some case tests, the functions it defines that no case called
+/// (`apply` and `delete` also call `check`).
+pub fn untested(
+    registry: &HandlerRegistry,
+    files: &[TestFile],
+    prepared: &[Prepared],
+) -> Vec<(String, Vec<String>)> {
+    let mut called: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for p in prepared {
+        let Some(case) = files.get(p.file).and_then(|f| f.cases.get(p.case)) else {
+            continue;
+        };
+        let list = called.entry(p.handler).or_default();
+        match &case.action {
+            CaseAction::Apply => list.extend(["check".into(), "apply".into()]),
+            CaseAction::Delete => list.extend(["check".into(), "delete".into()]),
+            other => list.push(other.name().to_string()),
+        }
+    }
+    let mut out = Vec::new();
+    for (h, called) in called {
+        let handler = registry.get(h);
+        let Ok(c) = handler.compiled() else {
+            continue;
+        };
+        let f = c.functions;
+        let defined = [
+            ("check", f.check),
+            ("apply", f.apply),
+            ("delete", f.delete),
+            ("verify", f.verify),
+            ("rollback", f.rollback),
+        ];
+        let mut missing: Vec<String> = defined
+            .iter()
+            .filter(|(name, has)| *has && !called.iter().any(|c| c == name))
+            .map(|(name, _)| (*name).to_string())
+            .collect();
+        missing.extend(
+            handler
+                .actions
+                .iter()
+                .filter(|a| !called.contains(&a.name))
+                .map(|a| a.name.clone()),
+        );
+        if !missing.is_empty() {
+            out.push((handler.name().to_string(), missing));
+        }
+    }
+    out
+}
