@@ -48,6 +48,9 @@ const OWN: &[&str] = &[
     "--param",
     "--order",
     "--force",
+    "--filter",
+    "--list",
+    "--junit",
 ];
 
 /// The long options `ordo <command> --help` lists.
@@ -191,4 +194,21 @@ fn new_offers_where_handlers_are_and_handler_its_force() {
 #[test]
 fn init_offers_force_only() {
     check("init", &[], &["--force"]);
+}
+
+#[test]
+fn test_offers_where_tests_and_handlers_are_how_to_run_them_and_output() {
+    check(
+        "test",
+        &[OUTPUT, &["--manifest", "--src"]],
+        &[
+            "--filter",
+            "--list",
+            "--junit",
+            "--jobs",
+            "--deny",
+            "--timeout",
+            "--max-operations",
+        ],
+    );
 }

@@ -28,8 +28,11 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     }
     // The handlers: those of the run's directories, and those beside the test files.
     let mut dirs = config.src.clone().unwrap_or_else(|| {
-        let loaded =
-            crate::manifest::load_except(&config.manifests, &config.values.files, &Limits::default());
+        let loaded = crate::manifest::load_except(
+            &config.manifests,
+            &config.values.files,
+            &Limits::default(),
+        );
         super::load::default_src(&loaded.files)
     });
     for f in &files {
@@ -51,7 +54,9 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     let filter = match &config.test.filter {
         Some(text) => Some(
             globset::Glob::new(text)
-                .map_err(|e| Error::Input(vec![Diagnostic::error(format!("--filter `{text}`: {e}"))]))?
+                .map_err(|e| {
+                    Error::Input(vec![Diagnostic::error(format!("--filter `{text}`: {e}"))])
+                })?
                 .compile_matcher(),
         ),
         None => None,
@@ -120,14 +125,21 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
         duration: started.elapsed(),
     };
     if config.output == OutputFormat::Human {
-        let _ = write!(out, "{}", crate::testing::output::human(&results, config.color_out));
+        let _ = write!(
+            out,
+            "{}",
+            crate::testing::output::human(&results, config.color_out)
+        );
     } else {
         let _ = writeln!(out, "{}", crate::testing::output::json(&results));
     }
     if let Some(path) = &config.test.junit {
         let xml = crate::testing::output::junit(&results).map_err(Error::Internal)?;
         std::fs::write(path, xml).map_err(|e| {
-            Error::Internal(format!("cannot write the JUnit report {}: {e}", path.display()))
+            Error::Internal(format!(
+                "cannot write the JUnit report {}: {e}",
+                path.display()
+            ))
         })?;
     }
     match results.failed() {

@@ -252,7 +252,15 @@ impl Suite<'_> {
         let mut result = StaticResult::default();
         let source = Arc::clone(&m.file);
         let name = m.name.clone();
-        resolve_static(&mut m.spec, "spec", &source, &name, &ctx, &mut result, &mut errors);
+        resolve_static(
+            &mut m.spec,
+            "spec",
+            &source,
+            &name,
+            &ctx,
+            &mut result,
+            &mut errors,
+        );
         resolve_static(
             &mut m.metadata_node,
             "metadata",
@@ -323,10 +331,7 @@ impl Suite<'_> {
                     .and_then(|p| node_to_dynamic(p).try_cast::<Map>())
                     .unwrap_or_default();
                 let mut per_handler = HashMap::new();
-                per_handler.insert(
-                    self.registry.get(handler).name().to_string(),
-                    params,
-                );
+                per_handler.insert(self.registry.get(handler).name().to_string(), params);
                 let mode = RunMode::Action {
                     name: intern(name),
                     params: per_handler,
@@ -404,8 +409,7 @@ impl Suite<'_> {
             runner.run(&plan);
         }
         events.finish();
-        let out = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        out
+        seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 

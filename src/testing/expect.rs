@@ -39,7 +39,26 @@ impl Failure {
 
 /// A line diff of two texts: `- ` what was expected, `+ ` what was found.
 pub fn diff(expected: &str, found: &str) -> Vec<String> {
-    let d = similar::TextDiff::from_lines(expected, found);
+    let with_newline = |t: &str| {
+        if t.ends_with('\n') {
+            t.to_string()
+        } else {
+            format!("{t}\n")
+        }
+    };
+    let (e, f) = (with_newline(expected), with_newline(found));
+    if e == f {
+        return vec![format!(
+            "  (they differ only in the newline at the end: expected {}, found {})",
+            if expected.ends_with('\n') {
+                "one"
+            } else {
+                "none"
+            },
+            if found.ends_with('\n') { "one" } else { "none" },
+        )];
+    }
+    let d = similar::TextDiff::from_lines(&e, &f);
     let mut out = Vec::new();
     for change in d.iter_all_changes() {
         let sign = match change.tag() {
@@ -50,9 +69,6 @@ pub fn diff(expected: &str, found: &str) -> Vec<String> {
         let text = change.value();
         let text = text.strip_suffix('\n').unwrap_or(text);
         out.push(format!("{sign} {text}"));
-        if !change.value().ends_with('\n') && change.tag() != similar::ChangeTag::Equal {
-            out.push(format!("{sign} (no newline at the end)"));
-        }
     }
     out
 }
@@ -130,22 +146,22 @@ pub fn check(case: &Case, observed: &Observed<'_>) -> Vec<Failure> {
         let found = outputs(observed);
         check_subset("outputs", expected, &found, &mut out);
     }
-    if let Some(expected) = &x.variables {
-        if let crate::manifest::Value::Map(entries) = &expected.value {
-            for e in entries {
-                let found = observed
-                    .vars
-                    .get(&e.key)
-                    .map(|v| crate::script::convert::to_json(&v.value, "variable").unwrap_or_default());
-                match found {
-                    Some(found) => {
-                        check_subset(&format!("variables: {}", e.key), &e.value, &found, &mut out)
-                    }
-                    None => out.push(Failure::plain(
-                        &format!("variables: {}", e.key),
-                        format!("variable `{}` is not set", e.key),
-                    )),
+    if let Some(expected) = &x.variables
+        && let crate::manifest::Value::Map(entries) = &expected.value
+    {
+        for e in entries {
+            let found = observed
+                .vars
+                .get(&e.key)
+                .map(|v| crate::script::convert::to_json(&v.value, "variable").unwrap_or_default());
+            match found {
+                Some(found) => {
+                    check_subset(&format!("variables: {}", e.key), &e.value, &found, &mut out)
                 }
+                None => out.push(Failure::plain(
+                    &format!("variables: {}", e.key),
+                    format!("variable `{}` is not set", e.key),
+                )),
             }
         }
     }
@@ -174,11 +190,12 @@ pub fn check(case: &Case, observed: &Observed<'_>) -> Vec<Failure> {
             (Some((again, calls)), _) => {
                 let status = again.status.map_or("none", Status::as_str);
                 if again.status != Some(Status::Unchanged) {
-                    let mut diff = vec![
-                        "- unchanged".to_string(),
-                        format!("+ {status}"),
-                    ];
-                    diff.extend(calls.iter().map(|c| format!("  the second apply called {}", c.shown())));
+                    let mut diff = vec!["- unchanged".to_string(), format!("+ {status}")];
+                    diff.extend(
+                        calls
+                            .iter()
+                            .map(|c| format!("  the second apply called {}", c.shown())),
+                    );
                     if let Some(e) = &again.error {
                         diff.push(format!("  error: {e}"));
                     }
@@ -225,7 +242,9 @@ fn subset(expected: &serde_json::Value, found: &serde_json::Value) -> bool {
         (J::Object(e), J::Object(f)) => e
             .iter()
             .all(|(k, v)| f.get(k).is_some_and(|fv| subset(v, fv))),
-        (J::Array(e), J::Array(f)) => e.len() == f.len() && e.iter().zip(f).all(|(a, b)| subset(a, b)),
+        (J::Array(e), J::Array(f)) => {
+            e.len() == f.len() && e.iter().zip(f).all(|(a, b)| subset(a, b))
+        }
         (J::Number(a), J::Number(b)) => a.as_f64() == b.as_f64(),
         (a, b) => a == b,
     }
@@ -241,8 +260,28 @@ fn check_subset(what: &str, expected: &Node, found: &serde_json::Value, out: &mu
         what,
         format!("{what} differ (expected a subset of what was found)"),
         &pretty(&expected),
-        &pretty(found),
+        &pretty(&project(&expected, found)),
     ));
+}
+
+/// What of `found` the expectation speaks of: the keys of each map it names (others are
+/// left out of the diff, they do not matter), the rest as found.
+fn project(expected: &serde_json::Value, found: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match (expected, found) {
+        (J::Object(e), J::Object(f)) => f
+            .iter()
+            .filter(|(k, _)| e.contains_key(*k))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    e.get(k).map_or_else(|| v.clone(), |ev| project(ev, v)),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        _ => found.clone(),
+    }
 }
 
 fn check_file(dir: &Path, f: &CaseFile, out: &mut Vec<Failure>) {
@@ -266,7 +305,10 @@ fn check_file(dir: &Path, f: &CaseFile, out: &mut Vec<Failure>) {
         (None, None) => {}
         (None, Some(_)) => out.push(Failure::plain(
             &what,
-            format!("expected `{}` to be absent, but it exists", f.path.display()),
+            format!(
+                "expected `{}` to be absent, but it exists",
+                f.path.display()
+            ),
         )),
         (Some(_), None) => out.push(Failure::plain(
             &what,
@@ -361,8 +403,10 @@ fn check_calls(expected: &[CallExpect], strict: bool, calls: &[Call], out: &mut 
             {
                 Some((i, _)) => at = i + 1,
                 None => {
-                    let mut diff: Vec<String> =
-                        expected.iter().map(|x| format!("- {}", shown_expect(x))).collect();
+                    let mut diff: Vec<String> = expected
+                        .iter()
+                        .map(|x| format!("- {}", shown_expect(x)))
+                        .collect();
                     diff.extend(calls.iter().map(|c| format!("+ {}", c.shown())));
                     out.push(Failure {
                         expectation: "calls: order".into(),

@@ -277,7 +277,9 @@ pub fn load(path: &Path, errors: &mut Vec<Diagnostic>) -> Vec<TestFile> {
     let text = match crate::input::read_text_bounded(path, MAX_FILE_BYTES) {
         Ok(t) => t,
         Err(e) => {
-            errors.push(Diagnostic::error(format!("cannot read test file {shown}: {e}")));
+            errors.push(Diagnostic::error(format!(
+                "cannot read test file {shown}: {e}"
+            )));
             return Vec::new();
         }
     };
@@ -362,7 +364,10 @@ impl Reader<'_> {
         match &node.value {
             Value::Map(entries) => {
                 if entries.len() > MAX_ITEMS {
-                    self.error(node.mark, format!("{what} has more than {MAX_ITEMS} entries"));
+                    self.error(
+                        node.mark,
+                        format!("{what} has more than {MAX_ITEMS} entries"),
+                    );
                     return &[];
                 }
                 entries
@@ -476,15 +481,15 @@ impl Reader<'_> {
 
     fn regex(&mut self, node: &Node, what: &str) -> Option<regex::Regex> {
         let text = self.text(node, what)?;
-        match regex::RegexBuilder::new(&text)
-            .size_limit(1 << 20)
-            .build()
-        {
+        match regex::RegexBuilder::new(&text).size_limit(1 << 20).build() {
             Ok(re) => Some(re),
             Err(e) => {
                 let first = e.to_string();
                 let first = first.lines().last().unwrap_or_default().trim().to_string();
-                self.error(node.mark, format!("{what}: invalid regex `{text}`: {first}"));
+                self.error(
+                    node.mark,
+                    format!("{what}: invalid regex `{text}`: {first}"),
+                );
                 None
             }
         }
@@ -497,10 +502,7 @@ impl Reader<'_> {
             Some("is empty")
         } else if path.is_absolute() {
             Some("is absolute")
-        } else if path
-            .components()
-            .any(|c| matches!(c, Component::ParentDir))
-        {
+        } else if path.components().any(|c| matches!(c, Component::ParentDir)) {
             Some("goes up with `..`")
         } else {
             None
@@ -554,7 +556,9 @@ impl Reader<'_> {
             Some(m) => {
                 if let Some(me) = self.map(&m.value, "`metadata`", METADATA) {
                     match me.iter().find(|e| e.key == "name") {
-                        Some(n) => name = self.string(&n.value, "`metadata.name`").unwrap_or_default(),
+                        Some(n) => {
+                            name = self.string(&n.value, "`metadata.name`").unwrap_or_default()
+                        }
                         None => self.error(m.value.mark, "missing `metadata.name`".into()),
                     }
                 }
@@ -576,7 +580,10 @@ impl Reader<'_> {
             Some(c) => {
                 let items = self.seq(&c.value, "`spec.cases`");
                 if items.is_empty() && matches!(c.value.value, Value::Seq(_)) {
-                    self.error(c.value.mark, "`spec.cases` is empty: a test file has at least one case".into());
+                    self.error(
+                        c.value.mark,
+                        "`spec.cases` is empty: a test file has at least one case".into(),
+                    );
                 }
                 for (i, item) in items.iter().enumerate() {
                     if let Some(case) = self.case(item, i) {
@@ -611,7 +618,10 @@ impl Reader<'_> {
         let it = match get("it") {
             Some(e) => self.text(&e.value, "`it`")?,
             None => {
-                self.error(node.mark, format!("{what}: missing `it` (what the case shows)"));
+                self.error(
+                    node.mark,
+                    format!("{what}: missing `it` (what the case shows)"),
+                );
                 return None;
             }
         };
@@ -672,14 +682,21 @@ impl Reader<'_> {
         let Value::Map(entries) = &node.value else {
             self.error(
                 node.mark,
-                format!("`manifest` must be a mapping (a manifest, or `{{file, name}}`), not {}", node.type_name()),
+                format!(
+                    "`manifest` must be a mapping (a manifest, or `{{file, name}}`), not {}",
+                    node.type_name()
+                ),
             );
             return None;
         };
         if entries.iter().any(|e| e.key == "kind") {
             return Some(CaseManifest::Inline(node.clone()));
         }
-        let entries = self.map(node, "`manifest` (a reference to another file)", MANIFEST_REF)?;
+        let entries = self.map(
+            node,
+            "`manifest` (a reference to another file)",
+            MANIFEST_REF,
+        )?;
         let get = |k: &str| entries.iter().find(|e| e.key == k);
         let (Some(file), Some(name)) = (get("file"), get("name")) else {
             self.error_help(
@@ -725,7 +742,10 @@ impl Reader<'_> {
                         if crate::manifest::split_name(&x.key).is_none() {
                             self.error_help(
                                 x.key_mark,
-                                format!("`mocks.vars`: `{}` is not a variable of another manifest", x.key),
+                                format!(
+                                    "`mocks.vars`: `{}` is not a variable of another manifest",
+                                    x.key
+                                ),
                                 "name it `manifest.key`, as `vars::get(\"db.id\")` reads it".into(),
                             );
                             continue;
@@ -750,8 +770,7 @@ impl Reader<'_> {
                 }
                 "files" => {
                     for x in self.free_map(v, "`mocks.files`") {
-                        let Some(path) = self.case_path(&x.key, x.key_mark, "`mocks.files`")
-                        else {
+                        let Some(path) = self.case_path(&x.key, x.key_mark, "`mocks.files`") else {
                             continue;
                         };
                         if let Some(content) = self.text(&x.value, "a `mocks.files` content") {
@@ -786,7 +805,10 @@ impl Reader<'_> {
                             Value::Int(i) => i.to_string().parse().ok(),
                             Value::Float(f) => Some(f),
                             _ => {
-                                self.error(now.value.mark, "`mocks.time.now` must be seconds since the epoch".into());
+                                self.error(
+                                    now.value.mark,
+                                    "`mocks.time.now` must be seconds since the epoch".into(),
+                                );
                                 None
                             }
                         };
@@ -806,14 +828,22 @@ impl Reader<'_> {
         spec
     }
 
-    fn command(&mut self, entries: &[crate::manifest::Entry], node: &Node, what: &str) -> Option<CommandMatch> {
+    fn command(
+        &mut self,
+        entries: &[crate::manifest::Entry],
+        node: &Node,
+        what: &str,
+    ) -> Option<CommandMatch> {
         let get = |k: &str| entries.iter().find(|e| e.key == k);
         let argv = get("match").or_else(|| get("argv"));
         match (argv, get("script")) {
             (Some(m), None) => {
                 let items = self.seq(&m.value, &format!("{what} `{}`", m.key));
                 if items.is_empty() {
-                    self.error(m.value.mark, format!("{what}: an argv has at least one word"));
+                    self.error(
+                        m.value.mark,
+                        format!("{what}: an argv has at least one word"),
+                    );
                     return None;
                 }
                 let globs: Option<Vec<_>> = items
@@ -822,7 +852,9 @@ impl Reader<'_> {
                     .collect();
                 globs.map(CommandMatch::Argv)
             }
-            (None, Some(s)) => self.regex(&s.value, &format!("{what} `script`")).map(CommandMatch::Script),
+            (None, Some(s)) => self
+                .regex(&s.value, &format!("{what} `script`"))
+                .map(CommandMatch::Script),
             (Some(_), Some(s)) => {
                 self.error(s.key_mark, format!("{what}: give `match` (an argv) or `script` (a regex for a string command), not both"));
                 None
@@ -869,7 +901,10 @@ impl Reader<'_> {
         let entries = self.map(node, "a `mocks.http` entry", HTTP)?;
         let get = |k: &str| entries.iter().find(|e| e.key == k);
         let Some(url) = get("url") else {
-            self.error(node.mark, "a `mocks.http` entry needs `url` (a glob)".into());
+            self.error(
+                node.mark,
+                "a `mocks.http` entry needs `url` (a glob)".into(),
+            );
             return None;
         };
         let url = self.glob(&url.value, "`url`")?;
@@ -1025,7 +1060,10 @@ impl Reader<'_> {
             "shell" => CallMatch::Command(self.command(entries, node, "`expect.calls.shell`")?),
             "http" => {
                 let Some(url) = get("url") else {
-                    self.error(node.mark, "an `expect.calls.http` entry needs `url` (a glob)".into());
+                    self.error(
+                        node.mark,
+                        "an `expect.calls.http` entry needs `url` (a glob)".into(),
+                    );
                     return None;
                 };
                 CallMatch::Http {
@@ -1059,7 +1097,8 @@ pub fn node_json(node: &Node) -> serde_json::Value {
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => (*b).into(),
         Value::Int(i) => (*i).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::String(s) => s.clone().into(),
         Value::Seq(items) => items.iter().map(node_json).collect(),
         Value::Map(entries) => entries

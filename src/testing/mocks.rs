@@ -80,10 +80,10 @@ impl Mocks {
             http: Mutex::new(spec.http.clone()),
             env: spec.env.clone(),
             prompt: spec.prompt.clone(),
-            facts: spec.facts.as_ref().and_then(|n| {
-                crate::manifest::node_to_dynamic(n)
-                    .try_cast::<Map>()
-            }),
+            facts: spec
+                .facts
+                .as_ref()
+                .and_then(|n| crate::manifest::node_to_dynamic(n).try_cast::<Map>()),
             file: file.to_string(),
             recorded: Mutex::new(Recorded {
                 clock: spec.now.unwrap_or(DEFAULT_NOW),
@@ -120,7 +120,11 @@ impl Mocks {
 
     /// The calls recorded after the first `n`.
     pub fn calls_since(&self, n: usize) -> Vec<Call> {
-        self.lock().calls.get(n..).map(<[Call]>::to_vec).unwrap_or_default()
+        self.lock()
+            .calls
+            .get(n..)
+            .map(<[Call]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// The calls no mock answered, as the error each raised.
@@ -155,7 +159,9 @@ impl Mocks {
         };
         let text = format!("unmocked call {}{near}", call.shown());
         self.lock().unmocked.push(text.clone());
-        format!("{text} (ordo test answers only what the case mocks: add one under `mocks.{section}`)")
+        format!(
+            "{text} (ordo test answers only what the case mocks: add one under `mocks.{section}`)"
+        )
     }
 
     fn shell(&self, argv: &[String], script: Option<&str>) -> Result<Dynamic, String> {
@@ -189,9 +195,7 @@ impl Mocks {
         let text = script.map_or_else(|| argv.join(" "), str::to_string);
         let nearest = nearest(
             &text,
-            mocks
-                .iter()
-                .map(|m| (m.matcher.shown(), m.mark.line)),
+            mocks.iter().map(|m| (m.matcher.shown(), m.mark.line)),
         );
         drop(mocks);
         Err(self.unmocked_call(&call, nearest, "shell"))

@@ -40,11 +40,7 @@ fn paint(color: bool, code: &str, text: &str) -> String {
 pub fn human(results: &Results, color: bool) -> String {
     let mut out = String::new();
     let n = results.cases.len();
-    let _ = writeln!(
-        out,
-        "running {n} {}",
-        if n == 1 { "case" } else { "cases" }
-    );
+    let _ = writeln!(out, "running {n} {}", if n == 1 { "case" } else { "cases" });
     for c in &results.cases {
         let verdict = if c.failures.is_empty() {
             paint(color, "32", "ok")
@@ -53,7 +49,11 @@ pub fn human(results: &Results, color: bool) -> String {
         };
         let _ = writeln!(out, "test {}: {} ... {verdict}", c.file, c.it);
     }
-    let failed: Vec<&CaseResult> = results.cases.iter().filter(|c| !c.failures.is_empty()).collect();
+    let failed: Vec<&CaseResult> = results
+        .cases
+        .iter()
+        .filter(|c| !c.failures.is_empty())
+        .collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "\nfailures:");
         for c in &failed {
@@ -139,9 +139,8 @@ pub fn junit(results: &Results) -> Result<String, String> {
         let status = if c.failures.is_empty() {
             quick_junit::TestCaseStatus::success()
         } else {
-            let mut s = quick_junit::TestCaseStatus::non_success(
-                quick_junit::NonSuccessKind::Failure,
-            );
+            let mut s =
+                quick_junit::TestCaseStatus::non_success(quick_junit::NonSuccessKind::Failure);
             let first = c
                 .failures
                 .first()

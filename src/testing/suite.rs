@@ -135,8 +135,10 @@ fn manifest(
             m
         }
         CaseManifest::File { path, name, mark } => {
-            let loaded =
-                crate::manifest::load(std::slice::from_ref(path), &crate::manifest::Limits::default());
+            let loaded = crate::manifest::load(
+                std::slice::from_ref(path),
+                &crate::manifest::Limits::default(),
+            );
             if !loaded.errors.is_empty() {
                 errors.extend(loaded.errors.into_iter().map(Diagnostic::from));
                 return None;

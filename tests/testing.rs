@@ -1,0 +1,728 @@
+//! `ordo test` (DESIGN §12, issue 20) through the real binary: handler tests with a
+//! mocked standard library, each expectation kind failing with its diff, unmocked calls,
+//! the sandbox of a case, invalid test files (exit 3 at file:line), the JUnit report.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use common::Test;
+
+/// A handler for the tests: writes `Hello, WHO!` to `spec.file` (below `m.dir`), asks
+/// `systemctl is-active web` first, returns the path and the state; `check` compares.
+const GREETING: &str = r#"
+register("Greeting", "^1");
+permissions(["file:read", "file:write", "shell"]);
+
+fn target(m) { path::join(m.dir, m.spec.file) }
+
+fn check(m) {
+    let p = target(m);
+    if m.action == "delete" { return file::exists(p); }
+    !file::exists(p) || file::read(p) != "Hello, " + m.spec.who + "!"
+}
+
+fn apply(m) {
+    let r = shell::run(["systemctl", "is-active", "web"]);
+    let state = r.stdout;
+    state.trim();
+    file::write(target(m), "Hello, " + m.spec.who + "!");
+    log::info("greeted " + m.spec.who);
+    #{ path: m.spec.file, state: state }
+}
+
+fn delete(m) {
+    file::remove(target(m));
+}
+"#;
+
+const MANIFEST: &str = "{kind: Greeting, version: v1, metadata: {name: hello}, spec: {who: World, file: out/hello.txt}}";
+
+fn suite(cases: &str) -> String {
+    format!(
+        "kind: HandlerTest\nversion: v1\nmetadata: {{name: greeting}}\nspec:\n  cases:\n{cases}"
+    )
+}
+
+fn greeting(cases: &str) -> Test {
+    Test::new()
+        .handler("greeting.rhai", GREETING)
+        .file("greeting.test.yaml", &suite(cases))
+}
+
+const ACTIVE: &str = r#"shell: [{match: ["systemctl", "is-active", "*"], stdout: "active\n"}]"#;
+
+#[test]
+fn a_passing_suite_exits_0_with_a_line_per_case_and_the_count() {
+    let cases = format!(
+        r#"
+  - it: writes the greeting on first apply
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+      files: {{out/old.txt: "x"}}
+    expect:
+      status: changed
+      outputs: {{path: out/hello.txt, state: active}}
+      variables: {{hello.state: active}}
+      files: {{out/hello.txt: "Hello, World!", out/old.txt: "x", out/none.txt: absent}}
+      calls: {{shell: [{{argv: ["systemctl", "is-active", "web"], times: 1}}]}}
+      logs: ["greeted World"]
+      idempotent: true
+  - it: does nothing when the greeting is there
+    manifest: {MANIFEST}
+    mocks:
+      files: {{out/hello.txt: "Hello, World!"}}
+    expect: {{status: unchanged, calls: {{shell: [{{match: ["*", "*", "*"], times: 0}}]}}}}
+  - it: deletes the greeting
+    manifest: {MANIFEST}
+    action: delete
+    mocks:
+      files: {{out/hello.txt: "Hello, World!"}}
+    expect: {{status: changed, files: {{out/hello.txt: absent}}}}
+  - it: check says there is work to do
+    manifest: {MANIFEST}
+    action: check
+    expect: {{status: pending}}
+"#
+    );
+    let t = greeting(&cases);
+    let out = t.run(&["test"]);
+    out.code(0)
+        .stdout_has("test greeting.test.yaml: writes the greeting on first apply ... ok")
+        .stdout_has("test greeting.test.yaml: deletes the greeting ... ok")
+        .stdout_has("test result: 4 passed, 0 failed");
+    assert!(
+        out.stdout
+            .trim_end()
+            .ends_with("test result: 4 passed, 0 failed"),
+        "{}",
+        out.stdout
+    );
+    // The cases ran in their own directories, never in the project.
+    assert!(!t.exists("out"), "a case wrote into the project");
+}
+
+#[test]
+fn each_failed_expectation_is_shown_with_its_diff() {
+    let cases = format!(
+        r#"
+  - it: expects wrong things
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect:
+      status: changed
+      outputs: {{state: inactive}}
+      variables: {{hello.path: elsewhere.txt}}
+      files: {{out/hello.txt: "Hello, world!", out/other.txt: "x"}}
+      calls: {{shell: [{{argv: ["systemctl", "restart", "web"]}}, {{match: ["systemctl", "*", "*"], times: 2}}]}}
+      logs: ["greeted Moon"]
+  - it: expects a failure that does not come
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect: {{status: failed, error: "connection refused"}}
+  - it: expects an absent file that is there
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect: {{files: {{out/hello.txt: absent}}}}
+"#
+    );
+    let out = greeting(&cases).run(&["test"]);
+    out.code(1)
+        .stdout_has("test greeting.test.yaml: expects wrong things ... FAILED")
+        .stdout_has("---- greeting.test.yaml:7: expects wrong things ----")
+        .stdout_has("outputs: outputs differ")
+        .stdout_has("-   \"state\": \"inactive\"")
+        .stdout_has("+   \"state\": \"active\"")
+        .stdout_has("variables: hello.path")
+        .stdout_has("files: out/hello.txt: `out/hello.txt` differs")
+        .stdout_has("- Hello, world!")
+        .stdout_has("+ Hello, World!")
+        .stdout_has("files: out/other.txt: expected `out/other.txt`, but there is no such file")
+        .stdout_has("calls: shell: expected at least one matching call, found none")
+        .stdout_has("- shell [\"systemctl\", \"restart\", \"web\"]")
+        .stdout_has("+ shell::run([\"systemctl\", \"is-active\", \"web\"])")
+        .stdout_has("calls: shell: expected 2 matching call(s), found 1")
+        .stdout_has("logs: no log line matches /greeted Moon/")
+        .stdout_has("status: expected `failed`, got `changed`")
+        .stdout_has("error: expected an error matching /connection refused/")
+        .stdout_has("expected `out/hello.txt` to be absent, but it exists")
+        .stdout_has("test result: 0 passed, 3 failed");
+}
+
+#[test]
+fn a_failing_call_shows_its_error_under_the_status() {
+    let cases = format!(
+        r#"
+  - it: fails on a command
+    manifest: {MANIFEST}
+    mocks:
+      shell: [{{match: ["systemctl", "is-active", "*"], code: 3, stderr: "unit web not found"}}]
+    expect: {{status: changed}}
+  - it: expects the failure
+    manifest: {MANIFEST}
+    mocks:
+      shell: [{{match: ["systemctl", "is-active", "*"], code: 3, stderr: "unit web not found"}}]
+    expect: {{status: failed, error: "exited with code 3: unit web not found"}}
+"#
+    );
+    let out = greeting(&cases).run(&["test"]);
+    out.code(1)
+        .stdout_has("status: expected `changed`, got `failed`")
+        .stdout_has("greeting.rhai:14")
+        .stdout_has("test greeting.test.yaml: expects the failure ... ok")
+        .stdout_has("test result: 1 passed, 1 failed");
+}
+
+#[test]
+fn an_unmocked_call_fails_the_case_naming_the_call_the_line_and_the_nearest_mock() {
+    let cases = format!(
+        r#"
+  - it: has the wrong mock
+    manifest: {MANIFEST}
+    mocks:
+      shell:
+      - {{match: ["systemctl", "is-enabled", "*"], stdout: "enabled"}}
+      - {{match: ["apt-get", "install", "-y", "*"]}}
+    expect: {{status: changed}}
+"#
+    );
+    let out = greeting(&cases).run(&["test"]);
+    out.code(1)
+        .stdout_has("unmocked call shell::run([\"systemctl\", \"is-active\", \"web\"])")
+        .stdout_has(
+            "the nearest mock is [\"systemctl\", \"is-enabled\", \"*\"] (greeting.test.yaml:11)",
+        )
+        // The handler line of the call.
+        .stdout_has("--> greeting.rhai:14:")
+        .stdout_has("test result: 0 passed, 1 failed");
+}
+
+#[test]
+fn an_unmocked_call_the_handler_catches_still_fails_the_case() {
+    let handler = r#"
+register("Quiet", "^1");
+permissions(["shell", "http"]);
+fn apply(m) {
+    try { shell::run("curl -sf http://example.com"); } catch (e) { }
+    try { http::get("https://api.example.com/v1/things"); } catch (e) { }
+}
+"#;
+    let t = Test::new().handler("quiet.rhai", handler).file(
+        "quiet.test.yaml",
+        &suite(
+            r#"
+  - it: swallows errors
+    manifest: {kind: Quiet, version: v1, metadata: {name: q}}
+    mocks:
+      http: [{method: GET, url: "https://api.example.com/v2/*"}]
+    expect: {status: changed}
+"#,
+        ),
+    );
+    t.run(&["test"])
+        .code(1)
+        .stdout_has("mocks: unmocked call shell::run(\"curl -sf http://example.com\"); the case has no `mocks.shell`")
+        .stdout_has("mocks: unmocked call http GET https://api.example.com/v1/things; the nearest mock is GET https://api.example.com/v2/* (quiet.test.yaml:10)");
+}
+
+#[test]
+fn http_env_values_vars_prompts_time_and_facts_are_mocked() {
+    let handler = r#"
+register("World", "^1");
+permissions(["http", "env", "prompt", "shell", "file:write"]);
+fn apply(m) {
+    let r = http::get("https://api.example.com/v1/item");
+    let item = json::parse(r.body);
+    let t0 = time::now();
+    time::sleep(3600);
+    let slept = time::now() - t0;
+    let answer = term::prompt("Password: ");
+    let f = host::facts();
+    let line = `${item.id} ${env::get("HOME")} ${values::get("port")} ${vars::get("db.id")} ${m.spec.port} ${slept} ${answer} ${f.os} ${env::get("UNSET", "dflt")}`;
+    file::write("out.txt", line);
+    #{ line: line }
+}
+"#;
+    let t = Test::new().handler("world.rhai", handler).file(
+        "world.test.yaml",
+        &suite(
+            r#"
+  - it: answers everything from the mocks
+    manifest: {kind: World, version: v1, metadata: {name: w}, spec: {port: !Value port}}
+    mocks:
+      http: [{method: GET, url: "https://api.example.com/*", status: 200, json: {id: 7}}]
+      env: {HOME: /home/test, UNSET: null}
+      values: {port: 8080}
+      vars: {db.id: i-0abc}
+      prompt: {"Password*": hunter2}
+      time: {now: 1000}
+      facts: {os: linux}
+    expect:
+      status: changed
+      files: {out.txt: "7 /home/test 8080 i-0abc 8080 3600.0 hunter2 linux dflt"}
+      calls:
+        http: [{method: GET, url: "https://api.example.com/v1/item", times: 1}]
+        env: [{arg: HOME}]
+        time: [{arg: "3600*", times: 1}]
+"#,
+        ),
+    );
+    let started = std::time::Instant::now();
+    t.run(&["test"])
+        .code(0)
+        .stdout_has("test result: 1 passed, 0 failed");
+    // `time::sleep(3600)` advanced the virtual clock without waiting.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn an_http_mock_can_fail_with_a_transport_error_or_a_status() {
+    let handler = r#"
+register("Api", "^1");
+permissions(["http"]);
+fn apply(m) { let r = http::get(m.spec.url); if !r.ok { throw "status " + r.status; } }
+"#;
+    let t = Test::new().handler("api.rhai", handler).file(
+        "api.test.yaml",
+        &suite(
+            r#"
+  - it: fails clearly when the API is down
+    manifest: {kind: Api, version: v1, metadata: {name: a}, spec: {url: "https://api.example.com/x"}}
+    mocks: {http: [{method: GET, url: "*", error: "connection refused"}]}
+    expect: {status: failed, error: "connection refused"}
+  - it: fails on a 503
+    manifest: {kind: Api, version: v1, metadata: {name: a}, spec: {url: "https://api.example.com/x"}}
+    mocks: {http: [{url: "https://api.example.com/*", status: 503}]}
+    expect: {status: failed, error: "status 503"}
+"#,
+        ),
+    );
+    t.run(&["test"])
+        .code(0)
+        .stdout_has("test result: 2 passed, 0 failed");
+}
+
+#[test]
+fn a_shell_mock_with_times_answers_that_often_then_the_next_one_does() {
+    let handler = r#"
+register("Probe", "^1");
+permissions(["shell"]);
+fn apply(m) {
+    let n = 0;
+    while shell::run(["curl", "-sf", m.spec.url], #{ check: false }).code != 0 { n += 1; time::sleep(1); }
+    #{ retries: n }
+}
+"#;
+    let t = Test::new().handler("probe.rhai", handler).file(
+        "probe.test.yaml",
+        &suite(
+            r#"
+  - it: retries until ready
+    manifest: {kind: Probe, version: v1, metadata: {name: p}, spec: {url: "http://x"}}
+    mocks:
+      shell:
+      - {match: ["curl", "-sf", "*"], code: 7, times: 2}
+      - {match: ["curl", "-sf", "*"], code: 0}
+    expect:
+      outputs: {retries: 2}
+      calls: {shell: [{match: ["curl", "*", "*"], times: 3}]}
+"#,
+        ),
+    );
+    t.run(&["test"])
+        .code(0)
+        .stdout_has("test result: 1 passed, 0 failed");
+}
+
+#[test]
+fn a_string_command_is_matched_by_a_regex_and_a_catch_all_argv_glob_matches_one_word_each() {
+    let handler = r#"
+register("Sh", "^1");
+permissions(["shell"]);
+fn apply(m) { shell::run("apt-get install -y nginx && systemctl start nginx"); shell::run(["true"]); }
+"#;
+    let t = Test::new().handler("sh.rhai", handler).file(
+        "sh.test.yaml",
+        &suite(
+            r#"
+  - it: matches by script
+    manifest: {kind: Sh, version: v1, metadata: {name: s}}
+    mocks:
+      shell: [{script: "^apt-get install"}, {match: ["*"]}]
+    expect:
+      calls:
+        order: strict
+        shell: [{script: "nginx"}, {argv: ["true"]}]
+"#,
+        ),
+    );
+    t.run(&["test"]).code(0).stdout_has("1 passed, 0 failed");
+}
+
+#[test]
+fn calls_in_the_wrong_order_fail_order_strict() {
+    let handler = r#"
+register("Two", "^1");
+permissions(["shell"]);
+fn apply(m) { shell::run(["b"]); shell::run(["a"]); }
+"#;
+    let t = Test::new().handler("two.rhai", handler).file(
+        "two.test.yaml",
+        &suite(
+            r#"
+  - it: wants a then b
+    manifest: {kind: Two, version: v1, metadata: {name: t}}
+    mocks: {shell: [{match: ["*"]}]}
+    expect:
+      calls: {order: strict, shell: [{argv: [a]}, {argv: [b]}]}
+"#,
+        ),
+    );
+    t.run(&["test"])
+        .code(1)
+        .stdout_has("calls: order: `order: strict`: no call matching shell [\"b\"] after the ones before it")
+        .stdout_has("+ shell::run([\"b\"])");
+}
+
+#[test]
+fn a_permission_the_handler_does_not_declare_is_an_input_error_at_its_line() {
+    let handler = r#"
+register("Greedy", "^1");
+permissions(["file:write"]);
+fn apply(m) {
+    shell::run(["id"]);
+}
+"#;
+    let t = Test::new().handler("greedy.rhai", handler).file(
+        "greedy.test.yaml",
+        &suite(
+            r#"
+  - it: runs id
+    manifest: {kind: Greedy, version: v1, metadata: {name: g}}
+    mocks: {shell: [{match: ["id"]}]}
+    expect: {status: changed}
+"#,
+        ),
+    );
+    t.run(&["test"])
+        .code(3)
+        .stderr_has("greedy.rhai:5")
+        .stderr_has("shell");
+}
+
+#[test]
+fn a_denied_permission_fails_the_case_as_it_fails_a_run() {
+    let cases = format!(
+        r#"
+  - it: cannot run commands
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect: {{status: failed, error: "which this run denies"}}
+"#
+    );
+    greeting(&cases)
+        .run(&["test", "--deny", "shell"])
+        .code(0)
+        .stdout_has("1 passed, 0 failed");
+}
+
+#[test]
+fn an_idempotence_failure_names_what_the_second_apply_did() {
+    let handler = r#"
+register("Again", "^1");
+permissions(["shell"]);
+fn check(m) { true }
+fn apply(m) { shell::run(["touch", "x"]); }
+"#;
+    let t = Test::new().handler("again.rhai", handler).file(
+        "again.test.yaml",
+        &suite(
+            r#"
+  - it: is not idempotent
+    manifest: {kind: Again, version: v1, metadata: {name: a}}
+    mocks: {shell: [{match: ["touch", "*"]}]}
+    expect: {status: changed, idempotent: true, calls: {shell: [{argv: [touch, x], times: 1}]}}
+"#,
+        ),
+    );
+    let out = t.run(&["test"]);
+    out.code(1)
+        .stdout_has("idempotent: not idempotent: the second apply was `changed`")
+        .stdout_has("- unchanged")
+        .stdout_has("+ changed")
+        .stdout_has("the second apply called shell::run([\"touch\", \"x\"])");
+    // The calls expectation counts the first apply's calls only.
+    assert!(!out.stdout.contains("calls: shell"), "{}", out.stdout);
+}
+
+#[test]
+fn a_handler_cannot_write_outside_its_case_directory() {
+    let handler = r#"
+register("Escape", "^1");
+permissions(["file:write"]);
+fn apply(m) { file::write(m.spec.path, "owned"); }
+"#;
+    let t = Test::new().handler("escape.rhai", handler);
+    let outside = t.path().join("outside.txt");
+    let t = t.file(
+        "escape.test.yaml",
+        &suite(&format!(
+            r#"
+  - it: writes up
+    manifest: {{kind: Escape, version: v1, metadata: {{name: e}}, spec: {{path: ../escaped.txt}}}}
+    expect: {{status: failed, error: "outside the allowed roots"}}
+  - it: writes to an absolute path
+    manifest: {{kind: Escape, version: v1, metadata: {{name: e}}, spec: {{path: "{}"}}}}
+    expect: {{status: failed, error: "outside the allowed roots"}}
+  - it: writes inside with a relative path
+    manifest: {{kind: Escape, version: v1, metadata: {{name: e}}, spec: {{path: in.txt}}}}
+    expect: {{files: {{in.txt: owned}}}}
+"#,
+            outside.display()
+        )),
+    );
+    t.run(&["test"]).code(0).stdout_has("3 passed, 0 failed");
+    assert!(!outside.exists());
+    assert!(!t.exists("in.txt"));
+}
+
+#[test]
+fn an_invalid_test_file_is_an_input_error_at_file_line_with_did_you_mean() {
+    let t = greeting(&format!(
+        r#"
+  - it: misspells
+    manifest: {MANIFEST}
+    mokcs: {{}}
+    expect: {{status: chnaged}}
+  - it: escapes
+    manifest: {MANIFEST}
+    mocks: {{files: {{../x: y, /etc/z: w}}}}
+    expect: {{error: "(unclosed", files: {{out/../../y: absent}}, calls: {{shell: [{{argv: [a], times: -1}}]}}}}
+"#
+    ));
+    let out = t.run(&["test"]);
+    out.code(3)
+        .stderr_has("greeting.test.yaml:9:5")
+        .stderr_has("unknown key `mokcs` in `spec.cases[0]`; did you mean `mocks`?")
+        .stderr_has("greeting.test.yaml:10:22")
+        .stderr_has("unknown status `chnaged`; did you mean `changed`?")
+        .stderr_has("`mocks.files` `../x` goes up with `..`")
+        .stderr_has("`mocks.files` `/etc/z` is absolute")
+        .stderr_has("`expect.error`: invalid regex `(unclosed`")
+        .stderr_has("`expect.files` `out/../../y` goes up")
+        .stderr_has("`times` must be 0 or more, not -1");
+    assert!(out.stdout.is_empty(), "no case ran: {}", out.stdout);
+    assert!(!t.exists("x") && !t.path().parent().unwrap().join("x").exists());
+}
+
+#[test]
+fn a_case_for_an_unknown_kind_or_action_is_an_input_error() {
+    let t = greeting(
+        r#"
+  - it: unknown kind
+    manifest: {kind: Greting, version: v1, metadata: {name: g}}
+    expect: {status: changed}
+  - it: unknown action
+    manifest: {kind: Greeting, version: v1, metadata: {name: g}, spec: {who: a, file: b}}
+    action: aply
+    expect: {status: changed}
+"#,
+    );
+    t.run(&["test"])
+        .code(3)
+        .stderr_has("greeting.test.yaml:8:")
+        .stderr_has("Greeting")
+        .stderr_has("unknown action `aply`; did you mean `apply`?")
+        .stderr_has("greeting.test.yaml:12:13");
+}
+
+#[test]
+fn a_test_file_is_never_loaded_as_a_manifest_or_a_handler() {
+    let cases = format!(
+        r#"
+  - it: writes
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect: {{status: changed}}
+"#
+    );
+    let t = greeting(&cases)
+        .file("greeting.test.rhai", "this is not a handler(")
+        .manifest(
+            "site.yaml",
+            "kind: Greeting\nversion: v1\nmetadata: {name: site}\nspec: {who: X, file: x.txt}\n",
+        );
+    t.run(&["validate"]).code(0);
+    t.run(&["lint"]).code(0);
+}
+
+#[test]
+fn the_junit_report_has_a_suite_per_file_and_a_failure_per_failed_case() {
+    let cases = format!(
+        r#"
+  - it: passes
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect: {{status: changed}}
+  - it: fails
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect: {{status: unchanged}}
+"#
+    );
+    let t = greeting(&cases);
+    t.run(&["test", "--junit", "report.xml"]).code(1);
+    let xml = t.read("report.xml");
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(
+        xml.contains("<testsuites name=\"ordo test\" tests=\"2\" skipped=\"0\" failures=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testsuite name=\"greeting.test.yaml\" tests=\"2\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"passes\" classname=\"greeting.test.yaml\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<testcase name=\"fails\""), "{xml}");
+    assert!(
+        xml.contains(
+            "<failure message=\"status: expected `unchanged`, got `changed`\" type=\"expectation\">"
+        ),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+}
+
+#[test]
+fn json_output_filter_and_list() {
+    let cases = format!(
+        r#"
+  - it: first apply
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect: {{status: changed}}
+  - it: second case
+    manifest: {MANIFEST}
+    expect: {{status: unchanged}}
+"#
+    );
+    let t = greeting(&cases);
+    let out = t.run(&["test", "--list"]);
+    out.code(0)
+        .stdout_has("greeting.test.yaml: first apply\ngreeting.test.yaml: second case\n2 cases");
+    let out = t.run(&["test", "--filter", "first*", "-o", "json"]);
+    out.code(0);
+    let v = out.json();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["passed"], 1);
+    assert_eq!(v["failed"], 0);
+    assert_eq!(v["cases"].as_array().unwrap().len(), 1);
+    assert_eq!(v["cases"][0]["it"], "first apply");
+    assert_eq!(v["cases"][0]["status"], "changed");
+    assert_eq!(v["untested"][0]["functions"][0], "delete");
+    let out = t.run(&["test", "-o", "json"]);
+    out.code(1);
+    let v = out.json();
+    assert_eq!(v["failed"], 1);
+    let failures = v["cases"][1]["failures"].as_array().unwrap();
+    assert_eq!(failures[0]["expectation"], "status");
+    assert!(failures.iter().any(|f| f["expectation"] == "mocks"), "{v}");
+    t.run(&["test", "--filter", "frist apply"])
+        .code(3)
+        .stderr_has("--filter `frist apply` matches no case; did you mean `first apply`?");
+}
+
+#[test]
+fn cases_run_in_parallel_each_in_its_own_directory() {
+    let handler = r#"
+register("Slow", "^1");
+permissions(["file:write", "file:read", "shell"]);
+fn apply(m) {
+    file::write("mine.txt", m.name);
+    shell::run(["sleep", "1"]);
+    let i = 0; while i < 200000 { i += 1; }
+    if file::read("mine.txt") != m.name { throw "another case wrote here"; }
+}
+"#;
+    let mut cases = String::new();
+    for i in 0..8 {
+        cases.push_str(&format!(
+            "  - it: case {i}\n    manifest: {{kind: Slow, version: v1, metadata: {{name: s{i}}}}}\n    mocks: {{shell: [{{match: [sleep, \"*\"]}}]}}\n    expect: {{files: {{mine.txt: s{i}}}}}\n"
+        ));
+    }
+    let t = Test::new()
+        .handler("slow.rhai", handler)
+        .file("slow.test.yaml", &suite(&cases));
+    let out = t.run(&["test", "-j", "4"]);
+    out.code(0).stdout_has("test result: 8 passed, 0 failed");
+    // The lines are in the order of the cases, whatever order they finished in.
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("test slow"))
+        .collect();
+    let expected: Vec<String> = (0..8)
+        .map(|i| format!("test slow.test.yaml: case {i} ... ok"))
+        .collect();
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn actions_verify_and_rollback_run_the_handler_functions() {
+    let handler = r#"
+register("Svc", "^1");
+permissions(["shell"]);
+actions(#{ restart: #{ about: "restart it", params: #{ force: "bool?" } } });
+fn apply(m) { shell::run(["svc", "start"]); }
+fn verify(m) { shell::run(["svc", "status"], #{ read_only: true }).code == 0 }
+fn rollback(m, prev) { shell::run(["svc", "set", prev.spec.version]); }
+fn restart(m) { shell::run(["svc", "restart", `${m.params.force}`]); #{ restarted: true } }
+"#;
+    let t = Test::new().handler("svc.rhai", handler).file(
+        "svc.test.yaml",
+        &suite(
+            r#"
+  - it: restarts
+    manifest: {kind: Svc, version: v1, metadata: {name: s}, spec: {version: "2"}}
+    action: restart
+    params: {force: true}
+    mocks: {shell: [{match: [svc, restart, "true"]}]}
+    expect: {status: done, outputs: {restarted: true}}
+  - it: verifies
+    manifest: {kind: Svc, version: v1, metadata: {name: s}, spec: {version: "2"}}
+    action: verify
+    mocks: {shell: [{match: [svc, status]}]}
+    expect: {status: verified}
+  - it: rolls back to the previous version
+    manifest: {kind: Svc, version: v1, metadata: {name: s}, spec: {version: "2"}}
+    action: rollback
+    mocks:
+      previous: {version: "1"}
+      shell: [{match: [svc, set, "*"]}]
+    expect: {status: rolled_back, calls: {shell: [{argv: [svc, set, "1"], times: 1}]}}
+"#,
+        ),
+    );
+    let out = t.run(&["test"]);
+    out.code(0)
+        .stdout_has("test result: 3 passed, 0 failed")
+        .stdout_has("untested: svc.rhai: apply");
+}
