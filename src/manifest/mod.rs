@@ -15,8 +15,7 @@ mod values;
 pub use crate::source::{Location, Mark, SourceFile};
 pub use document::{
     Action, Dependencies, METADATA_KEYS, Manifest, Metadata, NameRef, RollbackMode, Serial,
-    check_document,
-    recorded_metadata, valid_name,
+    check_document, recorded_metadata, valid_name,
 };
 pub use error::{ManifestError, ManifestErrorKind};
 pub use instance::{HOST_SEPARATOR, InstanceHost, SharedHost, instance_name, split_instance};
