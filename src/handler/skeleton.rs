@@ -18,7 +18,9 @@ pub fn manifest(
     title: &str,
 ) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {title}");
+    for line in wrap(title, WIDTH - 2) {
+        let _ = writeln!(out, "# {line}");
+    }
     let _ = writeln!(out, "kind: {}", yaml_text(kind));
     let _ = writeln!(out, "version: {}", yaml_text(version));
     let _ = writeln!(out, "metadata:");
@@ -55,10 +57,13 @@ fn fields(schema: &Schema, depth: usize, commented: bool, out: &mut String) {
             facts.push(format!("one of: {}", shown.join(", ")));
         }
         let facts = facts.join("; ");
-        let _ = match &field.about {
-            Some(a) => writeln!(out, "{pad}# {} ({facts})", a.trim_end_matches('.')),
-            None => writeln!(out, "{pad}# {facts}"),
+        let comment = match &field.about {
+            Some(a) => format!("{} ({facts})", a.trim_end_matches('.')),
+            None => facts,
         };
+        for line in wrap(&comment, WIDTH.saturating_sub(pad.len() + 2)) {
+            let _ = writeln!(out, "{pad}# {line}");
+        }
         let hide = commented || (!field.required && field.default.is_none());
         let lead = if hide { "# " } else { "" };
         let key = yaml_text(name);
@@ -83,6 +88,29 @@ fn fields(schema: &Schema, depth: usize, commented: bool, out: &mut String) {
             }
         }
     }
+}
+
+/// How wide comment lines are, indentation included.
+const WIDTH: usize = 90;
+
+/// `text` in lines of at most `width` characters where its words allow (a longer word
+/// stands alone on its line).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width.max(20) {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// A value of the field's type: the first choice of an `enum`, else an empty one.
@@ -143,6 +171,17 @@ fn yaml_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_comments_are_wrapped_at_words() {
+        let lines = wrap("one two three four five six seven eight nine ten", 20);
+        assert!(lines.iter().all(|l| l.len() <= 20), "{lines:?}");
+        assert_eq!(
+            lines.join(" "),
+            "one two three four five six seven eight nine ten"
+        );
+        assert_eq!(wrap("", 20), vec![String::new()]);
+    }
 
     #[test]
     fn flow_text_is_quoted_where_yaml_needs_it() {
