@@ -57,11 +57,12 @@ fn failed(message: impl Into<String>) -> Failure {
     }
 }
 
-/// Runs `ordo schema`, `ordo new` or `ordo init`; `Err` carries the exit code.
+/// Runs `ordo schema`; `Err` carries the exit code.
 pub(super) fn schema(args: &SchemaArgs) -> Result<(), i32> {
     finish(print_schema(&args.dirs))
 }
 
+/// Runs `ordo new manifest` or `ordo new handler`; `Err` carries the exit code.
 pub(super) fn new(args: &NewArgs) -> Result<(), i32> {
     finish(match &args.what {
         NewWhat::Manifest { kind, name, dirs } => new_manifest(kind, name, dirs),
@@ -69,6 +70,7 @@ pub(super) fn new(args: &NewArgs) -> Result<(), i32> {
     })
 }
 
+/// Runs `ordo init`; `Err` carries the exit code.
 pub(super) fn init(args: &InitArgs) -> Result<(), i32> {
     finish(init_project(
         args.dir.as_deref().unwrap_or(Path::new(".")),
