@@ -447,3 +447,34 @@ fn init_in_the_current_directory() {
         .stdout_has("wrote ordo.yaml");
     t.run_in("here", &["validate"]).code(0);
 }
+
+#[test]
+fn ordo_test_passes_in_a_fresh_init_project() {
+    let t = Test::new();
+    t.run(&["init", "p"]).code(0);
+    t.run_in("p", &["test"])
+        .code(0)
+        .stdout_has("test result: 3 passed, 0 failed");
+}
+
+#[test]
+fn ordo_test_passes_on_new_handler_output_and_its_tests_can_fail() {
+    let t = Test::new().manifest(
+        "keep.yaml",
+        "kind: WriteFile\nversion: v1\nmetadata: {name: keep}\nspec: {targetFile: out/keep.txt, data: x}\n",
+    );
+    t.run(&["new", "handler", "SystemdUnit"]).code(0);
+    t.run(&["test"])
+        .code(0)
+        .stdout_has("test result: 3 passed, 0 failed");
+    // The test file beside the manifests is never loaded as a manifest.
+    t.run(&["validate"]).code(0);
+    // The tests check the handler: one that writes something else fails them.
+    let broken = t.read("systemd_unit.rhai").replace(
+        "file::write(target(m), m.spec.content);",
+        "file::write(target(m), \"other\");",
+    );
+    assert!(broken.contains("\"other\""), "{broken}");
+    std::fs::write(t.path().join("systemd_unit.rhai"), broken).unwrap();
+    t.run(&["test"]).code(1).stdout_has("2 failed");
+}
