@@ -726,3 +726,95 @@ fn restart(m) { shell::run(["svc", "restart", `${m.params.force}`]); #{ restarte
         .stdout_has("test result: 3 passed, 0 failed")
         .stdout_has("untested: svc.rhai: apply");
 }
+
+#[test]
+fn unmocked_variables_and_environment_fail_naming_the_nearest_mock_and_a_default_is_kept() {
+    let handler = r#"
+register("Reads", "^1");
+permissions(["env", "file:write"]);
+fn apply(m) {
+    let home = env::get("HOME_DIR", "/nowhere");
+    let v = if m.spec.read_var { vars::get("db.idd") } else { "-" };
+    let e = if m.spec.env { env::get("TOKEN") } else { "-" };
+    file::write("out.txt", `${home} ${m.spec.from_env} ${v} ${e}`);
+}
+"#;
+    let t = Test::new().handler("reads.rhai", handler).file(
+        "reads.test.yaml",
+        &suite(
+            r#"
+  - it: keeps the default and reads !Env from the mocks
+    manifest: {kind: Reads, version: v1, metadata: {name: r}, spec: {read_var: false, env: false, from_env: !Env REGION}}
+    mocks: {env: {REGION: eu-1}}
+    expect: {files: {out.txt: "/nowhere eu-1 - -"}}
+  - it: reads a variable no mock sets
+    manifest: {kind: Reads, version: v1, metadata: {name: r}, spec: {read_var: true, env: false, from_env: x}}
+    mocks: {vars: {db.id: i-1}}
+    expect: {status: changed}
+  - it: reads an environment variable no mock sets
+    manifest: {kind: Reads, version: v1, metadata: {name: r}, spec: {read_var: false, env: true, from_env: x}}
+    mocks: {env: {TOKENS: x}}
+    expect: {status: changed}
+"#,
+        ),
+    );
+    t.run(&["test"])
+        .code(1)
+        .stdout_has("test reads.test.yaml: keeps the default and reads !Env from the mocks ... ok")
+        .stdout_has("mocks: unmocked call vars::get(\"db.idd\"); the nearest mock is `db.id`")
+        .stdout_has("mocks: unmocked call env::get(\"TOKEN\"); the nearest mock is `TOKENS`")
+        .stdout_has("test result: 1 passed, 2 failed");
+}
+
+#[test]
+fn a_double_star_in_an_argv_matches_any_number_of_words_once_per_argv() {
+    let handler = r#"
+register("Many", "^1");
+permissions(["shell"]);
+fn apply(m) { shell::run(["systemctl", "--user", "restart", "web.service"]); shell::run(["systemctl"]); }
+"#;
+    let t = Test::new().handler("many.rhai", handler).file(
+        "many.test.yaml",
+        &suite(
+            r#"
+  - it: matches the rest
+    manifest: {kind: Many, version: v1, metadata: {name: m}}
+    mocks: {shell: [{match: ["systemctl", "**"]}]}
+    expect: {calls: {shell: [{match: ["**", "*.service"], times: 1}, {match: ["systemctl", "**"], times: 2}]}}
+"#,
+        ),
+    );
+    t.run(&["test"]).code(0).stdout_has("1 passed, 0 failed");
+    let t = t.file(
+        "many.test.yaml",
+        &suite(
+            r#"
+  - it: two rests
+    manifest: {kind: Many, version: v1, metadata: {name: m}}
+    mocks: {shell: [{match: ["**", "x", "**"]}]}
+    expect: {status: changed}
+"#,
+        ),
+    );
+    t.run(&["test"])
+        .code(3)
+        .stderr_has("at most one `**`")
+        .stderr_has("many.test.yaml:9:");
+}
+
+#[test]
+fn a_handler_test_given_to_a_run_is_refused_saying_ordo_test_runs_it() {
+    let cases = format!(
+        r#"
+  - it: writes
+    manifest: {MANIFEST}
+    expect: {{status: changed}}
+"#
+    );
+    greeting(&cases)
+        .run(&["validate", "-m", "greeting.test.yaml"])
+        .code(3)
+        .stderr_has("this is a handler test (`kind: HandlerTest`), not a manifest")
+        .stderr_has("greeting.test.yaml:1:1")
+        .stderr_has("`ordo test` runs it");
+}

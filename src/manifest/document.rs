@@ -410,6 +410,10 @@ pub fn check_document(
         c.error(root.mark, K::AnsibleInventory);
         return (None, c.errors);
     }
+    if root.get("kind").and_then(Node::as_str) == Some("HandlerTest") {
+        c.error(root.mark, K::HandlerTest);
+        return (None, c.errors);
+    }
     c.unknown_keys(&root, TOP_LEVEL, "a manifest");
 
     let kind = root

@@ -40,6 +40,9 @@ pub enum ManifestErrorKind {
     /// A document without `kind` whose top level has `all:`: an Ansible inventory.
     #[error("this looks like an Ansible inventory (top-level `all:`), not a manifest")]
     AnsibleInventory,
+    /// A `kind: HandlerTest` document among the manifests (named on the command line).
+    #[error("this is a handler test (`kind: HandlerTest`), not a manifest")]
+    HandlerTest,
     #[error("`{field}` must be {expected}, not {found}")]
     WrongType {
         field: &'static str,
@@ -129,6 +132,9 @@ impl From<ManifestError> for Diagnostic {
             ),
             K::AnsibleInventory => Some(
                 "pass an inventory with `-i FILE`, or move it out of the manifest paths".into(),
+            ),
+            K::HandlerTest => Some(
+                "`ordo test` runs it; name handler tests `*.test.yaml` and a run's directory walk leaves them out".into(),
             ),
             K::BothVersions => {
                 Some("keep one of them; `apiVersion` is an alias of `version`".into())

@@ -111,6 +111,9 @@ pub struct StaticContext<'a> {
     /// The text of every secret value: a tag whose value holds one is kept as a
     /// [`TagSource`].
     pub secrets: &'a [String],
+    /// `ordo test`: `!Env` reads these (a case's `mocks.env`; `None`: unset), never the
+    /// environment.
+    pub env_vars: Option<&'a [(String, Option<String>)]>,
 }
 
 /// What the load-time pass found in one manifest.
@@ -428,7 +431,15 @@ impl Pass<'_, '_> {
             self.error(mark, TagErrorKind::EnvDenied(name.to_string()));
             return None;
         }
-        match std::env::var(name) {
+        let value = match self.ctx.env_vars {
+            Some(mocked) => mocked
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.clone())
+                .ok_or(()),
+            None => std::env::var(name).map_err(|_| ()),
+        };
+        match value {
             Ok(v) => Some(Node::new(mark, Value::String(v))),
             Err(_) => {
                 self.error(mark, TagErrorKind::EnvNotSet(name.to_string()));

@@ -573,6 +573,7 @@ fn resolve_tags(
         all_names: &all_names,
         deny_env: config.policy.deny.contains(crate::stdlib::Capability::Env),
         secrets: &secrets,
+        env_vars: None,
     };
     for m in manifests
         .iter_mut()

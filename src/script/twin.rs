@@ -24,8 +24,11 @@ pub enum TwinCall<'a> {
         url: &'a str,
         body: Option<&'a str>,
     },
-    /// `env::get`.
-    Env { name: &'a str },
+    /// `env::get`; `has_default`: the handler gave a default, so a variable no mock names
+    /// is unset rather than unmocked.
+    Env { name: &'a str, has_default: bool },
+    /// `vars::get` of another manifest's variable that is not set: only a mock knows it.
+    Var { name: &'a str },
     /// `term::prompt`.
     Prompt { text: &'a str },
     /// `time::now`: seconds since the epoch.
@@ -44,6 +47,7 @@ impl TwinCall<'_> {
             TwinCall::Shell { .. } => "shell",
             TwinCall::Http { .. } => "http",
             TwinCall::Env { .. } => "env",
+            TwinCall::Var { .. } => "vars",
             TwinCall::Prompt { .. } => "prompt",
             TwinCall::Now | TwinCall::Sleep { .. } => "time",
             TwinCall::Facts => "facts",
@@ -58,6 +62,8 @@ impl TwinCall<'_> {
 /// - `Http`: a map `#{ status, body, headers }`, or `Err` for a transport error a mock
 ///   asked for;
 /// - `Env`: the text, or `()` for a variable that is not set;
+/// - `Var`: always `Err`, naming the nearest mocked variable (mocked ones are set before
+///   the call, so an unset one is unmocked);
 /// - `Prompt`: the answer, as text;
 /// - `Now`: the virtual time, an integer; `Sleep`: `()`;
 /// - `Facts`: the map of facts.

@@ -392,6 +392,7 @@ fn resolve_source(
         all_names: &all_names,
         deny_env: ctx.deny_env,
         secrets: &[],
+        env_vars: None,
     };
     let mut result = StaticResult::default();
     let mut errors = Vec::new();

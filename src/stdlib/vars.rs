@@ -100,6 +100,12 @@ fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResul
     if let Some(d) = default {
         return Ok(d);
     }
+    // `ordo test`: another manifest's variable comes from the case's `mocks.vars` only.
+    if split_name(&full).is_some_and(|(m, _)| m != ctx.manifest)
+        && let Some(answer) = ctx.ask_twin(crate::script::TwinCall::Var { name: &full })
+    {
+        return answer;
+    }
     let known = split_name(&full)
         .map(|(m, _)| {
             ctx.vars

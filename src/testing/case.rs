@@ -248,6 +248,7 @@ impl Suite<'_> {
             all_names: &all_names,
             deny_env: self.deny.contains(Capability::Env),
             secrets: &secrets,
+            env_vars: Some(&case.mocks.env),
         };
         let mut result = StaticResult::default();
         let source = Arc::clone(&m.file);

@@ -84,8 +84,9 @@ impl CaseAction {
 /// How a shell mock (or a `calls` expectation) matches a command.
 #[derive(Debug, Clone)]
 pub enum CommandMatch {
-    /// `match: [globs]`: one glob per argument, the same number of arguments.
-    Argv(Vec<globset::GlobMatcher>),
+    /// `match: [globs]`: one glob per argument, the same number of arguments; `None` is
+    /// `**`, any number of arguments (at most one per argv).
+    Argv(Vec<Option<globset::GlobMatcher>>),
     /// `script: REGEX`: searched for in a string command (`shell::run("...")`).
     Script(regex::Regex),
 }
@@ -94,9 +95,7 @@ impl CommandMatch {
     /// Whether the command matches.
     pub fn matches(&self, argv: &[String], script: Option<&str>) -> bool {
         match self {
-            CommandMatch::Argv(globs) => {
-                globs.len() == argv.len() && globs.iter().zip(argv).all(|(g, a)| g.is_match(a))
-            }
+            CommandMatch::Argv(globs) => argv_matches(globs, argv),
             CommandMatch::Script(re) => script.is_some_and(|s| re.is_match(s)),
         }
     }
@@ -108,12 +107,26 @@ impl CommandMatch {
                 "[{}]",
                 globs
                     .iter()
-                    .map(|g| format!("{:?}", g.glob().glob()))
+                    .map(|g| format!("{:?}", g.as_ref().map_or("**", |g| g.glob().glob())))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
             CommandMatch::Script(re) => format!("script /{}/", re.as_str()),
         }
+    }
+}
+
+/// Whether `argv` matches the globs word for word, `None` (`**`) standing for any number
+/// of words.
+fn argv_matches(globs: &[Option<globset::GlobMatcher>], argv: &[String]) -> bool {
+    match globs.split_first() {
+        None => argv.is_empty(),
+        Some((None, rest)) => (0..=argv.len())
+            .rev()
+            .any(|i| argv.get(i..).is_some_and(|tail| argv_matches(rest, tail))),
+        Some((Some(g), rest)) => argv
+            .split_first()
+            .is_some_and(|(a, tail)| g.is_match(a) && argv_matches(rest, tail)),
     }
 }
 
@@ -846,9 +859,23 @@ impl Reader<'_> {
                     );
                     return None;
                 }
+                let rest = items.iter().filter(|i| i.as_str() == Some("**")).count();
+                if rest > 1 {
+                    self.error(
+                        m.value.mark,
+                        format!("{what}: at most one `**` (any number of words) in an argv"),
+                    );
+                    return None;
+                }
                 let globs: Option<Vec<_>> = items
                     .iter()
-                    .map(|i| self.glob(i, &format!("{what} argv word")))
+                    .map(|i| {
+                        if i.as_str() == Some("**") {
+                            Some(None)
+                        } else {
+                            self.glob(i, &format!("{what} argv word")).map(Some)
+                        }
+                    })
                     .collect();
                 globs.map(CommandMatch::Argv)
             }

@@ -41,6 +41,7 @@ impl Call {
             ("shell", None) => format!("shell::run({:?})", self.args),
             ("http", _) => format!("http {}", self.args.join(" ")),
             ("env", _) => format!("env::get({:?})", self.args.join("")),
+            ("vars", _) => format!("vars::get({:?})", self.args.join("")),
             ("prompt", _) => format!("term::prompt({:?})", self.args.join("")),
             ("time", _) => format!("time::sleep({})", self.args.join("")),
             (m, _) => format!("{m}({})", self.args.join(", ")),
@@ -66,6 +67,8 @@ pub struct Mocks {
     shell: Mutex<Vec<ShellMock>>,
     http: Mutex<Vec<HttpMock>>,
     env: Vec<(String, Option<String>)>,
+    /// The names of `mocks.vars`, for the nearest one.
+    vars: Vec<String>,
     prompt: Vec<PromptMock>,
     facts: Option<Map>,
     /// The test file, for "the nearest mock (file:line)".
@@ -79,6 +82,7 @@ impl Mocks {
             shell: Mutex::new(spec.shell.clone()),
             http: Mutex::new(spec.http.clone()),
             env: spec.env.clone(),
+            vars: spec.vars.iter().map(|(k, _)| k.clone()).collect(),
             prompt: spec.prompt.clone(),
             facts: spec
                 .facts
@@ -272,7 +276,18 @@ impl Twin for Mocks {
         match call {
             TwinCall::Shell { argv, script } => self.shell(argv, script),
             TwinCall::Http { method, url, .. } => self.http(method, url),
-            TwinCall::Env { name } => {
+            TwinCall::Var { name } => {
+                let call = Call {
+                    module: "vars",
+                    args: vec![name.to_string()],
+                    script: None,
+                };
+                self.record(call.clone());
+                let near = crate::diagnostic::did_you_mean(name, self.vars.iter().map(String::as_str))
+                    .map(|k| (format!("`{k}`"), 0));
+                Err(self.unmocked_call(&call, near, "vars"))
+            }
+            TwinCall::Env { name, has_default } => {
                 let call = Call {
                     module: "env",
                     args: vec![name.to_string()],
@@ -282,6 +297,8 @@ impl Twin for Mocks {
                 match self.env.iter().find(|(k, _)| k == name) {
                     Some((_, Some(v))) => Ok(v.clone().into()),
                     Some((_, None)) => Ok(Dynamic::UNIT),
+                    // With a default the handler copes with an unset variable: unset.
+                    None if has_default => Ok(Dynamic::UNIT),
                     None => {
                         let near = crate::diagnostic::did_you_mean(
                             name,
