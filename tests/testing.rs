@@ -153,6 +153,8 @@ fn each_failed_expectation_is_shown_with_its_diff() {
         .stdout_has("+ shell::run([\"systemctl\", \"is-active\", \"web\"])")
         .stdout_has("calls: shell: expected 2 matching call(s), found 1")
         .stdout_has("logs: no log line matches /greeted Moon/")
+        // What the handler logged, as a failed test shows its output.
+        .stdout_has("handler log:\n    info: greeted World\n")
         .stdout_has("status: expected `failed`, got `changed`")
         .stdout_has("error: expected an error matching /connection refused/")
         .stdout_has("expected `out/hello.txt` to be absent, but it exists")
@@ -817,4 +819,25 @@ fn a_handler_test_given_to_a_run_is_refused_saying_ordo_test_runs_it() {
         .stderr_has("this is a handler test (`kind: HandlerTest`), not a manifest")
         .stderr_has("greeting.test.yaml:1:1")
         .stderr_has("`ordo test` runs it");
+}
+
+#[test]
+fn limits_are_enforced_as_in_a_run() {
+    let handler = r#"
+register("Spin", "^1");
+fn apply(m) { let i = 0; loop { i += 1; } }
+"#;
+    let t = Test::new().handler("spin.rhai", handler).file(
+        "spin.test.yaml",
+        &suite(
+            r#"
+  - it: spins
+    manifest: {kind: Spin, version: v1, metadata: {name: s}}
+    expect: {status: failed, error: "operations"}
+"#,
+        ),
+    );
+    t.run(&["test", "--max-operations", "10000"])
+        .code(0)
+        .stdout_has("1 passed, 0 failed");
 }

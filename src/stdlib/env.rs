@@ -9,10 +9,12 @@ use crate::script::context::script_error;
 fn get(name: &str, default: Option<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
     // `ordo test`: the case's `env` mocks stand for the environment.
     let mocked = crate::script::context::current()
-        .and_then(|ctx| ctx.ask_twin(crate::script::TwinCall::Env {
+        .and_then(|ctx| {
+            ctx.ask_twin(crate::script::TwinCall::Env {
                 name,
                 has_default: default.is_some(),
-            }))
+            })
+        })
         .transpose()?
         .map(|v| v.into_string().map_err(|_| ()));
     let value = match mocked {

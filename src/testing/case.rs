@@ -58,6 +58,8 @@ pub struct CaseResult {
     pub failures: Vec<Failure>,
     /// The status the (first) call ended with.
     pub status: String,
+    /// What the handler logged (`level: message`), shown for a failed case.
+    pub logs: Vec<String>,
 }
 
 /// What the events of one call said.
@@ -120,11 +122,13 @@ impl Suite<'_> {
             duration: Duration::ZERO,
             failures: Vec::new(),
             status: String::new(),
+            logs: Vec::new(),
         };
         match self.run_in_dir(prepared, file, case) {
-            Ok((status, failures)) => {
+            Ok((status, failures, logs)) => {
                 result.status = status;
                 result.failures = failures;
+                result.logs = logs;
             }
             Err(e) => {
                 result.status = "error".into();
@@ -143,52 +147,36 @@ impl Suite<'_> {
         prepared: &Prepared,
         file: &TestFile,
         case: &Case,
-    ) -> std::io::Result<(String, Vec<Failure>)> {
-        let tmp = tempfile::Builder::new().prefix("ordo-test-").tempdir()?;
-        let dir = tmp.path().canonicalize()?;
-        for f in &case.mocks.files {
-            let path = dir.join(&f.path);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(&path, f.content.as_deref().unwrap_or_default())?;
-        }
-        let mocks = Arc::new(Mocks::new(&case.mocks, file.source.name()));
-        let vars = Arc::new(Variables::new());
-        for (name, value) in &case.mocks.vars {
-            if let Some((producer, key)) = split_name(name) {
-                vars.set(producer, key, node_to_dynamic(value), false);
-            }
-        }
+    ) -> std::io::Result<(String, Vec<Failure>, Vec<String>)> {
+        let sandbox = Sandbox::new(&case.mocks, file.source.name())?;
+        let dir = sandbox.dir.clone();
         let (manifest, values, invalid) = self.resolve(prepared, file, case, &dir);
+        let sandbox = Sandbox { values, ..sandbox };
+        let invocation = Invocation {
+            action: case.action.clone(),
+            params: case
+                .params
+                .as_ref()
+                .and_then(|p| node_to_dynamic(p).try_cast::<Map>()),
+            previous: case.mocks.previous.as_ref().map(node_to_dynamic),
+        };
         let mut observed = Observed {
             seen: Seen::default(),
             invalid,
             dir: &dir,
-            mocks: &mocks,
-            vars: &vars,
+            mocks: &sandbox.mocks,
+            vars: &sandbox.vars,
             manifest: &prepared.manifest.name,
             again: None,
             calls: Vec::new(),
         };
         if observed.invalid.is_none() {
-            let run = |manifest: &Manifest| {
-                self.call(
-                    manifest,
-                    prepared.handler,
-                    case,
-                    &dir,
-                    &mocks,
-                    &vars,
-                    &values,
-                )
-            };
-            observed.seen = run(&manifest);
-            observed.calls = mocks.calls();
+            observed.seen = self.invoke(&sandbox, &manifest, prepared.handler, &invocation);
+            observed.calls = sandbox.mocks.calls();
             if case.expect.idempotent && observed.seen.status == Some(Status::Changed) {
-                let before = mocks.call_count();
-                let again = run(&manifest);
-                observed.again = Some((again, mocks.calls_since(before)));
+                let before = sandbox.mocks.call_count();
+                let again = self.invoke(&sandbox, &manifest, prepared.handler, &invocation);
+                observed.again = Some((again, sandbox.mocks.calls_since(before)));
             }
         }
         let status = match (&observed.invalid, observed.seen.status) {
@@ -197,8 +185,13 @@ impl Suite<'_> {
             (None, None) => "none".to_string(),
         };
         let failures = check(case, &observed);
-        drop(tmp);
-        Ok((status, failures))
+        let logs = observed
+            .seen
+            .logs
+            .iter()
+            .map(|(level, m)| format!("{}: {m}", level.as_str()))
+            .collect();
+        Ok((status, failures, logs))
     }
 
     /// The case's manifest with its tags resolved against the mocked values and variables,
@@ -295,21 +288,23 @@ impl Suite<'_> {
         (m, Arc::new(values), invalid)
     }
 
-    /// One call of the case's action, through the run's runner.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the parts of one case, passed as they are"
-    )]
-    fn call(
+    /// One call of `manifest`'s handler `handler` (an index into the registry) as
+    /// `invocation` says, through the run's runner, inside `sandbox`: what its events said.
+    /// A Rhai test's `ordo::run(action, manifest)` is this call.
+    pub fn invoke(
         &self,
+        sandbox: &Sandbox,
         manifest: &Manifest,
         handler: usize,
-        case: &Case,
-        dir: &Path,
-        mocks: &Arc<Mocks>,
-        vars: &Arc<Variables>,
-        values: &Arc<ValueSet>,
+        invocation: &Invocation,
     ) -> Seen {
+        let Sandbox {
+            dir,
+            mocks,
+            vars,
+            values,
+            ..
+        } = sandbox;
         let seen = Arc::new(Mutex::new(Seen::default()));
         let events = EventSink::new(Box::new(Collect(Arc::clone(&seen))));
         let policy = Policy {
@@ -319,18 +314,14 @@ impl Suite<'_> {
             twin: Some(Arc::clone(mocks) as Arc<dyn crate::script::Twin>),
             ..Policy::default()
         };
-        let (action, function, mode, dry_run) = match &case.action {
+        let (action, function, mode, dry_run) = match &invocation.action {
             CaseAction::Apply => (Action::Apply, Action::Apply, RunMode::Lifecycle, false),
             CaseAction::Delete => (Action::Delete, Action::Delete, RunMode::Lifecycle, false),
             CaseAction::Check => (Action::Apply, Action::Apply, RunMode::Lifecycle, true),
             CaseAction::Rollback => (Action::Apply, Action::Apply, RunMode::Lifecycle, false),
             CaseAction::Verify => (Action::Apply, Action::Apply, RunMode::Verify, false),
             CaseAction::Custom(name) => {
-                let params: Map = case
-                    .params
-                    .as_ref()
-                    .and_then(|p| node_to_dynamic(p).try_cast::<Map>())
-                    .unwrap_or_default();
+                let params: Map = invocation.params.clone().unwrap_or_default();
                 let mut per_handler = HashMap::new();
                 per_handler.insert(self.registry.get(handler).name().to_string(), params);
                 let mode = RunMode::Action {
@@ -340,9 +331,9 @@ impl Suite<'_> {
                 (Action::Apply, Action::Apply, mode, false)
             }
         };
-        let previous_spec = case.mocks.previous.as_ref().map(|spec| {
+        let previous_spec = invocation.previous.as_ref().map(|spec| {
             let mut map = Map::new();
-            map.insert("spec".into(), node_to_dynamic(spec));
+            map.insert("spec".into(), spec.clone());
             map.insert("masked".into(), Dynamic::from_array(Vec::new()));
             map.insert("variables".into(), Map::new().into());
             map.insert("applied_at".into(), "".into());
@@ -394,7 +385,7 @@ impl Suite<'_> {
             after: vec![Vec::new()],
             soft: vec![Vec::new()],
         };
-        if case.action == CaseAction::Rollback {
+        if invocation.action == CaseAction::Rollback {
             // The handler's own `rollback(m, prev)`, as `--rollback-on-failure` calls it.
             let outcome = runner.roll_back_one(manifest, self.registry.get(handler));
             let mut s = seen.lock().unwrap_or_else(PoisonError::into_inner);
@@ -412,6 +403,61 @@ impl Suite<'_> {
         events.finish();
         seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
+}
+
+/// Where a case's calls run: a fresh directory (removed when the sandbox is dropped), the
+/// twin answering the stdlib, the variables and the values.
+pub struct Sandbox {
+    /// The case's directory, canonical: `m.dir`, the working directory, the one root.
+    pub dir: PathBuf,
+    pub mocks: Arc<Mocks>,
+    pub vars: Arc<Variables>,
+    pub values: Arc<ValueSet>,
+    /// Keeps the directory; removes it when dropped.
+    _tmp: Option<Arc<tempfile::TempDir>>,
+}
+
+impl Sandbox {
+    /// A fresh directory with `spec`'s files in it, a twin answering from `spec` (`file`:
+    /// the test file, as messages name it), and `spec`'s variables set. Values: none (see
+    /// [`Suite::run`] for a case's `values`).
+    ///
+    /// # Errors
+    ///
+    /// The directory or a file cannot be made.
+    pub fn new(spec: &super::file::MockSpec, file: &str) -> std::io::Result<Sandbox> {
+        let tmp = tempfile::Builder::new().prefix("ordo-test-").tempdir()?;
+        let dir = tmp.path().canonicalize()?;
+        for f in &spec.files {
+            let path = dir.join(&f.path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, f.content.as_deref().unwrap_or_default())?;
+        }
+        let vars = Arc::new(Variables::new());
+        for (name, value) in &spec.vars {
+            if let Some((producer, key)) = split_name(name) {
+                vars.set(producer, key, node_to_dynamic(value), false);
+            }
+        }
+        Ok(Sandbox {
+            dir,
+            mocks: Arc::new(Mocks::new(spec, file)),
+            vars,
+            values: Arc::new(ValueSet::default()),
+            _tmp: Some(Arc::new(tmp)),
+        })
+    }
+}
+
+/// What to call: the action, an action's `m.params`, and `m.previous.spec` (and
+/// `rollback`'s `prev.spec`).
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub action: CaseAction,
+    pub params: Option<Map>,
+    pub previous: Option<Dynamic>,
 }
 
 /// An action's name made `'static` (events name the function that way), once per name.

@@ -1141,3 +1141,63 @@ pub fn node_json(node: &Node) -> serde_json::Value {
 pub fn builtin_actions() -> &'static [&'static str] {
     ACTIONS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(globs: &[&str]) -> Vec<Option<globset::GlobMatcher>> {
+        globs
+            .iter()
+            .map(|g| (*g != "**").then(|| globset::Glob::new(g).unwrap().compile_matcher()))
+            .collect()
+    }
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn argv_globs_match_word_for_word_and_a_double_star_any_number_of_words() {
+        let cases: &[(&[&str], &str, bool)] = &[
+            (
+                &["systemctl", "is-active", "*"],
+                "systemctl is-active web",
+                true,
+            ),
+            (
+                &["systemctl", "is-active", "*"],
+                "systemctl is-active",
+                false,
+            ),
+            (
+                &["systemctl", "is-active", "*"],
+                "systemctl is-active web x",
+                false,
+            ),
+            (&["*"], "true", true),
+            (&["*"], "", false),
+            (&["**"], "", true),
+            (&["**"], "a b c", true),
+            (&["systemctl", "**"], "systemctl", true),
+            (
+                &["systemctl", "**", "*.service"],
+                "systemctl --user restart web.service",
+                true,
+            ),
+            (
+                &["systemctl", "**", "*.service"],
+                "systemctl restart web",
+                false,
+            ),
+            (&["curl", "*/*"], "curl http://x/y", true),
+        ];
+        for (globs, command, want) in cases {
+            assert_eq!(
+                argv_matches(&argv(globs), &words(command)),
+                *want,
+                "{globs:?} against `{command}`"
+            );
+        }
+    }
+}

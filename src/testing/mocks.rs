@@ -283,8 +283,9 @@ impl Twin for Mocks {
                     script: None,
                 };
                 self.record(call.clone());
-                let near = crate::diagnostic::did_you_mean(name, self.vars.iter().map(String::as_str))
-                    .map(|k| (format!("`{k}`"), 0));
+                let near =
+                    crate::diagnostic::did_you_mean(name, self.vars.iter().map(String::as_str))
+                        .map(|k| (format!("`{k}`"), 0));
                 Err(self.unmocked_call(&call, near, "vars"))
             }
             TwinCall::Env { name, has_default } => {

@@ -13,7 +13,7 @@ pub mod mocks;
 pub mod output;
 pub mod suite;
 
-pub use case::{CaseResult, Prepared, Suite};
+pub use case::{CaseResult, Invocation, Prepared, Sandbox, Seen, Suite};
 pub use expect::Failure;
 pub use file::{Case, CaseAction, TEST_KIND, TestFile};
 pub use mocks::{Call, Mocks};

@@ -58,6 +58,12 @@ pub fn human(results: &Results, color: bool) -> String {
         let _ = writeln!(out, "\nfailures:");
         for c in &failed {
             let _ = writeln!(out, "\n---- {}:{}: {} ----", c.file, c.line, c.it);
+            if !c.logs.is_empty() {
+                let _ = writeln!(out, "handler log:");
+                for line in &c.logs {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
             for f in &c.failures {
                 let _ = writeln!(out, "{}: {}", f.expectation, f.message);
                 for line in &f.diff {
