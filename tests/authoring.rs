@@ -440,6 +440,33 @@ fn init_refuses_to_overwrite_and_writes_nothing() {
 }
 
 #[test]
+fn init_force_replaces_a_symlink_and_never_writes_through_it() {
+    let t = Test::new()
+        .file("outside.txt", "precious\n")
+        .file("p/.keep", "");
+    std::os::unix::fs::symlink(t.path().join("outside.txt"), t.path().join("p/README.md")).unwrap();
+    // Without --force a dangling or live link counts as an existing file.
+    t.run(&["init", "p"]).code(2).stderr_has("p/README.md");
+    t.run(&["init", "p", "--force"]).code(0);
+    assert_eq!(
+        t.read("outside.txt"),
+        "precious\n",
+        "written through the link"
+    );
+    let meta = std::fs::symlink_metadata(t.path().join("p/README.md")).unwrap();
+    assert!(meta.file_type().is_file(), "the link is replaced by a file");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+    // No temporary file is left beside what was written.
+    let left: Vec<_> = std::fs::read_dir(t.path().join("p"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".ordo-new-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn init_in_the_current_directory() {
     let t = Test::new();
     t.run_in("here", &["init"])

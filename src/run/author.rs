@@ -368,8 +368,28 @@ fn write_all(files: &[(PathBuf, String)], force: bool) -> Result<(), Failure> {
         let parent = parent_of(path);
         std::fs::create_dir_all(&parent)
             .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
-        std::fs::write(path, text)
+        write_one(path, &parent, text, force)
             .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// One file, whole or not at all: written to a temporary file beside it with its final
+/// mode (0644), then renamed over `path`. A symlink at `path` is replaced, never written
+/// through; without `force`, a file that appeared since the check is not overwritten
+/// (`persist_noclobber`: a hard link, which fails if the name exists).
+fn write_one(path: &Path, parent: &Path, text: &str, force: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ordo-new-")
+        .tempfile_in(parent)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    if force {
+        tmp.persist(path)?;
+    } else {
+        tmp.persist_noclobber(path)?;
     }
     Ok(())
 }
