@@ -509,7 +509,7 @@ fn an_invalid_test_file_is_an_input_error_at_file_line_with_did_you_mean() {
     expect: {{status: chnaged}}
   - it: escapes
     manifest: {MANIFEST}
-    mocks: {{files: {{../x: y, /etc/z: w}}}}
+    mocks: {{files: {{../x: y, /etc/z: w, ".": v}}}}
     expect: {{error: "(unclosed", files: {{out/../../y: absent}}, calls: {{shell: [{{argv: [a], times: -1}}]}}}}
 "#
     ));
@@ -521,6 +521,7 @@ fn an_invalid_test_file_is_an_input_error_at_file_line_with_did_you_mean() {
         .stderr_has("unknown status `chnaged`; did you mean `changed`?")
         .stderr_has("`mocks.files` `../x` goes up with `..`")
         .stderr_has("`mocks.files` `/etc/z` is absolute")
+        .stderr_has("`mocks.files` `.` names the case's directory itself")
         .stderr_has("`expect.error`: invalid regex `(unclosed`")
         .stderr_has("`expect.files` `out/../../y` goes up")
         .stderr_has("`times` must be 0 or more, not -1");
@@ -840,4 +841,76 @@ fn apply(m) { let i = 0; loop { i += 1; } }
     t.run(&["test", "--max-operations", "10000"])
         .code(0)
         .stdout_has("1 passed, 0 failed");
+}
+
+#[test]
+fn an_invalid_test_file_under_o_json_is_one_json_error_document() {
+    let t = greeting(&format!(
+        r#"
+  - it: misspells
+    manifest: {MANIFEST}
+    expcet: {{status: changed}}
+"#
+    ));
+    let out = t.run(&["test", "-o", "json"]);
+    out.code(3);
+    let v = out.json();
+    assert_eq!(v["command"], "test");
+    assert_eq!(v["ok"], false);
+    let errors = v["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["file"] == "greeting.test.yaml"
+            && e["line"] == 9
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains("did you mean `expect`?")),
+        "{v}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_the_cases_reports_what_finished_and_leaves_no_case_directory() {
+    let handler = r#"
+register("Spin", "^1");
+fn apply(m) { let i = 0; loop { i += 1; } }
+"#;
+    let t = Test::new().handler("spin.rhai", handler).file(
+        "spin.test.yaml",
+        &suite(
+            r#"
+  - it: spins
+    manifest: {kind: Spin, version: v1, metadata: {name: s}}
+    expect: {status: changed}
+"#,
+        ),
+    );
+    let tmp = t.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args(["test", "--max-operations", "0"])
+        .current_dir(t.path())
+        .env("TMPDIR", &tmp)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the case's directory, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::fs::read_dir(&tmp).unwrap().next().is_none() && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    out.code(130)
+        .no_panic()
+        .stdout_has("test result: 0 passed, 1 failed");
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "case directories left: {left:?}");
 }

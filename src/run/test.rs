@@ -66,6 +66,7 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
         registry: &registry,
         limits: &config.limits,
         deny: config.policy.deny,
+        cancel: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     };
     let prepared = crate::testing::suite::prepare(&suite, &files, filter.as_ref(), &mut errors);
     if !errors.is_empty() {
@@ -118,7 +119,11 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
         return Ok(());
     }
     let started = std::time::Instant::now();
+    // Ctrl-C stops the running cases as it stops a run's handlers; their directories are
+    // removed, and what finished is reported.
+    super::runs::install_interrupt(&suite.cancel, false);
     let cases = crate::testing::suite::run_all(&suite, &files, &prepared, config.jobs);
+    let interrupted = suite.cancel.load(std::sync::atomic::Ordering::Relaxed);
     let results = Results {
         untested: crate::testing::suite::untested(&registry, &files, &prepared),
         cases,
@@ -141,6 +146,9 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
                 path.display()
             ))
         })?;
+    }
+    if interrupted {
+        return Err(Error::Interrupted);
     }
     match results.failed() {
         0 => Ok(()),

@@ -35,6 +35,8 @@ pub struct Suite<'a> {
     pub registry: &'a HandlerRegistry,
     pub limits: &'a ScriptLimits,
     pub deny: Permissions,
+    /// Set by Ctrl-C: running cases stop as a run's manifests do, no new case starts.
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// A case ready to run: its manifest checked, its handler found (at load).
@@ -350,7 +352,7 @@ impl Suite<'_> {
             vars: Arc::clone(vars),
             values: Arc::clone(values),
             events: events.clone(),
-            cancel: Arc::new(AtomicBool::new(false)),
+            cancel: Arc::clone(&self.cancel),
             settings: RunSettings {
                 command: "test",
                 environment: "default".into(),
@@ -478,4 +480,21 @@ pub fn inside(dir: &Path, relative: &Path) -> Option<PathBuf> {
     let path = dir.join(relative);
     let real = crate::script::resolve(&path);
     real.starts_with(dir).then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_file_behind_a_symlink_leading_out_is_not_inside() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let dir = root.path().canonicalize().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.join("out")).unwrap();
+        std::fs::create_dir(dir.join("in")).unwrap();
+        assert!(inside(&dir, Path::new("out/passwd")).is_none());
+        assert!(inside(&dir, Path::new("in/a.txt")).is_some());
+        assert!(inside(&dir, Path::new("missing/a.txt")).is_some());
+    }
 }

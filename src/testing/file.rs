@@ -513,6 +513,8 @@ impl Reader<'_> {
         let path = Path::new(key);
         let bad = if key.is_empty() {
             Some("is empty")
+        } else if path.components().all(|c| matches!(c, Component::CurDir)) {
+            Some("names the case's directory itself, not a file in it")
         } else if path.is_absolute() {
             Some("is absolute")
         } else if path.components().any(|c| matches!(c, Component::ParentDir)) {

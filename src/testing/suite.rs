@@ -184,6 +184,9 @@ pub fn run_all(
                 .stack_size(16 << 20)
                 .spawn_scoped(scope, move || {
                     loop {
+                        if suite.cancel.load(Ordering::Relaxed) {
+                            return;
+                        }
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(p) = prepared.get(i) else {
                             return;
