@@ -914,3 +914,42 @@ fn apply(m) { let i = 0; loop { i += 1; } }
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
     assert!(left.is_empty(), "case directories left: {left:?}");
 }
+
+#[test]
+fn an_action_case_s_params_are_checked_against_the_declaration() {
+    let handler = r#"
+register("Svc", "^1");
+actions(#{ backup: #{ params: #{ keep: "int", target: "string" } } });
+fn apply(m) {}
+fn backup(m) { #{ kept: m.params.keep + 1, target: m.params.target } }
+"#;
+    let t = Test::new().handler("svc.rhai", handler).file(
+        "svc.test.yaml",
+        &suite(
+            r#"
+  - it: backs up
+    manifest: {kind: Svc, version: v1, metadata: {name: s}}
+    action: backup
+    params: {keep: 3, target: /srv}
+    expect: {status: done, outputs: {kept: 4, target: /srv}}
+"#,
+        ),
+    );
+    t.run(&["test"]).code(0).stdout_has("1 passed, 0 failed");
+    let t = t.file(
+        "svc.test.yaml",
+        &suite(
+            r#"
+  - it: misspells a parameter
+    manifest: {kind: Svc, version: v1, metadata: {name: s}}
+    action: backup
+    params: {kep: 3, target: /srv}
+    expect: {status: done}
+"#,
+        ),
+    );
+    t.run(&["test"])
+        .code(3)
+        .stderr_has("`params`: kep: action `backup` has no parameter `kep`; did you mean `keep`?")
+        .stderr_has("svc.test.yaml:10:13");
+}

@@ -47,6 +47,8 @@ pub struct Prepared {
     pub case: usize,
     pub manifest: Manifest,
     pub handler: usize,
+    /// An action's `m.params`, typed as the handler declares them.
+    pub params: Option<Map>,
 }
 
 /// What one case came to.
@@ -156,10 +158,7 @@ impl Suite<'_> {
         let sandbox = Sandbox { values, ..sandbox };
         let invocation = Invocation {
             action: case.action.clone(),
-            params: case
-                .params
-                .as_ref()
-                .and_then(|p| node_to_dynamic(p).try_cast::<Map>()),
+            params: prepared.params.clone(),
             previous: case.mocks.previous.as_ref().map(node_to_dynamic),
         };
         let mut observed = Observed {

@@ -68,6 +68,43 @@ pub fn prepare(
                     continue;
                 }
             };
+            // An action's parameters are typed and checked as `ordo run --param` does.
+            let mut params = None;
+            if let CaseAction::Custom(name) = &case.action
+                && let Some(decl) = h.actions.iter().find(|a| &a.name == name)
+            {
+                let given: Vec<(String, String)> = match &case.params {
+                    Some(node) => match &node.value {
+                        crate::manifest::Value::Map(entries) => entries
+                            .iter()
+                            .map(|e| {
+                                let text = match &e.value.value {
+                                    crate::manifest::Value::String(s) => s.clone(),
+                                    _ => super::file::node_json(&e.value).to_string(),
+                                };
+                                (e.key.clone(), text)
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    },
+                    None => Vec::new(),
+                };
+                match crate::handler::actions::check_params(decl, &given) {
+                    Ok(map) => params = Some(map),
+                    Err(why) => {
+                        let mark = case.params.as_ref().map_or(case.action_mark, |p| p.mark);
+                        errors.push(
+                            Diagnostic::error(format!(
+                                "case `{}`: {}",
+                                case.it,
+                                why.replace("--param ", "`params`: ")
+                            ))
+                            .at(Location::new(&file.source, mark)),
+                        );
+                        continue;
+                    }
+                }
+            }
             let missing = match &case.action {
                 CaseAction::Verify if !compiled.functions.verify => Some("`fn verify(m)`"),
                 CaseAction::Rollback if !compiled.functions.rollback => {
@@ -116,6 +153,7 @@ pub fn prepare(
                 case: ci,
                 manifest,
                 handler,
+                params,
             });
         }
     }
