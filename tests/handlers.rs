@@ -1833,3 +1833,67 @@ fn every_bundled_handler_is_documented() {
         assert!(listed.contains(kind), "{kind} is not bundled:\n{listed}");
     }
 }
+
+/// `ordo test --bundled` runs the test file of every bundled handler (embedded in the
+/// binary, `handlers/*.test.yaml`): each passes, and each handler function is exercised.
+#[test]
+fn the_bundled_handlers_pass_their_own_tests() {
+    let out = Test::new().run(&["test", "--bundled", "-o", "json"]);
+    out.code(0);
+    let json = out.json();
+    assert_eq!(json["failed"], 0, "{}", out.stdout);
+    assert_eq!(json["untested"].as_array().map(Vec::len), Some(0), "{}", out.stdout);
+    let cases = json["cases"].as_array().unwrap();
+    for handler in [
+        "shell_script",
+        "write_file",
+        "web_download_file",
+        "website_up_test",
+        "git_repo",
+        "cli_input_prompt",
+    ] {
+        let file = format!("bundled:handlers/{handler}.test.yaml");
+        let n = cases.iter().filter(|c| c["file"] == file.as_str()).count();
+        assert!(n >= 5, "{file}: {n} cases\n{}", out.stdout);
+        // Its documented errors are covered: some case expects a failure.
+        assert!(
+            cases
+                .iter()
+                .any(|c| c["file"] == file.as_str() && c["status"] == "failed"
+                    || c["file"] == file.as_str() && c["status"] == "invalid"),
+            "{file} tests no error"
+        );
+    }
+    let human = Test::new().run(&["test", "--bundled"]);
+    human
+        .code(0)
+        .stdout_has(&format!("test result: {} passed, 0 failed", cases.len()));
+}
+
+/// The bundled tests run against the bundled handlers even where a project overrides a
+/// kind; `--bundled` takes no PATH.
+#[test]
+fn bundled_tests_ignore_a_project_override_and_take_no_path() {
+    let t = Test::new()
+        .handler(
+            "write_file.rhai",
+            "register(\"WriteFile\", \"^1\");\nfn apply(m) { throw \"mine\"; }\n",
+        )
+        .file("m.yaml", &write_file("f", "targetFile: out.txt\ndata: x"));
+    t.run(&["test", "--bundled", "--filter", "*writes data on first apply*"])
+        .code(0)
+        .stdout_has("1 passed, 0 failed");
+    let out = t.run(&["test", "--bundled", "handlers"]);
+    out.code(2);
+    assert!(out.stderr.contains("--bundled"), "{}", out.stderr);
+}
+
+/// The same files on disk, named as a PATH, pass against the handlers beside them.
+#[test]
+fn the_handler_test_files_pass_when_named_as_paths() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("handlers");
+    Test::new()
+        .run(&["test", dir.to_str().unwrap()])
+        .code(0)
+        .stdout_has(" passed, 0 failed");
+}

@@ -204,6 +204,7 @@ fn test_offers_where_tests_and_handlers_are_how_to_run_them_and_output() {
         &[
             "--filter",
             "--list",
+            "--bundled",
             "--junit",
             "--jobs",
             "--deny",

@@ -91,6 +91,10 @@ pub struct TestArgs {
     #[arg(long = "list")]
     pub list: bool,
 
+    /// Run the tests of the bundled handlers (embedded in ordo), against the bundled handlers alone
+    #[arg(long = "bundled", conflicts_with_all = ["paths", "manifests", "src"])]
+    pub bundled: bool,
+
     /// Also write a JUnit XML report to FILE, for CI
     #[arg(long = "junit", value_name = "FILE", value_parser = super::values::Utf8Path)]
     pub junit: Option<PathBuf>,

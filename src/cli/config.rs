@@ -142,6 +142,8 @@ pub struct TestRequest {
     pub filter: Option<String>,
     pub list: bool,
     pub junit: Option<PathBuf>,
+    /// `--bundled`: the bundled handlers' own tests.
+    pub bundled: bool,
 }
 
 /// Most `--per-host` sessions: more than sshd would ever allow on one connection.
@@ -384,6 +386,7 @@ impl Config {
                     filter: t.filter,
                     list: t.list,
                     junit: t.junit,
+                    bundled: t.bundled,
                 };
                 let load = LoadArgs {
                     manifests: t.manifests,

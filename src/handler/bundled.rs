@@ -55,7 +55,67 @@ pub const BUNDLED: &[Bundled] = &[
     },
 ];
 
+/// The tests of the bundled handlers (`handlers/*.test.yaml`, DESIGN §12): `(file, text)`,
+/// one per bundled handler; `ordo test --bundled` runs them.
+pub const BUNDLED_TESTS: &[(&str, &str)] = &[
+    (
+        "shell_script.test.yaml",
+        include_str!("../../handlers/shell_script.test.yaml"),
+    ),
+    (
+        "write_file.test.yaml",
+        include_str!("../../handlers/write_file.test.yaml"),
+    ),
+    (
+        "web_download_file.test.yaml",
+        include_str!("../../handlers/web_download_file.test.yaml"),
+    ),
+    (
+        "website_up_test.test.yaml",
+        include_str!("../../handlers/website_up_test.test.yaml"),
+    ),
+    (
+        "git_repo.test.yaml",
+        include_str!("../../handlers/git_repo.test.yaml"),
+    ),
+    (
+        "cli_input_prompt.test.yaml",
+        include_str!("../../handlers/cli_input_prompt.test.yaml"),
+    ),
+];
+
 /// The name bundled handlers are shown under.
 pub fn shown_name(file: &str) -> String {
     format!("bundled:handlers/{file}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BUNDLED, BUNDLED_TESTS};
+
+    /// Every bundled handler has its test file embedded, and every test file in
+    /// `handlers/` is embedded.
+    #[test]
+    fn every_bundled_handler_has_its_tests_embedded() {
+        for b in BUNDLED {
+            let wanted = b.file.replace(".rhai", ".test.yaml");
+            assert!(
+                BUNDLED_TESTS.iter().any(|(f, _)| *f == wanted),
+                "{} has no {wanted} in BUNDLED_TESTS",
+                b.file
+            );
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("handlers");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".test.yaml"))
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = BUNDLED_TESTS.iter().map(|(f, _)| (*f).to_string()).collect();
+        listed.sort();
+        assert_eq!(on_disk, listed);
+    }
 }

@@ -12,7 +12,7 @@ pub mod schema;
 pub mod skeleton;
 mod version;
 
-pub use bundled::{BUNDLED, shown_name};
+pub use bundled::{BUNDLED, BUNDLED_TESTS, shown_name};
 pub use discover::{Found, discover};
 pub use error::{HandlerError, HandlerErrorKind, ResolveErrorKind};
 pub use registry::{

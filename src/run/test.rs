@@ -1,7 +1,8 @@
 //! `ordo test [PATH...]`: the handler tests (DESIGN §12).
 //!
 //! The test files are found (the PATHs, else every `*.test.yaml` under the handler
-//! directories a run would use) and checked, the handlers loaded as a run loads them
+//! directories a run would use; with `--bundled`, the tests embedded with the bundled
+//! handlers, run against those alone) and checked, the handlers loaded as a run loads them
 //! (the same engine, limits and load checks: a handler that fails them is an input
 //! error), every case checked against its handler; only then do the cases run
 //! (`crate::testing`). Exit 0 when every case passed, 1 when one failed, 3 for an
@@ -21,21 +22,37 @@ use crate::testing::{Results, Suite, TestFile};
 
 pub(super) fn test(config: &Config) -> Result<(), Error> {
     let mut errors: Vec<Diagnostic> = Vec::new();
-    let paths = test_paths(config, &mut errors);
     let mut files: Vec<TestFile> = Vec::new();
-    for path in &paths {
-        files.extend(crate::testing::file::load(path, &mut errors));
+    if config.test.bundled {
+        // The bundled handlers' own tests, against the bundled handlers alone: no
+        // directory is searched, so no project handler overrides the kind tested.
+        for (file, text) in crate::handler::BUNDLED_TESTS {
+            let source = crate::manifest::SourceFile::new(
+                crate::handler::shown_name(file),
+                PathBuf::from("."),
+                (*text).to_string(),
+            );
+            files.extend(crate::testing::file::parse(&source, &mut errors));
+        }
+    } else {
+        for path in &test_paths(config, &mut errors) {
+            files.extend(crate::testing::file::load(path, &mut errors));
+        }
     }
     // The handlers: those of the run's directories, and those beside the test files.
-    let mut dirs = config.src.clone().unwrap_or_else(|| {
+    let mut dirs = if config.test.bundled {
+        Vec::new()
+    } else {
+        config.src.clone().unwrap_or_else(|| {
         let loaded = crate::manifest::load_except(
             &config.manifests,
             &config.values.files,
             &Limits::default(),
         );
-        super::load::default_src(&loaded.files)
-    });
-    for f in &files {
+            super::load::default_src(&loaded.files)
+        })
+    };
+    for f in files.iter().filter(|_| !config.test.bundled) {
         let dir = f.source.dir().to_path_buf();
         if !dirs.contains(&dir) {
             dirs.push(dir);

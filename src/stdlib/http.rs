@@ -490,7 +490,7 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
             body: None,
         }),
     ) {
-        return mocked_download(call, url, target, &mocked(&answer?));
+        return mocked_download(call, url, target, mode, &mocked(&answer?));
     }
     let response = send(&ctx, call, &o)?;
     let status = response.status().as_u16();
@@ -549,8 +549,15 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
 }
 
 /// `http::download` answered by a mock twin (`ordo test`): the body is written to the
-/// target, which lies in the case's directory.
-fn mocked_download(call: &str, url: &str, target: &super::beneath::Target, answer: &Map) -> R<Map> {
+/// target, which lies in the case's directory, as a real download writes it (missing
+/// parents made, atomically, with `mode` or the replaced file's).
+fn mocked_download(
+    call: &str,
+    url: &str,
+    target: &super::beneath::Target,
+    mode: Option<u32>,
+    answer: &Map,
+) -> R<Map> {
     let status = answer
         .get("status")
         .and_then(|s| s.as_int().ok())
@@ -567,7 +574,20 @@ fn mocked_download(call: &str, url: &str, target: &super::beneath::Target, answe
         .get("body")
         .and_then(|b| b.clone().into_string().ok())
         .unwrap_or_default();
-    std::fs::write(target.path(), &body).map_err(|e| target.error(&e))?;
+    let entry = target
+        .entry(true)
+        .map_err(|e| target.error(&e))?
+        .ok_or_else(|| target.error(&std::io::Error::from(rustix::io::Errno::ISDIR)))?;
+    let mut tmp = super::beneath::Staged::new(std::os::fd::AsFd::as_fd(&entry.dir), 0o644)
+        .map_err(|e| target.error(&e))?;
+    tmp.file
+        .write_all(body.as_bytes())
+        .map_err(|e| target.error(&e))?;
+    let existing = target.stat().ok().map(|s| s.st_mode & 0o7777);
+    let exact = mode.or(existing).unwrap_or(0o644);
+    rustix::fs::fchmod(&tmp.file, rustix::fs::Mode::from_raw_mode(exact))
+        .map_err(|e| target.error(&e.into()))?;
+    tmp.commit(&entry.name).map_err(|e| target.error(&e))?;
     let mut out = Map::new();
     out.insert("status".into(), status.into());
     out.insert("path".into(), target.path().display().to_string().into());
