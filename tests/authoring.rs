@@ -510,9 +510,12 @@ fn ordo_test_passes_on_new_handler_output_and_its_tests_can_fail() {
 /// it."): its test file passes `ordo test` against its handler, as written there.
 #[test]
 fn the_readme_handler_test_example_passes() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let block = |opening: &str| -> String {
-        let start = readme.find(opening).unwrap_or_else(|| panic!("{opening} missing"));
+        let start = readme
+            .find(opening)
+            .unwrap_or_else(|| panic!("{opening} missing"));
         let body = &readme[start + opening.len()..];
         body[..body.find("```").unwrap()].to_string()
     };
@@ -521,5 +524,7 @@ fn the_readme_handler_test_example_passes() {
     let t = Test::new()
         .handler("greeting.rhai", &handler)
         .file("greeting.test.yaml", &tests);
-    t.run(&["test"]).code(0).stdout_has("test result: 2 passed, 0 failed");
+    t.run(&["test"])
+        .code(0)
+        .stdout_has("test result: 2 passed, 0 failed");
 }

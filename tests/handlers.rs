@@ -1842,7 +1842,12 @@ fn the_bundled_handlers_pass_their_own_tests() {
     out.code(0);
     let json = out.json();
     assert_eq!(json["failed"], 0, "{}", out.stdout);
-    assert_eq!(json["untested"].as_array().map(Vec::len), Some(0), "{}", out.stdout);
+    assert_eq!(
+        json["untested"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        out.stdout
+    );
     let cases = json["cases"].as_array().unwrap();
     for handler in [
         "shell_script",
@@ -1880,9 +1885,14 @@ fn bundled_tests_ignore_a_project_override_and_take_no_path() {
             "register(\"WriteFile\", \"^1\");\nfn apply(m) { throw \"mine\"; }\n",
         )
         .file("m.yaml", &write_file("f", "targetFile: out.txt\ndata: x"));
-    t.run(&["test", "--bundled", "--filter", "*writes data on first apply*"])
-        .code(0)
-        .stdout_has("1 passed, 0 failed");
+    t.run(&[
+        "test",
+        "--bundled",
+        "--filter",
+        "*writes data on first apply*",
+    ])
+    .code(0)
+    .stdout_has("1 passed, 0 failed");
     let out = t.run(&["test", "--bundled", "handlers"]);
     out.code(2);
     assert!(out.stderr.contains("--bundled"), "{}", out.stderr);

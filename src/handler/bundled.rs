@@ -114,7 +114,10 @@ mod tests {
             .filter(|n| n.ends_with(".test.yaml"))
             .collect();
         on_disk.sort();
-        let mut listed: Vec<String> = BUNDLED_TESTS.iter().map(|(f, _)| (*f).to_string()).collect();
+        let mut listed: Vec<String> = BUNDLED_TESTS
+            .iter()
+            .map(|(f, _)| (*f).to_string())
+            .collect();
         listed.sort();
         assert_eq!(on_disk, listed);
     }

@@ -44,11 +44,11 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
         Vec::new()
     } else {
         config.src.clone().unwrap_or_else(|| {
-        let loaded = crate::manifest::load_except(
-            &config.manifests,
-            &config.values.files,
-            &Limits::default(),
-        );
+            let loaded = crate::manifest::load_except(
+                &config.manifests,
+                &config.values.files,
+                &Limits::default(),
+            );
             super::load::default_src(&loaded.files)
         })
     };
