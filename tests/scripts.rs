@@ -470,3 +470,130 @@ fn a_unit_argument_from_a_missing_spec_field_names_the_field_and_the_manifest() 
         .stderr_has("argument 2 (`m.spec.source.file`) was `()`")
         .stderr_has("manifest `hello` has no `spec.source.file`");
 }
+
+/// The issue's reproduction: the `()` argument in `check`, not `apply`. Each function a
+/// handler has (check, apply, delete, verify, rollback, a custom action) is called the same
+/// way, so each failure names the argument, the missing field, and the function that ran.
+#[test]
+fn a_unit_argument_is_named_in_whichever_handler_function_ran() {
+    const CALL: &str = "path::join(\"a\", m.spec.nope)";
+    const FOO: &str = "kind: Foo\nversion: v1\nmetadata: {name: a}\nspec: {}\n";
+    // A second manifest that fails after `a` changed, so `a` is rolled back.
+    const BAD: &str =
+        "---\nkind: Bad\nversion: v1\nmetadata:\n  name: b\n  dependencies: {apply: [a]}\n";
+    let cases: [(&str, &str, &[&str], &str); 6] = [
+        (
+            "check",
+            "fn check(m) { CALL }\nfn apply(m) {}",
+            &["apply"],
+            "while running `check` for Foo/a",
+        ),
+        (
+            "apply",
+            "fn apply(m) { CALL }",
+            &["apply"],
+            "while running `apply` for Foo/a",
+        ),
+        (
+            "delete",
+            "fn apply(m) {}\nfn delete(m) { CALL }",
+            &["delete", "--yes"],
+            "while running `delete` for Foo/a",
+        ),
+        (
+            "verify",
+            "fn apply(m) {}\nfn verify(m) { CALL }",
+            &["verify"],
+            "while running `verify` for Foo/a",
+        ),
+        (
+            "rollback",
+            "fn apply(m) {}\nfn rollback(m, prev) { CALL }",
+            &["apply", "--rollback-on-failure"],
+            "while running `rollback` to roll back Foo/a",
+        ),
+        (
+            "action",
+            "actions(#{ poke: #{ order: \"forward\" } });\nfn apply(m) {}\nfn poke(m) { CALL }",
+            &["run", "poke"],
+            "while running `poke` for Foo/a",
+        ),
+    ];
+    for (what, functions, args, running) in cases {
+        let handler = format!(
+            "register(\"Foo\", \"^1\");\n{}\n",
+            functions.replace("CALL", CALL)
+        );
+        let manifests = if what == "rollback" {
+            format!("{FOO}{BAD}")
+        } else {
+            FOO.to_string()
+        };
+        let out = Test::new()
+            .handler("foo.rhai", &handler)
+            .handler(
+                "bad.rhai",
+                "register(\"Bad\", \"^1\");\nfn apply(m) { throw \"boom\"; }\n",
+            )
+            .manifest("m.yaml", &manifests)
+            .run(args);
+        assert_eq!(out.code, 1, "{what}: {}", out.stderr);
+        out.no_panic()
+            .stderr_has("function not found: path::join (")
+            .stderr_has("argument 2 (`m.spec.nope`) was `()`")
+            .stderr_has("manifest `a` has no `spec.nope`")
+            .stderr_has("m.yaml:4:7")
+            .stderr_has("add `nope:` to the manifest's spec")
+            .stderr_has(running);
+    }
+}
+
+/// Issue 19 part 6: "function not found" lists the signatures that exist under the name:
+/// the stdlib's, Rhai's built-ins, the handler's own functions; at load time too.
+#[test]
+fn function_not_found_lists_the_signatures_that_exist() {
+    let run = |handler: &str| {
+        Test::new()
+            .handler(
+                "foo.rhai",
+                &format!("register(\"Foo\", \"^1\");\n{handler}\n"),
+            )
+            .manifest(
+                "m.yaml",
+                "kind: Foo\nversion: v1\nmetadata: {name: a}\nspec: {}\n",
+            )
+            .run(&["apply", "--no-state"])
+    };
+    run("fn apply(m) { path::join(1, 2) }")
+        .code(1)
+        .stderr_has("function not found: path::join (i64, i64)")
+        .stderr_has("`path::join` exists as: path::join(string, string), path::join(string, string, string)")
+        .stderr_has("while running `apply`");
+    run("fn apply(m) { \"abc\".sub_string(\"a\") }")
+        .code(1)
+        .stderr_has("`sub_string` exists as: sub_string(string, int)");
+    // At the handler's top level: an input error, with the same list.
+    run("let x = path::join(1, 2);\nfn apply(m) {}")
+        .code(3)
+        .stderr_has("function not found: path::join (i64, i64)")
+        .stderr_has("`path::join` exists as: path::join(string, string)");
+    // The JSON report's error line carries it too.
+    let out = Test::new()
+        .handler(
+            "foo.rhai",
+            "register(\"Foo\", \"^1\");\nfn apply(m) { path::join(1, 2) }\n",
+        )
+        .manifest(
+            "m.yaml",
+            "kind: Foo\nversion: v1\nmetadata: {name: a}\nspec: {}\n",
+        )
+        .run(&["apply", "--no-state", "-o", "json"]);
+    let error = out.json()["manifests"][0]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("`path::join` exists as: path::join(string, string)"),
+        "{error}"
+    );
+}

@@ -101,7 +101,7 @@ impl Runner<'_> {
             return Ok(done(Status::Absent, Some("no `verify`".into())));
         }
         let arg = self.mode_value(m, "verify", None)?;
-        match self.verdict(handler, compiled, arg, timeout) {
+        match self.verdict(m, handler, compiled, arg, timeout) {
             Ok(Verdict::Pass(note)) => Ok(done(Status::Verified, note)),
             Ok(Verdict::Fail(why)) if m.metadata.verify_advisory => {
                 Ok(done(Status::Warned, Some(format!("advisory: {why}"))))
@@ -136,7 +136,7 @@ impl Runner<'_> {
             return Ok(done(Status::Absent, Some(format!("no action `{name}`"))));
         };
         let arg = self.mode_value(m, name, Some(params.clone()))?;
-        let result = self.call_with(handler, compiled, name, (arg,), timeout)?;
+        let result = self.call_with(handler, compiled, name, (arg,), timeout, m)?;
         let result = result.flatten();
         let what = format!("action `{name}`");
         if crate::script::convert::deeper_than(&result, crate::script::convert::MAX_DEPTH) {
@@ -207,7 +207,7 @@ impl Runner<'_> {
         let _guard = context::enter_call(Arc::clone(&ctx));
         let arg = self.mode_value(m, "verify", None)?;
         let verdict = self
-            .verdict(handler, compiled, arg, timeout)
+            .verdict(m, handler, compiled, arg, timeout)
             .map_err(|(mut f, limit)| {
                 if ctx.unreachable.load(Ordering::Relaxed) {
                     f.unreachable = true;
@@ -237,13 +237,14 @@ impl Runner<'_> {
     /// Calls `verify` and reads its answer.
     fn verdict(
         &self,
+        m: &Manifest,
         handler: &Handler,
         compiled: &Compiled,
         arg: Dynamic,
         timeout: Duration,
     ) -> Result<Verdict, (Failure, Option<LimitKind>)> {
         let r = self
-            .call_with(handler, compiled, "verify", (arg,), timeout)?
+            .call_with(handler, compiled, "verify", (arg,), timeout, m)?
             .flatten();
         if r.is_unit() {
             return Ok(Verdict::Pass(None));

@@ -472,7 +472,7 @@ impl Runner<'_> {
             .compiled()
             .map_err(|e| self.failure_text(handler, e))?;
         let call = |name: &'static str, arg: Dynamic| {
-            self.call_with(handler, compiled, name, (arg,), timeout)
+            self.call_with(handler, compiled, name, (arg,), timeout, m)
                 .map_err(|(f, _)| f)
         };
         // `check` first (`delete` and the re-apply): nothing to do is done.
@@ -496,7 +496,7 @@ impl Runner<'_> {
                     .and_then(|f| f(&m.name))
                     .unwrap_or(Dynamic::UNIT);
                 let _ = self
-                    .call_with(handler, compiled, "rollback", (arg, prev), timeout)
+                    .call_with(handler, compiled, "rollback", (arg, prev), timeout, m)
                     .map_err(|(f, _)| f)?;
                 Ok(None)
             }

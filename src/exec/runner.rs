@@ -1312,6 +1312,7 @@ impl<'a> Runner<'a> {
         done(Status::Changed, resolved)
     }
 
+    /// Calls the handler function `name` for the manifest `m` with its one argument.
     pub(super) fn call(
         &self,
         handler: &Handler,
@@ -1321,10 +1322,14 @@ impl<'a> Runner<'a> {
         timeout: Duration,
         m: &Manifest,
     ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
-        self.call_inner(handler, compiled, name, (arg,), timeout, Some(m))
+        self.call_with(handler, compiled, name, (arg,), timeout, m)
     }
 
-    /// Calls the handler function `name` with `args` (`rollback(m, prev)` takes two).
+    /// Calls the handler function `name` for the manifest `m` with `args` (`rollback(m,
+    /// prev)` takes two). Every handler function (check, apply, delete, verify, rollback,
+    /// actions) is called here, so a failure reads the same from each (issue 19 part 6): it
+    /// names the function that ran; when a call got `()` because `m` lacks a spec field,
+    /// that field and the manifest; for a function not found, the signatures that exist.
     pub(super) fn call_with(
         &self,
         handler: &Handler,
@@ -1332,20 +1337,7 @@ impl<'a> Runner<'a> {
         name: &'static str,
         args: impl rhai::FuncArgs,
         timeout: Duration,
-    ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
-        self.call_inner(handler, compiled, name, args, timeout, None)
-    }
-
-    /// Calls the handler function `name`; a failure names, when a call got `()` because the
-    /// manifest `m` lacks a spec field, that field and the manifest (issue 19 part 6).
-    fn call_inner(
-        &self,
-        handler: &Handler,
-        compiled: &Compiled,
-        name: &'static str,
-        args: impl rhai::FuncArgs,
-        timeout: Duration,
-        manifest: Option<&Manifest>,
+        m: &Manifest,
     ) -> Result<Dynamic, (Failure, Option<LimitKind>)> {
         let options = CallFnOptions::new()
             .eval_ast(compiled.replay_top_level)
@@ -1392,10 +1384,14 @@ impl<'a> Runner<'a> {
                     .unwrap_or_else(|| crate::script::module_source(&err.file));
                 let mut diagnostic = err.to_diagnostic(Some(&source));
                 let mut line = err.located();
-                if let (Some(field), Some(m)) = (unit.as_ref().and_then(|u| u.spec_field()), manifest) {
+                if let Some(field) = unit.as_ref().and_then(|u| u.spec_field()) {
                     let (note, mark) = missing_field(m, &field);
                     line = format!("{line}; {note} ({})", m.at(mark));
                     diagnostic = diagnostic.related(m.at(mark), note);
+                }
+                if let Some(note) = crate::stdlib::not_found_note(&e, &compiled.ast) {
+                    line = format!("{line}; {note}");
+                    diagnostic = diagnostic.note(note);
                 }
                 (
                     Failure {

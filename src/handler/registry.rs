@@ -436,7 +436,10 @@ fn load_one(
     let schemas = Schemas(std::mem::take(&mut state.schemas));
     drop(guard);
     if let Err(e) = ran {
-        let err = ScriptError::from_eval(source.name(), &e, limits, None);
+        let mut err = ScriptError::from_eval(source.name(), &e, limits, None);
+        if err.help.is_none() {
+            err.help = crate::stdlib::not_found_note(&e, &ast);
+        }
         // An error inside an imported module is shown in the module's text.
         let file = if err.file == source.name() {
             Arc::clone(source)

@@ -28,5 +28,5 @@ pub use permission::{
 };
 pub use resolver::{ImportResolver, ImportRoot, STDLIB_MODULES, module_source};
 pub use twin::{Twin, TwinCall};
-pub use unit_args::{UnitArguments, unit_arguments};
+pub use unit_args::{UnitArguments, function_not_found, unit_arguments};
 pub use variables::{Variable, Variables, is_plain};

@@ -61,6 +61,27 @@ fn innermost<'a>(e: &'a EvalAltResult, file: &str) -> Option<&'a EvalAltResult> 
     }
 }
 
+/// The name of the function a "function not found" error could not find (`path::join`),
+/// wherever the call was: in the handler, a function it called, or a module it imported.
+pub fn function_not_found(e: &EvalAltResult) -> Option<&str> {
+    let mut current = e;
+    for _ in 0..256 {
+        match current {
+            EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+            | EvalAltResult::ErrorInModule(_, inner, _) => current = inner,
+            EvalAltResult::ErrorFunctionNotFound(signature, _) => {
+                return Some(
+                    signature
+                        .split_once(" (")
+                        .map_or(signature.as_str(), |(n, _)| n),
+                );
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// For a "function not found" whose arguments include `()`, in the script `ast` (the
 /// handler `file`): which arguments were `()`, and from what.
 pub fn unit_arguments(e: &EvalAltResult, ast: &AST, file: &str) -> Option<UnitArguments> {

@@ -78,7 +78,10 @@ pub use crate::script::{
     Capability, Located, NetRule, Permissions, Policy, Refusal, absolute, is_environ,
     is_environ_fd, resolve,
 };
-pub use registration::{Signature, StdModule, engine, register_all, signatures};
+pub use registration::{
+    Signature, StdModule, engine, function_names, not_found_note, overloads, register_all,
+    signatures,
+};
 pub use shell::{ProcessGroups, interrupt_children};
 
 use registration::grant;
