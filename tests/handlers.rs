@@ -1907,3 +1907,27 @@ fn the_handler_test_files_pass_when_named_as_paths() {
         .code(0)
         .stdout_has(" passed, 0 failed");
 }
+
+/// The bundled tests check the handlers: a copy of `handlers/` whose WriteFile ignores
+/// `fileMode` and whose WebsiteUpTest accepts any status fails them, naming the cases.
+#[test]
+fn the_handler_tests_fail_a_broken_handler() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("handlers");
+    let mut t = Test::new();
+    for name in ["write_file", "website_up_test"] {
+        let rhai = std::fs::read_to_string(src.join(format!("{name}.rhai"))).unwrap();
+        let broken = match name {
+            "write_file" => rhai.replace("if v == \"normal\" { return \"\"; }", "return \"\";"),
+            _ => rhai.replace("if !codes.contains(r.status) {", "if false {"),
+        };
+        assert_ne!(broken, rhai, "{name}: the break did not apply");
+        let tests = std::fs::read_to_string(src.join(format!("{name}.test.yaml"))).unwrap();
+        t = t
+            .file(&format!("h/{name}.rhai"), &broken)
+            .file(&format!("h/{name}.test.yaml"), &tests);
+    }
+    let out = t.run(&["test", "h"]);
+    out.code(1)
+        .stdout_has("verify fails when the mode is not fileMode's ... FAILED")
+        .stdout_has("fails when the URL answers another status ... FAILED");
+}
