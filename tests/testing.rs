@@ -953,3 +953,85 @@ fn backup(m) { #{ kept: m.params.keep + 1, target: m.params.target } }
         .stderr_has("`params`: kep: action `backup` has no parameter `kep`; did you mean `keep`?")
         .stderr_has("svc.test.yaml:10:13");
 }
+
+/// A-F27: a failed `files` expectation on texts with thousands of differing lines prints
+/// a bounded diff (hunks, capped), not every line; A-F26: a handler logging in a loop
+/// keeps a bounded log in the case.
+#[test]
+fn huge_diffs_and_logs_are_bounded() {
+    let handler = r#"
+register("Big", "^1");
+permissions(["file:read", "file:write"]);
+fn apply(m) {
+    let s = "";
+    for i in 0..5000 { s += "a" + i + "\n"; }
+    for i in 0..12000 { log::info("line " + i); }
+    file::write(path::join(m.dir, "f.txt"), s);
+    #{}
+}
+"#;
+    let expected: String = (0..5000).map(|i| format!("b{i}\n")).collect();
+    let cases = format!(
+        "  - it: big\n    manifest: {{kind: Big, version: v1, metadata: {{name: b}}, spec: {{}}}}\n    expect:\n      files: {{f.txt: {}}}\n      logs: [\"never logged\"]\n",
+        serde_json::to_string(&expected).unwrap()
+    );
+    let out = Test::new()
+        .handler("big.rhai", handler)
+        .file("big.test.yaml", &suite(&cases))
+        .run(&["test", "-s", "."]);
+    out.code(1).stdout_has("more lines not shown");
+    let lines = out.stdout.lines().count();
+    assert!(lines < 1000, "{lines} lines of output");
+    // The human output shows the last log lines; the case kept the first 10 000.
+    out.stdout_has("earlier lines (all in `-o json`)")
+        .stdout_has("2000 more log lines left out");
+}
+
+/// A-F25: `spec.handler` names a file by path components; `note.rhai` is not
+/// `keynote.rhai`, and an empty name is refused.
+#[test]
+fn spec_handler_is_matched_by_path_components() {
+    let handler = "register(\"Note\", \"^1\");\nfn apply(m) { #{} }\n";
+    let file = |h: &str| {
+        format!(
+            "kind: HandlerTest\nversion: v1\nmetadata: {{name: n}}\nspec:\n  handler: {h}\n  cases:\n  - it: c\n    manifest: {{kind: Note, version: v1, metadata: {{name: n}}, spec: {{}}}}\n    expect: {{status: changed}}\n"
+        )
+    };
+    let t = Test::new()
+        .handler("keynote.rhai", handler)
+        .file("a.test.yaml", &file("note.rhai"));
+    t.run(&["test", "-s", ".", "a.test.yaml"])
+        .code(3)
+        .stderr_has("not by the `spec.handler` `note.rhai`");
+    let t = t.file("a.test.yaml", &file("keynote.rhai"));
+    t.run(&["test", "-s", ".", "a.test.yaml"]).code(0);
+    let t = t.file("a.test.yaml", &file("\"\""));
+    t.run(&["test", "-s", ".", "a.test.yaml"])
+        .code(3)
+        .stderr_has("a.test.yaml:5:")
+        .stderr_has("must name a handler file");
+}
+
+/// A-F28: `absent` is the marker for "no such file"; `{content: absent}` is a file
+/// holding that text.
+#[test]
+fn a_file_holding_the_text_absent_can_be_expected() {
+    let handler = "register(\"Ab\", \"^1\");\npermissions([\"file:write\"]);\nfn apply(m) { file::write(path::join(m.dir, \"f.txt\"), \"absent\"); #{} }\n";
+    let case = |files: &str| {
+        suite(&format!(
+            "  - it: c\n    manifest: {{kind: Ab, version: v1, metadata: {{name: a}}, spec: {{}}}}\n    expect: {{files: {files}}}\n"
+        ))
+    };
+    let t = Test::new()
+        .handler("ab.rhai", handler)
+        .file("ab.test.yaml", &case("{f.txt: {content: absent}}"));
+    t.run(&["test", "-s", "."]).code(0);
+    let t = t.file("ab.test.yaml", &case("{f.txt: absent}"));
+    t.run(&["test", "-s", "."])
+        .code(1)
+        .stdout_has("to be absent");
+    let t = t.file("ab.test.yaml", &case("{f.txt: {content: 1, other: 2}}"));
+    t.run(&["test", "-s", "."])
+        .code(3)
+        .stderr_has("{content: TEXT}");
+}

@@ -72,10 +72,20 @@ pub struct Seen {
     pub status: Option<Status>,
     pub error: Option<String>,
     pub detail: Option<Diagnostic>,
+    /// The first log lines, up to [`MAX_LOG_LINES`] lines and [`MAX_LOG_BYTES`] bytes.
     pub logs: Vec<(LogLevel, String)>,
+    /// Log lines past those bounds, counted and dropped: a handler logging in a loop must
+    /// not take the runner's memory (a run streams its log lines; a case keeps them).
+    pub logs_left_out: usize,
+    log_bytes: usize,
     /// `run ACTION`: what the action returned.
     pub result: Option<serde_json::Value>,
 }
+
+/// The log lines a case keeps: enough for `expect.logs` and to show a failed case.
+pub const MAX_LOG_LINES: usize = 10_000;
+/// The log bytes a case keeps (1 MiB).
+pub const MAX_LOG_BYTES: usize = 1 << 20;
 
 struct Collect(Arc<Mutex<Seen>>);
 
@@ -93,7 +103,16 @@ impl Reporter for Collect {
                 seen.error.clone_from(error);
                 seen.detail.clone_from(detail);
             }
-            Event::Log { level, message, .. } => seen.logs.push((*level, message.clone())),
+            Event::Log { level, message, .. } => {
+                if seen.logs.len() >= MAX_LOG_LINES
+                    || seen.log_bytes.saturating_add(message.len()) > MAX_LOG_BYTES
+                {
+                    seen.logs_left_out += 1;
+                } else {
+                    seen.log_bytes += message.len();
+                    seen.logs.push((*level, message.clone()));
+                }
+            }
             Event::ActionResult { value, .. } => seen.result = Some(value.clone()),
             _ => {}
         }
@@ -186,12 +205,19 @@ impl Suite<'_> {
             (None, None) => "none".to_string(),
         };
         let failures = check(case, &observed);
-        let logs = observed
+        let mut logs: Vec<String> = observed
             .seen
             .logs
             .iter()
             .map(|(level, m)| format!("{}: {m}", level.as_str()))
             .collect();
+        if observed.seen.logs_left_out > 0 {
+            logs.push(format!(
+                "… {} more log lines left out (a case keeps {MAX_LOG_LINES} lines or {} KiB)",
+                observed.seen.logs_left_out,
+                MAX_LOG_BYTES >> 10
+            ));
+        }
         Ok((status, failures, logs))
     }
 

@@ -58,19 +58,50 @@ pub fn diff(expected: &str, found: &str) -> Vec<String> {
             if found.ends_with('\n') { "one" } else { "none" },
         )];
     }
-    let d = similar::TextDiff::from_lines(&e, &f);
+    // Myers with a deadline: on texts too different to diff in time, `similar` gives up
+    // and reports the rest as replaced, which is still a correct (if coarse) diff.
+    let d = similar::TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .timeout(DIFF_TIMEOUT)
+        .diff_lines(e.as_str(), f.as_str());
     let mut out = Vec::new();
-    for change in d.iter_all_changes() {
-        let sign = match change.tag() {
-            similar::ChangeTag::Delete => "-",
-            similar::ChangeTag::Insert => "+",
-            similar::ChangeTag::Equal => " ",
-        };
-        let text = change.value();
-        let text = text.strip_suffix('\n').unwrap_or(text);
-        out.push(format!("{sign} {text}"));
+    // Hunks with three lines of context, as `diff -u` shows them.
+    for (n, group) in d.grouped_ops(3).iter().enumerate() {
+        if n > 0 {
+            out.push("  ...".to_string());
+        }
+        for op in group {
+            for change in d.iter_changes(op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => "-",
+                    similar::ChangeTag::Insert => "+",
+                    similar::ChangeTag::Equal => " ",
+                };
+                let text = change.value();
+                let text = text.strip_suffix('\n').unwrap_or(text);
+                out.push(format!("{sign} {text}"));
+            }
+        }
+        if out.len() > MAX_DIFF_LINES {
+            break;
+        }
     }
-    out
+    capped(out)
+}
+
+/// How long a diff may take before it falls back to a coarser one.
+const DIFF_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+/// The lines of one failed expectation's diff that are shown.
+const MAX_DIFF_LINES: usize = 200;
+
+/// `lines`, cut to [`MAX_DIFF_LINES`] with a last line saying how many were left out.
+fn capped(mut lines: Vec<String>) -> Vec<String> {
+    if lines.len() > MAX_DIFF_LINES {
+        let more = lines.len() - MAX_DIFF_LINES;
+        lines.truncate(MAX_DIFF_LINES);
+        lines.push(format!("  … {more} more lines not shown"));
+    }
+    lines
 }
 
 /// Every expectation of `case` that `observed` does not meet.
@@ -175,13 +206,24 @@ pub fn check(case: &Case, observed: &Observed<'_>) -> Vec<Failure> {
         if !observed.seen.logs.iter().any(|(_, m)| re.is_match(m)) {
             out.push(Failure {
                 expectation: "logs".into(),
-                message: format!("no log line matches /{}/", re.as_str()),
-                diff: observed
-                    .seen
-                    .logs
-                    .iter()
-                    .map(|(l, m)| format!("+ {}: {m}", l.as_str()))
-                    .collect(),
+                message: if observed.seen.logs_left_out > 0 {
+                    format!(
+                        "no log line matches /{}/ (of the first {} lines kept; {} more were left out)",
+                        re.as_str(),
+                        observed.seen.logs.len(),
+                        observed.seen.logs_left_out
+                    )
+                } else {
+                    format!("no log line matches /{}/", re.as_str())
+                },
+                diff: capped(
+                    observed
+                        .seen
+                        .logs
+                        .iter()
+                        .map(|(l, m)| format!("+ {}: {m}", l.as_str()))
+                        .collect(),
+                ),
             });
         }
     }

@@ -587,8 +587,22 @@ impl Reader<'_> {
         let spec_entries = self.map(&spec.value, "`spec`", SPEC)?;
         let sget = |k: &str| spec_entries.iter().find(|e| e.key == k);
         let handler = sget("handler").and_then(|h| {
-            self.string(&h.value, "`spec.handler`")
-                .map(|s| (s, h.value.mark))
+            let name = self.string(&h.value, "`spec.handler`")?;
+            // Compared by path components (`note.rhai` is not `keynote.rhai`).
+            let path = std::path::Path::new(&name);
+            if name.is_empty()
+                || path.is_absolute()
+                || path
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                self.error(
+                    h.value.mark,
+                    format!("`spec.handler` must name a handler file, such as `note.rhai` or `handlers/note.rhai`, not `{}`", name.escape_debug()),
+                );
+                return None;
+            }
+            Some((name, h.value.mark))
         });
         let mut cases = Vec::new();
         match sget("cases") {
@@ -1026,9 +1040,21 @@ impl Reader<'_> {
                         else {
                             continue;
                         };
+                        // `absent` is the marker; a file holding that very text is
+                        // `{content: absent}`.
                         let content = match &f.value.value {
                             Value::String(s) if s == "absent" => None,
-                            _ => match self.text(&f.value, "an `expect.files` content") {
+                            Value::Map(entries)
+                                if entries.len() == 1
+                                    && entries.first().is_some_and(|e| e.key == "content") =>
+                            {
+                                let Some(e) = entries.first() else { continue };
+                                match self.text(&e.value, "`content` of an `expect.files` entry") {
+                                    Some(t) => Some(t),
+                                    None => continue,
+                                }
+                            }
+                            _ => match self.text(&f.value, "an `expect.files` content (a text, `absent`, or `{content: TEXT}`)") {
                                 Some(t) => Some(t),
                                 None => continue,
                             },

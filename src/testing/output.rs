@@ -27,6 +27,9 @@ impl Results {
     }
 }
 
+/// The log lines of a failed case the human output shows (its last ones).
+const SHOWN_LOG_LINES: usize = 40;
+
 fn paint(color: bool, code: &str, text: &str) -> String {
     if color {
         format!("\x1b[{code}m{text}\x1b[0m")
@@ -60,7 +63,12 @@ pub fn human(results: &Results, color: bool) -> String {
             let _ = writeln!(out, "\n---- {}:{}: {} ----", c.file, c.line, c.it);
             if !c.logs.is_empty() {
                 let _ = writeln!(out, "handler log:");
-                for line in &c.logs {
+                // The last lines, where a failure usually is; `-o json` has them all.
+                let skip = c.logs.len().saturating_sub(SHOWN_LOG_LINES);
+                if skip > 0 {
+                    let _ = writeln!(out, "    … {skip} earlier lines (all in `-o json`)");
+                }
+                for line in c.logs.iter().skip(skip) {
                     let _ = writeln!(out, "    {line}");
                 }
             }

@@ -47,7 +47,8 @@ pub fn prepare(
             suite.registry.prepare(suite.engine, suite.limits, handler);
             let h = suite.registry.get(handler);
             if let Some((want, mark)) = &file.handler
-                && !h.name().ends_with(want.as_str())
+                && !std::path::Path::new(h.name().strip_prefix("bundled:").unwrap_or(h.name()))
+                    .ends_with(want.as_str())
             {
                 errors.push(
                     Diagnostic::error(format!(
