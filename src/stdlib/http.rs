@@ -505,39 +505,14 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
     let Some(target) = target else {
         return download_there(host.as_ref(), &ctx, call, url, path, response, mode, status);
     };
-    // Into a temporary file in the target's directory, opened beneath its root like every
-    // file function's (issue 15), renamed over the name in that directory's descriptor.
-    let entry = target
-        .entry(true)
-        .map_err(|e| target.error(&e))?
-        .ok_or_else(|| target.error(&std::io::Error::from(rustix::io::Errno::ISDIR)))?;
-    let mut tmp = super::beneath::Staged::new(std::os::fd::AsFd::as_fd(&entry.dir), 0o644)
-        .map_err(|e| target.error(&e))?;
     let mut reader = response.into_body().into_reader();
-    let mut buf = vec![0_u8; 64 * 1024];
-    let mut size: u64 = 0;
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| {
-            script_error(
-                format!("`{call}` {url}: reading the body failed: {e}"),
-                None,
-            )
-        })?;
-        if n == 0 {
-            break;
-        }
-        tmp.file
-            .write_all(buf.get(..n).unwrap_or(buf.as_slice()))
-            .map_err(|e| target.error(&e))?;
-        size = size.saturating_add(n as u64);
-    }
-    // Atomic by rename, like `file::write`, with its final mode before it has its name
-    // (a given `mode`, else a replaced file's, else 0644); not fsynced.
-    let existing = target.stat().ok().map(|s| s.st_mode & 0o7777);
-    let exact = mode.or(existing).unwrap_or(0o644);
-    rustix::fs::fchmod(&tmp.file, rustix::fs::Mode::from_raw_mode(exact))
-        .map_err(|e| target.error(&e.into()))?;
-    tmp.commit(&entry.name).map_err(|e| target.error(&e))?;
+    let size = write_staged(&target, &mut reader, mode).map_err(|e| match e {
+        Staging::Read(e) => script_error(
+            format!("`{call}` {url}: reading the body failed: {e}"),
+            None,
+        ),
+        Staging::Target(e) => e,
+    })?;
     let mut out = Map::new();
     out.insert("status".into(), i64::from(status).into());
     out.insert("path".into(), target.path().display().to_string().into());
@@ -546,6 +521,49 @@ fn download(url: &str, path: &str, opts: &Map) -> R<Map> {
         i64::try_from(size).unwrap_or(i64::MAX).into(),
     );
     Ok(out)
+}
+
+/// Why [`write_staged`] failed: reading the body, or the target.
+enum Staging {
+    Read(std::io::Error),
+    Target(Box<rhai::EvalAltResult>),
+}
+
+/// Writes what `body` reads to `target` as every download does: into a temporary file in
+/// the target's directory, opened beneath its root like every file function's (issue 15),
+/// given its final mode before it has its name (`mode`, else a replaced file's, else 0644),
+/// then renamed over the name in that directory's descriptor; not fsynced. Returns the
+/// bytes written.
+fn write_staged(
+    target: &super::beneath::Target,
+    body: &mut dyn Read,
+    mode: Option<u32>,
+) -> Result<u64, Staging> {
+    let fail = |e: &std::io::Error| Staging::Target(target.error(e));
+    let entry = target
+        .entry(true)
+        .map_err(|e| fail(&e))?
+        .ok_or_else(|| fail(&std::io::Error::from(rustix::io::Errno::ISDIR)))?;
+    let mut tmp = super::beneath::Staged::new(std::os::fd::AsFd::as_fd(&entry.dir), 0o644)
+        .map_err(|e| fail(&e))?;
+    let mut buf = vec![0_u8; 64 * 1024];
+    let mut size: u64 = 0;
+    loop {
+        let n = body.read(&mut buf).map_err(Staging::Read)?;
+        if n == 0 {
+            break;
+        }
+        tmp.file
+            .write_all(buf.get(..n).unwrap_or(buf.as_slice()))
+            .map_err(|e| fail(&e))?;
+        size = size.saturating_add(n as u64);
+    }
+    let existing = target.stat().ok().map(|s| s.st_mode & 0o7777);
+    let exact = mode.or(existing).unwrap_or(0o644);
+    rustix::fs::fchmod(&tmp.file, rustix::fs::Mode::from_raw_mode(exact))
+        .map_err(|e| fail(&e.into()))?;
+    tmp.commit(&entry.name).map_err(|e| fail(&e))?;
+    Ok(size)
 }
 
 /// `http::download` answered by a mock twin (`ordo test`): the body is written to the
@@ -574,26 +592,16 @@ fn mocked_download(
         .get("body")
         .and_then(|b| b.clone().into_string().ok())
         .unwrap_or_default();
-    let entry = target
-        .entry(true)
-        .map_err(|e| target.error(&e))?
-        .ok_or_else(|| target.error(&std::io::Error::from(rustix::io::Errno::ISDIR)))?;
-    let mut tmp = super::beneath::Staged::new(std::os::fd::AsFd::as_fd(&entry.dir), 0o644)
-        .map_err(|e| target.error(&e))?;
-    tmp.file
-        .write_all(body.as_bytes())
-        .map_err(|e| target.error(&e))?;
-    let existing = target.stat().ok().map(|s| s.st_mode & 0o7777);
-    let exact = mode.or(existing).unwrap_or(0o644);
-    rustix::fs::fchmod(&tmp.file, rustix::fs::Mode::from_raw_mode(exact))
-        .map_err(|e| target.error(&e.into()))?;
-    tmp.commit(&entry.name).map_err(|e| target.error(&e))?;
+    let size = write_staged(target, &mut body.as_bytes(), mode).map_err(|e| match e {
+        Staging::Read(e) => script_error(format!("`{call}` {url}: {e}"), None),
+        Staging::Target(e) => e,
+    })?;
     let mut out = Map::new();
     out.insert("status".into(), status.into());
     out.insert("path".into(), target.path().display().to_string().into());
     out.insert(
         "size".into(),
-        i64::try_from(body.len()).unwrap_or(i64::MAX).into(),
+        i64::try_from(size).unwrap_or(i64::MAX).into(),
     );
     Ok(out)
 }
