@@ -500,6 +500,22 @@ pub struct LoadArgs {
     pub inventories: Vec<PathBuf>,
 }
 
+impl LoadArgs {
+    /// What commands that only need handlers (`lint`, `explain`, `test`) load: these
+    /// manifest paths and handler directories, the default environment, no values, no
+    /// inventory.
+    pub fn handlers_only(manifests: Vec<PathBuf>, src: Vec<PathBuf>) -> LoadArgs {
+        LoadArgs {
+            manifests,
+            src,
+            env: "default".into(),
+            values: Vec::new(),
+            set: Vec::new(),
+            inventories: Vec::new(),
+        }
+    }
+}
+
 /// Which manifests a command works on: the commands that walk the graph.
 #[derive(Debug, Default, Args)]
 pub struct SelectArgs {

@@ -352,14 +352,7 @@ impl Config {
             }
             Command::Lint(l) => {
                 lint_paths = l.paths;
-                let load = LoadArgs {
-                    manifests: l.manifests,
-                    src: l.src,
-                    env: "default".into(),
-                    values: Vec::new(),
-                    set: Vec::new(),
-                    inventories: Vec::new(),
-                };
+                let load = LoadArgs::handlers_only(l.manifests, l.src);
                 (
                     CommandKind::Lint,
                     (load, SelectArgs::default(), l.output, RunOptions::default()),
@@ -367,14 +360,7 @@ impl Config {
             }
             Command::Explain(e) => {
                 explain = e.target;
-                let load = LoadArgs {
-                    manifests: e.manifests,
-                    src: e.src,
-                    env: "default".into(),
-                    values: Vec::new(),
-                    set: Vec::new(),
-                    inventories: Vec::new(),
-                };
+                let load = LoadArgs::handlers_only(e.manifests, e.src);
                 (
                     CommandKind::Explain,
                     (load, SelectArgs::default(), e.output, RunOptions::default()),
@@ -388,14 +374,7 @@ impl Config {
                     junit: t.junit,
                     bundled: t.bundled,
                 };
-                let load = LoadArgs {
-                    manifests: t.manifests,
-                    src: t.src,
-                    env: "default".into(),
-                    values: Vec::new(),
-                    set: Vec::new(),
-                    inventories: Vec::new(),
-                };
+                let load = LoadArgs::handlers_only(t.manifests, t.src);
                 let run = RunOptions {
                     jobs: t.jobs,
                     deny: t.deny,
