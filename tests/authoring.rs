@@ -265,11 +265,11 @@ fn new_manifest_prints_a_skeleton_that_validates() {
     out.code(0)
         .stdout_has("kind: Unit\nversion: v1\nmetadata:\n  name: web\nspec:\n")
         .stdout_has("  # the command to run (required; string)\n")
-        .stdout_has("  execStart: \"\"\n")
+        .stdout_has("  execStart: \"\"  # TODO: fill in\n")
         .stdout_has("  port: 8080\n")
         .stdout_has("one of: simple, forking")
         .stdout_has("  mode: simple\n")
-        .stdout_has("  # tags: []\n");
+        .stdout_has("  # list of string\n  # tags: []\n");
     let t = t.manifest("m.yaml", &out.stdout);
     t.run(&["validate"]).code(0);
 }
@@ -527,4 +527,138 @@ fn the_readme_handler_test_example_passes() {
     t.run(&["test"])
         .code(0)
         .stdout_has("test result: 2 passed, 0 failed");
+}
+
+/// Attack (A-F9): text from a handler's schema (an `about` with line breaks, control
+/// characters and `#`, names YAML must quote, enum values and defaults with line breaks,
+/// quotes and flow indicators) never makes `ordo new manifest` print YAML that does not
+/// load, and every value reads back as the handler wrote it.
+#[test]
+fn new_manifest_round_trips_hostile_schema_text() {
+    let odd = r##"register("Odd", "^1");
+permissions(["file:write"]);
+schema(#{
+    "x: y": #{ type: "string", required: true, about: "colon\nnewline # hash\r\ncr \u0001 nel\u0085 ls\u2028 end" },
+    "- dash": #{ type: "string", enum: ["multi\nline # not a comment", "b"], required: true },
+    "!Env": #{ type: "string", "default": "it's \"quoted\", [flow] {x: y} # no comment\ttab\u0001" },
+    "#hash": #{ type: "list", items: #{ type: "string" }, "default": ["a\nb", "'q'"], about: "\u2029\u00a0\ufeff" },
+    "'q'": #{ type: "map", required: true, fields: #{ "k: v": #{ type: "string", required: true, about: "x\ny" } } },
+});
+fn apply(m) { file::write(path::join(m.dir, "spec.json"), json::to_string(m.spec)); }
+"##;
+    let t = Test::new().handler("h/odd.rhai", odd);
+    let out = t.run(&["new", "manifest", "Odd", "x", "-s", "h"]);
+    out.code(0)
+        .stdout_has("  # colon newline # hash cr ␁ nel ls end (required; string)\n");
+    let t = t.manifest("m/m.yaml", &out.stdout);
+    t.run(&["validate", "-s", "h", "-m", "m"]).code(0);
+    t.run(&["apply", "-s", "h", "-m", "m"]).code(0);
+    let spec: serde_json::Value = serde_json::from_str(&t.read("m/spec.json")).unwrap();
+    assert_eq!(spec["x: y"], "");
+    assert_eq!(spec["- dash"], "multi\nline # not a comment");
+    assert_eq!(
+        spec["!Env"],
+        "it's \"quoted\", [flow] {x: y} # no comment\ttab\u{1}"
+    );
+    assert_eq!(spec["#hash"], serde_json::json!(["a\nb", "'q'"]));
+    assert_eq!(spec["'q'"], serde_json::json!({"k: v": ""}));
+}
+
+/// New user (NU-F1, NU-F9): the placeholders `new manifest` writes for required fields
+/// are valid but marked as to be filled in; fields' types read as `ordo explain` shows
+/// them (`list of string`, not `list`).
+#[test]
+fn new_manifest_marks_its_placeholders_and_names_types_as_explain_does() {
+    let t = Test::new().handler("unit.rhai", UNIT);
+    let out = t.run(&["new", "manifest", "Unit", "web"]);
+    out.code(0)
+        .stdout_has("  execStart: \"\"  # TODO: fill in\n")
+        .stdout_has("  # port: 8080\n".replace("# ", "").as_str())
+        .stdout_has("  # list of string\n");
+    assert_eq!(
+        out.stdout.matches("# TODO: fill in").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    t.run(&["explain", "Unit"])
+        .code(0)
+        .stdout_has("tags       list of string");
+}
+
+/// Attack (A-F8): `ordo new handler` refuses the kinds ordo reads itself.
+#[test]
+fn new_handler_refuses_the_kinds_ordo_reads_itself() {
+    let t = Test::new();
+    for kind in ["HandlerTest", "Values", "Project", "Inventory"] {
+        t.run(&["new", "handler", kind, "-s", "h"])
+            .code(2)
+            .stderr_has(&format!("`{kind}` is a kind ordo reads itself"));
+    }
+    assert!(!t.exists("h"), "something was written");
+}
+
+/// Attack (A-F7): the directory in the suggested `cd DIR && ordo apply` is one shell word
+/// on one line, whatever its name holds.
+#[test]
+fn init_quotes_the_directory_in_the_command_it_suggests() {
+    let t = Test::new();
+    t.run(&["init", "x y;touch PWN"])
+        .code(0)
+        .stdout_has("next: `cd 'x y;touch PWN' && ordo apply`");
+    let out = t.run(&["init", "nl\nrm -rf ~"]);
+    out.code(0)
+        .stdout_has("next: `cd $'nl\\nrm -rf ~' && ordo apply`");
+    out.stdout_has("wrote $'nl\\nrm -rf ~/ordo.yaml'\n");
+    assert!(!out.stdout.contains("\nrm -rf"), "{}", out.stdout);
+    t.run(&["new", "handler", "Probe", "-s", "a b"])
+        .code(0)
+        .stdout_has("next: `ordo test 'a b'` runs its tests");
+}
+
+/// Attack (A-F6): `ordo init` writes all its files or none: a file where a directory must
+/// go fails the run, nothing of it is left, and the retry (once fixed) needs no --force.
+#[test]
+fn init_is_all_or_nothing() {
+    let t = Test::new().file("proj/handlers", "in the way\n");
+    t.run(&["init", "proj"])
+        .code(1)
+        .stderr_has("cannot create proj/handlers")
+        .stderr_has("nothing was written");
+    let mut left: Vec<String> = std::fs::read_dir(t.path().join("proj"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["handlers"], "files left behind");
+    // A directory ordo created for the run is removed too.
+    let t2 = Test::new().file("new/deeper/handlers", "x");
+    t2.run(&["init", "new/deeper"]).code(1);
+    assert!(!t2.exists("new/deeper/manifests"));
+    std::fs::remove_file(t.path().join("proj/handlers")).unwrap();
+    t.run(&["init", "proj"]).code(0);
+    t.run_in("proj", &["validate"]).code(0);
+}
+
+/// Attack (A-F5, second half): a directory inside the project that is a symlink (to
+/// somewhere outside) is refused, and nothing is written through it.
+#[test]
+fn init_refuses_a_symlinked_directory_inside_the_project() {
+    let t = Test::new()
+        .file("elsewhere/.keep", "")
+        .file("proj/.keep", "");
+    std::os::unix::fs::symlink("../elsewhere", t.path().join("proj/.vscode")).unwrap();
+    for force in [false, true] {
+        let mut args = vec!["init", "proj"];
+        if force {
+            args.push("--force");
+        }
+        t.run(&args)
+            .code(2)
+            .stderr_has("proj/.vscode is a symlink")
+            .stderr_has("nothing was written");
+        assert!(!t.exists("elsewhere/settings.json"));
+        assert!(!t.exists("proj/ordo.yaml"));
+    }
 }

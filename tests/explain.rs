@@ -220,3 +220,33 @@ fn explain_sees_the_handlers_of_src_and_of_the_project_file() {
         .stderr_has("no handler serves kind `Unit`")
         .stderr_has("kinds served: CliInputPrompt, GitRepo");
 }
+
+/// Attack (A-F9, A-F10): an `about`, an `enum` value or a default holding line breaks or
+/// control characters never breaks the layout or reaches the terminal raw; an empty part
+/// of a field path is an input error, not the whole kind.
+#[test]
+fn hostile_text_in_a_schema_keeps_the_layout_and_empty_path_parts_are_refused() {
+    let odd = r#"register("Odd", "^1");
+schema(#{
+    a: #{ type: "string", required: true, about: "first line\nsecond line\u0007 # hash" },
+    e: #{ type: "string", enum: ["x", "multi\nline"], "default": "x" },
+    d: #{ type: "string", "default": "bell\u0007" },
+});
+fn apply(m) {}
+"#;
+    let t = Test::new().handler("odd.rhai", odd);
+    let out = t.run(&["explain", "Odd"]);
+    out.code(0)
+        .stdout_has("  a  string, required\n       first line\n       second line␇ # hash\n")
+        .stdout_has("  e  string, one of: x | \"multi\\nline\", default x\n")
+        .stdout_has("  d  string, default \"bell\\u0007\"\n");
+    assert!(!out.stdout.contains('\u{7}'), "{}", out.stdout);
+    t.run(&["explain", "Odd.a"])
+        .code(0)
+        .stdout_has("\nfirst line\nsecond line␇ # hash\n");
+    for path in ["Odd.", "Odd..a", "Odd.a."] {
+        t.run(&["explain", path])
+            .code(3)
+            .stderr_has("has an empty field name in its path");
+    }
+}

@@ -1931,3 +1931,48 @@ fn the_handler_tests_fail_a_broken_handler() {
         .stdout_has("verify fails when the mode is not fileMode's ... FAILED")
         .stdout_has("fails when the URL answers another status ... FAILED");
 }
+
+/// Attack (A-F2): the kinds ordo reads itself (values, inventories, the project file,
+/// handler tests) cannot be served by a handler: `register` of one is a load error at the
+/// call; and a `kind: HandlerTest` document a run meets, in a `.test.yaml` named with `-m`
+/// or inside an ordinary manifest file, is an input error that says it is a handler test.
+#[test]
+fn reserved_kinds_cannot_be_registered_and_a_test_file_is_never_applied() {
+    for kind in ["HandlerTest", "Values", "Project", "Inventory"] {
+        Test::new()
+            .handler(
+                "ht.rhai",
+                &format!("register(\"Note\", \"^1\");\nregister(\"{kind}\", \"^1\");\npermissions([\"file:write\"]);\nfn apply(m) {{ file::write(path::join(m.dir, \"PWNED\"), \"x\"); }}\n"),
+            )
+            .run(&["lint", "ht.rhai"])
+            .code(3)
+            .stderr_has(&format!("`register`: `{kind}` is a kind ordo reads itself"))
+            .stderr_has("--> ht.rhai:2:1");
+    }
+    // A kind in a group of its own is not ordo's.
+    Test::new()
+        .handler(
+            "ht.rhai",
+            "register(\"example.com/Values\", \"^1\");\nfn apply(m) {}\n",
+        )
+        .run(&["lint", "ht.rhai"])
+        .code(0);
+    let test = "kind: HandlerTest\nversion: v1\nmetadata: {name: note}\nspec:\n  cases:\n  - it: writes\n    manifest: {kind: Note, version: v1, metadata: {name: n}, spec: {}}\n";
+    let handler = "register(\"Note\", \"^1\");\npermissions([\"file:write\"]);\nfn apply(m) { file::write(path::join(m.dir, \"PWNED\"), \"x\"); }\n";
+    let t = Test::new()
+        .handler("h/note.rhai", handler)
+        .manifest("m/note.test.yaml", test)
+        .manifest(
+            "m/t.yaml",
+            &format!("kind: Note\nversion: v1\nmetadata: {{name: ok}}\nspec: {{}}\n---\n{test}"),
+        );
+    t.run(&["apply", "-s", "h", "-m", "m/note.test.yaml"])
+        .code(3)
+        .stderr_has("this is a handler test (`kind: HandlerTest`), not a manifest")
+        .stderr_has("note.test.yaml:1:1");
+    t.run(&["apply", "-s", "h", "-m", "m"])
+        .code(3)
+        .stderr_has("this is a handler test (`kind: HandlerTest`), not a manifest")
+        .stderr_has("t.yaml:6:1");
+    assert!(!t.exists("m/PWNED"));
+}

@@ -334,3 +334,51 @@ fn a_spec_that_is_not_a_map_is_an_error() {
         .stderr_has("manifest `web`: `spec` must be a mapping, not a list")
         .stderr_has("--> m.yaml:4:7");
 }
+
+/// Attack (A-F10): field names that `ordo explain KIND.a.b[]` and editors cannot address
+/// (empty, `.`, `[]`, control characters, a space at an end) are refused where declared,
+/// nested ones too; names YAML must quote (`- dash`, `!Env`, `x: y`) are fine.
+#[test]
+fn field_names_that_cannot_be_addressed_are_refused_at_their_place() {
+    let bad = "register(\"Odd\", \"^1\");\nschema(#{\n    \"a.b\": #{ type: \"string\" },\n    \"c[]\": #{ type: \"int\" },\n    \"\": #{ type: \"int\" },\n    \"nl\\nkey\": #{ type: \"int\" },\n    ok: #{ type: \"map\", fields: #{ \" sp\": #{ type: \"int\" } } },\n});\nfn apply(m) {}\n";
+    let t = Test::new().handler("odd.rhai", bad);
+    t.run(&["lint", "odd.rhai"])
+        .code(3)
+        .stderr_has("schema: the field name \"a.b\" holds `.`, `[` or `]`")
+        .stderr_has("--> odd.rhai:3:5")
+        .stderr_has("schema: the field name \"c[]\" holds `.`, `[` or `]`")
+        .stderr_has("--> odd.rhai:4:5")
+        .stderr_has("schema: the field name \"\" is empty")
+        .stderr_has("--> odd.rhai:5:5")
+        .stderr_has("schema: the field name \"nl\\nkey\" holds a control character")
+        .stderr_has("--> odd.rhai:6:5")
+        .stderr_has("schema: the field name \" sp\" starts or ends with a space")
+        .stderr_has("--> odd.rhai:7:36")
+        .stderr_has("5 input errors");
+    let good = "register(\"Odd\", \"^1\");\nschema(#{ \"- dash\": #{ type: \"int\" }, \"!Env\": #{ type: \"int\" }, \"x: y\": #{ type: \"int\" } });\nfn apply(m) {}\n";
+    let t = Test::new().handler("odd.rhai", good);
+    t.run(&["lint", "odd.rhai"]).code(0);
+    t.run(&["explain", "Odd.- dash"])
+        .code(0)
+        .stdout_has("FIELD:    spec.- dash");
+}
+
+/// New user (NU-F8): a required field written without a value is told to get one, not
+/// to be added; a missing one is told to be added. Both name the type in the words
+/// `ordo explain` uses.
+#[test]
+fn an_empty_required_field_is_told_to_get_a_value() {
+    unit("  execStart:\n  tags: [a]\n")
+        .run(&["validate"])
+        .code(3)
+        .stderr_has("`spec.execStart` is required (it is empty)")
+        .stderr_has("help: give `execStart:` a value (string)");
+    let t = Test::new().handler("unit.rhai", UNIT).manifest(
+        "m.yaml",
+        "kind: Unit\nversion: v1\nmetadata: {name: web}\nspec: {user: {group: g}}\n",
+    );
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("help: add `execStart:` (string)")
+        .stderr_has("help: add `name:` (string)");
+}

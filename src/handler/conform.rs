@@ -103,14 +103,19 @@ fn check_map(schema: &Schema, node: &mut Node, path: &str, problems: &mut Vec<Pr
                 value: at_mark(default, mark),
             }),
             (None, written) if field.required => {
-                let (at, empty) = match written {
-                    Some(e) => (e.key_mark, " (it is empty)"),
-                    None => (mark, ""),
+                let types = super::schema::type_words(field);
+                let (at, empty, help) = match written {
+                    Some(e) => (
+                        e.key_mark,
+                        " (it is empty)",
+                        format!("give `{name}:` a value ({types})"),
+                    ),
+                    None => (mark, "", format!("add `{name}:` ({types})")),
                 };
                 problems.push(Problem {
                     mark: at,
                     message: format!("`{}` is required{empty}", child(path, name)),
-                    help: Some(format!("add `{name}:` ({})", field.type_text())),
+                    help: Some(help),
                     about: field.about.clone(),
                 });
             }

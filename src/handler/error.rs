@@ -33,6 +33,9 @@ pub enum HandlerErrorKind {
     RollbackArity,
     #[error("`register`: invalid kind `{kind}`")]
     BadKind { kind: String },
+    /// `register("HandlerTest", ...)`: a kind of document ordo reads itself.
+    #[error("`register`: `{kind}` is a kind ordo reads itself; no handler can serve it")]
+    ReservedKind { kind: String },
     #[error("`register(\"{kind}\", ...)`: {error}")]
     BadRange {
         kind: String,
@@ -91,6 +94,10 @@ impl HandlerError {
                     K::Lint(l) => l.help(),
                     K::BadAction { help, .. } => help.clone(),
                     K::Schema(_) => Some("a field is described by `#{ type, required, \"default\", enum, about, fields, items }`; types: string, int, float, bool, list, map, any (see \"Handler schemas\" in the README)".to_string()),
+                    K::ReservedKind { .. } => Some(format!(
+                        "{} are ordo's own documents (values, inventories, the project file, handler tests); give the handler's kind another name",
+                        super::json_schema::DATA_KINDS.join(", ")
+                    )),
                     K::Overlap { .. } => Some("each version of a kind must have one handler; narrow one of the ranges".to_string()),
                     _ => None,
                 };

@@ -506,6 +506,13 @@ fn load_one(
             });
             continue;
         }
+        if group.is_none() && super::json_schema::DATA_KINDS.contains(&bare) {
+            errors.push(HandlerError {
+                location: at(mark),
+                kind: K::ReservedKind { kind: kind.clone() },
+            });
+            continue;
+        }
         let range = match Range::parse(range) {
             Ok(r) => r,
             Err(error) => {

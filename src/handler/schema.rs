@@ -220,6 +220,12 @@ pub fn type_cell(field: &Field) -> String {
             .collect::<Vec<_>>()
             .join(" \\| ");
     }
+    type_words(field)
+}
+
+/// A field's type in words, the one rendering `ordo explain`, `ordo new manifest` and the
+/// errors use: `string`, `list of int`, `list of map`, `string or list of string`.
+pub fn type_words(field: &Field) -> String {
     field
         .types
         .iter()
@@ -253,12 +259,22 @@ pub fn flow_text(node: &Node) -> String {
             "{{{}}}",
             entries
                 .iter()
-                .map(|e| format!("{}: {}", e.key, flow_text(&e.value)))
+                .map(|e| {
+                    let key = if e.key.chars().any(char::is_control) {
+                        serde_json::Value::from(e.key.as_str()).to_string()
+                    } else {
+                        e.key.to_string()
+                    };
+                    format!("{key}: {}", flow_text(&e.value))
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
         Value::String(s) if s.is_empty() => "\"\"".into(),
-        Value::String(s) if s.trim() != s => format!("\"{s}\""),
+        // Quoted, with escapes, where the text would not read back as itself on one line.
+        Value::String(s) if s.trim() != s || s.chars().any(char::is_control) => {
+            serde_json::Value::from(s.as_str()).to_string()
+        }
         v => v.text().unwrap_or_default(),
     }
 }
@@ -417,12 +433,46 @@ fn fields(
             break;
         }
         path.push(name.to_string());
+        if let Some(why) = bad_field_name(name) {
+            errors.push(DeclarationError {
+                message: format!(
+                    "schema: the field name {} {why}: `ordo explain KIND.a.b[]` and editors address fields by name",
+                    printable_name(name)
+                ),
+                path: path.clone(),
+                at_value: false,
+            });
+            path.pop();
+            continue;
+        }
         if let Some(field) = field(desc, path, depth, count, false, errors) {
             schema.fields.insert(name.to_string(), field);
         }
         path.pop();
     }
     schema
+}
+
+/// Why `name` cannot name a field, if it cannot: a field name is not empty, has no `.`,
+/// `[` or `]` (the path syntax of `ordo explain` and of error messages), no control
+/// characters and no space at either end.
+fn bad_field_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.contains(['.', '[', ']']) {
+        Some("holds `.`, `[` or `]`")
+    } else if name.chars().any(char::is_control) {
+        Some("holds a control character")
+    } else if name.trim() != name {
+        Some("starts or ends with a space")
+    } else {
+        None
+    }
+}
+
+/// A name for an error message: quoted, control characters escaped.
+fn printable_name(name: &str) -> String {
+    format!("{name:?}")
 }
 
 /// Puts the fields in the order the literal writes them (a Rhai map is sorted by key);

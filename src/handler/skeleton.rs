@@ -2,11 +2,13 @@
 //!
 //! Required fields get a placeholder of their type (the first value of an `enum`), fields
 //! with a default show it, other fields are listed commented out; each field's `about`,
-//! type and choices are a comment above it. The skeleton loads with `ordo validate`.
+//! type and choices are a comment above it. The skeleton loads with `ordo validate`; the
+//! placeholders of required fields are marked [`TO_FILL`]. Text from the handler (about,
+//! names, choices, defaults) is quoted or made printable so the YAML always reads back.
 
 use std::fmt::Write as _;
 
-use super::schema::{Field, Schema, Type, node_json};
+use super::schema::{Field, Schema, Type, node_json, type_words};
 
 /// The manifest text: `kind`, `version`, `metadata.name`, and `spec` from `schema`
 /// (`None`: a free-form spec, written as `spec: {}`). `title` is the first comment line.
@@ -19,7 +21,7 @@ pub fn manifest(
 ) -> String {
     let mut out = String::new();
     for line in wrap(title, WIDTH - 2) {
-        let _ = writeln!(out, "# {line}");
+        let _ = writeln!(out, "# {}", comment_text(&line));
     }
     let _ = writeln!(out, "kind: {}", yaml_text(kind));
     let _ = writeln!(out, "version: {}", yaml_text(version));
@@ -48,7 +50,7 @@ pub fn manifest(
 fn fields(schema: &Schema, depth: usize, commented: bool, out: &mut String) {
     let pad = "  ".repeat(depth);
     for (name, field) in &schema.fields {
-        let mut facts = vec![field.type_text()];
+        let mut facts = vec![type_words(field)];
         if field.required {
             facts.insert(0, "required".into());
         }
@@ -62,7 +64,7 @@ fn fields(schema: &Schema, depth: usize, commented: bool, out: &mut String) {
             None => facts,
         };
         for line in wrap(&comment, WIDTH.saturating_sub(pad.len() + 2)) {
-            let _ = writeln!(out, "{pad}# {line}");
+            let _ = writeln!(out, "{pad}# {}", comment_text(&line));
         }
         let hide = commented || (!field.required && field.default.is_none());
         let lead = if hide { "# " } else { "" };
@@ -83,11 +85,33 @@ fn fields(schema: &Schema, depth: usize, commented: bool, out: &mut String) {
                 let _ = writeln!(out, "{pad}{lead}{key}:");
                 fields(nested, depth + 1, hide, out);
             }
+            // A placeholder to replace: valid, so the skeleton loads, but not a choice.
+            (None, _) if !hide => {
+                let _ = writeln!(out, "{pad}{key}: {}  {TO_FILL}", placeholder(field));
+            }
             (None, _) => {
                 let _ = writeln!(out, "{pad}{lead}{key}: {}", placeholder(field));
             }
         }
     }
+}
+
+/// The comment after a required field's placeholder (`path: ""  # TODO: fill in`): the
+/// skeleton validates as it is, so what still needs a real value is marked.
+pub const TO_FILL: &str = "# TODO: fill in";
+
+/// A comment line as YAML allows it: a control character (which `wrap` has not already
+/// turned into a space) as its Unicode picture, a non-character as `?`, so text from a
+/// handler never ends the comment or makes the file unreadable.
+fn comment_text(line: &str) -> String {
+    line.chars()
+        .map(|c| match c {
+            '\u{7f}' => '\u{2421}',
+            c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('?'),
+            c if c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}' | '\u{feff}') => '?',
+            c => c,
+        })
+        .collect()
 }
 
 /// How wide comment lines are, indentation included.

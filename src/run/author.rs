@@ -204,6 +204,12 @@ fn schema_text(registry: &HandlerRegistry) -> String {
 
 /// A kind `ordo new handler` can name a file after: a letter, then letters and digits.
 fn check_kind(kind: &str) -> Result<(), Failure> {
+    if crate::handler::json_schema::DATA_KINDS.contains(&kind) {
+        return Err(usage(format!(
+            "`{kind}` is a kind ordo reads itself ({}); no handler can serve it: choose another name",
+            crate::handler::json_schema::DATA_KINDS.join(", ")
+        )));
+    }
     let mut chars = kind.chars();
     let good = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric());
@@ -309,10 +315,10 @@ fn new_handler(kind: &str, force: bool, dirs: &HandlerDirsArgs) -> Result<(), Fa
         .into_iter()
         .map(|(name, text)| (dir.join(name), text))
         .collect();
-    write_all(&files, force)?;
+    write_all(&dir, &files, force)?;
     let mut out = std::io::stdout().lock();
     for (path, _) in &files {
-        let _ = writeln!(out, "wrote {}", crate::paths::shown(path));
+        let _ = writeln!(out, "wrote {}", shell_word(&crate::paths::shown(path)));
     }
     // Another handler of the kind is worth a word (a broken one elsewhere stops nothing).
     let registry = load_registry(&src).ok();
@@ -332,9 +338,39 @@ fn new_handler(kind: &str, force: bool, dirs: &HandlerDirsArgs) -> Result<(), Fa
     let _ = writeln!(
         out,
         "next: `ordo test {}` runs its tests; `ordo new manifest {kind} NAME` prints a manifest for it",
-        crate::paths::shown(&dir)
+        shell_word(&crate::paths::shown(&dir))
     );
     Ok(())
+}
+
+/// `text` as one word of a shell command line to copy: as it is when it is safe, else
+/// single-quoted; with control characters (a newline), `$'...'` with escapes, so the
+/// command stays on one line.
+fn shell_word(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        if let Ok(q) = shlex::try_quote(text) {
+            return q.into_owned();
+        }
+    }
+    let mut out = String::from("$'");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// Whether `path` is the handler shown as `name`.
@@ -343,8 +379,15 @@ fn same_file(path: &Path, name: &str) -> bool {
 }
 
 /// Writes every file, creating directories, unless one exists and `force` is not given:
-/// then nothing is written and the error names them all.
-fn write_all(files: &[(PathBuf, String)], force: bool) -> Result<(), Failure> {
+/// then nothing is written and the error names them all. `root` is the directory the
+/// command writes into: a directory below it that is a symlink is refused (nothing is
+/// written through a link out of the project).
+///
+/// All or nothing, as far as a file system allows: the directories are created and every
+/// file is written to a temporary file beside its name first; only then are they renamed
+/// into place. When a step fails, what this run created (files, directories) is removed,
+/// and the error says so (or names what could not be removed).
+fn write_all(root: &Path, files: &[(PathBuf, String)], force: bool) -> Result<(), Failure> {
     if !force {
         let existing: Vec<String> = files
             .iter()
@@ -364,34 +407,136 @@ fn write_all(files: &[(PathBuf, String)], force: bool) -> Result<(), Failure> {
             )));
         }
     }
+    for (path, _) in files {
+        if let Some(link) = linked_dir(root, path) {
+            return Err(usage(format!(
+                "{} is a symlink; ordo writes its files only into real directories of {}; nothing was written",
+                crate::paths::shown(&link),
+                if root.as_os_str().is_empty() {
+                    ".".to_string()
+                } else {
+                    crate::paths::shown(root)
+                }
+            )));
+        }
+    }
+    let mut staged = Staged::default();
+    let result = stage(files, force, &mut staged);
+    match result {
+        Ok(()) => Ok(()),
+        Err(message) => {
+            let left = staged.undo();
+            let tail = if left.is_empty() {
+                "nothing was written".to_string()
+            } else {
+                format!("left behind, remove by hand: {}", left.join(", "))
+            };
+            Err(failed(format!("{message}; {tail}")))
+        }
+    }
+}
+
+/// What a [`write_all`] has created so far, to remove when a later step fails.
+#[derive(Default)]
+struct Staged {
+    /// Directories created, in the order created.
+    dirs: Vec<PathBuf>,
+    /// Files renamed into place that did not exist before.
+    files: Vec<PathBuf>,
+}
+
+impl Staged {
+    /// Removes what was created (files, then directories, deepest first); returns what
+    /// could not be removed.
+    fn undo(&mut self) -> Vec<String> {
+        let mut left = Vec::new();
+        for f in self.files.drain(..).rev() {
+            if std::fs::remove_file(&f).is_err() && f.symlink_metadata().is_ok() {
+                left.push(crate::paths::shown(&f));
+            }
+        }
+        for d in self.dirs.drain(..).rev() {
+            if std::fs::remove_dir(&d).is_err() && d.symlink_metadata().is_ok() {
+                left.push(crate::paths::shown(&d));
+            }
+        }
+        left
+    }
+}
+
+/// Creates the directories, writes every file to a temporary file, then renames them all.
+fn stage(files: &[(PathBuf, String)], force: bool, staged: &mut Staged) -> Result<(), String> {
+    let mut temps = Vec::with_capacity(files.len());
     for (path, text) in files {
         let parent = parent_of(path);
-        std::fs::create_dir_all(&parent)
-            .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
-        write_one(path, &parent, text, force)
-            .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+        create_dirs(&parent, staged)
+            .map_err(|e| format!("cannot create {}: {e}", crate::paths::shown(&parent)))?;
+        let tmp = temp_file(&parent, text)
+            .map_err(|e| format!("cannot write {}: {e}", crate::paths::shown(path)))?;
+        temps.push((path, tmp));
+    }
+    for (path, tmp) in temps {
+        let existed = path.symlink_metadata().is_ok();
+        let done = if force {
+            tmp.persist(path).map(|_| ())
+        } else {
+            tmp.persist_noclobber(path).map(|_| ())
+        };
+        done.map_err(|e| format!("cannot write {}: {}", crate::paths::shown(path), e.error))?;
+        if !existed {
+            staged.files.push(path.clone());
+        }
     }
     Ok(())
 }
 
-/// One file, whole or not at all: written to a temporary file beside it with its final
-/// mode (0644), then renamed over `path`. A symlink at `path` is replaced, never written
-/// through; without `force`, a file that appeared since the check is not overwritten
-/// (`persist_noclobber`: a hard link, which fails if the name exists).
-fn write_one(path: &Path, parent: &Path, text: &str, force: bool) -> std::io::Result<()> {
+/// `create_dir_all`, recording each directory it creates.
+fn create_dirs(dir: &Path, staged: &mut Staged) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(parent, staged)?;
+    }
+    std::fs::create_dir(dir)?;
+    staged.dirs.push(dir.to_path_buf());
+    Ok(())
+}
+
+/// The first directory between `root` and `path`'s name that is a symlink.
+fn linked_dir(root: &Path, path: &Path) -> Option<PathBuf> {
+    let below = path.parent()?.strip_prefix(root).ok()?;
+    let mut at = root.to_path_buf();
+    for part in below.components() {
+        at.push(part);
+        if at
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// `text` in a temporary file in `dir` with the final mode (0644), to be renamed over
+/// its name: a symlink at the name is then replaced, never written through; without
+/// `--force`, `persist_noclobber` (a hard link) does not overwrite a file that appeared
+/// since the check.
+fn temp_file(dir: &Path, text: &str) -> std::io::Result<tempfile::NamedTempFile> {
     use std::os::unix::fs::PermissionsExt;
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let mut tmp = tempfile::Builder::new()
         .prefix(".ordo-new-")
-        .tempfile_in(parent)?;
+        .tempfile_in(dir)?;
     tmp.write_all(text.as_bytes())?;
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    if force {
-        tmp.persist(path)?;
-    } else {
-        tmp.persist_noclobber(path)?;
-    }
-    Ok(())
+    Ok(tmp)
 }
 
 fn init_project(dir: &Path, force: bool) -> Result<(), Failure> {
@@ -426,15 +571,15 @@ fn init_project(dir: &Path, force: bool) -> Result<(), Failure> {
     // The schema of the project's manifests: the bundled kinds and the new handler's.
     let registry = init_registry(&handler)?;
     files.push((dir.join(SCHEMA_FILE), schema_text(&registry)));
-    write_all(&files, force)?;
+    write_all(dir, &files, force)?;
     let mut out = std::io::stdout().lock();
     for (path, _) in &files {
-        let _ = writeln!(out, "wrote {}", crate::paths::shown(path));
+        let _ = writeln!(out, "wrote {}", shell_word(&crate::paths::shown(path)));
     }
     let cd = if dir.as_os_str().is_empty() {
         String::new()
     } else {
-        format!("cd {} && ", crate::paths::shown(dir))
+        format!("cd {} && ", shell_word(&crate::paths::shown(dir)))
     };
     let _ = writeln!(
         out,
@@ -467,5 +612,14 @@ mod tests {
         assert_eq!(snake_case("Note"), "note");
         assert_eq!(snake_case("HTTPServer"), "http_server");
         assert_eq!(snake_case("S3Bucket"), "s3_bucket");
+    }
+
+    #[test]
+    fn shell_words_stay_one_word_on_one_line() {
+        assert_eq!(shell_word("shop"), "shop");
+        assert_eq!(shell_word("x y;touch PWN"), "'x y;touch PWN'");
+        assert_eq!(shell_word("it's"), "\"it's\"");
+        assert_eq!(shell_word("nl\nrm -rf ~"), "$'nl\\nrm -rf ~'");
+        assert_eq!(shell_word("a'\\\u{1}"), "$'a\\'\\\\\\x01'");
     }
 }

@@ -14,13 +14,26 @@ use serde_json::json;
 use crate::cli::{Config, OutputFormat};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::Error;
-use crate::handler::schema::{Field, Schema, flow_text, type_cell};
+use crate::handler::schema::{Field, Schema, flow_text, type_cell, type_words};
 use crate::handler::{Found, HandlerRegistry, discover};
 use crate::manifest::Limits;
 use crate::script::ImportResolver;
 
 pub(super) fn explain(config: &Config) -> Result<(), Error> {
     let (kind, field) = split_target(&config.explain);
+    if let Some(path) = field
+        && path.split('.').any(|p| p.is_empty() || p == "[]")
+    {
+        return Err(Error::Input(vec![
+            Diagnostic::error(format!(
+                "`{}` has an empty field name in its path",
+                printable(&config.explain)
+            ))
+            .help(format!(
+                "name a kind (`ordo explain {kind}`) or a field by its dotted path (`{kind}.a.b`, `{kind}.list[].c`)"
+            )),
+        ]));
+    }
     let mut errors = Vec::new();
     let dirs = config.src.clone().unwrap_or_else(|| {
         let loaded = crate::manifest::load_except(
@@ -174,10 +187,7 @@ fn split_target(target: &str) -> (&str, Option<&str>) {
     match target.get(from..).and_then(|rest| rest.find('.')) {
         Some(dot) => {
             let at = from + dot;
-            (
-                target.get(..at).unwrap_or(target),
-                target.get(at + 1..).filter(|f| !f.is_empty()),
-            )
+            (target.get(..at).unwrap_or(target), target.get(at + 1..))
         }
         None => (target, None),
     }
@@ -242,7 +252,9 @@ fn fields_text(schema: &Schema, depth: usize, out: &mut String) {
         let indent = "  ".repeat(depth);
         let _ = writeln!(out, "{indent}{name:<width$}  {}", summary(f));
         if let Some(about) = &f.about {
-            let _ = writeln!(out, "{indent}{:<width$}    {about}", "");
+            for line in about_lines(about) {
+                let _ = writeln!(out, "{indent}{:<width$}    {line}", "");
+            }
         }
         if let Some(nested) = &f.fields {
             fields_text(nested, depth + 1, out);
@@ -259,11 +271,11 @@ fn summary(f: &Field) -> String {
     let mut parts = vec![if f.enumeration.is_some() {
         format!(
             "{}, one of: {}",
-            f.type_text(),
+            type_words(f),
             type_cell(f).replace("\\|", "|").replace('`', "")
         )
     } else {
-        type_cell(f)
+        type_words(f)
     }];
     if f.required {
         parts.push("required".into());
@@ -285,6 +297,29 @@ fn describe(f: &Field, out: &mut String) {
         let _ = writeln!(out, "ONE OF:   {}", values.join(", "));
     }
     if let Some(a) = &f.about {
-        let _ = writeln!(out, "\n{a}");
+        let _ = writeln!(out);
+        for line in about_lines(a) {
+            let _ = writeln!(out, "{line}");
+        }
     }
+}
+
+/// A handler's `about` text as lines for the terminal: split at its line breaks, each
+/// line [`printable`] (a line break in an `about` never breaks the layout).
+fn about_lines(about: &str) -> Vec<String> {
+    about.trim_end().lines().map(printable).collect()
+}
+
+/// Text from a handler for the terminal: a tab as a space, other control characters as
+/// their Unicode pictures (`\x01` as `␁`), so none reaches the terminal raw.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            '\u{7f}' => '\u{2421}',
+            c if (c as u32) < 0x20 => char::from_u32(0x2400 + c as u32).unwrap_or('?'),
+            c if c.is_control() => '?',
+            c => c,
+        })
+        .collect()
 }
