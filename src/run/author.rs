@@ -347,10 +347,10 @@ fn new_handler(kind: &str, force: bool, dirs: &HandlerDirsArgs) -> Result<(), Fa
 /// single-quoted; with control characters (a newline), `$'...'` with escapes, so the
 /// command stays on one line.
 fn shell_word(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        if let Ok(q) = shlex::try_quote(text) {
-            return q.into_owned();
-        }
+    if !text.chars().any(char::is_control)
+        && let Ok(q) = shlex::try_quote(text)
+    {
+        return q.into_owned();
     }
     let mut out = String::from("$'");
     for c in text.chars() {
