@@ -882,13 +882,16 @@ fn apply(m) { let i = 0; loop { i += 1; } }
   - it: spins
     manifest: {kind: Spin, version: v1, metadata: {name: s}}
     expect: {status: changed}
+  - it: never starts
+    manifest: {kind: Spin, version: v1, metadata: {name: s2}}
+    expect: {status: changed}
 "#,
         ),
     );
     let tmp = t.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_ordo"))
-        .args(["test", "--max-operations", "0"])
+        .args(["test", "--max-operations", "0", "-j", "1", "--junit", "report.xml"])
         .current_dir(t.path())
         .env("TMPDIR", &tmp)
         .stdin(std::process::Stdio::null())
@@ -910,7 +913,11 @@ fn apply(m) { let i = 0; loop { i += 1; } }
     let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
     out.code(130)
         .no_panic()
-        .stdout_has("test result: 0 passed, 1 failed");
+        .stdout_has("running 2 cases")
+        .stdout_has("test result: 0 passed, 1 failed, 1 not run (interrupted)");
+    // The report holds what ran (A-F15).
+    let xml = t.read("report.xml");
+    assert!(xml.contains("<testcase name=\"spins\""), "{xml}");
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
     assert!(left.is_empty(), "case directories left: {left:?}");
 }
@@ -1034,4 +1041,159 @@ fn a_file_holding_the_text_absent_can_be_expected() {
     t.run(&["test", "-s", "."])
         .code(3)
         .stderr_has("{content: TEXT}");
+
+/// A handler that writes, logs and returns control characters, noncharacters and a
+/// secret (set with `vars::set_secret`).
+const NOISY: &str = r#"
+register("Noisy", "^1");
+permissions(["file:read", "file:write"]);
+fn apply(m) {
+    vars::set_secret("pw", "s3cretPW-42");
+    file::write(path::join(m.dir, "f.txt"), "A\x1b]0;TITLE\x07 \x1b[2J\x01\uFFFF pw=s3cretPW-42");
+    log::info("log \x1b[31mred\uFFFE s3cretPW-42");
+    #{ o: "\x1b[32mgreen\x01", copy: "s3cretPW-42" }
+}
+"#;
+
+fn noisy() -> Test {
+    Test::new().handler("noisy.rhai", NOISY).file(
+        "noisy.test.yaml",
+        &suite(
+            r#"
+  - it: "esc \e[31m it \uFFFE"
+    manifest: {kind: Noisy, version: v1, metadata: {name: n}}
+    expect:
+      status: changed
+      files: {f.txt: x}
+      logs: [nomatch]
+      outputs: {o: x, copy: x}
+      variables: {n.pw: x}
+"#,
+        ),
+    )
+}
+
+/// Whether every character of `text` is one XML 1.0 allows (its `Char` production).
+fn xml_chars(text: &str) -> bool {
+    text.chars().all(|c| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    })
+}
+
+#[test]
+fn a_secret_is_masked_in_every_diff_log_and_report() {
+    let t = noisy();
+    let out = t.run(&["test", "--junit", "report.xml"]);
+    out.code(1)
+        .stdout_has("+ A")
+        .stdout_has("pw=***")
+        .stdout_has("\"copy\": \"***\"")
+        .stdout_has("+ \"***\"")
+        .stdout_has("+ info: log");
+    assert!(!out.stdout.contains("s3cretPW"), "{}", out.stdout);
+    let xml = t.read("report.xml");
+    assert!(xml.contains("***"), "{xml}");
+    assert!(!xml.contains("s3cretPW"), "{xml}");
+    let out = t.run(&["test", "-o", "json"]);
+    out.code(1);
+    assert!(!out.stdout.contains("s3cretPW"), "{}", out.stdout);
+    assert!(out.stdout.contains("***"), "{}", out.stdout);
+}
+
+#[test]
+fn control_characters_a_handler_wrote_are_shown_escaped_never_raw() {
+    let t = noisy();
+    let out = t.run(&["test"]);
+    out.code(1)
+        .stdout_has("+ A\u{241b}]0;TITLE\u{2407} \u{241b}[2J\u{2401}\\u{ffff} pw=***")
+        .stdout_has("info: log \u{241b}[31mred\\u{fffe}")
+        .stdout_has("test noisy.test.yaml: esc \u{241b}[31m it \\u{fffe} ... FAILED");
+    assert!(!out.stdout.contains('\x1b'), "{}", out.stdout);
+    assert!(!out.stdout.contains('\x07'), "{}", out.stdout);
+    assert!(!out.stdout.contains('\u{ffff}'), "{}", out.stdout);
+    // A run's log lines are shown the same way.
+    let t = t.manifest("m.yaml", "{kind: Noisy, version: v1, metadata: {name: n}}");
+    let out = t.run(&["apply", "-m", "m.yaml"]);
+    out.code(0).stderr_has("log \u{241b}[31mred\\u{fffe} ***");
+    assert!(!out.stderr.contains('\x1b'), "{}", out.stderr);
+}
+
+#[test]
+fn the_junit_report_is_well_formed_whatever_the_handler_wrote() {
+    let t = noisy();
+    t.run(&["test", "--junit", "report.xml"]).code(1);
+    let xml = t.read("report.xml");
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml_chars(&xml), "a character XML forbids: {xml:?}");
+    assert!(xml.contains("\\u{ffff}"), "{xml}");
+    assert!(xml.contains("name=\"esc \u{241b}[31m it \\u{fffe}\""), "{xml}");
+}
+
+#[test]
+fn the_junit_report_never_replaces_an_input_and_replaces_a_symlink_not_its_target() {
+    let cases = format!(
+        r#"
+  - it: passes
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect: {{status: changed}}
+"#
+    );
+    let t = greeting(&cases).file("elsewhere/old.xml", "keep me\n");
+    let test_file = t.read("greeting.test.yaml");
+    for input in ["greeting.test.yaml", "greeting.rhai", "elsewhere/old.xml", "elsewhere"] {
+        t.run(&["test", "--junit", input])
+            .code(3)
+            .stderr_has(&format!("--junit {input}: "))
+            .stderr_has("it is not overwritten")
+            .stdout_has("");
+    }
+    assert_eq!(t.read("greeting.test.yaml"), test_file);
+    assert_eq!(t.read("elsewhere/old.xml"), "keep me\n");
+    // A previous report is replaced; a symlink is replaced, its target left alone.
+    t.run(&["test", "--junit", "report.xml"]).code(0);
+    t.run(&["test", "--junit", "report.xml"]).code(0);
+    std::fs::copy(t.path().join("report.xml"), t.path().join("elsewhere/target.xml")).unwrap();
+    let before = t.read("elsewhere/target.xml");
+    std::os::unix::fs::symlink("elsewhere/target.xml", t.path().join("link.xml")).unwrap();
+    t.run(&["test", "--junit", "link.xml"]).code(0);
+    let meta = std::fs::symlink_metadata(t.path().join("link.xml")).unwrap();
+    assert!(meta.is_file(), "link.xml is still a symlink");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+    assert_eq!(t.read("elsewhere/target.xml"), before);
+    let left: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".ordo-junit"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn with_filter_the_untested_line_says_it_counts_the_selected_cases_only() {
+    let cases = format!(
+        r#"
+  - it: first apply
+    manifest: {MANIFEST}
+    mocks:
+      {ACTIVE}
+    expect: {{status: changed}}
+  - it: deletes
+    manifest: {MANIFEST}
+    action: delete
+    mocks: {{files: {{out/hello.txt: "Hello, World!"}}}}
+    expect: {{status: changed}}
+"#
+    );
+    let t = greeting(&cases);
+    let out = t.run(&["test", "--filter", "first*"]);
+    out.code(0)
+        .stdout_has("untested: greeting.rhai: delete (no case that --filter selected calls it)");
+    let v = t.run(&["test", "--filter", "first*", "-o", "json"]).json();
+    assert_eq!(v["filtered"], true);
+    let out = t.run(&["test"]);
+    out.code(0);
+    assert!(!out.stdout.contains("untested"), "{}", out.stdout);
 }

@@ -326,6 +326,8 @@ impl Reporter for HumanReporter {
                 self.above(|me| {
                     let _ = me.out.flush();
                     let mut err = std::io::stderr().lock();
+                    // A handler's text: control characters shown, never sent raw.
+                    let message = super::printable(message);
                     match manifest {
                         Some(m) => {
                             for line in message.lines() {

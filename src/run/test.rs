@@ -68,6 +68,11 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
+    if let Some(path) = &config.test.junit
+        && let Err(e) = junit_target(path)
+    {
+        return Err(Error::Input(vec![e]));
+    }
     let filter = match &config.test.filter {
         Some(text) => Some(
             globset::Glob::new(text)
@@ -143,6 +148,8 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     let interrupted = suite.cancel.load(std::sync::atomic::Ordering::Relaxed);
     let results = Results {
         untested: crate::testing::suite::untested(&registry, &files, &prepared),
+        filtered: config.test.filter.is_some(),
+        interrupted: interrupted.then(|| prepared.len().saturating_sub(cases.len())),
         cases,
         duration: started.elapsed(),
     };
@@ -157,7 +164,7 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     }
     if let Some(path) = &config.test.junit {
         let xml = crate::testing::output::junit(&results).map_err(Error::Internal)?;
-        std::fs::write(path, xml).map_err(|e| {
+        write_report(path, &xml).map_err(|e| {
             Error::Internal(format!(
                 "cannot write the JUnit report {}: {e}",
                 path.display()
@@ -240,4 +247,59 @@ fn test_paths(config: &Config, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
         );
     }
     out
+}
+
+/// Whether `--junit FILE` may be written: a new file, or a JUnit report (a previous run's).
+/// Anything else there (a test file, a handler, a manifest, any other file, a directory)
+/// is an input error before any case runs: the report never replaces what it reports on.
+fn junit_target(path: &std::path::Path) -> Result<(), Diagnostic> {
+    let refuse = |why: &str| {
+        Diagnostic::error(format!(
+            "--junit {}: {why}; it is not overwritten",
+            crate::report::printable(&path.display().to_string())
+        ))
+        .help("name a new file, or a JUnit report of an earlier `ordo test --junit`")
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(refuse(&format!("cannot be read ({e})"))),
+    };
+    if !meta.is_file() {
+        return Err(refuse("is not a regular file"));
+    }
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| {
+        use std::io::Read;
+        f.take(4096).read_to_end(&mut head)
+    });
+    if let Err(e) = read {
+        return Err(refuse(&format!("cannot be read ({e})")));
+    }
+    let head = String::from_utf8_lossy(&head);
+    let report = head.trim_start().starts_with("<?xml") && head.contains("<testsuites");
+    if report {
+        Ok(())
+    } else {
+        Err(refuse("exists and is not a JUnit report"))
+    }
+}
+
+/// The report, whole or not at all: written to a temporary file beside `path` with mode
+/// 0644, then renamed over it, so a symlink at `path` is replaced, never written through,
+/// and a reader never sees half a report.
+fn write_report(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ordo-junit-")
+        .tempfile_in(parent)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -1,6 +1,11 @@
 //! The results of `ordo test`, rendered: a line per case and a diff per failed expectation
 //! for humans, one JSON document, a JUnit XML report for CI. Rendering only: the caller
 //! prints.
+//!
+//! Everything shown passes through [`shown`]: secrets (`secret: true` values,
+//! `vars::set_secret`) are `***` in every diff, log line, error and report, as in a run's
+//! output, and control characters a handler wrote are shown as their pictures, never sent
+//! raw to the terminal or into the XML.
 
 use std::fmt::Write as _;
 
@@ -14,6 +19,10 @@ pub struct Results {
     pub cases: Vec<CaseResult>,
     /// Per handler, functions no case called.
     pub untested: Vec<(String, Vec<String>)>,
+    /// `--filter` chose the cases: `untested` counts only those.
+    pub filtered: bool,
+    /// Ctrl-C stopped the run: the cases selected but never started.
+    pub interrupted: Option<usize>,
     pub duration: std::time::Duration,
 }
 
@@ -30,6 +39,13 @@ impl Results {
 /// The log lines of a failed case the human output shows (its last ones).
 const SHOWN_LOG_LINES: usize = 40;
 
+/// `text` as the report shows it: secrets masked, control characters visible
+/// ([`crate::report::printable`]).
+pub fn shown(text: &str) -> String {
+    let masked = crate::events::secrets::mask(text);
+    crate::report::printable(&masked).into_owned()
+}
+
 fn paint(color: bool, code: &str, text: &str) -> String {
     if color {
         format!("\x1b[{code}m{text}\x1b[0m")
@@ -42,7 +58,7 @@ fn paint(color: bool, code: &str, text: &str) -> String {
 /// functions, and `test result: N passed, N failed`.
 pub fn human(results: &Results, color: bool) -> String {
     let mut out = String::new();
-    let n = results.cases.len();
+    let n = results.cases.len() + results.interrupted.unwrap_or(0);
     let _ = writeln!(out, "running {n} {}", if n == 1 { "case" } else { "cases" });
     for c in &results.cases {
         let verdict = if c.failures.is_empty() {
@@ -50,7 +66,12 @@ pub fn human(results: &Results, color: bool) -> String {
         } else {
             paint(color, "31", "FAILED")
         };
-        let _ = writeln!(out, "test {}: {} ... {verdict}", c.file, c.it);
+        let _ = writeln!(
+            out,
+            "test {}: {} ... {verdict}",
+            shown(&c.file),
+            shown(&c.it)
+        );
     }
     let failed: Vec<&CaseResult> = results
         .cases
@@ -60,7 +81,13 @@ pub fn human(results: &Results, color: bool) -> String {
     if !failed.is_empty() {
         let _ = writeln!(out, "\nfailures:");
         for c in &failed {
-            let _ = writeln!(out, "\n---- {}:{}: {} ----", c.file, c.line, c.it);
+            let _ = writeln!(
+                out,
+                "\n---- {}:{}: {} ----",
+                shown(&c.file),
+                c.line,
+                shown(&c.it)
+            );
             if !c.logs.is_empty() {
                 let _ = writeln!(out, "handler log:");
                 // The last lines, where a failure usually is; `-o json` has them all.
@@ -68,19 +95,20 @@ pub fn human(results: &Results, color: bool) -> String {
                 if skip > 0 {
                     let _ = writeln!(out, "    … {skip} earlier lines (all in `-o json`)");
                 }
-                for line in c.logs.iter().skip(skip) {
-                    let _ = writeln!(out, "    {line}");
+                for line in c.logs.iter().skip(skip).flat_map(|l| l.lines()) {
+                    let _ = writeln!(out, "    {}", shown(line));
                 }
             }
             for f in &c.failures {
-                let _ = writeln!(out, "{}: {}", f.expectation, f.message);
-                for line in &f.diff {
-                    let shown = match line.chars().next() {
-                        Some('-') => paint(color, "31", line),
-                        Some('+') => paint(color, "32", line),
-                        _ => line.clone(),
+                let _ = writeln!(out, "{}: {}", shown(&f.expectation), shown(&f.message));
+                for line in f.diff.iter().flat_map(|l| l.lines()) {
+                    let line = shown(line);
+                    let painted = match line.chars().next() {
+                        Some('-') => paint(color, "31", &line),
+                        Some('+') => paint(color, "32", &line),
+                        _ => line,
                     };
-                    let _ = writeln!(out, "    {shown}");
+                    let _ = writeln!(out, "    {painted}");
                 }
             }
         }
@@ -90,18 +118,32 @@ pub fn human(results: &Results, color: bool) -> String {
         for (handler, functions) in &results.untested {
             let _ = writeln!(
                 out,
-                "untested: {handler}: {} (no case calls {})",
+                "untested: {}: {} (no {} calls {})",
+                shown(handler),
                 functions.join(", "),
+                if results.filtered {
+                    "case that --filter selected"
+                } else {
+                    "case"
+                },
                 if functions.len() == 1 { "it" } else { "them" }
             );
         }
     }
-    let _ = writeln!(
+    let _ = write!(
         out,
         "\ntest result: {} passed, {} failed",
         results.passed(),
         results.failed()
     );
+    match results.interrupted {
+        Some(n) => {
+            let _ = writeln!(out, ", {n} not run (interrupted)");
+        }
+        None => {
+            let _ = writeln!(out);
+        }
+    }
     out
 }
 
@@ -127,14 +169,19 @@ pub fn json(results: &Results) -> serde_json::Value {
         .iter()
         .map(|(h, f)| json!({"handler": h, "functions": f}))
         .collect();
-    json!({
+    let mut doc = json!({
         "command": "test",
         "ok": results.failed() == 0,
         "passed": results.passed(),
         "failed": results.failed(),
         "cases": cases,
         "untested": untested,
-    })
+        "filtered": results.filtered,
+        "interrupted": results.interrupted.is_some(),
+        "not_run": results.interrupted.unwrap_or(0),
+    });
+    crate::events::secrets::mask_json(&mut doc);
+    doc
 }
 
 /// `--junit FILE`: a JUnit XML report, one test suite per test file, one test case per
@@ -143,10 +190,13 @@ pub fn junit(results: &Results) -> Result<String, String> {
     let mut report = quick_junit::Report::new("ordo test");
     let mut suites: Vec<quick_junit::TestSuite> = Vec::new();
     for c in &results.cases {
-        let index = match suites.iter().position(|s| s.name.as_str() == c.file) {
+        let index = match suites
+            .iter()
+            .position(|s| s.name.as_str() == shown(&c.file))
+        {
             Some(i) => i,
             None => {
-                suites.push(quick_junit::TestSuite::new(c.file.clone()));
+                suites.push(quick_junit::TestSuite::new(shown(&c.file)));
                 suites.len() - 1
             }
         };
@@ -158,7 +208,7 @@ pub fn junit(results: &Results) -> Result<String, String> {
             let first = c
                 .failures
                 .first()
-                .map(|f| format!("{}: {}", f.expectation, f.message))
+                .map(|f| shown(&format!("{}: {}", f.expectation, f.message)))
                 .unwrap_or_default();
             s.set_message(first);
             s.set_type("expectation");
@@ -169,11 +219,11 @@ pub fn junit(results: &Results) -> Result<String, String> {
                     let _ = writeln!(text, "    {line}");
                 }
             }
-            s.set_description(text);
+            s.set_description(shown(&text));
             s
         };
-        let mut case = quick_junit::TestCase::new(c.it.clone(), status);
-        case.set_classname(c.file.clone());
+        let mut case = quick_junit::TestCase::new(shown(&c.it), status);
+        case.set_classname(shown(&c.file));
         case.set_time(c.duration);
         if let Some(suite) = suites.get_mut(index) {
             suite.add_test_case(case);
