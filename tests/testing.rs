@@ -891,7 +891,15 @@ fn apply(m) { let i = 0; loop { i += 1; } }
     let tmp = t.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_ordo"))
-        .args(["test", "--max-operations", "0", "-j", "1", "--junit", "report.xml"])
+        .args([
+            "test",
+            "--max-operations",
+            "0",
+            "-j",
+            "1",
+            "--junit",
+            "report.xml",
+        ])
         .current_dir(t.path())
         .env("TMPDIR", &tmp)
         .stdin(std::process::Stdio::null())
@@ -1126,7 +1134,10 @@ fn the_junit_report_is_well_formed_whatever_the_handler_wrote() {
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert!(xml_chars(&xml), "a character XML forbids: {xml:?}");
     assert!(xml.contains("\\u{ffff}"), "{xml}");
-    assert!(xml.contains("name=\"esc \u{241b}[31m it \\u{fffe}\""), "{xml}");
+    assert!(
+        xml.contains("name=\"esc \u{241b}[31m it \\u{fffe}\""),
+        "{xml}"
+    );
 }
 
 #[test]
@@ -1142,7 +1153,12 @@ fn the_junit_report_never_replaces_an_input_and_replaces_a_symlink_not_its_targe
     );
     let t = greeting(&cases).file("elsewhere/old.xml", "keep me\n");
     let test_file = t.read("greeting.test.yaml");
-    for input in ["greeting.test.yaml", "greeting.rhai", "elsewhere/old.xml", "elsewhere"] {
+    for input in [
+        "greeting.test.yaml",
+        "greeting.rhai",
+        "elsewhere/old.xml",
+        "elsewhere",
+    ] {
         t.run(&["test", "--junit", input])
             .code(3)
             .stderr_has(&format!("--junit {input}: "))
@@ -1154,7 +1170,11 @@ fn the_junit_report_never_replaces_an_input_and_replaces_a_symlink_not_its_targe
     // A previous report is replaced; a symlink is replaced, its target left alone.
     t.run(&["test", "--junit", "report.xml"]).code(0);
     t.run(&["test", "--junit", "report.xml"]).code(0);
-    std::fs::copy(t.path().join("report.xml"), t.path().join("elsewhere/target.xml")).unwrap();
+    std::fs::copy(
+        t.path().join("report.xml"),
+        t.path().join("elsewhere/target.xml"),
+    )
+    .unwrap();
     let before = t.read("elsewhere/target.xml");
     std::os::unix::fs::symlink("elsewhere/target.xml", t.path().join("link.xml")).unwrap();
     t.run(&["test", "--junit", "link.xml"]).code(0);

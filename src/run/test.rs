@@ -71,7 +71,7 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     if let Some(path) = &config.test.junit
         && let Err(e) = junit_target(path)
     {
-        return Err(Error::Input(vec![e]));
+        return Err(Error::Input(vec![*e]));
     }
     let filter = match &config.test.filter {
         Some(text) => Some(
@@ -252,13 +252,14 @@ fn test_paths(config: &Config, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
 /// Whether `--junit FILE` may be written: a new file, or a JUnit report (a previous run's).
 /// Anything else there (a test file, a handler, a manifest, any other file, a directory)
 /// is an input error before any case runs: the report never replaces what it reports on.
-fn junit_target(path: &std::path::Path) -> Result<(), Diagnostic> {
+fn junit_target(path: &std::path::Path) -> Result<(), Box<Diagnostic>> {
     let refuse = |why: &str| {
-        Diagnostic::error(format!(
+        let d = Diagnostic::error(format!(
             "--junit {}: {why}; it is not overwritten",
             crate::report::printable(&path.display().to_string())
         ))
-        .help("name a new file, or a JUnit report of an earlier `ordo test --junit`")
+        .help("name a new file, or a JUnit report of an earlier `ordo test --junit`");
+        Box::new(d)
     };
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
