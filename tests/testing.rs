@@ -1217,3 +1217,112 @@ fn with_filter_the_untested_line_says_it_counts_the_selected_cases_only() {
     out.code(0);
     assert!(!out.stdout.contains("untested"), "{}", out.stdout);
 }
+
+#[test]
+fn outputs_compare_integers_exactly_and_an_integer_never_equals_a_float() {
+    let handler = r#"
+register("Num", "^1");
+fn apply(m) { #{ big: 9007199254740992, one: 1, half: 0.5, two: 2.0 } }
+"#;
+    let case = |outputs: &str| {
+        suite(&format!(
+            r#"
+  - it: numbers
+    manifest: {{kind: Num, version: v1, metadata: {{name: n}}}}
+    expect: {{status: changed, outputs: {outputs}}}
+"#
+        ))
+    };
+    let t = Test::new().handler("num.rhai", handler);
+    let mut t = t.file(
+        "num.test.yaml",
+        &case("{big: 9007199254740992, one: 1, half: 0.5, two: 2.0}"),
+    );
+    t.run(&["test"]).code(0).stdout_has("1 passed, 0 failed");
+    for wrong in [
+        "{big: 9007199254740993}",
+        "{one: 1.0}",
+        "{two: 2}",
+        "{half: 0.25}",
+    ] {
+        t = t.file("num.test.yaml", &case(wrong));
+        t.run(&["test"])
+            .code(1)
+            .stdout_has("outputs differ")
+            .stdout_has("0 passed, 1 failed");
+    }
+}
+
+#[test]
+fn mocked_time_must_be_a_time_a_real_clock_can_say() {
+    let handler = r#"
+register("Clock", "^1");
+fn apply(m) { #{ now: time::now() } }
+"#;
+    let case = |now: &str| {
+        suite(&format!(
+            r#"
+  - it: reads the clock
+    manifest: {{kind: Clock, version: v1, metadata: {{name: c}}}}
+    mocks: {{time: {{now: {now}}}}}
+    expect: {{status: changed}}
+"#
+        ))
+    };
+    let mut t = Test::new().handler("clock.rhai", handler);
+    for bad in [".nan", ".inf", "-.inf", "1e300", "-1", "later"] {
+        t = t.file("clock.test.yaml", &case(bad));
+        t.run(&["test"])
+            .code(3)
+            .stderr_has("`mocks.time.now` must be seconds since the epoch, from 0 to")
+            .stderr_has("clock.test.yaml:9:");
+    }
+    let t = t.file("clock.test.yaml", &case("1767225600.5"));
+    t.run(&["test"]).code(0);
+}
+
+#[test]
+fn a_tag_outside_a_case_s_manifest_is_an_input_error_at_its_line() {
+    let handler = r#"
+register("Probe", "^1");
+fn apply(m) { #{ got: m.spec.x } }
+"#;
+    let t = Test::new().handler("probe.rhai", handler).file(
+        "probe.test.yaml",
+        &suite(
+            r#"
+  - it: tags
+    manifest: {kind: Probe, version: v1, metadata: {name: p}, spec: {x: !Value v}}
+    mocks:
+      values: {v: !Env HOME}
+      vars: {a.b: !Variable c.d}
+      previous: {x: !Sub "${HOME}"}
+    params: {a: !Env HOME}
+    expect: {status: changed, outputs: {got: !Env HOME}}
+"#,
+        ),
+    );
+    let out = t.run(&["test"]);
+    out.code(3)
+        .stderr_has("`!Env` here: tags are resolved only in a case's `manifest`")
+        .stderr_has("probe.test.yaml:10:")
+        .stderr_has("probe.test.yaml:11:")
+        .stderr_has("`!Variable` here")
+        .stderr_has("probe.test.yaml:12:")
+        .stderr_has("`!Sub` here")
+        .stderr_has("probe.test.yaml:13:")
+        .stderr_has("probe.test.yaml:14:");
+    // In the manifest, a tag is resolved (against the mocks).
+    let t = t.file(
+        "probe.test.yaml",
+        &suite(
+            r#"
+  - it: tags
+    manifest: {kind: Probe, version: v1, metadata: {name: p}, spec: {x: !Value v}}
+    mocks: {values: {v: mocked}}
+    expect: {status: changed, outputs: {got: mocked}}
+"#,
+        ),
+    );
+    t.run(&["test"]).code(0);
+}

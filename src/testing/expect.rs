@@ -287,8 +287,21 @@ fn subset(expected: &serde_json::Value, found: &serde_json::Value) -> bool {
         (J::Array(e), J::Array(f)) => {
             e.len() == f.len() && e.iter().zip(f).all(|(a, b)| subset(a, b))
         }
-        (J::Number(a), J::Number(b)) => a.as_f64() == b.as_f64(),
+        (J::Number(a), J::Number(b)) => same_number(a, b),
         (a, b) => a == b,
+    }
+}
+
+/// Two integers compare exactly (as i64, or u64 beyond it), two floats as floats; an
+/// integer never equals a float (`1` is not `1.0`), as Rhai tells them apart.
+fn same_number(a: &serde_json::Number, b: &serde_json::Number) -> bool {
+    match (a.is_f64(), b.is_f64()) {
+        (false, false) => match (a.as_i64(), b.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => a.as_u64().is_some() && a.as_u64() == b.as_u64(),
+        },
+        (true, true) => a.as_f64() == b.as_f64(),
+        _ => false,
     }
 }
 

@@ -278,6 +278,8 @@ const EXPECT: &[&str] = &[
 ];
 const CALL: &[&str] = &["argv", "match", "script", "method", "url", "arg", "times"];
 const ACTIONS: &[&str] = &["apply", "delete", "check", "verify", "rollback"];
+/// The latest `mocks.time.now`: 9999-12-31T23:59:59Z, in seconds since the epoch.
+const MAX_NOW: f64 = 253_402_300_799.0;
 /// Largest test file read.
 const MAX_FILE_BYTES: u64 = 16 << 20;
 /// Most cases in one file, and most mocks or expectations of one kind in a case: a test
@@ -333,6 +335,28 @@ impl Reader<'_> {
     fn error(&mut self, mark: Mark, message: String) {
         self.errors
             .push(Diagnostic::error(message).at(Location::new(self.file, mark)));
+    }
+
+    /// Reports every YAML tag in `node` (`!Env`, `!Value`...): outside a case's `manifest` a
+    /// tag has no meaning, and dropping it would change the value without a word. Whether
+    /// one was found.
+    fn tags(&mut self, node: &Node) -> bool {
+        match &node.value {
+            Value::Tagged(t) => {
+                self.error_help(
+                    node.mark,
+                    format!("`{}` here: tags are resolved only in a case's `manifest`", t.tag),
+                    "mock what the tag would read in `mocks` (`values`, `vars`, `env`), and write plain values elsewhere".into(),
+                );
+                self.tags(&t.node);
+                true
+            }
+            Value::Seq(items) => items.iter().fold(false, |found, i| self.tags(i) | found),
+            Value::Map(entries) => entries
+                .iter()
+                .fold(false, |found, e| self.tags(&e.value) | found),
+            _ => false,
+        }
     }
 
     fn error_help(&mut self, mark: Mark, message: String, help: String) {
@@ -535,6 +559,18 @@ impl Reader<'_> {
 
     fn document(&mut self, root: &Node) -> Option<TestFile> {
         let entries = self.map(root, "a test document", TOP)?;
+        for e in entries {
+            match (&e.value.value, e.key.as_str()) {
+                (Value::Map(spec), "spec") => {
+                    for x in spec.iter().filter(|x| x.key != "cases") {
+                        self.tags(&x.value);
+                    }
+                }
+                _ => {
+                    self.tags(&e.value);
+                }
+            }
+        }
         let get = |k: &str| entries.iter().find(|e| e.key == k);
         match get("kind").map(|e| &e.value) {
             Some(k) if k.as_str() == Some(TEST_KIND) => {}
@@ -643,6 +679,13 @@ impl Reader<'_> {
     fn case(&mut self, node: &Node, index: usize) -> Option<Case> {
         let what = format!("case {}", index + 1);
         let entries = self.map(node, &format!("`spec.cases[{index}]`"), CASE)?;
+        let tagged = entries
+            .iter()
+            .filter(|e| e.key != "manifest")
+            .fold(false, |found, e| self.tags(&e.value) | found);
+        if tagged {
+            return None;
+        }
         let get = |k: &str| entries.iter().find(|e| e.key == k);
         let it = match get("it") {
             Some(e) => self.text(&e.value, "`it`")?,
@@ -830,17 +873,24 @@ impl Reader<'_> {
                     if let Some(t) = self.map(v, "`mocks.time`", TIME)
                         && let Some(now) = t.iter().find(|x| x.key == "now")
                     {
-                        spec.now = match now.value.value {
+                        let seconds = match now.value.value {
                             Value::Int(i) => i.to_string().parse().ok(),
                             Value::Float(f) => Some(f),
-                            _ => {
-                                self.error(
-                                    now.value.mark,
-                                    "`mocks.time.now` must be seconds since the epoch".into(),
-                                );
-                                None
-                            }
+                            _ => None,
                         };
+                        // A real clock says a finite time between 1970 and 9999.
+                        spec.now =
+                            seconds.filter(|s: &f64| s.is_finite() && (0.0..=MAX_NOW).contains(s));
+                        if spec.now.is_none() {
+                            self.error_help(
+                                now.value.mark,
+                                format!(
+                                    "`mocks.time.now` must be seconds since the epoch, from 0 to {MAX_NOW} (the year 9999), not `{}`",
+                                    now.value.value.text().unwrap_or_else(|| now.value.type_name().to_string())
+                                ),
+                                "as `now: 1767225600` (2026-01-01T00:00:00Z)".into(),
+                            );
+                        }
                     }
                 }
                 "facts" => {
