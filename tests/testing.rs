@@ -1049,6 +1049,7 @@ fn a_file_holding_the_text_absent_can_be_expected() {
     t.run(&["test", "-s", "."])
         .code(3)
         .stderr_has("{content: TEXT}");
+}
 
 /// A handler that writes, logs and returns control characters, noncharacters and a
 /// secret (set with `vars::set_secret`).
