@@ -1327,3 +1327,77 @@ fn apply(m) { #{ got: m.spec.x } }
     );
     t.run(&["test"]).code(0);
 }
+
+#[test]
+fn action_check_runs_under_plan_s_read_only_rule() {
+    let handler = r#"
+register("Probe", "^1");
+permissions(["file:read", "file:write", "shell"]);
+fn check(m) {
+    if m.spec.w == "file" { file::write(path::join(m.dir, "from_check"), "x"); }
+    if m.spec.w == "shell" { shell::run(["touch", "y"]); }
+    if m.spec.w == "look" { shell::run(["test", "-e", "y"], #{ read_only: true }); }
+    true
+}
+fn apply(m) { #{} }
+"#;
+    let t = Test::new()
+        .handler("probe.rhai", handler)
+        .file(
+            "probe.test.yaml",
+            &suite(
+                r#"
+  - it: check writes a file
+    manifest: {kind: Probe, version: v1, metadata: {name: p}, spec: {w: file}}
+    action: check
+    expect: {status: pending}
+  - it: check runs a changing command
+    manifest: {kind: Probe, version: v1, metadata: {name: p}, spec: {w: shell}}
+    action: check
+    mocks: {shell: [{match: ["*", "*"]}]}
+    expect: {status: pending}
+  - it: check runs a read-only command
+    manifest: {kind: Probe, version: v1, metadata: {name: p}, spec: {w: look}}
+    action: check
+    mocks: {shell: [{match: ["**"]}]}
+    expect: {status: pending}
+"#,
+            ),
+        )
+        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\nspec: {w: file}\n");
+    t.run(&["plan", "-m", "m.yaml"])
+        .code(1)
+        .stderr_has("`file::write` changes things, and `plan` is read-only");
+    t.run(&["test", "probe.test.yaml"])
+        .code(1)
+        .stdout_has("`file::write` changes things, and `plan` is read-only")
+        .stdout_has("`shell::run` may change things, and `plan` is read-only")
+        .stdout_has("1 passed, 2 failed");
+}
+
+#[test]
+fn the_second_apply_of_an_idempotence_check_sees_what_the_first_recorded() {
+    let handler = r#"
+register("Prev", "^1");
+fn check(m) { m.previous == () || m.previous.spec != m.spec || m.previous.variables.n != 1 }
+fn apply(m) { #{ n: 1 } }
+"#;
+    let t = Test::new()
+        .handler("prev.rhai", handler)
+        .file(
+            "prev.test.yaml",
+            &suite(
+                r#"
+  - it: is idempotent as in a run
+    manifest: {kind: Prev, version: v1, metadata: {name: p}, spec: {a: 1}}
+    expect: {status: changed, idempotent: true}
+"#,
+            ),
+        )
+        .manifest("m.yaml", "kind: Prev\nversion: v1\nmetadata: {name: p}\nspec: {a: 1}\n");
+    t.run(&["apply", "-m", "m.yaml"]).code(0).stdout_has("changed");
+    t.run(&["apply", "-m", "m.yaml"]).code(0).stdout_has("unchanged");
+    t.run(&["test", "prev.test.yaml"])
+        .code(0)
+        .stdout_has("1 passed, 0 failed");
+}

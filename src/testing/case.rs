@@ -195,7 +195,15 @@ impl Suite<'_> {
             observed.calls = sandbox.mocks.calls();
             if case.expect.idempotent && observed.seen.status == Some(Status::Changed) {
                 let before = sandbox.mocks.call_count();
-                let again = self.invoke(&sandbox, &manifest, prepared.handler, &invocation);
+                // As in a run, the second apply's `m.previous` is what the first recorded.
+                let recorded = recorded_previous(&manifest, &sandbox.vars);
+                let again = self.invoke_with(
+                    &sandbox,
+                    &manifest,
+                    prepared.handler,
+                    &invocation,
+                    Some(recorded),
+                );
                 observed.again = Some((again, sandbox.mocks.calls_since(before)));
             }
         }
@@ -325,6 +333,26 @@ impl Suite<'_> {
         handler: usize,
         invocation: &Invocation,
     ) -> Seen {
+        let previous = invocation.previous.as_ref().map(|spec| {
+            let mut map = Map::new();
+            map.insert("spec".into(), spec.clone());
+            map.insert("masked".into(), Dynamic::from_array(Vec::new()));
+            map.insert("variables".into(), Map::new().into());
+            map.insert("applied_at".into(), "".into());
+            Dynamic::from_map(map)
+        });
+        self.invoke_with(sandbox, manifest, handler, invocation, previous)
+    }
+
+    /// [`Suite::invoke`] with `m.previous` given whole (`previous`), as the state would.
+    fn invoke_with(
+        &self,
+        sandbox: &Sandbox,
+        manifest: &Manifest,
+        handler: usize,
+        invocation: &Invocation,
+        previous: Option<Dynamic>,
+    ) -> Seen {
         let Sandbox {
             dir,
             mocks,
@@ -334,13 +362,6 @@ impl Suite<'_> {
         } = sandbox;
         let seen = Arc::new(Mutex::new(Seen::default()));
         let events = EventSink::new(Box::new(Collect(Arc::clone(&seen))));
-        let policy = Policy {
-            deny: self.deny,
-            fs_roots: vec![dir.to_path_buf()],
-            cwd: Some(dir.to_path_buf()),
-            twin: Some(Arc::clone(mocks) as Arc<dyn crate::script::Twin>),
-            ..Policy::default()
-        };
         let (action, function, mode, dry_run) = match &invocation.action {
             CaseAction::Apply => (Action::Apply, Action::Apply, RunMode::Lifecycle, false),
             CaseAction::Delete => (Action::Delete, Action::Delete, RunMode::Lifecycle, false),
@@ -358,15 +379,17 @@ impl Suite<'_> {
                 (Action::Apply, Action::Apply, mode, false)
             }
         };
-        let previous_spec = invocation.previous.as_ref().map(|spec| {
-            let mut map = Map::new();
-            map.insert("spec".into(), spec.clone());
-            map.insert("masked".into(), Dynamic::from_array(Vec::new()));
-            map.insert("variables".into(), Map::new().into());
-            map.insert("applied_at".into(), "".into());
-            Dynamic::from_map(map)
-        });
-        let previous = move |_: &str| previous_spec.clone();
+        // The run's policy: `check` under plan's read-only rule (`runs.rs` sets
+        // `read_only = dry_run`); `verify` is made read-only by the runner, as in a run.
+        let policy = Policy {
+            deny: self.deny,
+            fs_roots: vec![dir.to_path_buf()],
+            cwd: Some(dir.to_path_buf()),
+            twin: Some(Arc::clone(mocks) as Arc<dyn crate::script::Twin>),
+            read_only: dry_run,
+            ..Policy::default()
+        };
+        let previous = move |_: &str| previous.clone();
         let manifests = std::slice::from_ref(manifest);
         let runner = Runner {
             engine: self.engine,
@@ -475,6 +498,62 @@ impl Sandbox {
             values: Arc::new(ValueSet::default()),
             _tmp: Some(Arc::new(tmp)),
         })
+    }
+}
+
+/// `m.previous` as the state records `manifest` after an apply: its spec (secret text
+/// unknown: `()`, the paths listed in `masked`), its variables (secret ones left out).
+fn recorded_previous(manifest: &Manifest, vars: &Variables) -> Dynamic {
+    use crate::events::secrets;
+    use crate::script::convert::json_to_dynamic;
+    let mut spec = node_json(&manifest.spec);
+    let mut masked = Vec::new();
+    null_secrets(&mut spec, "spec", &mut masked);
+    let mut variables = serde_json::Map::new();
+    for (key, var) in vars.of_manifest(&manifest.name) {
+        let value = crate::script::convert::dynamic_to_json(&var.value);
+        let mut hidden = value.clone();
+        secrets::mask_json(&mut hidden);
+        if !var.secret && hidden == value {
+            variables.insert(key, value);
+        }
+    }
+    let mut map = Map::new();
+    map.insert("spec".into(), json_to_dynamic(&spec));
+    map.insert(
+        "masked".into(),
+        Dynamic::from_array(masked.into_iter().map(Dynamic::from).collect()),
+    );
+    map.insert(
+        "variables".into(),
+        json_to_dynamic(&serde_json::Value::Object(variables)),
+    );
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    map.insert("applied_at".into(), now.into());
+    Dynamic::from_map(map)
+}
+
+/// Sets every string holding secret text to null, noting its path (`spec.a[0].b`).
+fn null_secrets(value: &mut serde_json::Value, path: &str, masked: &mut Vec<String>) {
+    use serde_json::Value as J;
+    match value {
+        J::String(s) => {
+            if let std::borrow::Cow::Owned(_) = crate::events::secrets::mask(s) {
+                *value = J::Null;
+                masked.push(path.to_string());
+            }
+        }
+        J::Array(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                null_secrets(v, &format!("{path}[{i}]"), masked);
+            }
+        }
+        J::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                null_secrets(v, &format!("{path}.{k}"), masked);
+            }
+        }
+        _ => {}
     }
 }
 
