@@ -1364,7 +1364,10 @@ fn apply(m) { #{} }
 "#,
             ),
         )
-        .manifest("m.yaml", "kind: Probe\nversion: v1\nmetadata: {name: p}\nspec: {w: file}\n");
+        .manifest(
+            "m.yaml",
+            "kind: Probe\nversion: v1\nmetadata: {name: p}\nspec: {w: file}\n",
+        );
     t.run(&["plan", "-m", "m.yaml"])
         .code(1)
         .stderr_has("`file::write` changes things, and `plan` is read-only");
@@ -1394,9 +1397,16 @@ fn apply(m) { #{ n: 1 } }
 "#,
             ),
         )
-        .manifest("m.yaml", "kind: Prev\nversion: v1\nmetadata: {name: p}\nspec: {a: 1}\n");
-    t.run(&["apply", "-m", "m.yaml"]).code(0).stdout_has("changed");
-    t.run(&["apply", "-m", "m.yaml"]).code(0).stdout_has("unchanged");
+        .manifest(
+            "m.yaml",
+            "kind: Prev\nversion: v1\nmetadata: {name: p}\nspec: {a: 1}\n",
+        );
+    t.run(&["apply", "-m", "m.yaml"])
+        .code(0)
+        .stdout_has("changed");
+    t.run(&["apply", "-m", "m.yaml"])
+        .code(0)
+        .stdout_has("unchanged");
     t.run(&["test", "prev.test.yaml"])
         .code(0)
         .stdout_has("1 passed, 0 failed");
