@@ -260,7 +260,7 @@ fn apply(m) {
         &suite(
             r#"
   - it: answers everything from the mocks
-    manifest: {kind: World, version: v1, metadata: {name: w}, spec: {port: !Value port}}
+    manifest: {kind: World, version: v1, metadata: {name: w, timeout: 7200}, spec: {port: !Value port}}
     mocks:
       http: [{method: GET, url: "https://api.example.com/*", status: 200, json: {id: 7}}]
       env: {HOME: /home/test, UNSET: null}
@@ -1410,4 +1410,220 @@ fn apply(m) { #{ n: 1 } }
     t.run(&["test", "prev.test.yaml"])
         .code(0)
         .stdout_has("1 passed, 0 failed");
+}
+
+#[test]
+fn an_env_tag_in_a_case_reads_mocks_env_never_the_real_environment() {
+    let handler = r#"
+register("Probe", "^1");
+fn apply(m) { #{ got: m.spec.x } }
+"#;
+    let t = Test::new()
+        .handler("probe.rhai", handler)
+        .file(
+            "probe.test.yaml",
+            &suite(
+                r#"
+  - it: unmocked
+    manifest: {kind: Probe, version: v1, metadata: {name: p}, spec: {x: !Env SECRET_TOKEN}}
+    expect: {status: invalid, error: "SECRET_TOKEN. is not set"}
+  - it: mocked
+    manifest: {kind: Probe, version: v1, metadata: {name: p}, spec: {x: !Env SECRET_TOKEN}}
+    mocks: {env: {SECRET_TOKEN: mocked}}
+    expect: {status: changed, outputs: {got: mocked}}
+"#,
+            ),
+        )
+        .env("SECRET_TOKEN", "hunter2");
+    let out = t.run(&["test", "probe.test.yaml"]);
+    out.code(0).stdout_has("2 passed, 0 failed");
+    assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
+}
+
+#[test]
+fn a_sleep_past_the_call_s_timeout_fails_at_once_on_the_virtual_clock() {
+    let handler = r#"
+register("Wait", "^1");
+fn apply(m) { loop { time::sleep(3600); } }
+"#;
+    let t = Test::new().handler("wait.rhai", handler).file(
+        "wait.test.yaml",
+        &suite(
+            r#"
+  - it: waits forever
+    manifest: {kind: Wait, version: v1, metadata: {name: w, timeout: 30}, spec: {}}
+    expect: {status: failed, error: "ran longer than its timeout"}
+"#,
+        ),
+    );
+    let started = std::time::Instant::now();
+    t.run(&["test", "wait.test.yaml"])
+        .code(0)
+        .stdout_has("1 passed, 0 failed");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn ordo_test_with_s_looks_for_test_files_under_those_directories_only() {
+    let handler = r#"
+register("Probe", "^1");
+fn apply(m) { #{} }
+"#;
+    let t = Test::new()
+        .handler("h/probe.rhai", handler)
+        .file(
+            "h/probe.test.yaml",
+            &suite(
+                r#"
+  - it: applies
+    manifest: {kind: Probe, version: v1, metadata: {name: p}, spec: {}}
+    expect: {status: changed}
+"#,
+            ),
+        )
+        .file(
+            "other.test.yaml",
+            &suite(
+                r#"
+  - it: is for another handler
+    manifest: {kind: Missing, version: v1, metadata: {name: p}, spec: {}}
+    expect: {status: changed}
+"#,
+            ),
+        );
+    t.run(&["test", "-s", "h"])
+        .code(0)
+        .stdout_has("1 passed, 0 failed");
+}
+
+#[test]
+fn a_case_manifest_file_must_be_a_yaml_file_below_the_test_file() {
+    let t = Test::new()
+        .handler(
+            "h/probe.rhai",
+            "register(\"Probe\", \"^1\");\nfn apply(m) { #{} }\n",
+        )
+        .file(
+            "secret.yaml",
+            "kind: Probe\nversion: v1\nmetadata: {name: x}\nspec: {}\n",
+        )
+        .file(
+            "h/m/p.yaml",
+            "kind: Probe\nversion: v1\nmetadata: {name: x}\nspec: {}\n",
+        );
+    let mut t = t;
+    for (file, why) in [
+        ("/etc/passwd", "not a `*.yaml` or `*.yml` file"),
+        ("../secret.yaml", "leads out of the test file's directory"),
+        (
+            "m/../../secret.yaml",
+            "leads out of the test file's directory",
+        ),
+    ] {
+        t = t.file(
+            "h/probe.test.yaml",
+            &suite(&format!(
+                "  - it: reads\n    manifest: {{file: \"{file}\", name: x}}\n    expect: {{status: changed}}\n"
+            )),
+        );
+        t.run(&["test", "h"])
+            .code(3)
+            .stderr_has(why)
+            .stderr_has("probe.test.yaml:7:");
+    }
+    std::os::unix::fs::symlink(t.path().join("secret.yaml"), t.path().join("h/link.yaml")).unwrap();
+    let t = t.file(
+        "h/probe.test.yaml",
+        &suite("  - it: reads\n    manifest: {file: link.yaml, name: x}\n    expect: {status: changed}\n"),
+    );
+    t.run(&["test", "h"])
+        .code(3)
+        .stderr_has("leads out of the test file's directory");
+    let t = t.file(
+        "h/probe.test.yaml",
+        &suite("  - it: reads\n    manifest: {file: m/p.yaml, name: x}\n    expect: {status: changed}\n"),
+    );
+    t.run(&["test", "h"])
+        .code(0)
+        .stdout_has("1 passed, 0 failed");
+}
+
+#[test]
+fn a_case_manifest_naming_hosts_is_an_input_error_at_the_hosts() {
+    let t = Test::new()
+        .handler(
+            "probe.rhai",
+            "register(\"Probe\", \"^1\");\nfn apply(m) { #{} }\n",
+        )
+        .file(
+            "probe.test.yaml",
+            &suite(
+                r#"
+  - it: on a host
+    manifest: {kind: Probe, version: v1, metadata: {name: p, hosts: [web]}, spec: {}}
+    expect: {status: changed}
+"#,
+            ),
+        );
+    t.run(&["test", "probe.test.yaml"])
+        .code(3)
+        .stderr_has("`ordo test` runs a case on the controller")
+        .stderr_has("probe.test.yaml:8:");
+}
+
+#[test]
+fn aliases_copying_too_many_bytes_are_an_input_error_at_the_alias() {
+    let big = "x".repeat(1 << 20);
+    let mut files = format!("        f0: &a0 {big}\n");
+    for i in 1..40 {
+        files.push_str(&format!("        f{i}: *a0\n"));
+    }
+    let t = Test::new()
+        .handler("probe.rhai", "register(\"Probe\", \"^1\");\nfn apply(m) { #{} }\n")
+        .file(
+            "probe.test.yaml",
+            &suite(&format!(
+                "  - it: c\n    manifest: {{kind: Probe, version: v1, metadata: {{name: p}}, spec: {{}}}}\n    mocks:\n      files:\n{files}    expect: {{status: changed}}\n"
+            )),
+        )
+        .manifest(
+            "m.yaml",
+            &format!(
+                "kind: Probe\nversion: v1\nmetadata: {{name: p}}\nspec:\n  pad:\n{}",
+                files
+            ),
+        );
+    t.run(&["test", "probe.test.yaml"])
+        .code(3)
+        .stderr_has("aliases copy more than 16 MiB of text in one document")
+        .stderr_has("probe.test.yaml:");
+    t.run(&["validate", "-m", "m.yaml"])
+        .code(3)
+        .stderr_has("aliases copy more than 16 MiB of text in one document")
+        .stderr_has("m.yaml:");
+}
+
+#[test]
+fn a_case_s_mocked_files_are_bounded_in_total_bytes() {
+    let big = "x".repeat(1 << 20);
+    let mut files = String::new();
+    for i in 0..10 {
+        files.push_str(&format!("        f{i}: &a{i} {big}\n"));
+        files.push_str(&format!("        g{i}: *a{i}\n"));
+    }
+    let t = Test::new()
+        .handler("probe.rhai", "register(\"Probe\", \"^1\");\nfn apply(m) { #{} }\n")
+        .file(
+            "probe.test.yaml",
+            &suite(&format!(
+                "  - it: c\n    manifest: {{kind: Probe, version: v1, metadata: {{name: p}}, spec: {{}}}}\n    mocks:\n      files:\n{files}    expect: {{status: changed}}\n"
+            )),
+        );
+    t.run(&["test", "probe.test.yaml"])
+        .code(3)
+        .stderr_has("`mocks.files` holds more than 16 MiB in one case");
 }

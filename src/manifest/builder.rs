@@ -80,6 +80,8 @@ pub(super) struct Builder {
     root: Option<Node>,
     nodes: usize,
     alias_nodes: usize,
+    /// Bytes of text the aliases of the current document copied.
+    alias_bytes: usize,
 }
 
 impl Builder {
@@ -99,6 +101,7 @@ impl Builder {
             root: None,
             nodes: 0,
             alias_nodes: 0,
+            alias_bytes: 0,
         }
     }
 
@@ -131,6 +134,7 @@ impl Builder {
                 self.key_texts.clear();
                 self.nodes = 0;
                 self.alias_nodes = 0;
+                self.alias_bytes = 0;
                 self.root = None;
             }
             Event::DocumentEnd => {
@@ -179,6 +183,13 @@ impl Builder {
                     return Err(YamlError {
                         mark,
                         kind: YamlErrorKind::AliasBomb(self.limits.max_alias_nodes),
+                    });
+                }
+                self.alias_bytes = self.alias_bytes.saturating_add(bytes_of(&node));
+                if self.alias_bytes > self.limits.max_alias_bytes {
+                    return Err(YamlError {
+                        mark,
+                        kind: YamlErrorKind::AliasBytes(self.limits.max_alias_bytes),
                     });
                 }
                 // The depth limit holds for the expanded tree: an alias of a deep node
@@ -446,6 +457,22 @@ fn count_nodes(node: &Node) -> usize {
 }
 
 /// How many collections are nested in `node`, itself included (a scalar is 0).
+/// The bytes of text (scalars, keys, tags) in `node`; a scalar that is no text counts 8.
+fn bytes_of(node: &Node) -> usize {
+    match &node.value {
+        Value::String(s) => s.len(),
+        Value::Seq(items) => items
+            .iter()
+            .fold(0, |sum, n| sum.saturating_add(bytes_of(n))),
+        Value::Map(entries) => entries.iter().fold(0, |sum, e| {
+            sum.saturating_add(e.key.len())
+                .saturating_add(bytes_of(&e.value))
+        }),
+        Value::Tagged(t) => t.tag.len().saturating_add(bytes_of(&t.node)),
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 8,
+    }
+}
+
 fn depth_of(node: &Node) -> usize {
     match &node.value {
         Value::Seq(items) => 1 + items.iter().map(depth_of).max().unwrap_or(0),

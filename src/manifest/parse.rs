@@ -26,6 +26,9 @@ pub struct Limits {
     pub max_nodes: usize,
     /// Nodes created by expanding aliases, in one document.
     pub max_alias_nodes: usize,
+    /// Bytes of text (scalars and keys) copied by expanding aliases, in one document: a
+    /// few aliases of a large scalar would otherwise multiply the file's size in memory.
+    pub max_alias_bytes: usize,
     /// Documents in one file, empty ones included.
     pub max_documents: usize,
     /// Characters of text in one document (issue 9: one huge document in a file of many
@@ -39,6 +42,7 @@ impl Default for Limits {
             max_depth: 64,
             max_nodes: 1_000_000,
             max_alias_nodes: 100_000,
+            max_alias_bytes: 16 << 20,
             max_documents: 1_000_000,
             max_document_chars: 16 << 20,
         }
@@ -74,6 +78,8 @@ pub enum YamlErrorKind {
     TooManyNodes(usize),
     #[error("aliases expand to more than {0} nodes in one document (an alias bomb?)")]
     AliasBomb(usize),
+    #[error("aliases copy more than {} MiB of text in one document (an alias bomb?)", .0 >> 20)]
+    AliasBytes(usize),
     #[error("more than {0} documents in one file")]
     TooManyDocuments(usize),
     #[error("this document is larger than the limit of {} MiB", .0 >> 20)]

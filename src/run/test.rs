@@ -183,8 +183,13 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
 /// The test files: each PATH (a file, or every `*.test.yaml` below a directory), else
 /// every one below the handler directories a run would use and the manifest paths.
 fn test_paths(config: &Config, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
-    let roots: Vec<PathBuf> = if config.test.paths.is_empty() {
-        let mut roots = config.src.clone().unwrap_or_default();
+    let roots: Vec<PathBuf> = if let (true, Some(src)) = (config.test.paths.is_empty(), &config.src)
+    {
+        // `-s` (or the project's `spec.handlers`): the handler directories a run uses.
+        src.clone()
+    } else if config.test.paths.is_empty() {
+        // Else a run finds its handlers below the manifest paths.
+        let mut roots = Vec::new();
         for m in &config.manifests {
             if m.is_dir() && !roots.contains(m) {
                 roots.push(m.clone());

@@ -39,7 +39,27 @@ fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
     if let Some(answer) = ctx.ask_twin(crate::script::TwinCall::Sleep {
         seconds: total.as_secs_f64(),
     }) {
-        return answer.map(|_| ());
+        let _ = answer?;
+        // The virtual clock is the deadline's clock too: the call fails the moment its
+        // sleeps (and the real time it took) pass its timeout, as a real sleep would.
+        if let Some(deadline) = ctx.deadline {
+            let slept = VIRTUAL_SLEPT.with(|cell| {
+                let (call, so_far) = cell.get();
+                let so_far = if call == Some(deadline) {
+                    so_far
+                } else {
+                    Duration::ZERO
+                };
+                let slept = so_far.saturating_add(total);
+                cell.set((Some(deadline), slept));
+                slept
+            });
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if slept >= left {
+                return Err(timed_out());
+            }
+        }
+        return Ok(());
     }
     // At most a year from now: the sum exists (`None`, never, would wait for the deadline).
     let end = std::time::Instant::now().checked_add(total);
@@ -53,16 +73,24 @@ fn sleep(seconds: &Dynamic) -> Result<(), Box<EvalAltResult>> {
             return Err(context::interrupted());
         }
         if ctx.deadline.is_some_and(|d| now >= d) {
-            return Err(script_error(
-                "stopped: the handler call ran longer than its timeout while sleeping".into(),
-                Some(
-                    "set `metadata.timeout` (seconds) on the manifest, or `--timeout` for the run"
-                        .into(),
-                ),
-            ));
+            return Err(timed_out());
         }
         std::thread::sleep(left.min(Duration::from_millis(50)));
     }
+}
+
+thread_local! {
+    /// `ordo test`: the call (its deadline) whose virtual sleeps are counted, and their sum.
+    static VIRTUAL_SLEPT: std::cell::Cell<(Option<std::time::Instant>, Duration)> =
+        const { std::cell::Cell::new((None, Duration::ZERO)) };
+}
+
+/// The error of a sleep that outlasts the handler call's timeout.
+fn timed_out() -> Box<EvalAltResult> {
+    script_error(
+        "stopped: the handler call ran longer than its timeout while sleeping".into(),
+        Some("set `metadata.timeout` (seconds) on the manifest, or `--timeout` for the run".into()),
+    )
 }
 
 /// Seconds since the epoch; under `ordo test`, the case's virtual clock.

@@ -282,6 +282,8 @@ const ACTIONS: &[&str] = &["apply", "delete", "check", "verify", "rollback"];
 const MAX_NOW: f64 = 253_402_300_799.0;
 /// Largest test file read.
 const MAX_FILE_BYTES: u64 = 16 << 20;
+/// Most bytes of `mocks.files` contents in one case (each case writes them to disk).
+const MAX_CASE_FILES_BYTES: usize = 16 << 20;
 /// Most cases in one file, and most mocks or expectations of one kind in a case: a test
 /// file is written by hand.
 const MAX_ITEMS: usize = 10_000;
@@ -841,11 +843,23 @@ impl Reader<'_> {
                     }
                 }
                 "files" => {
+                    let mut total: usize = 0;
                     for x in self.free_map(v, "`mocks.files`") {
                         let Some(path) = self.case_path(&x.key, x.key_mark, "`mocks.files`") else {
                             continue;
                         };
                         if let Some(content) = self.text(&x.value, "a `mocks.files` content") {
+                            total = total.saturating_add(content.len());
+                            if total > MAX_CASE_FILES_BYTES {
+                                self.error(
+                                    x.key_mark,
+                                    format!(
+                                        "`mocks.files` holds more than {} MiB in one case",
+                                        MAX_CASE_FILES_BYTES >> 20
+                                    ),
+                                );
+                                break;
+                            }
                             spec.files.push(CaseFile {
                                 path,
                                 content: Some(content),

@@ -171,11 +171,22 @@ fn manifest(
         CaseManifest::Inline(node) => {
             let (m, problems) = check_document(&file.source, node.mark, node.clone(), 0);
             errors.extend(problems.into_iter().map(Diagnostic::from));
-            m
+            m.filter(|m| on_the_controller(file, m, errors))
         }
         CaseManifest::File { path, name, mark } => {
+            let path = match confined(file.source.dir(), path) {
+                Ok(p) => p,
+                Err(why) => {
+                    errors.push(
+                        Diagnostic::error(format!("`manifest.file` {}: {why}", path.display()))
+                            .at(Location::new(&file.source, *mark))
+                            .help("name a `*.yaml` manifest file below the test file's directory"),
+                    );
+                    return None;
+                }
+            };
             let loaded = crate::manifest::load(
-                std::slice::from_ref(path),
+                std::slice::from_ref(&path),
                 &crate::manifest::Limits::default(),
             );
             if !loaded.errors.is_empty() {
@@ -195,14 +206,58 @@ fn manifest(
                     .at(Location::new(&file.source, *mark)),
                 );
             }
-            found.map(|mut m| {
-                m.index = 0;
-                // Its marks point into its own file; `m.dir` becomes the case's later.
-                m.file = SourceFile::new(m.file.name(), m.file.dir(), m.file.text());
-                m
-            })
+            found
+                .filter(|m| on_the_controller(file, m, errors))
+                .map(|mut m| {
+                    m.index = 0;
+                    // Its marks point into its own file; `m.dir` becomes the case's later.
+                    m.file = SourceFile::new(m.file.name(), m.file.dir(), m.file.text());
+                    m
+                })
         }
     }
+}
+
+/// A case runs on the controller, in its directory: a manifest naming `metadata.hosts` is
+/// an input error at the hosts (a run would connect to them; a case never does).
+fn on_the_controller(file: &TestFile, m: &Manifest, errors: &mut Vec<Diagnostic>) -> bool {
+    let Some(first) = m.metadata.hosts.as_ref().and_then(|h| h.first()) else {
+        return true;
+    };
+    let at = if m.file.name() == file.source.name() {
+        Location::new(&file.source, first.mark)
+    } else {
+        Location::new(&m.file, first.mark)
+    };
+    errors.push(
+        Diagnostic::error(
+            "the case's manifest names `metadata.hosts`: `ordo test` runs a case on the controller, never on a host".to_string(),
+        )
+        .at(at)
+        .help("remove `metadata.hosts` from the case's manifest; the handler's calls are mocked either way"),
+    );
+    false
+}
+
+/// `manifest.file` (already joined to the test file's directory `dir`) if it names a
+/// `*.yaml`/`*.yml` regular file inside `dir` once every symlink is followed: a test file
+/// reads nothing else (it may come from a pull request, and a parse error quotes the file).
+fn confined(dir: &std::path::Path, path: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let root = dir
+        .canonicalize()
+        .map_err(|e| format!("the test file's directory: {e}"))?;
+    if !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        return Err("not a `*.yaml` or `*.yml` file".into());
+    }
+    let real = path.canonicalize().map_err(|e| e.to_string())?;
+    if !real.starts_with(&root) {
+        return Err("leads out of the test file's directory".into());
+    }
+    let meta = std::fs::metadata(&real).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    Ok(path.to_path_buf())
 }
 
 /// Runs every prepared case, `jobs` at a time; the results in the order of the cases.
