@@ -1326,6 +1326,87 @@ fn apply(m) { #{ got: m.spec.x } }
         ),
     );
     t.run(&["test"]).code(0);
+// `*.test.rhai` files (issue 20 part 4): `fn test_*()` cases in Rhai.
+
+fn rhai_tests(script: &str) -> Test {
+    Test::new()
+        .handler("greeting.rhai", GREETING)
+        .file("greeting.test.rhai", script)
+}
+
+#[test]
+fn a_passing_rhai_test_file_runs_each_test_function_as_a_case() {
+    let out = rhai_tests(
+        r#"
+fn helper() { 40 + 2 }
+fn test_arithmetic() {
+    assert(helper() == 42);
+    assert(true, "never shown");
+    assert_eq(helper(), 42);
+    assert_eq(#{a: [1, 2]}, #{a: [1, 2]}, "maps compare deeply");
+}
+fn test_strings() { assert_eq("a" + "b", "ab"); }
+"#,
+    )
+    .run(&["test"]);
+    out.code(0)
+        .stdout_has("test greeting.test.rhai: test_arithmetic ... ok")
+        .stdout_has("test greeting.test.rhai: test_strings ... ok")
+        .stdout_has("test result: 2 passed, 0 failed");
+    assert!(!out.stdout.contains("helper"), "{}", out.stdout);
+}
+
+#[test]
+fn a_failing_rhai_assert_eq_shows_the_diff_and_the_line() {
+    let out = rhai_tests(
+        "fn test_ok() { assert(true); }\n\
+         fn test_compare() {\n    let found = #{who: \"World\", n: 1};\n    assert_eq(found, #{who: \"world\", n: 1}, \"the greeting\");\n}\n\
+         fn test_assert() {\n    assert(1 > 2, \"one is not more than two\");\n}\n",
+    )
+    .run(&["test"]);
+    out.code(1)
+        .stdout_has("test greeting.test.rhai: test_ok ... ok")
+        .stdout_has("test greeting.test.rhai: test_compare ... FAILED")
+        .stdout_has("greeting.test.rhai:4:5: assert_eq failed: the greeting")
+        .stdout_has("-   \"who\": \"world\"")
+        .stdout_has("+   \"who\": \"World\"")
+        .stdout_has("greeting.test.rhai:7:5: assertion failed: one is not more than two")
+        .stdout_has("test result: 1 passed, 2 failed");
+}
+
+#[test]
+fn a_runtime_error_in_a_rhai_test_fails_the_case_at_its_line() {
+    let out = rhai_tests("fn test_boom() {\n    let x = [];\n    x[3].foo\n}\n").run(&["test"]);
+    out.code(1)
+        .stdout_has("test greeting.test.rhai: test_boom ... FAILED")
+        .stdout_has("greeting.test.rhai:3:");
+}
+
+#[test]
+fn a_syntax_error_in_a_rhai_test_file_is_exit_3_at_its_line_and_column() {
+    let out = rhai_tests("fn test_a() {\n    let x = ;\n}\n").run(&["test"]);
+    out.code(3).stderr_has("greeting.test.rhai:2:");
+    let out = rhai_tests("fn test_a(x) { }\n").run(&["test"]);
+    out.code(3)
+        .stderr_has("greeting.test.rhai:1")
+        .stderr_has("a test function takes no parameters");
+}
+
+#[test]
+fn filter_and_list_include_rhai_cases() {
+    let t = rhai_tests("fn test_one() { }\nfn test_two() { assert(false); }\n");
+    let out = t.run(&["test", "--list"]);
+    out.code(0)
+        .stdout_has("greeting.test.rhai: test_one")
+        .stdout_has("greeting.test.rhai: test_two")
+        .stdout_has("2 cases");
+    let out = t.run(&["test", "--filter", "*one", "-j", "2"]);
+    out.code(0)
+        .stdout_has("test greeting.test.rhai: test_one ... ok")
+        .stdout_has("test result: 1 passed, 0 failed");
+    assert!(!out.stdout.contains("test_two"), "{}", out.stdout);
+    let out = t.run(&["test", "--filter", "test_tow"]);
+    out.code(3).stderr_has("did you mean `test_two`?");
 }
 
 #[test]

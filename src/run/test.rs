@@ -1,6 +1,7 @@
 //! `ordo test [PATH...]`: the handler tests (DESIGN §12).
 //!
-//! The test files are found (the PATHs, else every `*.test.yaml` under the handler
+//! The test files are found (the PATHs, else every `*.test.yaml` and `*.test.rhai`
+//! (`crate::testing::script`) under the handler
 //! directories a run would use; with `--bundled`, the tests embedded with the bundled
 //! handlers, run against those alone) and checked, the handlers loaded as a run loads them
 //! (the same engine, limits and load checks: a handler that fails them is an input
@@ -18,11 +19,14 @@ use crate::error::Error;
 use crate::handler::{Found, HandlerRegistry, discover};
 use crate::manifest::Limits;
 use crate::script::ImportResolver;
+use crate::testing::script::ScriptFile;
 use crate::testing::{Results, Suite, TestFile};
 
 pub(super) fn test(config: &Config) -> Result<(), Error> {
     let mut errors: Vec<Diagnostic> = Vec::new();
     let mut files: Vec<TestFile> = Vec::new();
+    // `*.test.rhai` files: compiled once the handlers' import roots are known.
+    let mut script_paths: Vec<PathBuf> = Vec::new();
     if config.test.bundled {
         // The bundled handlers' own tests, against the bundled handlers alone: no
         // directory is searched, so no project handler overrides the kind tested.
@@ -36,7 +40,11 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
         }
     } else {
         for path in &test_paths(config, &mut errors) {
-            files.extend(crate::testing::file::load(path, &mut errors));
+            if path.extension().is_some_and(|e| e == "rhai") {
+                script_paths.push(path.clone());
+            } else {
+                files.extend(crate::testing::file::load(path, &mut errors));
+            }
         }
     }
     // The handlers: those of the run's directories, and those beside the test files.
@@ -58,13 +66,27 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
             dirs.push(dir);
         }
     }
+    for p in &script_paths {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
     let mut handler_errors = Vec::new();
     let found = discover(&dirs, &mut handler_errors);
     handler_errors.retain(|e| !e.is_warning());
     let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
-    let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots));
+    let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots.clone()));
+    let script_engine = crate::testing::script::engine(&config.limits, ImportResolver::new(roots));
     let registry = HandlerRegistry::load(&engine, &found, &config.limits, &mut handler_errors);
     errors.extend(handler_errors.into_iter().map(|e| e.into_diagnostic()));
+    let scripts: Vec<ScriptFile> = script_paths
+        .iter()
+        .filter_map(|p| crate::testing::script::load(p, &script_engine, &mut errors))
+        .collect();
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
@@ -94,10 +116,19 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    if let (Some(text), true) = (&config.test.filter, prepared.is_empty()) {
+    let script_cases = crate::testing::script::select(&scripts, filter.as_ref());
+    if let (Some(text), true) = (
+        &config.test.filter,
+        prepared.is_empty() && script_cases.is_empty(),
+    ) {
         let names: Vec<&str> = files
             .iter()
             .flat_map(|f| f.cases.iter().map(|c| c.it.as_str()))
+            .chain(
+                scripts
+                    .iter()
+                    .flat_map(|f| f.tests.iter().map(|(n, _)| n.as_str())),
+            )
             .collect();
         let hint = did_you_mean(text, names.iter().copied())
             .map(|s| format!("; did you mean `{s}`?"))
@@ -116,6 +147,11 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
                 let c = f.cases.get(p.case)?;
                 Some((f.source.name(), c.mark.line, c.it.as_str()))
             })
+            .chain(script_cases.iter().filter_map(|c| {
+                let f = scripts.get(c.file)?;
+                let (name, line) = f.tests.get(c.test)?;
+                Some((f.source.name(), *line, name.as_str()))
+            }))
             .collect();
         if config.output == OutputFormat::Human {
             for (file, _, it) in &listed {
@@ -144,7 +180,14 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     // Ctrl-C stops the running cases as it stops a run's handlers; their directories are
     // removed, and what finished is reported.
     super::runs::install_interrupt(&suite.cancel, false);
-    let cases = crate::testing::suite::run_all(&suite, &files, &prepared, config.jobs);
+    let mut cases = crate::testing::suite::run_all(&suite, &files, &prepared, config.jobs);
+    cases.extend(crate::testing::script::run_all(
+        &script_engine,
+        &scripts,
+        &script_cases,
+        config.jobs,
+        &suite.cancel,
+    ));
     let interrupted = suite.cancel.load(std::sync::atomic::Ordering::Relaxed);
     let results = Results {
         untested: crate::testing::suite::untested(&registry, &files, &prepared),
@@ -211,7 +254,9 @@ fn test_paths(config: &Config, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let wanted = |p: &std::path::Path| {
-        crate::paths::is_test_file(p) && p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+        crate::paths::is_test_file(p)
+            && p.extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "rhai")
     };
     for root in &roots {
         let found: Vec<PathBuf> = if root.is_dir() {
@@ -225,7 +270,7 @@ fn test_paths(config: &Config, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
         } else if root.exists() {
             if !wanted(root) {
                 errors.push(Diagnostic::error(format!(
-                    "{}: not a test file: `ordo test` reads `*.test.yaml` files",
+                    "{}: not a test file: `ordo test` reads `*.test.yaml` and `*.test.rhai` files",
                     root.display()
                 )));
                 continue;
@@ -247,7 +292,7 @@ fn test_paths(config: &Config, errors: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     }
     if out.is_empty() && errors.is_empty() {
         errors.push(
-            Diagnostic::error("no test files found (`*.test.yaml`)")
+            Diagnostic::error("no test files found (`*.test.yaml`, `*.test.rhai`)")
                 .help("write one beside the handler it tests (`greeting.test.yaml`), or name it: `ordo test PATH`"),
         );
     }

@@ -11,6 +11,7 @@ pub mod expect;
 pub mod file;
 pub mod mocks;
 pub mod output;
+pub mod script;
 pub mod suite;
 
 pub use case::{CaseResult, Invocation, Prepared, Sandbox, Seen, Suite};

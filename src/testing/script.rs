@@ -1,0 +1,354 @@
+//! `*.test.rhai` files (DESIGN §12): handler tests written in Rhai.
+//!
+//! Each `fn test_*()` (no parameters) of such a file is one case, named `FILE: test_name`,
+//! run in a fresh [`Sandbox`] on an engine built as the run's ([`engine`]: the same limits,
+//! no `eval`) with `assert`, `assert_eq` added. The case's sandbox is reached from those
+//! functions through a per-thread context set while the case runs (a case runs on one
+//! thread). A runtime error or a failed assertion fails the case with the file:line:col of
+//! the failing line; a syntax error is an input error of the file.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position};
+
+use super::case::{CaseResult, Sandbox};
+use super::expect::{Failure, diff};
+use super::file::MockSpec;
+use crate::diagnostic::Diagnostic;
+use crate::manifest::SourceFile;
+use crate::script::{ImportResolver, ScriptLimits};
+use crate::source::{Location, Mark};
+
+/// Largest `*.test.rhai` file read.
+const MAX_FILE_BYTES: u64 = 8 << 20;
+
+/// A compiled `*.test.rhai` file and its test functions.
+pub struct ScriptFile {
+    pub source: Arc<SourceFile>,
+    pub ast: rhai::AST,
+    /// Each `fn test_*()`: its name and line, in the file's order.
+    pub tests: Vec<(String, u32)>,
+}
+
+/// One case of a script file that the filter keeps: the file's index, the test's index.
+#[derive(Debug, Clone, Copy)]
+pub struct ScriptCase {
+    pub file: usize,
+    pub test: usize,
+}
+
+/// The engine `*.test.rhai` files run on: the run's (`stdlib::engine`: limits, no `eval`)
+/// with the test functions added.
+pub fn engine(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
+    let mut engine = crate::stdlib::engine(limits, resolver);
+    engine.register_fn("assert", assert1);
+    engine.register_fn("assert", assert2);
+    engine.register_fn("assert_eq", assert_eq2);
+    engine.register_fn("assert_eq", assert_eq3);
+    engine
+}
+
+/// Reads and compiles the test file at `path`; a problem (unreadable, a syntax error, a
+/// `fn test_*` with parameters, no test function) is an input error with file:line:col.
+pub fn load(path: &Path, engine: &Engine, errors: &mut Vec<Diagnostic>) -> Option<ScriptFile> {
+    let shown = path.strip_prefix(".").unwrap_or(path).display().to_string();
+    let text = match crate::input::read_text_bounded(path, MAX_FILE_BYTES) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(Diagnostic::error(format!(
+                "cannot read test file {shown}: {e}"
+            )));
+            return None;
+        }
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let source = SourceFile::new(shown, dir, text);
+    let ast = match crate::script::compile(engine, source.text()) {
+        Ok(ast) => ast,
+        Err(e) => {
+            errors.push(
+                Diagnostic::error(format!("syntax error: {}", e.err_type()))
+                    .at(Location::new(&source, mark(e.position()))),
+            );
+            return None;
+        }
+    };
+    let mut tests = Vec::new();
+    let mut bad = false;
+    for f in ast.iter_functions() {
+        if !f.name.starts_with("test_") {
+            continue;
+        }
+        let line = line_of(source.text(), f.name);
+        if !f.params.is_empty() {
+            errors.push(
+                Diagnostic::error(format!(
+                    "`fn {}({})`: a test function takes no parameters",
+                    f.name,
+                    f.params.join(", ")
+                ))
+                .at(Location::new(&source, Mark::new(line, 1))),
+            );
+            bad = true;
+            continue;
+        }
+        tests.push((f.name.to_string(), line));
+    }
+    if bad {
+        return None;
+    }
+    tests.sort_by_key(|(_, line)| *line);
+    if tests.is_empty() {
+        errors.push(
+            Diagnostic::error("the test file defines no `fn test_*()` function")
+                .at(Location::new(&source, Mark::new(1, 1))),
+        );
+        return None;
+    }
+    Some(ScriptFile { source, ast, tests })
+}
+
+/// The line `fn NAME` is defined on (1 when not found).
+fn line_of(text: &str, name: &str) -> u32 {
+    let want = format!("fn {name}");
+    text.lines()
+        .position(|l| {
+            l.trim_start().strip_prefix(&want).is_some_and(|rest| {
+                rest.trim_start().starts_with('(')
+            })
+        })
+        .and_then(|i| u32::try_from(i + 1).ok())
+        .unwrap_or(1)
+}
+
+fn mark(pos: Position) -> Mark {
+    let n = |v: Option<usize>| v.and_then(|v| u32::try_from(v).ok()).unwrap_or(1);
+    Mark::new(n(pos.line()), n(pos.position()))
+}
+
+/// The cases of `files` that `filter` keeps (matched against the test name and
+/// `FILE: test_name`).
+pub fn select(files: &[ScriptFile], filter: Option<&globset::GlobMatcher>) -> Vec<ScriptCase> {
+    let mut out = Vec::new();
+    for (fi, f) in files.iter().enumerate() {
+        for (ti, (name, _)) in f.tests.iter().enumerate() {
+            if let Some(g) = filter
+                && !g.is_match(name)
+                && !g.is_match(format!("{}: {name}", f.source.name()))
+            {
+                continue;
+            }
+            out.push(ScriptCase { file: fi, test: ti });
+        }
+    }
+    out
+}
+
+/// What a running case's Rhai functions reach.
+struct CaseContext {
+    #[expect(dead_code, reason = "the sandbox lives as long as the case")]
+    sandbox: Sandbox,
+    /// The diff of the assertion that failed, for the case's failure.
+    diff: RefCell<Vec<String>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<std::rc::Rc<CaseContext>>> = const { RefCell::new(None) };
+}
+
+fn with_current<R>(f: impl FnOnce(&CaseContext) -> R) -> Option<R> {
+    let ctx = CURRENT.with(|c| c.borrow().clone());
+    ctx.as_deref().map(f)
+}
+
+/// Runs every selected case, `jobs` at a time; the results in the order of the cases.
+pub fn run_all(
+    engine: &Engine,
+    files: &[ScriptFile],
+    cases: &[ScriptCase],
+    jobs: usize,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Vec<CaseResult> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<CaseResult>>> =
+        Mutex::new((0..cases.len()).map(|_| None).collect());
+    let workers = jobs.clamp(1, cases.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (next, results) = (&next, &results);
+            let spawned = std::thread::Builder::new()
+                .stack_size(16 << 20)
+                .spawn_scoped(scope, move || {
+                    loop {
+                        if cancel.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(c) = cases.get(i) else {
+                            return;
+                        };
+                        let Some(file) = files.get(c.file) else {
+                            continue;
+                        };
+                        let Some((name, line)) = file.tests.get(c.test) else {
+                            continue;
+                        };
+                        let r = run_one(engine, file, name, *line);
+                        if let Some(slot) = results
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .get_mut(i)
+                        {
+                            *slot = Some(r);
+                        }
+                    }
+                });
+            if spawned.is_err() {
+                break;
+            }
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Runs one test function in a fresh sandbox.
+fn run_one(engine: &Engine, file: &ScriptFile, name: &str, line: u32) -> CaseResult {
+    let started = Instant::now();
+    let mut result = CaseResult {
+        file: file.source.name().to_string(),
+        it: name.to_string(),
+        line,
+        duration: Duration::ZERO,
+        failures: Vec::new(),
+        status: "passed".into(),
+        logs: Vec::new(),
+    };
+    let sandbox = match Sandbox::new(&MockSpec::default(), file.source.name()) {
+        Ok(s) => s,
+        Err(e) => {
+            result.status = "error".into();
+            result.failures.push(Failure::plain(
+                "setup",
+                format!("the case could not be set up: {e}"),
+            ));
+            return result;
+        }
+    };
+    let ctx = std::rc::Rc::new(CaseContext {
+        sandbox,
+        diff: RefCell::new(Vec::new()),
+    });
+    CURRENT.with(|c| *c.borrow_mut() = Some(std::rc::Rc::clone(&ctx)));
+    let outcome = engine.call_fn::<Dynamic>(&mut rhai::Scope::new(), &file.ast, name, ());
+    CURRENT.with(|c| *c.borrow_mut() = None);
+    if let Err(e) = outcome {
+        let mut inner = innermost(*e);
+        let at = mark(inner.position());
+        let message = match &inner {
+            EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+            _ => {
+                let _ = inner.take_position();
+                inner.to_string()
+            }
+        };
+        result.status = "failed".into();
+        result.failures.push(Failure {
+            expectation: "script".into(),
+            message: format!(
+                "{}:{}:{}: {message}",
+                file.source.name(),
+                at.line,
+                at.col
+            ),
+            diff: ctx.diff.take(),
+        });
+    }
+    result.duration = started.elapsed();
+    result
+}
+
+/// The error a failing call raised where it was raised (inside every function call).
+fn innermost(e: EvalAltResult) -> EvalAltResult {
+    match e {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _)
+        | EvalAltResult::ErrorInModule(_, inner, _) => innermost(*inner),
+        other => other,
+    }
+}
+
+fn fail(ctx: &NativeCallContext, message: String) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(
+        message.into(),
+        ctx.call_position(),
+    ))
+}
+
+fn assert1(ctx: NativeCallContext, cond: bool) -> Result<(), Box<EvalAltResult>> {
+    assert2(ctx, cond, "")
+}
+
+fn assert2(ctx: NativeCallContext, cond: bool, message: &str) -> Result<(), Box<EvalAltResult>> {
+    if cond {
+        return Ok(());
+    }
+    Err(fail(
+        &ctx,
+        if message.is_empty() {
+            "assertion failed".into()
+        } else {
+            format!("assertion failed: {message}")
+        },
+    ))
+}
+
+fn assert_eq2(ctx: NativeCallContext, a: Dynamic, b: Dynamic) -> Result<(), Box<EvalAltResult>> {
+    assert_eq3(ctx, a, b, "")
+}
+
+/// `assert_eq(found, expected)`: the diff shows `- ` the expected value's lines (the
+/// second argument), `+ ` the found value's (the first), as JSON.
+fn assert_eq3(
+    ctx: NativeCallContext,
+    a: Dynamic,
+    b: Dynamic,
+    message: &str,
+) -> Result<(), Box<EvalAltResult>> {
+    let shown = |v: &Dynamic| {
+        let json = crate::script::convert::dynamic_to_json(v);
+        serde_json::to_string_pretty(&json).unwrap_or_else(|_| format!("{v:?}"))
+    };
+    let (found, expected) = (shown(&a), shown(&b));
+    if a.type_name() == b.type_name() && found == expected {
+        return Ok(());
+    }
+    let mut lines = diff(&expected, &found);
+    if found == expected {
+        lines = vec![format!(
+            "  (the same as JSON, but {} is not {})",
+            a.type_name(),
+            b.type_name()
+        )];
+    }
+    with_current(|c| *c.diff.borrow_mut() = lines);
+    let what = if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    };
+    Err(fail(
+        &ctx,
+        format!("assert_eq failed{what} (- expected, + found)"),
+    ))
+}
