@@ -120,9 +120,9 @@ fn line_of(text: &str, name: &str) -> u32 {
     let want = format!("fn {name}");
     text.lines()
         .position(|l| {
-            l.trim_start().strip_prefix(&want).is_some_and(|rest| {
-                rest.trim_start().starts_with('(')
-            })
+            l.trim_start()
+                .strip_prefix(&want)
+                .is_some_and(|rest| rest.trim_start().starts_with('('))
         })
         .and_then(|i| u32::try_from(i + 1).ok())
         .unwrap_or(1)
@@ -266,12 +266,7 @@ fn run_one(engine: &Engine, file: &ScriptFile, name: &str, line: u32) -> CaseRes
         result.status = "failed".into();
         result.failures.push(Failure {
             expectation: "script".into(),
-            message: format!(
-                "{}:{}:{}: {message}",
-                file.source.name(),
-                at.line,
-                at.col
-            ),
+            message: format!("{}:{}:{}: {message}", file.source.name(), at.line, at.col),
             diff: ctx.diff.take(),
         });
     }
