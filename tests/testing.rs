@@ -1326,6 +1326,8 @@ fn apply(m) { #{ got: m.spec.x } }
         ),
     );
     t.run(&["test"]).code(0);
+}
+
 // `*.test.rhai` files (issue 20 part 4): `fn test_*()` cases in Rhai.
 
 fn rhai_tests(script: &str) -> Test {
