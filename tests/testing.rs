@@ -1710,3 +1710,49 @@ fn a_case_s_mocked_files_are_bounded_in_total_bytes() {
         .code(3)
         .stderr_has("`mocks.files` holds more than 16 MiB in one case");
 }
+
+#[test]
+fn ordo_run_in_a_rhai_test_runs_the_handler_with_its_mocks() {
+    let out = rhai_tests(
+        r#"
+const M = #{kind: "Greeting", version: "v1", metadata: #{name: "hello"}, spec: #{who: "World", file: "out/hello.txt"}};
+
+fn test_apply_writes_the_greeting() {
+    mock::shell(#{"match": ["systemctl", "is-active", "*"], stdout: "active\n"});
+    let r = ordo::run("apply", M);
+    assert_eq(r.status, "changed");
+    assert_eq(r.error, ());
+    assert_eq(r.outputs.state, "active");
+    let calls = mock::calls("shell");
+    assert_eq(calls.len(), 1);
+    assert_eq(calls[0].args, ["systemctl", "is-active", "web"]);
+    assert_eq(ordo::run("check", M).status, "unchanged");
+}
+
+fn test_a_failing_command() {
+    mock::shell(#{script: "never"});
+    mock::http(#{method: "GET", url: "https://example.com/*", status: 404});
+    let r = ordo::run("apply", M);
+    assert_eq(r.status, "failed");
+}
+"#,
+    )
+    .run(&["test"]);
+    out.stdout_has("test greeting.test.rhai: test_apply_writes_the_greeting ... ok")
+        .stdout_has("test greeting.test.rhai: test_a_failing_command ... FAILED")
+        .stdout_has("unmocked call shell::run([\"systemctl\", \"is-active\", \"web\"])")
+        .stdout_has("test result: 1 passed, 1 failed")
+        .code(1);
+}
+
+#[test]
+fn a_bad_mock_or_manifest_in_a_rhai_test_fails_at_its_line() {
+    let out = rhai_tests(
+        "fn test_bad_mock() {\n    mock::shell(#{stdout: \"x\"});\n}\n\
+         fn test_bad_manifest() {\n    ordo::run(\"apply\", #{kind: \"Nope\", version: \"v1\", metadata: #{name: \"a\"}, spec: #{}});\n}\n",
+    )
+    .run(&["test"]);
+    out.code(1)
+        .stdout_has("greeting.test.rhai:2:11: mock::shell: `mocks.shell`: which command?")
+        .stdout_has("greeting.test.rhai:5:11: ordo::run: no handler serves kind `Nope`");
+}

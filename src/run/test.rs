@@ -79,9 +79,17 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     let found = discover(&dirs, &mut handler_errors);
     handler_errors.retain(|e| !e.is_warning());
     let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
-    let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots.clone()));
+    let engine = std::sync::Arc::new(crate::stdlib::engine(
+        &config.limits,
+        ImportResolver::new(roots.clone()),
+    ));
     let script_engine = crate::testing::script::engine(&config.limits, ImportResolver::new(roots));
-    let registry = HandlerRegistry::load(&engine, &found, &config.limits, &mut handler_errors);
+    let registry = std::sync::Arc::new(HandlerRegistry::load(
+        &engine,
+        &found,
+        &config.limits,
+        &mut handler_errors,
+    ));
     errors.extend(handler_errors.into_iter().map(|e| e.into_diagnostic()));
     let scripts: Vec<ScriptFile> = script_paths
         .iter()
@@ -181,7 +189,15 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     // removed, and what finished is reported.
     super::runs::install_interrupt(&suite.cancel, false);
     let mut cases = crate::testing::suite::run_all(&suite, &files, &prepared, config.jobs);
+    let shared = std::sync::Arc::new(crate::testing::script::Shared {
+        engine: std::sync::Arc::clone(&engine),
+        registry: std::sync::Arc::clone(&registry),
+        limits: config.limits,
+        deny: config.policy.deny,
+        cancel: std::sync::Arc::clone(&suite.cancel),
+    });
     cases.extend(crate::testing::script::run_all(
+        &shared,
         &script_engine,
         &scripts,
         &script_cases,

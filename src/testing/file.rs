@@ -1234,6 +1234,33 @@ pub fn builtin_actions() -> &'static [&'static str] {
     ACTIONS
 }
 
+/// One `mocks.shell` entry read from `node` as a test file's is (`mock::shell(...)` of a
+/// `*.test.rhai`); each problem into `errors`.
+pub fn shell_mock(
+    source: &Arc<SourceFile>,
+    node: &Node,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<ShellMock> {
+    Reader {
+        file: source,
+        errors,
+    }
+    .shell_mock(node)
+}
+
+/// One `mocks.http` entry read from `node` as a test file's is (`mock::http(...)`).
+pub fn http_mock(
+    source: &Arc<SourceFile>,
+    node: &Node,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<HttpMock> {
+    Reader {
+        file: source,
+        errors,
+    }
+    .http_mock(node)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

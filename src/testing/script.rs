@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position};
 
-use super::case::{CaseResult, Sandbox};
+use super::case::{CaseResult, Invocation, Sandbox, Suite};
 use super::expect::{Failure, diff};
-use super::file::MockSpec;
+use super::file::{CaseAction, MockSpec};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::SourceFile;
 use crate::script::{ImportResolver, ScriptLimits};
@@ -49,7 +49,215 @@ pub fn engine(limits: &ScriptLimits, resolver: ImportResolver) -> Engine {
     engine.register_fn("assert", assert2);
     engine.register_fn("assert_eq", assert_eq2);
     engine.register_fn("assert_eq", assert_eq3);
+    let mut mock = rhai::Module::new();
+    mock.set_native_fn("shell", |ctx: NativeCallContext, spec: rhai::Map| {
+        add_mock(&ctx, "shell", spec)
+    });
+    mock.set_native_fn("http", |ctx: NativeCallContext, spec: rhai::Map| {
+        add_mock(&ctx, "http", spec)
+    });
+    mock.set_native_fn("calls", |ctx: NativeCallContext, module: &str| {
+        calls(&ctx, module)
+    });
+    engine.register_static_module("mock", mock.into());
+    let mut ordo = rhai::Module::new();
+    ordo.set_native_fn(
+        "run",
+        |ctx: NativeCallContext, action: &str, manifest: rhai::Map| {
+            run_manifest(&ctx, action, manifest)
+        },
+    );
+    engine.register_static_module("ordo", ordo.into());
     engine
+}
+
+/// The case running on this thread, or an error naming `what` outside a case.
+fn current(
+    ctx: &NativeCallContext,
+    what: &str,
+) -> Result<std::rc::Rc<CaseContext>, Box<EvalAltResult>> {
+    CURRENT.with(|c| c.borrow().clone()).ok_or_else(|| {
+        fail(
+            ctx,
+            format!("`{what}` works only inside a `fn test_*()` of a `*.test.rhai`"),
+        )
+    })
+}
+
+/// `map` as a YAML node of a document of its own (JSON text is YAML), read back as the
+/// test file's parts are.
+fn as_node(
+    ctx: &NativeCallContext,
+    case: &CaseContext,
+    what: &str,
+    map: rhai::Map,
+) -> Result<(Arc<SourceFile>, crate::manifest::Node), Box<EvalAltResult>> {
+    let json = crate::script::convert::to_json(&Dynamic::from_map(map), what)
+        .map_err(|e| fail(ctx, format!("{what}: {e}")))?;
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    let source = SourceFile::new(case.file.name(), case.sandbox.dir.clone(), text);
+    let stream = crate::manifest::parse_stream(source.text(), &crate::manifest::Limits::default());
+    if let Some(e) = stream.error {
+        return Err(fail(ctx, format!("{what}: {}", e.kind)));
+    }
+    let node = stream
+        .documents
+        .into_iter()
+        .next()
+        .map(|d| d.root)
+        .ok_or_else(|| fail(ctx, format!("{what}: empty")))?;
+    Ok((source, node))
+}
+
+fn problems(ctx: &NativeCallContext, what: &str, errors: Vec<Diagnostic>) -> Box<EvalAltResult> {
+    let text: Vec<String> = errors.into_iter().map(|d| d.message).collect();
+    fail(ctx, format!("{what}: {}", text.join("; ")))
+}
+
+/// `mock::shell(#{...})` / `mock::http(#{...})`: a mock read as a `mocks.shell` /
+/// `mocks.http` entry of a YAML case, added after the case's others.
+fn add_mock(
+    ctx: &NativeCallContext,
+    module: &str,
+    spec: rhai::Map,
+) -> Result<(), Box<EvalAltResult>> {
+    let what = format!("mock::{module}");
+    let case = current(ctx, &what)?;
+    let (source, node) = as_node(ctx, &case, &what, spec)?;
+    let at = mark(ctx.call_position());
+    let mut errors = Vec::new();
+    if module == "shell" {
+        match super::file::shell_mock(&source, &node, &mut errors) {
+            Some(mut m) if errors.is_empty() => {
+                m.mark = at;
+                case.sandbox.mocks.add_shell(m);
+            }
+            _ => return Err(problems(ctx, &what, errors)),
+        }
+    } else {
+        match super::file::http_mock(&source, &node, &mut errors) {
+            Some(mut m) if errors.is_empty() => {
+                m.mark = at;
+                case.sandbox.mocks.add_http(m);
+            }
+            _ => return Err(problems(ctx, &what, errors)),
+        }
+    }
+    Ok(())
+}
+
+/// `mock::calls(module)`: the calls of the case so far to `module` (`shell`, `http`,
+/// `env`, ...), each `#{args: [...], script: "..." or ()}`.
+fn calls(ctx: &NativeCallContext, module: &str) -> Result<rhai::Array, Box<EvalAltResult>> {
+    let case = current(ctx, "mock::calls")?;
+    Ok(case
+        .sandbox
+        .mocks
+        .calls()
+        .into_iter()
+        .filter(|c| c.module == module)
+        .map(|c| {
+            let mut m = rhai::Map::new();
+            m.insert(
+                "args".into(),
+                Dynamic::from_array(c.args.into_iter().map(Dynamic::from).collect()),
+            );
+            m.insert(
+                "script".into(),
+                c.script.map_or(Dynamic::UNIT, Dynamic::from),
+            );
+            Dynamic::from_map(m)
+        })
+        .collect())
+}
+
+/// `ordo::run(action, manifest)`: the manifest (a map, checked as a manifest document is)
+/// through its handler's `action` as a YAML case runs it, in this case's sandbox and
+/// mocks; `#{status, error, outputs}`.
+fn run_manifest(
+    ctx: &NativeCallContext,
+    action: &str,
+    manifest: rhai::Map,
+) -> Result<rhai::Map, Box<EvalAltResult>> {
+    let what = "ordo::run";
+    let case = current(ctx, what)?;
+    let action = match action {
+        "apply" => CaseAction::Apply,
+        "delete" => CaseAction::Delete,
+        "check" => CaseAction::Check,
+        "verify" => CaseAction::Verify,
+        "rollback" => CaseAction::Rollback,
+        "" => return Err(fail(ctx, format!("{what}: the action is empty"))),
+        other => CaseAction::Custom(other.to_string()),
+    };
+    let (source, node) = as_node(ctx, &case, what, manifest)?;
+    let (m, errors) = crate::manifest::check_document(&source, node.mark, node, 0);
+    let Some(mut m) = m.filter(|_| errors.is_empty()) else {
+        return Err(problems(
+            ctx,
+            what,
+            errors.into_iter().map(Diagnostic::from).collect(),
+        ));
+    };
+    let shared = &case.shared;
+    let suite = shared.suite();
+    let handler = shared
+        .registry
+        .resolve(&m.kind, &m.version)
+        .map_err(|e| problems(ctx, what, vec![e.into_diagnostic(m.at(m.kind_mark))]))?;
+    shared
+        .registry
+        .prepare(&shared.engine, &shared.limits, handler);
+    let h = shared.registry.get(handler);
+    let compiled = h.compiled().map_err(|e| {
+        fail(
+            ctx,
+            format!("{what}: handler {} does not load: {e}", h.name()),
+        )
+    })?;
+    let mut out = rhai::Map::new();
+    if let Some(schema) = compiled.schema.clone() {
+        let mut found = Vec::new();
+        crate::handler::conform::check_spec(&schema, &mut m.spec, &mut found);
+        if !found.is_empty() {
+            let text: Vec<String> = found.into_iter().map(|p| p.message).collect();
+            out.insert("status".into(), "invalid".into());
+            out.insert("error".into(), text.join("; ").into());
+            out.insert("outputs".into(), Dynamic::from_map(rhai::Map::new()));
+            return Ok(out);
+        }
+    }
+    let seen = suite.invoke(
+        &case.sandbox,
+        &m,
+        handler,
+        &Invocation {
+            action,
+            params: None,
+            previous: None,
+        },
+    );
+    out.insert(
+        "status".into(),
+        seen.status.map_or("none", |s| s.as_str()).into(),
+    );
+    out.insert(
+        "error".into(),
+        seen.error.map_or(Dynamic::UNIT, Dynamic::from),
+    );
+    let outputs = match seen.result {
+        Some(r) => crate::script::convert::json_to_dynamic(&r),
+        None => Dynamic::from_map(
+            case.sandbox
+                .vars
+                .of_manifest(&m.name)
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.value))
+                .collect(),
+        ),
+    };
+    out.insert("outputs".into(), outputs);
+    Ok(out)
 }
 
 /// Reads and compiles the test file at `path`; a problem (unreadable, a syntax error, a
@@ -151,10 +359,33 @@ pub fn select(files: &[ScriptFile], filter: Option<&globset::GlobMatcher>) -> Ve
     out
 }
 
+/// What every script case shares: the run's engine and handlers (owned, so a case's
+/// per-thread context can hold them), its limits and `--deny`.
+pub struct Shared {
+    pub engine: Arc<Engine>,
+    pub registry: Arc<crate::handler::HandlerRegistry>,
+    pub limits: ScriptLimits,
+    pub deny: crate::stdlib::Permissions,
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Shared {
+    fn suite(&self) -> Suite<'_> {
+        Suite {
+            engine: &self.engine,
+            registry: &self.registry,
+            limits: &self.limits,
+            deny: self.deny,
+            cancel: Arc::clone(&self.cancel),
+        }
+    }
+}
+
 /// What a running case's Rhai functions reach.
 struct CaseContext {
-    #[expect(dead_code, reason = "the sandbox lives as long as the case")]
+    shared: Arc<Shared>,
     sandbox: Sandbox,
+    file: Arc<SourceFile>,
     /// The diff of the assertion that failed, for the case's failure.
     diff: RefCell<Vec<String>>,
 }
@@ -170,6 +401,7 @@ fn with_current<R>(f: impl FnOnce(&CaseContext) -> R) -> Option<R> {
 
 /// Runs every selected case, `jobs` at a time; the results in the order of the cases.
 pub fn run_all(
+    shared: &Arc<Shared>,
     engine: &Engine,
     files: &[ScriptFile],
     cases: &[ScriptCase],
@@ -200,7 +432,7 @@ pub fn run_all(
                         let Some((name, line)) = file.tests.get(c.test) else {
                             continue;
                         };
-                        let r = run_one(engine, file, name, *line);
+                        let r = run_one(shared, engine, file, name, *line);
                         if let Some(slot) = results
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
@@ -224,7 +456,13 @@ pub fn run_all(
 }
 
 /// Runs one test function in a fresh sandbox.
-fn run_one(engine: &Engine, file: &ScriptFile, name: &str, line: u32) -> CaseResult {
+fn run_one(
+    shared: &Arc<Shared>,
+    engine: &Engine,
+    file: &ScriptFile,
+    name: &str,
+    line: u32,
+) -> CaseResult {
     let started = Instant::now();
     let mut result = CaseResult {
         file: file.source.name().to_string(),
@@ -247,7 +485,9 @@ fn run_one(engine: &Engine, file: &ScriptFile, name: &str, line: u32) -> CaseRes
         }
     };
     let ctx = std::rc::Rc::new(CaseContext {
+        shared: Arc::clone(shared),
         sandbox,
+        file: Arc::clone(&file.source),
         diff: RefCell::new(Vec::new()),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(std::rc::Rc::clone(&ctx)));
@@ -269,6 +509,11 @@ fn run_one(engine: &Engine, file: &ScriptFile, name: &str, line: u32) -> CaseRes
             message: format!("{}:{}:{}: {message}", file.source.name(), at.line, at.col),
             diff: ctx.diff.take(),
         });
+    }
+    // A call no mock answered fails the case, even when the test caught the error.
+    for unmocked in ctx.sandbox.mocks.unmocked() {
+        result.status = "failed".into();
+        result.failures.push(Failure::plain("unmocked", unmocked));
     }
     result.duration = started.elapsed();
     result
