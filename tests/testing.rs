@@ -1384,6 +1384,22 @@ fn a_runtime_error_in_a_rhai_test_fails_the_case_at_its_line() {
         .stdout_has("greeting.test.rhai:3:");
 }
 
+/// The test script's own code has no call context: the stdlib reaches nothing from it, and
+/// the case says why in a test's terms (not "while a handler loads", not a raw map).
+#[test]
+fn a_rhai_test_s_own_code_reaches_nothing() {
+    let t = rhai_tests(
+        "fn test_shell() { shell::run([\"touch\", \"made\"]); }\nfn test_file() { file::write(\"made2\", \"x\"); }\n",
+    );
+    let out = t.run(&["test"]);
+    out.code(1)
+        .stdout_has("greeting.test.rhai:1:")
+        .stdout_has("`shell::run` is not available in a test script")
+        .stdout_has("`file::write` is not available in a test script");
+    assert!(!out.stdout.contains("#{"), "a raw map: {}", out.stdout);
+    assert!(!t.exists("made") && !t.exists("made2"));
+}
+
 #[test]
 fn a_syntax_error_in_a_rhai_test_file_is_exit_3_at_its_line_and_column() {
     let out = rhai_tests("fn test_a() {\n    let x = ;\n}\n").run(&["test"]);

@@ -497,7 +497,7 @@ fn run_one(
         let mut inner = innermost(*e);
         let at = mark(inner.position());
         let message = match &inner {
-            EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+            EvalAltResult::ErrorRuntime(value, _) => runtime_message(value),
             _ => {
                 let _ = inner.take_position();
                 inner.to_string()
@@ -591,4 +591,26 @@ fn assert_eq3(
         &ctx,
         format!("assert_eq failed{what} (- expected, + found)"),
     ))
+}
+
+/// The text of an error a test script threw or a stdlib function raised: a map's
+/// `message` (and `help`) rather than the map itself. A stdlib call in the test's own code
+/// (not in the handler `ordo::run` runs) has no call context, so the stdlib refuses it as
+/// it does at a handler's load; a test is told why in its own terms.
+fn runtime_message(value: &Dynamic) -> String {
+    let Some(map) = value.read_lock::<rhai::Map>() else {
+        return value.to_string();
+    };
+    let Some(message) = map.get("message").map(ToString::to_string) else {
+        return value.to_string();
+    };
+    if let Some(call) = message.strip_suffix(" is not available while a handler loads") {
+        return format!(
+            "{call} is not available in a test script: a test reaches the world only through the handler it runs with `ordo::run(action, manifest)`, whose calls the `mock::` functions answer"
+        );
+    }
+    match map.get("help") {
+        Some(help) => format!("{message} (help: {help})"),
+        None => message,
+    }
 }
