@@ -9,8 +9,7 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext, Position};
@@ -408,51 +407,12 @@ pub fn run_all(
     jobs: usize,
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Vec<CaseResult> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<CaseResult>>> =
-        Mutex::new((0..cases.len()).map(|_| None).collect());
-    let workers = jobs.clamp(1, cases.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let (next, results) = (&next, &results);
-            let spawned = std::thread::Builder::new()
-                .stack_size(16 << 20)
-                .spawn_scoped(scope, move || {
-                    loop {
-                        if cancel.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(c) = cases.get(i) else {
-                            return;
-                        };
-                        let Some(file) = files.get(c.file) else {
-                            continue;
-                        };
-                        let Some((name, line)) = file.tests.get(c.test) else {
-                            continue;
-                        };
-                        let r = run_one(shared, engine, file, name, *line);
-                        if let Some(slot) = results
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .get_mut(i)
-                        {
-                            *slot = Some(r);
-                        }
-                    }
-                });
-            if spawned.is_err() {
-                break;
-            }
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
-        .into_iter()
-        .flatten()
-        .collect()
+    super::suite::in_parallel(cases.len(), jobs, cancel, |i| {
+        let c = cases.get(i)?;
+        let file = files.get(c.file)?;
+        let (name, line) = file.tests.get(c.test)?;
+        Some(run_one(shared, engine, file, name, *line))
+    })
 }
 
 /// Runs one test function in a fresh sandbox.

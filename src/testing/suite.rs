@@ -267,36 +267,44 @@ pub fn run_all(
     prepared: &[Prepared],
     jobs: usize,
 ) -> Vec<CaseResult> {
+    in_parallel(prepared.len(), jobs, &suite.cancel, |i| {
+        let p = prepared.get(i)?;
+        let file = files.get(p.file)?;
+        let case = file.cases.get(p.case)?;
+        Some(suite.run(p, file, case))
+    })
+}
+
+/// `run(i)` for every `i` below `count`, on `jobs` threads (16 MiB stacks, as the run's
+/// workers have), in the order of `i`; none starts once `cancel` is set.
+pub(super) fn in_parallel(
+    count: usize,
+    jobs: usize,
+    cancel: &std::sync::atomic::AtomicBool,
+    run: impl Fn(usize) -> Option<CaseResult> + Sync,
+) -> Vec<CaseResult> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<CaseResult>>> =
-        Mutex::new((0..prepared.len()).map(|_| None).collect());
-    let workers = jobs.clamp(1, prepared.len().max(1));
+    let results: Mutex<Vec<Option<CaseResult>>> = Mutex::new((0..count).map(|_| None).collect());
+    let workers = jobs.clamp(1, count.max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            let (next, results) = (&next, &results);
+            let (next, results, run) = (&next, &results, &run);
             let spawned = std::thread::Builder::new()
                 .stack_size(16 << 20)
                 .spawn_scoped(scope, move || {
-                    loop {
-                        if suite.cancel.load(Ordering::Relaxed) {
+                    while !cancel.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= count {
                             return;
                         }
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(p) = prepared.get(i) else {
-                            return;
-                        };
-                        let Some(file) = files.get(p.file) else {
-                            continue;
-                        };
-                        let Some(case) = file.cases.get(p.case) else {
-                            continue;
-                        };
-                        let r = suite.run(p, file, case);
-                        if let Some(slot) = results
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .get_mut(i)
-                        {
+                        let r = run(i);
+                        if let (Some(r), Some(slot)) = (
+                            r,
+                            results
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .get_mut(i),
+                        ) {
                             *slot = Some(r);
                         }
                     }
