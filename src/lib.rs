@@ -16,6 +16,7 @@
 //! - [`target`]: where a handler acts; today the OpenSSH transport to remote hosts
 //! - [`report`]: diagnostics and events rendered for humans and machines
 //! - [`testing`]: `ordo test`, handler tests with a mocked standard library
+//! - [`watch`]: `ordo watch`, the reconcile loop and its HTTP endpoints
 //!
 //! [`input`] reads input files and walks directories for every stage that needs it;
 //! [`source`], [`diagnostic`], [`error`], [`paths`], [`units`] and [`digest`] are small
@@ -33,7 +34,7 @@
 //! | layer | modules                                                      |
 //! |-------|--------------------------------------------------------------|
 //! | 1     | `run`, the driver                                            |
-//! | 2     | `testing`                                                    |
+//! | 2     | `testing`, `watch`                                           |
 //! | 3     | `cli`, `report`, `state`                                     |
 //! | 4     | `exec`                                                       |
 //! | 5     | `planner`                                                    |
@@ -76,6 +77,7 @@ pub mod stdlib;
 pub mod target;
 pub mod testing;
 pub mod units;
+pub mod watch;
 
 pub use error::Error;
 pub use run::run;

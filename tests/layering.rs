@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // The driver: arguments → configuration → subcommand → exit code.
     &["run"],
-    // `ordo test`: runs cases through exec, renders with report.
-    &["testing"],
+    // `ordo test`: runs cases through exec, renders with report; `ordo watch`: the
+    // reconcile loop over exec, state and report, and its endpoints.
+    &["testing", "watch"],
     &["cli", "report", "state"],
     &["exec"],
     &["planner"],
