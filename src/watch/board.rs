@@ -476,10 +476,13 @@ mod tests {
             ],
         ));
         board.inputs(Some("manifests/a.yaml:3: unknown field `spce`".to_string()));
+        // Other tests of this process add secrets (a process-wide set): expect their masks.
         assert_eq!(
             board.readiness().unwrap_err(),
-            "inputs do not load: manifests/a.yaml:3: unknown field `spce`\n\
-             db@web1 failed: exit status 3\nhpa flapping"
+            secrets::masked(
+                "inputs do not load: manifests/a.yaml:3: unknown field `spce`\n\
+                 db@web1 failed: exit status 3\nhpa flapping"
+            )
         );
         board.inputs(None);
         board.record(cycle(
@@ -500,7 +503,7 @@ mod tests {
         );
         board.record(cycle(2, CycleResult::Failed, vec![manifest("a", "failed")]));
         board.record(cycle(3, CycleResult::Skipped("lock held".into()), vec![]));
-        assert_eq!(board.readiness().unwrap_err(), "a failed");
+        assert_eq!(board.readiness().unwrap_err(), secrets::masked("a failed"));
         let status = board.status();
         assert_eq!(status["last_cycle"]["result"], "skipped");
         assert_eq!(status["last_cycle"]["reason"], "lock held");
@@ -541,7 +544,7 @@ mod tests {
         assert_eq!(m["reason"], "connection refused");
         assert_eq!(m["next_attempt"], "1970-01-01T00:01:00.000Z");
         assert_eq!(status["ready"], false);
-        assert_eq!(status["reason"], "cycle 7 failed");
+        assert_eq!(status["reason"], secrets::masked("cycle 7 failed"));
     }
 
     #[test]
@@ -587,10 +590,17 @@ mod tests {
         assert!(!reason.contains("hunter2"), "{reason}");
         let status = board.status().to_string();
         assert!(!status.contains("hunter2"), "{status}");
-        assert!(status.contains("db-***"), "{status}");
         let snap = board.snapshot();
-        assert_eq!(snap.manifests[0].0, "db-***");
-        assert_eq!(snap.manifests[0].1, "***.example");
-        assert_eq!(snap.drift_detected, vec![("db-***".to_string(), 1)]);
+        assert_eq!(snap.manifests[0].0, secrets::masked("db-hunter2-board"));
+        assert!(snap.manifests[0].0.ends_with("-***"));
+        assert_eq!(
+            snap.manifests[0].1,
+            secrets::masked("hunter2-board.example")
+        );
+        assert!(snap.manifests[0].1.starts_with("***."));
+        assert_eq!(
+            snap.drift_detected,
+            vec![(secrets::masked("db-hunter2-board"), 1)]
+        );
     }
 }
