@@ -6,5 +6,7 @@
 
 pub mod board;
 pub mod metrics;
+pub mod server;
 
 pub use board::{Board, CycleReport, CycleResult, ManifestReport};
+pub use server::{ListenError, Server, Trigger, listen_address};
