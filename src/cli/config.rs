@@ -63,6 +63,12 @@ pub struct Config {
     pub manifests: Vec<PathBuf>,
     /// `None`: the directories of the manifest files.
     pub src: Option<Vec<PathBuf>>,
+    /// Handler directories of the project's sources, loaded besides `src` (or its default);
+    /// empty when `-s` was given (it replaces the project's handlers).
+    pub extra_src: Vec<PathBuf>,
+    /// Every source tree handlers are loaded from in this run (`spec.sources`, `-s`
+    /// addresses), to tell each handler where it came from.
+    pub handler_sources: Vec<std::sync::Arc<crate::handler::SourceOrigin>>,
     pub env: String,
     pub values: ValueSources,
     pub output: OutputFormat,
@@ -507,6 +513,8 @@ impl Config {
             } else {
                 Some(load.src)
             },
+            extra_src: Vec::new(),
+            handler_sources: Vec::new(),
             env: load.env,
             values: ValueSources {
                 files: load.values,

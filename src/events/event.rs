@@ -43,6 +43,41 @@ pub struct StepInfo {
     pub host: Option<String>,
 }
 
+/// The source a handler came from, as `plan` shows it (DESIGN.md §15).
+#[derive(Clone, Debug)]
+pub struct HandlerSource {
+    /// The source's name.
+    pub name: String,
+    /// Its address.
+    pub url: String,
+    /// A full commit id, or `sha256:HEX` for a download.
+    pub pin: String,
+}
+
+impl HandlerSource {
+    /// As JSON: `name`, `url`, and `commit` or `digest`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let field = if self.pin.starts_with("sha256:") {
+            "digest"
+        } else {
+            "commit"
+        };
+        let mut map = serde_json::Map::new();
+        map.insert("name".into(), self.name.clone().into());
+        map.insert("url".into(), self.url.clone().into());
+        map.insert(field.into(), self.pin.clone().into());
+        serde_json::Value::Object(map)
+    }
+
+    /// The pin shortened for one line: 12 digits of a commit, `sha256:` and 12 of a digest.
+    pub fn short_pin(&self) -> String {
+        match self.pin.strip_prefix("sha256:") {
+            Some(hex) => format!("sha256:{}", hex.get(..12).unwrap_or(hex)),
+            None => self.pin.get(..12).unwrap_or(&self.pin).to_string(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Event {
     RunStarted {
@@ -50,8 +85,9 @@ pub enum Event {
         environment: String,
         total: usize,
         jobs: usize,
-        /// `plan`: every handler the plan uses, with what it may do.
-        handlers: Vec<(String, Vec<&'static str>)>,
+        /// `plan`: every handler the plan uses, with what it may do and the source it came
+        /// from (`None`: a local or bundled handler).
+        handlers: Vec<(String, Vec<&'static str>, Option<HandlerSource>)>,
     },
     ManifestStarted {
         info: Arc<StepInfo>,

@@ -11,5 +11,5 @@ mod event;
 pub mod secrets;
 mod status;
 
-pub use event::{Event, EventSink, LogLevel, Reporter, StepInfo};
+pub use event::{Event, EventSink, HandlerSource, LogLevel, Reporter, StepInfo};
 pub use status::{Status, Summary};

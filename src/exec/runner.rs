@@ -23,7 +23,7 @@ use rhai::{CallFnOptions, Dynamic, Engine, Map, Scope};
 use super::diff::{Change, KNOWN_AFTER_APPLY, spec_diff};
 use super::hosts::HostPool;
 use crate::diagnostic::Diagnostic;
-use crate::events::{Event, EventSink, LogLevel, Status, StepInfo, Summary};
+use crate::events::{Event, EventSink, HandlerSource, LogLevel, Status, StepInfo, Summary};
 use crate::handler::{Compiled, Handler, HandlerRegistry};
 use crate::manifest::{Action, FoundVariable, InstanceHost, Manifest, ValueSet, resolve_deferred};
 use crate::planner::{Plan, Step};
@@ -101,12 +101,15 @@ pub trait Recorder: Send {
 }
 
 /// What `plan` knows from the state, to say why a manifest has work to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Baseline {
     /// Not in the state.
     New,
     SpecChanged,
-    HandlerChanged,
+    /// The handler's text changed; `why`, when known (the source it comes from moved).
+    HandlerChanged {
+        why: Option<String>,
+    },
     /// Recorded with this very spec and handler.
     Same,
 }
@@ -278,7 +281,7 @@ impl<'a> Runner<'a> {
             .enumerate()
             .map(|(i, s)| Arc::new(self.info(i, s)))
             .collect();
-        let mut handlers: Vec<(String, Vec<&'static str>)> = Vec::new();
+        let mut handlers: Vec<(String, Vec<&'static str>, Option<HandlerSource>)> = Vec::new();
         if self.settings.dry_run {
             let mut seen: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();
             seen.sort_unstable();
@@ -287,7 +290,12 @@ impl<'a> Runner<'a> {
                 .into_iter()
                 .map(|h| {
                     let h = self.registry.get(h);
-                    (h.name().to_string(), h.permissions().names())
+                    let source = h.origin.source().map(|s| HandlerSource {
+                        name: s.name.clone(),
+                        url: s.url.clone(),
+                        pin: s.pin.clone(),
+                    });
+                    (h.name().to_string(), h.permissions().names(), source)
                 })
                 .collect();
         }
@@ -1108,12 +1116,15 @@ impl<'a> Runner<'a> {
         match self
             .baselines
             .get(m.index)
-            .copied()
+            .cloned()
             .unwrap_or(Baseline::New)
         {
             Baseline::New => "new".into(),
             Baseline::SpecChanged => "spec changed since the last apply".into(),
-            Baseline::HandlerChanged => "handler changed since the last apply".into(),
+            Baseline::HandlerChanged { why: None } => "handler changed since the last apply".into(),
+            Baseline::HandlerChanged { why: Some(why) } => {
+                format!("handler changed since the last apply: {why}")
+            }
             Baseline::Same => {
                 "drift: `check` says work is needed although the spec did not change".into()
             }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{HandlerError, HandlerErrorKind};
+use super::origin::{Origin, SourceOrigin};
 use crate::input::MAX_SCRIPT_BYTES as MAX_HANDLER_BYTES;
 use crate::manifest::{Location, Mark, SourceFile};
 use crate::script::ImportRoot;
@@ -17,6 +18,8 @@ pub struct Found {
     pub source: Arc<SourceFile>,
     /// The canonical source directory: imports must stay inside it.
     pub root: PathBuf,
+    /// Where it came from (set by [`assign_origins`] for the trees of sources).
+    pub origin: Origin,
 }
 
 impl Found {
@@ -75,6 +78,7 @@ impl Found {
         Ok(Found {
             source: SourceFile::new(shown, dir, text),
             root,
+            origin: Origin::Local,
         })
     }
 }
@@ -150,6 +154,7 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
                 Ok(text) => found.push(Found {
                     source: SourceFile::new(shown, path.parent().unwrap_or(Path::new(".")), text),
                     root: root.clone(),
+                    origin: Origin::Local,
                 }),
                 Err(e) => {
                     let placeholder = SourceFile::new(shown.clone(), ".", "");
@@ -165,6 +170,16 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
         }
     }
     found
+}
+
+/// Marks each handler found below a source's tree as coming from that source.
+pub fn assign_origins(found: &mut [Found], sources: &[Arc<SourceOrigin>]) {
+    if sources.is_empty() {
+        return;
+    }
+    for f in found {
+        f.origin = Origin::of(&f.root, sources);
+    }
 }
 
 /// A script's text, reading at most one byte more than the limit; regular files only,

@@ -59,6 +59,13 @@ pub enum HandlerErrorKind {
     /// A `schema(#{...})` declaration that is itself wrong.
     #[error("{0}")]
     Schema(String),
+    /// A handler from a source declares more than the source's `maxPermissions`.
+    #[error("this handler declares {excess}, which source `{source_name}` does not allow (its `maxPermissions`: {})", if allowed.is_empty() { "none" } else { allowed.as_str() })]
+    ExceedsSource {
+        source_name: String,
+        excess: String,
+        allowed: String,
+    },
     #[error("unknown permission `{name}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     BadPermission {
         name: String,
@@ -97,6 +104,9 @@ impl HandlerError {
                     K::ReservedKind { .. } => Some(format!(
                         "{} are ordo's own documents (values, inventories, the project file, handler tests); give the handler's kind another name",
                         super::json_schema::DATA_KINDS.join(", ")
+                    )),
+                    K::ExceedsSource { source_name, .. } => Some(format!(
+                        "raise `maxPermissions` of source `{source_name}` in the project file if you trust its handlers with this, or do without this handler"
                     )),
                     K::Overlap { .. } => Some("each version of a kind must have one handler; narrow one of the ranges".to_string()),
                     _ => None,

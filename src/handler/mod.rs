@@ -7,14 +7,16 @@ mod discover;
 mod error;
 pub mod json_schema;
 pub mod lint;
+pub mod origin;
 mod registry;
 pub mod schema;
 pub mod skeleton;
 mod version;
 
 pub use bundled::{BUNDLED, BUNDLED_TESTS, shown_name};
-pub use discover::{Found, discover};
+pub use discover::{Found, assign_origins, discover};
 pub use error::{HandlerError, HandlerErrorKind, ResolveErrorKind};
+pub use origin::{Origin, SourceOrigin};
 pub use registry::{
     Compiled, Functions, Handler, HandlerRegistry, Registration, bundled_sources, check_module,
 };

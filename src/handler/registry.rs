@@ -14,6 +14,7 @@ use rhai::{AST, Engine, Scope};
 use super::bundled::{BUNDLED, shown_name};
 use super::discover::Found;
 use super::error::{HandlerError, HandlerErrorKind as K, ResolveErrorKind};
+use super::origin::{Origin, excess};
 use super::version::{ManifestVersion, Range};
 use crate::diagnostic::did_you_mean;
 use crate::manifest::{Location, Mark, SourceFile};
@@ -80,6 +81,8 @@ pub struct Handler {
     /// The custom actions its top level declared (`actions(#{...})`; none for the bundled
     /// handlers).
     pub actions: Vec<super::actions::ActionDecl>,
+    /// Where it came from: a local file, the binary, or a source at a pin.
+    pub origin: Origin,
 }
 
 impl Handler {
@@ -162,6 +165,7 @@ fn bundled(b: &super::bundled::Bundled) -> Handler {
         compiled: OnceLock::new(),
         uses: Vec::new(),
         actions: Vec::new(),
+        origin: Origin::Bundled,
     }
 }
 
@@ -180,7 +184,29 @@ impl HandlerRegistry {
         }
         let before = errors.len();
         for f in found {
-            if let Some(handler) = load_one(engine, &f.source, false, limits, errors) {
+            if let Some(mut handler) = load_one(engine, &f.source, false, limits, errors) {
+                handler.origin = f.origin.clone();
+                if let Some((source, over)) = excess(&handler.origin, handler.permissions()) {
+                    let line = handler.info.permissions_line.unwrap_or(1);
+                    errors.push(HandlerError {
+                        location: Location::new(
+                            &handler.file,
+                            Mark::new(u32::try_from(line).unwrap_or(1), 1),
+                        ),
+                        kind: K::ExceedsSource {
+                            source_name: source,
+                            excess: over.names().join(", "),
+                            allowed: handler
+                                .origin
+                                .source()
+                                .and_then(|s| s.max_permissions)
+                                .map(|m| m.names().join(", "))
+                                .unwrap_or_default(),
+                        },
+                    });
+                }
+                // Added all the same: its manifests find it, and the error above is the one
+                // problem to fix.
                 registry.add(handler);
             }
         }
@@ -676,6 +702,7 @@ fn load_one(
         hash: crate::stdlib::sha256_hex(source.text().as_bytes()),
         uses,
         actions,
+        origin: Origin::Local,
     })
 }
 

@@ -4,12 +4,13 @@
 //! exist (DESIGN.md §16). It is read and checked the way manifests are: every problem (YAML,
 //! unknown keys with a "did you mean", wrong types, paths that do not exist) is reported at
 //! its `file:line:column`, together, and means exit code 3. Paths in it are relative to the
-//! file. `inventory` lists the default `-i` files. `sources` is accepted as a key, so a
-//! project written for a later ordo gets a clear "not supported yet" rather than "unknown key".
+//! file. `inventory` lists the default `-i` files. `sources` lists trees fetched from git or
+//! URLs ([`ProjectSource`], checked in `source.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::source::ProjectSource;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::manifest::{
     Limits, Location, ManifestError, ManifestErrorKind as K, Mark, Node, SourceFile, Value,
@@ -36,9 +37,6 @@ const SPEC: &[&str] = &[
     "inventory",
     "sources",
 ];
-/// Keys of later capabilities: valid in the format, refused by this ordo.
-const NOT_YET: &[&str] = &["sources"];
-
 /// An environment the project file lists, and where.
 #[derive(Clone, Debug)]
 pub struct ListedEnvironment {
@@ -61,28 +59,30 @@ pub struct ProjectFile {
     pub inventory: Vec<PathBuf>,
     /// `spec.environments`: when given, the whole set of environments besides `default`.
     pub environments: Option<Vec<ListedEnvironment>>,
+    /// `spec.sources`: trees fetched from git or URLs, in the order written.
+    pub sources: Vec<ProjectSource>,
 }
 
 /// Collects the problems of one project file.
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a Arc<SourceFile>,
     dir: &'a Path,
-    errors: Vec<Diagnostic>,
+    pub(super) errors: Vec<Diagnostic>,
 }
 
 impl Checker<'_> {
-    fn at(&self, mark: Mark) -> Location {
+    pub(super) fn at(&self, mark: Mark) -> Location {
         Location::new(self.file, mark)
     }
 
-    fn kind_error(&mut self, mark: Mark, kind: K) {
+    pub(super) fn kind_error(&mut self, mark: Mark, kind: K) {
         self.errors.push(Diagnostic::from(ManifestError {
             location: self.at(mark),
             kind,
         }));
     }
 
-    fn unknown_keys(&mut self, node: &Node, allowed: &[&str], section: &'static str) {
+    pub(super) fn unknown_keys(&mut self, node: &Node, allowed: &[&str], section: &'static str) {
         let Value::Map(entries) = &node.value else {
             return;
         };
@@ -102,7 +102,7 @@ impl Checker<'_> {
         }
     }
 
-    fn wrong_type(&mut self, node: &Node, field: &'static str, expected: &'static str) {
+    pub(super) fn wrong_type(&mut self, node: &Node, field: &'static str, expected: &'static str) {
         self.kind_error(
             node.mark,
             K::WrongType {
@@ -113,7 +113,7 @@ impl Checker<'_> {
         );
     }
 
-    fn string(&mut self, node: &Node, field: &'static str) -> Option<String> {
+    pub(super) fn string(&mut self, node: &Node, field: &'static str) -> Option<String> {
         if let Some(s) = node.as_str() {
             return Some(s.to_string());
         }
@@ -122,7 +122,7 @@ impl Checker<'_> {
     }
 
     /// A list of strings (a lone string counts as a list of one), with their marks.
-    fn strings(&mut self, node: &Node, field: &'static str) -> Vec<(String, Mark)> {
+    pub(super) fn strings(&mut self, node: &Node, field: &'static str) -> Vec<(String, Mark)> {
         match &node.value {
             Value::Null => Vec::new(),
             Value::String(s) => vec![(s.clone(), node.mark)],
@@ -273,6 +273,7 @@ impl ProjectFile {
             values: Vec::new(),
             inventory: Vec::new(),
             environments: None,
+            sources: Vec::new(),
         };
         match root.get("spec") {
             None => {}
@@ -321,16 +322,8 @@ impl ProjectFile {
                     }
                     project.environments = Some(listed);
                 }
-                for key in NOT_YET {
-                    if let Some(e) = s.entry(key) {
-                        c.errors.push(
-                            Diagnostic::error(format!(
-                                "`spec.{key}` is not supported yet by this version of ordo"
-                            ))
-                            .at(c.at(e.key_mark).with_width(key.len()))
-                            .help(format!("remove `{key}` from the project file")),
-                        );
-                    }
+                if let Some(n) = s.get("sources") {
+                    project.sources = super::source::check(&mut c, n);
                 }
             }
         }

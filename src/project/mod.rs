@@ -10,7 +10,9 @@
 mod environments;
 mod file;
 mod root;
+mod source;
 
 pub use environments::{DEFAULT_ENV, check_environments};
 pub use file::{ListedEnvironment, PROJECT_FILE, PROJECT_KIND, ProjectFile};
 pub use root::{Project, STATE_DIR};
+pub use source::ProjectSource;

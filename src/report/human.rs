@@ -213,13 +213,17 @@ impl Reporter for HumanReporter {
             } => {
                 self.ordered = *command == "plan";
                 self.command = command;
-                for (file, permissions) in handlers {
+                for (file, permissions, source) in handlers {
                     let may = if permissions.is_empty() {
                         "nothing beyond pure functions".to_string()
                     } else {
                         permissions.join(", ")
                     };
-                    let _ = writeln!(self.out, "handler   {file}  may: {may}");
+                    let from = source
+                        .as_ref()
+                        .map(|s| format!("from {} at {}  ", s.name, s.short_pin()))
+                        .unwrap_or_default();
+                    let _ = writeln!(self.out, "handler   {file}  {from}may: {may}");
                 }
                 if self.progress_enabled && *total > 0 {
                     let bar = ProgressBar::with_draw_target(

@@ -6,6 +6,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
+use crate::events::HandlerSource;
 use crate::exec::{Event, LogLevel, Reporter, Summary};
 
 /// One manifest as every command's `-o json` shows it (DESIGN.md §10): the same keys
@@ -211,7 +212,7 @@ impl Reporter for JsonReporter {
                 self.environment.clone_from(environment);
                 self.handlers = handlers
                     .iter()
-                    .map(|(f, p)| json!({"file": f, "permissions": p}))
+                    .map(|(f, p, s)| json!({"file": f, "source": s.as_ref().map(HandlerSource::to_json), "permissions": p}))
                     .collect();
             }
             Event::ManifestStarted { info } => self.started.push(info.step),

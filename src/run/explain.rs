@@ -15,7 +15,7 @@ use crate::cli::{Config, OutputFormat};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::Error;
 use crate::handler::schema::{Field, Schema, flow_text, type_cell, type_words};
-use crate::handler::{Found, HandlerRegistry, discover};
+use crate::handler::{Found, HandlerRegistry};
 use crate::manifest::Limits;
 use crate::script::ImportResolver;
 
@@ -54,7 +54,8 @@ pub(super) fn explain(config: &Config) -> Result<(), Error> {
             dirs
         }
     });
-    let found: Vec<Found> = discover(&dirs, &mut errors);
+    let dirs = super::sources::handler_dirs(config, dirs);
+    let found: Vec<Found> = super::sources::discover(config, &dirs, &mut errors);
     let roots = found.iter().map(Found::import_root).collect();
     let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots));
     let registry = HandlerRegistry::load(&engine, &found, &config.limits, &mut errors);

@@ -105,6 +105,23 @@ struct HandlerRow {
     overridden: bool,
     /// What the handler's `schema(#{...})` declares, as JSON (`null`: a free-form spec).
     schema: serde_json::Value,
+    origin: crate::handler::Origin,
+}
+
+/// A handler's source as JSON: `null` for a local or bundled one, else its name, address
+/// and `commit` (or `digest`).
+pub(super) fn source_json(origin: &crate::handler::Origin) -> serde_json::Value {
+    match origin.source() {
+        None => serde_json::Value::Null,
+        Some(s) => {
+            let (field, pin) = s.pin_field();
+            let mut v = json!({"name": s.name, "url": s.url});
+            if let Some(map) = v.as_object_mut() {
+                map.insert(field.into(), json!(pin));
+            }
+            v
+        }
+    }
 }
 
 pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry, engine: &rhai::Engine) {
@@ -133,6 +150,7 @@ pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry, engine:
                 permissions: h.permissions().names(),
                 overridden,
                 schema: schema.clone(),
+                origin: h.origin.clone(),
             });
         }
     }
@@ -141,7 +159,7 @@ pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry, engine:
     if config.output != OutputFormat::Human {
         let list: Vec<_> = rows
             .iter()
-            .map(|r| json!({"kind": r.kind, "range": r.range, "file": r.file, "permissions": r.permissions, "overridden": r.overridden, "schema": r.schema}))
+            .map(|r| json!({"kind": r.kind, "range": r.range, "file": r.file, "source": source_json(&r.origin), "permissions": r.permissions, "overridden": r.overridden, "schema": r.schema}))
             .collect();
         let report =
             json!({"command": "handlers", "environment": config.env, "ok": true, "handlers": list});
@@ -173,10 +191,28 @@ pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry, engine:
         .chain(["FILE".len()])
         .max()
         .unwrap_or(0);
+    // A SOURCE column (`name@commit`, `local`, `bundled`) when a handler came from a source.
+    let sourced = rows.iter().any(|r| r.origin.source().is_some());
+    let source = |r: &HandlerRow| {
+        if sourced {
+            format!("{}  ", r.origin.shown())
+        } else {
+            String::new()
+        }
+    };
+    let w3 = rows
+        .iter()
+        .map(|r| source(r).len())
+        .chain([if sourced { "SOURCE  ".len() } else { 0 }])
+        .max()
+        .unwrap_or(0);
     let _ = writeln!(
         out,
-        "{:<w0$}  {:<w1$}  {:<w2$}  PERMISSIONS",
-        "KIND", "VERSIONS", "FILE"
+        "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}PERMISSIONS",
+        "KIND",
+        "VERSIONS",
+        "FILE",
+        if sourced { "SOURCE" } else { "" }
     );
     for r in &rows {
         let p = if r.permissions.is_empty() {
@@ -186,10 +222,11 @@ pub(super) fn list_handlers(config: &Config, registry: &HandlerRegistry, engine:
         };
         let _ = writeln!(
             out,
-            "{:<w0$}  {:<w1$}  {:<w2$}  {p}",
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}{p}",
             r.kind,
             r.range,
-            file(r)
+            file(r),
+            source(r)
         );
     }
 }

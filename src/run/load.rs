@@ -11,7 +11,7 @@ use crate::cli::{CommandKind, Config};
 use crate::diagnostic::Diagnostic;
 use crate::diagnostic::did_you_mean;
 use crate::error::Error;
-use crate::handler::{HandlerRegistry, discover};
+use crate::handler::HandlerRegistry;
 use crate::inventory;
 use crate::manifest::{
     Limits, Manifest, ManifestError, StaticContext, StaticResult, VALUES_KIND, ValueSet,
@@ -126,12 +126,15 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     environments.extend(values.environments.iter().cloned());
     diagnostics.extend(check_environments(&config.env, project, &environments));
 
-    let src_dirs = config
-        .src
-        .clone()
-        .unwrap_or_else(|| default_src(&loaded.files));
+    let src_dirs = super::sources::handler_dirs(
+        config,
+        config
+            .src
+            .clone()
+            .unwrap_or_else(|| default_src(&loaded.files)),
+    );
     let mut handler_errors = Vec::new();
-    let found = discover(&src_dirs, &mut handler_errors);
+    let found = super::sources::discover(config, &src_dirs, &mut handler_errors);
     // Directory links not followed are said once (manifests and handlers are often read
     // from the same directory) and stop nothing.
     let (not_followed, errors): (Vec<_>, Vec<_>) = handler_errors

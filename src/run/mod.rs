@@ -251,6 +251,7 @@ mod lint;
 mod load;
 mod rollback;
 mod runs;
+mod sources;
 mod state;
 mod test;
 
@@ -281,6 +282,7 @@ fn locate_project(config: &mut Config) -> Result<Project, Error> {
             .collect()
     };
     if let Some(file) = &project.file {
+        sources::check(&file.sources)?;
         if config.manifests.is_empty() && !file.manifests.is_empty() {
             config.manifests = shown(&file.manifests);
         }

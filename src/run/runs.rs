@@ -104,15 +104,58 @@ pub(super) fn state_error(e: &StateErrorKind) -> Error {
 /// How a manifest compares with what the state recorded.
 fn baseline(
     m: &Manifest,
-    handler_hash: &str,
+    handler: Option<&crate::handler::Handler>,
     recorded: Option<&Entry>,
     hasher: &SpecHasher,
 ) -> Baseline {
+    let hash = handler.map(|h| h.hash.as_str()).unwrap_or_default();
     match recorded {
         None => Baseline::New,
         Some(e) if !hasher.same(&m.spec, e) => Baseline::SpecChanged,
-        Some(e) if e.handler_hash != handler_hash => Baseline::HandlerChanged,
+        Some(e) if e.handler_hash != hash => Baseline::HandlerChanged {
+            why: handler.and_then(|h| handler_change(e, h)),
+        },
         Some(_) => Baseline::Same,
+    }
+}
+
+/// Why the handler of a manifest is not the one its last apply recorded: the source it
+/// comes from moved (`source `platform` moved 9f2c… → 41aa…`), it now comes from elsewhere,
+/// or its file was edited.
+fn handler_change(e: &Entry, h: &crate::handler::Handler) -> Option<String> {
+    use crate::handler::origin::short_pin;
+    let shown = |p: &str| crate::paths::shown(std::path::Path::new(p));
+    match (&e.handler_source, h.origin.source()) {
+        (Some(old), Some(new)) if old.name == new.name && old.pin != new.pin => Some(format!(
+            "source `{}` moved {} → {}",
+            new.name,
+            short_pin(&old.pin),
+            new.short_pin()
+        )),
+        (Some(old), Some(new)) if old.name != new.name => Some(format!(
+            "now from source `{}` at {} (was source `{}` at {})",
+            new.name,
+            new.short_pin(),
+            old.name,
+            short_pin(&old.pin)
+        )),
+        (Some(old), None) => Some(format!(
+            "now `{}` (was from source `{}` at {})",
+            h.name(),
+            old.name,
+            short_pin(&old.pin)
+        )),
+        (None, Some(new)) => Some(format!(
+            "now from source `{}` at {} (was `{}`)",
+            new.name,
+            new.short_pin(),
+            shown(&e.handler)
+        )),
+        _ if e.handler != h.file.canonical_name() => {
+            Some(format!("now `{}` (was `{}`)", h.name(), shown(&e.handler)))
+        }
+        _ if h.bundled => Some("the bundled handler is another version".into()),
+        _ => Some(format!("`{}` was edited", h.name())),
     }
 }
 
@@ -625,8 +668,8 @@ fn compare(
                 let h = world
                     .handlers
                     .get(i)
-                    .map(|&h| world.registry.get(h).hash.as_str())
-                    .unwrap_or_default();
+                    .filter(|&&h| h != usize::MAX)
+                    .map(|&h| world.registry.get(h));
                 baseline(m, h, recorded.get(&m.name), &state.hasher)
             })
             .collect()

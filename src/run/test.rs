@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use crate::cli::{Config, OutputFormat};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::Error;
-use crate::handler::{Found, HandlerRegistry, discover};
+use crate::handler::{Found, HandlerRegistry};
 use crate::manifest::Limits;
 use crate::script::ImportResolver;
 use crate::testing::script::ScriptFile;
@@ -51,14 +51,15 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
     let mut dirs = if config.test.bundled {
         Vec::new()
     } else {
-        config.src.clone().unwrap_or_else(|| {
+        let base = config.src.clone().unwrap_or_else(|| {
             let loaded = crate::manifest::load_except(
                 &config.manifests,
                 &config.values.files,
                 &Limits::default(),
             );
             super::load::default_src(&loaded.files)
-        })
+        });
+        super::sources::handler_dirs(config, base)
     };
     for f in files.iter().filter(|_| !config.test.bundled) {
         let dir = f.source.dir().to_path_buf();
@@ -76,7 +77,7 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
         }
     }
     let mut handler_errors = Vec::new();
-    let found = discover(&dirs, &mut handler_errors);
+    let found = super::sources::discover(config, &dirs, &mut handler_errors);
     handler_errors.retain(|e| !e.is_warning());
     let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
     let engine = std::sync::Arc::new(crate::stdlib::engine(

@@ -13,6 +13,6 @@ pub use recorder::{StateRecorder, entry_manifest, json_node, parse_raw, previous
 pub use restore::{RestoreContext, RestoreError, restore_manifest};
 pub use rollback::{RollbackJournal, UnfinishedRollback};
 pub use store::{
-    Entry, Journal, MAX_REVISIONS, Record, RecordedHost, RecordedSource, SCHEMA, State,
-    StateErrorKind, StateStore,
+    Entry, Journal, MAX_REVISIONS, Record, RecordedHandlerSource, RecordedHost, RecordedSource,
+    SCHEMA, State, StateErrorKind, StateStore,
 };

@@ -487,6 +487,14 @@ impl<'a> StateRecorder<'a> {
             spec_hash,
             handler: handler.file.canonical_name().to_string(),
             handler_hash: handler.hash.clone(),
+            handler_source: handler
+                .origin
+                .source()
+                .map(|s| super::RecordedHandlerSource {
+                    name: s.name.clone(),
+                    url: s.url.clone(),
+                    pin: s.pin.clone(),
+                }),
             variables: raw(&serde_json::Value::Object(variables)),
             secret_variables,
             masked,

@@ -68,6 +68,10 @@ pub struct Entry {
     pub spec_hash: String,
     pub handler: String,
     pub handler_hash: String,
+    /// The source the handler came from, at which pin (`None`: a local or bundled handler),
+    /// so a changed handler can be explained ("source `platform` moved …").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler_source: Option<RecordedHandlerSource>,
     /// The manifest's variables; secret ones are kept out (see `secret_variables`).
     pub variables: Box<RawValue>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -103,6 +107,17 @@ pub struct Entry {
     /// ordo connects and what `ssh` runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<RecordedHost>,
+}
+
+/// A handler's source as the state records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedHandlerSource {
+    /// The source's name.
+    pub name: String,
+    /// Its address.
+    pub url: String,
+    /// A full commit id, or `sha256:HEX`.
+    pub pin: String,
 }
 
 /// Where a masked value came from: the path it is at (`spec.db.password`, as in `masked`,
@@ -745,6 +760,7 @@ mod tests {
             spec_hash: "h".into(),
             handler: "h.rhai".into(),
             handler_hash: "hh".into(),
+            handler_source: None,
             variables: RawValue::from_string("{}".into()).unwrap(),
             secret_variables: Vec::new(),
             masked: Vec::new(),
