@@ -54,8 +54,8 @@ pub(super) fn explain(config: &Config) -> Result<(), Error> {
             dirs
         }
     });
-    let dirs = super::sources::handler_dirs(config, dirs);
-    let found: Vec<Found> = super::sources::discover(config, &dirs, &mut errors);
+    let dirs = super::trees::handler_dirs(config, dirs);
+    let found: Vec<Found> = super::trees::discover(config, &dirs, &mut errors);
     let roots = found.iter().map(Found::import_root).collect();
     let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots));
     let registry = HandlerRegistry::load(&engine, &found, &config.limits, &mut errors);

@@ -28,8 +28,8 @@ pub(super) fn lint(config: &Config) -> Result<(), Error> {
             );
             super::load::default_src(&loaded.files)
         });
-        let dirs = super::sources::handler_dirs(config, dirs);
-        super::sources::discover(config, &dirs, &mut errors)
+        let dirs = super::trees::handler_dirs(config, dirs);
+        super::trees::discover(config, &dirs, &mut errors)
     } else {
         let mut found = Vec::new();
         for path in &config.lint_paths {

@@ -126,7 +126,7 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
     environments.extend(values.environments.iter().cloned());
     diagnostics.extend(check_environments(&config.env, project, &environments));
 
-    let src_dirs = super::sources::handler_dirs(
+    let src_dirs = super::trees::handler_dirs(
         config,
         config
             .src
@@ -134,7 +134,7 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
             .unwrap_or_else(|| default_src(&loaded.files)),
     );
     let mut handler_errors = Vec::new();
-    let found = super::sources::discover(config, &src_dirs, &mut handler_errors);
+    let found = super::trees::discover(config, &src_dirs, &mut handler_errors);
     // Directory links not followed are said once (manifests and handlers are often read
     // from the same directory) and stop nothing.
     let (not_followed, errors): (Vec<_>, Vec<_>) = handler_errors

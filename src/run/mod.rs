@@ -251,9 +251,9 @@ mod lint;
 mod load;
 mod rollback;
 mod runs;
-mod sources;
 mod state;
 mod test;
+mod trees;
 
 fn reporter(config: &Config) -> Box<dyn Reporter> {
     match config.output {
@@ -282,7 +282,7 @@ fn locate_project(config: &mut Config) -> Result<Project, Error> {
             .collect()
     };
     if let Some(file) = &project.file {
-        sources::check(&file.sources)?;
+        trees::check(&file.sources)?;
         if config.manifests.is_empty() && !file.manifests.is_empty() {
             config.manifests = shown(&file.manifests);
         }

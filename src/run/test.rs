@@ -59,7 +59,7 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
             );
             super::load::default_src(&loaded.files)
         });
-        super::sources::handler_dirs(config, base)
+        super::trees::handler_dirs(config, base)
     };
     for f in files.iter().filter(|_| !config.test.bundled) {
         let dir = f.source.dir().to_path_buf();
@@ -77,7 +77,7 @@ pub(super) fn test(config: &Config) -> Result<(), Error> {
         }
     }
     let mut handler_errors = Vec::new();
-    let found = super::sources::discover(config, &dirs, &mut handler_errors);
+    let found = super::trees::discover(config, &dirs, &mut handler_errors);
     handler_errors.retain(|e| !e.is_warning());
     let roots: HashMap<_, _> = found.iter().map(Found::import_root).collect();
     let engine = std::sync::Arc::new(crate::stdlib::engine(

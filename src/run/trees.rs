@@ -1,5 +1,6 @@
-//! The project's `spec.sources` as a run uses them (DESIGN.md §15): the checks that need
-//! stages above the project file (permission names), and the trees the entries add.
+//! The trees of sources a run loads (DESIGN.md §15): the project's `spec.sources`, the
+//! checks of it that need stages above the project file (permission names), and the
+//! handler directories and origins the trees add.
 
 use std::path::PathBuf;
 
