@@ -16,7 +16,8 @@
 //! - [`target`]: where a handler acts; today the OpenSSH transport to remote hosts
 //! - [`report`]: diagnostics and events rendered for humans and machines
 //! - [`testing`]: `ordo test`, handler tests with a mocked standard library
-//! - [`watch`]: `ordo watch`, the reconcile loop and its HTTP endpoints
+//! - [`watch`]: `ordo watch`, the reconcile loop (triggers, backoff, drift policy) and its
+//!   HTTP endpoints
 //!
 //! [`input`] reads input files and walks directories for every stage that needs it;
 //! [`source`], [`diagnostic`], [`error`], [`paths`], [`units`] and [`digest`] are small

@@ -63,6 +63,9 @@ pub enum Command {
     New(NewArgs),
     /// Start a project in DIR: ordo.yaml, a manifest, a handler with its tests, editor settings
     Init(InitArgs),
+    /// Keep the project at its desired state: plan and apply what is pending at start, every
+    /// `--interval`, on a change to an input file and on SIGHUP
+    Watch(WatchArgs),
     /// Run handler tests (`*.test.yaml`): each case's manifest through its handler, with
     /// shell, HTTP, environment, values, prompts and time mocked
     Test(TestArgs),
@@ -369,6 +372,60 @@ pub struct PlanArgs {
     /// Show how `apply --rollback-on-failure` would undo each pending manifest
     #[arg(long = "rollback-on-failure", conflicts_with = "delete")]
     pub rollback_on_failure: bool,
+}
+
+/// `watch`: the options of a run, and when and how cycles run.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Time between cycles (`200ms`, `30s`, `5m`, `1h`)
+    #[arg(long = "interval", value_name = "DURATION", default_value = "5m", value_parser = super::values::duration)]
+    pub interval: Duration,
+
+    /// Each wait varies by up to this share of `--interval`, up or down (`10%`, `0`), so that
+    /// many watchers do not run at the same moment
+    #[arg(long = "jitter", value_name = "PERCENT", default_value = "10%", value_parser = super::values::percent)]
+    pub jitter: f64,
+
+    /// After a manifest fails, wait this long before trying it again; doubled after each
+    /// further failure
+    #[arg(long = "retry-interval", value_name = "DURATION", default_value = "30s", value_parser = super::values::duration)]
+    pub retry_interval: Duration,
+
+    /// The longest wait before a failing manifest is tried again
+    #[arg(long = "max-backoff", value_name = "DURATION", default_value = "10m", value_parser = super::values::duration)]
+    pub max_backoff: Duration,
+
+    /// What to do about drift (the spec did not change, but `check` says work is needed):
+    /// correct it, or only report it (`metadata.drift` overrides it per manifest)
+    #[arg(long = "drift", value_name = "POLICY", default_value = "correct")]
+    pub drift: DriftPolicy,
+
+    /// A manifest whose drift was corrected 3 times within this window is `flapping`: only
+    /// reported, until its spec changes
+    #[arg(long = "flap-window", value_name = "DURATION", default_value = "1h", value_parser = super::values::duration)]
+    pub flap_window: Duration,
+
+    /// On SIGTERM or Ctrl-C, how long the running cycle may take to finish before its
+    /// handlers are interrupted
+    #[arg(long = "shutdown-grace", value_name = "DURATION", default_value = "30s", value_parser = super::values::duration)]
+    pub shutdown_grace: Duration,
+
+    /// Run one cycle and exit: 0 nothing to do, 4 something changed, 1 something failed (as
+    /// `plan --detailed-exitcode`), for cron and systemd timers
+    #[arg(long = "once")]
+    pub once: bool,
+}
+
+/// `watch --drift`, and `metadata.drift` (which also takes `ignore`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DriftPolicy {
+    /// Apply again what drifted
+    Correct,
+    /// Only report it
+    Warn,
 }
 
 /// `rollback`: which manifests, which revision, and the options of a run.

@@ -34,6 +34,7 @@ pub enum CommandKind {
     Actions,
     Explain,
     Test,
+    Watch,
 }
 
 impl CommandKind {
@@ -53,6 +54,7 @@ impl CommandKind {
             CommandKind::Actions => "actions",
             CommandKind::Explain => "explain",
             CommandKind::Test => "test",
+            CommandKind::Watch => "watch",
         }
     }
 }
@@ -123,6 +125,8 @@ pub struct Config {
     pub action: Option<ActionRequest>,
     /// `test`: which files and cases, and where the JUnit report goes.
     pub test: TestRequest,
+    /// `watch`: when and how cycles run.
+    pub watch: WatchRequest,
     /// The command line as the lock file records it (secrets are masked there), filled in
     /// by `run` from the arguments it was given, never from `std::env::args` (which panics
     /// on an argument that is not UTF-8).
@@ -150,6 +154,35 @@ pub struct TestRequest {
     pub junit: Option<PathBuf>,
     /// `--bundled`: the bundled handlers' own tests.
     pub bundled: bool,
+}
+
+/// `ordo watch`'s own options (see `WatchArgs` for what each means).
+#[derive(Debug, Clone)]
+pub struct WatchRequest {
+    pub interval: Duration,
+    /// A fraction of `interval`, 0 to 1.
+    pub jitter: f64,
+    pub retry_interval: Duration,
+    pub max_backoff: Duration,
+    pub drift: super::DriftPolicy,
+    pub flap_window: Duration,
+    pub shutdown_grace: Duration,
+    pub once: bool,
+}
+
+impl Default for WatchRequest {
+    fn default() -> Self {
+        WatchRequest {
+            interval: Duration::from_secs(300),
+            jitter: 0.1,
+            retry_interval: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(600),
+            drift: super::DriftPolicy::Correct,
+            flap_window: Duration::from_secs(3600),
+            shutdown_grace: Duration::from_secs(30),
+            once: false,
+        }
+    }
 }
 
 /// Most `--per-host` sessions: more than sshd would ever allow on one connection.
@@ -271,6 +304,8 @@ impl Config {
         let mut verify_after = false;
         let mut action = None;
         let mut test = TestRequest::default();
+        let mut watch = WatchRequest::default();
+        let mut keep_going = false;
         let (command, (load, select, output, run)) = match cli.command {
             Command::Apply(a) => {
                 plan.prune = a.prune;
@@ -284,6 +319,26 @@ impl Config {
                 (CommandKind::Delete, run_parts(d.run))
             }
             Command::Verify(r) => (CommandKind::Verify, run_parts(r)),
+            Command::Watch(w) => {
+                watch = WatchRequest {
+                    interval: w.interval,
+                    jitter: w.jitter,
+                    retry_interval: w.retry_interval,
+                    max_backoff: w.max_backoff.max(w.retry_interval),
+                    drift: w.drift,
+                    flap_window: w.flap_window,
+                    shutdown_grace: w.shutdown_grace,
+                    once: w.once,
+                };
+                if w.run.load.manifests.iter().any(|p| p.as_os_str() == "-") {
+                    return Err(usage(
+                        "ordo watch reads its inputs again after each change; `-m -` (standard input) can be read only once",
+                    ));
+                }
+                // A failure never holds up what does not depend on it.
+                keep_going = true;
+                (CommandKind::Watch, run_parts(w.run))
+            }
             Command::Run(r) => {
                 let mut params = Vec::new();
                 for p in &r.params {
@@ -543,7 +598,7 @@ impl Config {
                 ..ScriptLimits::default()
             },
             jobs,
-            keep_going: run.keep_going,
+            keep_going: run.keep_going || keep_going,
             per_host: run.per_host,
             state: run.state,
             use_state: run.use_state,
@@ -565,6 +620,7 @@ impl Config {
             verify_after,
             action,
             test,
+            watch,
             command_line: String::new(),
         })
     }

@@ -21,6 +21,21 @@ pub(super) fn timeout(text: &str) -> Result<Duration, String> {
     crate::units::positive_duration("--timeout", secs).map_err(|e| e.describe())
 }
 
+/// `watch --interval` and the other durations of `watch`: a positive duration with units
+/// (`200ms`, `30s`, `5m`) or a number of seconds, at most a year.
+pub(super) fn duration(text: &str) -> Result<Duration, String> {
+    timeout(text)
+}
+
+/// `watch --jitter`: a share from 0 to 100 percent (`10%`, or `10`), as a fraction.
+pub(super) fn percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%').trim();
+    match number.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
+        _ => Err(format!("`{text}` is not a percentage from 0% to 100%")),
+    }
+}
+
 /// `-e NAME`: an environment name that a manifest or the project file can name, and that
 /// can be shown and stored: not empty, no `/` or `\`, no blanks or control characters.
 pub(super) fn env_name(text: &str) -> Result<String, String> {
@@ -53,6 +68,18 @@ mod tests {
         assert_eq!(timeout("60"), Ok(Duration::from_secs(60)));
         for bad in ["", "x", "0", "-1", "1e20", "1e-300", "inf", "NaN"] {
             assert!(timeout(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn watch_durations_and_percentages_are_checked() {
+        assert_eq!(duration("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(duration("5m"), Ok(Duration::from_secs(300)));
+        assert!(duration("0s").is_err());
+        assert_eq!(percent("10%"), Ok(0.1));
+        assert_eq!(percent("0"), Ok(0.0));
+        for bad in ["", "x%", "-1%", "101%", "NaN"] {
+            assert!(percent(bad).is_err(), "{bad}");
         }
     }
 

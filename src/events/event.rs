@@ -158,6 +158,15 @@ pub enum Event {
         manifest: String,
         value: serde_json::Value,
     },
+    /// `ordo watch`: what the loop did around its runs. `event` names it
+    /// (`cycle_started`, `cycle_finished`, `cycle_skipped`, `inputs_failed`,
+    /// `inputs_loaded`, `stopping`); `message` is its line for people; `fields` are its
+    /// JSON fields, every text in them already masked.
+    Watch {
+        event: &'static str,
+        message: String,
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
     RunFinished {
         command: &'static str,
         ok: bool,
@@ -293,6 +302,22 @@ fn mask_event(event: &Event) -> Option<Event> {
             Some(Event::ActionResult {
                 manifest: manifest.clone(),
                 value,
+            })
+        }
+        Event::Watch {
+            event,
+            message,
+            fields,
+        } => {
+            let mut value = serde_json::Value::Object(fields.clone());
+            super::secrets::mask_json(&mut value);
+            Some(Event::Watch {
+                event,
+                message: masked(message),
+                fields: match value {
+                    serde_json::Value::Object(fields) => fields,
+                    _ => serde_json::Map::new(),
+                },
             })
         }
         _ => None,

@@ -2,6 +2,7 @@
 //! shares with the handlers live below it (`events/`, `script/`) and are re-exported here.
 
 mod hosts;
+pub mod interrupt;
 mod mode;
 mod rollback;
 mod runner;
@@ -16,5 +17,5 @@ pub use hosts::{HostPool, params as host_params};
 pub use mode::RunMode;
 pub use rollback::rolling_back;
 pub use runner::{
-    Baseline, Failure, Orphan, Outcome, Previous, Recorder, Restore, RunReport, RunSettings, Runner,
+    Baseline, Failure, Gate, Orphan, Outcome, Previous, Recorder, Restore, RunReport, RunSettings, Runner,
 };

@@ -205,6 +205,20 @@ pub struct Runner<'a> {
     pub mode: super::mode::RunMode,
     /// `apply --verify`: each applied manifest's `verify` runs after its apply.
     pub verify_after: bool,
+    /// `ordo watch`: what may start, and what drift is corrected (`None`: everything).
+    pub gate: Option<&'a dyn Gate>,
+}
+
+/// `ordo watch`'s say in a run: a manifest waiting out its backoff does not start, and
+/// drift is corrected only where its policy says so. Asked on worker threads.
+pub trait Gate: Sync {
+    /// Before `m` starts: why it must wait (it is `skipped` with this reason, and so are
+    /// its dependents), or `None` to run it.
+    fn hold(&self, m: &Manifest) -> Option<String>;
+    /// `check` found work for `m` although its spec and handler are those the state
+    /// recorded (drift): `None` corrects it (its apply runs); `Some((status, reason))` only
+    /// reports it, with that status.
+    fn drift(&self, m: &Manifest) -> Option<(Status, String)>;
 }
 
 /// Looks up `m.previous` by manifest name.
@@ -513,7 +527,12 @@ impl<'a> Runner<'a> {
             if let Some(Reverse(step)) = next {
                 // A host out of the run, or a manifest whose batch failed too much: its
                 // later instances do not start.
-                if let Some(reason) = self.out_of_run(plan, &state, step) {
+                let held = || {
+                    let s = &plan.steps[step];
+                    self.gate
+                        .and_then(|g| g.hold(&self.manifests[s.manifest]))
+                };
+                if let Some(reason) = self.out_of_run(plan, &state, step).or_else(held) {
                     let skipped = Outcome {
                         reason: Some(reason),
                         ..Outcome::skipped()
@@ -1315,6 +1334,17 @@ impl<'a> Runner<'a> {
         }
         if self.settings.dry_run {
             return done(Status::Pending, resolved);
+        }
+        if let Some(gate) = self.gate
+            && function == Action::Apply
+            && self.baselines.get(m.index) == Some(&Baseline::Same)
+            && let Some((status, reason)) = gate.drift(m)
+        {
+            return Ok(Done {
+                status,
+                reason: Some(reason),
+                resolved,
+            });
         }
         applied.store(true, Ordering::Relaxed);
         let result = self.call(handler, compiled, function.function_name(), arg, timeout, m)?;

@@ -258,6 +258,7 @@ fn metadata_schema() -> Value {
             },
             "maxFailPercent": {"type": ["integer", "null"], "minimum": 0, "maximum": 100, "description": "Share of hosts that may fail before the rest stop (needs `hosts`)"},
             "rollback": {"enum": ["auto", "newOnly", "never", null], "description": "How `apply --rollback-on-failure` undoes this manifest"},
+            "drift": {"enum": ["correct", "warn", "ignore", null], "description": "What `ordo watch` does when the spec is unchanged but `check` says work is needed"},
             "verify": {"enum": ["required", "advisory", null], "description": "`advisory`: a failed verify only warns"},
         },
     })

@@ -81,6 +81,26 @@ pub struct Metadata {
     pub rollback: RollbackMode,
     /// `metadata.verify: advisory`: a failed `verify` is a warning, not a failure.
     pub verify_advisory: bool,
+    /// `metadata.drift`: what `ordo watch` does about this manifest's drift (`None`: what
+    /// `--drift` says).
+    pub drift: Option<Drift>,
+}
+
+/// `metadata.drift`: what `ordo watch` does when the spec is unchanged but `check` says
+/// work is needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drift {
+    /// Apply again.
+    Correct,
+    /// Only report it.
+    Warn,
+    /// Neither correct nor report it.
+    Ignore,
+}
+
+impl Drift {
+    /// The values, as written in a manifest.
+    pub const NAMES: [&'static str; 3] = ["correct", "warn", "ignore"];
 }
 
 /// `metadata.rollback`: how much of a manifest `apply --rollback-on-failure` undoes.
@@ -146,6 +166,7 @@ impl Default for Metadata {
             max_fail_percent: None,
             rollback: RollbackMode::Auto,
             verify_advisory: false,
+            drift: None,
         }
     }
 }
@@ -238,6 +259,7 @@ pub const METADATA_KEYS: &[&str] = &[
     "maxFailPercent",
     "rollback",
     "verify",
+    "drift",
 ];
 
 /// Whether `name` is a valid manifest name: `[A-Za-z0-9._-]+`.
@@ -707,6 +729,9 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
     if let Some(node) = m.get("rollback").filter(|n| !n.is_null()) {
         meta.rollback = rollback_mode(c, node);
     }
+    if let Some(node) = m.get("drift").filter(|n| !n.is_null()) {
+        meta.drift = drift(c, node);
+    }
     if let Some(node) = m.get("verify").filter(|n| !n.is_null()) {
         match node.as_str() {
             Some("required") => {}
@@ -727,6 +752,34 @@ fn check_metadata(c: &mut Checker<'_>, m: &Node) -> (Option<(String, Mark)>, Met
         }
     }
     (name, meta)
+}
+
+/// `metadata.drift`: `correct`, `warn` or `ignore`; anything else is an input error (with
+/// the nearest value for a typo).
+fn drift(c: &mut Checker<'_>, node: &Node) -> Option<Drift> {
+    const ALLOWED: &str = "`correct`, `warn` or `ignore`";
+    let Value::String(s) = &node.value else {
+        c.wrong_type(node, "metadata.drift", ALLOWED);
+        return None;
+    };
+    match s.as_str() {
+        "correct" => Some(Drift::Correct),
+        "warn" => Some(Drift::Warn),
+        "ignore" => Some(Drift::Ignore),
+        _ => {
+            let suggestion = did_you_mean(s, Drift::NAMES).map(str::to_string);
+            c.error(
+                node.mark,
+                K::BadChoice {
+                    field: "metadata.drift",
+                    value: s.clone(),
+                    allowed: ALLOWED,
+                    suggestion,
+                },
+            );
+            None
+        }
+    }
 }
 
 /// `metadata.rollback`: `auto`, `newOnly` or `never`; anything else is an input error

@@ -14,7 +14,7 @@ mod values;
 /// Moved to the crate root (`source`), below `diagnostic`; kept here under their old paths.
 pub use crate::source::{Location, Mark, SourceFile};
 pub use document::{
-    Action, Dependencies, METADATA_KEYS, Manifest, Metadata, NameRef, RollbackMode, Serial,
+    Action, Dependencies, Drift, METADATA_KEYS, Manifest, Metadata, NameRef, RollbackMode, Serial,
     check_document, recorded_metadata, valid_name,
 };
 pub use error::{ManifestError, ManifestErrorKind};

@@ -347,6 +347,18 @@ impl Reporter for HumanReporter {
             Event::RollbackPlanned { step, strategy } => {
                 self.undo.insert(*step, strategy.clone());
             }
+            // `ordo watch`: one line on stderr, beside the runs on stdout.
+            Event::Watch { message, .. } => {
+                let tag = self.paint(
+                    Style::new().fg_color(Some(AnsiColor::Cyan.into())),
+                    "watch",
+                );
+                self.above(|me| {
+                    let _ = me.out.flush();
+                    let message = super::printable(message);
+                    let _ = writeln!(std::io::stderr().lock(), "{tag} {message}");
+                });
+            }
             Event::RollbackStarted { reason, names } => {
                 let what = match names.len() {
                     0 => "nothing to undo".to_string(),

@@ -356,7 +356,7 @@ impl Reporter for JsonReporter {
                         .push(log_json(*level, message));
                 }
             }
-            Event::Log { .. } => {}
+            Event::Log { .. } | Event::Watch { .. } => {}
             Event::ActionResult { manifest, value } => {
                 if let Some(results) = &mut self.actions {
                     results.insert(manifest.clone(), value.clone());
@@ -380,6 +380,8 @@ impl Reporter for JsonReporter {
 /// Prints each event as one JSON object per line, with `event` naming it.
 pub struct JsonLinesReporter {
     out: std::io::BufWriter<std::io::Stdout>,
+    /// `ordo watch`: the cycle every line carries.
+    cycle: Option<u64>,
 }
 
 impl Default for JsonLinesReporter {
@@ -392,7 +394,13 @@ impl JsonLinesReporter {
     pub fn new() -> Self {
         JsonLinesReporter {
             out: std::io::BufWriter::new(std::io::stdout()),
+            cycle: None,
         }
+    }
+
+    /// `ordo watch`: every line carries `"cycle": n`.
+    pub fn in_cycle(self, cycle: Option<u64>) -> Self {
+        JsonLinesReporter { cycle, ..self }
     }
 }
 
@@ -478,6 +486,17 @@ pub fn event_json(event: &Event) -> Value {
         Event::ActionResult { manifest, value } => {
             json!({"event": "action_result", "name": manifest, "result": value})
         }
+        Event::Watch {
+            event,
+            message,
+            fields,
+        } => {
+            let mut line = serde_json::Map::new();
+            line.insert("event".into(), json!(event));
+            line.insert("message".into(), json!(message));
+            line.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Value::Object(line)
+        }
         Event::RunFinished {
             command,
             ok,
@@ -495,7 +514,11 @@ pub fn event_json(event: &Event) -> Value {
 
 impl Reporter for JsonLinesReporter {
     fn event(&mut self, event: &Event) {
-        let _ = serde_json::to_writer(&mut self.out, &event_json(event));
+        let mut line = event_json(event);
+        if let (Some(cycle), Some(fields)) = (self.cycle, line.as_object_mut()) {
+            fields.insert("cycle".into(), json!(cycle));
+        }
+        let _ = serde_json::to_writer(&mut self.out, &line);
         let _ = writeln!(self.out);
         // Lines are for consumers watching live: flush each one, except for the bulk of
         // per-manifest events, which are flushed when a run is large anyway.

@@ -125,6 +125,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
     };
     init_tracing(config.trace);
     crate::error::debug_panic("main", "");
+    if config.command == CommandKind::Watch {
+        return match watch::watch(&mut config) {
+            Ok(0) => Ok(()),
+            Ok(code) => Err(code),
+            Err(e) => {
+                report_error(&config, &e);
+                Err(e.code())
+            }
+        };
+    }
     match execute(&mut config) {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -254,12 +264,18 @@ mod runs;
 mod state;
 mod test;
 mod trees;
+mod watch;
 
 fn reporter(config: &Config) -> Box<dyn Reporter> {
+    reporter_in(config, None)
+}
+
+/// The reporter of a run; in `ordo watch`, its JSON lines carry the `cycle`.
+fn reporter_in(config: &Config, cycle: Option<u64>) -> Box<dyn Reporter> {
     match config.output {
         OutputFormat::Human => Box::new(HumanReporter::new(config.color_out, config.log_level)),
         OutputFormat::Json => Box::new(JsonReporter::new(config.log_level)),
-        OutputFormat::Jsonl => Box::new(JsonLinesReporter::new()),
+        OutputFormat::Jsonl => Box::new(JsonLinesReporter::new().in_cycle(cycle)),
     }
 }
 
@@ -404,6 +420,8 @@ fn execute(config: &mut Config) -> Result<(), Error> {
         CommandKind::Lint => lint::lint(config),
         CommandKind::Explain => explain::explain(config),
         CommandKind::Test => test::test(config),
+        // Driven from `run`, before anything loads: it loads again on each change.
+        CommandKind::Watch => Ok(()),
         CommandKind::Hosts => hosts::hosts(config, &project),
         CommandKind::Rollback => rollback::rollback(config, &world),
         CommandKind::Plan => {

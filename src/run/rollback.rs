@@ -375,6 +375,7 @@ fn run(
         restore: None,
         mode: crate::exec::RunMode::Lifecycle,
         verify_after: false,
+        gate: None,
     };
     let mut used: Vec<usize> = plan.steps.iter().map(|s| s.handler).collect();
     used.sort_unstable();

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::load::World;
 use crate::cli::{CommandKind, Config};
 use crate::diagnostic::Diagnostic;
-use crate::error::{Error, exit};
+use crate::error::Error;
 use crate::exec::{Baseline, EventSink, Orphan, RunSettings, Runner, Variables};
 use crate::manifest::{Action, Manifest};
 use crate::planner::{Plan, Step};
@@ -37,7 +37,7 @@ pub(super) fn install_interrupt(cancel: &Arc<AtomicBool>, rollback: bool) {
         // A press while the run (or its rollback) is not stopping yet stops it; a press
         // while it is already stopping ends ordo.
         if !cancel.swap(true, Ordering::SeqCst) {
-            crate::stdlib::interrupt_children(libc::SIGINT);
+            crate::exec::interrupt::stop_handlers();
             let message = if crate::exec::rolling_back() {
                 "interrupted: stopping the rollback where it is (press Ctrl-C again to quit at once)"
             } else if rollback {
@@ -46,13 +46,8 @@ pub(super) fn install_interrupt(cancel: &Arc<AtomicBool>, rollback: bool) {
                 "interrupted: stopping running handlers (press Ctrl-C again to quit at once)"
             };
             eprintln!("{message}");
-            // Remote commands: their process groups are killed, the masters closed.
-            crate::target::ssh::interrupt_all();
         } else {
-            crate::stdlib::interrupt_children(libc::SIGKILL);
-            crate::stdlib::contain::sweep();
-            crate::target::ssh::close_all();
-            std::process::exit(exit::INTERRUPTED);
+            crate::exec::interrupt::quit_now();
         }
     });
 }
@@ -161,6 +156,59 @@ fn handler_change(e: &Entry, h: &crate::handler::Handler) -> Option<String> {
 
 /// `apply`, `delete` and `plan`: the steps of a run, in order.
 pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Result<(), Error> {
+    match run_with(config, world, action, &Hooks::default())? {
+        Ran::Done { report, .. } => {
+            exit_status(config, &report, config.command == CommandKind::Plan)
+        }
+        Ran::Locked(e) => Err(e),
+    }
+}
+
+/// What `ordo watch` brings to one run of [`run_with`]; the default is a plain run.
+#[derive(Default)]
+pub(super) struct Hooks<'a> {
+    /// The stop flag, set by the caller, who handles the signals itself (no Ctrl-C handler
+    /// is installed).
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// What may start, and which drift is corrected.
+    pub gate: Option<&'a dyn crate::exec::Gate>,
+    /// The watch cycle: every JSON line carries it.
+    pub cycle: Option<u64>,
+    /// A state lock held by another run is no error: the run does not happen
+    /// ([`Ran::Locked`]).
+    pub skip_if_locked: bool,
+}
+
+/// What [`run_with`] did.
+pub(super) enum Ran {
+    /// The run happened: its report, and per plan step what ran.
+    Done {
+        report: crate::exec::RunReport,
+        steps: Vec<RanStep>,
+    },
+    /// Another run holds the state lock: nothing ran. With [`Hooks::skip_if_locked`], the
+    /// error is the one a plain run would have reported.
+    Locked(Error),
+}
+
+/// One step of a run, for the watch loop: which manifest, and how it compared with the
+/// state before the run.
+pub(super) struct RanStep {
+    /// As the state records it (`web`, `web@h1`).
+    pub name: String,
+    pub host: Option<String>,
+    pub baseline: Baseline,
+}
+
+/// The steps of a run, in order: lock and recover the state, seed the variables, find what
+/// is gone from the files, select and plan (prunes first), compare with the state, open
+/// the recording, run, save.
+pub(super) fn run_with(
+    config: &Config,
+    world: &World,
+    action: Action,
+    hooks: &Hooks<'_>,
+) -> Result<Ran, Error> {
     let dry_run = config.command == CommandKind::Plan;
     // `verify` and `run ACTION` neither apply nor delete (`verify` only reads the state).
     let lifecycle = !matches!(config.command, CommandKind::Verify | CommandKind::Run);
@@ -175,7 +223,11 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
             .and_then(std::path::Path::parent)
             .is_some_and(|dir| !dir.exists());
     let read_only = dry_run || config.command == CommandKind::Verify || nothing_recorded;
-    let mut state = StateRun::lock_and_recover(config, read_only)?;
+    let mut state = match StateRun::lock_and_recover(config, read_only) {
+        Ok(state) => state,
+        Err(Refused::Locked(e)) if hooks.skip_if_locked => return Ok(Ran::Locked(e)),
+        Err(Refused::Locked(e) | Refused::Other(e)) => return Err(e),
+    };
     let vars = seed_variables(world, &state);
     let gone = state.gone_from_files(config, world);
     let mut planned = plan_steps(config, world, action, &state, &gone, dry_run || !lifecycle)?;
@@ -188,6 +240,21 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         confirm_deletions(config, action, &planned)?;
     }
     let compared = compare(config, world, action, &state, &gone, dry_run);
+    let steps = planned
+        .plan
+        .steps
+        .iter()
+        .filter_map(|s| planned.manifests.get(s.manifest))
+        .map(|m| RanStep {
+            name: m.name.clone(),
+            host: m.host.as_ref().map(|h| h.name.clone()),
+            baseline: compared
+                .baselines
+                .get(m.index)
+                .copied()
+                .unwrap_or(Baseline::New),
+        })
+        .collect();
     let recording = state.recording(config, world, action, &planned.pruned, &vars)?;
     planned.mode = mode;
     let prior = state.prior.clone();
@@ -199,9 +266,17 @@ pub(super) fn run_handlers(config: &Config, world: &World, action: Action) -> Re
         compared,
         &recording,
         prior.as_deref(),
+        hooks,
     );
     state.save(recording)?;
-    exit_status(config, &report, dry_run)
+    Ok(Ran::Done { report, steps })
+}
+
+/// Why the state could not be opened for a run.
+enum Refused {
+    /// Another run holds the lock.
+    Locked(Error),
+    Other(Error),
 }
 
 /// `delete`, and `apply --prune` with orphans: on a terminal, ask first (see `confirm.rs`).
@@ -258,27 +333,30 @@ impl StateRun {
     /// Takes the lock (the lock file outlives a killed run and is shown to the next one and
     /// by `state unlock`) and makes the state whole: a run that crashed left its journal
     /// (`plan` only reads, so it folds in memory and takes no lock).
-    fn lock_and_recover(config: &Config, dry_run: bool) -> Result<StateRun, Error> {
+    fn lock_and_recover(config: &Config, dry_run: bool) -> Result<StateRun, Refused> {
         let store = config.state.clone().map(StateStore::new);
         let command = crate::exec::secrets::masked(&config.command_line);
         let mut lock = None;
         if let (Some(store), false) = (&store, dry_run) {
             let (held, warning) =
-                StateLock::acquire(&store.lock_path(), &command).map_err(|e| state_error(&e))?;
+                StateLock::acquire(&store.lock_path(), &command).map_err(|e| match e {
+                    StateErrorKind::Locked { .. } => Refused::Locked(state_error(&e)),
+                    _ => Refused::Other(state_error(&e)),
+                })?;
             if let Some(w) = warning {
                 eprintln!("warning: {w}");
             }
             lock = Some(held);
         }
         let state = match (&store, dry_run) {
-            (Some(s), false) => s.recover().map_err(|e| state_error(&e))?,
-            (Some(s), true) => s.read().map_err(|e| state_error(&e))?,
+            (Some(s), false) => s.recover().map_err(|e| Refused::Other(state_error(&e)))?,
+            (Some(s), true) => s.read().map_err(|e| Refused::Other(state_error(&e)))?,
             (None, _) => crate::state::State::default(),
         };
         // The key of the recorded spec hashes (made by the first run that records; `plan`
         // only reads it).
         let hasher = match &store {
-            Some(s) => SpecHasher::load(s.path(), !dry_run).map_err(|e| state_error(&e))?,
+            Some(s) => SpecHasher::load(s.path(), !dry_run).map_err(|e| Refused::Other(state_error(&e)))?,
             None => SpecHasher::none(),
         };
         // A run killed while it rolled back left its rollback journal: where it stopped
@@ -741,6 +819,7 @@ fn execute(
     compared: Comparison,
     recording: &Recording<'_>,
     prior: Option<&BTreeMap<String, Entry>>,
+    hooks: &Hooks<'_>,
 ) -> crate::exec::RunReport {
     let dry_run = config.command == CommandKind::Plan;
     // Under `--rollback-on-failure`, `m.previous` is what the state held before the run,
@@ -785,9 +864,15 @@ fn execute(
         per_host: config.per_host,
         ..crate::target::ssh::Settings::default()
     });
-    let events = EventSink::new(super::reporter(config));
-    let cancel = Arc::new(AtomicBool::new(false));
-    install_interrupt(&cancel, config.rollback_on_failure && !dry_run);
+    let events = EventSink::new(super::reporter_in(config, hooks.cycle));
+    let cancel = match &hooks.cancel {
+        Some(cancel) => Arc::clone(cancel),
+        None => {
+            let cancel = Arc::new(AtomicBool::new(false));
+            install_interrupt(&cancel, config.rollback_on_failure && !dry_run);
+            cancel
+        }
+    };
     crate::stdlib::contain::enter();
     let mut policy = config.policy.clone();
     policy.read_only = dry_run;
@@ -823,6 +908,7 @@ fn execute(
         restore: Some(&restore),
         mode: planned.mode.clone(),
         verify_after: config.verify_after,
+        gate: hooks.gate,
     };
     // Bundled handlers are compiled when a run needs them, here, on this thread.
     let mut used: Vec<usize> = planned.plan.steps.iter().map(|s| s.handler).collect();

@@ -423,6 +423,7 @@ impl Suite<'_> {
             restore: None,
             mode,
             verify_after: false,
+            gate: None,
         };
         let plan = Plan {
             action,

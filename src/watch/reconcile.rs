@@ -1,0 +1,412 @@
+//! [`Loop`]: the reconcile loop of `ordo watch`.
+//!
+//! A cycle runs at start, `--interval` (± `--jitter`) after the last one ended, as soon as a
+//! manifest in backoff may be tried again, on a change to an input file (the inputs are
+//! loaded again first), on SIGHUP and on a reconcile request ([`Loop::reconcile_trigger`]).
+//! Each cycle is one run of the project through a [`Driver`] (the plan and apply machinery
+//! of `ordo apply --keep-going`, which `run/watch.rs` provides): `check`, then `apply`
+//! where work is needed, with the [`Tracker`]'s [`Gate`](crate::exec::Gate) holding back
+//! manifests in backoff and drift whose policy is to report it. Inputs that stop loading
+//! keep the last good ones running. Between cycles nothing is held: the state lock is the
+//! run's, taken and released inside the cycle.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Map, Value, json};
+
+use super::tracker::{CycleGate, Observed, StepResult, Tracker};
+use super::wake::{Trigger, Wake, Woken, jittered};
+use crate::cli::WatchRequest;
+use crate::error::exit;
+use crate::events::Event;
+use crate::exec::Gate;
+
+/// What the loop needs from the rest of ordo: load the inputs, run a cycle, say things.
+pub trait Driver {
+    /// Loads the inputs (again). `Err`: why they do not load, masked, for people.
+    fn load(&mut self) -> Result<(), String>;
+    /// The files and directories whose change loads the inputs again.
+    fn inputs(&self) -> Vec<PathBuf>;
+    /// One run over the last inputs that loaded: `check`, then `apply` where work is
+    /// needed, asking `gate`; `cancel` interrupts it.
+    fn run(&mut self, cycle: u64, gate: &dyn Gate, cancel: &Arc<AtomicBool>) -> RunOutcome;
+    /// Hands a watch event to the reporter; JSON lines carry `cycle`.
+    fn emit(&self, cycle: u64, event: &Event);
+}
+
+/// What a cycle's run came to.
+#[derive(Debug)]
+pub enum RunOutcome {
+    /// It ran: per step, what happened.
+    Ran {
+        steps: Vec<StepResult>,
+        interrupted: bool,
+    },
+    /// Another run (a person's `ordo apply`) holds the state lock: nothing ran. The text says
+    /// who holds it (masked).
+    Locked(String),
+    /// It could not run (the state file is broken): why, masked.
+    Failed(String),
+}
+
+/// How a cycle ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CycleEnd {
+    /// Nothing needed work, or only drift that is reported.
+    Unchanged,
+    Changed,
+    Failed,
+    /// It did not run (the state lock was held): why.
+    Skipped(String),
+    /// A stop interrupted it.
+    Interrupted,
+}
+
+impl CycleEnd {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CycleEnd::Unchanged => "unchanged",
+            CycleEnd::Changed => "changed",
+            CycleEnd::Failed => "failed",
+            CycleEnd::Skipped(_) => "skipped",
+            CycleEnd::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One finished cycle, as reported (the last ones are kept for `/status`).
+#[derive(Clone, Debug)]
+pub struct Cycle {
+    pub number: u64,
+    pub trigger: Trigger,
+    pub started: SystemTime,
+    pub duration: Duration,
+    pub end: CycleEnd,
+    pub manifests: Vec<Observed>,
+}
+
+/// The reconcile loop. Shared between the loop's thread and whatever triggers it.
+pub struct Loop {
+    settings: WatchRequest,
+    wake: Arc<Wake>,
+    tracker: Mutex<Tracker>,
+    /// A cycle is running (the grace after SIGTERM is for it).
+    running: Arc<AtomicBool>,
+    /// Set when the grace is over: the running cycle's handlers are interrupted.
+    cancel: Arc<AtomicBool>,
+}
+
+impl Loop {
+    pub fn new(settings: WatchRequest) -> Loop {
+        Loop {
+            tracker: Mutex::new(Tracker::new(&settings)),
+            settings,
+            wake: Arc::new(Wake::default()),
+            running: Arc::new(AtomicBool::new(false)),
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A function that asks for a cycle now (what `POST /reconcile` calls): the loop runs
+    /// one as soon as it is idle, or right after the running one. Cheap, never blocks, can
+    /// be called from any thread, as often as wanted (requests while one is waiting merge).
+    pub fn reconcile_trigger(&self) -> impl Fn() + Send + Sync + 'static {
+        let wake = Arc::clone(&self.wake);
+        move || wake.request()
+    }
+
+    /// Runs the loop until SIGTERM or SIGINT (or one cycle with `--once`); returns the exit
+    /// code: 0 after a clean stop, 130 when the grace ran out and handlers were interrupted;
+    /// with `--once` 0 (nothing to do), 4 (changed, or drift reported), 1 (failed), 3 (the
+    /// inputs do not load).
+    pub fn run(&self, driver: &mut dyn Driver) -> i32 {
+        let stopper = super::signals::Stopper {
+            wake: Arc::clone(&self.wake),
+            running: Arc::clone(&self.running),
+            cancel: Arc::clone(&self.cancel),
+            grace: self.settings.shutdown_grace,
+        };
+        if let Err(e) = super::signals::listen(stopper) {
+            driver.emit(
+                0,
+                &note(
+                    "signals_failed",
+                    format!("cannot listen for signals: {e}"),
+                    Map::new(),
+                ),
+            );
+        }
+        let mut loaded = self.load(driver, 0);
+        if self.settings.once {
+            if !loaded {
+                return exit::INPUT;
+            }
+            let cycle = self.cycle(driver, 1, Trigger::Start);
+            return once_code(&cycle);
+        }
+        let mut watcher = self.watch_files(driver);
+        let mut number = 0;
+        let mut woken = Woken::Cycle {
+            trigger: Trigger::Start,
+            reload: false,
+        };
+        loop {
+            match woken {
+                Woken::Stop(signal) => {
+                    let interrupted = self.cancel.load(Ordering::SeqCst);
+                    driver.emit(
+                        number,
+                        &note(
+                            "stopping",
+                            format!("{signal}: stopping"),
+                            fields([("signal", json!(signal))]),
+                        ),
+                    );
+                    return if interrupted { exit::INTERRUPTED } else { 0 };
+                }
+                Woken::Cycle { trigger, reload } => {
+                    if reload && self.load(driver, number) {
+                        loaded = true;
+                        // New inputs may be new files or directories to watch.
+                        drop(watcher.take());
+                        watcher = self.watch_files(driver);
+                    }
+                    if loaded {
+                        number += 1;
+                        self.cycle(driver, number, trigger);
+                    }
+                }
+            }
+            let next_interval = Instant::now()
+                .checked_add(jittered(self.settings.interval, self.settings.jitter))
+                .unwrap_or_else(Instant::now);
+            let retry = self
+                .tracker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .next_retry();
+            let (timer, why) = match retry {
+                Some(at) if at < next_interval => (at, Trigger::Retry),
+                _ => (next_interval, Trigger::Interval),
+            };
+            woken = self.wake.wait(timer, why);
+        }
+    }
+
+    /// Loads the inputs; says so when they do not load (the last good ones keep running).
+    fn load(&self, driver: &mut dyn Driver, cycle: u64) -> bool {
+        match driver.load() {
+            Ok(()) => {
+                if cycle > 0 {
+                    driver.emit(
+                        cycle,
+                        &note("inputs_loaded", "inputs loaded".into(), Map::new()),
+                    );
+                }
+                true
+            }
+            Err(error) => {
+                let kept = if cycle > 0 {
+                    "; the last inputs that loaded keep running"
+                } else {
+                    ""
+                };
+                driver.emit(
+                    cycle,
+                    &note(
+                        "inputs_failed",
+                        format!("the inputs do not load{kept}:\n{error}"),
+                        fields([("error", json!(error))]),
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    fn watch_files(&self, driver: &dyn Driver) -> Option<super::files::Watcher> {
+        match super::files::watch(&driver.inputs(), Arc::clone(&self.wake)) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                driver.emit(
+                    0,
+                    &note(
+                        "files_not_watched",
+                        format!("input files are not watched ({e}); cycles run on --interval and SIGHUP"),
+                        Map::new(),
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// One cycle: the run, what the tracker makes of it, and the events saying so.
+    fn cycle(&self, driver: &mut dyn Driver, number: u64, trigger: Trigger) -> Cycle {
+        driver.emit(
+            number,
+            &note(
+                "cycle_started",
+                format!("cycle {number} ({})", trigger.as_str()),
+                fields([("trigger", json!(trigger.as_str()))]),
+            ),
+        );
+        let started = SystemTime::now();
+        let clock = Instant::now();
+        self.tracker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .start_cycle();
+        self.running.store(true, Ordering::SeqCst);
+        let outcome = driver.run(
+            number,
+            &CycleGate {
+                tracker: &self.tracker,
+            },
+            &self.cancel,
+        );
+        self.running.store(false, Ordering::SeqCst);
+        let (end, manifests) = match outcome {
+            RunOutcome::Locked(who) => (CycleEnd::Skipped(who), Vec::new()),
+            RunOutcome::Failed(why) => {
+                driver.emit(
+                    number,
+                    &note(
+                        "cycle_failed",
+                        format!("cycle {number} could not run: {why}"),
+                        fields([("error", json!(why))]),
+                    ),
+                );
+                (CycleEnd::Failed, Vec::new())
+            }
+            RunOutcome::Ran { steps, interrupted } => {
+                let observed = self
+                    .tracker
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .observe(&steps, Instant::now());
+                let end = if interrupted {
+                    CycleEnd::Interrupted
+                } else if observed.iter().any(|o| o.status == "failed") {
+                    CycleEnd::Failed
+                } else if observed.iter().any(|o| o.status == "changed") {
+                    CycleEnd::Changed
+                } else {
+                    CycleEnd::Unchanged
+                };
+                (end, observed)
+            }
+        };
+        let cycle = Cycle {
+            number,
+            trigger,
+            started,
+            duration: clock.elapsed(),
+            end,
+            manifests,
+        };
+        driver.emit(number, &finished_event(&cycle));
+        cycle
+    }
+}
+
+/// `--once`: the exit code of `plan --detailed-exitcode` for what the cycle did.
+fn once_code(cycle: &Cycle) -> i32 {
+    match cycle.end {
+        CycleEnd::Failed => exit::FAILED,
+        CycleEnd::Interrupted => exit::INTERRUPTED,
+        CycleEnd::Changed => exit::PENDING,
+        CycleEnd::Unchanged
+            if cycle
+                .manifests
+                .iter()
+                .any(|m| matches!(m.status, "drift" | "flapping")) =>
+        {
+            exit::PENDING
+        }
+        CycleEnd::Unchanged | CycleEnd::Skipped(_) => exit::SUCCESS,
+    }
+}
+
+/// `cycle_finished` (or `cycle_skipped`): how it ended, and per manifest what it made of it.
+fn finished_event(cycle: &Cycle) -> Event {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let manifests: Vec<Value> = cycle
+        .manifests
+        .iter()
+        .map(|m| {
+            let next = m.next_attempt.map(|at| {
+                (
+                    humantime::format_rfc3339_millis(at).to_string(),
+                    at.duration_since(SystemTime::now()).unwrap_or_default(),
+                )
+            });
+            json!({
+                "name": m.name, "host": m.host, "status": m.status, "reason": m.reason,
+                "failures": m.failures,
+                "next_attempt": next.as_ref().map(|(at, _)| at.clone()),
+                "next_attempt_in_ms": next.map(|(_, left)| ms(left)),
+                "drift_detected": m.drift_detected, "drift_corrected": m.drift_corrected,
+            })
+        })
+        .collect();
+    let count = |status: &str| cycle.manifests.iter().filter(|m| m.status == status).count();
+    if let CycleEnd::Skipped(why) = &cycle.end {
+        return note(
+            "cycle_skipped",
+            format!("cycle {} skipped: {why}", cycle.number),
+            fields([("reason", json!(why))]),
+        );
+    }
+    let mut parts = Vec::new();
+    for status in [
+        "changed", "failed", "waiting", "drift", "flapping", "skipped",
+    ] {
+        let n = count(status);
+        if n > 0 {
+            parts.push(format!("{n} {status}"));
+        }
+    }
+    let corrected = cycle.manifests.iter().filter(|m| m.drift_corrected).count();
+    if corrected > 0 {
+        parts.push(format!("{corrected} drift corrected"));
+    }
+    let summary = if parts.is_empty() {
+        "nothing to do".to_string()
+    } else {
+        parts.join(", ")
+    };
+    note(
+        "cycle_finished",
+        format!(
+            "cycle {} {}: {summary} ({} ms)",
+            cycle.number,
+            cycle.end.as_str(),
+            ms(cycle.duration)
+        ),
+        fields([
+            ("result", json!(cycle.end.as_str())),
+            ("trigger", json!(cycle.trigger.as_str())),
+            ("duration_ms", json!(ms(cycle.duration))),
+            ("manifests", Value::Array(manifests)),
+        ]),
+    )
+}
+
+fn note(event: &'static str, message: String, fields: Map<String, Value>) -> Event {
+    Event::Watch {
+        event,
+        message,
+        fields,
+    }
+}
+
+fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
