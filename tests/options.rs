@@ -51,6 +51,14 @@ const OWN: &[&str] = &[
     "--filter",
     "--list",
     "--junit",
+    "--interval",
+    "--jitter",
+    "--retry-interval",
+    "--max-backoff",
+    "--drift",
+    "--flap-window",
+    "--shutdown-grace",
+    "--once",
 ];
 
 /// The long options `ordo <command> --help` lists.
@@ -161,6 +169,24 @@ fn plan_offers_the_run_options_and_its_own() {
             "--detailed-exitcode",
             "--prune",
             "--rollback-on-failure",
+        ],
+    );
+}
+
+#[test]
+fn watch_offers_the_run_options_and_when_and_how_cycles_run() {
+    check(
+        "watch",
+        &[LOAD, SELECT, OUTPUT, RUN],
+        &[
+            "--interval",
+            "--jitter",
+            "--retry-interval",
+            "--max-backoff",
+            "--drift",
+            "--flap-window",
+            "--shutdown-grace",
+            "--once",
         ],
     );
 }

@@ -1,0 +1,356 @@
+//! `ordo watch` (DESIGN.md §16, issue 22): the reconcile loop through the real binary, with
+//! sub-second intervals. Events are read from `-o jsonl` as they come; cycles are mostly
+//! started with SIGHUP, so that nothing depends on how fast a loaded machine runs the timer.
+//! Every wait has a generous bound.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+mod common;
+
+use std::io::BufRead;
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Test;
+use serde_json::Value;
+
+/// Keeps `spec.file` holding `spec.text`. `check` first sleeps 2 s while a file `slow`
+/// exists (so a person's apply holds the lock), and notes `check` in `trace.txt`; `apply`
+/// fails while `spec.needs` names a file that does not exist, and sleeps `spec.sleep`
+/// seconds first.
+const KEEP: &str = r#"
+register("Keep", "^1");
+permissions(["file:read", "file:write"]);
+fn check(m) {
+    if !m.dry_run { file::append(path::join(m.dir, "trace.txt"), "check " + m.name + "\n"); }
+    if file::exists(path::join(m.dir, "slow")) { time::sleep(2); }
+    let f = path::join(m.dir, m.spec.file);
+    !file::exists(f) || file::read(f) != m.spec.text
+}
+fn apply(m) {
+    if m.spec.sleep != () {
+        file::append(path::join(m.dir, "trace.txt"), "sleeping " + m.name + "\n");
+        time::sleep(m.spec.sleep);
+    }
+    if m.spec.needs != () && !file::exists(path::join(m.dir, m.spec.needs)) {
+        throw "`" + m.spec.needs + "` is missing";
+    }
+    file::write(path::join(m.dir, m.spec.file), m.spec.text);
+}
+"#;
+
+fn keep(name: &str, spec: &str, metadata: &str) -> String {
+    format!("---\nkind: Keep\nversion: v1\nmetadata: {{name: {name}{metadata}}}\nspec: {{{spec}}}\n")
+}
+
+/// A project with one manifest `a` keeping `a.txt` at `hello`.
+fn project() -> Test {
+    Test::new()
+        .handler("keep.rhai", KEEP)
+        .manifest("m.yaml", &keep("a", "file: a.txt, text: hello", ""))
+}
+
+/// A running `ordo watch -o jsonl`, its events collected as they come.
+struct Watching {
+    child: Child,
+    events: Arc<Mutex<Vec<Value>>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Watching {
+    fn start(t: &Test, args: &[&str]) -> Watching {
+        let mut all = vec!["watch", "-o", "jsonl"];
+        all.extend_from_slice(args);
+        let mut child = t.spawn(&all);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let out = child.stdout.take().unwrap();
+        let sink = Arc::clone(&events);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                sink.lock().unwrap().push(value);
+            }
+        });
+        let err = child.stderr.take().unwrap();
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Watching {
+            child,
+            events,
+            stderr,
+        }
+    }
+
+    fn events(&self) -> Vec<Value> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 30 s) for the first event matching `what` after the first `after`
+    /// events.
+    fn wait_for(&self, after: usize, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(found) = self.events().iter().skip(after).find(|e| matches(e)) {
+                return found.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} within 30 s; events:\n{}\nstderr:\n{}",
+                self.events()
+                    .iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The `cycle_finished` event of cycle `n`.
+    fn finished(&self, n: u64) -> Value {
+        self.wait_for(0, &format!("end of cycle {n}"), |e| {
+            e["event"] == "cycle_finished" && e["cycle"] == n
+        })
+    }
+
+    /// Sends SIGHUP and returns the `cycle_finished` of the cycle it started.
+    fn hup(&self) -> Value {
+        let after = self.events().len();
+        self.signal("-HUP");
+        let started = self.wait_for(after, "cycle started by SIGHUP", |e| {
+            e["event"] == "cycle_started" && e["trigger"] == "sighup"
+        });
+        self.finished(started["cycle"].as_u64().unwrap())
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (up to 30 s) for ordo to exit; its exit code and how long that took.
+    fn exit(&mut self) -> (Option<i32>, Duration) {
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status.code(), started.elapsed());
+            }
+            assert!(Instant::now() < deadline, "ordo watch did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGTERM, then the exit code.
+    fn stop(mut self) -> Option<i32> {
+        self.signal("-TERM");
+        self.exit().0
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The manifest `name`'s entry of a `cycle_finished` event.
+fn manifest<'v>(cycle: &'v Value, name: &str) -> &'v Value {
+    cycle["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no `{name}` in {cycle}"))
+}
+
+#[test]
+fn cycles_run_at_start_and_on_the_interval_and_every_line_carries_its_cycle() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "200ms", "--jitter", "10%"]);
+    let first = w.finished(1);
+    assert_eq!(first["trigger"], "start");
+    assert_eq!(first["result"], "changed");
+    assert_eq!(t.read("a.txt"), "hello");
+    let third = w.finished(3);
+    assert_eq!(third["trigger"], "interval");
+    assert_eq!(third["result"], "unchanged", "{third}");
+    assert_eq!(manifest(&third, "a")["status"], "unchanged");
+    // Each cycle is a run: its events carry the cycle's number too.
+    let events = w.events();
+    for e in &events {
+        assert!(e["cycle"].is_u64(), "no cycle: {e}");
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "manifest_finished" && e["cycle"] == 1 && e["status"] == "changed"),
+        "{events:?}"
+    );
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn once_exits_as_plan_detailed_exitcode_does() {
+    let t = project();
+    // Changed, then nothing to do.
+    t.run(&["watch", "--once"]).code(4);
+    t.run(&["watch", "--once"]).code(0);
+    assert_eq!(t.read("a.txt"), "hello");
+    // A failure: 1 (and the manifest that does not depend on it still runs).
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &[
+            keep("bad", "file: b.txt, text: x, needs: marker", ""),
+            keep("good", "file: g.txt, text: ok", ""),
+        ]
+        .concat(),
+    );
+    t.run(&["watch", "--once"]).code(1);
+    assert_eq!(t.read("g.txt"), "ok");
+    // Inputs that do not load: 3, with the place of the error.
+    let t = project().manifest("m.yaml", "kind: Keep\nversion: v1\nmetadata: {name: a}\nspec: [\n");
+    t.run(&["watch", "--once"])
+        .code(3)
+        .stderr_has("m.yaml:");
+    // Drift that is only reported is something to do: 4, and left as it is.
+    let t = project();
+    t.run(&["watch", "--once"]).code(4);
+    std::fs::write(t.path().join("a.txt"), "changed by hand").unwrap();
+    t.run(&["watch", "--once", "--drift", "warn"]).code(4);
+    assert_eq!(t.read("a.txt"), "changed by hand");
+}
+
+#[test]
+fn sigterm_while_idle_exits_0_at_once() {
+    let t = project();
+    let mut w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    w.signal("-TERM");
+    let (code, took) = w.exit();
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    w.wait_for(0, "stopping", |e| e["event"] == "stopping" && e["signal"] == "SIGTERM");
+}
+
+#[test]
+fn sigterm_during_a_cycle_lets_it_finish_then_exits_0() {
+    let t = Test::new()
+        .handler("keep.rhai", KEEP)
+        .manifest("m.yaml", &keep("a", "file: a.txt, text: hello, sleep: 1.5", ""));
+    let mut w = Watching::start(&t, &["--interval", "1h", "--shutdown-grace", "30s"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !t.read("trace.txt").contains("sleeping a") {
+        assert!(Instant::now() < deadline, "apply never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    w.signal("-TERM");
+    assert_eq!(w.exit().0, Some(0));
+    // The cycle finished: the apply wrote its file, and the cycle says so.
+    assert_eq!(t.read("a.txt"), "hello");
+    let first = w.finished(1);
+    assert_eq!(manifest(&first, "a")["status"], "changed");
+}
+
+#[test]
+fn sigterm_past_the_grace_interrupts_the_cycle_and_a_second_signal_quits_at_once() {
+    // Past the grace: the handler is interrupted as Ctrl-C would, exit 130.
+    let t = Test::new()
+        .handler("keep.rhai", KEEP)
+        .manifest("m.yaml", &keep("a", "file: a.txt, text: hello, sleep: 60", ""));
+    let mut w = Watching::start(&t, &["--interval", "1h", "--shutdown-grace", "300ms"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !t.read("trace.txt").contains("sleeping a") {
+        assert!(Instant::now() < deadline, "apply never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    w.signal("-TERM");
+    let (code, took) = w.exit();
+    assert_eq!(code, Some(130));
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    let first = w.finished(1);
+    assert_eq!(manifest(&first, "a")["status"], "interrupted", "{first}");
+
+    // A second signal does not wait for the grace.
+    let t = Test::new()
+        .handler("keep.rhai", KEEP)
+        .manifest("m.yaml", &keep("a", "file: a.txt, text: hello, sleep: 60", ""));
+    let mut w = Watching::start(&t, &["--interval", "1h", "--shutdown-grace", "1h"]);
+    while !t.read("trace.txt").contains("sleeping a") {
+        assert!(Instant::now() < deadline + Duration::from_secs(30), "apply never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    w.signal("-TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(w.child.try_wait().unwrap().is_none(), "exited on the first signal");
+    w.signal("-INT");
+    let (code, took) = w.exit();
+    assert_eq!(code, Some(130));
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
+fn sighup_runs_a_cycle_now() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    std::fs::write(t.path().join("a.txt"), "gone").unwrap();
+    let cycle = w.hup();
+    assert_eq!(cycle["cycle"], 2);
+    assert_eq!(manifest(&cycle, "a")["status"], "changed");
+    assert_eq!(t.read("a.txt"), "hello");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn a_person_s_apply_between_cycles_is_not_blocked_and_a_cycle_finding_the_lock_held_is_skipped() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    // Between cycles the watch holds no lock.
+    t.run(&["apply"]).code(0);
+    t.run(&["plan", "--detailed-exitcode"]).code(0);
+    // A person's apply holding the lock (its `check` sleeps): the cycle is skipped, logged.
+    std::fs::write(t.path().join("slow"), "").unwrap();
+    let _ = std::fs::remove_file(t.path().join("trace.txt"));
+    let person = t.spawn(&["apply"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !t.read("trace.txt").contains("check a") {
+        assert!(Instant::now() < deadline, "the person's apply never checked");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let after = w.events().len();
+    w.signal("-HUP");
+    let skipped = w.wait_for(after, "skipped cycle", |e| e["event"] == "cycle_skipped");
+    let reason = skipped["reason"].as_str().unwrap();
+    assert!(reason.contains("lock"), "{reason}");
+    let person = person.wait_with_output().unwrap();
+    assert!(person.status.success(), "{person:?}");
+    // Once it is done, cycles run again.
+    std::fs::remove_file(t.path().join("slow")).unwrap();
+    let next = w.hup();
+    assert_eq!(next["result"], "unchanged", "{next}");
+    assert_eq!(w.stop(), Some(0));
+}
