@@ -354,3 +354,274 @@ fn a_person_s_apply_between_cycles_is_not_blocked_and_a_cycle_finding_the_lock_h
     assert_eq!(next["result"], "unchanged", "{next}");
     assert_eq!(w.stop(), Some(0));
 }
+
+#[test]
+fn drift_is_corrected_by_default() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    let first = manifest(&w.finished(1), "a").clone();
+    // New: changed, but no drift.
+    assert_eq!(first["drift_detected"], false);
+    std::fs::write(t.path().join("a.txt"), "changed by hand").unwrap();
+    let cycle = w.hup();
+    let a = manifest(&cycle, "a");
+    assert_eq!(a["status"], "changed");
+    assert_eq!(a["drift_detected"], true);
+    assert_eq!(a["drift_corrected"], true);
+    assert_eq!(t.read("a.txt"), "hello");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn drift_is_only_reported_with_drift_warn_or_metadata_drift_warn_and_not_at_all_with_ignore() {
+    for (args, metadata, policy) in [
+        (&["--drift", "warn"][..], "", "--drift warn"),
+        (&[][..], ", drift: warn", "metadata.drift: warn"),
+    ] {
+        let t = Test::new()
+            .handler("keep.rhai", KEEP)
+            .manifest("m.yaml", &keep("a", "file: a.txt, text: hello", metadata));
+        let mut all = vec!["--interval", "1h"];
+        all.extend_from_slice(args);
+        let w = Watching::start(&t, &all);
+        w.finished(1);
+        std::fs::write(t.path().join("a.txt"), "changed by hand").unwrap();
+        let cycle = w.hup();
+        let a = manifest(&cycle, "a");
+        assert_eq!(a["status"], "drift", "{cycle}");
+        assert_eq!(a["drift_detected"], true);
+        assert_eq!(a["drift_corrected"], false);
+        let reason = a["reason"].as_str().unwrap();
+        assert!(reason.starts_with("drift: ") && reason.contains(policy), "{reason}");
+        assert_eq!(t.read("a.txt"), "changed by hand");
+        assert_eq!(w.stop(), Some(0));
+    }
+    // `metadata.drift: correct` wins over `--drift warn`; `ignore` neither corrects nor warns.
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &[
+            keep("a", "file: a.txt, text: hello", ", drift: correct"),
+            keep("b", "file: b.txt, text: hello", ", drift: ignore"),
+        ]
+        .concat(),
+    );
+    let w = Watching::start(&t, &["--interval", "1h", "--drift", "warn"]);
+    w.finished(1);
+    std::fs::write(t.path().join("a.txt"), "changed by hand").unwrap();
+    std::fs::write(t.path().join("b.txt"), "changed by hand").unwrap();
+    let cycle = w.hup();
+    assert_eq!(manifest(&cycle, "a")["drift_corrected"], true);
+    assert_eq!(manifest(&cycle, "b")["status"], "ignored", "{cycle}");
+    assert_eq!(cycle["result"], "changed");
+    assert_eq!(t.read("a.txt"), "hello");
+    assert_eq!(t.read("b.txt"), "changed by hand");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn a_bad_metadata_drift_is_an_input_error_at_its_place_with_a_suggestion() {
+    let t = Test::new()
+        .handler("keep.rhai", KEEP)
+        .manifest("m.yaml", &keep("a", "file: a.txt, text: hello", ", drift: wran"));
+    t.run(&["validate"])
+        .code(3)
+        .stderr_has("m.yaml:4")
+        .stderr_has("metadata.drift")
+        .stderr_has("did you mean `warn`");
+}
+
+#[test]
+fn a_manifest_whose_drift_was_corrected_3_times_is_flapping_until_its_spec_changes() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h", "--flap-window", "1h"]);
+    w.finished(1);
+    for n in 1..=3 {
+        std::fs::write(t.path().join("a.txt"), format!("fight {n}")).unwrap();
+        let a = manifest(&w.hup(), "a").clone();
+        assert_eq!(a["drift_corrected"], true, "correction {n}: {a}");
+    }
+    std::fs::write(t.path().join("a.txt"), "fight 4").unwrap();
+    let cycle = w.hup();
+    let a = manifest(&cycle, "a");
+    assert_eq!(a["status"], "flapping", "{cycle}");
+    assert_eq!(a["drift_corrected"], false);
+    assert!(a["reason"].as_str().unwrap().starts_with("flapping: "), "{a}");
+    assert_eq!(t.read("a.txt"), "fight 4");
+    // Still flapping in the next cycle, even with nothing else changed.
+    assert_eq!(manifest(&w.hup(), "a")["status"], "flapping");
+    // A new spec: applied, and no longer flapping.
+    let before = w.events().len();
+    std::fs::write(
+        t.path().join("m.yaml"),
+        keep("a", "file: a.txt, text: hello again", ""),
+    )
+    .unwrap();
+    let after = w.wait_for(before, "the cycle of the new spec", |e| {
+        e["event"] == "cycle_finished" && e["trigger"] == "files"
+    });
+    assert_eq!(manifest(&after, "a")["status"], "changed", "{after}");
+    assert_eq!(t.read("a.txt"), "hello again");
+    std::fs::write(t.path().join("a.txt"), "fight 5").unwrap();
+    let cycle = w.hup();
+    assert_eq!(manifest(&cycle, "a")["drift_corrected"], true, "{cycle}");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn a_failing_manifest_backs_off_doubling_its_wait_and_a_success_resets_it() {
+    // `bad` fails until `marker` exists; `after` depends on it; `other` does not.
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &[
+            keep("bad", "file: b.txt, text: x, needs: marker", ""),
+            keep("after", "file: c.txt, text: y", ", dependencies: {apply: [bad]}"),
+            keep("other", "file: o.txt, text: z", ""),
+        ]
+        .concat(),
+    );
+    let w = Watching::start(
+        &t,
+        &["--interval", "1h", "--retry-interval", "300ms", "--max-backoff", "1200ms"],
+    );
+    // Retries run by themselves, each after a longer wait, up to the cap.
+    let mut waits = Vec::new();
+    for n in 1..=4 {
+        let cycle = w.finished(n);
+        let bad = manifest(&cycle, "bad");
+        assert_eq!(bad["status"], "failed", "{cycle}");
+        assert_eq!(bad["failures"], n);
+        waits.push(bad["backoff_ms"].as_u64().unwrap());
+        assert!(bad["next_attempt_in_ms"].as_u64().unwrap() <= waits[waits.len() - 1]);
+        assert_eq!(manifest(&cycle, "other")["status"], if n == 1 { "changed" } else { "unchanged" });
+        assert_eq!(manifest(&cycle, "after")["status"], "skipped");
+        if n > 1 {
+            assert_eq!(cycle["trigger"], "retry", "{cycle}");
+        }
+    }
+    assert_eq!(waits, [300, 600, 1200, 1200]);
+    // Fixed: the next retry succeeds, and the count resets.
+    std::fs::write(t.path().join("marker"), "").unwrap();
+    let fixed = w.wait_for(0, "the retry that succeeds", |e| {
+        e["event"] == "cycle_finished"
+            && e["manifests"]
+                .as_array()
+                .is_some_and(|ms| ms.iter().any(|m| m["name"] == "bad" && m["status"] == "changed"))
+    });
+    let bad = manifest(&fixed, "bad");
+    assert_eq!(bad["failures"], 0);
+    assert!(bad["next_attempt"].is_null());
+    assert_eq!(manifest(&fixed, "after")["status"], "changed");
+    assert_eq!(t.read("c.txt"), "y");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn an_edited_input_file_starts_a_cycle_with_the_new_inputs() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    std::fs::write(
+        t.path().join("m.yaml"),
+        keep("a", "file: a.txt, text: edited", ""),
+    )
+    .unwrap();
+    let cycle = w.wait_for(0, "a cycle after the edit", |e| {
+        e["event"] == "cycle_finished" && e["trigger"] == "files"
+    });
+    assert_eq!(manifest(&cycle, "a")["status"], "changed", "{cycle}");
+    assert_eq!(t.read("a.txt"), "edited");
+    // What handlers write beside the manifests starts no cycle.
+    let before = w.events().len();
+    std::fs::write(t.path().join("notes.txt"), "x").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !w.events()
+            .iter()
+            .skip(before)
+            .any(|e| e["event"] == "cycle_started"),
+        "{:?}",
+        w.events()
+    );
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn an_input_error_while_watching_keeps_the_last_good_inputs_until_it_is_fixed() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    std::fs::write(
+        t.path().join("m.yaml"),
+        "kind: Keep\nversion: v1\nmetadata: {name: a}\nspec: {file: a.txt, text: [\n",
+    )
+    .unwrap();
+    let failed = w.wait_for(0, "inputs_failed", |e| e["event"] == "inputs_failed");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("m.yaml:"), "{error}");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("the last inputs that loaded keep running"),
+        "{failed}"
+    );
+    // The last good graph keeps running: drift is still corrected.
+    std::fs::write(t.path().join("a.txt"), "changed by hand").unwrap();
+    let cycle = w.hup();
+    assert_eq!(manifest(&cycle, "a")["drift_corrected"], true, "{cycle}");
+    assert_eq!(t.read("a.txt"), "hello");
+    // Fixed: loaded again, and applied.
+    let before = w.events().len();
+    std::fs::write(
+        t.path().join("m.yaml"),
+        keep("a", "file: a.txt, text: fixed", ""),
+    )
+    .unwrap();
+    w.wait_for(before, "inputs_loaded", |e| e["event"] == "inputs_loaded");
+    let cycle = w.wait_for(before, "the cycle of the fixed inputs", |e| {
+        e["event"] == "cycle_finished" && e["trigger"] == "files"
+    });
+    assert_eq!(manifest(&cycle, "a")["status"], "changed");
+    assert_eq!(t.read("a.txt"), "fixed");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn a_manifest_in_backoff_is_waiting_its_dependents_wait_with_it_and_the_rest_goes_on() {
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &[
+            keep("bad", "file: b.txt, text: x, needs: marker", ""),
+            keep("after", "file: c.txt, text: y", ", dependencies: {apply: [bad]}"),
+            keep("other", "file: o.txt, text: z", ""),
+        ]
+        .concat(),
+    );
+    let w = Watching::start(&t, &["--interval", "1h", "--retry-interval", "1h"]);
+    let first = w.finished(1);
+    assert_eq!(manifest(&first, "bad")["status"], "failed");
+    assert_eq!(manifest(&first, "after")["status"], "skipped");
+    // Within its backoff: `bad` is not tried (not failed again), `after` waits on it, and
+    // `other`, which does not depend on it, is corrected.
+    std::fs::write(t.path().join("o.txt"), "changed by hand").unwrap();
+    let cycle = w.hup();
+    let bad = manifest(&cycle, "bad");
+    assert_eq!(bad["status"], "waiting", "{cycle}");
+    assert_eq!(bad["failures"], 1);
+    let reason = bad["reason"].as_str().unwrap();
+    assert!(reason.starts_with("waiting on `bad`: it failed 1 time in a row; next attempt in "), "{reason}");
+    let after = manifest(&cycle, "after");
+    assert_eq!(after["status"], "skipped");
+    assert!(after["reason"].as_str().unwrap().starts_with("waiting on `bad`"), "{after}");
+    assert_eq!(manifest(&cycle, "other")["drift_corrected"], true);
+    assert_eq!(cycle["result"], "changed", "{cycle}");
+    assert_eq!(t.read("o.txt"), "z");
+    // The run's own events say the same: skipped, not failed.
+    let events = w.events();
+    let skipped = events
+        .iter()
+        .find(|e| e["event"] == "manifest_finished" && e["name"] == "bad" && e["cycle"] == 2)
+        .unwrap();
+    assert_eq!(skipped["status"], "skipped");
+    assert_eq!(w.stop(), Some(0));
+}

@@ -349,6 +349,7 @@ fn finished_event(cycle: &Cycle) -> Event {
                 "failures": m.failures,
                 "next_attempt": next.as_ref().map(|(at, _)| at.clone()),
                 "next_attempt_in_ms": next.map(|(_, left)| ms(left)),
+                "backoff_ms": m.backoff.map(ms),
                 "drift_detected": m.drift_detected, "drift_corrected": m.drift_corrected,
             })
         })

@@ -33,6 +33,8 @@ pub struct Observed {
     pub failures: u32,
     /// When a failing manifest is tried again.
     pub next_attempt: Option<SystemTime>,
+    /// The wait until then: `--retry-interval` × 2^(failures−1), at most `--max-backoff`.
+    pub backoff: Option<Duration>,
     /// `check` found drift in this cycle.
     pub drift_detected: bool,
     /// ... and the apply corrected it.
@@ -172,6 +174,7 @@ impl Tracker {
                 reason: step.error.clone().or_else(|| step.reason.clone()),
                 failures: memory.failures,
                 next_attempt: memory.next_attempt.map(|(_, at)| at),
+                backoff: (memory.failures > 0).then(|| backoff(retry, cap, memory.failures)),
                 drift_detected: drift.is_some(),
                 drift_corrected: corrected,
             });
