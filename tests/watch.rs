@@ -47,7 +47,9 @@ fn apply(m) {
 "#;
 
 fn keep(name: &str, spec: &str, metadata: &str) -> String {
-    format!("---\nkind: Keep\nversion: v1\nmetadata: {{name: {name}{metadata}}}\nspec: {{{spec}}}\n")
+    format!(
+        "---\nkind: Keep\nversion: v1\nmetadata: {{name: {name}{metadata}}}\nspec: {{{spec}}}\n"
+    )
 }
 
 /// A project with one manifest `a` keeping `a.txt` at `hello`.
@@ -204,9 +206,9 @@ fn cycles_run_at_start_and_on_the_interval_and_every_line_carries_its_cycle() {
         assert!(e["cycle"].is_u64(), "no cycle: {e}");
     }
     assert!(
-        events
-            .iter()
-            .any(|e| e["event"] == "manifest_finished" && e["cycle"] == 1 && e["status"] == "changed"),
+        events.iter().any(|e| e["event"] == "manifest_finished"
+            && e["cycle"] == 1
+            && e["status"] == "changed"),
         "{events:?}"
     );
     assert_eq!(w.stop(), Some(0));
@@ -231,10 +233,11 @@ fn once_exits_as_plan_detailed_exitcode_does() {
     t.run(&["watch", "--once"]).code(1);
     assert_eq!(t.read("g.txt"), "ok");
     // Inputs that do not load: 3, with the place of the error.
-    let t = project().manifest("m.yaml", "kind: Keep\nversion: v1\nmetadata: {name: a}\nspec: [\n");
-    t.run(&["watch", "--once"])
-        .code(3)
-        .stderr_has("m.yaml:");
+    let t = project().manifest(
+        "m.yaml",
+        "kind: Keep\nversion: v1\nmetadata: {name: a}\nspec: [\n",
+    );
+    t.run(&["watch", "--once"]).code(3).stderr_has("m.yaml:");
     // Drift that is only reported is something to do: 4, and left as it is.
     let t = project();
     t.run(&["watch", "--once"]).code(4);
@@ -252,14 +255,17 @@ fn sigterm_while_idle_exits_0_at_once() {
     let (code, took) = w.exit();
     assert_eq!(code, Some(0));
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    w.wait_for(0, "stopping", |e| e["event"] == "stopping" && e["signal"] == "SIGTERM");
+    w.wait_for(0, "stopping", |e| {
+        e["event"] == "stopping" && e["signal"] == "SIGTERM"
+    });
 }
 
 #[test]
 fn sigterm_during_a_cycle_lets_it_finish_then_exits_0() {
-    let t = Test::new()
-        .handler("keep.rhai", KEEP)
-        .manifest("m.yaml", &keep("a", "file: a.txt, text: hello, sleep: 1.5", ""));
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &keep("a", "file: a.txt, text: hello, sleep: 1.5", ""),
+    );
     let mut w = Watching::start(&t, &["--interval", "1h", "--shutdown-grace", "30s"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !t.read("trace.txt").contains("sleeping a") {
@@ -277,9 +283,10 @@ fn sigterm_during_a_cycle_lets_it_finish_then_exits_0() {
 #[test]
 fn sigterm_past_the_grace_interrupts_the_cycle_and_a_second_signal_quits_at_once() {
     // Past the grace: the handler is interrupted as Ctrl-C would, exit 130.
-    let t = Test::new()
-        .handler("keep.rhai", KEEP)
-        .manifest("m.yaml", &keep("a", "file: a.txt, text: hello, sleep: 60", ""));
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &keep("a", "file: a.txt, text: hello, sleep: 60", ""),
+    );
     let mut w = Watching::start(&t, &["--interval", "1h", "--shutdown-grace", "300ms"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !t.read("trace.txt").contains("sleeping a") {
@@ -294,17 +301,24 @@ fn sigterm_past_the_grace_interrupts_the_cycle_and_a_second_signal_quits_at_once
     assert_eq!(manifest(&first, "a")["status"], "interrupted", "{first}");
 
     // A second signal does not wait for the grace.
-    let t = Test::new()
-        .handler("keep.rhai", KEEP)
-        .manifest("m.yaml", &keep("a", "file: a.txt, text: hello, sleep: 60", ""));
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &keep("a", "file: a.txt, text: hello, sleep: 60", ""),
+    );
     let mut w = Watching::start(&t, &["--interval", "1h", "--shutdown-grace", "1h"]);
     while !t.read("trace.txt").contains("sleeping a") {
-        assert!(Instant::now() < deadline + Duration::from_secs(30), "apply never started");
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(30),
+            "apply never started"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     w.signal("-TERM");
     std::thread::sleep(Duration::from_millis(300));
-    assert!(w.child.try_wait().unwrap().is_none(), "exited on the first signal");
+    assert!(
+        w.child.try_wait().unwrap().is_none(),
+        "exited on the first signal"
+    );
     w.signal("-INT");
     let (code, took) = w.exit();
     assert_eq!(code, Some(130));
@@ -338,7 +352,10 @@ fn a_person_s_apply_between_cycles_is_not_blocked_and_a_cycle_finding_the_lock_h
     let person = t.spawn(&["apply"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !t.read("trace.txt").contains("check a") {
-        assert!(Instant::now() < deadline, "the person's apply never checked");
+        assert!(
+            Instant::now() < deadline,
+            "the person's apply never checked"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let after = w.events().len();
@@ -392,7 +409,10 @@ fn drift_is_only_reported_with_drift_warn_or_metadata_drift_warn_and_not_at_all_
         assert_eq!(a["drift_detected"], true);
         assert_eq!(a["drift_corrected"], false);
         let reason = a["reason"].as_str().unwrap();
-        assert!(reason.starts_with("drift: ") && reason.contains(policy), "{reason}");
+        assert!(
+            reason.starts_with("drift: ") && reason.contains(policy),
+            "{reason}"
+        );
         assert_eq!(t.read("a.txt"), "changed by hand");
         assert_eq!(w.stop(), Some(0));
     }
@@ -420,9 +440,10 @@ fn drift_is_only_reported_with_drift_warn_or_metadata_drift_warn_and_not_at_all_
 
 #[test]
 fn a_bad_metadata_drift_is_an_input_error_at_its_place_with_a_suggestion() {
-    let t = Test::new()
-        .handler("keep.rhai", KEEP)
-        .manifest("m.yaml", &keep("a", "file: a.txt, text: hello", ", drift: wran"));
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &keep("a", "file: a.txt, text: hello", ", drift: wran"),
+    );
     t.run(&["validate"])
         .code(3)
         .stderr_has("m.yaml:4")
@@ -445,7 +466,10 @@ fn a_manifest_whose_drift_was_corrected_3_times_is_flapping_until_its_spec_chang
     let a = manifest(&cycle, "a");
     assert_eq!(a["status"], "flapping", "{cycle}");
     assert_eq!(a["drift_corrected"], false);
-    assert!(a["reason"].as_str().unwrap().starts_with("flapping: "), "{a}");
+    assert!(
+        a["reason"].as_str().unwrap().starts_with("flapping: "),
+        "{a}"
+    );
     assert_eq!(t.read("a.txt"), "fight 4");
     // Still flapping in the next cycle, even with nothing else changed.
     assert_eq!(manifest(&w.hup(), "a")["status"], "flapping");
@@ -474,14 +498,25 @@ fn a_failing_manifest_backs_off_doubling_its_wait_and_a_success_resets_it() {
         "m.yaml",
         &[
             keep("bad", "file: b.txt, text: x, needs: marker", ""),
-            keep("after", "file: c.txt, text: y", ", dependencies: {apply: [bad]}"),
+            keep(
+                "after",
+                "file: c.txt, text: y",
+                ", dependencies: {apply: [bad]}",
+            ),
             keep("other", "file: o.txt, text: z", ""),
         ]
         .concat(),
     );
     let w = Watching::start(
         &t,
-        &["--interval", "1h", "--retry-interval", "300ms", "--max-backoff", "1200ms"],
+        &[
+            "--interval",
+            "1h",
+            "--retry-interval",
+            "300ms",
+            "--max-backoff",
+            "1200ms",
+        ],
     );
     // Retries run by themselves, each after a longer wait, up to the cap.
     let mut waits = Vec::new();
@@ -492,7 +527,10 @@ fn a_failing_manifest_backs_off_doubling_its_wait_and_a_success_resets_it() {
         assert_eq!(bad["failures"], n);
         waits.push(bad["backoff_ms"].as_u64().unwrap());
         assert!(bad["next_attempt_in_ms"].as_u64().unwrap() <= waits[waits.len() - 1]);
-        assert_eq!(manifest(&cycle, "other")["status"], if n == 1 { "changed" } else { "unchanged" });
+        assert_eq!(
+            manifest(&cycle, "other")["status"],
+            if n == 1 { "changed" } else { "unchanged" }
+        );
         assert_eq!(manifest(&cycle, "after")["status"], "skipped");
         if n > 1 {
             assert_eq!(cycle["trigger"], "retry", "{cycle}");
@@ -503,9 +541,10 @@ fn a_failing_manifest_backs_off_doubling_its_wait_and_a_success_resets_it() {
     std::fs::write(t.path().join("marker"), "").unwrap();
     let fixed = w.wait_for(0, "the retry that succeeds", |e| {
         e["event"] == "cycle_finished"
-            && e["manifests"]
-                .as_array()
-                .is_some_and(|ms| ms.iter().any(|m| m["name"] == "bad" && m["status"] == "changed"))
+            && e["manifests"].as_array().is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m["name"] == "bad" && m["status"] == "changed")
+            })
     });
     let bad = manifest(&fixed, "bad");
     assert_eq!(bad["failures"], 0);
@@ -592,7 +631,11 @@ fn a_manifest_in_backoff_is_waiting_its_dependents_wait_with_it_and_the_rest_goe
         "m.yaml",
         &[
             keep("bad", "file: b.txt, text: x, needs: marker", ""),
-            keep("after", "file: c.txt, text: y", ", dependencies: {apply: [bad]}"),
+            keep(
+                "after",
+                "file: c.txt, text: y",
+                ", dependencies: {apply: [bad]}",
+            ),
             keep("other", "file: o.txt, text: z", ""),
         ]
         .concat(),
@@ -609,10 +652,19 @@ fn a_manifest_in_backoff_is_waiting_its_dependents_wait_with_it_and_the_rest_goe
     assert_eq!(bad["status"], "waiting", "{cycle}");
     assert_eq!(bad["failures"], 1);
     let reason = bad["reason"].as_str().unwrap();
-    assert!(reason.starts_with("waiting on `bad`: it failed 1 time in a row; next attempt in "), "{reason}");
+    assert!(
+        reason.starts_with("waiting on `bad`: it failed 1 time in a row; next attempt in "),
+        "{reason}"
+    );
     let after = manifest(&cycle, "after");
     assert_eq!(after["status"], "skipped");
-    assert!(after["reason"].as_str().unwrap().starts_with("waiting on `bad`"), "{after}");
+    assert!(
+        after["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("waiting on `bad`"),
+        "{after}"
+    );
     assert_eq!(manifest(&cycle, "other")["drift_corrected"], true);
     assert_eq!(cycle["result"], "changed", "{cycle}");
     assert_eq!(t.read("o.txt"), "z");

@@ -6,7 +6,7 @@ pub mod pages;
 mod values;
 
 pub use args::{
-    Cli, ColorChoice, Command, DriftPolicy, GraphFormat, HandlerDirsArgs, InitArgs, NewArgs, NewWhat,
-    OutputFormat, SchemaArgs, StateAction, StateArgs,
+    Cli, ColorChoice, Command, DriftPolicy, GraphFormat, HandlerDirsArgs, InitArgs, NewArgs,
+    NewWhat, OutputFormat, SchemaArgs, StateAction, StateArgs,
 };
 pub use config::{CommandKind, Config, TestRequest, UsageError, WatchRequest};

@@ -17,5 +17,6 @@ pub use hosts::{HostPool, params as host_params};
 pub use mode::RunMode;
 pub use rollback::rolling_back;
 pub use runner::{
-    Baseline, Failure, Gate, Orphan, Outcome, Previous, Recorder, Restore, RunReport, RunSettings, Runner,
+    Baseline, Failure, Gate, Orphan, Outcome, Previous, Recorder, Restore, RunReport, RunSettings,
+    Runner,
 };

@@ -529,8 +529,7 @@ impl<'a> Runner<'a> {
                 // later instances do not start.
                 let held = || {
                     let s = &plan.steps[step];
-                    self.gate
-                        .and_then(|g| g.hold(&self.manifests[s.manifest]))
+                    self.gate.and_then(|g| g.hold(&self.manifests[s.manifest]))
                 };
                 if let Some(reason) = self.out_of_run(plan, &state, step).or_else(held) {
                     let skipped = Outcome {

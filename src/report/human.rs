@@ -349,10 +349,7 @@ impl Reporter for HumanReporter {
             }
             // `ordo watch`: one line on stderr, beside the runs on stdout.
             Event::Watch { message, .. } => {
-                let tag = self.paint(
-                    Style::new().fg_color(Some(AnsiColor::Cyan.into())),
-                    "watch",
-                );
+                let tag = self.paint(Style::new().fg_color(Some(AnsiColor::Cyan.into())), "watch");
                 self.above(|me| {
                     let _ = me.out.flush();
                     let message = super::printable(message);

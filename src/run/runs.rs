@@ -264,8 +264,10 @@ pub(super) fn run_with(
         &planned,
         vars,
         compared,
-        &recording,
-        prior.as_deref(),
+        Records {
+            recording: &recording,
+            prior: prior.as_deref(),
+        },
         hooks,
     );
     state.save(recording)?;
@@ -356,7 +358,9 @@ impl StateRun {
         // The key of the recorded spec hashes (made by the first run that records; `plan`
         // only reads it).
         let hasher = match &store {
-            Some(s) => SpecHasher::load(s.path(), !dry_run).map_err(|e| Refused::Other(state_error(&e)))?,
+            Some(s) => {
+                SpecHasher::load(s.path(), !dry_run).map_err(|e| Refused::Other(state_error(&e)))?
+            }
             None => SpecHasher::none(),
         };
         // A run killed while it rolled back left its rollback journal: where it stopped
@@ -809,6 +813,12 @@ fn compare(
     }
 }
 
+/// Where a run's records go, and under `--rollback-on-failure` what the state held before.
+struct Records<'r, 'w> {
+    recording: &'r Recording<'w>,
+    prior: Option<&'r BTreeMap<String, Entry>>,
+}
+
 /// Runs the plan: events to the reporter, Ctrl-C handled, one SSH connection per host for
 /// the whole run (made when its first instance runs, closed at the end).
 fn execute(
@@ -817,10 +827,10 @@ fn execute(
     planned: &Planned<'_>,
     vars: Arc<Variables>,
     compared: Comparison,
-    recording: &Recording<'_>,
-    prior: Option<&BTreeMap<String, Entry>>,
+    records: Records<'_, '_>,
     hooks: &Hooks<'_>,
 ) -> crate::exec::RunReport {
+    let Records { recording, prior } = records;
     let dry_run = config.command == CommandKind::Plan;
     // Under `--rollback-on-failure`, `m.previous` is what the state held before the run,
     // also while the rollback runs (after this run recorded its own).

@@ -66,9 +66,10 @@ pub fn watch(inputs: &[PathBuf], wake: Arc<Wake>) -> Result<Watcher, String> {
                 None => continue,
             }
         };
-        if watched.iter().any(|(w, m)| {
-            dir.starts_with(w) && (*m == RecursiveMode::Recursive || *w == dir)
-        }) {
+        if watched
+            .iter()
+            .any(|(w, m)| dir.starts_with(w) && (*m == RecursiveMode::Recursive || *w == dir))
+        {
             continue;
         }
         debouncer

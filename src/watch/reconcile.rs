@@ -235,7 +235,9 @@ impl Loop {
                     0,
                     &note(
                         "files_not_watched",
-                        format!("input files are not watched ({e}); cycles run on --interval and SIGHUP"),
+                        format!(
+                            "input files are not watched ({e}); cycles run on --interval and SIGHUP"
+                        ),
                         Map::new(),
                     ),
                 );
@@ -354,7 +356,13 @@ fn finished_event(cycle: &Cycle) -> Event {
             })
         })
         .collect();
-    let count = |status: &str| cycle.manifests.iter().filter(|m| m.status == status).count();
+    let count = |status: &str| {
+        cycle
+            .manifests
+            .iter()
+            .filter(|m| m.status == status)
+            .count()
+    };
     if let CycleEnd::Skipped(why) = &cycle.end {
         return note(
             "cycle_skipped",
@@ -406,8 +414,5 @@ fn note(event: &'static str, message: String, fields: Map<String, Value>) -> Eve
 }
 
 fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }

@@ -34,7 +34,11 @@ pub fn listen(stopper: Stopper) -> std::io::Result<()> {
                 match signal {
                     SIGHUP => stopper.wake.hangup(),
                     _ => {
-                        let name = if signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
+                        let name = if signal == SIGTERM {
+                            "SIGTERM"
+                        } else {
+                            "SIGINT"
+                        };
                         if stopper.wake.stop(name) {
                             crate::exec::interrupt::quit_now();
                         }

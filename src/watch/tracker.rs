@@ -122,7 +122,8 @@ impl Tracker {
     pub fn observe(&mut self, steps: &[StepResult], now: Instant) -> Vec<Observed> {
         let wall = SystemTime::now();
         let present: HashSet<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-        self.manifests.retain(|name, _| present.contains(name.as_str()));
+        self.manifests
+            .retain(|name, _| present.contains(name.as_str()));
         let seen = std::mem::take(&mut self.seen);
         let mut out = Vec::with_capacity(steps.len());
         for step in steps {
@@ -327,7 +328,10 @@ mod tests {
         assert_eq!(seen[0].failures, 1);
         assert!(seen[0].next_attempt.is_some());
         let reason = t.hold("web", now).unwrap_or_default();
-        assert!(reason.starts_with("waiting on `web`: it failed 1 time"), "{reason}");
+        assert!(
+            reason.starts_with("waiting on `web`: it failed 1 time"),
+            "{reason}"
+        );
         assert_eq!(t.hold("web", now + Duration::from_secs(31)), None);
         let seen = t.observe(&[step("web", Status::Changed)], now);
         assert_eq!((seen[0].failures, seen[0].next_attempt), (0, None));

@@ -95,7 +95,10 @@ impl Wake {
 
     /// Whether a stop was asked.
     pub fn stopping(&self) -> Option<&'static str> {
-        self.asked.lock().unwrap_or_else(PoisonError::into_inner).stop
+        self.asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stop
     }
 
     fn ask(&self, set: impl FnOnce(&mut Asked)) {
@@ -166,7 +169,10 @@ mod tests {
         let interval = Duration::from_secs(100);
         for _ in 0..200 {
             let d = jittered(interval, 0.1);
-            assert!(d >= Duration::from_secs(90) && d <= Duration::from_secs(110), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(90) && d <= Duration::from_secs(110),
+                "{d:?}"
+            );
         }
         assert_eq!(jittered(interval, 0.0), interval);
     }
