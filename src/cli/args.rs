@@ -413,8 +413,8 @@ pub struct WatchArgs {
     #[arg(long = "shutdown-grace", value_name = "DURATION", default_value = "30s", value_parser = super::values::duration)]
     pub shutdown_grace: Duration,
 
-    /// Run one cycle and exit: 0 nothing to do, 4 something changed, 1 something failed (as
-    /// `plan --detailed-exitcode`), for cron and systemd timers
+    /// Run one cycle and exit with the detailed exit codes of `plan`: 0 nothing to do, 4
+    /// something changed, 1 something failed (for cron and systemd timers)
     #[arg(long = "once")]
     pub once: bool,
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value, json};
 
+use super::board::{Board, CycleReport, CycleResult, ManifestReport};
 use super::tracker::{CycleGate, Observed, StepResult, Tracker};
 use super::wake::{Trigger, Wake, Woken, jittered};
 use crate::cli::WatchRequest;
@@ -89,8 +90,13 @@ pub struct Cycle {
 }
 
 /// The reconcile loop. Shared between the loop's thread and whatever triggers it.
+///
+/// What the endpoints (`--listen`) hook into: [`Loop::board`], where every cycle's report,
+/// the inputs' health and the loop's ticks are published, and [`Loop::reconcile_trigger`],
+/// which runs a cycle now. Take both before [`Loop::run`], which holds the loop's thread.
 pub struct Loop {
     settings: WatchRequest,
+    board: Arc<Board>,
     wake: Arc<Wake>,
     tracker: Mutex<Tracker>,
     /// A cycle is running (the grace after SIGTERM is for it).
@@ -103,11 +109,19 @@ impl Loop {
     pub fn new(settings: WatchRequest) -> Loop {
         Loop {
             tracker: Mutex::new(Tracker::new(&settings)),
+            board: Arc::new(Board::new(settings.interval)),
             settings,
             wake: Arc::new(Wake::default()),
             running: Arc::new(AtomicBool::new(false)),
             cancel: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The board the loop publishes to: each cycle's report ([`Board::record`]), whether
+    /// the inputs load ([`Board::inputs`]) and that it is alive ([`Board::tick`]: while it
+    /// waits, at least every half `--interval`; while a cycle runs, as often).
+    pub fn board(&self) -> Arc<Board> {
+        Arc::clone(&self.board)
     }
 
     /// A function that asks for a cycle now (what `POST /reconcile` calls): the loop runs
@@ -139,6 +153,7 @@ impl Loop {
                 ),
             );
         }
+        self.heartbeat();
         let mut loaded = self.load(driver, 0);
         if self.settings.once {
             if !loaded {
@@ -192,13 +207,61 @@ impl Loop {
                 Some(at) if at < next_interval => (at, Trigger::Retry),
                 _ => (next_interval, Trigger::Interval),
             };
-            woken = self.wake.wait(timer, why);
+            woken = self.idle(timer, why);
         }
+    }
+
+    /// Waits for a trigger, or until `timer` (then `why` is the trigger), ticking the
+    /// board meanwhile.
+    fn idle(&self, timer: Instant, why: Trigger) -> Woken {
+        let slice = self.tick_every();
+        loop {
+            self.board.tick();
+            let until = Instant::now()
+                .checked_add(slice)
+                .map_or(timer, |t| t.min(timer));
+            if let Some(woken) = self.wake.wait(until) {
+                return woken;
+            }
+            if Instant::now() >= timer {
+                return Woken::Cycle {
+                    trigger: why,
+                    reload: false,
+                };
+            }
+        }
+    }
+
+    /// How often the board is ticked: half the interval (the board counts the loop live
+    /// for twice the interval after a tick), at most every 10 s.
+    fn tick_every(&self) -> Duration {
+        (self.settings.interval / 2).clamp(Duration::from_millis(10), Duration::from_secs(10))
+    }
+
+    /// Ticks the board while a cycle runs: a long apply is no dead loop.
+    fn heartbeat(&self) {
+        let (board, running, every) = (
+            Arc::clone(&self.board),
+            Arc::clone(&self.running),
+            self.tick_every(),
+        );
+        let _ = std::thread::Builder::new()
+            .name("ordo-heartbeat".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(every);
+                    if running.load(Ordering::SeqCst) {
+                        board.tick();
+                    }
+                }
+            });
     }
 
     /// Loads the inputs; says so when they do not load (the last good ones keep running).
     fn load(&self, driver: &mut dyn Driver, cycle: u64) -> bool {
-        match driver.load() {
+        let loaded = driver.load();
+        self.board.inputs(loaded.as_ref().err().cloned());
+        match loaded {
             Ok(()) => {
                 if cycle > 0 {
                     driver.emit(
@@ -311,7 +374,42 @@ impl Loop {
             manifests,
         };
         driver.emit(number, &finished_event(&cycle));
+        self.board.record(report(&cycle));
         cycle
+    }
+}
+
+/// A cycle as the board keeps it. An interrupted cycle (ordo is stopping) counts as
+/// failed, its interrupted manifests as skipped.
+fn report(cycle: &Cycle) -> CycleReport {
+    CycleReport {
+        number: cycle.number,
+        started: cycle.started,
+        duration: cycle.duration,
+        result: match &cycle.end {
+            CycleEnd::Unchanged => CycleResult::Unchanged,
+            CycleEnd::Changed => CycleResult::Changed,
+            CycleEnd::Failed | CycleEnd::Interrupted => CycleResult::Failed,
+            CycleEnd::Skipped(why) => CycleResult::Skipped(why.clone()),
+        },
+        manifests: cycle
+            .manifests
+            .iter()
+            .map(|m| ManifestReport {
+                name: crate::manifest::split_instance(&m.name).0.to_string(),
+                host: m.host.clone(),
+                status: match m.status {
+                    "interrupted" => "skipped",
+                    other => other,
+                }
+                .to_string(),
+                reason: m.reason.clone(),
+                failures: m.failures,
+                next_attempt: m.next_attempt,
+                drift_detected: m.drift_detected,
+                drift_corrected: m.drift_corrected,
+            })
+            .collect(),
     }
 }
 
@@ -415,4 +513,62 @@ fn note(event: &'static str, message: String, fields: Map<String, Value>) -> Eve
 
 fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observed(name: &str, host: Option<&str>, status: &'static str) -> Observed {
+        Observed {
+            name: name.into(),
+            host: host.map(str::to_string),
+            status,
+            reason: None,
+            failures: 0,
+            next_attempt: None,
+            backoff: None,
+            drift_detected: false,
+            drift_corrected: false,
+        }
+    }
+
+    fn cycle(end: CycleEnd, manifests: Vec<Observed>) -> Cycle {
+        Cycle {
+            number: 7,
+            trigger: Trigger::Interval,
+            started: SystemTime::now(),
+            duration: Duration::from_millis(5),
+            end,
+            manifests,
+        }
+    }
+
+    #[test]
+    fn the_board_gets_manifest_names_without_their_host_and_no_interrupted_status() {
+        let c = cycle(
+            CycleEnd::Interrupted,
+            vec![
+                observed("web@h1", Some("h1"), "changed"),
+                observed("db", None, "interrupted"),
+            ],
+        );
+        let r = report(&c);
+        assert_eq!((r.number, r.result), (7, CycleResult::Failed));
+        assert_eq!(r.manifests[0].name, "web");
+        assert_eq!(r.manifests[0].host.as_deref(), Some("h1"));
+        assert_eq!(r.manifests[1].status, "skipped");
+    }
+
+    #[test]
+    fn once_exits_0_4_1_as_plan_detailed_exitcode() {
+        let code = |end, status| once_code(&cycle(end, vec![observed("a", None, status)]));
+        assert_eq!(code(CycleEnd::Unchanged, "unchanged"), 0);
+        assert_eq!(code(CycleEnd::Unchanged, "drift"), 4);
+        assert_eq!(code(CycleEnd::Unchanged, "flapping"), 4);
+        assert_eq!(code(CycleEnd::Changed, "changed"), 4);
+        assert_eq!(code(CycleEnd::Failed, "failed"), 1);
+        assert_eq!(code(CycleEnd::Skipped("locked".into()), "unchanged"), 0);
+        assert_eq!(code(CycleEnd::Interrupted, "interrupted"), 130);
+    }
 }

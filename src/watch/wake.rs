@@ -106,13 +106,13 @@ impl Wake {
         self.bell.notify_all();
     }
 
-    /// Waits until something is asked, or until `timer` (then `on_timer` is why), and says
-    /// what to do. A stop wins over everything; a file change reloads first.
-    pub fn wait(&self, timer: Instant, on_timer: Trigger) -> Woken {
+    /// Waits until something is asked, or until `until` (then `None`), and says what to
+    /// do. A stop wins over everything; a file change reloads first.
+    pub fn wait(&self, until: Instant) -> Option<Woken> {
         let mut asked = self.asked.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if let Some(signal) = asked.stop {
-                return Woken::Stop(signal);
+                return Some(Woken::Stop(signal));
             }
             let reload = std::mem::take(&mut asked.files);
             let trigger = if std::mem::take(&mut asked.hangup) {
@@ -125,15 +125,11 @@ impl Wake {
                 None
             };
             if let Some(trigger) = trigger {
-                return Woken::Cycle { trigger, reload };
+                return Some(Woken::Cycle { trigger, reload });
             }
-            let now = Instant::now();
-            let Some(left) = timer.checked_duration_since(now).filter(|d| !d.is_zero()) else {
-                return Woken::Cycle {
-                    trigger: on_timer,
-                    reload: false,
-                };
-            };
+            let left = until
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())?;
             asked = self
                 .bell
                 .wait_timeout(asked, left)
@@ -183,27 +179,29 @@ mod tests {
         wake.files_changed();
         let far = Instant::now() + Duration::from_secs(3600);
         assert_eq!(
-            wake.wait(far, Trigger::Interval),
-            Woken::Cycle {
+            wake.wait(far),
+            Some(Woken::Cycle {
                 trigger: Trigger::Files,
                 reload: true
-            }
+            })
         );
         wake.hangup();
         assert!(!wake.stop("SIGTERM"));
-        assert_eq!(wake.wait(far, Trigger::Interval), Woken::Stop("SIGTERM"));
+        assert_eq!(wake.wait(far), Some(Woken::Stop("SIGTERM")));
         assert!(wake.stop("SIGINT"));
     }
 
     #[test]
-    fn the_timer_fires_when_nothing_is_asked() {
+    fn the_wait_ends_at_its_deadline_when_nothing_is_asked() {
         let wake = Wake::default();
+        assert_eq!(wake.wait(Instant::now()), None);
+        wake.request();
         assert_eq!(
-            wake.wait(Instant::now(), Trigger::Retry),
-            Woken::Cycle {
-                trigger: Trigger::Retry,
+            wake.wait(Instant::now()),
+            Some(Woken::Cycle {
+                trigger: Trigger::Request,
                 reload: false
-            }
+            })
         );
     }
 }
