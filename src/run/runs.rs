@@ -251,7 +251,7 @@ pub(super) fn run_with(
             baseline: compared
                 .baselines
                 .get(m.index)
-                .copied()
+                .cloned()
                 .unwrap_or(Baseline::New),
         })
         .collect();
