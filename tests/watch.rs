@@ -569,6 +569,18 @@ fn an_edited_input_file_starts_a_cycle_with_the_new_inputs() {
     });
     assert_eq!(manifest(&cycle, "a")["status"], "changed", "{cycle}");
     assert_eq!(t.read("a.txt"), "edited");
+    // A manifest changed, no handler: the compiled handlers serve again.
+    let loaded = w.wait_for(0, "inputs_loaded", |e| e["event"] == "inputs_loaded");
+    assert_eq!(loaded["handlers_compiled"], false, "{loaded}");
+    // A handler changed: compiled again.
+    let before = w.events().len();
+    std::fs::write(
+        t.path().join("keep.rhai"),
+        format!("{KEEP}\n// a comment\n"),
+    )
+    .unwrap();
+    let loaded = w.wait_for(before, "inputs_loaded", |e| e["event"] == "inputs_loaded");
+    assert_eq!(loaded["handlers_compiled"], true, "{loaded}");
     // What handlers write beside the manifests starts no cycle.
     let before = w.events().len();
     std::fs::write(t.path().join("notes.txt"), "x").unwrap();
@@ -675,5 +687,39 @@ fn a_manifest_in_backoff_is_waiting_its_dependents_wait_with_it_and_the_rest_goe
         .find(|e| e["event"] == "manifest_finished" && e["name"] == "bad" && e["cycle"] == 2)
         .unwrap();
     assert_eq!(skipped["status"], "skipped");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn a_changed_imported_module_is_used_by_the_next_cycle() {
+    // The engine caches imported modules: a changed module must build a new one.
+    let t = Test::new()
+        .handler("lib/text.rhai", "fn greeting() { \"hello\" }\n")
+        .handler(
+            "say.rhai",
+            r#"
+import "lib/text" as text;
+register("Say", "^1");
+permissions(["file:read", "file:write"]);
+fn check(m) { let f = path::join(m.dir, "said.txt"); !file::exists(f) || file::read(f) != text::greeting() }
+fn apply(m) { file::write(path::join(m.dir, "said.txt"), text::greeting()); }
+"#,
+        )
+        .manifest("m.yaml", "kind: Say\nversion: v1\nmetadata: {name: s}\nspec: {}\n");
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    assert_eq!(t.read("said.txt"), "hello");
+    let before = w.events().len();
+    std::fs::write(
+        t.path().join("lib/text.rhai"),
+        "fn greeting() { \"bonjour\" }\n",
+    )
+    .unwrap();
+    let loaded = w.wait_for(before, "inputs_loaded", |e| e["event"] == "inputs_loaded");
+    assert_eq!(loaded["handlers_compiled"], true, "{loaded}");
+    w.wait_for(before, "the cycle after the change", |e| {
+        e["event"] == "cycle_finished" && e["trigger"] == "files"
+    });
+    assert_eq!(t.read("said.txt"), "bonjour");
     assert_eq!(w.stop(), Some(0));
 }

@@ -25,8 +25,11 @@ use crate::script::{ImportResolver, ImportRoot};
 /// Everything loaded and checked: what a command works on.
 pub(super) struct World {
     pub manifests: Vec<Manifest>,
-    pub engine: Engine,
-    pub registry: HandlerRegistry,
+    /// Shared with the next load when the handler files are the same (`ordo watch`).
+    pub engine: Arc<Engine>,
+    pub registry: Arc<HandlerRegistry>,
+    /// What the engine and the handlers were built from (see [`handler_fingerprint`]).
+    pub handler_fingerprint: String,
     /// Manifest index → handler index.
     pub handlers: Vec<usize>,
     pub graph: Graph,
@@ -39,6 +42,17 @@ pub(super) struct World {
 }
 
 pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
+    load_reusing(config, project, None)
+}
+
+/// [`load`], reusing the engine and the compiled handlers of `last` (the last load that
+/// succeeded) when the handler files are what they were then: `ordo watch` loads again
+/// after each change, and a changed manifest or values file recompiles no handler.
+pub(super) fn load_reusing(
+    config: &Config,
+    project: &Project,
+    last: Option<&World>,
+) -> Result<World, Error> {
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut loaded = crate::manifest::load_except(
         &config.manifests,
@@ -152,25 +166,33 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         }
     }
     super::warn(config, &warnings);
-    let roots: HashMap<String, ImportRoot> = found
-        .iter()
-        .map(|f| {
-            let dir = f
-                .source
-                .dir()
-                .canonicalize()
-                .unwrap_or_else(|_| f.root.clone());
-            (
-                f.source.name().to_string(),
-                ImportRoot {
-                    root: f.root.clone(),
-                    dir,
-                },
-            )
-        })
-        .collect();
-    let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots));
-    let registry = HandlerRegistry::load(&engine, &found, &config.limits, &mut handler_errors);
+    let fingerprint = handler_fingerprint(&src_dirs, &found);
+    let (engine, registry) = match last.filter(|w| w.handler_fingerprint == fingerprint) {
+        Some(last) => (Arc::clone(&last.engine), Arc::clone(&last.registry)),
+        None => {
+            let roots: HashMap<String, ImportRoot> = found
+                .iter()
+                .map(|f| {
+                    let dir = f
+                        .source
+                        .dir()
+                        .canonicalize()
+                        .unwrap_or_else(|_| f.root.clone());
+                    (
+                        f.source.name().to_string(),
+                        ImportRoot {
+                            root: f.root.clone(),
+                            dir,
+                        },
+                    )
+                })
+                .collect();
+            let engine = crate::stdlib::engine(&config.limits, ImportResolver::new(roots));
+            let registry =
+                HandlerRegistry::load(&engine, &found, &config.limits, &mut handler_errors);
+            (Arc::new(engine), Arc::new(registry))
+        }
+    };
     let broken_handlers = !handler_errors.is_empty();
     diagnostics.extend(handler_errors.into_iter().map(|e| e.into_diagnostic()));
 
@@ -244,6 +266,7 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
         manifests,
         engine,
         registry,
+        handler_fingerprint: fingerprint,
         handlers,
         graph,
         values: Arc::new(values),
@@ -254,6 +277,39 @@ pub(super) fn load(config: &Config, project: &Project) -> Result<World, Error> {
             .map(|h| (h.name.clone(), Arc::new(inventory::instance_host(h))))
             .collect(),
     })
+}
+
+/// What the engine and the handlers are built from: each handler found (its name, where it
+/// comes from, its text) and every `*.rhai` file below the handler directories (the
+/// modules they import), with their hashes. The engine caches imported modules, so a
+/// changed module counts as much as a changed handler.
+fn handler_fingerprint(src_dirs: &[PathBuf], found: &[crate::handler::Found]) -> String {
+    let mut text = String::new();
+    for f in found {
+        text.push_str(&format!(
+            "{}\t{:?}\t{}\n",
+            f.source.name(),
+            f.origin,
+            crate::stdlib::sha256_hex(f.source.text().as_bytes())
+        ));
+    }
+    let mut modules: Vec<(PathBuf, String)> = src_dirs
+        .iter()
+        .flat_map(|dir| walkdir::WalkDir::new(dir).follow_links(false))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rhai"))
+        .map(|e| {
+            let hash = std::fs::read(e.path())
+                .map(|bytes| crate::stdlib::sha256_hex(&bytes))
+                .unwrap_or_default();
+            (e.path().to_path_buf(), hash)
+        })
+        .collect();
+    modules.sort();
+    for (path, hash) in modules {
+        text.push_str(&format!("{}\t{hash}\n", path.display()));
+    }
+    crate::stdlib::sha256_hex(text.as_bytes())
 }
 
 /// Each manifest of the environment against its handler's `schema` (DESIGN §11), defaults

@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::events::{EventSink, secrets::masked};
 use crate::exec::Gate;
 use crate::manifest::Action;
-use crate::watch::{Driver, Loop, RunOutcome, StepResult};
+use crate::watch::{Driver, Loaded, Loop, RunOutcome, StepResult};
 
 /// Runs `ordo watch`; `Ok` holds the exit code.
 pub(super) fn watch(config: &mut Config) -> Result<i32, Error> {
@@ -88,13 +88,18 @@ impl ProjectDriver<'_> {
 }
 
 impl Driver for ProjectDriver<'_> {
-    fn load(&mut self) -> Result<(), String> {
+    fn load(&mut self) -> Result<Loaded, String> {
         self.given.restore(self.config);
         let project = super::locate_project(self.config).map_err(|e| self.text(&e))?;
-        let world = super::load::load(self.config, &project).map_err(|e| self.text(&e))?;
+        let world = super::load::load_reusing(self.config, &project, self.world.as_ref())
+            .map_err(|e| self.text(&e))?;
+        let handlers_compiled = self
+            .world
+            .as_ref()
+            .is_none_or(|last| !Arc::ptr_eq(&last.registry, &world.registry));
         self.project_file = Some(project.root.join("ordo.yaml")).filter(|f| f.is_file());
         self.world = Some(world);
-        Ok(())
+        Ok(Loaded { handlers_compiled })
     }
 
     fn inputs(&self) -> Vec<PathBuf> {

@@ -28,7 +28,7 @@ use crate::exec::Gate;
 /// What the loop needs from the rest of ordo: load the inputs, run a cycle, say things.
 pub trait Driver {
     /// Loads the inputs (again). `Err`: why they do not load, masked, for people.
-    fn load(&mut self) -> Result<(), String>;
+    fn load(&mut self) -> Result<Loaded, String>;
     /// The files and directories whose change loads the inputs again.
     fn inputs(&self) -> Vec<PathBuf>;
     /// One run over the last inputs that loaded: `check`, then `apply` where work is
@@ -36,6 +36,14 @@ pub trait Driver {
     fn run(&mut self, cycle: u64, gate: &dyn Gate, cancel: &Arc<AtomicBool>) -> RunOutcome;
     /// Hands a watch event to the reporter; JSON lines carry `cycle`.
     fn emit(&self, cycle: u64, event: &Event);
+}
+
+/// What loading the inputs did.
+#[derive(Clone, Copy, Debug)]
+pub struct Loaded {
+    /// The engine was built and the handlers compiled anew (a handler file changed, or it
+    /// is the first load); otherwise the last ones serve again.
+    pub handlers_compiled: bool,
 }
 
 /// What a cycle's run came to.
@@ -262,11 +270,20 @@ impl Loop {
         let loaded = driver.load();
         self.board.inputs(loaded.as_ref().err().cloned());
         match loaded {
-            Ok(()) => {
+            Ok(loaded) => {
                 if cycle > 0 {
+                    let handlers = if loaded.handlers_compiled {
+                        "handlers compiled again"
+                    } else {
+                        "handlers unchanged, not compiled again"
+                    };
                     driver.emit(
                         cycle,
-                        &note("inputs_loaded", "inputs loaded".into(), Map::new()),
+                        &note(
+                            "inputs_loaded",
+                            format!("inputs loaded ({handlers})"),
+                            fields([("handlers_compiled", json!(loaded.handlers_compiled))]),
+                        ),
                     );
                 }
                 true
