@@ -723,3 +723,31 @@ fn apply(m) { file::write(path::join(m.dir, "said.txt"), text::greeting()); }
     assert_eq!(t.read("said.txt"), "bonjour");
     assert_eq!(w.stop(), Some(0));
 }
+
+#[test]
+fn secrets_are_masked_in_what_the_loop_reports() {
+    // `bad` fails with the secret in its error; the cycle's report and the run's events
+    // carry it masked.
+    let t = Test::new()
+        .handler("keep.rhai", KEEP)
+        .file(
+            "values.yaml",
+            "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: pw, defaultValue: s3cr3t-pw, secret: true}\n",
+        )
+        .manifest(
+            "m.yaml",
+            &keep("bad", "file: b.txt, text: x, needs: !Value pw", ""),
+        );
+    let w = Watching::start(&t, &["--interval", "1h", "-f", "values.yaml"]);
+    let cycle = w.finished(1);
+    let bad = manifest(&cycle, "bad");
+    assert_eq!(bad["status"], "failed");
+    let reason = bad["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("***") && !reason.contains("s3cr3t"),
+        "{reason}"
+    );
+    let all: String = w.events().iter().map(Value::to_string).collect();
+    assert!(!all.contains("s3cr3t"), "{all}");
+    assert_eq!(w.stop(), Some(0));
+}
