@@ -581,6 +581,9 @@ fn an_edited_input_file_starts_a_cycle_with_the_new_inputs() {
     .unwrap();
     let loaded = w.wait_for(before, "inputs_loaded", |e| e["event"] == "inputs_loaded");
     assert_eq!(loaded["handlers_compiled"], true, "{loaded}");
+    w.wait_for(before, "the cycle after the handler change", |e| {
+        e["event"] == "cycle_finished"
+    });
     // What handlers write beside the manifests starts no cycle.
     let before = w.events().len();
     std::fs::write(t.path().join("notes.txt"), "x").unwrap();
@@ -616,7 +619,15 @@ fn an_input_error_while_watching_keeps_the_last_good_inputs_until_it_is_fixed() 
             .contains("the last inputs that loaded keep running"),
         "{failed}"
     );
-    // The last good graph keeps running: drift is still corrected.
+    // The change's own cycle runs on the last good graph; then drift is still corrected.
+    let events = w.events();
+    let at = events
+        .iter()
+        .position(|e| e["event"] == "inputs_failed")
+        .unwrap();
+    w.wait_for(at, "the cycle after the broken edit", |e| {
+        e["event"] == "cycle_finished"
+    });
     std::fs::write(t.path().join("a.txt"), "changed by hand").unwrap();
     let cycle = w.hup();
     assert_eq!(manifest(&cycle, "a")["drift_corrected"], true, "{cycle}");
