@@ -4,6 +4,7 @@
 //!
 //! - [`cli`]: arguments → checked configuration
 //! - [`project`]: the project root, `ordo.yaml`, where the state lives
+//! - [`sources`]: manifests and handlers from git and URLs, the cache, `ordo.lock`
 //! - [`manifest`]: YAML files → documents with source locations → manifests
 //! - [`inventory`]: the hosts of `kind: Inventory` documents and `-i` files, host patterns
 //! - [`handler`]: handler discovery, registration, version resolution, bundled handlers
@@ -45,8 +46,9 @@
 //! | 9     | `target`                                                     |
 //! | 10    | `events`                                                     |
 //! | 11    | `inventory`, `project`                                       |
-//! | 12    | `manifest`                                                   |
-//! | 13–16 | leaves: `error`; `diagnostic`, `digest`, `input`, `units`; `source`; `paths` |
+//! | 12    | `sources`                                                    |
+//! | 13    | `manifest`                                                   |
+//! | 14–17 | leaves: `error`; `diagnostic`, `digest`, `input`, `units`; `source`; `paths` |
 //!
 //! So the stdlib is built on the script stage (the call context, the permission types,
 //! the variables) and never the reverse: `script` builds the sandbox and
@@ -73,6 +75,7 @@ pub mod report;
 mod run;
 pub mod script;
 pub mod source;
+pub mod sources;
 pub mod state;
 pub mod stdlib;
 pub mod target;

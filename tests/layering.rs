@@ -32,6 +32,8 @@ const LAYERS: &[&[&str]] = &[
     &["target"],
     &["events"],
     &["inventory", "project"],
+    // git and URL sources, the cache, ordo.lock: below the project file that lists them.
+    &["sources"],
     &["manifest"],
     // Small shared leaves.
     &["error"],

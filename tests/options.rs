@@ -36,6 +36,14 @@ const RUN: &[&str] = &[
     "--timeout",
     "--max-operations",
 ];
+const SOURCE: &[&str] = &[
+    "--locked",
+    "--offline",
+    "--frozen",
+    "--allow-file-sources",
+    "--allow-source",
+    "--require-digest",
+];
 const OWN: &[&str] = &[
     "--prune",
     "--delete",
@@ -117,7 +125,7 @@ fn check(command: &str, uses: &[&[&str]], own: &[&str]) {
 }
 
 fn all_known() -> Vec<&'static str> {
-    [LOAD, SELECT, OUTPUT, RUN, OWN].concat()
+    [LOAD, SELECT, OUTPUT, RUN, SOURCE, OWN].concat()
 }
 
 #[test]
@@ -215,6 +223,18 @@ fn schema_offers_where_handlers_are_only() {
 fn new_offers_where_handlers_are_and_handler_its_force() {
     check("new manifest", &[&["--manifest", "--src"]], &[]);
     check("new handler", &[&["--manifest", "--src"]], &["--force"]);
+}
+
+#[test]
+fn sources_offers_the_source_flags_the_project_and_its_output() {
+    for command in [
+        "sources fetch",
+        "sources update",
+        "sources list",
+        "sources verify",
+    ] {
+        check(command, &[SOURCE, &["--manifest", "--output"]], &[]);
+    }
 }
 
 #[test]

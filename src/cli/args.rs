@@ -69,6 +69,89 @@ pub enum Command {
     /// Run handler tests (`*.test.yaml`): each case's manifest through its handler, with
     /// shell, HTTP, environment, values, prompts and time mocked
     Test(TestArgs),
+    /// Sources from git and URLs: `fetch` them into the cache and pin them in ordo.lock,
+    /// `update` moves pinned branches, `list`, `verify` the cached trees
+    Sources(SourcesArgs),
+}
+
+/// How sources from git and URLs are resolved (DESIGN.md §15). Every command that loads
+/// sources flattens it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SourceArgs {
+    /// Fail if ordo.lock lacks a source or would change
+    #[arg(long = "locked", global = true)]
+    pub locked: bool,
+
+    /// Never touch the network: sources come from the cache only
+    #[arg(long = "offline", global = true)]
+    pub offline: bool,
+
+    /// Both --locked and --offline
+    #[arg(long = "frozen", global = true)]
+    pub frozen: bool,
+
+    /// Allow local git repositories (`git+file://...`)
+    #[arg(long = "allow-file-sources", global = true)]
+    pub allow_file_sources: bool,
+
+    /// Allow sources only from hosts (or whole addresses) matching this glob; repeatable
+    #[arg(long = "allow-source", value_name = "PATTERN", global = true)]
+    pub allow_source: Vec<String>,
+
+    /// Refuse addresses that do not pin their content (`?sha256=`, or `?ref=` a full commit id)
+    #[arg(long = "require-digest", global = true)]
+    pub require_digest: bool,
+}
+
+impl SourceArgs {
+    /// The policy these flags ask for.
+    pub fn policy(&self) -> crate::sources::Policy {
+        crate::sources::Policy {
+            locked: self.locked || self.frozen,
+            offline: self.offline || self.frozen,
+            allow_file_sources: self.allow_file_sources,
+            allow_source: self.allow_source.clone(),
+            require_digest: self.require_digest,
+        }
+    }
+}
+
+/// `sources`: the project's sources, its ordo.lock and the cache.
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    #[command(subcommand)]
+    pub action: SourcesAction,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// A manifest file or directory, to locate the project (and its ordo.lock) by [default: .]
+    #[arg(short = 'm', long = "manifest", value_name = "PATH", global = true, value_parser = super::values::Utf8Path)]
+    pub manifests: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", global = true)]
+    pub output: Option<OutputFormat>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesAction {
+    /// Resolve the sources, fill the cache and pin them in ordo.lock [default: those ordo.lock lists]
+    Fetch {
+        /// Addresses to fetch (`git+https://host/repo.git//dir?ref=v1`, `https://host/f.yaml?sha256=HEX`)
+        #[arg(value_name = "ADDRESS")]
+        addresses: Vec<String>,
+    },
+    /// Resolve the refs again and pin what they name now: the only way a pinned branch moves
+    Update {
+        /// The sources to update, by name [default: all of ordo.lock]
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// List the sources of ordo.lock: name, pinned commit or digest, cached or not, address
+    List,
+    /// Hash every cached tree again and compare it with ordo.lock
+    Verify,
 }
 
 /// `test`: which test files, which cases, how to run and report them.

@@ -477,6 +477,7 @@ impl Config {
                 )
             }
             Command::State(_)
+            | Command::Sources(_)
             | Command::Completions(_)
             | Command::Man(_)
             | Command::Schema(_)

@@ -7,6 +7,7 @@ mod values;
 
 pub use args::{
     Cli, ColorChoice, Command, DriftPolicy, GraphFormat, HandlerDirsArgs, InitArgs, NewArgs,
-    NewWhat, OutputFormat, SchemaArgs, StateAction, StateArgs,
+    NewWhat, OutputFormat, SchemaArgs, SourceArgs, SourcesAction, SourcesArgs, StateAction,
+    StateArgs,
 };
 pub use config::{CommandKind, Config, TestRequest, UsageError, WatchRequest};

@@ -70,6 +70,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<(), i32> {
         crate::cli::Command::Schema(a) => return author::schema(a),
         crate::cli::Command::New(a) => return author::new(a),
         crate::cli::Command::Init(a) => return author::init(a),
+        crate::cli::Command::Sources(a) => return sources::sources(a),
         _ => {}
     }
     if let crate::cli::Command::State(args) = cli.command {
@@ -261,6 +262,7 @@ mod lint;
 mod load;
 mod rollback;
 mod runs;
+mod sources;
 mod state;
 mod test;
 mod trees;

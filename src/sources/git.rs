@@ -1,0 +1,224 @@
+//! The system `git`, run so that a fetched repository cannot run code or read ours.
+//!
+//! Every call: `GIT_TERMINAL_PROMPT=0` (no password prompt hangs a run), no system config
+//! (`GIT_CONFIG_NOSYSTEM`; the user's global config stays, for credential helpers and
+//! `insteadOf`, as Terraform does), hooks off (`core.hooksPath=/dev/null`: no
+//! `reference-transaction` hook in a mirror runs), submodules off, `core.fsmonitor` off,
+//! only the protocols the address may use (`GIT_ALLOW_PROTOCOL`; `file` only with
+//! `--allow-file-sources`, and `protocol.file.allow=never` otherwise), variables such as
+//! `GIT_DIR` from the caller's environment removed, and a time limit. Arguments that come
+//! from an address were validated by [`super::address`] and follow `--` or `--end-of-options`
+//! where git accepts it. Trees are never checked out: [`Git::archive`] reads a commit out of
+//! the bare mirror.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How git is run for one [`super::Sources`].
+#[derive(Clone, Debug)]
+pub struct Git {
+    /// Whether `file://` repositories may be read.
+    pub allow_file: bool,
+    /// The limit on one git command.
+    pub timeout: Duration,
+}
+
+/// The environment of a caller that would steer git elsewhere.
+const CLEARED: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_CONFIG",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT",
+    "GIT_NAMESPACE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_TEMPLATE_DIR",
+];
+
+impl Git {
+    fn command(&self, git_dir: Option<&Path>) -> Command {
+        let mut cmd = Command::new("git");
+        for var in CLEARED {
+            cmd.env_remove(var);
+        }
+        let protocols = if self.allow_file {
+            "https:ssh:http:file"
+        } else {
+            "https:ssh:http"
+        };
+        cmd.env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_ALLOW_PROTOCOL", protocols)
+            .env("LC_ALL", "C")
+            .args(["-c", "core.hooksPath=/dev/null"])
+            .args(["-c", "core.fsmonitor=false"])
+            .args(["-c", "submodule.recurse=false"])
+            .args(["-c", "fetch.recurseSubmodules=false"])
+            .args(["-c", "protocol.ext.allow=never"])
+            .args([
+                "-c",
+                if self.allow_file {
+                    "protocol.file.allow=always"
+                } else {
+                    "protocol.file.allow=never"
+                },
+            ])
+            .stdin(Stdio::null());
+        if let Some(dir) = git_dir {
+            cmd.arg("--git-dir").arg(dir);
+        }
+        cmd
+    }
+
+    /// A new bare repository at `dir`, with no hooks from a template.
+    pub fn init_bare(&self, dir: &Path) -> Result<(), String> {
+        let mut cmd = self.command(None);
+        cmd.args(["init", "--bare", "--quiet", "--template="])
+            .arg(dir);
+        self.run(cmd, None).map(|_| ())
+    }
+
+    /// Fetches every branch and tag of `url` (and its `HEAD`, as `refs/ordo/head`) into the
+    /// bare mirror `dir`, replacing what the mirror had.
+    pub fn fetch_all(&self, dir: &Path, url: &str) -> Result<(), String> {
+        let mut cmd = self.command(Some(dir));
+        cmd.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--prune",
+            "--force",
+            "--no-recurse-submodules",
+            "--",
+            url,
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+            "+HEAD:refs/ordo/head",
+        ]);
+        self.run(cmd, None).map(|_| ())
+    }
+
+    /// Fetches one commit by its id (for a commit no branch or tag reaches any more).
+    pub fn fetch_commit(&self, dir: &Path, url: &str, commit: &str) -> Result<(), String> {
+        let mut cmd = self.command(Some(dir));
+        cmd.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-recurse-submodules",
+            "--",
+            url,
+            commit,
+        ]);
+        self.run(cmd, None).map(|_| ())
+    }
+
+    /// The commit a full ref name (`refs/tags/v1`) or a commit id names in the mirror.
+    pub fn resolve(&self, dir: &Path, name: &str) -> Option<String> {
+        let mut cmd = self.command(Some(dir));
+        cmd.args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+            .arg(format!("{name}^{{commit}}"));
+        let out = self.run(cmd, None).ok()?;
+        let text = String::from_utf8_lossy(&out).trim().to_string();
+        super::address::is_full_commit(&text).then_some(text)
+    }
+
+    /// The branches and tags of the mirror, for "unknown ref" errors.
+    pub fn refs(&self, dir: &Path) -> Vec<String> {
+        let mut cmd = self.command(Some(dir));
+        cmd.args([
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/heads",
+            "refs/tags",
+        ]);
+        let out = self.run(cmd, None).unwrap_or_default();
+        String::from_utf8_lossy(&out)
+            .lines()
+            .map(|l| {
+                l.strip_prefix("refs/heads/")
+                    .or_else(|| l.strip_prefix("refs/tags/"))
+                    .unwrap_or(l)
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// Writes `git archive` of `commit` (only `subdir`, when given) as a tar to `out`.
+    pub fn archive(
+        &self,
+        dir: &Path,
+        commit: &str,
+        subdir: Option<&str>,
+        out: &Path,
+    ) -> Result<(), String> {
+        let file =
+            std::fs::File::create(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+        let mut cmd = self.command(Some(dir));
+        cmd.args(["archive", "--format=tar", commit]);
+        if let Some(sub) = subdir {
+            cmd.arg("--").arg(sub);
+        }
+        self.run(cmd, Some(file)).map(|_| ())
+    }
+
+    /// Runs `cmd`, its output to `stdout` or collected; an error holds git's message.
+    fn run(&self, mut cmd: Command, stdout: Option<std::fs::File>) -> Result<Vec<u8>, String> {
+        let piped = stdout.is_none();
+        cmd.stdout(stdout.map_or_else(Stdio::piped, Stdio::from))
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| format!("cannot run git: {e}"))?;
+        let out_reader = child.stdout.take().map(|mut s| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = s.read_to_end(&mut buf);
+                buf
+            })
+        });
+        let err_reader = child.stderr.take().map(|s| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = s.take(64 * 1024).read_to_end(&mut buf);
+                buf
+            })
+        });
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "git did not finish within {} s",
+                        self.timeout.as_secs()
+                    ));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => return Err(format!("waiting for git: {e}")),
+            }
+        };
+        let out = out_reader.and_then(|t| t.join().ok()).unwrap_or_default();
+        let err = err_reader.and_then(|t| t.join().ok()).unwrap_or_default();
+        if status.success() {
+            return Ok(if piped { out } else { Vec::new() });
+        }
+        let err = String::from_utf8_lossy(&err);
+        let message = err
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(if message.is_empty() {
+            format!("git failed ({status})")
+        } else {
+            message
+        })
+    }
+}
