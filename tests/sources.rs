@@ -623,3 +623,261 @@ fn two_concurrent_fetches_of_one_source_both_succeed_with_one_intact_entry() {
     t.run(&["sources", "verify"]).code(0).stdout_has("intact");
     assert!(locked(&t, &address, "commit").is_some());
 }
+
+// ---------------------------------------------------------------------------------------
+// Downloads: files and archives from an HTTP server on 127.0.0.1.
+
+use common::http::FileServer;
+
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One tar entry, its header written by hand: names and types the `tar` crate's builder
+/// refuses (`../x`, `/etc/x`, devices) get in, and the size may lie.
+fn raw(out: &mut Vec<u8>, name: &str, kind: tar::EntryType, link: &str, data: &[u8], size: u64) {
+    let mut header = tar::Header::new_old();
+    {
+        let old = header.as_old_mut();
+        old.name[..name.len()].copy_from_slice(name.as_bytes());
+        old.linkname[..link.len()].copy_from_slice(link.as_bytes());
+    }
+    header.set_entry_type(kind);
+    header.set_mode(0o644);
+    header.set_size(size);
+    header.set_cksum();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+}
+
+fn file(out: &mut Vec<u8>, name: &str, data: &str) {
+    raw(
+        out,
+        name,
+        tar::EntryType::Regular,
+        "",
+        data.as_bytes(),
+        data.len() as u64,
+    );
+}
+
+fn finish(mut out: Vec<u8>) -> Vec<u8> {
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn a_file_and_an_archive_are_verified_pinned_and_unpacked() {
+    let t = lab();
+    let server = FileServer::start();
+    server.serve("/f/app.yaml", "a: 1\n");
+    let mut tar = Vec::new();
+    file(&mut tar, "bundle/manifests/m.yaml", "m: 1\n");
+    file(&mut tar, "bundle/handlers/h.rhai", "// h\n");
+    let archive = gz(&finish(tar));
+    server.serve("/b/bundle.tar.gz", archive.clone());
+    let f = format!("{}?sha256={}", server.url("/f/app.yaml"), sha(b"a: 1\n"));
+    let a = format!(
+        "{}//bundle/manifests?sha256={}",
+        server.url("/b/bundle.tar.gz"),
+        sha(&archive)
+    );
+    let out = t.run(&["sources", "fetch", "-o", "json", &f, &a]);
+    out.code(0);
+    let json = out.json();
+    let file_root = PathBuf::from(json["sources"][0]["root"].as_str().unwrap());
+    assert_eq!(std::fs::read_to_string(&file_root).unwrap(), "a: 1\n");
+    assert!(file_root.ends_with("app.yaml"));
+    let dir_root = PathBuf::from(json["sources"][1]["root"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(dir_root.join("m.yaml")).unwrap(),
+        "m: 1\n"
+    );
+    assert_eq!(
+        locked(&t, &f, "digest"),
+        Some(format!("sha256:{}", sha(b"a: 1\n")))
+    );
+    assert_eq!(
+        locked(&t, &a, "digest"),
+        Some(format!("sha256:{}", sha(&archive)))
+    );
+    t.run(&["sources", "verify"]).code(0).stdout_has("intact");
+    // Warm: --offline makes no request at all.
+    let before = server.requests();
+    t.run(&["sources", "fetch", "--offline", &f, &a]).code(0);
+    assert_eq!(server.requests(), before);
+}
+
+#[test]
+fn an_unpinned_download_is_pinned_by_the_lock_until_update() {
+    let t = lab();
+    let server = FileServer::start();
+    server.serve("/app.yaml", "a: 1\n");
+    let address = server.url("/app.yaml");
+    t.run(&["sources", "fetch", &address]).code(0);
+    assert_eq!(
+        locked(&t, &address, "digest"),
+        Some(format!("sha256:{}", sha(b"a: 1\n")))
+    );
+    // The server's file changes; the lock and cache still serve the pinned one.
+    server.serve("/app.yaml", "a: 2\n");
+    let before = server.requests();
+    let out = t.run(&["sources", "fetch", "-o", "json", &address]);
+    out.code(0);
+    let root = PathBuf::from(out.json()["sources"][0]["root"].as_str().unwrap());
+    assert_eq!(std::fs::read_to_string(&root).unwrap(), "a: 1\n");
+    assert_eq!(server.requests(), before);
+    t.run(&["sources", "update"]).code(0).stdout_has("moved");
+    assert_eq!(
+        locked(&t, &address, "digest"),
+        Some(format!("sha256:{}", sha(b"a: 2\n")))
+    );
+    // Cold and offline: a clear error naming the source.
+    let other = server.url("/other.yaml");
+    t.run(&["sources", "fetch", "--offline", &other])
+        .code(3)
+        .stderr_has(&format!("source `{other}`"))
+        .stderr_has("--offline");
+}
+
+#[test]
+fn a_wrong_digest_is_exit_3_with_both_hashes_and_nothing_unpacked() {
+    let t = lab();
+    let server = FileServer::start();
+    let mut tar = Vec::new();
+    file(&mut tar, "m.yaml", "m: 1\n");
+    let archive = finish(tar);
+    server.serve("/b.tar", archive.clone());
+    let wrong = "0".repeat(64);
+    let address = format!("{}?sha256={wrong}", server.url("/b.tar"));
+    t.run(&["sources", "fetch", &address])
+        .code(3)
+        .stderr_has(&format!("source `{address}`"))
+        .stderr_has(&sha(&archive))
+        .stderr_has(&wrong)
+        .stderr_has(&server.url("/b.tar"));
+    assert!(trees(&t).is_empty());
+    assert!(!t.exists("ordo.lock"));
+}
+
+#[test]
+fn every_archive_escape_is_refused_before_anything_is_written() {
+    use tar::EntryType::{Block, Char, Fifo, Link, Regular, Symlink};
+    let t = lab();
+    let server = FileServer::start();
+    let outside = t.path().join("OUTSIDE");
+    let abs = outside.to_str().unwrap().to_string();
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = Vec::new();
+    let one = |name: &str, kind, link: &str, says: &'static str| {
+        let mut tar = Vec::new();
+        file(&mut tar, "ok.yaml", "fine: true\n");
+        raw(&mut tar, name, kind, link, b"", 0);
+        (finish(tar), says)
+    };
+    let (a, s) = one("../ESCAPED", Regular, "", "leaves the tree");
+    cases.push(("dotdot", a, s));
+    let (a, s) = one(&abs, Regular, "", "absolute path");
+    cases.push(("absolute", a, s));
+    let (a, s) = one(
+        "link",
+        Symlink,
+        "../../../../../../etc",
+        "points outside the tree",
+    );
+    cases.push(("symlink", a, s));
+    let (a, s) = one("link", Symlink, "/etc/passwd", "points outside the tree");
+    cases.push(("symlink-absolute", a, s));
+    let (a, s) = one("hard", Link, "/etc/passwd", "not a file unpacked before it");
+    cases.push(("hardlink", a, s));
+    let (a, s) = one("hard", Link, "../ESCAPED", "not a file unpacked before it");
+    cases.push(("hardlink-dotdot", a, s));
+    let (a, s) = one("dev", Char, "", "device file or FIFO");
+    cases.push(("char", a, s));
+    let (a, s) = one("dev", Block, "", "device file or FIFO");
+    cases.push(("block", a, s));
+    let (a, s) = one("fifo", Fifo, "", "device file or FIFO");
+    cases.push(("fifo", a, s));
+    // A link inside the tree, then a file written through it.
+    let mut tar = Vec::new();
+    raw(&mut tar, "d", Symlink, ".", b"", 0);
+    file(&mut tar, "d/ESCAPED", "x");
+    cases.push(("through-link", finish(tar), "passes through the link"));
+    // A size bomb: one entry claiming 600 MiB (refused from its header, nothing read).
+    let mut tar = Vec::new();
+    raw(&mut tar, "big", Regular, "", b"", 600 << 20);
+    cases.push(("size-bomb", tar, "more than 512 MiB"));
+    // A file-count bomb: 100 001 empty files.
+    let mut tar = Vec::new();
+    for i in 0..100_001 {
+        raw(&mut tar, &format!("f/{i}"), Regular, "", b"", 0);
+    }
+    cases.push(("count-bomb", gz(&finish(tar)), "more than 100000 entries"));
+    for (name, bytes, says) in cases {
+        let path = if name == "count-bomb" {
+            format!("/{name}.tar.gz")
+        } else {
+            format!("/{name}.tar")
+        };
+        server.serve(&path, bytes);
+        let address = server.url(&path);
+        t.run(&["sources", "fetch", &address])
+            .code(3)
+            .stderr_has(&format!("source `{address}`"))
+            .stderr_has("refused to unpack")
+            .stderr_has(says);
+        assert!(trees(&t).is_empty(), "{name}: a tree was kept");
+    }
+    assert!(!outside.exists());
+    let escaped: Vec<_> = walkdir::WalkDir::new(t.path())
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() == "ESCAPED" || e.file_name() == "ok.yaml")
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    assert!(escaped.is_empty(), "written: {escaped:?}");
+    assert!(!t.exists("ordo.lock"));
+}
+
+#[test]
+fn redirects_are_followed_only_on_the_same_host() {
+    let t = lab();
+    let server = FileServer::start();
+    server.serve("/app.yaml", "a: 1\n");
+    server.redirect("/same", "/app.yaml");
+    let port = server.addr.port();
+    server.redirect("/elsewhere", &format!("http://localhost:{port}/app.yaml"));
+    t.run(&["sources", "fetch", &server.url("/same")]).code(0);
+    t.run(&["sources", "fetch", &server.url("/elsewhere")])
+        .code(3)
+        .stderr_has("follows redirects only on its own host");
+}
+
+#[test]
+fn a_tampered_download_is_unpacked_again_from_the_verified_copy() {
+    let t = lab();
+    let server = FileServer::start();
+    server.serve("/app.yaml", "a: 1\n");
+    let address = format!("{}?sha256={}", server.url("/app.yaml"), sha(b"a: 1\n"));
+    let out = t.run(&["sources", "fetch", "-o", "json", &address]);
+    out.code(0);
+    let root = PathBuf::from(out.json()["sources"][0]["root"].as_str().unwrap());
+    tamper(&root);
+    t.run(&["sources", "verify"]).code(3).stdout_has("MODIFIED");
+    let before = server.requests();
+    t.run(&["sources", "fetch", &address]).code(0);
+    assert_eq!(std::fs::read_to_string(&root).unwrap(), "a: 1\n");
+    // The kept download (checked by its digest) served; no request was needed.
+    assert_eq!(server.requests(), before);
+}

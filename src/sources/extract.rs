@@ -175,7 +175,8 @@ fn scan(reader: Box<dyn Read>, limits: Limits) -> Result<(), String> {
                 if duplicate || dirs.contains(&path) {
                     return Err(format!("the entry {} is listed twice", raw.display()));
                 }
-                let size = entry.header().entry_size().map_err(|e| e.to_string())?;
+                // The size that will be read: a PAX `size` overrides the header's.
+                let size = entry.size();
                 bytes = bytes.saturating_add(size);
                 if bytes > limits.max_bytes {
                     return Err(format!(

@@ -15,6 +15,7 @@
     reason = "test helpers fail by panicking"
 )]
 
+pub mod http;
 pub mod sshd;
 
 use std::io::Write;
