@@ -115,6 +115,24 @@ impl Address {
             None => (location, ""),
         };
         let host = host_of(authority);
+        if authority
+            .rsplit_once('@')
+            .is_some_and(|(user, _)| user.contains(':'))
+        {
+            // The address is written to ordo.lock, which is committed; the error must not
+            // show the password either.
+            let (user, _) = authority.rsplit_once('@').unwrap_or_default();
+            let masked = text.replacen(
+                user,
+                &format!("{}:***", user.split(':').next().unwrap_or_default()),
+                1,
+            );
+            return Err(SourceError::bad_address(
+                &masked,
+                "the address holds a password; it would be written to ordo.lock",
+            )
+            .with_help("let git's credential helper supply it"));
+        }
         if scheme == "file" {
             if !authority.is_empty() && !authority.eq_ignore_ascii_case("localhost") {
                 return Err(bad(
@@ -453,6 +471,10 @@ mod tests {
             ("git::git@github.com:org/repo", "scp form"),
             ("ftp://h/x", "expected"),
             ("git+file://otherhost/srv/r.git", "local path"),
+            (
+                "git+https://me:secret@h/r.git",
+                "`git+https://me:***@h/r.git`: the address holds a password",
+            ),
         ] {
             let e = err(text);
             assert!(e.contains(says), "{text}: {e}");
