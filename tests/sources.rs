@@ -881,3 +881,33 @@ fn a_tampered_download_is_unpacked_again_from_the_verified_copy() {
     // The kept download (checked by its digest) served; no request was needed.
     assert_eq!(server.requests(), before);
 }
+
+#[test]
+fn fetch_without_addresses_fetches_the_project_files_sources_by_name() {
+    let t = lab();
+    let repo = Repo::new(&t, "lib");
+    let commit = repo.commit(&t, &[("handlers/h.rhai", "// h\n")]);
+    repo.tag(&t, "v1");
+    let t = t.file(
+        "ordo.yaml",
+        &format!(
+            "kind: Project\nversion: v1\nmetadata: {{name: p}}\nspec:\n  sources:\n  - name: lib\n    url: {}\n    handlers: handlers\n",
+            repo.address("?ref=v1")
+        ),
+    );
+    t.run(&["sources", "fetch", "--allow-file-sources"])
+        .code(0)
+        .stdout_has("lib");
+    assert_eq!(locked(&t, "lib", "commit"), Some(commit));
+    t.run(&["sources", "list"]).code(0).stdout_has("lib");
+    // A bad address there is reported at its line of ordo.yaml.
+    let bad = lab().file(
+        "ordo.yaml",
+        "kind: Project\nversion: v1\nmetadata: {name: p}\nspec:\n  sources:\n  - name: bad\n    url: git+https://h/r.git?ref=-x\n",
+    );
+    bad.run(&["sources", "fetch"])
+        .code(3)
+        .stderr_has("ordo.yaml:7")
+        .stderr_has("source `bad`")
+        .stderr_has("starts with `-`");
+}

@@ -2,8 +2,8 @@
 //! ordo.lock and the cache of sources (DESIGN.md §15).
 //!
 //! The lock lives at the project root (section 8). `fetch` resolves the addresses given on
-//! the command line (each named by its own text), else every source the lock lists, and
-//! pins them; `update` re-resolves refs and moves the pins; `list` and `verify` read the
+//! the command line (each named by its own text), else the project file's `spec.sources`
+//! (by their names), else every source the lock lists, and pins them; `update` re-resolves refs and moves the pins; `list` and `verify` read the
 //! lock and the cache. Every source error is exit code 3.
 
 use serde_json::json;
@@ -29,8 +29,25 @@ pub(super) fn sources(args: &SourcesArgs) -> Result<(), i32> {
         }
     };
     let lock_path = project.root.join(LOCK_FILE);
+    // An error about a source of the project file points at its `url:` there.
+    let declared: Vec<(String, String, crate::manifest::Location)> = project
+        .file
+        .as_ref()
+        .map(|f| {
+            f.sources
+                .iter()
+                .map(|s| (s.name.clone(), s.url.clone(), s.url_location.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     let fail = |e: &SourceError| {
-        let d = Diagnostic::error(e.to_string()).help_opt(e.help.clone());
+        let at = declared
+            .iter()
+            .find(|(name, _, _)| *name == e.name)
+            .map(|(_, _, at)| at.clone());
+        let d = Diagnostic::error(e.to_string())
+            .help_opt(e.help.clone())
+            .at_opt(at);
         eprintln!("{}", diagnostic::render(&d, color));
         if json {
             println!(
@@ -43,7 +60,11 @@ pub(super) fn sources(args: &SourcesArgs) -> Result<(), i32> {
     let mut sources = Sources::open(lock_path, None, args.source.policy()).map_err(|e| fail(&e))?;
     match &args.action {
         SourcesAction::Fetch { addresses } => {
-            fetch(&mut sources, addresses, json).map_err(|e| fail(&e))
+            let declared: Vec<(String, String)> = declared
+                .iter()
+                .map(|(n, u, _)| (n.clone(), u.clone()))
+                .collect();
+            fetch(&mut sources, addresses, &declared, json).map_err(|e| fail(&e))
         }
         SourcesAction::Update { names } => {
             let moved = sources.update(names).map_err(|e| fail(&e))?;
@@ -144,9 +165,24 @@ pub(super) fn sources(args: &SourcesArgs) -> Result<(), i32> {
     }
 }
 
-/// `sources fetch`: the addresses given, else everything the lock lists.
-fn fetch(sources: &mut Sources, addresses: &[String], json: bool) -> Result<(), SourceError> {
-    let wanted: Vec<(String, Address)> = if addresses.is_empty() {
+/// `sources fetch`: the addresses given, else the project file's sources (`declared`, name
+/// and address), else everything the lock lists.
+fn fetch(
+    sources: &mut Sources,
+    addresses: &[String],
+    declared: &[(String, String)],
+    json: bool,
+) -> Result<(), SourceError> {
+    let wanted: Vec<(String, Address)> = if addresses.is_empty() && !declared.is_empty() {
+        declared
+            .iter()
+            .map(|(name, url)| {
+                Address::parse(url)
+                    .map(|a| (name.clone(), a))
+                    .map_err(|e| e.named(name, url))
+            })
+            .collect::<Result<_, _>>()?
+    } else if addresses.is_empty() {
         sources
             .locked()
             .map(|(name, url)| {
