@@ -911,3 +911,108 @@ fn fetch_without_addresses_fetches_the_project_files_sources_by_name() {
         .stderr_has("source `bad`")
         .stderr_has("starts with `-`");
 }
+
+#[test]
+fn a_pinned_branch_that_moved_is_noted_with_both_commits() {
+    let t = lab();
+    let repo = Repo::new(&t, "r");
+    let first = repo.commit(&t, &[("a/m.yaml", "v: 1\n"), ("b/m.yaml", "v: 1\n")]);
+    let a = repo.address("//a?ref=main");
+    t.run(&["sources", "fetch", "--allow-file-sources", &a])
+        .code(0)
+        .stderr_lacks("note");
+    let second = repo.commit(&t, &[("a/m.yaml", "v: 2\n")]);
+    // Another source of the same repository fetches: the shared mirror learns where `main` is.
+    t.run(&[
+        "sources",
+        "fetch",
+        "--allow-file-sources",
+        &repo.address("//b?ref=main"),
+    ])
+    .code(0);
+    let note = format!(
+        "locked at {}, `main` now at {}; `ordo sources update` moves it",
+        &first[..12],
+        &second[..12]
+    );
+    t.run(&["sources", "fetch", "--allow-file-sources", &a])
+        .code(0)
+        .stdout_has(&format!("note: {note}"));
+    let out = t.run(&["sources", "fetch", "--allow-file-sources", "-o", "json", &a]);
+    assert_eq!(out.json()["sources"][0]["note"], note.as_str());
+    assert_eq!(locked(&t, &a, "commit"), Some(first));
+}
+
+#[test]
+fn allow_source_and_require_digest_decide_what_may_be_fetched() {
+    let t = lab();
+    let repo = Repo::new(&t, "r");
+    let commit = repo.commit(&t, &[("m.yaml", "v: 1\n")]);
+    let branch = repo.address("?ref=main");
+    let pinned = repo.address(&format!("?ref={commit}"));
+    t.run(&[
+        "sources",
+        "fetch",
+        "--allow-file-sources",
+        "--allow-source",
+        "git+file://*",
+        &branch,
+    ])
+    .code(0);
+    t.run(&[
+        "sources",
+        "fetch",
+        "--allow-file-sources",
+        "--require-digest",
+        &branch,
+    ])
+    .code(3)
+    .stderr_has(&format!("source `{branch}`"))
+    .stderr_has("a git source needs `?ref=` with a full commit id");
+    t.run(&[
+        "sources",
+        "fetch",
+        "--allow-file-sources",
+        "--require-digest",
+        &pinned,
+    ])
+    .code(0);
+    assert_eq!(locked(&t, &pinned, "commit"), Some(commit));
+    t.run(&[
+        "sources",
+        "fetch",
+        "--require-digest",
+        "https://127.0.0.1:1/f.yaml",
+    ])
+    .code(3)
+    .stderr_has("a download needs `?sha256=HEX`");
+}
+
+#[test]
+fn a_repository_whose_links_leave_the_tree_is_refused_and_inner_links_are_kept() {
+    let t = lab();
+    let repo = Repo::new(&t, "r");
+    repo.commit(&t, &[("d/m.yaml", "v: 1\n")]);
+    std::os::unix::fs::symlink("m.yaml", repo.work.join("d/alias.yaml")).unwrap();
+    repo.commit(&t, &[]);
+    let out = t.run(&[
+        "sources",
+        "fetch",
+        "--allow-file-sources",
+        "-o",
+        "json",
+        &repo.address("//d?ref=main"),
+    ]);
+    out.code(0);
+    let root = PathBuf::from(out.json()["sources"][0]["root"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read_to_string(root.join("alias.yaml")).unwrap(),
+        "v: 1\n"
+    );
+    std::os::unix::fs::symlink("../../../../etc/passwd", repo.work.join("d/evil")).unwrap();
+    repo.commit(&t, &[]);
+    t.run(&["sources", "update", "--allow-file-sources"])
+        .code(3)
+        .stderr_has("refused to unpack")
+        .stderr_has("points outside the tree");
+}

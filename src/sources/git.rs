@@ -149,13 +149,16 @@ impl Git {
             .collect()
     }
 
-    /// Writes `git archive` of `commit` (only `subdir`, when given) as a tar to `out`.
+    /// Writes `git archive` of `commit` (only `subdir`, when given) as a tar to `out`; more
+    /// than `max_bytes` stops git (a repository too large to unpack is refused before it
+    /// fills the disk).
     pub fn archive(
         &self,
         dir: &Path,
         commit: &str,
         subdir: Option<&str>,
         out: &Path,
+        max_bytes: u64,
     ) -> Result<(), String> {
         let file =
             std::fs::File::create(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
@@ -164,21 +167,24 @@ impl Git {
         if let Some(sub) = subdir {
             cmd.arg("--").arg(sub);
         }
-        self.run(cmd, Some(file)).map(|_| ())
+        self.run(cmd, Some((file, max_bytes))).map(|_| ())
     }
 
-    /// Runs `cmd`, its output to `stdout` or collected; an error holds git's message.
-    fn run(&self, mut cmd: Command, stdout: Option<std::fs::File>) -> Result<Vec<u8>, String> {
-        let piped = stdout.is_none();
-        cmd.stdout(stdout.map_or_else(Stdio::piped, Stdio::from))
-            .stderr(Stdio::piped());
+    /// Runs `cmd` in a process group of its own, its output copied to `sink` (at most its
+    /// limit) or collected (at most 16 MiB); an error holds git's message. On the time
+    /// limit the whole group is killed: git's helpers (`ssh`, `git-remote-https`) too.
+    fn run(&self, mut cmd: Command, sink: Option<(std::fs::File, u64)>) -> Result<Vec<u8>, String> {
+        use std::os::unix::process::CommandExt;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
         let mut child = cmd.spawn().map_err(|e| format!("cannot run git: {e}"))?;
-        let out_reader = child.stdout.take().map(|mut s| {
-            std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = s.read_to_end(&mut buf);
-                buf
-            })
+        let over = Arc::new(AtomicBool::new(false));
+        let out_reader = child.stdout.take().map(|s| {
+            let over = Arc::clone(&over);
+            std::thread::spawn(move || copy_out(s, sink, &over))
         });
         let err_reader = child.stderr.take().map(|s| {
             std::thread::spawn(move || {
@@ -187,13 +193,24 @@ impl Git {
                 buf
             })
         });
+        let kill = |child: &mut std::process::Child| {
+            let _ = rustix::process::kill_process_group(
+                rustix::process::Pid::from_child(child),
+                rustix::process::Signal::KILL,
+            );
+            let _ = child.kill();
+            let _ = child.wait();
+        };
         let deadline = Instant::now() + self.timeout;
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
+                Ok(None) if over.load(Ordering::SeqCst) => {
+                    kill(&mut child);
+                    return Err("the archive is larger than the cap on a source's size".into());
+                }
                 Ok(None) if Instant::now() >= deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    kill(&mut child);
                     return Err(format!(
                         "git did not finish within {} s",
                         self.timeout.as_secs()
@@ -206,7 +223,7 @@ impl Git {
         let out = out_reader.and_then(|t| t.join().ok()).unwrap_or_default();
         let err = err_reader.and_then(|t| t.join().ok()).unwrap_or_default();
         if status.success() {
-            return Ok(if piped { out } else { Vec::new() });
+            return Ok(out);
         }
         let err = String::from_utf8_lossy(&err);
         let message = err
@@ -221,4 +238,33 @@ impl Git {
             message
         })
     }
+}
+
+/// Copies git's output into the sink (stopping at its limit, and saying so in `over`) or
+/// collects it (at most 16 MiB).
+fn copy_out(
+    mut from: std::process::ChildStdout,
+    sink: Option<(std::fs::File, u64)>,
+    over: &std::sync::atomic::AtomicBool,
+) -> Vec<u8> {
+    use std::io::Write as _;
+    let Some((mut file, limit)) = sink else {
+        let mut buf = Vec::new();
+        let _ = (&mut from).take(16 << 20).read_to_end(&mut buf);
+        return buf;
+    };
+    let mut written: u64 = 0;
+    let mut buf = vec![0_u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        written = written.saturating_add(n as u64);
+        if written > limit || file.write_all(buf.get(..n).unwrap_or_default()).is_err() {
+            over.store(written > limit, std::sync::atomic::Ordering::SeqCst);
+            break;
+        }
+    }
+    Vec::new()
 }

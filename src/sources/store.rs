@@ -488,7 +488,7 @@ impl Sources {
             .map_err(|e| self.io(name, address, e))?;
         let tar = work.path().join("archive.tar");
         self.git
-            .archive(&mirror, &commit, address.subdir(), &tar)
+            .archive(&mirror, &commit, address.subdir(), &tar, self.archive_cap())
             .map_err(|e| {
                 let message = if address.subdir().is_some() && e.contains("did not match") {
                     format!(
@@ -502,6 +502,16 @@ impl Sources {
                 self.error(name, address, SourceErrorKind::Fetch, message)
             })?;
         self.install(name, address, work, &tar, false, &dir, pin, entry, note)
+    }
+
+    /// The most bytes a tar of a tree within [`Limits`] can take: its files, and a header
+    /// and padding per entry.
+    fn archive_cap(&self) -> u64 {
+        let entries = u64::try_from(self.limits.max_entries).unwrap_or(u64::MAX);
+        self.limits
+            .max_bytes
+            .saturating_add(entries.saturating_mul(1024))
+            .saturating_add(1 << 20)
     }
 
     /// Takes the lock of a cache entry.
