@@ -19,7 +19,9 @@ Builds ordo in release, then measures:
 6. remote hosts (issue 17, benches/remote.py): a loopback fleet of 20 real sshd, 20 hosts
    x 10 file-writing manifests, cold then warm, with ordo, Ansible (ansible-core) and
    pyinfra (both installed into target/bench/remote-venv), and the floor: one
-   `ssh -S SOCKET host true` over a warm multiplexed master.
+   `ssh -S SOCKET host true` over a warm multiplexed master;
+7. soak (issue 22, benches/soak.py): `ordo watch` for 1000 cycles over 100 manifests
+   at a 10 ms interval, its endpoints scraped, resident memory at the start and the end.
 
 Workloads are generated, never committed, and run on a tmpfs (/dev/shm) unless --disk.
 Results go to target/bench/results.json.
@@ -270,10 +272,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="fewer repetitions, no 100k")
     p.add_argument("--pairs", type=int, default=None, help="py-animus/ordo run pairs per workload")
-    p.add_argument("--sections", default="side,scale,engine,parallel,startup,remote", help="which measurements, comma-separated")
+    p.add_argument("--sections", default="side,scale,engine,parallel,startup,remote,soak", help="which measurements, comma-separated")
     p.add_argument("--hosts", type=int, default=None, help="simulated hosts of the remote section (20; 5 with --quick)")
     p.add_argument("--trials", type=int, default=None, help="cold+warm runs per tool in the remote section (default 1)")
     p.add_argument("--tools", default="ordo,ansible,pyinfra,ordo-kex", help="tools of the remote section, comma-separated")
+    p.add_argument("--cycles", type=int, default=None, help="cycles of the soak section (1000; 200 with --quick)")
     p.add_argument("--ordo", default=None, help="measure this ordo binary instead of building one (for before/after)")
     p.add_argument("--out", default=None, help="where to write the results JSON")
     p.add_argument("--disk", action="store_true", help="run the workloads on disk (target/bench/work), not on a tmpfs")
@@ -317,6 +320,15 @@ def main():
         hosts = args.hosts or (5 if args.quick else 20)
         print(f"6. remote hosts ({hosts} sshd on 127.0.0.1, {hosts} x {remote.MANIFESTS} files)", flush=True)
         results["remote"] = remote.bench(ORDO, WORK, SCRATCH, hosts, args.trials or 1, tuple(args.tools.split(",")))
+    if "soak" in sections:
+        import soak
+
+        cycles = args.cycles or (200 if args.quick else 1000)
+        print(f"7. soak (ordo watch, {cycles} cycles over 100 manifests)", flush=True)
+        results["soak"] = soak.bench(ORDO, SCRATCH, cycles)
+        s = results["soak"]
+        print(f"  VmRSS {s['rss_start_kib']} KiB after cycle 10, {s['rss_end_kib']} KiB after cycle {s['cycles']} "
+              f"({s['rss_growth_kib']:+} KiB), {s['cycles_per_s']:.0f} cycles/s", flush=True)
     cleanup()
     out = Path(args.out) if args.out else WORK / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
