@@ -327,7 +327,7 @@ def main():
         print(f"7. soak (ordo watch, {cycles} cycles over 100 manifests)", flush=True)
         results["soak"] = soak.bench(ORDO, SCRATCH, cycles)
         s = results["soak"]
-        print(f"  VmRSS {s['rss_start_kib']} KiB after cycle 10, {s['rss_end_kib']} KiB after cycle {s['cycles']} "
+        print(f"  VmRSS {s['rss_start_kib']} KiB after cycle 100, {s['rss_end_kib']} KiB after cycle {s['cycles']} "
               f"({s['rss_growth_kib']:+} KiB), {s['cycles_per_s']:.0f} cycles/s", flush=True)
     cleanup()
     out = Path(args.out) if args.out else WORK / "results.json"

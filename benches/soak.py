@@ -8,15 +8,17 @@ the start and at the end.
 What it runs: a generated project of 100 manifests (kind `SoakFile`: `check` reads a small
 file, `apply` writes it), watched by `ordo watch --interval 10ms --jitter 0 -o jsonl
 --listen 127.0.0.1:PORT`. The first cycle writes the 100 files; every later cycle checks
-them all and finds nothing to do, except that every 50th cycle the script edits one file
-(drift, corrected by the next cycle). `/metrics` and `/status` are scraped every 20
+them all and finds nothing to do, except that every 50th cycle the script edits one file,
+each time another (drift, corrected by the next cycle: 20 corrections in 1000 cycles). `/metrics` and `/status` are scraped every 20
 cycles, so the endpoints' allocations are part of what is measured.
 
 What it measures: the watch process's resident set size (VmRSS of /proc/PID/status) after
-cycle 10 (warm: the engine, the handlers and the first apply are done) and after the last
-cycle, its peak (VmHWM), samples every 100 cycles, and the cycles per second. Growth is
-the end minus the start; a loop that keeps something per cycle (history, events, label
-sets) shows it here. Stops the watch with SIGTERM (exit 0 expected).
+cycle 10 (the engine, the handlers and the first apply are done), after cycle 100 (the
+start: the board's bounded history of 100 cycles is full, so everything bounded has
+reached its size) and after the last cycle, its peak (VmHWM), samples every 100 cycles,
+and the cycles per second. Growth is the end minus the start; a loop that keeps something
+per cycle beyond its bounds (events, label sets, compiled handlers) shows it here. Stops
+the watch with SIGTERM (exit 0 expected).
 """
 
 import json
@@ -88,7 +90,7 @@ def bench(ordo, scratch, cycles=1000, manifests=100):
     proc = subprocess.Popen(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     err = []
     threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True).start()
-    samples, start, finished, failed = [], None, 0, 0
+    samples, warm, start, finished, failed = [], None, None, 0, 0
     t0 = None
     try:
         for line in proc.stdout:
@@ -102,11 +104,14 @@ def bench(ordo, scratch, cycles=1000, manifests=100):
             if event.get("result") == "failed":
                 failed += 1
             if finished == 10:
-                start = rss_kib(proc.pid)
+                warm = rss_kib(proc.pid)
                 t0 = time.monotonic()
+            if finished == 100:
+                start = rss_kib(proc.pid)
             if finished % 50 == 25:
                 # A person edits one file: drift for the next cycle to correct.
-                (d / "out" / f"f{finished % manifests:03}.txt").write_text("edited by hand")
+                # Each time another manifest: three corrections of one would make it flapping.
+                (d / "out" / f"f{(finished // 50) % manifests:03}.txt").write_text("edited by hand")
             if finished % 20 == 0:
                 scrape(port, "/metrics")
                 scrape(port, "/status")
@@ -136,6 +141,7 @@ def bench(ordo, scratch, cycles=1000, manifests=100):
         "manifests": manifests,
         "failed_cycles": failed,
         "drift_corrected": corrected,
+        "rss_cycle10_kib": warm["VmRSS"],
         "rss_start_kib": start["VmRSS"],
         "rss_end_kib": end["VmRSS"],
         "rss_growth_kib": end["VmRSS"] - start["VmRSS"],

@@ -110,7 +110,9 @@ fn normalize(line: &str) -> String {
     while i < words.len() {
         let unit = words.get(i + 1).copied().unwrap_or_default();
         let unit = unit.trim_end_matches(|c: char| !c.is_alphabetic());
-        if words[i].parse::<f64>().is_ok() && (unit == "ms" || unit == "s") {
+        // `3 ms`, and `(29 ms)` as `ordo watch` ends a cycle's line.
+        let number = words[i].strip_prefix('(').unwrap_or(words[i]);
+        if number.parse::<f64>().is_ok() && (unit == "ms" || unit == "s") {
             out.push("<time>".to_string());
             i += 2;
         } else {
@@ -133,7 +135,7 @@ fn is_log(line: &str) -> bool {
     } || line
         .split_once(" |")
         .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-    ["info ", "warn ", "debug ", "error "]
+    ["info ", "warn ", "debug ", "error ", "watch "]
         .iter()
         .any(|p| line.starts_with(p))
         || line.starts_with("error:")
@@ -622,6 +624,71 @@ fn remote_hosts_handler_restarts_on_the_next_apply_when_a_restart_failed() {
 }
 
 #[test]
+fn watch_runs_as_its_readme_says() {
+    const MOTD: &str = "Welcome. This machine is managed by ordo: edits to this file are undone.\n";
+    const EDITED: &str = "Authorized use only. Ask Kim first.\n";
+    let work = run_example_with(
+        "watch",
+        |_| {},
+        &[],
+        false,
+        |i, dir| match i {
+            // The README's hand edits, after the first cycle wrote both files.
+            0 => {
+                assert_eq!(std::fs::read_to_string(dir.join("out/motd")).unwrap(), MOTD);
+                std::fs::write(dir.join("out/motd"), "gone fishing\n").unwrap();
+                std::fs::write(dir.join("out/banner"), EDITED).unwrap();
+            }
+            // The second cycle put motd back and left banner's edit (drift: warn).
+            2 => {
+                assert_eq!(std::fs::read_to_string(dir.join("out/motd")).unwrap(), MOTD);
+                assert_eq!(
+                    std::fs::read_to_string(dir.join("out/banner")).unwrap(),
+                    EDITED
+                );
+            }
+            _ => {}
+        },
+    );
+    let dir = work.path().join("examples/watch");
+    assert!(!dir.join("out/motd").exists());
+    // The systemd unit's command line works: run from the project's directory, as its
+    // WorkingDirectory says, for one cycle (on a free port rather than 9464).
+    let unit = std::fs::read_to_string(dir.join("ordo-watch.service")).unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    assert!(
+        exec.contains(" watch ") && exec.contains("--listen 127.0.0.1:9464"),
+        "{exec}"
+    );
+    let args: Vec<String> = exec
+        .split_whitespace()
+        .skip(1)
+        .map(|a| a.replace("127.0.0.1:9464", "127.0.0.1:0"))
+        .chain(["--once".to_string()])
+        .collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args(&args)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("watch serving http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("out/motd")).unwrap(), MOTD);
+    // It leaves what it wrote; the README's clean-up was already checked.
+    let _ = Command::new(env!("CARGO_BIN_EXE_ordo"))
+        .args(["delete"])
+        .current_dir(&dir)
+        .output();
+}
+
+#[test]
 fn every_example_has_a_test() {
     let tested = [
         "backup-on-delete",
@@ -633,6 +700,7 @@ fn every_example_has_a_test() {
         "service-lifecycle",
         "shell-pipeline",
         "user-override",
+        "watch",
     ];
     for name in example_names() {
         assert!(
@@ -648,5 +716,9 @@ fn normalize_ignores_timings() {
     assert_eq!(
         normalize("apply: 2 changed in 1.20 s"),
         "apply: 2 changed in <time>"
+    );
+    assert_eq!(
+        normalize("watch cycle 1 changed: 2 changed (29 ms)"),
+        "watch cycle 1 changed: 2 changed <time>"
     );
 }

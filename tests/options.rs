@@ -195,6 +195,8 @@ fn watch_offers_the_run_options_and_when_and_how_cycles_run() {
             "--flap-window",
             "--shutdown-grace",
             "--once",
+            "--listen",
+            "--listen-any",
         ],
     );
 }

@@ -500,6 +500,15 @@ pub struct WatchArgs {
     /// something changed, 1 something failed (for cron and systemd timers)
     #[arg(long = "once")]
     pub once: bool,
+    /// Serve `/livez`, `/readyz`, `/status`, `/metrics` and `POST /reconcile` over HTTP on
+    /// this address (`127.0.0.1:9464`; port 0: any free port, named on stderr)
+    #[arg(long = "listen", value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// Allow `--listen` on an address other than loopback (the endpoints have no
+    /// authentication)
+    #[arg(long = "listen-any", requires = "listen")]
+    pub listen_any: bool,
 }
 
 /// `watch --drift`, and `metadata.drift` (which also takes `ignore`).

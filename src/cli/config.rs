@@ -168,6 +168,10 @@ pub struct WatchRequest {
     pub flap_window: Duration,
     pub shutdown_grace: Duration,
     pub once: bool,
+    /// `--listen ADDR`, as given (checked by `run/`, which starts the server).
+    pub listen: Option<String>,
+    /// `--listen-any`: a non-loopback `--listen` address is allowed.
+    pub listen_any: bool,
 }
 
 impl Default for WatchRequest {
@@ -181,6 +185,8 @@ impl Default for WatchRequest {
             flap_window: Duration::from_secs(3600),
             shutdown_grace: Duration::from_secs(30),
             once: false,
+            listen: None,
+            listen_any: false,
         }
     }
 }
@@ -329,6 +335,8 @@ impl Config {
                     flap_window: w.flap_window,
                     shutdown_grace: w.shutdown_grace,
                     once: w.once,
+                    listen: w.listen,
+                    listen_any: w.listen_any,
                 };
                 if w.run.load.manifests.iter().any(|p| p.as_os_str() == "-") {
                     return Err(usage(

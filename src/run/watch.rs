@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::events::{EventSink, secrets::masked};
 use crate::exec::Gate;
 use crate::manifest::Action;
-use crate::watch::{Driver, Loaded, Loop, RunOutcome, StepResult};
+use crate::watch::{Driver, Loaded, Loop, RunOutcome, Server, StepResult, listen_address};
 
 /// Runs `ordo watch`; `Ok` holds the exit code.
 pub(super) fn watch(config: &mut Config) -> Result<i32, Error> {
@@ -29,7 +29,41 @@ pub(super) fn watch(config: &mut Config) -> Result<i32, Error> {
         project_file: None,
     };
     let watch = Loop::new(driver.config.watch.clone());
-    Ok(watch.run(&mut driver))
+    let server = listen(&driver, &watch)?;
+    let code = watch.run(&mut driver);
+    if let Some(server) = server {
+        server.stop();
+    }
+    Ok(code)
+}
+
+/// Starts the endpoints when `--listen` asks for them, on the loop's board and reconcile
+/// trigger, and says where on stderr (`-o json`: a `listening` event). A non-loopback
+/// address without `--listen-any` is a usage error (exit 2); an address that cannot be
+/// bound (in use, not this machine's) fails before the first cycle (exit 1).
+fn listen(driver: &ProjectDriver<'_>, watch: &Loop) -> Result<Option<Server>, Error> {
+    let request = &driver.config.watch;
+    let Some(text) = &request.listen else {
+        return Ok(None);
+    };
+    let addr = listen_address(text, request.listen_any).map_err(|e| Error::Usage(e.to_string()))?;
+    let trigger = watch.reconcile_trigger();
+    let server = Server::start(addr, watch.board(), Arc::new(trigger))
+        .map_err(|e| Error::Internal(format!("cannot listen on `{addr}`: {e}")))?;
+    let bound = server.local_addr();
+    let mut fields = serde_json::Map::new();
+    fields.insert("address".into(), serde_json::json!(bound.to_string()));
+    driver.emit(
+        0,
+        &crate::events::Event::Watch {
+            event: "listening",
+            message: format!(
+                "serving http://{bound}: GET /livez /readyz /status /metrics, POST /reconcile"
+            ),
+            fields,
+        },
+    );
+    Ok(Some(server))
 }
 
 /// The input paths as the command line gave them: the project fills in the rest each time

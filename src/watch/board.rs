@@ -235,8 +235,9 @@ impl Board {
         self.lock().last_tick.elapsed() < self.liveness
     }
 
-    /// `Ok` when the inputs load and the last cycle that ran left no manifest failed or
-    /// flapping; otherwise why not, masked (`/readyz`).
+    /// `Ok` when the inputs load and the last cycle that ran left no manifest failed,
+    /// flapping or waiting out the backoff of a failure; otherwise why not, masked
+    /// (`/readyz`).
     ///
     /// # Errors
     ///
@@ -258,7 +259,10 @@ impl Board {
             Some(cycle) => {
                 let mut named = false;
                 for m in &cycle.manifests {
-                    if m.status == "failed" || m.status == "flapping" {
+                    // A manifest waiting out its backoff is still failing: readiness
+                    // must not come back while it merely waits for its next attempt.
+                    let failing = m.status == "waiting" && m.failures > 0;
+                    if m.status == "failed" || m.status == "flapping" || failing {
                         named = true;
                         let mut line = format!("{} {}", qualified(m), m.status);
                         if let Some(reason) = &m.reason {
@@ -485,8 +489,21 @@ mod tests {
             )
         );
         board.inputs(None);
+        // Waiting out its backoff, it still fails; a dependent waiting on it does not.
+        let mut waiting = manifest("db", "waiting");
+        waiting.failures = 2;
+        waiting.reason = Some("next attempt in 20s".into());
         board.record(cycle(
             2,
+            CycleResult::Unchanged,
+            vec![waiting, manifest("app", "waiting")],
+        ));
+        assert_eq!(
+            board.readiness().unwrap_err(),
+            secrets::masked("db waiting: next attempt in 20s")
+        );
+        board.record(cycle(
+            3,
             CycleResult::Unchanged,
             vec![manifest("db", "unchanged")],
         ));
@@ -544,7 +561,10 @@ mod tests {
         assert_eq!(m["reason"], "connection refused");
         assert_eq!(m["next_attempt"], "1970-01-01T00:01:00.000Z");
         assert_eq!(status["ready"], false);
-        assert_eq!(status["reason"], secrets::masked("cycle 7 failed"));
+        assert_eq!(
+            status["reason"],
+            secrets::masked("api waiting: connection refused")
+        );
     }
 
     #[test]

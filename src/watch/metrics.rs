@@ -92,6 +92,11 @@ pub fn render(snapshot: &Snapshot) -> String {
         ),
     ] {
         let family = Family::<Labels, Counter>::default();
+        // Every manifest of the last cycle has its series, at 0 until it drifts, so that
+        // `increase()` sees the first drift and the family is never missing.
+        for (name, ..) in &snapshot.manifests {
+            let _ = family.get_or_create(&vec![("name", name.clone())]);
+        }
         for (name, n) in counts {
             family
                 .get_or_create(&vec![("name", name.clone())])

@@ -30,6 +30,6 @@ pub mod wake;
 
 pub use board::{Board, CycleReport, CycleResult, ManifestReport};
 pub use reconcile::{Cycle, CycleEnd, Driver, Loaded, Loop, RunOutcome};
-pub use server::{ListenError, Server, Trigger, listen_address};
+pub use server::{ListenError, OnReconcile, Server, listen_address};
 pub use tracker::{FLAP_CORRECTIONS, Observed, StepResult, Tracker};
 pub use wake::Wake;

@@ -45,7 +45,7 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_CONNECTIONS: usize = 16;
 
 /// What `POST /reconcile` calls: asks the loop for a cycle now.
-pub type Trigger = Arc<dyn Fn() + Send + Sync>;
+pub type OnReconcile = Arc<dyn Fn() + Send + Sync>;
 
 /// Why `--listen ADDR` cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -104,7 +104,7 @@ impl Server {
     /// # Errors
     ///
     /// The address cannot be bound (in use, not an address of this machine, ...).
-    pub fn start(addr: SocketAddr, board: Arc<Board>, trigger: Trigger) -> io::Result<Server> {
+    pub fn start(addr: SocketAddr, board: Arc<Board>, trigger: OnReconcile) -> io::Result<Server> {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
@@ -148,7 +148,12 @@ impl Server {
 
 /// The accepting loop: each connection on a thread of its own, at most
 /// [`MAX_CONNECTIONS`] at once.
-fn accept(listener: &TcpListener, board: &Arc<Board>, trigger: &Trigger, stopping: &AtomicBool) {
+fn accept(
+    listener: &TcpListener,
+    board: &Arc<Board>,
+    trigger: &OnReconcile,
+    stopping: &AtomicBool,
+) {
     let active = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
@@ -191,7 +196,7 @@ impl Drop for Active {
 }
 
 /// Answers one connection: reads the head, routes it, writes the answer, closes.
-fn serve(mut stream: TcpStream, board: &Board, trigger: &Trigger) {
+fn serve(mut stream: TcpStream, board: &Board, trigger: &OnReconcile) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let reply = match read_head(&mut stream) {
         Ok(head) => route(&head, board, trigger),
@@ -299,7 +304,7 @@ const ROUTES: &[(&str, &str)] = &[
 ];
 
 /// The answer to a well-formed request head.
-fn route(head: &str, board: &Board, trigger: &Trigger) -> Reply {
+fn route(head: &str, board: &Board, trigger: &OnReconcile) -> Reply {
     let mut lines = head.split("\r\n");
     let request = lines.next().unwrap_or_default();
     let mut parts = request.split(' ');
@@ -420,7 +425,7 @@ mod tests {
 
     fn server(board: &Arc<Board>) -> (Server, Arc<AtomicU32>) {
         let calls = Arc::new(AtomicU32::new(0));
-        let trigger: Trigger = Arc::new({
+        let trigger: OnReconcile = Arc::new({
             let calls = Arc::clone(&calls);
             move || {
                 calls.fetch_add(1, Ordering::SeqCst);
