@@ -130,48 +130,52 @@ fn all_known() -> Vec<&'static str> {
 
 #[test]
 fn graph_offers_loading_selection_output_and_its_format() {
-    check("graph", &[LOAD, SELECT, OUTPUT], &["--format", "--delete"]);
+    check(
+        "graph",
+        &[LOAD, SOURCE, SELECT, OUTPUT],
+        &["--format", "--delete"],
+    );
 }
 
 #[test]
 fn validate_offers_loading_selection_and_output_only() {
-    check("validate", &[LOAD, SELECT, OUTPUT], &[]);
+    check("validate", &[LOAD, SOURCE, SELECT, OUTPUT], &[]);
 }
 
 #[test]
 fn handlers_offers_loading_and_output_only() {
-    check("handlers", &[LOAD, OUTPUT], &[]);
+    check("handlers", &[LOAD, SOURCE, OUTPUT], &[]);
 }
 
 #[test]
 fn apply_offers_the_run_options_and_prune() {
     check(
         "apply",
-        &[LOAD, SELECT, OUTPUT, RUN],
+        &[LOAD, SOURCE, SELECT, OUTPUT, RUN],
         &["--prune", "--yes", "--rollback-on-failure", "--verify"],
     );
 }
 
 #[test]
 fn verify_offers_the_run_options_only() {
-    check("verify", &[LOAD, SELECT, OUTPUT, RUN], &[]);
+    check("verify", &[LOAD, SOURCE, SELECT, OUTPUT, RUN], &[]);
 }
 
 #[test]
 fn actions_offers_loading_and_output_only() {
-    check("actions", &[LOAD, OUTPUT], &[]);
+    check("actions", &[LOAD, SOURCE, OUTPUT], &[]);
 }
 
 #[test]
 fn delete_offers_the_run_options() {
-    check("delete", &[LOAD, SELECT, OUTPUT, RUN], &["--yes"]);
+    check("delete", &[LOAD, SOURCE, SELECT, OUTPUT, RUN], &["--yes"]);
 }
 
 #[test]
 fn plan_offers_the_run_options_and_its_own() {
     check(
         "plan",
-        &[LOAD, SELECT, OUTPUT, RUN],
+        &[LOAD, SOURCE, SELECT, OUTPUT, RUN],
         &[
             "--delete",
             "--detailed-exitcode",
@@ -203,17 +207,17 @@ fn watch_offers_the_run_options_and_when_and_how_cycles_run() {
 
 #[test]
 fn hosts_offers_loading_limit_check_and_output_only() {
-    check("hosts", &[LOAD, OUTPUT], &["--limit", "--check"]);
+    check("hosts", &[LOAD, SOURCE, OUTPUT], &["--limit", "--check"]);
 }
 
 #[test]
 fn lint_offers_where_handlers_are_and_output_only() {
-    check("lint", &[OUTPUT, &["--manifest", "--src"]], &[]);
+    check("lint", &[OUTPUT, SOURCE, &["--manifest", "--src"]], &[]);
 }
 
 #[test]
 fn explain_offers_where_handlers_are_and_output_only() {
-    check("explain", &[OUTPUT, &["--manifest", "--src"]], &[]);
+    check("explain", &[OUTPUT, SOURCE, &["--manifest", "--src"]], &[]);
 }
 
 #[test]
@@ -248,7 +252,7 @@ fn init_offers_force_only() {
 fn test_offers_where_tests_and_handlers_are_how_to_run_them_and_output() {
     check(
         "test",
-        &[OUTPUT, &["--manifest", "--src"]],
+        &[OUTPUT, SOURCE, &["--manifest", "--src"]],
         &[
             "--filter",
             "--list",

@@ -207,6 +207,8 @@ pub struct TestArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 /// `schema`, `new`: where the handlers are.
@@ -291,6 +293,8 @@ pub struct ExplainArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 /// `completions`: which shell.
@@ -373,6 +377,8 @@ pub struct LintArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -647,13 +653,21 @@ pub struct LoadArgs {
     /// An inventory: `kind: Inventory` documents or an Ansible YAML inventory (repeatable)
     #[arg(short = 'i', long = "inventory", value_name = "FILE", value_parser = super::values::Utf8Path)]
     pub inventories: Vec<PathBuf>,
+
+    /// How sources from git and URLs (`spec.sources`, addresses given to -m/-s/-f/-i) are resolved
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 impl LoadArgs {
     /// What commands that only need handlers (`lint`, `explain`, `test`) load: these
     /// manifest paths and handler directories, the default environment, no values, no
     /// inventory.
-    pub fn handlers_only(manifests: Vec<PathBuf>, src: Vec<PathBuf>) -> LoadArgs {
+    pub fn handlers_only(
+        manifests: Vec<PathBuf>,
+        src: Vec<PathBuf>,
+        sources: SourceArgs,
+    ) -> LoadArgs {
         LoadArgs {
             manifests,
             src,
@@ -661,6 +675,7 @@ impl LoadArgs {
             values: Vec::new(),
             set: Vec::new(),
             inventories: Vec::new(),
+            sources,
         }
     }
 }

@@ -71,6 +71,9 @@ pub struct Config {
     /// Every source tree handlers are loaded from in this run (`spec.sources`, `-s`
     /// addresses), to tell each handler where it came from.
     pub handler_sources: Vec<std::sync::Arc<crate::handler::SourceOrigin>>,
+    /// How sources are resolved: `--locked`, `--offline`, `--frozen`,
+    /// `--allow-file-sources`, `--allow-source`, `--require-digest`.
+    pub source_policy: crate::sources::Policy,
     pub env: String,
     pub values: ValueSources,
     pub output: OutputFormat,
@@ -421,7 +424,7 @@ impl Config {
             }
             Command::Lint(l) => {
                 lint_paths = l.paths;
-                let load = LoadArgs::handlers_only(l.manifests, l.src);
+                let load = LoadArgs::handlers_only(l.manifests, l.src, l.sources);
                 (
                     CommandKind::Lint,
                     (load, SelectArgs::default(), l.output, RunOptions::default()),
@@ -429,7 +432,7 @@ impl Config {
             }
             Command::Explain(e) => {
                 explain = e.target;
-                let load = LoadArgs::handlers_only(e.manifests, e.src);
+                let load = LoadArgs::handlers_only(e.manifests, e.src, e.sources);
                 (
                     CommandKind::Explain,
                     (load, SelectArgs::default(), e.output, RunOptions::default()),
@@ -443,7 +446,7 @@ impl Config {
                     junit: t.junit,
                     bundled: t.bundled,
                 };
-                let load = LoadArgs::handlers_only(t.manifests, t.src);
+                let load = LoadArgs::handlers_only(t.manifests, t.src, t.sources);
                 let run = RunOptions {
                     jobs: t.jobs,
                     deny: t.deny,
@@ -579,6 +582,7 @@ impl Config {
             },
             extra_src: Vec::new(),
             handler_sources: Vec::new(),
+            source_policy: load.sources.policy(),
             env: load.env,
             values: ValueSources {
                 files: load.values,

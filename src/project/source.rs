@@ -7,16 +7,17 @@
 //! `handlers:`; `.` is the tree itself). `maxPermissions` caps what a handler from it may
 //! declare.
 //!
-//! This file checks the shape only: keys (with a "did you mean"), types, names unique,
-//! sub-paths relative and inside the tree. Whether `url` is a valid address and whether the
-//! permission names exist is checked where those stages live (`run/`), at the locations
-//! kept here, since this stage sits below them.
+//! This file checks keys (with a "did you mean"), types, names unique, addresses valid,
+//! sub-paths relative and inside the tree. Whether the permission names exist is checked
+//! where permissions live (`run/trees.rs`), at the locations kept here, since this stage
+//! sits below them.
 
 use std::path::{Component, Path, PathBuf};
 
 use super::file::Checker;
 use crate::diagnostic::Diagnostic;
 use crate::manifest::{Location, ManifestErrorKind as K, Node, Value};
+use crate::sources::Address;
 
 const KEYS: &[&str] = &["name", "url", "manifests", "handlers", "maxPermissions"];
 
@@ -25,7 +26,7 @@ const KEYS: &[&str] = &["name", "url", "manifests", "handlers", "maxPermissions"
 pub struct ProjectSource {
     /// Unique in the file: letters, digits, `.`, `_`, `-`.
     pub name: String,
-    /// The address as written (checked by the sources stage).
+    /// The address as written (it parses).
     pub url: String,
     /// Where `url` is written (for errors about the address or fetching it).
     pub url_location: Location,
@@ -129,14 +130,21 @@ pub(super) fn check(c: &mut Checker<'_>, node: &Node) -> Vec<ProjectSource> {
                 );
             }
         }
-        if let Some((url, mark)) = &url
-            && url.trim().is_empty()
-        {
-            c.errors.push(
-                Diagnostic::error("`url` of a source cannot be empty")
-                    .at(c.at(*mark))
-                    .help("an address such as `git+https://host/org/repo.git//dir?ref=v1.2.0`"),
-            );
+        if let Some((url, mark)) = &url {
+            if url.trim().is_empty() {
+                c.errors.push(
+                    Diagnostic::error("`url` of a source cannot be empty")
+                        .at(c.at(*mark))
+                        .help("an address such as `git+https://host/org/repo.git//dir?ref=v1.2.0`"),
+                );
+            } else if let Err(e) = Address::parse(url) {
+                let who = name.as_ref().map_or("a source", |(n, _)| n.as_str());
+                c.errors.push(
+                    Diagnostic::error(format!("source `{who}`: {}", e.message))
+                        .at(c.at(*mark).with_width(url.chars().count()))
+                        .help_opt(e.help),
+                );
+            }
         }
         let manifests = item
             .get("manifests")

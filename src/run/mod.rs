@@ -288,11 +288,18 @@ fn reporter_in(config: &Config, cycle: Option<u64>) -> Box<dyn Reporter> {
 /// defaults; `-f` adds to them. `-m` paths in two projects are refused unless `--state` says
 /// where the one state is.
 fn locate_project(config: &mut Config) -> Result<Project, Error> {
-    let project =
-        Project::locate(config.manifests.first().map(PathBuf::as_path)).map_err(Error::Input)?;
+    // A first `-m` that is a source address: the project is found from here (DESIGN §15).
+    let first = config
+        .manifests
+        .first()
+        .filter(|p| !trees::is_address(p))
+        .map(PathBuf::as_path);
+    let project = Project::locate(first).map_err(Error::Input)?;
     if config.use_state && config.state.is_none() {
         check_one_project(&config.manifests, &project)?;
     }
+    // Sources become local trees before anything else reads a path.
+    let added = trees::resolve(config, &project)?;
     let shown = |paths: &[PathBuf]| -> Vec<PathBuf> {
         paths
             .iter()
@@ -300,9 +307,16 @@ fn locate_project(config: &mut Config) -> Result<Project, Error> {
             .collect()
     };
     if let Some(file) = &project.file {
-        trees::check(&file.sources)?;
         if config.manifests.is_empty() && !file.manifests.is_empty() {
             config.manifests = shown(&file.manifests);
+        }
+        // The manifest trees of `spec.sources` (found only when `-m` was not given), after
+        // the project's own (`spec.manifests`, else its root).
+        if !added.manifests.is_empty() {
+            if config.manifests.is_empty() {
+                config.manifests = shown(std::slice::from_ref(&project.root));
+            }
+            config.manifests.extend(added.manifests);
         }
         if config.src.is_none() && !file.handlers.is_empty() {
             config.src = Some(shown(&file.handlers));
@@ -358,7 +372,7 @@ fn loaded_from(manifests: &[PathBuf]) -> impl Fn(&str) -> bool + use<> {
 fn check_one_project(manifests: &[PathBuf], project: &Project) -> Result<(), Error> {
     let mut errors = Vec::new();
     for path in manifests.iter().skip(1) {
-        if path.as_os_str() == "-" {
+        if path.as_os_str() == "-" || trees::is_address(path) {
             continue;
         }
         if let Some(other) = Project::marked_root(path)

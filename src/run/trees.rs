@@ -1,22 +1,38 @@
-//! The trees of sources a run loads (DESIGN.md §15): the project's `spec.sources`, the
-//! checks of it that need stages above the project file (permission names), and the
-//! handler directories and origins the trees add.
+//! The trees of sources a run loads (DESIGN.md §15): the project's `spec.sources`, and
+//! addresses given to `-m`, `-s`, `-f` and `-i` in place of paths.
+//!
+//! Once the project is located, every source the run uses is resolved through the
+//! project's `ordo.lock` ([`Sources`]: the lock first, then the cache, then the network)
+//! into a verified read-only tree, and each address is replaced by its tree's path, so the
+//! loading that follows sees only local paths. The handler directories of sources are
+//! recorded with their name, pin and `maxPermissions` ([`SourceOrigin`]), so each handler
+//! found below them knows where it came from. The lock is written once every source
+//! resolved. Every failure is an input error (exit 3) naming the source, at the project
+//! file's line for a `spec.sources` entry. The checks of `spec.sources` that need stages
+//! above the project file (permission names) are here too.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cli::Config;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::Error;
-use crate::handler::{Found, assign_origins};
-use crate::project::ProjectSource;
+use crate::handler::{Found, SourceOrigin, assign_origins};
+use crate::manifest::Location;
+use crate::project::{Project, ProjectSource};
+use crate::sources::{Address, LOCK_FILE, SourceError, Sources, Tree};
 use crate::stdlib::{Capability, Permissions};
+
+/// What the project's sources add to a run's defaults.
+#[derive(Debug, Default)]
+pub(super) struct Added {
+    /// Manifest directories of `spec.sources` (used when `-m` is not given).
+    pub manifests: Vec<PathBuf>,
+}
 
 /// `maxPermissions` of an entry as a set; an unknown name is an error at its place, with a
 /// "did you mean".
-pub(super) fn max_permissions(
-    source: &ProjectSource,
-    errors: &mut Vec<Diagnostic>,
-) -> Option<Permissions> {
+fn max_permissions(source: &ProjectSource, errors: &mut Vec<Diagnostic>) -> Option<Permissions> {
     let written = source.max_permissions.as_ref()?;
     let mut set = Permissions::default();
     for (name, at) in written {
@@ -41,32 +57,184 @@ pub(super) fn max_permissions(
     Some(set)
 }
 
-/// Checks the entries of `spec.sources` beyond their shape. This build cannot fetch
-/// sources yet: a well-formed entry is refused at its place rather than the run going
-/// ahead without the manifests and handlers it names.
-pub(super) fn check(sources: &[ProjectSource]) -> Result<(), Error> {
+/// A source error as a diagnostic (at `at`, the project file's line, when there is one).
+fn diagnostic(e: &SourceError, at: Option<&Location>) -> Diagnostic {
+    Diagnostic::error(e.to_string())
+        .at_opt(at.cloned())
+        .help_opt(e.help.clone())
+}
+
+/// Whether a path given on the command line is written as a source address.
+pub(super) fn is_address(path: &Path) -> bool {
+    path.to_str().is_some_and(Address::is_remote)
+}
+
+/// Resolves the sources of this run and puts their trees in `config` (see the module doc):
+/// `-m`/`-s`/`-f`/`-i` addresses are replaced by their trees; the handler trees of
+/// `spec.sources` go to `config.extra_src` (unless `-s` was given); their manifest trees
+/// are returned, for the project defaults (used unless `-m` was given).
+pub(super) fn resolve(config: &mut Config, project: &Project) -> Result<Added, Error> {
+    let entries: &[ProjectSource] = project.file.as_ref().map_or(&[], |f| f.sources.as_slice());
     let mut errors = Vec::new();
-    for s in sources {
-        max_permissions(s, &mut errors);
+    let caps: Vec<Option<Permissions>> = entries
+        .iter()
+        .map(|s| max_permissions(s, &mut errors))
+        .collect();
+    if !errors.is_empty() {
+        return Err(Error::Input(errors));
     }
-    if errors.is_empty() {
-        errors = sources
-            .iter()
-            .map(|s| {
-                Diagnostic::error(format!(
-                    "source `{}`: fetching sources is not available in this build of ordo",
-                    s.name
-                ))
-                .at(s.location.clone())
-                .help("remove `spec.sources` from the project file, or use a local copy of the tree with `-m`/`-s`")
-            })
-            .collect();
+    // `-m` and `-s` given replace the project's defaults, its sources' trees with them.
+    let want_manifests = config.manifests.is_empty();
+    let want_handlers = config.src.is_none();
+    let used: Vec<(&ProjectSource, Option<Permissions>)> = entries
+        .iter()
+        .zip(caps)
+        .filter(|(s, _)| {
+            (want_manifests && s.manifest_dir().is_some())
+                || (want_handlers && s.handler_dir().is_some())
+        })
+        .collect();
+    let given = config
+        .manifests
+        .iter()
+        .chain(config.src.iter().flatten())
+        .chain(&config.values.files)
+        .chain(&config.inventories)
+        .any(|p| is_address(p));
+    if used.is_empty() && !given {
+        return Ok(Added::default());
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Input(errors))
+    let mut sources = Sources::open(
+        project.root.join(LOCK_FILE),
+        None,
+        config.source_policy.clone(),
+    )
+    .map_err(|e| Error::Input(vec![diagnostic(&e, None)]))?;
+    let mut added = Added::default();
+    let mut notes = Vec::new();
+    for (entry, cap) in used {
+        let tree = Address::parse(&entry.url)
+            .map_err(|e| e.named(&entry.name, &entry.url))
+            .and_then(|address| {
+                let tree = sources.materialize(&entry.name, &address)?;
+                Ok((address, tree))
+            });
+        let (address, tree) = match tree {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(diagnostic(&e, Some(&entry.url_location)));
+                continue;
+            }
+        };
+        notes.extend(
+            tree.note
+                .iter()
+                .map(|n| format!("source `{}`: {n}", entry.name)),
+        );
+        let inside = |sub: &Path, role: &str, errors: &mut Vec<Diagnostic>| {
+            let dir = if sub == Path::new(".") {
+                tree.root.clone()
+            } else {
+                tree.root.join(sub)
+            };
+            if dir.is_dir() {
+                Some(dir)
+            } else {
+                errors.push(
+                    Diagnostic::error(format!(
+                        "source `{}`: its tree (at {}) has no directory `{}` for {role}",
+                        entry.name,
+                        tree.pin.short(),
+                        sub.display()
+                    ))
+                    .at(entry.location.clone())
+                    .help("sub-paths are relative to the tree the `url` names (after its `//`)"),
+                );
+                None
+            }
+        };
+        if want_manifests
+            && let Some(sub) = entry.manifest_dir()
+            && let Some(dir) = inside(sub, "manifests", &mut errors)
+        {
+            added.manifests.push(dir);
+        }
+        if want_handlers
+            && let Some(sub) = entry.handler_dir()
+            && let Some(dir) = inside(sub, "handlers", &mut errors)
+        {
+            config
+                .handler_sources
+                .push(origin(&entry.name, &address, &tree, cap, &dir));
+            config.extra_src.push(dir);
+        }
     }
+    // Addresses on the command line: each source named by its own text.
+    let mut given =
+        |paths: &mut Vec<PathBuf>, handlers: bool, config_sources: &mut Vec<Arc<SourceOrigin>>| {
+            for path in paths.iter_mut() {
+                let Some(text) = path.to_str().filter(|t| Address::is_remote(t)) else {
+                    continue;
+                };
+                let result = Address::parse(text).and_then(|address| {
+                    let name = address.to_string();
+                    let tree = sources.materialize(&name, &address)?;
+                    Ok((name, address, tree))
+                });
+                match result {
+                    Ok((name, address, tree)) => {
+                        notes.extend(tree.note.iter().map(|n| format!("source `{name}`: {n}")));
+                        if handlers || tree.root.is_dir() {
+                            let dir = if tree.root.is_dir() {
+                                tree.root.clone()
+                            } else {
+                                tree.root
+                                    .parent()
+                                    .map_or_else(|| tree.root.clone(), Path::to_path_buf)
+                            };
+                            config_sources.push(origin(&name, &address, &tree, None, &dir));
+                        }
+                        *path = tree.root;
+                    }
+                    Err(e) => errors.push(diagnostic(&e, None)),
+                }
+            }
+        };
+    let mut origins = std::mem::take(&mut config.handler_sources);
+    given(&mut config.manifests, false, &mut origins);
+    if let Some(src) = config.src.as_mut() {
+        given(src, true, &mut origins);
+    }
+    let mut unused = Vec::new();
+    given(&mut config.values.files, false, &mut unused);
+    given(&mut config.inventories, false, &mut unused);
+    config.handler_sources = origins;
+    if !errors.is_empty() {
+        return Err(Error::Input(errors));
+    }
+    sources
+        .save()
+        .map_err(|e| Error::Input(vec![diagnostic(&e, None)]))?;
+    let notes: Vec<Diagnostic> = notes.into_iter().map(Diagnostic::warning).collect();
+    super::warn(config, &notes);
+    Ok(added)
+}
+
+/// Where handlers below `dir` (a directory of `tree`) come from.
+fn origin(
+    name: &str,
+    address: &Address,
+    tree: &Tree,
+    max_permissions: Option<Permissions>,
+    dir: &Path,
+) -> Arc<SourceOrigin> {
+    Arc::new(SourceOrigin {
+        name: name.to_string(),
+        url: address.to_string(),
+        pin: tree.pin.to_string(),
+        max_permissions,
+        root: crate::paths::canonical(dir),
+    })
 }
 
 /// The handler directories of a run: `base` (`-s`, the project's, or beside the manifests)
