@@ -2,7 +2,18 @@
 //! addresses given to `-m`/`-s`/`-f`, handler provenance, `maxPermissions`, and what the
 //! state records about where a handler came from.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
 mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::Test;
 
@@ -95,9 +106,6 @@ fn plan_says_why_a_local_handler_changed() {
 // ---- Sources from git: a bare repository made by the test, `git+file://` with
 // `--allow-file-sources`. Each test has its own HOME and XDG_CACHE_HOME (outside the
 // project, so the project root's walk never sees the cache).
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const ALLOW: &str = "--allow-file-sources";
 
