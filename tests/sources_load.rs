@@ -420,3 +420,40 @@ fn addresses_given_to_m_and_s_are_sources() {
         .code(3)
         .stderr_has("source `git+file:///x.git?ref=-bad`");
 }
+
+#[test]
+fn values_and_inventory_files_given_as_urls_are_sources() {
+    let server = common::http::FileServer::start();
+    server.serve(
+        "/values.yaml",
+        "kind: Values\nversion: v1\nmetadata: {name: v}\nspec:\n  values:\n  - {valueName: greeting, defaultValue: from the url}\n",
+    );
+    server.serve(
+        "/hosts.yaml",
+        "kind: Inventory\nversion: v1\nmetadata: {name: hosts}\nspec:\n  hosts:\n    web-1: {address: 127.0.0.1}\n",
+    );
+    let t = lab(None).handler("p/note.rhai", NOTE).manifest(
+        "p/m.yaml",
+        "kind: Note\nversion: v1\nmetadata: {name: m}\nspec: {text: !Value greeting}\n",
+    );
+    let values = server.url("/values.yaml");
+    t.run_in("p", &["apply", "-f", &values]).code(0);
+    let state: serde_json::Value = serde_json::from_str(&t.read("p/.ordo/state.json")).unwrap();
+    assert_eq!(
+        state["environments"]["default"]["m"]["variables"]["said"],
+        "from the url"
+    );
+    assert!(t.read("p/ordo.lock").contains(&values));
+    // `-i` too: `hosts` reads the inventory from the URL.
+    t.run_in("p", &["hosts", "-i", &server.url("/hosts.yaml")])
+        .code(0)
+        .stdout_has("web-1");
+    // Under --offline a URL the cache lacks is an error naming it and --offline.
+    t.run_in(
+        "p",
+        &["plan", "-f", &server.url("/other.yaml"), "--offline"],
+    )
+    .code(3)
+    .stderr_has("/other.yaml")
+    .stderr_has("--offline");
+}
