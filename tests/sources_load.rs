@@ -268,6 +268,16 @@ fn a_git_source_in_the_project_gives_manifests_and_handlers_to_apply_and_plan() 
     t.run_in("p", &["plan", ALLOW])
         .code(0)
         .stdout_has(&format!("from platform at {short}"));
+    let plan = t.run_in("p", &["plan", "-o", "json", ALLOW]).json();
+    let used = plan["handlers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["source"].is_object())
+        .unwrap()
+        .clone();
+    assert_eq!(used["source"]["name"], "platform");
+    assert_eq!(used["source"]["commit"], commit.as_str());
     // `handlers`: a SOURCE column, and in JSON the source with its full commit.
     t.run_in("p", &["handlers", ALLOW])
         .code(0)
