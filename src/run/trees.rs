@@ -74,6 +74,9 @@ pub(super) fn is_address(path: &Path) -> bool {
 /// `spec.sources` go to `config.extra_src` (unless `-s` was given); their manifest trees
 /// are returned, for the project defaults (used unless `-m` was given).
 pub(super) fn resolve(config: &mut Config, project: &Project) -> Result<Added, Error> {
+    // From scratch each time (`ordo watch` locates the project again every cycle).
+    config.extra_src.clear();
+    config.handler_sources.clear();
     let entries: &[ProjectSource] = project.file.as_ref().map_or(&[], |f| f.sources.as_slice());
     let mut errors = Vec::new();
     let caps: Vec<Option<Permissions>> = entries
