@@ -189,7 +189,7 @@ fn plan_offers_the_run_options_and_its_own() {
 fn watch_offers_the_run_options_and_when_and_how_cycles_run() {
     check(
         "watch",
-        &[LOAD, SELECT, OUTPUT, RUN],
+        &[LOAD, SOURCE, SELECT, OUTPUT, RUN],
         &[
             "--interval",
             "--jitter",
