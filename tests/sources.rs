@@ -1016,3 +1016,18 @@ fn a_repository_whose_links_leave_the_tree_is_refused_and_inner_links_are_kept()
         .stderr_has("refused to unpack")
         .stderr_has("points outside the tree");
 }
+
+#[test]
+fn a_broken_lock_file_is_exit_3_naming_it_and_the_line() {
+    let t = lab().file(
+        "ordo.lock",
+        "version: 1\nsources:\n  lib:\n    url: git+https://h/r.git\n    commit: 9f2c\n    tree: h1:x\n",
+    );
+    t.run(&["sources", "list"])
+        .code(3)
+        .stderr_has("ordo.lock:4: the entry `lib` needs either `commit` (a full commit id)");
+    let t = lab().file("ordo.lock", "version: 2\nsources: {}\n");
+    t.run(&["sources", "verify"])
+        .code(3)
+        .stderr_has("ordo.lock:1: `version` must be 1");
+}

@@ -40,8 +40,11 @@ pub enum SourceErrorKind {
     Locked,
     /// An archive holds something that must not be unpacked.
     Archive,
-    /// The cache, the lock file or a temporary file could not be read or written.
+    /// The cache or a temporary file could not be read or written.
     Io,
+    /// `ordo.lock` could not be read, parsed or written; the error's name is the file
+    /// (`ordo.lock:LINE`), not a source.
+    LockFile,
 }
 
 impl SourceError {
@@ -84,6 +87,9 @@ impl SourceError {
 
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind == SourceErrorKind::LockFile {
+            return write!(f, "{}: {}", self.name, self.message);
+        }
         write!(f, "source `{}`", self.name)?;
         if let Some(a) = &self.address {
             write!(f, " ({a})")?;

@@ -51,7 +51,7 @@ impl LockFile {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LockFile::default()),
             Err(e) => {
-                return Err(lock_error(path, format!("cannot read it: {e}")));
+                return Err(lock_error(path, None, format!("cannot read it: {e}")));
             }
         };
         LockFile::parse(path, &text)
@@ -60,9 +60,9 @@ impl LockFile {
     /// Parses the text of `path`; the error names the file and line.
     pub fn parse(path: &Path, text: &str) -> Result<LockFile, SourceError> {
         let node = crate::manifest::parse_one(text, &crate::manifest::Limits::default())
-            .map_err(|e| lock_error(path, format!("line {}: {}", e.mark.line, e.kind)))?;
+            .map_err(|e| lock_error(path, Some(e.mark.line), e.kind.to_string()))?;
         let at = |n: &crate::manifest::Node, message: String| {
-            lock_error(path, format!("line {}: {message}", n.mark.line))
+            lock_error(path, Some(n.mark.line), message)
         };
         if node.is_null() {
             return Ok(LockFile::default());
@@ -161,7 +161,7 @@ impl LockFile {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let fail = |e: std::io::Error| lock_error(path, format!("cannot write it: {e}"));
+        let fail = |e: std::io::Error| lock_error(path, None, format!("cannot write it: {e}"));
         let mut tmp = tempfile::Builder::new()
             .prefix(".ordo.lock.")
             .tempfile_in(dir)
@@ -182,9 +182,13 @@ fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn lock_error(path: &Path, message: String) -> SourceError {
-    let shown = crate::paths::shown(path);
-    SourceError::new(&shown, &shown, SourceErrorKind::Io, message)
+/// An error of the lock file itself, named `ordo.lock:LINE`.
+fn lock_error(path: &Path, line: Option<u32>, message: String) -> SourceError {
+    let mut shown = crate::paths::shown(path);
+    if let Some(line) = line {
+        shown = format!("{shown}:{line}");
+    }
+    SourceError::new(&shown, &shown, SourceErrorKind::LockFile, message)
         .with_help("the lock file is written by ordo; `ordo sources update` rewrites it")
 }
 
@@ -220,6 +224,6 @@ mod tests {
             Some(LockFile::default())
         );
         let e = LockFile::parse(Path::new("ordo.lock"), "version: 2\n").err();
-        assert!(e.is_some_and(|e| e.to_string().contains("line 1")));
+        assert!(e.is_some_and(|e| e.to_string().starts_with("ordo.lock:1: ")));
     }
 }
