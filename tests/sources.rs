@@ -1031,3 +1031,177 @@ fn a_broken_lock_file_is_exit_3_naming_it_and_the_line() {
         .code(3)
         .stderr_has("ordo.lock:1: `version` must be 1");
 }
+
+// ---------------------------------------------------------------------------------------
+// attack21 regressions: git redirects, unreachable commits, the lock file, the cache.
+
+/// Serves every file of a bare repository under `/PREFIX/…` (git's "dumb" HTTP protocol).
+fn serve_repo(t: &Test, repo: &Repo, server: &FileServer, prefix: &str) {
+    git(t, &repo.bare, &["update-server-info"]);
+    for entry in walk(&repo.bare) {
+        let rel = entry.strip_prefix(&repo.bare).unwrap().to_str().unwrap();
+        let body = std::fs::read(&entry).unwrap();
+        server.serve(&format!("{prefix}/{rel}"), body.clone());
+        if rel == "info/refs" {
+            server.serve(&format!("{prefix}/{rel}?service=git-upload-pack"), body);
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn git_follows_no_http_redirect() {
+    let t = lab();
+    let repo = Repo::new(&t, "r");
+    repo.commit(&t, &[("m.yaml", "v: 1\n")]);
+    let elsewhere = FileServer::start();
+    serve_repo(&t, &repo, &elsewhere, "/other/r.git");
+    // Served directly, the repository is fetched (the server works).
+    t.run(&[
+        "sources",
+        "fetch",
+        &format!("git+{}?ref=main", elsewhere.url("/other/r.git")),
+    ])
+    .code(0);
+    // Reached through a redirect, it is not: git talks only to the address's own server.
+    let front = FileServer::start();
+    let to = elsewhere.url("/other/r.git/info/refs?service=git-upload-pack");
+    front.redirect("/r.git/info/refs?service=git-upload-pack", &to);
+    let before = elsewhere.requests();
+    t.run(&[
+        "sources",
+        "fetch",
+        &format!("git+{}?ref=main", front.url("/r.git")),
+    ])
+    .code(3)
+    .stderr_has("/r.git");
+    assert_eq!(elsewhere.requests(), before, "git followed the redirect");
+}
+
+#[test]
+fn a_commit_no_branch_or_tag_reaches_is_refused_and_a_commit_pin_has_no_moves_note() {
+    let t = lab();
+    let repo = Repo::new(&t, "r");
+    let first = repo.commit(&t, &[("m.yaml", "v: 1\n")]);
+    // A commit pushed to a branch that is deleted again: the repository holds it, no ref
+    // reaches it (as a fork's commit in GitHub's shared object store).
+    std::fs::write(repo.work.join("evil.yaml"), "kind: Evil\n").unwrap();
+    git(&t, &repo.work, &["add", "-A"]);
+    git(&t, &repo.work, &["commit", "-q", "-m", "evil"]);
+    let evil = git(&t, &repo.work, &["rev-parse", "HEAD"]);
+    let bare = repo.bare.to_str().unwrap();
+    git(&t, &repo.work, &["push", "-q", bare, "HEAD:refs/heads/tmp"]);
+    git(&t, &repo.work, &["push", "-q", bare, ":refs/heads/tmp"]);
+    git(
+        &t,
+        &repo.bare,
+        &["config", "uploadpack.allowAnySHA1InWant", "true"],
+    );
+    let address = repo.address(&format!("?ref={evil}"));
+    t.run(&["sources", "fetch", "--allow-file-sources", &address])
+        .code(3)
+        .stderr_has("no branch or tag of the repository reaches commit")
+        .stderr_has(&address);
+    assert!(!t.exists("ordo.lock"));
+    // A commit of `main` is fine; when `main` moves on, no note says `update` moves it.
+    git(&t, &repo.work, &["reset", "-q", "--hard", &first]);
+    repo.commit(&t, &[("m.yaml", "v: 2\n")]);
+    let pinned = repo.address(&format!("?ref={first}"));
+    let out = t.run(&["sources", "fetch", "--allow-file-sources", &pinned]);
+    out.code(0).stderr_lacks("moves it");
+    assert!(!out.stdout.contains("moves it"), "{}", out.stdout);
+}
+
+#[test]
+fn a_lock_file_that_is_a_fifo_is_refused_without_hanging() {
+    let t = lab();
+    let fifo = t.path().join("ff");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(&fifo, t.path().join("ordo.lock")).unwrap();
+    let mut child = t.spawn(&["sources", "list"]);
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("ordo hung on a FIFO ordo.lock");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = common::Output::of(child.wait_with_output().unwrap(), t.path());
+    out.code(3)
+        .stderr_has("ordo.lock")
+        .stderr_has("not a regular file");
+}
+
+#[test]
+fn update_refuses_offline() {
+    let t = lab();
+    let repo = Repo::new(&t, "r");
+    repo.commit(&t, &[("m.yaml", "v: 1\n")]);
+    let address = repo.address("?ref=main");
+    t.run(&["sources", "fetch", "--allow-file-sources", &address])
+        .code(0);
+    repo.commit(&t, &[("m.yaml", "v: 2\n")]);
+    t.run(&["sources", "update", "--allow-file-sources", "--offline"])
+        .code(3)
+        .stderr_has("--offline")
+        .stderr_lacks("nothing moved");
+}
+
+#[test]
+fn a_cached_tree_swapped_for_a_link_is_never_walked() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = lab();
+    let repo = Repo::new(&t, "r");
+    repo.commit(&t, &[("m.yaml", "v: 1\n")]);
+    let address = repo.address("?ref=main");
+    t.run(&["sources", "fetch", "--allow-file-sources", &address])
+        .code(0);
+    let tree = trees(&t).into_iter().find(|p| p.is_dir()).unwrap();
+    let victim = t.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("top.txt"), "precious").unwrap();
+    std::fs::set_permissions(
+        victim.join("top.txt"),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .unwrap();
+    let opened = Command::new("chmod")
+        .args(["-R", "u+w"])
+        .arg(&tree)
+        .status()
+        .unwrap();
+    assert!(opened.success());
+    std::fs::remove_dir_all(&tree).unwrap();
+    std::os::unix::fs::symlink(&victim, &tree).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    t.run(&["sources", "verify"]).code(3);
+    t.run(&[
+        "sources",
+        "fetch",
+        "--allow-file-sources",
+        "--offline",
+        &address,
+    ])
+    .code(3);
+    assert_eq!(mode(&victim.join("top.txt")), 0o400);
+    t.run(&["sources", "fetch", "--allow-file-sources", &address])
+        .code(0);
+    assert_eq!(mode(&victim.join("top.txt")), 0o400);
+    assert!(std::fs::symlink_metadata(&tree).unwrap().is_dir());
+    assert!(victim.join("top.txt").exists());
+    t.run(&["sources", "verify"]).code(0).stdout_has("intact");
+}

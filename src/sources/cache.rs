@@ -123,3 +123,23 @@ pub(super) fn create_private_dir(dir: &Path) -> Result<(), String> {
         .create(dir)
         .map_err(|e| format!("creating {}: {e}", dir.display()))
 }
+
+/// Opens `path` for reading only if it is a regular file: a FIFO or a device (or a link to
+/// one) would hang the read or never end, so it is refused without blocking
+/// (`O_NONBLOCK`, then `fstat` of what was opened). With `follow` false, a link itself is
+/// refused too (`O_NOFOLLOW`), for files inside the cache.
+pub(super) fn open_regular(path: &Path, follow: bool) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = libc::O_NONBLOCK;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    Ok(file)
+}

@@ -19,7 +19,11 @@ use sha2::{Digest, Sha256};
 /// lines of one) or a file that cannot be read is an error.
 pub fn hash_tree(root: &Path) -> Result<String, String> {
     let mut lines: Vec<(String, String)> = Vec::new();
-    for entry in walkdir::WalkDir::new(root).follow_links(false) {
+    // A root that is a link is hashed as a link, never walked.
+    let walk = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .follow_root_links(false);
+    for entry in walk {
         let entry = entry.map_err(|e| format!("reading {}: {e}", root.display()))?;
         let kind = entry.file_type();
         if kind.is_dir() {
@@ -67,8 +71,8 @@ pub fn hash_tree(root: &Path) -> Result<String, String> {
 
 /// A file's SHA-256 as lowercase hex, read in pieces.
 pub(super) fn file_sha256(path: &Path) -> Result<String, String> {
-    let mut file =
-        std::fs::File::open(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let mut file = super::cache::open_regular(path, false)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
     let mut h = Sha256::new();
     let mut buf = vec![0_u8; 64 * 1024];
     loop {

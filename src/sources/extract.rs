@@ -44,8 +44,8 @@ pub fn unpack(archive: &Path, gzip: bool, dest: &Path, limits: Limits) -> Result
 }
 
 fn open(archive: &Path, gzip: bool) -> Result<Box<dyn Read>, String> {
-    let file =
-        std::fs::File::open(archive).map_err(|e| format!("reading {}: {e}", archive.display()))?;
+    let file = super::cache::open_regular(archive, false)
+        .map_err(|e| format!("reading {}: {e}", archive.display()))?;
     let file = std::io::BufReader::new(file);
     Ok(if gzip {
         Box::new(flate2::read::MultiGzDecoder::new(file))
@@ -334,8 +334,11 @@ pub fn make_writable(root: &Path) -> Result<(), String> {
 fn set_writable(root: &Path, writable: bool) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     // Directories are opened up first (top down) and closed last (bottom up).
+    // Never through a link, the root included: a cache entry swapped for a link to
+    // elsewhere must not change the modes of what it points to.
     let walk = walkdir::WalkDir::new(root)
         .follow_links(false)
+        .follow_root_links(false)
         .contents_first(!writable);
     for entry in walk {
         let entry = entry.map_err(|e| format!("{}: {e}", root.display()))?;
@@ -359,8 +362,12 @@ fn set_writable(root: &Path, writable: bool) -> Result<(), String> {
 
 /// Removes a tree made read-only by [`make_read_only`].
 pub fn remove_tree(root: &Path) -> Result<(), String> {
-    if std::fs::symlink_metadata(root).is_err() {
+    let Ok(meta) = std::fs::symlink_metadata(root) else {
         return Ok(());
+    };
+    if !meta.is_dir() {
+        // A link (or a file) where a tree belongs goes itself; what it points to stays.
+        return std::fs::remove_file(root).map_err(|e| format!("removing {}: {e}", root.display()));
     }
     make_writable(root)?;
     std::fs::remove_dir_all(root).map_err(|e| format!("removing {}: {e}", root.display()))

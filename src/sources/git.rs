@@ -6,7 +6,10 @@
 //! `reference-transaction` hook in a mirror runs), submodules off, `core.fsmonitor` off,
 //! only the protocols the address may use (`GIT_ALLOW_PROTOCOL`; `file` only with
 //! `--allow-file-sources`, and `protocol.file.allow=never` otherwise), variables such as
-//! `GIT_DIR` from the caller's environment removed, and a time limit. Arguments that come
+//! `GIT_DIR` from the caller's environment removed, no HTTP redirects followed
+//! (`http.followRedirects=false`: the host and scheme ordo checked are the ones git talks
+//! to), a stall limit (`http.lowSpeedLimit`/`lowSpeedTime`: no byte for [`STALL`] ends it),
+//! and a time limit. Arguments that come
 //! from an address were validated by [`super::address`] and follow `--` or `--end-of-options`
 //! where git accepts it. Trees are never checked out: [`Git::archive`] reads a commit out of
 //! the bare mirror.
@@ -40,6 +43,9 @@ const CLEARED: &[&str] = &[
     "GIT_TEMPLATE_DIR",
 ];
 
+/// How long a transfer may make no progress before it is given up.
+pub const STALL: Duration = Duration::from_secs(60);
+
 impl Git {
     fn command(&self, git_dir: Option<&Path>) -> Command {
         let mut cmd = Command::new("git");
@@ -60,6 +66,10 @@ impl Git {
             .args(["-c", "submodule.recurse=false"])
             .args(["-c", "fetch.recurseSubmodules=false"])
             .args(["-c", "protocol.ext.allow=never"])
+            .args(["-c", "http.followRedirects=false"])
+            .args(["-c", "http.lowSpeedLimit=1"])
+            .arg("-c")
+            .arg(format!("http.lowSpeedTime={}", STALL.as_secs()))
             .args([
                 "-c",
                 if self.allow_file {
@@ -75,6 +85,19 @@ impl Git {
         cmd
     }
 
+    /// The one protocol git may use for `url`: its own scheme (`https`, `ssh`, `http`,
+    /// `file`), so no redirect or helper switches to another.
+    fn protocol_of(&self, url: &str) -> &'static str {
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("https") => "https",
+            Some("http") => "http",
+            Some("file") if self.allow_file => "file",
+            Some("file") => "none",
+            _ => "ssh",
+        }
+    }
+
     /// A new bare repository at `dir`, with no hooks from a template.
     pub fn init_bare(&self, dir: &Path) -> Result<(), String> {
         let mut cmd = self.command(None);
@@ -87,6 +110,7 @@ impl Git {
     /// bare mirror `dir`, replacing what the mirror had.
     pub fn fetch_all(&self, dir: &Path, url: &str) -> Result<(), String> {
         let mut cmd = self.command(Some(dir));
+        cmd.env("GIT_ALLOW_PROTOCOL", self.protocol_of(url));
         cmd.args([
             "fetch",
             "--quiet",
@@ -103,19 +127,16 @@ impl Git {
         self.run(cmd, None).map(|_| ())
     }
 
-    /// Fetches one commit by its id (for a commit no branch or tag reaches any more).
-    pub fn fetch_commit(&self, dir: &Path, url: &str, commit: &str) -> Result<(), String> {
+    /// Whether a branch or tag of the mirror (as last fetched) reaches `commit`: a commit
+    /// only a fork holds (GitHub serves those by id from the shared object store) is
+    /// reached by none.
+    pub fn reachable(&self, dir: &Path, commit: &str) -> bool {
         let mut cmd = self.command(Some(dir));
-        cmd.args([
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-recurse-submodules",
-            "--",
-            url,
-            commit,
-        ]);
-        self.run(cmd, None).map(|_| ())
+        cmd.args(["for-each-ref", "--count=1", "--format=%(refname)"])
+            .arg(format!("--contains={commit}"))
+            .args(["refs/heads", "refs/tags", "refs/ordo/head"]);
+        self.run(cmd, None)
+            .is_ok_and(|out| !String::from_utf8_lossy(&out).trim().is_empty())
     }
 
     /// The commit a full ref name (`refs/tags/v1`) or a commit id names in the mirror.

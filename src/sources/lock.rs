@@ -26,6 +26,9 @@ use super::error::{SourceError, SourceErrorKind};
 /// The format's version, the file's first key.
 pub const LOCK_VERSION: i64 = 1;
 
+/// The largest lock file read.
+const MAX_LOCK_BYTES: u64 = 16 << 20;
+
 /// The lock file's contents.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LockFile {
@@ -47,13 +50,25 @@ pub struct LockEntry {
 impl LockFile {
     /// Reads `path`; a missing file is an empty lock.
     pub fn read(path: &Path) -> Result<LockFile, SourceError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        use std::io::Read as _;
+        let file = match super::cache::open_regular(path, true) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LockFile::default()),
             Err(e) => {
                 return Err(lock_error(path, None, format!("cannot read it: {e}")));
             }
         };
+        let mut text = String::new();
+        file.take(MAX_LOCK_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| lock_error(path, None, format!("cannot read it: {e}")))?;
+        if text.len() as u64 > MAX_LOCK_BYTES {
+            return Err(lock_error(
+                path,
+                None,
+                format!("it is larger than {} MiB", MAX_LOCK_BYTES >> 20),
+            ));
+        }
         LockFile::parse(path, &text)
     }
 

@@ -220,6 +220,16 @@ impl Sources {
     /// Re-resolves the named sources (all of the lock's when `names` is empty) and pins what
     /// their refs name now: the only way a branch moves. Returns the sources that moved.
     pub fn update(&mut self, names: &[String]) -> Result<Vec<Moved>, SourceError> {
+        if self.policy.offline {
+            let shown = crate::paths::shown(&self.lock_path);
+            return Err(SourceError::new(
+                &shown,
+                &shown,
+                SourceErrorKind::Offline,
+                "`sources update` asks the remotes where each ref is now, which `--offline` forbids",
+            )
+            .with_help("run `ordo sources update` with the network"));
+        }
         let all: Vec<String> = self.lock.sources.keys().cloned().collect();
         for name in names {
             if !self.lock.sources.contains_key(name) {
@@ -290,8 +300,11 @@ impl Sources {
             .iter()
             .map(|(name, e)| {
                 let dir = self.cache.tree(&e.url, e.pin.key());
-                let status = if std::fs::symlink_metadata(&dir).is_err() {
+                let meta = std::fs::symlink_metadata(&dir);
+                let status = if meta.is_err() {
                     VerifyStatus::NotCached
+                } else if meta.is_ok_and(|m| !m.is_dir()) {
+                    VerifyStatus::Unreadable(format!("{} is not a directory", dir.display()))
                 } else {
                     match hash_tree(&dir) {
                         Ok(h) if h == e.tree => VerifyStatus::Intact,
@@ -471,16 +484,27 @@ impl Sources {
                 self.fetch(name, address, &mirror)?;
             }
             if self.git.resolve(&mirror, &commit).is_none() {
-                let _ = self.git.fetch_commit(&mirror, address.url(), &commit);
+                return Err(self
+                    .error(
+                        name,
+                        address,
+                        SourceErrorKind::UnknownRef,
+                        format!("no branch or tag of the repository reaches commit {commit}"),
+                    )
+                    .with_help("the repository has no such commit on any branch or tag; pin a commit of one of them"));
             }
-            if self.git.resolve(&mirror, &commit).is_none() {
-                return Err(self.error(
+        }
+        // A commit no branch or tag reaches may live only in a fork that shares the
+        // repository's objects (GitHub serves those by id): refused, whoever pinned it.
+        if !self.git.reachable(&mirror, &commit) {
+            return Err(self
+                .error(
                     name,
                     address,
                     SourceErrorKind::UnknownRef,
-                    format!("the repository has no commit {commit}"),
-                ));
-            }
+                    format!("no branch or tag of the repository reaches commit {commit}"),
+                )
+                .with_help("a commit only a fork (or a deleted branch) holds is refused; pin a commit of one of the repository's branches or tags"));
         }
         let work = self
             .cache
@@ -617,8 +641,9 @@ impl Sources {
 
     /// "locked at 9f2c…, branch `main` now at 41aa…", from what the mirror last fetched.
     fn moved_note(&self, address: &Address, mirror: &Path, commit: &str) -> Option<String> {
-        let reference = address.reference().filter(|r| !is_full_commit(r));
-        if !mirror.is_dir() {
+        let reference = address.reference();
+        // A commit pin names no ref: nothing moves it.
+        if !mirror.is_dir() || reference.is_some_and(is_full_commit) {
             return None;
         }
         let now = match reference {
@@ -650,10 +675,15 @@ impl Sources {
         entry: Option<&LockEntry>,
         note: Option<String>,
     ) -> Result<Option<Tree>, SourceError> {
-        if std::fs::symlink_metadata(dir).is_err() {
+        let Ok(meta) = std::fs::symlink_metadata(dir) else {
             return Ok(None);
-        }
-        let found = hash_tree(dir);
+        };
+        // A cache entry that is not a real directory (a link to elsewhere) is never used.
+        let found = if meta.is_dir() {
+            hash_tree(dir)
+        } else {
+            Err("it is not a directory".to_string())
+        };
         let expected = entry.map(|e| e.tree.as_str());
         match found {
             Ok(h) if expected.is_none_or(|e| e == h) => {
@@ -895,7 +925,7 @@ fn file_name(address: &Address) -> &str {
 fn is_gzip(path: &Path) -> bool {
     use std::io::Read;
     let mut magic = [0_u8; 2];
-    std::fs::File::open(path)
+    super::cache::open_regular(path, false)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && magic == [0x1f, 0x8b]
