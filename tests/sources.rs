@@ -1205,3 +1205,22 @@ fn a_cached_tree_swapped_for_a_link_is_never_walked() {
     assert!(victim.join("top.txt").exists());
     t.run(&["sources", "verify"]).code(0).stdout_has("intact");
 }
+
+#[test]
+fn a_lock_file_with_an_unknown_key_is_exit_3_naming_the_line() {
+    let c = "a".repeat(40);
+    let t = lab().file(
+        "ordo.lock",
+        &format!("version: 1\nsources:\n  x:\n    url: git+https://h/r.git\n    comit: {c}\n    tree: h1:x\n"),
+    );
+    t.run(&["sources", "list"])
+        .code(3)
+        .stderr_has("ordo.lock:5: unknown key `comit`; did you mean `commit`?");
+    let t = lab().file(
+        "ordo.lock",
+        &format!("version: 1\nsources:\n  x:\n    url: git+https://h/r.git\n    commit: {c}\n    tree: h1:x\nextra: 2\n"),
+    );
+    t.run(&["sources", "fetch", "--locked"])
+        .code(3)
+        .stderr_has("ordo.lock:7: unknown key `extra`");
+}

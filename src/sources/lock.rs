@@ -82,6 +82,7 @@ impl LockFile {
         if node.is_null() {
             return Ok(LockFile::default());
         }
+        known_keys(path, &node, &["version", "sources"])?;
         let Some(version) = node.get("version") else {
             return Err(at(&node, "no `version`".into()));
         };
@@ -102,6 +103,7 @@ impl LockFile {
             return Err(at(sources, "`sources` must be a mapping".into()));
         };
         for entry in entries {
+            known_keys(path, &entry.value, &["url", "commit", "digest", "tree"])?;
             let text = |key: &str| -> Result<Option<String>, SourceError> {
                 match entry.value.get(key) {
                     None => Ok(None),
@@ -191,6 +193,39 @@ impl LockFile {
         }
         Ok(())
     }
+}
+
+/// Refuses a key of the mapping `node` that is not among `known` (a typo such as `comit:`
+/// would otherwise pass review unnoticed), with "did you mean".
+fn known_keys(
+    path: &Path,
+    node: &crate::manifest::Node,
+    known: &[&str],
+) -> Result<(), SourceError> {
+    let crate::manifest::Value::Map(entries) = &node.value else {
+        return Ok(());
+    };
+    for e in entries {
+        if !known.contains(&e.key.as_str()) {
+            let hint = match crate::diagnostic::did_you_mean(&e.key, known.iter().copied()) {
+                Some(n) => format!("; did you mean `{n}`?"),
+                None => format!(
+                    "; the keys are {}",
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            return Err(lock_error(
+                path,
+                Some(e.key_mark.line),
+                format!("unknown key `{}`{hint}", e.key),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn is_sha256_hex(s: &str) -> bool {
