@@ -861,7 +861,7 @@ fn redirects_are_followed_only_on_the_same_host() {
     t.run(&["sources", "fetch", &server.url("/same")]).code(0);
     t.run(&["sources", "fetch", &server.url("/elsewhere")])
         .code(3)
-        .stderr_has("follows redirects only on its own host");
+        .stderr_has("follows redirects only to its own scheme, host and port");
 }
 
 #[test]
@@ -1223,4 +1223,260 @@ fn a_lock_file_with_an_unknown_key_is_exit_3_naming_the_line() {
     t.run(&["sources", "fetch", "--locked"])
         .code(3)
         .stderr_has("ordo.lock:7: unknown key `extra`");
+}
+
+// ---------------------------------------------------------------------------------------
+// Addresses read one way by ordo and another by git or the HTTP client (A21-F1, F2, F5, F7,
+// F8): every address is parsed by one URL parser and its serialization is what is fetched.
+
+#[test]
+fn an_address_whose_host_parsers_read_differently_is_refused_before_any_request() {
+    let t = lab();
+    let server = FileServer::start();
+    server.serve("/x.yaml", "x: 1\n");
+    let h = sha(b"x: 1\n");
+    let at = server.addr.to_string();
+    let port = server.addr.port();
+    // Before, `127.0.0.2` was checked (and allowed) while the client reached the server.
+    t.run(&[
+        "sources",
+        "fetch",
+        "--allow-source",
+        "127.0.0.2",
+        &format!("http://{at}#@127.0.0.2/x.yaml?sha256={h}"),
+    ])
+    .code(3)
+    .stderr_has("holds no `#`");
+    for (address, says) in [
+        (
+            format!("http://192.0.2.2#@{at}/x.yaml?sha256={h}"),
+            "holds no `#`",
+        ),
+        (
+            format!("git+http://evil.example#@{at}/r.git"),
+            "holds no `#`",
+        ),
+        (
+            format!("http://{at}\\@evil.example/x.yaml"),
+            "holds no `\\`",
+        ),
+        (
+            format!("http://127.0.0.1.evil:{port}/x.yaml"),
+            "only loopback",
+        ),
+        (
+            format!("http://[::ffff:127.0.0.1]:{port}/x.yaml"),
+            "a URL parser reads this address as",
+        ),
+        (
+            format!("http://2130706433:{port}/x.yaml"),
+            "a URL parser reads",
+        ),
+        (
+            format!("http://0177.0.0.1:{port}/x.yaml"),
+            "a URL parser reads",
+        ),
+        (
+            format!("http://0x7f.0.0.1:{port}/x.yaml"),
+            "a URL parser reads",
+        ),
+        (
+            format!("http://%31%32%37.0.0.1:{port}/x.yaml"),
+            "percent-encoded",
+        ),
+        (
+            format!("http://{at}@evil.example/x.yaml"),
+            "holds no user name",
+        ),
+        (
+            format!("http://evil.example:80@{at}/x.yaml"),
+            "holds no user name",
+        ),
+    ] {
+        t.run(&["sources", "fetch", &address])
+            .code(3)
+            .stderr_has(says);
+    }
+    for (pattern, address) in [
+        (
+            "git.example.com",
+            "git+https://evil.example#@git.example.com/org/r.git?ref=main",
+        ),
+        (
+            "files.example.com",
+            "https://evil.example#@files.example.com/f.yaml",
+        ),
+        (
+            "files.example.com",
+            "https://files.example.com@evil.example/f.yaml",
+        ),
+    ] {
+        t.run(&["sources", "fetch", "--allow-source", pattern, address])
+            .code(3);
+    }
+    assert_eq!(server.requests(), 0);
+    assert!(!t.exists("ordo.lock"));
+    // The plain spelling of the same source works.
+    t.run(&[
+        "sources",
+        "fetch",
+        &format!("http://{at}/x.yaml?sha256={h}"),
+    ])
+    .code(0);
+}
+
+#[test]
+fn allow_source_matches_the_host_or_a_url_prefix_never_the_ref_subdir_or_query() {
+    let t = lab();
+    let repo = Repo::new(&t, "r");
+    repo.commit(&t, &[("a.example.com/m.yaml", "v: 1\n")]);
+    repo.tag(&t, "x.example.com");
+    for address in [
+        repo.address("?ref=x.example.com"),
+        repo.address("//a.example.com?ref=main"),
+    ] {
+        t.run(&[
+            "sources",
+            "fetch",
+            "--allow-file-sources",
+            "--allow-source",
+            "*.example.com",
+            &address,
+        ])
+        .code(3)
+        .stderr_has("is not among the allowed sources");
+    }
+    let server = FileServer::start();
+    server.serve("/ok/f.yaml", "f: 1\n");
+    server.serve("/okay/f.yaml", "f: 1\n");
+    server.serve("/ok/a/b/f.yaml", "f: 1\n");
+    let at = server.addr.to_string();
+    let prefix = format!("http://{at}/ok");
+    let allow = |pattern: &str, address: &str| {
+        t.run(&["sources", "fetch", "--allow-source", pattern, address])
+            .code
+    };
+    assert_eq!(
+        allow("*.example.com", &server.url("/ok/f.yaml?x=.example.com")),
+        3
+    );
+    assert_eq!(
+        allow("*.example.com*", &server.url("/ok/f.yaml?x=.example.com")),
+        3
+    );
+    assert_eq!(allow(&prefix, &server.url("/okay/f.yaml")), 3);
+    assert_eq!(
+        allow(
+            &format!("http://{at}/*/f.yaml"),
+            &server.url("/ok/a/b/f.yaml")
+        ),
+        3
+    );
+    assert_eq!(server.requests(), 0);
+    assert_eq!(allow(&prefix, &server.url("/ok/f.yaml")), 0);
+    assert_eq!(
+        allow(&format!("http://{at}/*/a"), &server.url("/ok/a/b/f.yaml")),
+        0
+    );
+    assert_eq!(allow("127.0.0.1", &server.url("/okay/f.yaml")), 0);
+    assert_eq!(
+        allow(
+            &format!("127.0.0.1:{}", server.addr.port()),
+            &server.url("/ok/f.yaml")
+        ),
+        0
+    );
+    assert_eq!(allow("127.0.0.1:1", &server.url("/ok/f.yaml")), 3);
+}
+
+#[test]
+fn credentials_in_an_address_are_refused_and_never_shown_sent_or_locked() {
+    let t = lab();
+    let server = FileServer::start();
+    server.serve("/x.yaml", "x: 1\n");
+    let h = sha(b"x: 1\n");
+    let at = server.addr.to_string();
+    for address in [
+        format!("http://ghp_S3CRET@{at}/x.yaml?sha256={h}"),
+        format!("git+http://ghp_S3CRET@{at}/r.git?ref=main"),
+        format!("http://user:S3CRET@{at}/x.yaml"),
+        format!("http://{at}/x.yaml?token=S3CRET&sha256={h}"),
+        format!("http://{at}/x.yaml?X-Amz-Signature=S3CRET&X-Amz-Credential=S3CRET"),
+        format!("http://{at}/x.yaml?sig=S3CRET"),
+    ] {
+        for json in [false, true] {
+            let mut args = vec!["sources", "fetch", &address];
+            if json {
+                args.extend(["-o", "json"]);
+            }
+            let out = t.run(&args);
+            out.code(3);
+            assert!(
+                !out.stdout.contains("S3CRET") && !out.stderr.contains("S3CRET"),
+                "{address}: {}{}",
+                out.stdout,
+                out.stderr
+            );
+        }
+    }
+    assert_eq!(server.requests(), 0);
+    assert!(!t.exists("ordo.lock"));
+    // From the project file, the error points at the line (the snippet quotes the user's
+    // own file) and its message masks the token.
+    let t = t.file(
+        "ordo.yaml",
+        &format!(
+            "kind: Project\nversion: v1\nmetadata: {{name: p}}\nspec:\n  sources:\n  - name: s\n    url: http://ghp_S3CRET@{at}/x.yaml?sha256={h}\n"
+        ),
+    );
+    let out = t.run(&["sources", "fetch"]);
+    out.code(3).stderr_has("holds no user name");
+    let message = out.stderr.lines().next().unwrap_or_default();
+    assert!(!message.contains("S3CRET"), "{}", out.stderr);
+    assert!(!t.exists("ordo.lock"));
+}
+
+#[test]
+fn a_redirect_to_another_port_or_scheme_on_the_same_host_is_refused() {
+    let t = lab();
+    let other = FileServer::start();
+    other.serve("/app.yaml", "a: 1\n");
+    let server = FileServer::start();
+    server.redirect("/port", &other.url("/app.yaml"));
+    server.redirect(
+        "/scheme",
+        &format!("https://127.0.0.1:{}/app.yaml", server.addr.port()),
+    );
+    for path in ["/port", "/scheme"] {
+        t.run(&["sources", "fetch", &server.url(path)])
+            .code(3)
+            .stderr_has("only to its own scheme, host and port");
+    }
+    assert_eq!(other.requests(), 0);
+}
+
+#[test]
+fn a_query_parameter_given_twice_is_refused_naming_it() {
+    let t = lab();
+    let server = FileServer::start();
+    server.serve("/x.yaml", "x: 1\n");
+    let good = sha(b"x: 1\n");
+    let first = "a".repeat(64);
+    for (address, key) in [
+        (
+            server.url(&format!("/x.yaml?sha256={first}&sha256={good}")),
+            "sha256",
+        ),
+        (server.url(&format!("/x.yaml?v=1&v=2&sha256={good}")), "v"),
+        (
+            "git+https://h.example/r.git?ref=v1&ref=v2".to_string(),
+            "ref",
+        ),
+    ] {
+        t.run(&["sources", "fetch", &address])
+            .code(3)
+            .stderr_has(&format!("the parameter `{key}` is given twice"));
+    }
+    assert_eq!(server.requests(), 0);
+    assert!(!t.exists("ordo.lock"));
 }

@@ -28,6 +28,8 @@ pub struct Address {
     /// The URL git or the HTTP client is given: `https://host/org/repo.git`, without the
     /// sub-directory and without ordo's own query parameters.
     url: String,
+    /// The port the URL reaches (explicit, or the scheme's default).
+    port: Option<u16>,
     /// The lower-cased host, when the URL has one (`file://` has none).
     host: Option<String>,
     /// The sub-directory after `//`, checked: relative, no `..`, no empty parts.
@@ -62,10 +64,20 @@ impl Address {
 
     /// Parses and checks an address. The error names the address and says what is wrong.
     pub fn parse(text: &str) -> Result<Address, SourceError> {
-        let bad = |message: String| SourceError::bad_address(text, message);
+        // Errors show the address with any user name, token or signature masked: it may
+        // be a secret, and error output ends up in CI logs.
+        let shown = mask_secrets(text);
+        let bad = |message: String| SourceError::bad_address(&shown, message);
         if let Some(c) = text.chars().find(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad(format!(
                 "an address has no whitespace or control characters (found {c:?})"
+            )));
+        }
+        if let Some(c) = text.chars().find(|c| matches!(c, '#' | '\\')) {
+            // `http://evil#@127.0.0.1/`: URL parsers disagree on where such a host ends, so
+            // the host checked would not be the host contacted.
+            return Err(bad(format!(
+                "an address holds no `{c}`: URL parsers disagree on what it means (a fragment, a path separator), so the host checked could differ from the host contacted"
             )));
         }
         let lower = text.to_ascii_lowercase();
@@ -114,42 +126,39 @@ impl Address {
             ),
             None => (location, ""),
         };
-        let host = host_of(authority);
-        if authority
-            .rsplit_once('@')
-            .is_some_and(|(user, _)| user.contains(':'))
-        {
-            // The address is written to ordo.lock, which is committed; the error must not
-            // show the password either.
-            let (user, _) = authority.rsplit_once('@').unwrap_or_default();
-            let masked = text.replacen(
-                user,
-                &format!("{}:***", user.split(':').next().unwrap_or_default()),
-                1,
-            );
-            return Err(SourceError::bad_address(
-                &masked,
-                "the address holds a password; it would be written to ordo.lock",
-            )
-            .with_help("let git's credential helper supply it"));
-        }
-        if scheme == "file" {
-            if !authority.is_empty() && !authority.eq_ignore_ascii_case("localhost") {
+        if let Some((user, _)) = authority.rsplit_once('@') {
+            if scheme == "http" || scheme == "https" {
+                // `https://TOKEN@host/…`: it would be sent, printed and written to
+                // ordo.lock, which is committed.
                 return Err(bad(
-                    "a `file://` address names a local path: `git+file:///srv/repo.git`".into(),
+                    "an `http(s)://` address holds no user name or token (`…@`): it would be sent, printed and written to ordo.lock".into(),
+                )
+                .with_help(
+                    "let git's credential helper (or ~/.netrc) supply credentials; a `git+ssh://git@host/…` user name is fine",
                 ));
             }
-        } else if host.is_empty() {
-            return Err(bad("the URL has no host".into()));
-        } else if host.starts_with('-') {
-            // `ssh://-oProxyCommand=…`: a host must never read as an option.
-            return Err(bad(format!("the host `{host}` starts with `-`")));
+            if user.contains(':') {
+                return Err(bad(
+                    "the address holds a password; it would be written to ordo.lock".into(),
+                )
+                .with_help("let git's credential helper supply it"));
+            }
+            if user.is_empty() || user.contains('@') {
+                return Err(bad(format!(
+                    "the user name `{user}` is not one: one `user@` at most, not empty"
+                )));
+            }
         }
-        if scheme == "http" && !is_loopback(&host) {
-            return Err(SourceError::bad_address(text, format!(
-                "plain `http://` is refused for `{host}`: only loopback hosts (127.0.0.0/8, ::1, localhost) may be reached without TLS"
-            ))
-            .with_help("use `https://`"));
+        if authority.contains('%') {
+            return Err(bad(
+                "percent-encoded characters in the host or user name are refused: the host checked must read the same as the host contacted".into(),
+            ));
+        }
+        if scheme == "file" && !authority.is_empty() && !authority.eq_ignore_ascii_case("localhost")
+        {
+            return Err(bad(
+                "a `file://` address names a local path: `git+file:///srv/repo.git`".into(),
+            ));
         }
         if path.is_empty() || path == "/" {
             return Err(bad("the URL has no path".into()));
@@ -161,12 +170,19 @@ impl Address {
         let mut reference = None;
         let mut sha256 = None;
         let mut passed = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for pair in query
             .unwrap_or_default()
             .split('&')
             .filter(|p| !p.is_empty())
         {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if !seen.insert(key.to_ascii_lowercase()) {
+                // `?sha256=A&sha256=B`: a reader sees A, a parser keeps one of them.
+                return Err(bad(format!(
+                    "the parameter `{key}` is given twice; give it once"
+                )));
+            }
             match (kind, key) {
                 (AddressKind::Git, "ref") => {
                     check_ref(value).map_err(bad)?;
@@ -189,14 +205,64 @@ impl Address {
                             .unwrap_or_default()
                     )));
                 }
-                // Other parameters of a download belong to the server (a signed URL).
+                (_, key) if is_secret_key(key) => {
+                    return Err(bad(format!(
+                        "the parameter `{key}` looks like a credential or a URL signature: it would be sent in every fetch, printed and written to ordo.lock (and a signed URL expires)"
+                    ))
+                    .with_help(
+                        "serve the file from a stable URL and pin it with `?sha256=`; credentials come from ~/.netrc or git's credential helper",
+                    ));
+                }
+                // Other parameters of a download belong to the server.
                 _ => passed.push(pair.to_string()),
             }
         }
-        let mut url = format!("{scheme}://{authority}{path}");
+        let authority = if scheme == "file" { "" } else { authority };
+        let mut written = format!("{scheme}://{authority}{path}");
         if !passed.is_empty() {
-            url.push('?');
-            url.push_str(&passed.join("&"));
+            written.push('?');
+            written.push_str(&passed.join("&"));
+        }
+        // One parser decides what the address means, and git and the HTTP client are given
+        // what it serializes: the host checked below is the host they contact. An address
+        // that the parser reads differently from its text (`http://2130706433/`,
+        // `http://[::ffff:127.0.0.1]/`, `https://h/a/../b`) is refused, not reinterpreted.
+        let parsed = url::Url::parse(&written).map_err(|e| {
+            bad(format!(
+                "`{}` is not a valid URL: {e}",
+                mask_secrets(&written)
+            ))
+        })?;
+        let url = parsed.as_str().to_string();
+        if !url.eq_ignore_ascii_case(&written) {
+            return Err(bad(format!(
+                "a URL parser reads this address as `{}`, not as written; write it in that form (default ports, IP addresses and paths spelled plainly)",
+                mask_secrets(&url)
+            )));
+        }
+        if parsed.fragment().is_some() || !parsed.password().unwrap_or_default().is_empty() {
+            return Err(bad("the address holds a fragment or a password".into()));
+        }
+        let host = match parsed.host() {
+            Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => String::new(),
+        };
+        if scheme != "file" {
+            if host.is_empty() {
+                return Err(bad("the URL has no host".into()));
+            }
+            if host.starts_with('-') {
+                // `ssh://-oProxyCommand=…`: a host must never read as an option.
+                return Err(bad(format!("the host `{host}` starts with `-`")));
+            }
+        }
+        if scheme == "http" && !is_loopback(&host) {
+            return Err(bad(format!(
+                "plain `http://` is refused for `{host}`: only loopback hosts (127.0.0.0/8, ::1, localhost) may be reached without TLS"
+            ))
+            .with_help("use `https://`"));
         }
         let kind = if kind == AddressKind::File && is_archive(path) {
             AddressKind::Archive
@@ -210,6 +276,7 @@ impl Address {
         }
         Ok(Address {
             kind,
+            port: parsed.port_or_known_default(),
             url,
             host: (!host.is_empty()).then_some(host),
             subdir,
@@ -231,6 +298,25 @@ impl Address {
     /// The URL handed to git or the HTTP client (no sub-directory, no `ref`/`sha256`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The port the URL reaches: explicit, or the scheme's default (`None` for `file://`).
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The scheme of the URL given to git or the HTTP client (`https`, `ssh`, `file`, …).
+    pub fn scheme(&self) -> &str {
+        self.url.split_once("://").map_or("", |(s, _)| s)
+    }
+
+    /// The path of that URL (`/org/repo.git`), without the query.
+    pub fn path(&self) -> &str {
+        let rest = self.url.split_once("://").map_or("", |(_, r)| r);
+        let rest = rest.split_once('?').map_or(rest, |(p, _)| p);
+        rest.find('/')
+            .and_then(|i| rest.get(i..))
+            .unwrap_or_default()
     }
 
     /// The sub-directory after `//`.
@@ -291,15 +377,61 @@ impl fmt::Display for Address {
     }
 }
 
-/// The host of `user@host:port` or `[::1]:port`, lower-cased, without brackets.
-fn host_of(authority: &str) -> String {
-    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(rest) = hostport.strip_prefix('[') {
-        rest.split_once(']').map_or(rest, |(h, _)| h)
-    } else {
-        hostport.split_once(':').map_or(hostport, |(h, _)| h)
+/// `text` with what may be a secret masked: the user information of an address (all of it
+/// for `http(s)`, the password for others) and the values of query parameters that name a
+/// credential or a signature ([`is_secret_key`]). Text that is not an address is returned
+/// as it is.
+pub(crate) fn mask_secrets(text: &str) -> String {
+    let Some((scheme, after)) = text.split_once("://") else {
+        return text.to_string();
     };
-    host.to_ascii_lowercase()
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let (authority, rest) = after.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let ssh = scheme.to_ascii_lowercase().ends_with("ssh");
+            match user.split_once(':') {
+                Some((name, _)) if ssh => format!("{name}:***@{host}"),
+                None if ssh => format!("{user}@{host}"),
+                _ => format!("***@{host}"),
+            }
+        }
+        None => authority.to_string(),
+    };
+    let rest = match rest.split_once('?') {
+        Some((path, query)) => {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if is_secret_key(key) => format!("{key}=***"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", pairs.join("&"))
+        }
+        None => rest.to_string(),
+    };
+    format!("{scheme}://{authority}{rest}")
+}
+
+/// Whether a query parameter names a credential or a URL signature (`token`,
+/// `access_token`, `X-Amz-Signature`, `X-Goog-Credential`, `sig`, `api_key`, …).
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["sig", "auth", "key", "jwt", "authorization"].contains(&key.as_str())
+        || [
+            "token",
+            "signature",
+            "secret",
+            "password",
+            "passwd",
+            "apikey",
+            "api_key",
+            "api-key",
+            "credential",
+        ]
+        .iter()
+        .any(|end| key.ends_with(end))
 }
 
 /// `127.0.0.0/8`, `::1` or `localhost`: the hosts plain `http://` may reach.
@@ -400,13 +532,13 @@ mod tests {
     fn git_addresses_split_into_url_subdir_and_ref() {
         let a = ok("git+https://Git.Example.com/org/repo.git//sub/dir?ref=v1.2.0");
         assert_eq!(a.kind(), AddressKind::Git);
-        assert_eq!(a.url(), "https://Git.Example.com/org/repo.git");
+        assert_eq!(a.url(), "https://git.example.com/org/repo.git");
         assert_eq!(a.host(), Some("git.example.com"));
         assert_eq!(a.subdir(), Some("sub/dir"));
         assert_eq!(a.reference(), Some("v1.2.0"));
         assert_eq!(
             a.to_string(),
-            "git+https://Git.Example.com/org/repo.git//sub/dir?ref=v1.2.0"
+            "git+https://git.example.com/org/repo.git//sub/dir?ref=v1.2.0"
         );
         // Terraform's spelling is the same address.
         assert_eq!(
@@ -472,8 +604,57 @@ mod tests {
             ("ftp://h/x", "expected"),
             ("git+file://otherhost/srv/r.git", "local path"),
             (
+                "git+ssh://me:secret@h/r.git",
+                "`git+ssh://me:***@h/r.git`: the address holds a password",
+            ),
+            ("http://evil#@127.0.0.1/f.yaml", "holds no `#`"),
+            (
+                "git+https://evil.example#@git.example.com/r.git",
+                "holds no `#`",
+            ),
+            ("http://127.0.0.1\\@evil/f.yaml", "holds no `\\`"),
+            ("http://127.0.0.1.evil/f.yaml", "only loopback"),
+            (
+                "http://[::ffff:127.0.0.1]/f.yaml",
+                "reads this address as `http://[::ffff:7f00:1]/f.yaml`",
+            ),
+            (
+                "http://2130706433/f.yaml",
+                "reads this address as `http://127.0.0.1/f.yaml`",
+            ),
+            (
+                "http://0177.0.0.1/f.yaml",
+                "reads this address as `http://127.0.0.1/f.yaml`",
+            ),
+            ("http://0x7f.1/f.yaml", "reads this address as"),
+            ("http://127.1/f.yaml", "reads this address as"),
+            ("http://127.0.0.1./f.yaml", "reads this address as"),
+            ("http://%31%32%37.0.0.1/f.yaml", "percent-encoded"),
+            ("http://127.0.0.1%2f@evil/f.yaml", "holds no user name"),
+            ("http://127.0.0.1@evil/f.yaml", "holds no user name"),
+            ("https://tok@h/f.yaml", "`https://***@h/f.yaml`"),
+            (
+                "https://h/a/../f.yaml",
+                "reads this address as `https://h/f.yaml`",
+            ),
+            (
+                "https://h:443/f.yaml",
+                "reads this address as `https://h/f.yaml`",
+            ),
+            ("git+ssh://a@b@h/r.git", "one `user@` at most"),
+            (
+                "https://h/f.yaml?token=s3cret",
+                "`https://h/f.yaml?token=***`",
+            ),
+            (
+                "https://h/f.yaml?X-Amz-Signature=s3cret",
+                "looks like a credential",
+            ),
+            ("https://h/f.yaml?a=1&a=2", "`a` is given twice"),
+            ("git+https://h/r.git?ref=a&ref=b", "`ref` is given twice"),
+            (
                 "git+https://me:secret@h/r.git",
-                "`git+https://me:***@h/r.git`: the address holds a password",
+                "`git+https://***@h/r.git`: an `http(s)://` address holds no user name",
             ),
         ] {
             let e = err(text);

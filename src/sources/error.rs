@@ -79,8 +79,8 @@ impl SourceError {
     /// The same error, of the source `name` (an address error found before the name was known).
     #[must_use]
     pub fn named(mut self, name: &str, address: &str) -> SourceError {
-        self.name = name.to_string();
-        self.address = (name != address).then(|| address.to_string());
+        self.name = super::address::mask_secrets(name);
+        self.address = (name != address).then(|| super::address::mask_secrets(address));
         self
     }
 }

@@ -1,6 +1,5 @@
 //! Downloads over HTTPS (or plain HTTP to a loopback host, which the address grammar alone
-//! lets through): redirects followed only on the same host and never from `https` to
-//! `http`, a size cap, a time limit, the body hashed while it is written.
+//! lets through): redirects followed only to the same scheme, host and port, a size cap, a time limit, the body hashed while it is written.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -25,17 +24,15 @@ pub(super) fn download(
         .user_agent(concat!("ordo/", env!("CARGO_PKG_VERSION")))
         .build()
         .new_agent();
-    let mut current: ureq::http::Uri = url.parse().map_err(|e| format!("`{url}`: {e}"))?;
-    let origin = (
-        current
-            .scheme_str()
-            .unwrap_or_default()
-            .to_ascii_lowercase(),
-        current.host().unwrap_or_default().to_ascii_lowercase(),
-    );
+    // `url` is an address's own serialization (super::address): the parser that checked its
+    // host wrote it, so ureq reaches that host. Redirects are resolved by the same parser
+    // and must keep the origin: scheme, host and port.
+    let start = url::Url::parse(url).map_err(|e| format!("`{url}`: {e}"))?;
+    let origin = start.origin();
+    let mut current = start;
     let mut hops = 0;
     let response = loop {
-        let response = agent.get(&current).call().map_err(|e| match e {
+        let response = agent.get(current.as_str()).call().map_err(|e| match e {
             ureq::Error::Timeout(_) => format!("timed out after {} s", timeout.as_secs()),
             ureq::Error::HostNotFound => "host not found".to_string(),
             ureq::Error::ConnectionFailed => "connection failed".to_string(),
@@ -49,14 +46,14 @@ pub(super) fn download(
                 .get("location")
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| format!("HTTP {status} without a Location"))?;
-            let next = resolve(&current, location)?;
-            let next_origin = (
-                next.scheme_str().unwrap_or_default().to_ascii_lowercase(),
-                next.host().unwrap_or_default().to_ascii_lowercase(),
-            );
-            if next_origin.1 != origin.1 || (origin.0 == "https" && next_origin.0 != "https") {
+            let mut next = current
+                .join(location)
+                .map_err(|e| format!("a redirect to `{location}`: {e}"))?;
+            next.set_fragment(None);
+            if next.origin() != origin || !next.username().is_empty() || next.password().is_some() {
                 return Err(format!(
-                    "redirected to {next}: a source follows redirects only on its own host (and never from https to http)"
+                    "redirected to {}: a source follows redirects only to its own scheme, host and port",
+                    super::address::mask_secrets(next.as_str())
                 ));
             }
             if hops > MAX_REDIRECTS {
@@ -103,27 +100,4 @@ pub(super) fn download(
         let _ = write!(hex, "{b:02x}");
     }
     Ok(hex)
-}
-
-/// A `Location` resolved against the URL that sent it.
-fn resolve(base: &ureq::http::Uri, location: &str) -> Result<ureq::http::Uri, String> {
-    let text = if location.contains("://") {
-        location.to_string()
-    } else if location.starts_with('/') {
-        format!(
-            "{}://{}{location}",
-            base.scheme_str().unwrap_or("https"),
-            base.authority().map(|a| a.as_str()).unwrap_or_default()
-        )
-    } else {
-        let path = base.path();
-        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-        format!(
-            "{}://{}{dir}/{location}",
-            base.scheme_str().unwrap_or("https"),
-            base.authority().map(|a| a.as_str()).unwrap_or_default()
-        )
-    };
-    text.parse()
-        .map_err(|e| format!("a redirect to `{location}`: {e}"))
 }

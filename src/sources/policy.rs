@@ -16,8 +16,8 @@ pub struct Policy {
     /// `git+file://` repositories may be read (`--allow-file-sources`, for tests and local
     /// mirrors).
     pub allow_file_sources: bool,
-    /// Glob patterns; when any is given, a source's host (or its whole address) must match
-    /// one (`--allow-source`).
+    /// Glob patterns; when any is given, a source's host (or its `scheme://host/path`
+    /// prefix) must match one (`--allow-source`).
     pub allow_source: Vec<String>,
     /// Every address must pin its content: a download its `?sha256=`, a git source a full
     /// commit id as its `?ref=` (`--require-digest`).
@@ -37,7 +37,7 @@ impl Policy {
                 "give `--allow-file-sources` to read a repository on this machine",
             ));
         }
-        if !self.allow_source.is_empty() && !self.allowed(address, &text) {
+        if !self.allow_source.is_empty() && !self.allowed(address) {
             return Err(refuse(
                 format!(
                     "`{}` is not among the allowed sources ({})",
@@ -48,7 +48,7 @@ impl Policy {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                "`--allow-source PATTERN` names the hosts (or whole addresses) sources may come from",
+                "`--allow-source PATTERN` names the hosts (`*.example.com`) or URL prefixes (`https://git.example.com/org`) sources may come from",
             ));
         }
         if self.require_digest && !address.is_pinned() {
@@ -64,18 +64,65 @@ impl Policy {
         Ok(())
     }
 
-    /// Whether a pattern matches the host or the whole address. A pattern that is not a
-    /// valid glob matches only itself.
-    fn allowed(&self, address: &Address, text: &str) -> bool {
+    /// Whether a pattern allows the address. A pattern without `://` is matched against
+    /// the parsed host only (with `:port` when the pattern has one): `*.example.com`,
+    /// `git.example.com:8443`. A pattern with `://` is matched against `scheme://host[:port]`
+    /// followed by the path, one segment at a time (`*` never crosses `/`), as a prefix
+    /// that ends on a segment: `https://git.example.com/org` allows
+    /// `…/org/repo.git` but not `…/organization/…`. `git+` and `git::` in a pattern are
+    /// ignored (git addresses are matched by their URL). The ref, the sub-directory and the
+    /// query never take part. A pattern that is not a valid glob matches only itself.
+    fn allowed(&self, address: &Address) -> bool {
+        let host = address.host().unwrap_or_default();
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        let port = address.port();
+        let with_port = port.map_or_else(|| host.clone(), |p| format!("{host}:{p}"));
+        // The URL is the parser's own serialization: a port in it is one that was written
+        // and is not the scheme's default.
+        let explicit = match url::Url::parse(address.url()).ok().and_then(|u| u.port()) {
+            Some(_) => with_port.clone(),
+            None => host.clone(),
+        };
+        let mut prefixes = vec![format!("{}://{explicit}", address.scheme())];
+        let mut so_far = prefixes.first().cloned().unwrap_or_default();
+        for segment in address.path().split('/').filter(|s| !s.is_empty()) {
+            so_far.push('/');
+            so_far.push_str(segment);
+            prefixes.push(so_far.clone());
+        }
         self.allow_source.iter().any(|pattern| {
+            let lower = pattern.to_ascii_lowercase();
+            let pattern = if lower.starts_with("git::") {
+                pattern.get(5..).unwrap_or_default()
+            } else if lower.starts_with("git+") {
+                pattern.get(4..).unwrap_or_default()
+            } else {
+                pattern.as_str()
+            };
+            let candidates: Vec<&str> = if pattern.contains("://") {
+                prefixes.iter().map(String::as_str).collect()
+            } else if address.host().is_none() {
+                Vec::new()
+            } else if pattern.contains(':') && !pattern.starts_with('[') {
+                vec![with_port.as_str()]
+            } else {
+                vec![
+                    host.as_str(),
+                    host.trim_start_matches('[').trim_end_matches(']'),
+                ]
+            };
             let matcher = globset::GlobBuilder::new(pattern)
                 .case_insensitive(true)
-                .literal_separator(false)
+                .literal_separator(true)
                 .build()
                 .map(|g| g.compile_matcher());
             match matcher {
-                Ok(m) => address.host().is_some_and(|h| m.is_match(h)) || m.is_match(text),
-                Err(_) => address.host() == Some(pattern.as_str()) || text == pattern,
+                Ok(m) => candidates.iter().any(|c| m.is_match(c)),
+                Err(_) => candidates.iter().any(|c| c.eq_ignore_ascii_case(pattern)),
             }
         })
     }
