@@ -299,6 +299,12 @@ fn sigterm_past_the_grace_interrupts_the_cycle_and_a_second_signal_quits_at_once
     assert!(took < Duration::from_secs(20), "took {took:?}");
     let first = w.finished(1);
     assert_eq!(manifest(&first, "a")["status"], "interrupted", "{first}");
+    // The message says what was cut, not "nothing to do".
+    let message = first["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("cycle 1 interrupted: 1 interrupted"),
+        "{message}"
+    );
 
     // A second signal does not wait for the grace.
     let t = Test::new().handler("keep.rhai", KEEP).manifest(
@@ -676,7 +682,7 @@ fn a_manifest_in_backoff_is_waiting_its_dependents_wait_with_it_and_the_rest_goe
     assert_eq!(bad["failures"], 1);
     let reason = bad["reason"].as_str().unwrap();
     assert!(
-        reason.starts_with("waiting on `bad`: it failed 1 time in a row; next attempt in "),
+        reason.starts_with("`bad` waits out its backoff: it failed 1 time in a row; next attempt in "),
         "{reason}"
     );
     let after = manifest(&cycle, "after");
@@ -685,11 +691,12 @@ fn a_manifest_in_backoff_is_waiting_its_dependents_wait_with_it_and_the_rest_goe
         after["reason"]
             .as_str()
             .unwrap()
-            .starts_with("waiting on `bad`"),
+            .starts_with("`bad` waits out its backoff"),
         "{after}"
     );
     assert_eq!(manifest(&cycle, "other")["drift_corrected"], true);
-    assert_eq!(cycle["result"], "changed", "{cycle}");
+    // A manifest waiting out its backoff still fails: the cycle is no success.
+    assert_eq!(cycle["result"], "failed", "{cycle}");
     assert_eq!(t.read("o.txt"), "z");
     // The run's own events say the same: skipped, not failed.
     let events = w.events();
@@ -760,5 +767,198 @@ fn secrets_are_masked_in_what_the_loop_reports() {
     );
     let all: String = w.events().iter().map(Value::to_string).collect();
     assert!(!all.contains("s3cr3t"), "{all}");
+    assert_eq!(w.stop(), Some(0));
+}
+
+/// The `cycle_started` events so far.
+fn started(w: &Watching) -> usize {
+    w.events()
+        .iter()
+        .filter(|e| e["event"] == "cycle_started")
+        .count()
+}
+
+#[test]
+fn a_manifest_directory_deleted_and_created_again_is_loaded_and_sighup_reloads() {
+    let t = Test::new()
+        .handler("handlers/keep.rhai", KEEP)
+        .manifest("manifests/m.yaml", &keep("a", "file: a.txt, text: old", ""));
+    let w = Watching::start(&t, &["-m", "manifests", "-s", "handlers", "--interval", "1h"]);
+    w.finished(1);
+    assert_eq!(t.read("manifests/a.txt"), "old");
+    // Deploying by replacing the directory: its removal is an input error ...
+    let before = w.events().len();
+    std::fs::remove_dir_all(t.path().join("manifests")).unwrap();
+    w.wait_for(before, "inputs_failed after the removal", |e| {
+        e["event"] == "inputs_failed"
+    });
+    // ... and the new directory is loaded, not the deleted spec enforced.
+    // (The last good graph's cycle after the removal may have written `a.txt` into a new
+    // `manifests/` already.)
+    let before = w.events().len();
+    std::fs::create_dir_all(t.path().join("manifests")).unwrap();
+    std::fs::write(
+        t.path().join("manifests/m.yaml"),
+        keep("a", "file: a.txt, text: new", ""),
+    )
+    .unwrap();
+    w.wait_for(before, "the new directory's manifest applied", |e| {
+        e["event"] == "cycle_finished"
+            && e["manifests"]
+                .as_array()
+                .is_some_and(|ms| ms.iter().any(|m| m["name"] == "a" && m["status"] == "changed"))
+    });
+    assert_eq!(t.read("manifests/a.txt"), "new");
+    // Watched anew: a later edit in the new directory starts a cycle by itself.
+    let before = w.events().len();
+    std::fs::write(
+        t.path().join("manifests/m.yaml"),
+        keep("a", "file: a.txt, text: newer", ""),
+    )
+    .unwrap();
+    w.wait_for(before, "the cycle of the later edit", |e| {
+        e["event"] == "cycle_finished" && e["trigger"] == "files"
+    });
+    assert_eq!(t.read("manifests/a.txt"), "newer");
+    // SIGHUP (`systemctl reload`) loads the inputs again before its cycle.
+    let before = w.events().len();
+    w.hup();
+    assert!(
+        w.events()
+            .iter()
+            .skip(before)
+            .any(|e| e["event"] == "inputs_loaded"),
+        "{:?}",
+        w.events()
+    );
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn inputs_missing_at_start_load_once_they_appear() {
+    let t = Test::new().handler("handlers/keep.rhai", KEEP);
+    let w = Watching::start(&t, &["-m", "manifests", "-s", "handlers", "--interval", "1h"]);
+    w.wait_for(0, "inputs_failed at start", |e| e["event"] == "inputs_failed");
+    std::fs::create_dir(t.path().join("manifests")).unwrap();
+    std::fs::write(
+        t.path().join("manifests/m.yaml"),
+        keep("a", "file: a.txt, text: hello", ""),
+    )
+    .unwrap();
+    w.wait_for(0, "the first cycle once the directory appeared", |e| {
+        e["event"] == "cycle_finished"
+            && e["manifests"]
+                .as_array()
+                .is_some_and(|ms| ms.iter().any(|m| m["name"] == "a" && m["status"] == "changed"))
+    });
+    assert_eq!(t.read("manifests/a.txt"), "hello");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn reading_an_input_or_saving_it_unchanged_starts_no_cycle_and_a_handler_reading_yaml_does_not_loop() {
+    // The handler keeps a YAML file beside the manifests: its `check` reads it every cycle.
+    let t = Test::new()
+        .handler("keep.rhai", KEEP)
+        .manifest("m.yaml", &keep("conf", "file: app.yaml, text: 'port: 8080'", ""));
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    assert_eq!(t.read("app.yaml"), "port: 8080");
+    // Writing app.yaml may start one more cycle (it is a change); reading it starts none.
+    std::thread::sleep(Duration::from_millis(2500));
+    let settled = started(&w);
+    assert!(settled <= 2, "{:?}", w.events());
+    for _ in 0..3 {
+        std::fs::read(t.path().join("m.yaml")).unwrap();
+        std::fs::read(t.path().join("app.yaml")).unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    // Saved without a change (what an editor's save of an unchanged buffer does).
+    let text = t.read("m.yaml");
+    std::fs::write(t.path().join("m.yaml"), text).unwrap();
+    std::thread::sleep(Duration::from_millis(2000));
+    assert_eq!(started(&w), settled, "{:?}", w.events());
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn a_broken_input_is_reported_once_per_change_not_in_a_storm() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    std::fs::write(t.path().join("broken.yaml"), "kind: [\n").unwrap();
+    w.wait_for(0, "inputs_failed", |e| e["event"] == "inputs_failed");
+    std::thread::sleep(Duration::from_millis(4000));
+    let events = w.events();
+    let failed = events
+        .iter()
+        .filter(|e| e["event"] == "inputs_failed")
+        .count();
+    assert_eq!(failed, 1, "{events:?}");
+    assert!(started(&w) <= 2, "{events:?}");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn sighups_in_a_loop_merge_and_leave_the_lock_free_for_a_person() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    let before = started(&w);
+    let pid = w.child.id().to_string();
+    let hammer = std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(4);
+        while Instant::now() < end {
+            let _ = std::process::Command::new("kill")
+                .args(["-HUP", &pid])
+                .status();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let mut applied = 0;
+    for _ in 0..4 {
+        if t.run(&["apply"]).code == 0 {
+            applied += 1;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    hammer.join().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // At most one cycle per second (plus the one pending at the end), not back to back.
+    let cycles = started(&w) - before;
+    assert!(cycles <= 7, "{cycles} cycles for 4 s of SIGHUPs");
+    assert!(applied >= 1, "every apply was refused");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn a_retry_interval_beyond_max_backoff_and_intervals_below_100ms_are_refused() {
+    let t = project();
+    t.run(&["watch", "--retry-interval", "5s", "--max-backoff", "1s"])
+        .code(2)
+        .stderr_has("--retry-interval 5s is longer than --max-backoff 1s");
+    for (flag, value) in [
+        ("--interval", "1ns"),
+        ("--interval", "1us"),
+        ("--interval", "0.0000001"),
+        ("--retry-interval", "10ms"),
+    ] {
+        t.run(&["watch", flag, value])
+            .code(2)
+            .stderr_has("shorter than the shortest wait ordo watch allows, 100ms");
+    }
+}
+
+#[test]
+fn a_cycle_that_cannot_run_says_why_in_its_message() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.finished(1);
+    std::fs::write(t.path().join(".ordo/state.json"), "{garbage").unwrap();
+    let cycle = w.hup();
+    assert_eq!(cycle["result"], "failed", "{cycle}");
+    let message = cycle["message"].as_str().unwrap();
+    assert!(!message.contains("nothing to do"), "{message}");
+    assert!(message.contains("state"), "{message}");
     assert_eq!(w.stop(), Some(0));
 }

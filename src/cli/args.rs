@@ -483,9 +483,10 @@ pub struct WatchArgs {
     #[arg(long = "retry-interval", value_name = "DURATION", default_value = "30s", value_parser = super::values::duration)]
     pub retry_interval: Duration,
 
-    /// The longest wait before a failing manifest is tried again
-    #[arg(long = "max-backoff", value_name = "DURATION", default_value = "10m", value_parser = super::values::duration)]
-    pub max_backoff: Duration,
+    /// The longest wait before a failing manifest is tried again [default: 10m, or
+    /// `--retry-interval` if longer; given, it cannot be shorter than `--retry-interval`]
+    #[arg(long = "max-backoff", value_name = "DURATION", value_parser = super::values::duration)]
+    pub max_backoff: Option<Duration>,
 
     /// What to do about drift (the spec did not change, but `check` says work is needed):
     /// correct it, or only report it (`metadata.drift` overrides it per manifest)

@@ -329,11 +329,35 @@ impl Config {
             }
             Command::Verify(r) => (CommandKind::Verify, run_parts(r)),
             Command::Watch(w) => {
+                // A typo (`1us` for `1m`) must not spin the loop and the state lock.
+                for (flag, value) in [
+                    ("--interval", w.interval),
+                    ("--retry-interval", w.retry_interval),
+                ] {
+                    if value < crate::watch::MIN_INTERVAL {
+                        return Err(usage(format!(
+                            "{flag} {} is shorter than the shortest wait ordo watch allows, {}",
+                            humantime::format_duration(value),
+                            humantime::format_duration(crate::watch::MIN_INTERVAL)
+                        )));
+                    }
+                }
+                let max_backoff = match w.max_backoff {
+                    Some(max) if max < w.retry_interval => {
+                        return Err(usage(format!(
+                            "--retry-interval {} is longer than --max-backoff {} (the longest wait before a failing manifest is tried again)",
+                            humantime::format_duration(w.retry_interval),
+                            humantime::format_duration(max)
+                        )));
+                    }
+                    Some(max) => max,
+                    None => WatchRequest::default().max_backoff.max(w.retry_interval),
+                };
                 watch = WatchRequest {
                     interval: w.interval,
                     jitter: w.jitter,
                     retry_interval: w.retry_interval,
-                    max_backoff: w.max_backoff.max(w.retry_interval),
+                    max_backoff,
                     drift: w.drift,
                     flap_window: w.flap_window,
                     shutdown_grace: w.shutdown_grace,

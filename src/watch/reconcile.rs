@@ -25,6 +25,15 @@ use crate::error::exit;
 use crate::events::Event;
 use crate::exec::Gate;
 
+/// The shortest `--interval` and `--retry-interval` ordo watch accepts: a typo (`1us` for
+/// `1m`) must not spin the loop and the state lock.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The shortest gap between the end of a cycle and a cycle started by a file change,
+/// SIGHUP or a request (which merge while they wait): the state lock stays free for a
+/// person's `ordo apply` at least this long, and at least as long as the last cycle took.
+pub const MIN_GAP: Duration = Duration::from_secs(1);
+
 /// What the loop needs from the rest of ordo: load the inputs, run a cycle, say things.
 pub trait Driver {
     /// Loads the inputs (again). `Err`: why they do not load, masked, for people.
@@ -95,6 +104,8 @@ pub struct Cycle {
     pub duration: Duration,
     pub end: CycleEnd,
     pub manifests: Vec<Observed>,
+    /// Why the run could not start, when it could not (masked).
+    pub error: Option<String>,
 }
 
 /// The reconcile loop. Shared between the loop's thread and whatever triggers it.
@@ -162,6 +173,7 @@ impl Loop {
             );
         }
         self.heartbeat();
+        let before = (driver.inputs(), super::files::fingerprint(&driver.inputs()));
         let mut loaded = self.load(driver, 0);
         if self.settings.once {
             if !loaded {
@@ -170,13 +182,27 @@ impl Loop {
             let cycle = self.cycle(driver, 1, Trigger::Start);
             return once_code(&cycle);
         }
-        let mut watcher = self.watch_files(driver);
+        let mut watcher = None;
+        let mut print = self.rearm(driver, &mut watcher, before);
         let mut number = 0;
+        let mut last: Option<(Instant, Duration)> = None;
         let mut woken = Woken::Cycle {
             trigger: Trigger::Start,
             reload: false,
         };
         loop {
+            if let Woken::Cycle { trigger, .. } = woken
+                && matches!(trigger, Trigger::Files | Trigger::Hangup | Trigger::Request)
+                && let Some((ended, took)) = last
+            {
+                // Triggers from outside wait out a gap after the last cycle (at least
+                // MIN_GAP, at least as long as that cycle took) and merge meanwhile: a
+                // request loop cannot hold the state lock from a person's `ordo apply`.
+                let until = ended.checked_add(MIN_GAP.max(took)).unwrap_or(ended);
+                if let Some(signal) = self.wake.pause(until) {
+                    woken = Woken::Stop(signal);
+                }
+            }
             match woken {
                 Woken::Stop(signal) => {
                     let interrupted = self.cancel.load(Ordering::SeqCst);
@@ -191,32 +217,74 @@ impl Loop {
                     return if interrupted { exit::INTERRUPTED } else { 0 };
                 }
                 Woken::Cycle { trigger, reload } => {
-                    if reload && self.load(driver, number) {
-                        loaded = true;
-                        // New inputs may be new files or directories to watch.
-                        drop(watcher.take());
-                        watcher = self.watch_files(driver);
+                    let (force, files) = self.wake.merge_pending();
+                    let force = reload || force;
+                    let files = files || trigger == Trigger::Files;
+                    // A file event whose inputs hold what was loaded last (a touch, a save
+                    // without a change) starts nothing.
+                    let changed = force
+                        || (files && super::files::fingerprint(&driver.inputs()) != print);
+                    if trigger == Trigger::Files && !changed {
+                        woken = self.idle_until_next(last.map(|(ended, _)| ended));
+                        continue;
+                    }
+                    if changed {
+                        let inputs = driver.inputs();
+                        let before = (inputs.clone(), super::files::fingerprint(&inputs));
+                        loaded = self.load(driver, number) || loaded;
+                        // New inputs may be new files or directories to watch, and a
+                        // directory replaced must be watched anew.
+                        print = self.rearm(driver, &mut watcher, before);
                     }
                     if loaded {
                         number += 1;
-                        self.cycle(driver, number, trigger);
+                        let cycle = self.cycle(driver, number, trigger);
+                        last = Some((Instant::now(), cycle.duration));
                     }
                 }
             }
-            let next_interval = Instant::now()
-                .checked_add(jittered(self.settings.interval, self.settings.jitter))
-                .unwrap_or_else(Instant::now);
-            let retry = self
-                .tracker
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .next_retry();
-            let (timer, why) = match retry {
-                Some(at) if at < next_interval => (at, Trigger::Retry),
-                _ => (next_interval, Trigger::Interval),
-            };
-            woken = self.idle(timer, why);
+            woken = self.idle_until_next(last.map(|(ended, _)| ended));
         }
+    }
+
+    /// Watches the inputs as they are now (a new watcher after each load) and returns
+    /// their fingerprint. `before`: the fingerprint taken before the load; when the
+    /// inputs are the same paths and changed since, the loop is woken to load them again.
+    fn rearm(
+        &self,
+        driver: &dyn Driver,
+        watcher: &mut Option<super::files::Watcher>,
+        before: (Vec<PathBuf>, u64),
+    ) -> u64 {
+        drop(watcher.take());
+        *watcher = self.watch_files(driver);
+        let inputs = driver.inputs();
+        let now = super::files::fingerprint(&inputs);
+        if inputs == before.0 && now != before.1 {
+            // Changed between the load's reads and the new watches: load again.
+            self.wake.files_changed();
+            return before.1;
+        }
+        now
+    }
+
+    /// Waits for the next trigger or timer: `--interval` (± `--jitter`) after the last
+    /// cycle ended, or sooner when a manifest in backoff may be tried again.
+    fn idle_until_next(&self, ended: Option<Instant>) -> Woken {
+        let from = ended.unwrap_or_else(Instant::now);
+        let next_interval = from
+            .checked_add(jittered(self.settings.interval, self.settings.jitter))
+            .unwrap_or_else(Instant::now);
+        let retry = self
+            .tracker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_retry();
+        let (timer, why) = match retry {
+            Some(at) if at < next_interval => (at, Trigger::Retry),
+            _ => (next_interval, Trigger::Interval),
+        };
+        self.idle(timer, why)
     }
 
     /// Waits for a trigger, or until `timer` (then `why` is the trigger), ticking the
@@ -351,6 +419,7 @@ impl Loop {
             &self.cancel,
         );
         self.running.store(false, Ordering::SeqCst);
+        let mut error = None;
         let (end, manifests) = match outcome {
             RunOutcome::Locked(who) => (CycleEnd::Skipped(who), Vec::new()),
             RunOutcome::Failed(why) => {
@@ -362,6 +431,7 @@ impl Loop {
                         fields([("error", json!(why))]),
                     ),
                 );
+                error = Some(why);
                 (CycleEnd::Failed, Vec::new())
             }
             RunOutcome::Ran { steps, interrupted } => {
@@ -372,7 +442,12 @@ impl Loop {
                     .observe(&steps, Instant::now());
                 let end = if interrupted {
                     CycleEnd::Interrupted
-                } else if observed.iter().any(|o| o.status == "failed") {
+                } else if observed
+                    .iter()
+                    .any(|o| o.status == "failed" || o.status == "waiting")
+                {
+                    // A manifest waiting out its backoff still fails: the project is not
+                    // at its desired state.
                     CycleEnd::Failed
                 } else if observed.iter().any(|o| o.status == "changed") {
                     CycleEnd::Changed
@@ -389,6 +464,7 @@ impl Loop {
             duration: clock.elapsed(),
             end,
             manifests,
+            error,
         };
         driver.emit(number, &finished_event(&cycle));
         self.board.record(report(&cycle));
@@ -487,7 +563,13 @@ fn finished_event(cycle: &Cycle) -> Event {
     }
     let mut parts = Vec::new();
     for status in [
-        "changed", "failed", "waiting", "drift", "flapping", "skipped",
+        "changed",
+        "failed",
+        "waiting",
+        "drift",
+        "flapping",
+        "skipped",
+        "interrupted",
     ] {
         let n = count(status);
         if n > 0 {
@@ -498,7 +580,10 @@ fn finished_event(cycle: &Cycle) -> Event {
     if corrected > 0 {
         parts.push(format!("{corrected} drift corrected"));
     }
-    let summary = if parts.is_empty() {
+    let summary = if let Some(why) = &cycle.error {
+        // The run could not start (a broken state file): say why, on one line.
+        why.lines().next().unwrap_or_default().to_string()
+    } else if parts.is_empty() {
         "nothing to do".to_string()
     } else {
         parts.join(", ")
@@ -558,6 +643,7 @@ mod tests {
             duration: Duration::from_millis(5),
             end,
             manifests,
+            error: None,
         }
     }
 

@@ -190,7 +190,7 @@ impl Tracker {
         let left = at.checked_duration_since(now).filter(|d| !d.is_zero())?;
         self.seen.held.insert(name.to_string());
         Some(format!(
-            "waiting on `{name}`: it failed {} time{} in a row; next attempt in {}",
+            "`{name}` waits out its backoff: it failed {} time{} in a row; next attempt in {}",
             memory.failures,
             if memory.failures == 1 { "" } else { "s" },
             shown(left)
@@ -329,7 +329,7 @@ mod tests {
         assert!(seen[0].next_attempt.is_some());
         let reason = t.hold("web", now).unwrap_or_default();
         assert!(
-            reason.starts_with("waiting on `web`: it failed 1 time"),
+            reason.starts_with("`web` waits out its backoff: it failed 1 time"),
             "{reason}"
         );
         assert_eq!(t.hold("web", now + Duration::from_secs(31)), None);

@@ -60,7 +60,8 @@ pub struct Wake {
 /// What the loop woke up for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Woken {
-    /// Run a cycle; `reload`: an input file changed first.
+    /// Run a cycle; `reload`: load the inputs again first, whatever their fingerprint
+    /// (SIGHUP, a request); a file change alone reloads only when the fingerprint changed.
     Cycle { trigger: Trigger, reload: bool },
     /// Stop (the signal's name).
     Stop(&'static str),
@@ -72,12 +73,12 @@ impl Wake {
         self.ask(|a| a.files = true);
     }
 
-    /// SIGHUP: run a cycle now.
+    /// SIGHUP: load the inputs again and run a cycle now.
     pub fn hangup(&self) {
         self.ask(|a| a.hangup = true);
     }
 
-    /// A reconcile request: run a cycle now.
+    /// A reconcile request: load the inputs again and run a cycle now.
     pub fn request(&self) {
         self.ask(|a| a.request = true);
     }
@@ -114,17 +115,7 @@ impl Wake {
             if let Some(signal) = asked.stop {
                 return Some(Woken::Stop(signal));
             }
-            let reload = std::mem::take(&mut asked.files);
-            let trigger = if std::mem::take(&mut asked.hangup) {
-                Some(Trigger::Hangup)
-            } else if std::mem::take(&mut asked.request) {
-                Some(Trigger::Request)
-            } else if reload {
-                Some(Trigger::Files)
-            } else {
-                None
-            };
-            if let Some(trigger) = trigger {
+            if let Some((trigger, reload)) = take(&mut asked) {
                 return Some(Woken::Cycle { trigger, reload });
             }
             let left = until
@@ -136,6 +127,56 @@ impl Wake {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+    }
+}
+
+/// Takes what was asked (a stop aside): the trigger of the cycle to run, and whether the
+/// inputs must be read again first (`false` only when nothing but the file watcher asked:
+/// the loop then compares the inputs' fingerprint). SIGHUP and a request always reload, as
+/// `systemctl reload` implies.
+fn take(asked: &mut Asked) -> Option<(Trigger, bool)> {
+    let files = std::mem::take(&mut asked.files);
+    let hangup = std::mem::take(&mut asked.hangup);
+    let request = std::mem::take(&mut asked.request);
+    if hangup {
+        Some((Trigger::Hangup, true))
+    } else if request {
+        Some((Trigger::Request, true))
+    } else if files {
+        Some((Trigger::Files, false))
+    } else {
+        None
+    }
+}
+
+impl Wake {
+    /// Waits until `until` unless a stop is asked (then its signal); what else is asked
+    /// meanwhile stays asked.
+    pub fn pause(&self, until: Instant) -> Option<&'static str> {
+        let mut asked = self.asked.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(signal) = asked.stop {
+                return Some(signal);
+            }
+            let left = until
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())?;
+            asked = self
+                .bell
+                .wait_timeout(asked, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Takes the triggers asked since the loop last looked (they merge into the cycle about
+    /// to run): whether one asks for the inputs to be read again whatever their fingerprint
+    /// (SIGHUP, a request), and whether an input file changed.
+    pub fn merge_pending(&self) -> (bool, bool) {
+        let mut asked = self.asked.lock().unwrap_or_else(PoisonError::into_inner);
+        let files = asked.files;
+        let force = take(&mut asked).is_some_and(|(_, reload)| reload);
+        (force, files)
     }
 }
 
@@ -182,7 +223,7 @@ mod tests {
             wake.wait(far),
             Some(Woken::Cycle {
                 trigger: Trigger::Files,
-                reload: true
+                reload: false
             })
         );
         wake.hangup();
@@ -200,7 +241,7 @@ mod tests {
             wake.wait(Instant::now()),
             Some(Woken::Cycle {
                 trigger: Trigger::Request,
-                reload: false
+                reload: true
             })
         );
     }
