@@ -682,7 +682,9 @@ fn a_manifest_in_backoff_is_waiting_its_dependents_wait_with_it_and_the_rest_goe
     assert_eq!(bad["failures"], 1);
     let reason = bad["reason"].as_str().unwrap();
     assert!(
-        reason.starts_with("`bad` waits out its backoff: it failed 1 time in a row; next attempt in "),
+        reason.starts_with(
+            "`bad` waits out its backoff: it failed 1 time in a row; next attempt in "
+        ),
         "{reason}"
     );
     let after = manifest(&cycle, "after");
@@ -783,7 +785,10 @@ fn a_manifest_directory_deleted_and_created_again_is_loaded_and_sighup_reloads()
     let t = Test::new()
         .handler("handlers/keep.rhai", KEEP)
         .manifest("manifests/m.yaml", &keep("a", "file: a.txt, text: old", ""));
-    let w = Watching::start(&t, &["-m", "manifests", "-s", "handlers", "--interval", "1h"]);
+    let w = Watching::start(
+        &t,
+        &["-m", "manifests", "-s", "handlers", "--interval", "1h"],
+    );
     w.finished(1);
     assert_eq!(t.read("manifests/a.txt"), "old");
     // Deploying by replacing the directory: its removal is an input error ...
@@ -804,9 +809,10 @@ fn a_manifest_directory_deleted_and_created_again_is_loaded_and_sighup_reloads()
     .unwrap();
     w.wait_for(before, "the new directory's manifest applied", |e| {
         e["event"] == "cycle_finished"
-            && e["manifests"]
-                .as_array()
-                .is_some_and(|ms| ms.iter().any(|m| m["name"] == "a" && m["status"] == "changed"))
+            && e["manifests"].as_array().is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m["name"] == "a" && m["status"] == "changed")
+            })
     });
     assert_eq!(t.read("manifests/a.txt"), "new");
     // Watched anew: a later edit in the new directory starts a cycle by itself.
@@ -837,8 +843,13 @@ fn a_manifest_directory_deleted_and_created_again_is_loaded_and_sighup_reloads()
 #[test]
 fn inputs_missing_at_start_load_once_they_appear() {
     let t = Test::new().handler("handlers/keep.rhai", KEEP);
-    let w = Watching::start(&t, &["-m", "manifests", "-s", "handlers", "--interval", "1h"]);
-    w.wait_for(0, "inputs_failed at start", |e| e["event"] == "inputs_failed");
+    let w = Watching::start(
+        &t,
+        &["-m", "manifests", "-s", "handlers", "--interval", "1h"],
+    );
+    w.wait_for(0, "inputs_failed at start", |e| {
+        e["event"] == "inputs_failed"
+    });
     std::fs::create_dir(t.path().join("manifests")).unwrap();
     std::fs::write(
         t.path().join("manifests/m.yaml"),
@@ -847,20 +858,23 @@ fn inputs_missing_at_start_load_once_they_appear() {
     .unwrap();
     w.wait_for(0, "the first cycle once the directory appeared", |e| {
         e["event"] == "cycle_finished"
-            && e["manifests"]
-                .as_array()
-                .is_some_and(|ms| ms.iter().any(|m| m["name"] == "a" && m["status"] == "changed"))
+            && e["manifests"].as_array().is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m["name"] == "a" && m["status"] == "changed")
+            })
     });
     assert_eq!(t.read("manifests/a.txt"), "hello");
     assert_eq!(w.stop(), Some(0));
 }
 
 #[test]
-fn reading_an_input_or_saving_it_unchanged_starts_no_cycle_and_a_handler_reading_yaml_does_not_loop() {
+fn reading_an_input_or_saving_it_unchanged_starts_no_cycle_and_a_handler_reading_yaml_does_not_loop()
+ {
     // The handler keeps a YAML file beside the manifests: its `check` reads it every cycle.
-    let t = Test::new()
-        .handler("keep.rhai", KEEP)
-        .manifest("m.yaml", &keep("conf", "file: app.yaml, text: 'port: 8080'", ""));
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &keep("conf", "file: app.yaml, text: 'port: 8080'", ""),
+    );
     let w = Watching::start(&t, &["--interval", "1h"]);
     w.finished(1);
     assert_eq!(t.read("app.yaml"), "port: 8080");

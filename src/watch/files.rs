@@ -69,8 +69,7 @@ fn hidden_below(root: &Path, path: &Path) -> bool {
 /// Whether a change at `path` may change the inputs `roots` (absolute).
 fn relevant(roots: &[PathBuf], path: &Path) -> bool {
     roots.iter().any(|root| {
-        path == root
-            || (path.starts_with(root) && input_like(path) && !hidden_below(root, path))
+        path == root || (path.starts_with(root) && input_like(path) && !hidden_below(root, path))
     })
 }
 
@@ -143,7 +142,9 @@ pub fn fingerprint(inputs: &[PathBuf]) -> u64 {
                 .follow_links(true)
                 .sort_by_file_name()
                 .into_iter()
-                .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                });
             for entry in walk {
                 match entry {
                     Ok(e) if input_like(e.path()) => file(e.path(), &mut hasher),
@@ -183,7 +184,10 @@ mod tests {
         assert!(relevant(&roots, Path::new("/p/manifests/a/web.yaml")));
         assert!(relevant(&roots, Path::new("/p/ordo.yaml")));
         assert!(!relevant(&roots, Path::new("/p/manifests/out.txt")));
-        assert!(!relevant(&roots, Path::new("/p/manifests/.ordo/state.json")));
+        assert!(!relevant(
+            &roots,
+            Path::new("/p/manifests/.ordo/state.json")
+        ));
         assert!(!relevant(&roots, Path::new("/p/manifests/.git/x.yaml")));
         assert!(!relevant(&roots, Path::new("/p/other.yaml")));
     }
@@ -191,11 +195,21 @@ mod tests {
     #[test]
     fn reads_and_attribute_changes_are_no_change() {
         use notify_debouncer_full::notify::event::{CreateKind, DataChange, MetadataKind};
-        assert!(!changes(&EventKind::Access(AccessKind::Open(AccessMode::Any))));
-        assert!(!changes(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
-        assert!(!changes(&EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any))));
-        assert!(changes(&EventKind::Access(AccessKind::Close(AccessMode::Write))));
-        assert!(changes(&EventKind::Modify(ModifyKind::Data(DataChange::Any))));
+        assert!(!changes(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!changes(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!changes(&EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::Any
+        ))));
+        assert!(changes(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(changes(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
         assert!(changes(&EventKind::Create(CreateKind::File)));
     }
 }

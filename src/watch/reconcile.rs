@@ -222,8 +222,8 @@ impl Loop {
                     let files = files || trigger == Trigger::Files;
                     // A file event whose inputs hold what was loaded last (a touch, a save
                     // without a change) starts nothing.
-                    let changed = force
-                        || (files && super::files::fingerprint(&driver.inputs()) != print);
+                    let changed =
+                        force || (files && super::files::fingerprint(&driver.inputs()) != print);
                     if trigger == Trigger::Files && !changed {
                         woken = self.idle_until_next(last.map(|(ended, _)| ended));
                         continue;
