@@ -607,7 +607,7 @@ fn oversized_requests_bodies_and_unknown_routes_are_refused() {
     }
     let answer = w.request("PUT /metrics HTTP/1.1\r\n\r\n");
     assert_eq!(answer.code, 405);
-    assert_eq!(answer.headers["allow"], "GET");
+    assert_eq!(answer.headers["allow"], "GET, HEAD");
     assert_eq!(w.request("garbage\r\n\r\n").code, 400);
     // None of that triggered a cycle.
     std::thread::sleep(Duration::from_millis(300));
@@ -741,5 +741,137 @@ fn secrets_are_masked_in_every_label_and_body() {
             .all(|s| s.labels["name"] == "app-***"),
         "{samples:?}"
     );
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn idle_connections_do_not_make_livez_answer_503() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    // Many more idle connections than the server serves at once, each one byte in.
+    let held: Vec<TcpStream> = (0..40)
+        .map(|_| {
+            let mut s = TcpStream::connect(&w.addr).unwrap();
+            s.write_all(b"G").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    for _ in 0..5 {
+        let answer = w.get("/livez");
+        assert_eq!((answer.code, answer.body.as_str()), (200, "ok\n"));
+    }
+    drop(held);
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn head_is_answered_like_get_without_a_body() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.wait_for("the end of cycle 1", |e| {
+        e["event"] == "cycle_finished" && e["cycle"] == 1
+    });
+    for path in ["/livez", "/readyz", "/status", "/metrics"] {
+        let get = w.get(path);
+        // The answer to HEAD: GET's status line and headers, and nothing after them.
+        let mut stream = TcpStream::connect(&w.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream
+            .write_all(format!("HEAD {path} HTTP/1.1\r\nHost: ordo\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert_eq!(body, "", "{path}");
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {} ", get.code)),
+            "{head}"
+        );
+        assert!(
+            head.contains(&format!(
+                "Content-Type: {}\r\n",
+                get.headers["content-type"]
+            )),
+            "{head}"
+        );
+        assert!(head.contains("Content-Length: "), "{head}");
+    }
+    let answer = w.request("PUT /livez HTTP/1.1\r\n\r\n");
+    assert_eq!(answer.code, 405);
+    assert_eq!(answer.headers["allow"], "GET, HEAD");
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn pipelined_requests_the_http2_preface_and_bare_lf_heads_get_fitting_answers() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    // Pipelined: the first request is answered (then the connection closes).
+    let answer = w.request("GET /livez HTTP/1.1\r\n\r\nGET /readyz HTTP/1.1\r\n\r\n");
+    assert_eq!((answer.code, answer.body.as_str()), (200, "ok\n"));
+    // HTTP/2's preface: not our version.
+    assert_eq!(w.request("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").code, 505);
+    // Lines ending in a bare LF are read at once, not after the head deadline.
+    let started = Instant::now();
+    let answer = w.request("GET /livez HTTP/1.1\nHost: ordo\n\n");
+    assert_eq!((answer.code, answer.body.as_str()), (200, "ok\n"));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn readyz_after_a_cycle_that_could_not_run_says_why() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.wait_for("the end of cycle 1", |e| {
+        e["event"] == "cycle_finished" && e["cycle"] == 1
+    });
+    std::fs::write(t.path().join(".ordo/state.json"), "{garbage").unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &w.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let answer = w.poll("/readyz", "unready for the state", |a| {
+        a.code == 503 && a.body.contains("could not run")
+    });
+    assert!(answer.body.contains("could not run"), "{}", answer.body);
+    assert!(answer.body.contains("state"), "{}", answer.body);
+    assert_eq!(w.stop(), 0);
+}
+
+#[test]
+fn a_burst_of_reconcile_requests_merges_into_few_cycles() {
+    let t = project();
+    let w = Watching::start(&t, &["--interval", "1h"]);
+    w.wait_for("the end of cycle 1", |e| {
+        e["event"] == "cycle_finished" && e["cycle"] == 1
+    });
+    let posts: Vec<_> = (0..60)
+        .map(|_| {
+            let addr = w.addr.clone();
+            std::thread::spawn(move || request(&addr, b"POST /reconcile HTTP/1.1\r\n\r\n").code)
+        })
+        .collect();
+    // Beyond the connections served at once, some may get 503.
+    let codes: Vec<u16> = posts.into_iter().map(|p| p.join().unwrap()).collect();
+    assert!(codes.contains(&202), "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 202 || *c == 503), "{codes:?}");
+    std::thread::sleep(Duration::from_millis(3000));
+    let cycles = w
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "cycle_started" && e["trigger"] == "request")
+        .count();
+    assert!((1..=3).contains(&cycles), "{cycles} cycles for 60 requests");
     assert_eq!(w.stop(), 0);
 }

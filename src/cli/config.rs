@@ -212,6 +212,10 @@ struct PlanOptions {
     rollback_on_failure: bool,
 }
 
+/// The shortest `--interval` and `--retry-interval` `ordo watch` accepts: a typo (`1us` for
+/// `1m`) must not spin the loop and the state lock.
+const MIN_WATCH_INTERVAL: Duration = Duration::from_millis(100);
+
 fn usage(message: impl Into<String>) -> UsageError {
     UsageError {
         message: message.into(),
@@ -334,11 +338,11 @@ impl Config {
                     ("--interval", w.interval),
                     ("--retry-interval", w.retry_interval),
                 ] {
-                    if value < crate::watch::MIN_INTERVAL {
+                    if value < MIN_WATCH_INTERVAL {
                         return Err(usage(format!(
                             "{flag} {} is shorter than the shortest wait ordo watch allows, {}",
                             humantime::format_duration(value),
-                            humantime::format_duration(crate::watch::MIN_INTERVAL)
+                            humantime::format_duration(MIN_WATCH_INTERVAL)
                         )));
                     }
                 }

@@ -111,6 +111,9 @@ pub struct CycleReport {
     pub result: CycleResult,
     /// Each manifest (per host) of the selection, as the cycle left it.
     pub manifests: Vec<ManifestReport>,
+    /// Why the cycle could not run, when it failed before any manifest ran (a broken
+    /// state file, ...).
+    pub error: Option<String>,
 }
 
 /// What one cycle did with one manifest (on one host).
@@ -273,7 +276,10 @@ impl Board {
                     }
                 }
                 if !named && cycle.result == CycleResult::Failed {
-                    reasons.push(format!("cycle {} failed", cycle.number));
+                    reasons.push(match &cycle.error {
+                        Some(why) => format!("cycle {} could not run: {why}", cycle.number),
+                        None => format!("cycle {} failed", cycle.number),
+                    });
                 }
             }
         }
@@ -392,7 +398,7 @@ fn cycle_json(c: &CycleReport) -> Value {
         "result": c.result.name(),
         "reason": match &c.result {
             CycleResult::Skipped(why) => Some(why.clone()),
-            _ => None,
+            _ => c.error.clone(),
         },
         "manifests": c.manifests.iter().map(|m| json!({
             "name": m.name,
@@ -433,6 +439,7 @@ mod tests {
             duration: Duration::from_millis(20),
             result,
             manifests,
+            error: None,
         }
     }
 

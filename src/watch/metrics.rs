@@ -155,6 +155,7 @@ mod tests {
                     drift_detected: true,
                     drift_corrected: n != 3,
                 }],
+                error: None,
             });
         }
         board

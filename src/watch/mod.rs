@@ -29,7 +29,7 @@ mod tracker;
 pub mod wake;
 
 pub use board::{Board, CycleReport, CycleResult, ManifestReport};
-pub use reconcile::{Cycle, CycleEnd, Driver, Loaded, Loop, MIN_GAP, MIN_INTERVAL, RunOutcome};
+pub use reconcile::{Cycle, CycleEnd, Driver, Loaded, Loop, MIN_GAP, RunOutcome};
 pub use server::{ListenError, OnReconcile, Server, listen_address};
 pub use tracker::{FLAP_CORRECTIONS, Observed, StepResult, Tracker};
 pub use wake::Wake;

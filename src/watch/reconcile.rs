@@ -25,10 +25,6 @@ use crate::error::exit;
 use crate::events::Event;
 use crate::exec::Gate;
 
-/// The shortest `--interval` and `--retry-interval` ordo watch accepts: a typo (`1us` for
-/// `1m`) must not spin the loop and the state lock.
-pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
-
 /// The shortest gap between the end of a cycle and a cycle started by a file change,
 /// SIGHUP or a request (which merge while they wait): the state lock stays free for a
 /// person's `ordo apply` at least this long, and at least as long as the last cycle took.
@@ -503,6 +499,7 @@ fn report(cycle: &Cycle) -> CycleReport {
                 drift_corrected: m.drift_corrected,
             })
             .collect(),
+        error: cycle.error.clone(),
     }
 }
 

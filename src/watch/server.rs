@@ -10,7 +10,12 @@
 //!   within [`HEAD_DEADLINE`], however slowly it trickles in (408 after), so a slow client
 //!   (slowloris) holds one connection for a bounded time and never the server;
 //! - a request with a body is refused (413): no route takes one;
-//! - at most [`MAX_CONNECTIONS`] connections are served at once; one more gets 503 at once;
+//! - at most [`MAX_CONNECTIONS`] connections are served at once; when all are taken, the
+//!   oldest whose request head has not arrived within [`IDLE_EVICT`] is closed to make room (idle connections
+//!   cannot keep `/livez` from answering), and only when all are being answered does one
+//!   more get 503;
+//! - one request per connection: what follows the head (a pipelined request) is not
+//!   answered; lines may end with a bare LF; GET routes also take HEAD;
 //! - writes time out after [`WRITE_TIMEOUT`] (a client that does not read);
 //! - paths are matched exactly, as text: `/status/../metrics`, `%2e` and the like are just
 //!   unknown paths (404); a known path with another method is 405 with `Allow`.
@@ -21,8 +26,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -43,6 +48,10 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many connections are served at once.
 pub const MAX_CONNECTIONS: usize = 16;
+
+/// How long a connection must have waited without a whole request head before a new
+/// connection may take its place when all are taken (a real client sends its head at once).
+pub const IDLE_EVICT: Duration = Duration::from_millis(500);
 
 /// What `POST /reconcile` calls: asks the loop for a cycle now.
 pub type OnReconcile = Arc<dyn Fn() + Send + Sync>;
@@ -146,15 +155,32 @@ impl Server {
     }
 }
 
+/// One connection being served, as the accepting thread knows it.
+struct Slot {
+    id: u64,
+    /// When it was accepted.
+    since: Instant,
+    /// A handle on the socket, to close it from the accepting thread.
+    stream: TcpStream,
+    /// Its request head has arrived (it is being answered, not idle).
+    busy: Arc<AtomicBool>,
+}
+
+/// The connections being served.
+type Slots = Arc<Mutex<Vec<Slot>>>;
+
 /// The accepting loop: each connection on a thread of its own, at most
-/// [`MAX_CONNECTIONS`] at once.
+/// [`MAX_CONNECTIONS`] at once. When all are taken, the oldest whose request head has not
+/// arrived within [`IDLE_EVICT`] is closed to make room (idle connections cannot starve `/livez`); only
+/// when all are being answered does the new one get 503.
 fn accept(
     listener: &TcpListener,
     board: &Arc<Board>,
     trigger: &OnReconcile,
     stopping: &AtomicBool,
 ) {
-    let active = Arc::new(AtomicUsize::new(0));
+    let slots: Slots = Arc::new(Mutex::new(Vec::new()));
+    let mut next_id: u64 = 0;
     for stream in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
             return;
@@ -165,44 +191,82 @@ fn accept(
             std::thread::sleep(Duration::from_millis(10));
             continue;
         };
-        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-            active.fetch_sub(1, Ordering::SeqCst);
-            // Never block the accepting thread on this client: the short answer fits in
-            // the socket's buffer, or is dropped.
-            let _ = stream.set_nonblocking(true);
-            let _ = stream.write_all(&answer(&Reply::text(503, "too many connections\n")));
+        let Ok(handle) = stream.try_clone() else {
             continue;
+        };
+        next_id += 1;
+        let busy = Arc::new(AtomicBool::new(false));
+        {
+            let mut taken = slots.lock().unwrap_or_else(PoisonError::into_inner);
+            if taken.len() >= MAX_CONNECTIONS {
+                // Slots are kept oldest first.
+                match taken
+                    .iter()
+                    .position(|s| !s.busy.load(Ordering::SeqCst) && s.since.elapsed() >= IDLE_EVICT)
+                {
+                    Some(idle) => {
+                        let evicted = taken.remove(idle);
+                        let _ = evicted.stream.shutdown(Shutdown::Both);
+                    }
+                    None => {
+                        drop(taken);
+                        // Never block the accepting thread on this client: the short
+                        // answer fits in the socket's buffer, or is dropped.
+                        let _ = stream.set_nonblocking(true);
+                        let _ = stream
+                            .write_all(&answer(&Reply::text(503, "too many connections\n"), false));
+                        continue;
+                    }
+                }
+            }
+            taken.push(Slot {
+                id: next_id,
+                since: Instant::now(),
+                stream: handle,
+                busy: Arc::clone(&busy),
+            });
         }
-        let guard = Active(Arc::clone(&active));
+        let guard = Active {
+            slots: Arc::clone(&slots),
+            id: next_id,
+        };
         let (board, trigger) = (Arc::clone(board), Arc::clone(trigger));
         let spawned = std::thread::Builder::new()
             .name("ordo-watch-conn".into())
             .spawn(move || {
                 let _guard = guard;
-                serve(stream, &board, &trigger);
+                serve(stream, &busy, &board, &trigger);
             });
         // Out of threads: the connection is dropped (and the guard with the closure).
         drop(spawned);
     }
 }
 
-/// Counts a connection being served until dropped.
-struct Active(Arc<AtomicUsize>);
+/// Holds a connection's slot until dropped.
+struct Active {
+    slots: Slots,
+    id: u64,
+}
 
 impl Drop for Active {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|s| s.id != self.id);
     }
 }
 
 /// Answers one connection: reads the head, routes it, writes the answer, closes.
-fn serve(mut stream: TcpStream, board: &Board, trigger: &OnReconcile) {
+fn serve(mut stream: TcpStream, busy: &AtomicBool, board: &Board, trigger: &OnReconcile) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    let reply = match read_head(&mut stream) {
+    let head = read_head(&mut stream);
+    busy.store(true, Ordering::SeqCst);
+    let (reply, bodiless) = match head {
         Ok(head) => route(&head, board, trigger),
-        Err(reply) => reply,
+        Err(reply) => (reply, false),
     };
-    let _ = stream.write_all(&answer(&reply));
+    let _ = stream.write_all(&answer(&reply, bodiless));
     let _ = stream.flush();
     // Close gently: closing with unread request bytes (an oversized head, a refused body)
     // would reset the connection, and the client could lose the answer before reading
@@ -264,14 +328,12 @@ fn read_head(stream: &mut TcpStream) -> Result<String, Reply> {
             Err(_) => return Err(Reply::text(400, "unreadable request\n")),
         };
         head.extend_from_slice(buf.get(..n).unwrap_or_default());
-        if let Some(end) = find(&head, b"\r\n\r\n") {
-            if end + 4 > MAX_HEAD {
+        if let Some((end, after)) = head_end(&head) {
+            if after > MAX_HEAD {
                 return Err(too_large());
             }
-            // Anything after the head is the start of a body, which no route takes.
-            if head.len() > end + 4 {
-                return Err(body_refused());
-            }
+            // What follows the head is a pipelined request (answered never: one request
+            // per connection) or a body, which the headers announce and `route` refuses.
             head.truncate(end);
             return String::from_utf8(head)
                 .map_err(|_| Reply::text(400, "request head is not UTF-8\n"));
@@ -290,8 +352,18 @@ fn body_refused() -> Reply {
     Reply::text(413, "request bodies are refused\n")
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// Where the head ends: the end of its last line, and the end of the empty line after it.
+/// Lines end with CRLF, or a bare LF (RFC 9112 §2.2 lets a server accept it).
+fn head_end(bytes: &[u8]) -> Option<(usize, usize)> {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'\n')
+        .find_map(|(at, _)| match bytes.get(at + 1..) {
+            Some([b'\n', ..]) => Some((at, at + 2)),
+            Some([b'\r', b'\n', ..]) => Some((at, at + 3)),
+            _ => None,
+        })
 }
 
 /// The routes, each `(path, method)`.
@@ -303,9 +375,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("/reconcile", "POST"),
 ];
 
-/// The answer to a well-formed request head.
-fn route(head: &str, board: &Board, trigger: &OnReconcile) -> Reply {
-    let mut lines = head.split("\r\n");
+/// The answer to a well-formed request head, and whether it goes without its body (HEAD).
+fn route(head: &str, board: &Board, trigger: &OnReconcile) -> (Reply, bool) {
+    let bodiless = head.starts_with("HEAD ");
+    (answer_to(head, board, trigger), bodiless)
+}
+
+/// The answer to a well-formed request head: a GET route also takes HEAD (RFC 9110 §9.1).
+fn answer_to(head: &str, board: &Board, trigger: &OnReconcile) -> Reply {
+    let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request = lines.next().unwrap_or_default();
     let mut parts = request.split(' ');
     let (Some(method), Some(target), Some(version), None) =
@@ -332,9 +410,14 @@ fn route(head: &str, board: &Board, trigger: &OnReconcile) -> Reply {
     let Some(&(_, allowed)) = ROUTES.iter().find(|(p, _)| *p == path) else {
         return Reply::text(404, format!("no such endpoint; try {}\n", route_list()));
     };
-    if method != allowed {
-        let mut reply = Reply::text(405, format!("{path} takes {allowed}\n"));
-        reply.allow = Some(allowed);
+    let allow = if allowed == "GET" {
+        "GET, HEAD"
+    } else {
+        allowed
+    };
+    if method != allowed && !(allowed == "GET" && method == "HEAD") {
+        let mut reply = Reply::text(405, format!("{path} takes {allow}\n"));
+        reply.allow = Some(allow);
         return reply;
     }
     match path {
@@ -383,8 +466,8 @@ fn route_list() -> String {
         .join(", ")
 }
 
-/// The whole HTTP/1.1 answer.
-fn answer(reply: &Reply) -> Vec<u8> {
+/// The whole HTTP/1.1 answer (`bodiless`: the headers only, for HEAD).
+fn answer(reply: &Reply, bodiless: bool) -> Vec<u8> {
     let reason = match reply.status {
         200 => "OK",
         202 => "Accepted",
@@ -409,7 +492,9 @@ fn answer(reply: &Reply) -> Vec<u8> {
     }
     out.push_str("\r\n");
     let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(reply.body.as_bytes());
+    if !bodiless {
+        bytes.extend_from_slice(reply.body.as_bytes());
+    }
     bytes
 }
 
@@ -491,6 +576,7 @@ mod tests {
                 CycleResult::Unchanged
             },
             manifests,
+            error: None,
         });
     }
 
@@ -583,7 +669,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 0);
         let (code, body) = send(&server, b"DELETE /status HTTP/1.1\r\n\r\n");
         assert_eq!(code, 405, "{body}");
-        assert!(body.contains("Allow: GET\r\n"), "{body}");
+        assert!(body.contains("Allow: GET, HEAD\r\n"), "{body}");
         assert_eq!(send(&server, b"GET /status\r\n\r\n").0, 400);
         assert_eq!(send(&server, b"GET /status SPDY/3\r\n\r\n").0, 505);
         server.stop();
@@ -650,10 +736,10 @@ mod tests {
     }
 
     #[test]
-    fn connections_beyond_the_limit_get_503_at_once() {
+    fn idle_connections_beyond_the_limit_make_room_for_new_ones() {
         let board = Arc::new(Board::new(Duration::from_secs(1)));
         let (server, _) = server(&board);
-        let held: Vec<_> = (0..MAX_CONNECTIONS)
+        let mut held: Vec<_> = (0..MAX_CONNECTIONS)
             .map(|_| {
                 let mut s = TcpStream::connect(server.local_addr()).unwrap();
                 s.write_all(b"GET /livez HTTP/1.1\r\n").unwrap();
@@ -663,19 +749,17 @@ mod tests {
         // Give the accepting thread time to take all of them.
         std::thread::sleep(Duration::from_millis(300));
         let (code, body) = get(&server, "/livez");
-        assert_eq!(code, 503, "{body}");
-        assert!(body.ends_with("too many connections\n"), "{body}");
+        assert_eq!(code, 200, "{body}");
+        // The oldest idle one was closed to make room.
+        let oldest = held.first_mut().unwrap();
+        oldest
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = oldest.read_to_end(&mut rest);
+        let started = Instant::now();
+        assert!(started.elapsed() < HEAD_DEADLINE);
         drop(held);
-        // Freed slots serve again.
-        let mut code = 0;
-        for _ in 0..100 {
-            code = get(&server, "/livez").0;
-            if code == 200 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        assert_eq!(code, 200);
         server.stop();
     }
 
