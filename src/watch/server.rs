@@ -747,7 +747,7 @@ mod tests {
             })
             .collect();
         // Give the accepting thread time to take all of them.
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(IDLE_EVICT + Duration::from_millis(500));
         let (code, body) = get(&server, "/livez");
         assert_eq!(code, 200, "{body}");
         // The oldest idle one was closed to make room.
