@@ -467,3 +467,30 @@ fn values_and_inventory_files_given_as_urls_are_sources() {
     .stderr_has("/other.yaml")
     .stderr_has("--offline");
 }
+
+#[test]
+fn a_bare_repository_whose_head_names_no_branch_is_fetched_with_a_ref() {
+    // `git init --bare` without init.defaultBranch: HEAD names `master`; only `main` is pushed.
+    let (t, repo, commit) = project_with("", "//ordo?ref=main");
+    git(
+        &t,
+        &repo.bare,
+        &["symbolic-ref", "HEAD", "refs/heads/master"],
+    );
+    t.run_in("p", &["apply", ALLOW])
+        .code(0)
+        .stdout_has("changed   Note/site");
+    assert!(t.read("p/ordo.lock").contains(&commit));
+    // Without a ref, a dangling HEAD is a clear input error naming the source.
+    let (t, repo, _) = project_with("", "//ordo");
+    git(
+        &t,
+        &repo.bare,
+        &["symbolic-ref", "HEAD", "refs/heads/master"],
+    );
+    t.run_in("p", &["plan", ALLOW])
+        .code(3)
+        .stderr_has("source `platform`")
+        .stderr_has("HEAD names no branch")
+        .stderr_has("?ref=");
+}

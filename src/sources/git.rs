@@ -106,9 +106,9 @@ impl Git {
         self.run(cmd, None).map(|_| ())
     }
 
-    /// Fetches every branch and tag of `url` (and its `HEAD`, as `refs/ordo/head`) into the
-    /// bare mirror `dir`, replacing what the mirror had.
-    pub fn fetch_all(&self, dir: &Path, url: &str) -> Result<(), String> {
+    /// Fetches every branch and tag of `url` (and, with `head`, its `HEAD` as
+    /// `refs/ordo/head`) into the bare mirror `dir`, replacing what the mirror had.
+    pub fn fetch_all(&self, dir: &Path, url: &str, head: bool) -> Result<(), String> {
         let mut cmd = self.command(Some(dir));
         cmd.env("GIT_ALLOW_PROTOCOL", self.protocol_of(url));
         cmd.args([
@@ -122,9 +122,19 @@ impl Git {
             url,
             "+refs/heads/*:refs/heads/*",
             "+refs/tags/*:refs/tags/*",
-            "+HEAD:refs/ordo/head",
         ]);
+        if head {
+            cmd.arg("+HEAD:refs/ordo/head");
+        }
         self.run(cmd, None).map(|_| ())
+    }
+
+    /// Forgets the mirror's `refs/ordo/head` (the remote's `HEAD` names no branch now).
+    pub fn forget_head(&self, dir: &Path) {
+        let mut cmd = self.command(Some(dir));
+        cmd.args(["update-ref", "-d", "refs/ordo/head"]);
+        // A mirror without the ref is what is wanted either way.
+        let _ = self.run(cmd, None);
     }
 
     /// Whether a branch or tag of the mirror (as last fetched) reaches `commit`: a commit

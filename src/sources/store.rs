@@ -572,7 +572,19 @@ impl Sources {
                 self.io(name, address, format!("creating {}: {e}", mirror.display()))
             })?;
         }
-        self.git.fetch_all(mirror, address.url()).map_err(|e| {
+        // `HEAD` is asked for only when no ref is given: a bare repository's `HEAD` often
+        // names a branch that was never pushed (`git init --bare` then pushing `main`).
+        let head = address.reference().is_none();
+        let fetched = self.git.fetch_all(mirror, address.url(), head);
+        let fetched = match fetched {
+            Err(e) if head && e.contains("remote ref HEAD") => {
+                // A dangling `HEAD`: fetch the rest; `resolve_ref` then says to give `?ref=`.
+                self.git.forget_head(mirror);
+                self.git.fetch_all(mirror, address.url(), false)
+            }
+            other => other,
+        };
+        fetched.map_err(|e| {
             self.error(
                 name,
                 address,
@@ -596,7 +608,8 @@ impl Sources {
                     name,
                     address,
                     SourceErrorKind::UnknownRef,
-                    "the repository has no default branch (HEAD); give `?ref=`".into(),
+                    "the repository's HEAD names no branch (no default branch); give `?ref=BRANCH`"
+                        .into(),
                 )
             });
         };
