@@ -222,13 +222,17 @@ fn explain_offers_where_handlers_are_and_output_only() {
 
 #[test]
 fn schema_offers_where_handlers_are_only() {
-    check("schema", &[&["--manifest", "--src"]], &[]);
+    check("schema", &[SOURCE, &["--manifest", "--src"]], &[]);
 }
 
 #[test]
 fn new_offers_where_handlers_are_and_handler_its_force() {
-    check("new manifest", &[&["--manifest", "--src"]], &[]);
-    check("new handler", &[&["--manifest", "--src"]], &["--force"]);
+    check("new manifest", &[SOURCE, &["--manifest", "--src"]], &[]);
+    check(
+        "new handler",
+        &[SOURCE, &["--manifest", "--src"]],
+        &["--force"],
+    );
 }
 
 #[test]

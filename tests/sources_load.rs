@@ -494,3 +494,140 @@ fn a_bare_repository_whose_head_names_no_branch_is_fetched_with_a_ref() {
         .stderr_has("HEAD names no branch")
         .stderr_has("?ref=");
 }
+
+#[test]
+fn a_moved_branch_note_is_in_json_and_jsonl_output() {
+    let (t, repo, first) = project_with("", "//ordo?ref=main");
+    t.run_in("p", &["apply", ALLOW]).code(0);
+    repo.commit(
+        &t,
+        &[("ordo/handlers/note.rhai", &format!("{NOTE}// v2\n"))],
+    );
+    // Another address of the repository fetches: the shared mirror learns where `main` is.
+    t.run(&[
+        "sources",
+        "fetch",
+        ALLOW,
+        &repo.address("//ordo/handlers?ref=main"),
+    ])
+    .code(0);
+    let plan = t.run_in("p", &["plan", "-o", "json", ALLOW]).json();
+    let warnings = plan["warnings"].as_array().expect("warnings in -o json");
+    assert!(
+        warnings.iter().any(|w| {
+            let w = w.as_str().unwrap();
+            w.contains("source `platform`") && w.contains(&format!("locked at {}", &first[..12]))
+        }),
+        "{plan}"
+    );
+    let out = t.run_in("p", &["plan", "-o", "jsonl", ALLOW]);
+    let started: serde_json::Value = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "run_started")
+        .unwrap();
+    assert!(
+        started["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("`ordo sources update` moves it"),
+        "{started}"
+    );
+}
+
+#[test]
+fn schema_and_new_see_the_handlers_of_the_projects_sources() {
+    let (t, _repo, commit) = project_with("    handlers: handlers\n", "//ordo?ref=main");
+    let out = t.run_in("p", &["schema", ALLOW]);
+    out.code(0).stdout_has("\"Note\"");
+    assert!(t.read("p/ordo.lock").contains(&commit));
+    t.run_in("p", &["new", "manifest", "Note", "hello", ALLOW])
+        .code(0)
+        .stdout_has("kind: Note");
+    // Without --allow-file-sources the local repository is refused, naming the source.
+    t.run_in("p", &["schema"])
+        .code(3)
+        .stderr_has("source `platform`");
+}
+
+#[test]
+fn a_manifest_removed_from_a_source_is_an_orphan_after_sources_update() {
+    let t = lab(None);
+    let repo = Repo::new(&t);
+    let note = |name: &str| {
+        format!("kind: Note\nversion: v1\nmetadata: {{name: {name}}}\nspec: {{text: t}}\n")
+    };
+    repo.commit(
+        &t,
+        &[
+            (
+                "ordo/handlers/note.rhai",
+                &format!("{NOTE}fn delete(m) {{ }}\n"),
+            ),
+            ("ordo/manifests/keep.yaml", &note("keep")),
+            ("ordo/manifests/old.yaml", &note("old")),
+        ],
+    );
+    let t = t.file(
+        "p/ordo.yaml",
+        &format!(
+            "kind: Project\nversion: v1\nmetadata: {{name: p}}\nspec:\n  manifests: [manifests/]\n  sources:\n  - name: platform\n    url: {}\n",
+            repo.address("//ordo?ref=main")
+        ),
+    )
+    .manifest("p/manifests/local.yaml", &note("local"));
+    t.run_in("p", &["apply", ALLOW])
+        .code(0)
+        .stdout_has("changed   Note/old");
+    // The state records where the manifest is in the source, not in the cache.
+    let state: serde_json::Value = serde_json::from_str(&t.read("p/.ordo/state.json")).unwrap();
+    assert_eq!(
+        state["environments"]["default"]["old"]["file"],
+        "platform:manifests/old.yaml"
+    );
+    std::fs::remove_file(repo.work.join("ordo/manifests/old.yaml")).unwrap();
+    repo.commit(&t, &[]);
+    t.run_in("p", &["sources", "update", ALLOW]).code(0);
+    t.run_in("p", &["plan", "--prune", ALLOW])
+        .code(0)
+        .stdout_has("orphaned  Note/old");
+    t.run_in("p", &["apply", "--prune", ALLOW])
+        .code(0)
+        .stdout_has("pruned: gone from the files");
+    let state: serde_json::Value = serde_json::from_str(&t.read("p/.ordo/state.json")).unwrap();
+    let recorded = &state["environments"]["default"];
+    assert!(
+        recorded["old"].is_null() && !recorded["keep"].is_null(),
+        "{recorded}"
+    );
+}
+
+#[test]
+fn files_from_a_source_are_shown_as_the_source_and_the_path_inside_it() {
+    let (t, repo, _) = project_with("", "//ordo?ref=main");
+    t.run_in("p", &["handlers", ALLOW])
+        .code(0)
+        .stdout_has("platform:handlers/note.rhai");
+    let plan = t.run_in("p", &["plan", "-o", "json", ALLOW]).json();
+    assert!(
+        plan["handlers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["file"] == "platform:handlers/note.rhai"),
+        "{plan}"
+    );
+    // An error in a source's manifest: at `SOURCE:path:line:column`.
+    repo.commit(
+        &t,
+        &[(
+            "ordo/manifests/bad.yaml",
+            "kind: Note\nversion: v1\nmetadata: {name: bad}\nspec: {text: t, text: u}\n",
+        )],
+    );
+    t.run_in("p", &["sources", "update", ALLOW]).code(0);
+    let out = t.run_in("p", &["plan", ALLOW]);
+    out.code(3).stderr_has("platform:manifests/bad.yaml:4:");
+    assert!(!out.stderr.contains("ordo/sources/trees"), "{}", out.stderr);
+}

@@ -221,6 +221,10 @@ pub struct HandlerDirsArgs {
     /// A directory of handler scripts [default: ordo.yaml's spec.handlers, else the directories of the manifest files]
     #[arg(short = 's', long = "src", value_name = "DIR", value_parser = super::values::Utf8Path)]
     pub src: Vec<PathBuf>,
+
+    /// How the handler trees of the project's `spec.sources` are resolved.
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 /// `schema`: the handlers to read.

@@ -71,6 +71,9 @@ pub struct Config {
     /// Every source tree handlers are loaded from in this run (`spec.sources`, `-s`
     /// addresses), to tell each handler where it came from.
     pub handler_sources: Vec<std::sync::Arc<crate::handler::SourceOrigin>>,
+    /// Notes about the sources of this run ("locked at X, branch now at Y"), warned on
+    /// stderr and carried in `-o json`/`-o jsonl` as `warnings`.
+    pub source_notes: Vec<String>,
     /// How sources are resolved: `--locked`, `--offline`, `--frozen`,
     /// `--allow-file-sources`, `--allow-source`, `--require-digest`.
     pub source_policy: crate::sources::Policy,
@@ -610,6 +613,7 @@ impl Config {
             },
             extra_src: Vec::new(),
             handler_sources: Vec::new(),
+            source_notes: Vec::new(),
             source_policy: load.sources.policy(),
             env: load.env,
             values: ValueSources {

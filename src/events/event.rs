@@ -88,6 +88,8 @@ pub enum Event {
         /// `plan`: every handler the plan uses, with what it may do and the source it came
         /// from (`None`: a local or bundled handler).
         handlers: Vec<(String, Vec<&'static str>, Option<HandlerSource>)>,
+        /// Warnings of the run's loading (a source's branch moved past its pin).
+        warnings: Vec<String>,
     },
     ManifestStarted {
         info: Arc<StepInfo>,

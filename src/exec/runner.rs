@@ -47,6 +47,8 @@ pub struct RunSettings {
     /// what the run changed is undone; `plan --rollback-on-failure`: each pending
     /// manifest's undo strategy is reported.
     pub rollback: bool,
+    /// Warnings of the run's loading (a source's moved branch), for `-o json`/`-o jsonl`.
+    pub warnings: Vec<String>,
 }
 
 /// The result of one step.
@@ -319,6 +321,7 @@ impl<'a> Runner<'a> {
             total: plan.steps.len(),
             jobs: self.settings.jobs,
             handlers,
+            warnings: self.settings.warnings.clone(),
         });
 
         let n = plan.steps.len();

@@ -53,7 +53,8 @@ impl Found {
     }
 
     fn read(path: &Path) -> Result<Found, Box<HandlerError>> {
-        let shown = path.strip_prefix(".").unwrap_or(path).display().to_string();
+        let shown = super::shown_in_source(path)
+            .unwrap_or_else(|| path.strip_prefix(".").unwrap_or(path).display().to_string());
         let error = |reason: String| {
             Box::new(HandlerError {
                 location: Location::new(&SourceFile::new(shown.clone(), ".", ""), Mark::default()),
@@ -136,7 +137,8 @@ pub fn discover(dirs: &[PathBuf], errors: &mut Vec<HandlerError>) -> Vec<Found> 
             if !seen.insert(key) {
                 continue;
             }
-            let shown = path.strip_prefix(".").unwrap_or(path).display().to_string();
+            let shown = super::shown_in_source(path)
+                .unwrap_or_else(|| path.strip_prefix(".").unwrap_or(path).display().to_string());
             match read_bounded(path) {
                 Ok(text) if text.len() as u64 > MAX_HANDLER_BYTES => {
                     let placeholder = SourceFile::new(shown.clone(), ".", "");

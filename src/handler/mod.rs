@@ -16,7 +16,7 @@ mod version;
 pub use bundled::{BUNDLED, BUNDLED_TESTS, shown_name};
 pub use discover::{Found, assign_origins, discover};
 pub use error::{HandlerError, HandlerErrorKind, ResolveErrorKind};
-pub use origin::{Origin, SourceOrigin};
+pub use origin::{Origin, SourceOrigin, set_source_trees, shown_in_source, within};
 pub use registry::{
     Compiled, Functions, Handler, HandlerRegistry, Registration, bundled_sources, check_module,
 };

@@ -132,6 +132,8 @@ pub struct JsonReporter {
     plan: bool,
     environment: String,
     handlers: Vec<Value>,
+    /// Warnings of the run's loading (`RunStarted`), in the result when there are some.
+    warnings: Vec<String>,
     /// Manifests in the order they started (skipped ones, which never start, at the end).
     entries: Vec<(usize, Value)>,
     /// `apply --rollback-on-failure`: per step, its place in `entries` (filled when the
@@ -166,6 +168,7 @@ impl JsonReporter {
             plan: false,
             environment: String::new(),
             handlers: Vec::new(),
+            warnings: Vec::new(),
             entries: Vec::new(),
             started: Vec::new(),
             result: None,
@@ -203,8 +206,10 @@ impl Reporter for JsonReporter {
                 command,
                 environment,
                 handlers,
+                warnings,
                 ..
             } => {
+                self.warnings.clone_from(warnings);
                 self.plan = *command == "plan";
                 if *command == "run" {
                     self.actions = Some(HashMap::new());
@@ -336,6 +341,11 @@ impl Reporter for JsonReporter {
                 {
                     fields.insert("hosts".into(), hosts_json(hosts));
                 }
+                if !self.warnings.is_empty()
+                    && let Some(fields) = result.as_object_mut()
+                {
+                    fields.insert("warnings".into(), json!(self.warnings));
+                }
                 if let (Some(outcome), Some(fields)) = (self.rollback, result.as_object_mut()) {
                     fields.insert("rollback".into(), json!(outcome));
                 }
@@ -412,9 +422,14 @@ pub fn event_json(event: &Event) -> Value {
             environment,
             total,
             jobs,
+            warnings,
             ..
         } => {
-            json!({"event": "run_started", "command": command, "environment": environment, "total": total, "jobs": jobs})
+            let mut event = json!({"event": "run_started", "command": command, "environment": environment, "total": total, "jobs": jobs});
+            if let (false, Some(fields)) = (warnings.is_empty(), event.as_object_mut()) {
+                fields.insert("warnings".into(), json!(warnings));
+            }
+            event
         }
         Event::ManifestStarted { info } => json!({
             "event": "manifest_started", "step": info.step, "name": info.name, "kind": info.kind,

@@ -9,11 +9,12 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cli::{HandlerDirsArgs, InitArgs, NewArgs, NewWhat, SchemaArgs};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::exit;
-use crate::handler::{HandlerRegistry, discover};
+use crate::handler::{HandlerRegistry, SourceOrigin, assign_origins, discover};
 use crate::manifest::Limits;
 use crate::project::Project;
 use crate::script::{ImportResolver, ImportRoot, ScriptLimits};
@@ -94,8 +95,8 @@ fn finish(result: Result<(), Failure>) -> Result<(), i32> {
 /// The handlers a run would see, loaded (top levels run, bundled ones compiled), and the
 /// handler directories in order.
 fn load_handlers(dirs: &HandlerDirsArgs) -> Result<(HandlerRegistry, Vec<PathBuf>), Failure> {
-    let src = locate(dirs)?;
-    let registry = load_registry(&src).map_err(input)?;
+    let (src, origins) = locate(dirs)?;
+    let registry = load_registry(&src, &origins).map_err(input)?;
     Ok((registry, src))
 }
 
@@ -111,16 +112,32 @@ fn input(diagnostics: Vec<Diagnostic>) -> Failure {
     }
 }
 
-/// The handler directories a run would use.
-fn locate(dirs: &HandlerDirsArgs) -> Result<Vec<PathBuf>, Failure> {
+/// The handler directories a run would use (the handler trees of the project's
+/// `spec.sources` too, unless `-s` was given), and where the sources' ones came from.
+fn locate(dirs: &HandlerDirsArgs) -> Result<(Vec<PathBuf>, Vec<Arc<SourceOrigin>>), Failure> {
     let project = Project::locate(dirs.manifests.first().map(PathBuf::as_path)).map_err(input)?;
-    Ok(handler_dirs(dirs, &project))
+    let mut src = handler_dirs(dirs, &project);
+    if !dirs.src.is_empty() {
+        return Ok((src, Vec::new()));
+    }
+    let (trees, origins) =
+        super::trees::project_handlers(&project, dirs.sources.policy()).map_err(input)?;
+    for dir in trees {
+        if !src.contains(&dir) {
+            src.push(dir);
+        }
+    }
+    Ok((src, origins))
 }
 
 /// The handlers of `src` and the bundled ones, every one compiled.
-fn load_registry(src: &[PathBuf]) -> Result<HandlerRegistry, Vec<Diagnostic>> {
+fn load_registry(
+    src: &[PathBuf],
+    origins: &[Arc<SourceOrigin>],
+) -> Result<HandlerRegistry, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let found = discover(src, &mut errors);
+    let mut found = discover(src, &mut errors);
+    assign_origins(&mut found, origins);
     errors.retain(|e| !e.is_warning());
     let roots: HashMap<String, ImportRoot> = found.iter().map(|f| f.import_root()).collect();
     let limits = ScriptLimits::default();
@@ -309,7 +326,7 @@ fn handler_files(kind: &str) -> [(String, String); 2] {
 
 fn new_handler(kind: &str, force: bool, dirs: &HandlerDirsArgs) -> Result<(), Failure> {
     check_kind(kind)?;
-    let src = locate(dirs)?;
+    let (src, origins) = locate(dirs)?;
     let dir = src.first().cloned().unwrap_or_else(|| PathBuf::from("."));
     let files: Vec<(PathBuf, String)> = handler_files(kind)
         .into_iter()
@@ -321,7 +338,7 @@ fn new_handler(kind: &str, force: bool, dirs: &HandlerDirsArgs) -> Result<(), Fa
         let _ = writeln!(out, "wrote {}", shell_word(&crate::paths::shown(path)));
     }
     // Another handler of the kind is worth a word (a broken one elsewhere stops nothing).
-    let registry = load_registry(&src).ok();
+    let registry = load_registry(&src, &origins).ok();
     let user = registry.as_ref().and_then(|r| {
         r.handlers()
             .iter()
@@ -598,6 +615,7 @@ fn init_registry(handler: &str) -> Result<HandlerRegistry, Failure> {
     let (registry, _) = load_handlers(&HandlerDirsArgs {
         manifests: Vec::new(),
         src: vec![dir.path().to_path_buf()],
+        sources: crate::cli::SourceArgs::default(),
     })?;
     Ok(registry)
 }

@@ -350,20 +350,19 @@ fn locate_project(config: &mut Config) -> Result<Project, Error> {
 /// note consider only those, so a prune never deletes what it was not shown (`--prune -m
 /// a` leaves what was recorded from `b` alone). Standard input covers what it recorded.
 fn loaded_from(manifests: &[PathBuf]) -> impl Fn(&str) -> bool + use<> {
-    let scopes: Vec<PathBuf> = manifests
+    // A manifest from a source is recorded as `NAME:path` (stable across revisions).
+    let scopes: Vec<String> = manifests
         .iter()
         .map(|p| {
             if p.as_os_str() == "-" {
-                PathBuf::from("<stdin>")
+                "<stdin>".to_string()
             } else {
-                crate::paths::canonical(p)
+                crate::handler::shown_in_source(p)
+                    .unwrap_or_else(|| crate::paths::canonical(p).display().to_string())
             }
         })
         .collect();
-    move |file: &str| {
-        let file = std::path::Path::new(file);
-        scopes.iter().any(|s| file.starts_with(s))
-    }
+    move |file: &str| scopes.iter().any(|s| crate::handler::within(file, s))
 }
 
 /// Every `-m` path must belong to the first one's project: a path whose walk up finds

@@ -361,6 +361,7 @@ fn run(
             dry_run: false,
             keep_resolved: true,
             rollback: false,
+            warnings: config.source_notes.clone(),
         },
         recorder: Some(recorder as &std::sync::Mutex<dyn crate::exec::Recorder + '_>),
         baselines: Vec::new(),

@@ -904,6 +904,7 @@ fn execute(
             dry_run,
             keep_resolved: recorder.is_some(),
             rollback: config.rollback_on_failure,
+            warnings: config.source_notes.clone(),
         },
         recorder,
         baselines: compared.baselines,

@@ -77,6 +77,8 @@ pub(super) fn resolve(config: &mut Config, project: &Project) -> Result<Added, E
     // From scratch each time (`ordo watch` locates the project again every cycle).
     config.extra_src.clear();
     config.handler_sources.clear();
+    crate::handler::set_source_trees(Vec::new());
+    config.source_notes.clear();
     let entries: &[ProjectSource] = project.file.as_ref().map_or(&[], |f| f.sources.as_slice());
     let mut errors = Vec::new();
     let caps: Vec<Option<Permissions>> = entries
@@ -115,6 +117,8 @@ pub(super) fn resolve(config: &mut Config, project: &Project) -> Result<Added, E
     .map_err(|e| Error::Input(vec![diagnostic(&e, None)]))?;
     let mut added = Added::default();
     let mut notes = Vec::new();
+    // Each tree's root and its source's name: files in it are shown as `NAME:path`.
+    let mut roots: Vec<(PathBuf, String)> = Vec::new();
     for (entry, cap) in used {
         let tree = Address::parse(&entry.url)
             .map_err(|e| e.named(&entry.name, &entry.url))
@@ -134,6 +138,7 @@ pub(super) fn resolve(config: &mut Config, project: &Project) -> Result<Added, E
                 .iter()
                 .map(|n| format!("source `{}`: {n}", entry.name)),
         );
+        roots.push((tree.root.clone(), entry.name.clone()));
         let inside = |sub: &Path, role: &str, errors: &mut Vec<Diagnostic>| {
             let dir = if sub == Path::new(".") {
                 tree.root.clone()
@@ -187,6 +192,7 @@ pub(super) fn resolve(config: &mut Config, project: &Project) -> Result<Added, E
                 match result {
                     Ok((name, address, tree)) => {
                         notes.extend(tree.note.iter().map(|n| format!("source `{name}`: {n}")));
+                        roots.push((tree.root.clone(), name.clone()));
                         if handlers || tree.root.is_dir() {
                             let dir = if tree.root.is_dir() {
                                 tree.root.clone()
@@ -212,12 +218,14 @@ pub(super) fn resolve(config: &mut Config, project: &Project) -> Result<Added, E
     given(&mut config.values.files, false, &mut unused);
     given(&mut config.inventories, false, &mut unused);
     config.handler_sources = origins;
+    crate::handler::set_source_trees(roots);
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
     sources
         .save()
         .map_err(|e| Error::Input(vec![diagnostic(&e, None)]))?;
+    config.source_notes.clone_from(&notes);
     let notes: Vec<Diagnostic> = notes.into_iter().map(Diagnostic::warning).collect();
     super::warn(config, &notes);
     Ok(added)
@@ -260,4 +268,73 @@ pub(super) fn discover(
     let mut found = crate::handler::discover(dirs, errors);
     assign_origins(&mut found, &config.handler_sources);
     found
+}
+
+/// The handler trees of the project's `spec.sources`, resolved as a run resolves them
+/// (the lock, then the cache, then the network; the lock written), with where each came
+/// from: for `schema` and `new`, which see the handlers a run would.
+pub(super) fn project_handlers(
+    project: &Project,
+    policy: crate::sources::Policy,
+) -> Result<(Vec<PathBuf>, Vec<Arc<SourceOrigin>>), Vec<Diagnostic>> {
+    let entries: &[ProjectSource] = project.file.as_ref().map_or(&[], |f| f.sources.as_slice());
+    let mut errors = Vec::new();
+    let used: Vec<(&ProjectSource, Option<Permissions>)> = entries
+        .iter()
+        .map(|s| (s, max_permissions(s, &mut errors)))
+        .filter(|(s, _)| s.handler_dir().is_some())
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if used.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut sources = Sources::open(project.root.join(LOCK_FILE), None, policy)
+        .map_err(|e| vec![diagnostic(&e, None)])?;
+    let (mut dirs, mut origins, mut roots) = (Vec::new(), Vec::new(), Vec::new());
+    for (entry, cap) in used {
+        let resolved = Address::parse(&entry.url)
+            .map_err(|e| e.named(&entry.name, &entry.url))
+            .and_then(|address| {
+                let tree = sources.materialize(&entry.name, &address)?;
+                Ok((address, tree))
+            });
+        let (address, tree) = match resolved {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(diagnostic(&e, Some(&entry.url_location)));
+                continue;
+            }
+        };
+        let Some(sub) = entry.handler_dir() else {
+            continue;
+        };
+        let dir = if sub == Path::new(".") {
+            tree.root.clone()
+        } else {
+            tree.root.join(sub)
+        };
+        if !dir.is_dir() {
+            errors.push(
+                Diagnostic::error(format!(
+                    "source `{}`: its tree (at {}) has no directory `{}` for handlers",
+                    entry.name,
+                    tree.pin.short(),
+                    sub.display()
+                ))
+                .at(entry.location.clone()),
+            );
+            continue;
+        }
+        origins.push(origin(&entry.name, &address, &tree, cap, &dir));
+        roots.push((tree.root.clone(), entry.name.clone()));
+        dirs.push(dir);
+    }
+    crate::handler::set_source_trees(roots);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    sources.save().map_err(|e| vec![diagnostic(&e, None)])?;
+    Ok((dirs, origins))
 }

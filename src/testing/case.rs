@@ -409,6 +409,7 @@ impl Suite<'_> {
                 dry_run,
                 keep_resolved: false,
                 rollback: false,
+                warnings: Vec::new(),
             },
             recorder: None,
             baselines: Vec::new(),
