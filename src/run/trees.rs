@@ -270,13 +270,16 @@ pub(super) fn discover(
     found
 }
 
+/// Handler directories, and where each came from.
+pub(super) type SourceHandlers = (Vec<PathBuf>, Vec<Arc<SourceOrigin>>);
+
 /// The handler trees of the project's `spec.sources`, resolved as a run resolves them
 /// (the lock, then the cache, then the network; the lock written), with where each came
 /// from: for `schema` and `new`, which see the handlers a run would.
 pub(super) fn project_handlers(
     project: &Project,
     policy: crate::sources::Policy,
-) -> Result<(Vec<PathBuf>, Vec<Arc<SourceOrigin>>), Vec<Diagnostic>> {
+) -> Result<SourceHandlers, Vec<Diagnostic>> {
     let entries: &[ProjectSource] = project.file.as_ref().map_or(&[], |f| f.sources.as_slice());
     let mut errors = Vec::new();
     let used: Vec<(&ProjectSource, Option<Permissions>)> = entries
