@@ -6,6 +6,7 @@
 //! the same bytes). What is shown in messages stays as the user would type it.
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 /// The file name that marks a project root.
 pub const PROJECT_FILE: &str = "ordo.yaml";
@@ -64,6 +65,50 @@ pub fn shown(path: &Path) -> String {
         Some(rel) => rel.display().to_string(),
         None => path.display().to_string(),
     }
+}
+
+/// The trees of this run's sources (canonical root, source name), for [`shown_in_source`].
+static SOURCE_TREES: RwLock<Vec<(PathBuf, String)>> = RwLock::new(Vec::new());
+
+/// Records the trees of this run's sources (each tree's root, the directory its address
+/// names, and the source's name), replacing the last run's (`ordo watch` resolves them
+/// every cycle).
+pub fn set_source_trees(trees: Vec<(PathBuf, String)>) {
+    if let Ok(mut held) = SOURCE_TREES.write() {
+        *held = trees
+            .into_iter()
+            .map(|(root, name)| (canonical(&root), name))
+            .collect();
+    }
+}
+
+/// How a file inside a source's tree is shown and recorded: `NAME:path/inside/the/tree`
+/// (`platform:manifests/web.yaml`), the same whatever revision the cache holds, so errors
+/// read well and the state's record of a manifest survives `ordo sources update` (a
+/// manifest removed upstream is then an orphan). `None` for a file of no source.
+pub fn shown_in_source(path: &Path) -> Option<String> {
+    let trees = SOURCE_TREES.read().ok()?;
+    if trees.is_empty() {
+        return None;
+    }
+    let canonical = canonical(path);
+    trees
+        .iter()
+        .filter_map(|(root, name)| Some((root, name, canonical.strip_prefix(root).ok()?)))
+        .max_by_key(|(root, _, _)| root.as_os_str().len())
+        .map(|(_, name, rel)| {
+            if rel.as_os_str().is_empty() && !canonical.is_dir() {
+                name.clone()
+            } else {
+                format!("{name}:{}", rel.display())
+            }
+        })
+}
+
+/// Whether a recorded file (`NAME:path` or a path) lies in `scope` (the same forms).
+pub fn within(file: &str, scope: &str) -> bool {
+    file.strip_prefix(scope)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || scope.ends_with(['/', ':']))
 }
 
 #[cfg(test)]

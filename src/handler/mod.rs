@@ -13,10 +13,11 @@ pub mod schema;
 pub mod skeleton;
 mod version;
 
+pub use crate::paths::{set_source_trees, shown_in_source, within};
 pub use bundled::{BUNDLED, BUNDLED_TESTS, shown_name};
 pub use discover::{Found, assign_origins, discover};
 pub use error::{HandlerError, HandlerErrorKind, ResolveErrorKind};
-pub use origin::{Origin, SourceOrigin, set_source_trees, shown_in_source, within};
+pub use origin::{Origin, SourceOrigin};
 pub use registry::{
     Compiled, Functions, Handler, HandlerRegistry, Registration, bundled_sources, check_module,
 };

@@ -7,7 +7,7 @@
 //! last apply" can say why (the source moved from one commit to another).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::stdlib::Permissions;
 
@@ -96,50 +96,6 @@ pub fn excess(origin: &Origin, declared: Permissions) -> Option<(String, Permiss
     let max = source.max_permissions?;
     let over: Permissions = declared.iter().filter(|c| !max.contains(*c)).collect();
     (over != Permissions::default()).then(|| (source.name.clone(), over))
-}
-
-/// The trees of this run's sources (canonical root, source name), for [`shown_in_source`].
-static SOURCE_TREES: RwLock<Vec<(PathBuf, String)>> = RwLock::new(Vec::new());
-
-/// Records the trees of this run's sources (each tree's root, the directory its address
-/// names, and the source's name), replacing the last run's (`ordo watch` resolves them
-/// every cycle).
-pub fn set_source_trees(trees: Vec<(PathBuf, String)>) {
-    if let Ok(mut held) = SOURCE_TREES.write() {
-        *held = trees
-            .into_iter()
-            .map(|(root, name)| (crate::paths::canonical(&root), name))
-            .collect();
-    }
-}
-
-/// How a file inside a source's tree is shown and recorded: `NAME:path/inside/the/tree`
-/// (`platform:manifests/web.yaml`), the same whatever revision the cache holds, so errors
-/// read well and the state's record of a manifest survives `ordo sources update` (a
-/// manifest removed upstream is then an orphan). `None` for a file of no source.
-pub fn shown_in_source(path: &Path) -> Option<String> {
-    let trees = SOURCE_TREES.read().ok()?;
-    if trees.is_empty() {
-        return None;
-    }
-    let canonical = crate::paths::canonical(path);
-    trees
-        .iter()
-        .filter_map(|(root, name)| Some((root, name, canonical.strip_prefix(root).ok()?)))
-        .max_by_key(|(root, _, _)| root.as_os_str().len())
-        .map(|(_, name, rel)| {
-            if rel.as_os_str().is_empty() && !canonical.is_dir() {
-                name.clone()
-            } else {
-                format!("{name}:{}", rel.display())
-            }
-        })
-}
-
-/// Whether a recorded file (`NAME:path` or a path) lies in `scope` (the same forms).
-pub fn within(file: &str, scope: &str) -> bool {
-    file.strip_prefix(scope)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || scope.ends_with(['/', ':']))
 }
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ fn read(path: &Path, errors: &mut Vec<ManifestError>) -> Option<Arc<SourceFile>>
     let name = if stdin {
         "<stdin>".to_string()
     } else {
-        crate::handler::shown_in_source(path).unwrap_or_else(|| path.display().to_string())
+        crate::paths::shown_in_source(path).unwrap_or_else(|| path.display().to_string())
     };
     let dir = if stdin {
         PathBuf::from(".")
