@@ -64,6 +64,8 @@ struct Watching {
     child: Child,
     events: Arc<Mutex<Vec<Value>>>,
     stderr: Arc<Mutex<String>>,
+    /// The project's directory.
+    dir: std::path::PathBuf,
 }
 
 impl Watching {
@@ -97,6 +99,7 @@ impl Watching {
             child,
             events,
             stderr,
+            dir: t.path().to_path_buf(),
         }
     }
 
@@ -139,6 +142,17 @@ impl Watching {
         self.signal("-HUP");
         let started = self.wait_for(after, "cycle started by SIGHUP", |e| {
             e["event"] == "cycle_started" && e["trigger"] == "sighup"
+        });
+        self.finished(started["cycle"].as_u64().unwrap())
+    }
+
+    /// Writes `text` to the project file `file` and returns the `cycle_finished` of the
+    /// cycle the change started.
+    fn after_edit(&self, file: &str, text: &str) -> Value {
+        let after = self.events().len();
+        std::fs::write(self.dir.join(file), text).unwrap();
+        let started = self.wait_for(after, "cycle started by the edit", |e| {
+            e["event"] == "cycle_started" && e["trigger"] == "files"
         });
         self.finished(started["cycle"].as_u64().unwrap())
     }
@@ -656,27 +670,31 @@ fn an_input_error_while_watching_keeps_the_last_good_inputs_until_it_is_fixed() 
 
 #[test]
 fn a_manifest_in_backoff_is_waiting_its_dependents_wait_with_it_and_the_rest_goes_on() {
-    let t = Test::new().handler("keep.rhai", KEEP).manifest(
-        "m.yaml",
-        &[
-            keep("bad", "file: b.txt, text: x, needs: marker", ""),
-            keep(
-                "after",
-                "file: c.txt, text: y",
-                ", dependencies: {apply: [bad]}",
-            ),
-            keep("other", "file: o.txt, text: z", ""),
-        ]
-        .concat(),
-    );
+    let other = keep("other", "file: o.txt, text: z", "");
+    let t = Test::new()
+        .handler("keep.rhai", KEEP)
+        .manifest(
+            "m.yaml",
+            &[
+                keep("bad", "file: b.txt, text: x, needs: marker", ""),
+                keep(
+                    "after",
+                    "file: c.txt, text: y",
+                    ", dependencies: {apply: [bad]}",
+                ),
+            ]
+            .concat(),
+        )
+        .manifest("n.yaml", &other);
     let w = Watching::start(&t, &["--interval", "1h", "--retry-interval", "1h"]);
     let first = w.finished(1);
     assert_eq!(manifest(&first, "bad")["status"], "failed");
     assert_eq!(manifest(&first, "after")["status"], "skipped");
-    // Within its backoff: `bad` is not tried (not failed again), `after` waits on it, and
-    // `other`, which does not depend on it, is corrected.
+    // Within its backoff, in a cycle started by a change that leaves `bad` as it was (a
+    // comment in another file): `bad` is not tried (not failed again), `after` waits on
+    // it, and `other`, which does not depend on it, is corrected.
     std::fs::write(t.path().join("o.txt"), "changed by hand").unwrap();
-    let cycle = w.hup();
+    let cycle = w.after_edit("n.yaml", &format!("# a comment\n{other}"));
     let bad = manifest(&cycle, "bad");
     assert_eq!(bad["status"], "waiting", "{cycle}");
     assert_eq!(bad["failures"], 1);
@@ -707,6 +725,86 @@ fn a_manifest_in_backoff_is_waiting_its_dependents_wait_with_it_and_the_rest_goe
         .find(|e| e["event"] == "manifest_finished" && e["name"] == "bad" && e["cycle"] == 2)
         .unwrap();
     assert_eq!(skipped["status"], "skipped");
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn a_fixed_spec_ends_the_backoff_and_sighup_retries_a_waiting_manifest_at_once() {
+    let after = keep(
+        "after",
+        "file: c.txt, text: y",
+        ", dependencies: {apply: [bad]}",
+    );
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &[
+            keep("bad", "file: b.txt, text: x, needs: marker", ""),
+            after.clone(),
+        ]
+        .concat(),
+    );
+    // A backoff of an hour: whatever is tried again below is tried because of the
+    // request or the fix, not because the backoff ran out.
+    let w = Watching::start(
+        &t,
+        &[
+            "--interval",
+            "1h",
+            "--retry-interval",
+            "1h",
+            "--max-backoff",
+            "3h",
+        ],
+    );
+    let first = w.finished(1);
+    assert_eq!(manifest(&first, "bad")["failures"], 1, "{first}");
+    // An explicit request tries it at once; failing again, its count goes on.
+    let cycle = w.hup();
+    let bad = manifest(&cycle, "bad");
+    assert_eq!(bad["status"], "failed", "{cycle}");
+    assert_eq!(bad["failures"], 2, "{cycle}");
+    assert_eq!(bad["backoff_ms"], 7_200_000, "{cycle}");
+    // The fix (its spec no longer needs the marker) is applied in the cycle the edit starts.
+    let cycle = w.after_edit(
+        "m.yaml",
+        &[keep("bad", "file: b.txt, text: x", ""), after].concat(),
+    );
+    let bad = manifest(&cycle, "bad");
+    assert_eq!(bad["status"], "changed", "{cycle}");
+    assert_eq!(bad["failures"], 0, "{cycle}");
+    assert_eq!(manifest(&cycle, "after")["status"], "changed", "{cycle}");
+    assert_eq!((t.read("b.txt"), t.read("c.txt")), ("x".into(), "y".into()));
+    assert_eq!(w.stop(), Some(0));
+}
+
+#[test]
+fn a_changed_handler_ends_the_backoff_of_its_manifests() {
+    let t = Test::new().handler("keep.rhai", KEEP).manifest(
+        "m.yaml",
+        &keep("bad", "file: b.txt, text: x, needs: marker", ""),
+    );
+    let w = Watching::start(
+        &t,
+        &[
+            "--interval",
+            "1h",
+            "--retry-interval",
+            "1h",
+            "--max-backoff",
+            "3h",
+        ],
+    );
+    assert_eq!(manifest(&w.finished(1), "bad")["status"], "failed");
+    // The handler learns to create what it needs: its manifest is tried at once.
+    let fixed = KEEP.replace(
+        "throw \"`\" + m.spec.needs + \"` is missing\";",
+        "file::write(path::join(m.dir, m.spec.needs), \"\");",
+    );
+    assert_ne!(fixed, KEEP);
+    let cycle = w.after_edit("keep.rhai", &fixed);
+    let bad = manifest(&cycle, "bad");
+    assert_eq!(bad["status"], "changed", "{cycle}");
+    assert_eq!(t.read("b.txt"), "x");
     assert_eq!(w.stop(), Some(0));
 }
 

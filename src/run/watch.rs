@@ -96,6 +96,34 @@ impl Given {
     }
 }
 
+/// Per manifest (as the state names it), a digest of what it is to become: its kind,
+/// version, spec and metadata as written, and its handler's hash. The loop ends the
+/// backoff of a manifest whose digest changed.
+fn fingerprints(world: &World) -> std::collections::HashMap<String, String> {
+    use crate::handler::schema::node_json;
+    world
+        .manifests
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let handler = world
+                .handlers
+                .get(i)
+                .map(|&h| world.registry.get(h).hash.as_str())
+                .unwrap_or_default();
+            let text = serde_json::json!([
+                m.kind,
+                m.version,
+                node_json(&m.spec),
+                node_json(&m.metadata_node),
+                handler,
+            ])
+            .to_string();
+            (m.name.clone(), crate::digest::sha256_hex(text.as_bytes()))
+        })
+        .collect()
+}
+
 /// The loop's driver over one project.
 struct ProjectDriver<'c> {
     config: &'c mut Config,
@@ -132,8 +160,12 @@ impl Driver for ProjectDriver<'_> {
             .as_ref()
             .is_none_or(|last| !Arc::ptr_eq(&last.registry, &world.registry));
         self.project_file = Some(project.root.join("ordo.yaml")).filter(|f| f.is_file());
+        let fingerprints = fingerprints(&world);
         self.world = Some(world);
-        Ok(Loaded { handlers_compiled })
+        Ok(Loaded {
+            handlers_compiled,
+            fingerprints,
+        })
     }
 
     fn inputs(&self) -> Vec<PathBuf> {

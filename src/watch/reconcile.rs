@@ -44,11 +44,14 @@ pub trait Driver {
 }
 
 /// What loading the inputs did.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Loaded {
     /// The engine was built and the handlers compiled anew (a handler file changed, or it
     /// is the first load); otherwise the last ones serve again.
     pub handlers_compiled: bool,
+    /// Per manifest (as the state names it), a digest of its spec and its handler: a
+    /// change ends its backoff ([`Tracker::inputs_loaded`]).
+    pub fingerprints: std::collections::HashMap<String, String>,
 }
 
 /// What a cycle's run came to.
@@ -335,6 +338,10 @@ impl Loop {
         self.board.inputs(loaded.as_ref().err().cloned());
         match loaded {
             Ok(loaded) => {
+                self.tracker
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .inputs_loaded(loaded.fingerprints);
                 if cycle > 0 {
                     let handlers = if loaded.handlers_compiled {
                         "handlers compiled again"
@@ -402,10 +409,13 @@ impl Loop {
         );
         let started = SystemTime::now();
         let clock = Instant::now();
-        self.tracker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .start_cycle();
+        {
+            let mut tracker = self.tracker.lock().unwrap_or_else(PoisonError::into_inner);
+            tracker.start_cycle();
+            if matches!(trigger, Trigger::Hangup | Trigger::Request) {
+                tracker.retry_now();
+            }
+        }
         self.running.store(true, Ordering::SeqCst);
         let outcome = driver.run(
             number,

@@ -83,6 +83,9 @@ pub struct Tracker {
     flap_window: Duration,
     drift: DriftPolicy,
     manifests: HashMap<String, Memory>,
+    /// Per manifest, what its spec and handler were at the last load (see
+    /// [`Tracker::inputs_loaded`]).
+    fingerprints: HashMap<String, String>,
     seen: Seen,
 }
 
@@ -94,6 +97,7 @@ impl Tracker {
             flap_window: settings.flap_window,
             drift: settings.drift,
             manifests: HashMap::new(),
+            fingerprints: HashMap::new(),
             seen: Seen::default(),
         }
     }
@@ -110,6 +114,30 @@ impl Tracker {
             .values()
             .filter_map(|m| m.next_attempt.map(|(at, _)| at))
             .min()
+    }
+
+    /// The inputs loaded (again): `fingerprints` holds, per manifest, a digest of its spec
+    /// and its handler. A manifest whose spec or handler changed since the last load starts
+    /// anew: its backoff ends (it is tried in the next cycle, failures count from 0), and
+    /// so does its flapping.
+    pub fn inputs_loaded(&mut self, fingerprints: HashMap<String, String>) {
+        for (name, print) in &fingerprints {
+            if self.fingerprints.get(name).is_some_and(|old| old != print)
+                && let Some(memory) = self.manifests.get_mut(name)
+            {
+                *memory = Memory::default();
+            }
+        }
+        self.fingerprints = fingerprints;
+    }
+
+    /// An explicit request (SIGHUP, `POST /reconcile`): every manifest waiting out its
+    /// backoff is tried in this cycle. Its failures still count: failing again doubles
+    /// the wait as before; succeeding resets it.
+    pub fn retry_now(&mut self) {
+        for memory in self.manifests.values_mut() {
+            memory.next_attempt = None;
+        }
     }
 
     /// Forgets what the gate saw: a cycle starts.
@@ -336,5 +364,24 @@ mod tests {
         let seen = t.observe(&[step("web", Status::Changed)], now);
         assert_eq!((seen[0].failures, seen[0].next_attempt), (0, None));
         assert_eq!(t.next_retry(), None);
+    }
+
+    #[test]
+    fn a_changed_fingerprint_ends_the_backoff_and_a_request_retries_keeping_the_count() {
+        let mut t = tracker();
+        let now = Instant::now();
+        let prints = |p: &str| HashMap::from([("web".to_string(), p.to_string())]);
+        t.inputs_loaded(prints("a"));
+        t.observe(&[step("web", Status::Failed)], now);
+        t.inputs_loaded(prints("a"));
+        assert!(t.hold("web", now).is_some(), "same inputs: still waiting");
+        t.inputs_loaded(prints("b"));
+        assert_eq!(t.hold("web", now), None);
+        let seen = t.observe(&[step("web", Status::Failed)], now);
+        assert_eq!(seen[0].failures, 1, "a changed spec counts from 0");
+        t.retry_now();
+        assert_eq!(t.hold("web", now), None);
+        let seen = t.observe(&[step("web", Status::Failed)], now);
+        assert_eq!(seen[0].failures, 2, "a request keeps the count");
     }
 }
