@@ -631,3 +631,33 @@ fn files_from_a_source_are_shown_as_the_source_and_the_path_inside_it() {
     out.code(3).stderr_has("platform:manifests/bad.yaml:4:");
     assert!(!out.stderr.contains("ordo/sources/trees"), "{}", out.stderr);
 }
+
+#[test]
+fn a_run_that_runs_nothing_leaves_ordo_lock_alone_and_update_drops_one_off_addresses() {
+    let (t, repo, commit) = project_with("", "//ordo?ref=main");
+    let t = t.file("p/none/.keep", "");
+    t.run_in("p", &["validate", ALLOW]).code(0);
+    let before = t.read("p/ordo.lock");
+    assert!(before.contains("platform"), "{before}");
+    // No handler serves the address's manifests (`-s none` replaces the project's):
+    // nothing was run, and the lock is as it was.
+    let m = repo.address("//ordo/manifests?ref=main");
+    t.run_in("p", &["validate", "-m", &m, "-s", "none", ALLOW])
+        .code(3)
+        .stderr_has("Note");
+    assert_eq!(t.read("p/ordo.lock"), before);
+    // A run that loads pins the address it was given.
+    t.run_in("p", &["validate", "-m", &m, ALLOW]).code(0);
+    let lock = t.read("p/ordo.lock");
+    assert!(lock.contains("ordo/manifests"), "{lock}");
+    // `sources update` drops what no `spec.sources` entry names, and keeps the rest.
+    t.run_in("p", &["sources", "update", ALLOW])
+        .code(0)
+        .stdout_has(&format!("dropped {m}: no `spec.sources` entry names it"));
+    let lock = t.read("p/ordo.lock");
+    assert!(!lock.contains("ordo/manifests"), "{lock}");
+    assert!(
+        lock.contains("platform") && lock.contains(&commit),
+        "{lock}"
+    );
+}

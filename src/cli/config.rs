@@ -74,6 +74,9 @@ pub struct Config {
     /// Notes about the sources of this run ("locked at X, branch now at Y"), warned on
     /// stderr and carried in `-o json`/`-o jsonl` as `warnings`.
     pub source_notes: Vec<String>,
+    /// The sources this run resolved, whose pins go to `ordo.lock` once the inputs load
+    /// (a run that fails before anything could run leaves the lock as it was).
+    pub pending_lock: std::sync::Mutex<Option<crate::sources::Sources>>,
     /// How sources are resolved: `--locked`, `--offline`, `--frozen`,
     /// `--allow-file-sources`, `--allow-source`, `--require-digest`.
     pub source_policy: crate::sources::Policy,
@@ -614,6 +617,7 @@ impl Config {
             extra_src: Vec::new(),
             handler_sources: Vec::new(),
             source_notes: Vec::new(),
+            pending_lock: std::sync::Mutex::default(),
             source_policy: load.sources.policy(),
             env: load.env,
             values: ValueSources {

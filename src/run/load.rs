@@ -262,6 +262,7 @@ pub(super) fn load_reusing(
     if !diagnostics.is_empty() {
         return Err(Error::Input(diagnostics));
     }
+    super::trees::save_lock(config)?;
     Ok(World {
         manifests,
         engine,

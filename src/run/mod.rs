@@ -399,22 +399,26 @@ fn execute(config: &mut Config) -> Result<(), Error> {
     if config.command == CommandKind::Test {
         // Without a PATH, the test files of the handler directories a run would use.
         locate_project(config)?;
+        trees::save_lock(config)?;
         return test::test(config);
     }
     if config.command == CommandKind::Lint {
         // Without a PATH, the handlers a run would load: those of the project.
         if config.lint_paths.is_empty() {
             locate_project(config)?;
+            trees::save_lock(config)?;
         }
         return lint::lint(config);
     }
     if config.command == CommandKind::Explain {
         locate_project(config)?;
+        trees::save_lock(config)?;
         return explain::explain(config);
     }
     let project = locate_project(config)?;
     let config = &*config;
     if config.command == CommandKind::Hosts {
+        trees::save_lock(config)?;
         return hosts::hosts(config, &project);
     }
     let world = load::load(config, &project)?;

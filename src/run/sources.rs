@@ -67,6 +67,21 @@ pub(super) fn sources(args: &SourcesArgs) -> Result<(), i32> {
             fetch(&mut sources, addresses, &declared, json).map_err(|e| fail(&e))
         }
         SourcesAction::Update { names } => {
+            // Without names, in a project with a project file, the entries no `spec.sources`
+            // entry names (addresses once given to -m/-s/-f/-i) are dropped: they are pinned
+            // again, at what their ref names then, the next time they are used.
+            let mut dropped = Vec::new();
+            if names.is_empty() && project.file.is_some() {
+                let stale: Vec<String> = sources
+                    .locked()
+                    .map(|(name, _)| name.to_string())
+                    .filter(|name| !declared.iter().any(|(d, _, _)| d == name))
+                    .collect();
+                for name in stale {
+                    sources.forget(&name);
+                    dropped.push(name);
+                }
+            }
             let moved = sources.update(names).map_err(|e| fail(&e))?;
             sources.save().map_err(|e| fail(&e))?;
             if json {
@@ -74,8 +89,16 @@ pub(super) fn sources(args: &SourcesArgs) -> Result<(), i32> {
                     .iter()
                     .map(|m| json!({"name": m.name, "from": m.from.to_string(), "to": m.to.to_string()}))
                     .collect();
-                println!("{}", json!({"ok": true, "moved": moved}));
-            } else if moved.is_empty() {
+                println!(
+                    "{}",
+                    json!({"ok": true, "moved": moved, "dropped": dropped})
+                );
+                return Ok(());
+            }
+            for name in &dropped {
+                println!("dropped {name}: no `spec.sources` entry names it");
+            }
+            if moved.is_empty() {
                 println!("nothing moved");
             } else {
                 for m in &moved {

@@ -6,8 +6,8 @@
 //! into a verified read-only tree, and each address is replaced by its tree's path, so the
 //! loading that follows sees only local paths. The handler directories of sources are
 //! recorded with their name, pin and `maxPermissions` ([`SourceOrigin`]), so each handler
-//! found below them knows where it came from. The lock is written once every source
-//! resolved. Every failure is an input error (exit 3) naming the source, at the project
+//! found below them knows where it came from. The lock is written once the inputs load
+//! ([`save_lock`]): a run that fails before anything could run leaves it as it was. Every failure is an input error (exit 3) naming the source, at the project
 //! file's line for a `spec.sources` entry. The checks of `spec.sources` that need stages
 //! above the project file (permission names) are here too.
 
@@ -222,13 +222,31 @@ pub(super) fn resolve(config: &mut Config, project: &Project) -> Result<Added, E
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    sources
-        .save()
-        .map_err(|e| Error::Input(vec![diagnostic(&e, None)]))?;
+    *config
+        .pending_lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sources);
     config.source_notes.clone_from(&notes);
     let notes: Vec<Diagnostic> = notes.into_iter().map(Diagnostic::warning).collect();
     super::warn(config, &notes);
     Ok(added)
+}
+
+/// Writes the pins of the sources this run resolved to `ordo.lock` (see [`resolve`]):
+/// called once the inputs loaded, or once the project is located by commands that load
+/// nothing more.
+pub(super) fn save_lock(config: &Config) -> Result<(), Error> {
+    let pending = config
+        .pending_lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    match pending {
+        Some(mut sources) => sources
+            .save()
+            .map_err(|e| Error::Input(vec![diagnostic(&e, None)])),
+        None => Ok(()),
+    }
 }
 
 /// Where handlers below `dir` (a directory of `tree`) come from.

@@ -187,6 +187,14 @@ impl Sources {
             .map(|(n, e)| (n.as_str(), e.url.as_str()))
     }
 
+    /// Drops `name` from the lock (written by [`Sources::save`]).
+    pub fn forget(&mut self, name: &str) {
+        if self.lock.sources.shift_remove(name).is_some() && !self.touched.iter().any(|t| t == name)
+        {
+            self.touched.push(name.to_string());
+        }
+    }
+
     /// Resolves `address` (lock first, then cache, then network), verifies it, pins it in
     /// the lock under `name`, and returns the verified read-only tree.
     pub fn materialize(&mut self, name: &str, address: &Address) -> Result<Tree, SourceError> {
